@@ -1,0 +1,19 @@
+// `nsq serve` (also `nsqd`): the message engine.
+
+import type { CommandModule } from 'yargs';
+import { flagDefault, NSQD_FLAGS } from '../src/nsqd/flags.js';
+
+export const serve: CommandModule = {
+  command: 'serve',
+  describe: 'run the nsqd-compatible daemon (TCP protocol V2 + HTTP API)',
+  builder: (y) => {
+    for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
+      y.option(flag, { type: 'string', describe: spec.describe, default: String(flagDefault(spec)), group: 'nsqd options:' });
+    }
+    return y.example('$0 serve', 'listen on 127.0.0.1:4150 (TCP) and 127.0.0.1:4151 (HTTP)').example('$0 serve --tcp-address=0.0.0.0:4150 --mem-queue-size=100000', '');
+  },
+  handler: async (argv) => {
+    const { runServe } = await import('../src/nsqd/serve.js');
+    await runServe(argv as Record<string, unknown>);
+  },
+};

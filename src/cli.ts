@@ -1,0 +1,38 @@
+// The yargs program: every subcommand from commands/, strict flags, one-line errors (exit 2).
+
+import yargs from 'yargs';
+import { commands } from '../commands/index.js';
+import { UserError } from './util/errors.js';
+import { packageVersion } from './version.js';
+
+/** `alias` is the subcommand a Go tool name stands for: it becomes the only, default command. */
+export async function runCli(args: string[], name: string, alias?: string): Promise<void> {
+  let cli = yargs(args).scriptName(name);
+  if (alias !== undefined) {
+    const cmd = commands.find((c) => c.command === alias || (Array.isArray(c.command) && c.command[0] === alias));
+    if (cmd === undefined) throw new UserError(`${name} is not available yet`);
+    cli = cli.command({ ...cmd, command: '$0' });
+  } else {
+    cli = cli
+      .usage('nsq <command> [options]\n\nNSQ, the realtime distributed message queue, in one program.')
+      .command(commands)
+      .demandCommand(1, 'no command given; see --help')
+      .recommendCommands();
+  }
+  cli = cli
+    .strict()
+    .help()
+    .alias('help', 'h')
+    .version(packageVersion())
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err instanceof UserError) {
+        process.stderr.write(`${name}: ${err.message}\n`);
+        process.exit(err.exitCode);
+      }
+      if (err) throw err;
+      process.stderr.write(`${name}: ${msg}\n`);
+      process.exit(2);
+    });
+  await cli.parseAsync();
+}

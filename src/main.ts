@@ -1,0 +1,34 @@
+// Entry point: picks the command from the name the program was invoked under (nsq, nsqd, ...)
+// and hands the arguments to yargs. `--version` is answered before anything heavy loads.
+
+import { basename } from 'node:path';
+import { normalizeGoFlags } from './util/argv.js';
+import { NSQ_VERSION, packageVersion } from './version.js';
+
+/** Go tool names this program answers to, and the subcommand each one means. */
+const ALIASES: Record<string, string> = {
+  nsqd: 'serve',
+};
+
+function invokedAs(): string {
+  const name = basename(process.argv[1] ?? 'nsq').replace(/\.(c|m)?js$/, '');
+  return name in ALIASES ? name : 'nsq';
+}
+
+async function main(): Promise<void> {
+  const name = invokedAs();
+  let args = normalizeGoFlags(process.argv.slice(2));
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-v' || args[0] === '-V')) {
+    process.stdout.write(
+      name === 'nsq' ? `nsq v${packageVersion()} (nsqd protocol ${NSQ_VERSION}, node ${process.version})\n` : `${name} v${NSQ_VERSION} (nsq v${packageVersion()}, node ${process.version})\n`,
+    );
+    return;
+  }
+  const { runCli } = await import('./cli.js');
+  await runCli(args, name, ALIASES[name]);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`nsq: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,238 @@
+// A channel: its own copy of every message of its topic, shared by the consumers subscribed to it.
+// Owns the queued messages, the deferred heap, and the delivery pump that spreads messages over
+// ready consumers. In-flight messages live with the consumer that holds them (client.ts).
+
+import { isEphemeral } from '../protocol/names.js';
+import { STATE_SUBSCRIBED, type Client } from './client.js';
+import { MSG_DEFERRED, MSG_DONE, MSG_QUEUED, NO_DEADLINE, nowNanos, type Message } from './message.js';
+import { DeferredHeap } from './pqueue.js';
+import { RingQueue } from './ring-queue.js';
+import { LatencyStream } from './stats.js';
+import type { Topic } from './topic.js';
+
+export class Channel {
+  readonly name: string;
+  readonly topic: Topic;
+  readonly ephemeral: boolean;
+
+  readonly clients: Client[] = [];
+  #rr = 0;
+  #queue = new RingQueue<Message>();
+  #deferred = new DeferredHeap();
+  #paused = false;
+  #pumping = false;
+  #deleted = false;
+
+  messageCount = 0;
+  requeueCount = 0;
+  timeoutCount = 0;
+  inFlightCount = 0;
+  readonly e2eLatency: LatencyStream;
+
+  constructor(topic: Topic, name: string) {
+    this.topic = topic;
+    this.name = name;
+    this.ephemeral = isEphemeral(name);
+    const o = topic.nsqd.options;
+    this.e2eLatency = new LatencyStream(o.e2eProcessingLatencyWindowTime, o.e2eProcessingLatencyPercentiles);
+  }
+
+  get depth(): number {
+    return this.#queue.length;
+  }
+
+  get deferredCount(): number {
+    return this.#deferred.length;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get deleted(): boolean {
+    return this.#deleted;
+  }
+
+  /** A new message from the topic. */
+  put(msg: Message): void {
+    this.messageCount++;
+    this.#queue.push(msg);
+    this.pump();
+  }
+
+  /** Back into the queue after a timeout, a REQ without delay, or the end of a deferral. */
+  #requeue(msg: Message): void {
+    msg.state = MSG_QUEUED;
+    msg.owner = null;
+    msg.deadline = NO_DEADLINE;
+    this.#queue.push(msg);
+  }
+
+  /** Hands queued messages to ready consumers, round-robin, until either runs out. */
+  pump(): void {
+    if (this.#paused || this.#pumping || this.#queue.length === 0) return;
+    this.#pumping = true;
+    const clients = this.clients;
+    const q = this.#queue;
+    const now = performance.now();
+    while (q.length > 0) {
+      const n = clients.length;
+      let client: Client | undefined;
+      for (let k = 0; k < n; k++) {
+        const c = clients[(this.#rr + k) % n]!;
+        if (c.isReady()) {
+          client = c;
+          // stay on this consumer while it has room: fewer, larger writes
+          this.#rr = (this.#rr + k) % n;
+          break;
+        }
+      }
+      if (client === undefined) break;
+      const msg = q.shift()!;
+      if (client.sampleRate > 0 && Math.random() * 100 >= client.sampleRate) {
+        // sampled out, as nsqd does: this channel skips the message for good
+        msg.state = MSG_DONE;
+        continue;
+      }
+      this.inFlightCount++;
+      client.deliver(msg, now);
+      if (!client.isReady()) this.#rr = (this.#rr + 1) % (n || 1);
+    }
+    this.#pumping = false;
+  }
+
+  addClient(client: Client): void {
+    this.clients.push(client);
+  }
+
+  /** A consumer left: its in-flight messages go back to the queue at once. */
+  removeClient(client: Client): void {
+    const i = this.clients.indexOf(client);
+    if (i === -1) return;
+    this.clients.splice(i, 1);
+    if (this.#rr >= this.clients.length) this.#rr = 0;
+    const held = client.inFlight.drain();
+    client.timeouts.clear();
+    client.inFlightCount = 0;
+    for (const msg of held) {
+      this.inFlightCount--;
+      this.requeueCount++;
+      this.#requeue(msg);
+    }
+    if (this.ephemeral && this.clients.length === 0) {
+      this.topic.deleteChannel(this.name);
+      return;
+    }
+    this.pump();
+  }
+
+  #takeInFlight(client: Client, id: number): Message | undefined {
+    const msg = id < 0 ? undefined : client.inFlight.take(id);
+    if (msg === undefined) return undefined;
+    client.inFlightCount--;
+    this.inFlightCount--;
+    client.timeouts.trim(client);
+    return msg;
+  }
+
+  /** FIN: false when the message is not in flight to this client. */
+  finish(client: Client, id: number): boolean {
+    const msg = this.#takeInFlight(client, id);
+    if (msg === undefined) return false;
+    msg.state = MSG_DONE;
+    msg.owner = null;
+    client.finishCount++;
+    this.e2eLatency.add(nowNanos() - msg.timestamp);
+    this.pump();
+    return true;
+  }
+
+  /** REQ: back to the queue now, or deferred for `delayMs`. */
+  requeue(client: Client, id: number, delayMs: number): boolean {
+    const msg = this.#takeInFlight(client, id);
+    if (msg === undefined) return false;
+    client.requeueCount++;
+    this.requeueCount++;
+    if (delayMs > 0) this.defer(msg, delayMs);
+    else this.#requeue(msg);
+    this.pump();
+    return true;
+  }
+
+  /** TOUCH: the message's timeout starts again. */
+  touch(client: Client, id: number): boolean {
+    const msg = id < 0 ? undefined : client.inFlight.get(id);
+    if (msg === undefined) return false;
+    const limit = msg.deliveredAt + this.topic.nsqd.options.maxMsgTimeout;
+    msg.deadline = Math.min(performance.now() + client.msgTimeout, limit);
+    client.timeouts.push(msg, msg.deadline, client.inFlightCount);
+    return true;
+  }
+
+  /** Holds a message back for `delayMs` (DPUB, or REQ with a delay). */
+  defer(msg: Message, delayMs: number): void {
+    msg.state = MSG_DEFERRED;
+    msg.owner = null;
+    msg.deadline = performance.now() + delayMs;
+    this.#deferred.push(msg);
+  }
+
+  /** A deferred message from the topic (DPUB): counts as a new message of this channel. */
+  putDeferred(msg: Message, delayMs: number): void {
+    this.messageCount++;
+    this.defer(msg, delayMs);
+  }
+
+  /** One pass of the queue-scan loop: time out in-flight messages, release due deferred ones. */
+  scan(now: number): void {
+    let moved = false;
+    for (const client of this.clients) {
+      for (let msg = client.timeouts.popExpired(now, client); msg !== undefined; msg = client.timeouts.popExpired(now, client)) {
+        client.inFlight.take(msg.id);
+        client.inFlightCount--;
+        this.inFlightCount--;
+        this.timeoutCount++;
+        this.#requeue(msg);
+        moved = true;
+      }
+    }
+    for (let msg = this.#deferred.popDue(now); msg !== undefined; msg = this.#deferred.popDue(now)) {
+      this.#requeue(msg);
+      moved = true;
+    }
+    if (moved) this.pump();
+  }
+
+  /** Drops queued, deferred and in-flight messages (nsqd's channel empty). */
+  empty(): void {
+    this.#queue.drain();
+    for (const msg of this.#deferred.drain()) msg.state = MSG_DONE;
+    for (const client of this.clients) {
+      for (const msg of client.inFlight.drain()) msg.state = MSG_DONE;
+      client.timeouts.clear();
+      client.inFlightCount = 0;
+    }
+    this.inFlightCount = 0;
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  unpause(): void {
+    this.#paused = false;
+    this.pump();
+  }
+
+  /** The channel is going away: disconnect its consumers. */
+  close(): void {
+    this.#deleted = true;
+    this.#paused = true;
+    for (const client of [...this.clients]) {
+      if (client.state === STATE_SUBSCRIBED) client.close();
+    }
+    this.clients.length = 0;
+    this.#queue.drain();
+    this.#deferred.drain();
+  }
+}

@@ -1,0 +1,207 @@
+// One TCP connection's state on the server: negotiated settings, RDY and in-flight accounting,
+// and the buffered writer. Frames are appended to one output buffer and written once per
+// event-loop turn (or when the buffer fills), never once per message.
+
+import type { Socket } from 'node:net';
+import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
+import { writeMessageId } from '../protocol/message-id.js';
+import { InFlightTable } from './inflight.js';
+import { MSG_IN_FLIGHT, type Message } from './message.js';
+import { TimeoutFifo } from './pqueue.js';
+import type { Channel } from './channel.js';
+import type { NSQD } from './nsqd.js';
+
+export const STATE_INIT = 0;
+export const STATE_SUBSCRIBED = 2;
+export const STATE_CLOSING = 3;
+
+/** Output chunk size: big enough that a busy consumer gets few large writes. */
+const OUT_CHUNK = 64 * 1024;
+const TWO_32 = 4294967296;
+/** Writes up to this size are copied out so the output buffer can be reused. */
+const SMALL_WRITE = 4096;
+
+export class Client {
+  readonly id: number;
+  readonly socket: Socket;
+  readonly nsqd: NSQD;
+  readonly remoteAddress: string;
+  readonly connectTime: number;
+
+  // settings negotiated by IDENTIFY
+  clientId: string;
+  hostname: string;
+  userAgent = '';
+  heartbeatInterval: number;
+  msgTimeout: number;
+  outputBufferSize = 16 * 1024;
+  outputBufferTimeout: number;
+  sampleRate = 0;
+  featureNegotiation = false;
+  identified = false;
+  tls = false;
+  snappy = false;
+  deflate = false;
+  deflateLevel = 0;
+  authSecret = '';
+
+  state = STATE_INIT;
+  channel: Channel | null = null;
+  readyCount = 0;
+  inFlightCount = 0;
+  messageCount = 0;
+  finishCount = 0;
+  requeueCount = 0;
+  /** messages published by this client, per topic */
+  readonly pubCounts = new Map<string, number>();
+
+  readonly inFlight = new InFlightTable();
+  readonly timeouts = new TimeoutFifo();
+
+  /** monotonic ms of the last bytes read, for the heartbeat read deadline */
+  lastRead: number;
+  lastHeartbeat: number;
+
+  #out: Buffer = Buffer.allocUnsafe(OUT_CHUNK);
+  #outLen = 0;
+  #dirty = false;
+  /** the socket's buffer is full: deliver nothing more until it drains */
+  writeBlocked = false;
+
+  constructor(nsqd: NSQD, id: number, socket: Socket) {
+    this.nsqd = nsqd;
+    this.id = id;
+    this.socket = socket;
+    const addr = socket.remoteAddress ?? '';
+    this.remoteAddress = addr.includes(':') ? `[${addr}]:${socket.remotePort}` : `${addr}:${socket.remotePort}`;
+    this.clientId = addr;
+    this.hostname = addr;
+    this.connectTime = Date.now();
+    const opts = nsqd.options;
+    this.heartbeatInterval = opts.clientTimeout / 2;
+    this.msgTimeout = opts.msgTimeout;
+    this.outputBufferTimeout = opts.outputBufferTimeout;
+    this.lastRead = performance.now();
+    this.lastHeartbeat = this.lastRead;
+  }
+
+  /** Can this client take one more message now? */
+  isReady(): boolean {
+    return this.state === STATE_SUBSCRIBED && this.inFlightCount < this.readyCount && !this.writeBlocked;
+  }
+
+  /** Hands a message to this client: mark it in flight and append its frame. */
+  deliver(msg: Message, now: number): void {
+    msg.attempts++;
+    msg.state = MSG_IN_FLIGHT;
+    msg.owner = this;
+    msg.deadline = now + this.msgTimeout;
+    msg.deliveredAt = now;
+    this.inFlight.add(msg);
+    this.timeouts.push(msg, msg.deadline, this.inFlightCount);
+    this.inFlightCount++;
+    this.messageCount++;
+    this.#writeMessage(msg);
+  }
+
+  #writeMessage(msg: Message): void {
+    const len = msg.bodyLength;
+    const frameLen = 8 + MESSAGE_HEADER_LENGTH + len;
+    const buf = this.#reserve(frameLen);
+    let p = this.#outLen;
+    buf.writeUInt32BE(4 + MESSAGE_HEADER_LENGTH + len, p);
+    buf.writeUInt32BE(FRAME_TYPE_MESSAGE, p + 4);
+    const ts = msg.timestamp;
+    const hi = Math.floor(ts / TWO_32);
+    buf.writeUInt32BE(hi, p + 8);
+    buf.writeUInt32BE(ts - hi * TWO_32, p + 12);
+    buf.writeUInt16BE(msg.attempts > 65535 ? 65535 : msg.attempts, p + 16);
+    writeMessageId(buf, p + 18, msg.id);
+    p += 8 + MESSAGE_HEADER_LENGTH;
+    msg.body.copy(buf, p, msg.bodyStart, msg.bodyStart + len);
+    this.#outLen = p + len;
+    this.#markDirty();
+  }
+
+  sendResponse(text: string): void {
+    this.#writeFrame(FRAME_TYPE_RESPONSE, text);
+  }
+
+  sendError(text: string): void {
+    this.#writeFrame(FRAME_TYPE_ERROR, text);
+  }
+
+  sendResponseBytes(data: Buffer): void {
+    const buf = this.#reserve(8 + data.length);
+    const p = this.#outLen;
+    buf.writeUInt32BE(4 + data.length, p);
+    buf.writeUInt32BE(FRAME_TYPE_RESPONSE, p + 4);
+    data.copy(buf, p + 8);
+    this.#outLen = p + 8 + data.length;
+    this.#markDirty();
+  }
+
+  #writeFrame(frameType: number, text: string): void {
+    const n = Buffer.byteLength(text);
+    const buf = this.#reserve(8 + n);
+    const p = this.#outLen;
+    buf.writeUInt32BE(4 + n, p);
+    buf.writeUInt32BE(frameType, p + 4);
+    buf.write(text, p + 8, 'utf8');
+    this.#outLen = p + 8 + n;
+    this.#markDirty();
+  }
+
+  /** Makes room for `n` more bytes in the output buffer, writing out what is there if needed. */
+  #reserve(n: number): Buffer {
+    if (this.#outLen + n <= this.#out.length) return this.#out;
+    this.flush();
+    if (n > this.#out.length) this.#out = Buffer.allocUnsafe(n);
+    return this.#out;
+  }
+
+  #markDirty(): void {
+    if (!this.#dirty) {
+      this.#dirty = true;
+      this.nsqd.scheduleFlush(this);
+    }
+  }
+
+  /** Writes the buffered frames to the socket. */
+  flush(): void {
+    this.#dirty = false;
+    if (this.#outLen === 0) return;
+    // the socket keeps what it is given until it is written: small writes get a copy and the
+    // buffer is reused; large ones take the buffer and writing continues in a fresh one
+    let chunk: Buffer;
+    if (this.#outLen <= SMALL_WRITE) {
+      chunk = Buffer.allocUnsafe(this.#outLen);
+      this.#out.copy(chunk, 0, 0, this.#outLen);
+    } else {
+      chunk = this.#out.subarray(0, this.#outLen);
+      this.#out = Buffer.allocUnsafe(OUT_CHUNK);
+    }
+    this.#outLen = 0;
+    if (this.socket.destroyed) return;
+    if (!this.socket.write(chunk) && !this.writeBlocked) {
+      this.writeBlocked = true;
+      // stop reading too, so a peer that never reads its responses cannot grow our memory
+      this.socket.pause();
+      this.socket.once('drain', this.#onDrain);
+    }
+  }
+
+  #onDrain = (): void => {
+    this.writeBlocked = false;
+    if (this.state !== STATE_CLOSING) this.socket.resume();
+    if (this.channel !== null) this.channel.pump();
+  };
+
+  /** Closes the connection after what is buffered has been written. */
+  close(): void {
+    if (this.state === STATE_CLOSING) return;
+    this.state = STATE_CLOSING;
+    this.flush();
+    this.socket.end();
+  }
+}

@@ -1,0 +1,101 @@
+// nsqd's command-line flags: names as nsqd spells them, each mapped to an option field.
+// Defaults come from options.ts, so the help text and the engine cannot disagree.
+
+import { formatDuration, parseDuration, DurationError } from '../util/duration.js';
+import { UserError } from '../util/errors.js';
+import { isLogLevel, LOG_LEVELS } from '../util/log.js';
+import { defaultOptions, type NsqdOptions } from './options.js';
+
+type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level';
+
+export interface FlagSpec {
+  key: keyof NsqdOptions;
+  kind: Kind;
+  describe: string;
+}
+
+export const NSQD_FLAGS: Record<string, FlagSpec> = {
+  'tcp-address': { key: 'tcpAddress', kind: 'string', describe: '<addr>:<port> to listen on for TCP clients' },
+  'http-address': { key: 'httpAddress', kind: 'string', describe: '<addr>:<port> to listen on for HTTP clients' },
+  'broadcast-address': { key: 'broadcastAddress', kind: 'string', describe: 'address that will be registered with lookupd (defaults to the host name)' },
+  'broadcast-tcp-port': { key: 'broadcastTcpPort', kind: 'int', describe: 'TCP port registered with lookupd (defaults to the TCP port this nsqd listens on)' },
+  'broadcast-http-port': { key: 'broadcastHttpPort', kind: 'int', describe: 'HTTP port registered with lookupd (defaults to the HTTP port this nsqd listens on)' },
+  'data-path': { key: 'dataPath', kind: 'string', describe: 'path to store disk-backed messages (default: the current folder)' },
+  'node-id': { key: 'nodeId', kind: 'int', describe: 'unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)' },
+  'log-level': { key: 'logLevel', kind: 'level', describe: `set log verbosity: ${LOG_LEVELS.join(', ')}` },
+  'log-prefix': { key: 'logPrefix', kind: 'string', describe: 'log message prefix' },
+  'mem-queue-size': { key: 'memQueueSize', kind: 'int', describe: 'number of messages to keep in memory (per topic/channel)' },
+  'max-bytes-per-file': { key: 'maxBytesPerFile', kind: 'bytes', describe: 'number of bytes per diskqueue file before rolling' },
+  'sync-every': { key: 'syncEvery', kind: 'int', describe: 'number of messages per diskqueue fsync' },
+  'sync-timeout': { key: 'syncTimeout', kind: 'duration', describe: 'duration of time per diskqueue fsync' },
+  'queue-scan-interval': { key: 'queueScanInterval', kind: 'duration', describe: 'how often to scan for message and deferral timeouts' },
+  'msg-timeout': { key: 'msgTimeout', kind: 'duration', describe: 'default duration to wait before auto-requeing a message' },
+  'max-msg-timeout': { key: 'maxMsgTimeout', kind: 'duration', describe: 'maximum duration before a message will timeout' },
+  'max-msg-size': { key: 'maxMsgSize', kind: 'bytes', describe: 'maximum size of a single message in bytes' },
+  'max-body-size': { key: 'maxBodySize', kind: 'bytes', describe: 'maximum size of a single command body' },
+  'max-req-timeout': { key: 'maxReqTimeout', kind: 'duration', describe: 'maximum requeuing timeout for a message' },
+  'max-rdy-count': { key: 'maxRdyCount', kind: 'int', describe: 'maximum RDY count for a client' },
+  'max-heartbeat-interval': { key: 'maxHeartbeatInterval', kind: 'duration', describe: 'maximum client configurable duration of time between client heartbeats' },
+  'max-output-buffer-size': { key: 'maxOutputBufferSize', kind: 'bytes', describe: 'maximum client configurable size (in bytes) for a client output buffer' },
+  'max-output-buffer-timeout': { key: 'maxOutputBufferTimeout', kind: 'duration', describe: 'maximum client configurable duration of time between flushing to a client' },
+  'min-output-buffer-timeout': { key: 'minOutputBufferTimeout', kind: 'duration', describe: 'minimum client configurable duration of time between flushing to a client' },
+  'output-buffer-timeout': { key: 'outputBufferTimeout', kind: 'duration', describe: 'default duration of time between flushing data to clients' },
+  'max-channel-consumers': { key: 'maxChannelConsumers', kind: 'int', describe: 'maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)' },
+  'max-deflate-level': { key: 'maxDeflateLevel', kind: 'int', describe: 'max deflate compression level a client can negotiate (> values == > nsqd CPU usage)' },
+  'e2e-processing-latency-window-time': { key: 'e2eProcessingLatencyWindowTime', kind: 'duration', describe: 'calculate end to end latency quantiles for this duration of time' },
+};
+
+/** The default shown in --help, in the syntax the flag takes. */
+export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptions()): string | number {
+  const v = defaults[spec.key];
+  if (spec.kind === 'duration') return formatDuration(v as number);
+  return v as string | number;
+}
+
+function bad(flag: string, value: unknown, why: string): UserError {
+  return new UserError(`invalid value "${String(value)}" for flag --${flag}: ${why}`, 'E_BAD_FLAG', 2);
+}
+
+/** Turns parsed flag values (strings from yargs) into engine options, rejecting bad ones. */
+export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdOptions> {
+  const out: Record<string, unknown> = {};
+  for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
+    const raw = values[flag];
+    if (raw === undefined) continue;
+    if (Array.isArray(raw)) throw bad(flag, raw.join(','), 'given more than once');
+    const text = String(raw);
+    switch (spec.kind) {
+      case 'string':
+        out[spec.key] = text;
+        break;
+      case 'int':
+      case 'bytes': {
+        if (!/^-?\d+$/.test(text.trim())) throw bad(flag, text, 'want an integer');
+        const n = Number(text);
+        if (spec.kind === 'bytes' && n <= 0) throw bad(flag, text, 'want a positive size in bytes');
+        out[spec.key] = n;
+        break;
+      }
+      case 'duration':
+        try {
+          out[spec.key] = parseDuration(text);
+        } catch (err) {
+          if (err instanceof DurationError) throw bad(flag, text, err.message);
+          throw err;
+        }
+        break;
+      case 'bool':
+        out[spec.key] = text === 'true' || text === '1';
+        break;
+      case 'level': {
+        const level = text.toLowerCase();
+        if (!isLogLevel(level)) throw bad(flag, text, `want one of ${LOG_LEVELS.join(', ')}`);
+        out[spec.key] = level;
+        break;
+      }
+    }
+  }
+  const o = out as Partial<NsqdOptions>;
+  if (o.nodeId !== undefined && (o.nodeId < 0 || o.nodeId >= 1024)) throw bad('node-id', o.nodeId, 'must be in range [0,1024)');
+  return o;
+}

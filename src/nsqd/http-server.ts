@@ -1,0 +1,416 @@
+// nsqd's HTTP API: one route table, nsqd's status codes and `{"message": ...}` errors.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
+import { NSQ_VERSION } from '../protocol/constants.js';
+import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import { isLogLevel } from '../util/log.js';
+import { configValue, CONFIG_KEYS } from './config.js';
+import { collectStats, formatStatsText } from './stats.js';
+import type { NSQD } from './nsqd.js';
+import type { Topic } from './topic.js';
+import type { Channel } from './channel.js';
+
+class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** What a handler returns: text as is, null as an empty 200, anything else as JSON. */
+type Result = string | null | object | number | boolean;
+
+interface Ctx {
+  nsqd: NSQD;
+  req: IncomingMessage;
+  query: URLSearchParams;
+  path: string;
+  params: Record<string, string>;
+}
+
+interface Route {
+  methods: string[];
+  path: string;
+  handler: (ctx: Ctx) => Result | Promise<Result>;
+  /** access-log the request (nsqd skips /pub and /mpub) */
+  log: boolean;
+  /** plain text, without the V1 headers (/ping) */
+  plain?: boolean;
+}
+
+const ROUTES: Route[] = [
+  { methods: ['GET'], path: '/ping', handler: ping, log: true, plain: true },
+  { methods: ['GET'], path: '/info', handler: info, log: true },
+  { methods: ['POST'], path: '/pub', handler: pub, log: false },
+  { methods: ['POST'], path: '/mpub', handler: mpub, log: false },
+  { methods: ['GET'], path: '/stats', handler: stats, log: true },
+  { methods: ['POST'], path: '/topic/create', handler: topicCreate, log: true },
+  { methods: ['POST'], path: '/topic/delete', handler: topicDelete, log: true },
+  { methods: ['POST'], path: '/topic/empty', handler: topicEmpty, log: true },
+  { methods: ['POST'], path: '/topic/pause', handler: topicPause, log: true },
+  { methods: ['POST'], path: '/topic/unpause', handler: topicPause, log: true },
+  { methods: ['POST'], path: '/channel/create', handler: channelCreate, log: true },
+  { methods: ['POST'], path: '/channel/delete', handler: channelDelete, log: true },
+  { methods: ['POST'], path: '/channel/empty', handler: channelEmpty, log: true },
+  { methods: ['POST'], path: '/channel/pause', handler: channelPause, log: true },
+  { methods: ['POST'], path: '/channel/unpause', handler: channelPause, log: true },
+  { methods: ['GET', 'PUT'], path: '/config/:opt', handler: config, log: true },
+];
+
+function match(route: Route, path: string): Record<string, string> | null {
+  const want = route.path.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    if (w.startsWith(':')) {
+      if (got[i] === '') return null;
+      params[w.slice(1)] = decodeURIComponent(got[i]!);
+    } else if (w !== got[i]) {
+      return null;
+    }
+  }
+  return params;
+}
+
+export function createHttpServer(nsqd: NSQD): Server {
+  const server = createServer((req, res) => {
+    const started = performance.now();
+    void handle(nsqd, req, res).then((status) => {
+      if (status.log) {
+        const ms = (performance.now() - started).toFixed(3);
+        nsqd.logger.info(`${res.statusCode} ${req.method} ${req.url} (${req.socket.remoteAddress}:${req.socket.remotePort}) ${ms}ms`);
+      }
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+  return server;
+}
+
+async function handle(nsqd: NSQD, req: IncomingMessage, res: ServerResponse): Promise<{ log: boolean }> {
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+  let route: Route | undefined;
+  let params: Record<string, string> | null = null;
+  const allowed: string[] = [];
+  try {
+    for (const r of ROUTES) {
+      const p = match(r, path);
+      if (p === null) continue;
+      allowed.push(...r.methods);
+      if (r.methods.includes(req.method ?? '')) {
+        route = r;
+        params = p;
+        break;
+      }
+    }
+  } catch {
+    sendError(res, new HttpError(400, 'INVALID_REQUEST'), true);
+    return { log: true };
+  }
+  if (route === undefined) {
+    if (allowed.length > 0) {
+      res.setHeader('Allow', allowed.join(', '));
+      sendError(res, new HttpError(405, 'METHOD_NOT_ALLOWED'), true);
+    } else {
+      sendError(res, new HttpError(404, 'NOT_FOUND'), true);
+    }
+    req.resume();
+    return { log: true };
+  }
+  try {
+    const query = parseQuery(q === -1 ? '' : rawUrl.slice(q + 1));
+    const result = await route.handler({ nsqd, req, query, path, params: params! });
+    send(res, result, !route.plain);
+  } catch (err) {
+    if (err instanceof HttpError) {
+      sendError(res, err, !route.plain);
+    } else {
+      nsqd.logger.error(`failure in ${path} - ${err instanceof Error ? err.message : String(err)}`);
+      sendError(res, new HttpError(500, 'INTERNAL_ERROR'), !route.plain);
+    }
+    // a body we did not read must not be taken for the next request
+    if (!req.complete) res.setHeader('Connection', 'close');
+    req.resume();
+  }
+  return { log: route.log };
+}
+
+function parseQuery(qs: string): URLSearchParams {
+  // reject malformed escapes as Go's url.ParseQuery does
+  if (/%(?![0-9a-fA-F]{2})/.test(qs)) throw new HttpError(400, 'INVALID_REQUEST');
+  try {
+    return new URLSearchParams(qs);
+  } catch {
+    throw new HttpError(400, 'INVALID_REQUEST');
+  }
+}
+
+function send(res: ServerResponse, result: Result, v1: boolean): void {
+  if (v1) res.setHeader('X-NSQ-Content-Type', 'nsq; version=1.0');
+  if (result === null) {
+    res.writeHead(200, { 'Content-Length': 0 });
+    res.end();
+  } else if (typeof result === 'string') {
+    const body = Buffer.from(result);
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length });
+    res.end(body);
+  } else {
+    const body = Buffer.from(JSON.stringify(result));
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length });
+    res.end(body);
+  }
+}
+
+function sendError(res: ServerResponse, err: HttpError, v1: boolean): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (v1) res.setHeader('X-NSQ-Content-Type', 'nsq; version=1.0');
+  const body = v1 ? Buffer.from(JSON.stringify({ message: err.message })) : Buffer.from(err.message);
+  res.writeHead(err.status, { 'Content-Type': v1 ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8', 'Content-Length': body.length });
+  res.end(body);
+}
+
+/** Reads the request body, refusing more than `max` bytes with `tooBig`. */
+function readBody(req: IncomingMessage, max: number, tooBig: string): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > max) return Promise.reject(new HttpError(413, tooBig));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > max) {
+        failed = true;
+        reject(new HttpError(413, tooBig));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on('error', () => {
+      if (!failed) reject(new HttpError(500, 'INTERNAL_ERROR'));
+    });
+  });
+}
+
+// ---- handlers -----------------------------------------------------------------------------------
+
+function ping(ctx: Ctx): Result {
+  if (ctx.nsqd.health !== 'OK') throw new HttpError(500, ctx.nsqd.health);
+  return 'OK';
+}
+
+function info(ctx: Ctx): Result {
+  const o = ctx.nsqd.options;
+  return {
+    version: NSQ_VERSION,
+    broadcast_address: o.broadcastAddress,
+    hostname: hostname(),
+    http_port: ctx.nsqd.httpEndpoint.port,
+    tcp_port: ctx.nsqd.tcpEndpoint.port,
+    start_time: ctx.nsqd.startTime,
+    max_heartbeat_interval: o.maxHeartbeatInterval * 1e6,
+    max_output_buffer_size: o.maxOutputBufferSize,
+    max_output_buffer_timeout: o.maxOutputBufferTimeout * 1e6,
+    max_deflate_level: o.maxDeflateLevel,
+  };
+}
+
+function topicArg(ctx: Ctx, validate: boolean, invalid = 'INVALID_TOPIC'): string {
+  const topic = ctx.query.get('topic');
+  if (topic === null) throw new HttpError(400, 'MISSING_ARG_TOPIC');
+  if (validate && !isValidTopicName(topic)) throw new HttpError(400, invalid);
+  return topic;
+}
+
+function existingTopic(ctx: Ctx, name: string): Topic {
+  const t = ctx.nsqd.getExistingTopic(name);
+  if (t === undefined) throw new HttpError(404, 'TOPIC_NOT_FOUND');
+  return t;
+}
+
+async function pub(ctx: Ctx): Promise<Result> {
+  const o = ctx.nsqd.options;
+  const body = await readBody(ctx.req, o.maxMsgSize, 'MSG_TOO_BIG');
+  if (body.length === 0) throw new HttpError(400, 'MSG_EMPTY');
+  const topic = ctx.nsqd.getTopic(topicArg(ctx, true));
+  const deferText = ctx.query.get('defer');
+  if (deferText !== null) {
+    if (!/^[+-]?\d+$/.test(deferText)) throw new HttpError(400, 'INVALID_DEFER');
+    const ms = Number(deferText);
+    if (ms < 0 || ms > o.maxReqTimeout) throw new HttpError(400, 'INVALID_DEFER');
+    if (ms > 0) {
+      topic.publishDeferred(body, 0, body.length, ms);
+      return 'OK';
+    }
+  }
+  topic.publish(body, 0, body.length);
+  return 'OK';
+}
+
+async function mpub(ctx: Ctx): Promise<Result> {
+  const o = ctx.nsqd.options;
+  const declared = Number(ctx.req.headers['content-length'] ?? NaN);
+  if (declared > o.maxBodySize) throw new HttpError(413, 'BODY_TOO_BIG');
+  const topic = ctx.nsqd.getTopic(topicArg(ctx, true));
+  const binaryParam = ctx.query.get('binary');
+  let binary = false;
+  if (binaryParam !== null) {
+    binary = binaryParam !== 'false' && binaryParam !== '0';
+    if (!['true', '1', 'false', '0'].includes(binaryParam)) ctx.nsqd.logger.warn(`deprecated value '${binaryParam}' used for /mpub binary param`);
+  }
+  const body = await readBody(ctx.req, o.maxBodySize, 'BODY_TOO_BIG');
+  const ranges: number[] = [];
+  if (binary) {
+    const err = splitBinaryBatch(body, o.maxBodySize, o.maxMsgSize, ranges);
+    if (err !== null) throw new HttpError(413, err);
+  } else {
+    let start = 0;
+    while (start < body.length) {
+      let nl = body.indexOf(10, start);
+      if (nl === -1) nl = body.length;
+      const len = nl - start;
+      if (len > o.maxMsgSize) throw new HttpError(413, 'MSG_TOO_BIG');
+      if (len > 0) ranges.push(start, len);
+      start = nl + 1;
+    }
+  }
+  for (let i = 0; i < ranges.length; i += 2) topic.publish(body, ranges[i]!, ranges[i + 1]!);
+  return 'OK';
+}
+
+/** Binary /mpub: [count]([size][bytes])*; fills (start, length) pairs or names the fault. */
+function splitBinaryBatch(body: Buffer, maxBodySize: number, maxMsgSize: number, out: number[]): string | null {
+  if (body.length < 4) return 'BAD_BODY';
+  const count = body.readInt32BE(0);
+  if (count <= 0 || count > Math.floor((maxBodySize - 4) / 5)) return 'BAD_BODY';
+  let pos = 4;
+  for (let i = 0; i < count; i++) {
+    if (body.length - pos < 4) return 'BAD_MESSAGE';
+    const size = body.readInt32BE(pos);
+    if (size <= 0 || size > maxMsgSize) return 'BAD_MESSAGE';
+    pos += 4;
+    if (body.length - pos < size) return 'BAD_MESSAGE';
+    out.push(pos, size);
+    pos += size;
+  }
+  return null;
+}
+
+function boolParam(ctx: Ctx, name: string): boolean {
+  const v = ctx.query.get(name);
+  return !(v === 'false' || v === '0');
+}
+
+function stats(ctx: Ctx): Result {
+  const topic = ctx.query.get('topic') ?? undefined;
+  const channel = ctx.query.get('channel') ?? undefined;
+  const s = collectStats(ctx.nsqd, { topic, channel, includeClients: boolParam(ctx, 'include_clients'), includeMem: boolParam(ctx, 'include_mem') });
+  return ctx.query.get('format') === 'json' ? s : formatStatsText(s);
+}
+
+function topicCreate(ctx: Ctx): Result {
+  ctx.nsqd.getTopic(topicArg(ctx, true));
+  return null;
+}
+
+function topicDelete(ctx: Ctx): Result {
+  const name = topicArg(ctx, false);
+  existingTopic(ctx, name);
+  ctx.nsqd.deleteTopic(name);
+  return null;
+}
+
+function topicEmpty(ctx: Ctx): Result {
+  existingTopic(ctx, topicArg(ctx, true)).empty();
+  return null;
+}
+
+function topicPause(ctx: Ctx): Result {
+  const t = existingTopic(ctx, topicArg(ctx, false));
+  if (ctx.path.includes('unpause')) t.unpause();
+  else t.pause();
+  return null;
+}
+
+function channelArgs(ctx: Ctx): { topic: Topic; channelName: string } {
+  const topicName = topicArg(ctx, true, 'INVALID_ARG_TOPIC');
+  const channelName = ctx.query.get('channel');
+  if (channelName === null) throw new HttpError(400, 'MISSING_ARG_CHANNEL');
+  if (!isValidChannelName(channelName)) throw new HttpError(400, 'INVALID_ARG_CHANNEL');
+  return { topic: existingTopic(ctx, topicName), channelName };
+}
+
+function existingChannel(ctx: Ctx): Channel {
+  const { topic, channelName } = channelArgs(ctx);
+  const ch = topic.getExistingChannel(channelName);
+  if (ch === undefined) throw new HttpError(404, 'CHANNEL_NOT_FOUND');
+  return ch;
+}
+
+function channelCreate(ctx: Ctx): Result {
+  const { topic, channelName } = channelArgs(ctx);
+  topic.getChannel(channelName);
+  return null;
+}
+
+function channelDelete(ctx: Ctx): Result {
+  const ch = existingChannel(ctx);
+  ch.topic.deleteChannel(ch.name);
+  return null;
+}
+
+function channelEmpty(ctx: Ctx): Result {
+  existingChannel(ctx).empty();
+  return null;
+}
+
+function channelPause(ctx: Ctx): Result {
+  const ch = existingChannel(ctx);
+  if (ctx.path.includes('unpause')) ch.unpause();
+  else ch.pause();
+  return null;
+}
+
+async function config(ctx: Ctx): Promise<Result> {
+  const opt = ctx.params['opt']!;
+  const o = ctx.nsqd.options;
+  if (ctx.req.method === 'PUT') {
+    const body = await readBody(ctx.req, o.maxMsgSize, 'INVALID_VALUE');
+    if (body.length === 0) throw new HttpError(413, 'INVALID_VALUE');
+    const text = body.toString('utf8');
+    if (opt === 'log_level') {
+      const level = text.trim().toLowerCase();
+      if (!isLogLevel(level)) throw new HttpError(400, 'INVALID_VALUE');
+      o.logLevel = level;
+      ctx.nsqd.logger.setLevel(level);
+    } else if (opt === 'nsqlookupd_tcp_addresses') {
+      let addrs: unknown;
+      try {
+        addrs = JSON.parse(text);
+      } catch {
+        throw new HttpError(400, 'INVALID_VALUE');
+      }
+      if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string')) throw new HttpError(400, 'INVALID_VALUE');
+      o.nsqlookupdTcpAddresses = addrs as string[];
+    } else {
+      throw new HttpError(400, 'INVALID_OPTION');
+    }
+  }
+  if (!CONFIG_KEYS.has(opt)) throw new HttpError(400, 'INVALID_OPTION');
+  return configValue(o, opt);
+}

@@ -1,0 +1,36 @@
+// Address parsing and listening, with errors a user can act on.
+
+import type { Server } from 'node:net';
+import { UserError } from '../util/errors.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** "host:port", "[::1]:port" or ":port" (all interfaces, as Go accepts it). */
+export function splitHostPort(addr: string, what: string): HostPort {
+  const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d{1,5})$/.exec(addr.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (m === null || port > 65535) throw new UserError(`invalid ${what} "${addr}": want host:port`, 'E_BAD_ADDRESS', 1);
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+export function listen(server: Server, addr: HostPort): Promise<HostPort> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const where = `${addr.host}:${addr.port}`;
+      const why =
+        err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EADDRNOTAVAIL' ? 'cannot assign requested address' : err.message;
+      reject(new UserError(`listen tcp ${where}: ${why}`, err.code ?? 'E_LISTEN', 1));
+    };
+    server.once('error', onError);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', onError);
+      const a = server.address();
+      if (a === null || typeof a === 'string') return resolve(addr);
+      resolve({ host: a.address, port: a.port });
+    });
+  });
+}

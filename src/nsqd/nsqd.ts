@@ -1,0 +1,191 @@
+// The engine: owns the options, topics and connected clients, the one queue-scan loop
+// (message timeouts, deferred messages, heartbeats) and the listeners' lifecycle.
+
+import type { Server as NetServer } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { RESPONSE_HEARTBEAT } from '../protocol/constants.js';
+import { Logger } from '../util/log.js';
+import { STATE_CLOSING, type Client } from './client.js';
+import { GuidFactory } from './guid.js';
+import { defaultOptions, type NsqdOptions } from './options.js';
+import { Topic } from './topic.js';
+import { listen, splitHostPort } from './listen.js';
+import { createTcpServer } from './tcp-server.js';
+import { createHttpServer } from './http-server.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export class NSQD {
+  readonly options: NsqdOptions;
+  readonly logger: Logger;
+  readonly guid = new GuidFactory();
+  readonly topics = new Map<string, Topic>();
+  readonly clients = new Map<number, Client>();
+  /** process start, seconds since the epoch */
+  readonly startTime = Math.floor(Date.now() / 1000);
+  /** "OK", or "NOK - <error>" after a storage failure */
+  health = 'OK';
+
+  #nextClientId = 1;
+  #dirty: Client[] = [];
+  #flushScheduled = false;
+  #scanTimer: NodeJS.Timeout | null = null;
+  #tcp: NetServer | null = null;
+  #http: HttpServer | null = null;
+  #tcpEndpoint: Endpoint | null = null;
+  #httpEndpoint: Endpoint | null = null;
+  #stopping: Promise<void> | null = null;
+
+  constructor(options: Partial<NsqdOptions> = {}, logger?: Logger) {
+    this.options = { ...defaultOptions(), ...options };
+    this.logger = logger ?? new Logger(this.options.logLevel, this.options.logPrefix);
+  }
+
+  /** Binds the TCP and HTTP listeners (port 0 picks free ports) and starts the scan loop. */
+  async start(): Promise<void> {
+    const o = this.options;
+    this.logger.info(`ID: ${o.nodeId}`);
+    const tcpAddr = splitHostPort(o.tcpAddress, '--tcp-address');
+    const httpAddr = splitHostPort(o.httpAddress, '--http-address');
+    this.#tcp = createTcpServer(this);
+    this.#tcpEndpoint = await listen(this.#tcp, tcpAddr);
+    this.logger.info(`TCP: listening on ${fmt(this.#tcpEndpoint)}`);
+    this.#http = createHttpServer(this);
+    try {
+      this.#httpEndpoint = await listen(this.#http, httpAddr);
+    } catch (err) {
+      this.#tcp.close();
+      throw err;
+    }
+    this.logger.info(`HTTP: listening on ${fmt(this.#httpEndpoint)}`);
+    this.#scanTimer = setInterval(this.#scan, Math.max(10, Math.min(o.queueScanInterval, 1000)));
+  }
+
+  get tcpEndpoint(): Endpoint {
+    if (this.#tcpEndpoint === null) throw new Error('nsqd is not listening');
+    return this.#tcpEndpoint;
+  }
+
+  get httpEndpoint(): Endpoint {
+    if (this.#httpEndpoint === null) throw new Error('nsqd is not listening');
+    return this.#httpEndpoint;
+  }
+
+  // ---- topics ---------------------------------------------------------------------------------
+
+  getTopic(name: string): Topic {
+    let t = this.topics.get(name);
+    if (t === undefined) {
+      t = new Topic(this, name);
+      this.topics.set(name, t);
+      this.logger.info(`TOPIC(${name}): created`);
+    }
+    return t;
+  }
+
+  getExistingTopic(name: string): Topic | undefined {
+    return this.topics.get(name);
+  }
+
+  deleteTopic(name: string): boolean {
+    const t = this.topics.get(name);
+    if (t === undefined) return false;
+    this.topics.delete(name);
+    t.close();
+    this.logger.info(`TOPIC(${name}): deleting`);
+    return true;
+  }
+
+  // ---- clients --------------------------------------------------------------------------------
+
+  nextClientId(): number {
+    return this.#nextClientId++;
+  }
+
+  addClient(client: Client): void {
+    this.clients.set(client.id, client);
+  }
+
+  removeClient(client: Client): void {
+    this.clients.delete(client.id);
+    client.state = STATE_CLOSING;
+    const ch = client.channel;
+    client.channel = null;
+    if (ch !== null && !ch.deleted) ch.removeClient(client);
+  }
+
+  /** Clients with buffered output are written out together once this event-loop turn ends. */
+  scheduleFlush(client: Client): void {
+    this.#dirty.push(client);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flushAll);
+    }
+  }
+
+  #flushAll = (): void => {
+    this.#flushScheduled = false;
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
+  };
+
+  // ---- the scan loop ----------------------------------------------------------------------------
+
+  #scan = (): void => {
+    const now = performance.now();
+    for (const topic of this.topics.values()) topic.scan(now);
+    for (const client of this.clients.values()) {
+      const hb = client.heartbeatInterval;
+      if (hb <= 0 || client.state === STATE_CLOSING) continue;
+      if (now - client.lastRead > 2 * hb) {
+        this.logger.error(`[${client.remoteAddress}] - read timeout: no heartbeat response in ${2 * hb}ms`);
+        client.socket.destroy();
+        continue;
+      }
+      if (now - client.lastHeartbeat >= hb) {
+        client.lastHeartbeat = now;
+        client.sendResponse(RESPONSE_HEARTBEAT);
+      }
+    }
+  };
+
+  // ---- shutdown ---------------------------------------------------------------------------------
+
+  /** Stops accepting, closes every client cleanly and releases the listeners. */
+  stop(): Promise<void> {
+    if (this.#stopping !== null) return this.#stopping;
+    this.#stopping = this.#doStop();
+    return this.#stopping;
+  }
+
+  async #doStop(): Promise<void> {
+    this.logger.info('NSQ: closing');
+    if (this.#scanTimer !== null) clearInterval(this.#scanTimer);
+    const closing: Promise<void>[] = [];
+    if (this.#tcp !== null) closing.push(new Promise((resolve) => this.#tcp!.close(() => resolve())));
+    if (this.#http !== null) {
+      const http = this.#http;
+      closing.push(new Promise((resolve) => http.close(() => resolve())));
+      http.closeIdleConnections();
+    }
+    for (const client of this.clients.values()) client.close();
+    this.#flushAll();
+    // a peer that does not close its side in time is cut off
+    const force = setTimeout(() => {
+      for (const client of this.clients.values()) client.socket.destroy();
+      this.#http?.closeAllConnections();
+    }, 2000);
+    await Promise.all(closing);
+    clearTimeout(force);
+    for (const topic of this.topics.values()) topic.close();
+    this.topics.clear();
+  }
+}
+
+function fmt(e: Endpoint): string {
+  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}

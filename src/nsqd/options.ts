@@ -1,0 +1,94 @@
+// nsqd's options with their defaults (durations in milliseconds, sizes in bytes).
+
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { hostname } from 'node:os';
+import type { LogLevel } from '../util/log.js';
+
+export interface NsqdOptions {
+  nodeId: number;
+  logLevel: LogLevel;
+  logPrefix: string;
+
+  tcpAddress: string;
+  httpAddress: string;
+  broadcastAddress: string;
+  broadcastTcpPort: number;
+  broadcastHttpPort: number;
+  dataPath: string;
+  nsqlookupdTcpAddresses: string[];
+
+  memQueueSize: number;
+  maxBytesPerFile: number;
+  syncEvery: number;
+  syncTimeout: number;
+
+  queueScanInterval: number;
+  maxMsgSize: number;
+  maxBodySize: number;
+  maxReqTimeout: number;
+  msgTimeout: number;
+  maxMsgTimeout: number;
+  clientTimeout: number;
+  maxRdyCount: number;
+  maxHeartbeatInterval: number;
+  maxOutputBufferSize: number;
+  maxOutputBufferTimeout: number;
+  minOutputBufferTimeout: number;
+  outputBufferTimeout: number;
+  maxChannelConsumers: number;
+  maxDeflateLevel: number;
+  deflate: boolean;
+  snappy: boolean;
+
+  e2eProcessingLatencyPercentiles: number[];
+  e2eProcessingLatencyWindowTime: number;
+}
+
+/** nsqd derives its default node ID from the host name. */
+export function defaultNodeId(): number {
+  return crc32(createHash('md5').update(hostname()).digest()) % 1024;
+}
+
+export function defaultOptions(): NsqdOptions {
+  return {
+    nodeId: defaultNodeId(),
+    logLevel: 'info',
+    logPrefix: '[nsqd] ',
+
+    tcpAddress: '127.0.0.1:4150',
+    httpAddress: '127.0.0.1:4151',
+    broadcastAddress: hostname(),
+    broadcastTcpPort: 0,
+    broadcastHttpPort: 0,
+    dataPath: '',
+    nsqlookupdTcpAddresses: [],
+
+    memQueueSize: 10000,
+    maxBytesPerFile: 100 * 1024 * 1024,
+    syncEvery: 2500,
+    syncTimeout: 2000,
+
+    queueScanInterval: 100,
+    maxMsgSize: 1024 * 1024,
+    maxBodySize: 5 * 1024 * 1024,
+    maxReqTimeout: 60 * 60 * 1000,
+    msgTimeout: 60 * 1000,
+    maxMsgTimeout: 15 * 60 * 1000,
+    clientTimeout: 60 * 1000,
+    maxRdyCount: 2500,
+    maxHeartbeatInterval: 60 * 1000,
+    maxOutputBufferSize: 64 * 1024,
+    maxOutputBufferTimeout: 30 * 1000,
+    minOutputBufferTimeout: 25,
+    outputBufferTimeout: 250,
+    maxChannelConsumers: 0,
+    maxDeflateLevel: 6,
+    // compression arrives with the compatibility work; until then IDENTIFY answers false
+    deflate: false,
+    snappy: false,
+
+    e2eProcessingLatencyPercentiles: [],
+    e2eProcessingLatencyWindowTime: 10 * 60 * 1000,
+  };
+}

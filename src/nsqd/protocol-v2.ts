@@ -1,0 +1,450 @@
+// Protocol V2 on the server side: one instance per TCP connection. Checks the magic, feeds bytes
+// to the command decoder and executes each command through one dispatch on its verb (Exec).
+
+import { CommandDecoder, type CommandSink } from '../protocol/command-decoder.js';
+import { MAGIC_V2, MSG_ID_LENGTH, NSQ_VERSION, RESPONSE_CLOSE_WAIT, RESPONSE_OK } from '../protocol/constants.js';
+import { encodeError } from '../protocol/encoders.js';
+import {
+  E_AUTH_DISABLED,
+  E_BAD_BODY,
+  E_BAD_CHANNEL,
+  E_BAD_MESSAGE,
+  E_BAD_PROTOCOL,
+  E_BAD_TOPIC,
+  E_FIN_FAILED,
+  E_INVALID,
+  E_REQ_FAILED,
+  E_TOUCH_FAILED,
+  fatal,
+  nonFatal,
+  ProtocolError,
+} from '../protocol/errors.js';
+import { parseMessageId } from '../protocol/message-id.js';
+import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED } from './client.js';
+import { applyIdentify, IdentifyError } from './identify.js';
+import type { NSQD } from './nsqd.js';
+
+// verbs that carry a body, remembered between the line and the body
+const V_NONE = 0;
+const V_IDENTIFY = 1;
+const V_AUTH = 2;
+const V_PUB = 3;
+const V_MPUB = 4;
+const V_DPUB = 5;
+
+const CH_F = 70;
+const CH_I = 73;
+const CH_N = 78;
+const CH_SPACE = 32;
+
+/** JSON-style quoting, as Go's %q prints names in error messages. */
+const q = (s: string): string => JSON.stringify(s);
+
+export class ProtocolV2 implements CommandSink {
+  readonly client: Client;
+  readonly #nsqd: NSQD;
+  readonly #decoder: CommandDecoder;
+  #magic: Buffer | null = Buffer.alloc(0);
+  #verb = V_NONE;
+  #topic = '';
+  #deferMs = 0;
+
+  constructor(nsqd: NSQD, client: Client) {
+    this.#nsqd = nsqd;
+    this.client = client;
+    this.#decoder = new CommandDecoder(this);
+  }
+
+  /** Bytes from the socket. */
+  receive(chunk: Buffer): void {
+    if (this.#magic !== null) {
+      const have = Buffer.concat([this.#magic, chunk]);
+      if (have.length < 4) {
+        this.#magic = have;
+        return;
+      }
+      this.#magic = null;
+      if (!have.subarray(0, 4).equals(MAGIC_V2)) {
+        this.#nsqd.logger.error(`client(${this.client.remoteAddress}) bad protocol magic '${have.toString('latin1', 0, 4)}'`);
+        this.#decoder.stop();
+        this.client.state = STATE_CLOSING;
+        this.client.socket.end(encodeError(E_BAD_PROTOCOL));
+        return;
+      }
+      this.#nsqd.logger.info(`TCP: new client(${this.client.remoteAddress})`);
+      if (have.length === 4) return;
+      chunk = have.subarray(4);
+    }
+    this.#decoder.push(chunk);
+  }
+
+  // ---- CommandSink ------------------------------------------------------------------------
+
+  onLine(buf: Buffer, start: number, end: number): boolean {
+    // FIN is the hottest command: handle it without building strings
+    if (end - start === 4 + MSG_ID_LENGTH && buf[start] === CH_F && buf[start + 1] === CH_I && buf[start + 2] === CH_N && buf[start + 3] === CH_SPACE) {
+      this.#fin(buf, start + 4);
+      return false;
+    }
+    const params = buf.toString('utf8', start, end).split(' ');
+    try {
+      return this.#exec(params);
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        this.#fail(err);
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  onBodySize(size: number): boolean {
+    const err = this.#checkBodySize(size);
+    if (err === null) return true;
+    this.#fail(err);
+    return false;
+  }
+
+  onBody(buf: Buffer, start: number, end: number): void {
+    const verb = this.#verb;
+    this.#verb = V_NONE;
+    try {
+      switch (verb) {
+        case V_IDENTIFY:
+          return this.#identifyBody(buf, start, end);
+        case V_AUTH:
+          throw fatal(E_AUTH_DISABLED, 'AUTH disabled');
+        case V_PUB:
+          return this.#pubBody(buf, start, end);
+        case V_MPUB:
+          return this.#mpubBody(buf, start, end);
+        case V_DPUB:
+          return this.#dpubBody(buf, start, end);
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.#fail(err);
+      throw err;
+    }
+  }
+
+  onDecodeError(err: ProtocolError): void {
+    this.#fail(err);
+  }
+
+  // ---- Exec ---------------------------------------------------------------------------------
+
+  /** Runs a command line; returns true when a body must follow. */
+  #exec(params: string[]): boolean {
+    const verb = params[0]!;
+    if (verb === 'IDENTIFY') return this.#identify();
+    switch (verb) {
+      case 'FIN':
+        throw fatal(E_INVALID, this.#finParamsError(params));
+      case 'RDY':
+        this.#rdy(params);
+        return false;
+      case 'REQ':
+        this.#req(params);
+        return false;
+      case 'PUB':
+        return this.#pub(params);
+      case 'MPUB':
+        return this.#mpub(params);
+      case 'DPUB':
+        return this.#dpub(params);
+      case 'NOP':
+        return false;
+      case 'TOUCH':
+        this.#touch(params);
+        return false;
+      case 'SUB':
+        this.#sub(params);
+        return false;
+      case 'CLS':
+        this.#cls();
+        return false;
+      case 'AUTH':
+        return this.#auth(params);
+    }
+    throw fatal(E_INVALID, `invalid command ${verb}`);
+  }
+
+  #fail(err: ProtocolError): void {
+    const client = this.client;
+    client.sendError(err.frameText());
+    if (err.fatal) {
+      this.#nsqd.logger.error(`[${client.remoteAddress}] - ${err.message}`);
+      this.#decoder.stop();
+      client.close();
+    } else {
+      this.#nsqd.logger.debug(`[${client.remoteAddress}] - ${err.message}`);
+    }
+  }
+
+  #identify(): boolean {
+    if (this.client.state !== STATE_INIT) throw fatal(E_INVALID, 'cannot IDENTIFY in current state');
+    this.#verb = V_IDENTIFY;
+    return true;
+  }
+
+  #identifyBody(buf: Buffer, start: number, end: number): void {
+    let data: unknown;
+    try {
+      data = JSON.parse(buf.toString('utf8', start, end));
+    } catch {
+      throw fatal(E_BAD_BODY, 'IDENTIFY failed to decode JSON body');
+    }
+    const client = this.client;
+    try {
+      applyIdentify(client, data, this.#nsqd.options);
+    } catch (err) {
+      if (err instanceof IdentifyError) throw fatal(err.code, err.message);
+      throw err;
+    }
+    this.#nsqd.logger.debug(`[${client.remoteAddress}] IDENTIFY: ${JSON.stringify(data)}`);
+    if (!client.featureNegotiation) {
+      client.sendResponse(RESPONSE_OK);
+      return;
+    }
+    const o = this.#nsqd.options;
+    client.sendResponse(
+      JSON.stringify({
+        max_rdy_count: o.maxRdyCount,
+        version: NSQ_VERSION,
+        max_msg_timeout: o.maxMsgTimeout,
+        msg_timeout: client.msgTimeout,
+        tls_v1: client.tls,
+        deflate: client.deflate,
+        deflate_level: client.deflateLevel,
+        max_deflate_level: o.maxDeflateLevel,
+        snappy: client.snappy,
+        sample_rate: client.sampleRate,
+        auth_required: false,
+        output_buffer_size: client.outputBufferSize,
+        output_buffer_timeout: client.outputBufferTimeout,
+      }),
+    );
+  }
+
+  #auth(params: string[]): boolean {
+    if (this.client.state !== STATE_INIT) throw fatal(E_INVALID, 'cannot AUTH in current state');
+    if (params.length !== 1) throw fatal(E_INVALID, 'AUTH invalid number of parameters');
+    this.#verb = V_AUTH;
+    return true;
+  }
+
+  #sub(params: string[]): void {
+    const client = this.client;
+    if (client.state !== STATE_INIT) throw fatal(E_INVALID, 'cannot SUB in current state');
+    if (client.heartbeatInterval <= 0) throw fatal(E_INVALID, 'cannot SUB with heartbeats disabled');
+    if (params.length < 3) throw fatal(E_INVALID, 'SUB insufficient number of parameters');
+    const topicName = params[1]!;
+    if (!isValidTopicName(topicName)) throw fatal(E_BAD_TOPIC, `SUB topic name ${q(topicName)} is not valid`);
+    const channelName = params[2]!;
+    if (!isValidChannelName(channelName)) throw fatal(E_BAD_CHANNEL, `SUB channel name ${q(channelName)} is not valid`);
+    const channel = this.#nsqd.getTopic(topicName).getChannel(channelName);
+    const max = this.#nsqd.options.maxChannelConsumers;
+    if (max > 0 && channel.clients.length >= max) {
+      throw fatal('E_SUB_FAILED', `SUB failed consumers for ${topicName}:${channelName} exceeds limit of ${max}`);
+    }
+    channel.addClient(client);
+    client.channel = channel;
+    client.state = STATE_SUBSCRIBED;
+    client.sendResponse(RESPONSE_OK);
+  }
+
+  #rdy(params: string[]): void {
+    const client = this.client;
+    if (client.state === STATE_CLOSING) {
+      this.#nsqd.logger.info(`[${client.remoteAddress}] ignoring RDY after CLS in state ClientStateV2Closing`);
+      return;
+    }
+    if (client.state !== STATE_SUBSCRIBED) throw fatal(E_INVALID, 'cannot RDY in current state');
+    let count = 1;
+    if (params.length > 1) {
+      count = parseDigits(params[1]!);
+      if (Number.isNaN(count)) throw fatal(E_INVALID, `RDY could not parse count ${params[1]}`);
+    }
+    const max = this.#nsqd.options.maxRdyCount;
+    if (count < 0 || count > max) throw fatal(E_INVALID, `RDY count ${count} out of range 0-${max}`);
+    client.readyCount = count;
+    client.channel!.pump();
+  }
+
+  #checkConsuming(verb: string): void {
+    const s = this.client.state;
+    if (s !== STATE_SUBSCRIBED && s !== STATE_CLOSING) throw fatal(E_INVALID, `cannot ${verb} in current state`);
+  }
+
+  /** FIN fast path: the line is exactly "FIN <16 bytes>". */
+  #fin(buf: Buffer, idPos: number): void {
+    const client = this.client;
+    const s = client.state;
+    if (s !== STATE_SUBSCRIBED && s !== STATE_CLOSING) {
+      this.#fail(fatal(E_INVALID, 'cannot FIN in current state'));
+      return;
+    }
+    if (!client.channel!.finish(client, parseMessageId(buf, idPos))) {
+      const id = buf.toString('latin1', idPos, idPos + MSG_ID_LENGTH);
+      this.#fail(nonFatal(E_FIN_FAILED, `FIN ${id} failed ID not in flight`));
+    }
+  }
+
+  /** Any FIN that missed the fast path has the wrong shape. */
+  #finParamsError(params: string[]): string {
+    this.#checkConsuming('FIN');
+    if (params.length < 2) return 'FIN insufficient number of params';
+    return 'invalid message ID';
+  }
+
+  #messageId(idText: string): number {
+    const bytes = Buffer.from(idText, 'utf8');
+    if (bytes.length !== MSG_ID_LENGTH) throw fatal(E_INVALID, 'invalid message ID');
+    return parseMessageId(bytes, 0);
+  }
+
+  #req(params: string[]): void {
+    this.#checkConsuming('REQ');
+    if (params.length < 3) throw fatal(E_INVALID, 'REQ insufficient number of params');
+    const id = this.#messageId(params[1]!);
+    let timeout = parseDigits(params[2]!);
+    if (Number.isNaN(timeout)) throw fatal(E_INVALID, `REQ could not parse timeout ${params[2]}`);
+    const max = this.#nsqd.options.maxReqTimeout;
+    const clamped = timeout < 0 ? 0 : timeout > max ? max : timeout;
+    if (clamped !== timeout) {
+      this.#nsqd.logger.info(`[${this.client.remoteAddress}] REQ timeout ${timeout} out of range 0-${max}. Setting to ${clamped}`);
+      timeout = clamped;
+    }
+    const client = this.client;
+    if (!client.channel!.requeue(client, id, timeout)) {
+      throw nonFatal(E_REQ_FAILED, `REQ ${params[1]} failed ID not in flight`);
+    }
+  }
+
+  #touch(params: string[]): void {
+    this.#checkConsuming('TOUCH');
+    if (params.length < 2) throw fatal(E_INVALID, 'TOUCH insufficient number of params');
+    const id = this.#messageId(params[1]!);
+    const client = this.client;
+    if (!client.channel!.touch(client, id)) {
+      throw nonFatal(E_TOUCH_FAILED, `TOUCH ${params[1]} failed ID not in flight`);
+    }
+  }
+
+  #cls(): void {
+    const client = this.client;
+    if (client.state !== STATE_SUBSCRIBED) throw fatal(E_INVALID, 'cannot CLS in current state');
+    client.readyCount = 0;
+    client.state = STATE_CLOSING;
+    client.sendResponse(RESPONSE_CLOSE_WAIT);
+  }
+
+  #publishTopic(verb: string, params: string[], minParams: number): void {
+    if (params.length < minParams) throw fatal(E_INVALID, `${verb} insufficient number of parameters`);
+    const topic = params[1]!;
+    if (!isValidTopicName(topic)) throw fatal(E_BAD_TOPIC, `${verb} topic name ${q(topic)} is not valid`);
+    this.#topic = topic;
+  }
+
+  #pub(params: string[]): boolean {
+    this.#publishTopic('PUB', params, 2);
+    this.#verb = V_PUB;
+    return true;
+  }
+
+  #mpub(params: string[]): boolean {
+    this.#publishTopic('MPUB', params, 2);
+    // nsqd creates the topic before it reads the body
+    this.#nsqd.getTopic(this.#topic);
+    this.#verb = V_MPUB;
+    return true;
+  }
+
+  #dpub(params: string[]): boolean {
+    this.#publishTopic('DPUB', params, 3);
+    const timeout = parseDigits(params[2]!);
+    if (Number.isNaN(timeout)) throw fatal(E_INVALID, `DPUB could not parse timeout ${params[2]}`);
+    const max = this.#nsqd.options.maxReqTimeout;
+    if (timeout < 0 || timeout > max) throw fatal(E_INVALID, `DPUB timeout ${timeout} out of range 0-${max}`);
+    this.#deferMs = timeout;
+    this.#verb = V_DPUB;
+    return true;
+  }
+
+  #checkBodySize(size: number): ProtocolError | null {
+    const o = this.#nsqd.options;
+    switch (this.#verb) {
+      case V_IDENTIFY:
+        if (size > o.maxBodySize) return fatal(E_BAD_BODY, `IDENTIFY body too big ${size} > ${o.maxBodySize}`);
+        if (size <= 0) return fatal(E_BAD_BODY, `IDENTIFY invalid body size ${size}`);
+        return null;
+      case V_AUTH:
+        if (size <= 0) return fatal(E_BAD_BODY, `AUTH invalid body size ${size}`);
+        if (size > o.maxBodySize) return fatal(E_BAD_BODY, `AUTH body too big ${size} > ${o.maxBodySize}`);
+        return null;
+      case V_PUB:
+      case V_DPUB: {
+        const verb = this.#verb === V_PUB ? 'PUB' : 'DPUB';
+        if (size <= 0) return fatal(E_BAD_MESSAGE, `${verb} invalid message body size ${size}`);
+        if (size > o.maxMsgSize) return fatal(E_BAD_MESSAGE, `${verb} message too big ${size} > ${o.maxMsgSize}`);
+        return null;
+      }
+      case V_MPUB:
+        if (size <= 0) return fatal(E_BAD_BODY, `MPUB invalid body size ${size}`);
+        if (size > o.maxBodySize) return fatal(E_BAD_BODY, `MPUB body too big ${size} > ${o.maxBodySize}`);
+        return null;
+    }
+    return fatal(E_INVALID, 'unexpected body');
+  }
+
+  #countPub(topic: string, n: number): void {
+    const counts = this.client.pubCounts;
+    counts.set(topic, (counts.get(topic) ?? 0) + n);
+  }
+
+  #pubBody(buf: Buffer, start: number, end: number): void {
+    this.#nsqd.getTopic(this.#topic).publish(buf, start, end - start);
+    this.#countPub(this.#topic, 1);
+    this.client.sendResponse(RESPONSE_OK);
+  }
+
+  #dpubBody(buf: Buffer, start: number, end: number): void {
+    this.#nsqd.getTopic(this.#topic).publishDeferred(buf, start, end - start, this.#deferMs);
+    this.#countPub(this.#topic, 1);
+    this.client.sendResponse(RESPONSE_OK);
+  }
+
+  #mpubBody(buf: Buffer, start: number, end: number): void {
+    const max = this.#nsqd.options.maxMsgSize;
+    if (end - start < 4) throw fatal(E_BAD_BODY, 'MPUB failed to read message count');
+    const count = buf.readInt32BE(start);
+    if (count <= 0 || count > Math.floor((this.#nsqd.options.maxBodySize - 4) / 5)) throw fatal(E_BAD_BODY, `MPUB invalid message count ${count}`);
+    // validate the whole batch first: an MPUB is published entirely or not at all
+    let pos = start + 4;
+    for (let i = 0; i < count; i++) {
+      if (end - pos < 4) throw fatal(E_BAD_MESSAGE, `MPUB failed to read message(${i}) body size`);
+      const size = buf.readInt32BE(pos);
+      if (size <= 0) throw fatal(E_BAD_MESSAGE, `MPUB invalid message(${i}) body size ${size}`);
+      if (size > max) throw fatal(E_BAD_MESSAGE, `MPUB message too big ${size} > ${max}`);
+      pos += 4;
+      if (end - pos < size) throw fatal(E_BAD_MESSAGE, 'MPUB failed to read message body');
+      pos += size;
+    }
+    const topic = this.#nsqd.getTopic(this.#topic);
+    pos = start + 4;
+    for (let i = 0; i < count; i++) {
+      const size = buf.readInt32BE(pos);
+      topic.publish(buf, pos + 4, size);
+      pos += 4 + size;
+    }
+    this.#countPub(this.#topic, count);
+    this.client.sendResponse(RESPONSE_OK);
+  }
+}
+
+/** nsqd's number parsing for RDY, REQ and DPUB: decimal digits only, and "" is 0. */
+function parseDigits(s: string): number {
+  if (s === '') return 0;
+  return /^\d+$/.test(s) ? Number(s) : NaN;
+}

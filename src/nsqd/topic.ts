@@ -1,0 +1,149 @@
+// A topic: accepts published messages and gives every channel its own copy. With no channel
+// yet, or while paused, messages wait in the topic's own queue.
+
+import { isEphemeral } from '../protocol/names.js';
+import { Channel } from './channel.js';
+import { Message, nowNanos } from './message.js';
+import { RingQueue } from './ring-queue.js';
+import type { NSQD } from './nsqd.js';
+
+export class Topic {
+  readonly name: string;
+  readonly nsqd: NSQD;
+  readonly ephemeral: boolean;
+  readonly channels = new Map<string, Channel>();
+  /** the channels as an array, for the per-message fan-out */
+  #channelList: Channel[] = [];
+  #queue = new RingQueue<Message>();
+  /** DPUBs that arrived while there was nowhere to deliver them: [message, due (monotonic ms)] */
+  #deferredWaiting: { msg: Message; due: number }[] = [];
+  #paused = false;
+  #deleted = false;
+
+  messageCount = 0;
+  messageBytes = 0;
+
+  constructor(nsqd: NSQD, name: string) {
+    this.nsqd = nsqd;
+    this.name = name;
+    this.ephemeral = isEphemeral(name);
+  }
+
+  get depth(): number {
+    return this.#queue.length;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get deleted(): boolean {
+    return this.#deleted;
+  }
+
+  /** Publishes one message whose body is buf[start, start+length). */
+  publish(buf: Buffer, start: number, length: number, timestamp = nowNanos()): void {
+    const msg = new Message(this.nsqd.guid.next(), timestamp, buf, start, length);
+    this.messageCount++;
+    this.messageBytes += length;
+    if (this.#paused || this.#channelList.length === 0) {
+      this.#queue.push(msg);
+      return;
+    }
+    this.#fanOut(msg);
+  }
+
+  /** DPUB: each channel gets the message after `delayMs`. */
+  publishDeferred(buf: Buffer, start: number, length: number, delayMs: number): void {
+    const msg = new Message(this.nsqd.guid.next(), nowNanos(), buf, start, length);
+    this.messageCount++;
+    this.messageBytes += length;
+    const list = this.#channelList;
+    if (list.length === 0 || this.#paused) {
+      // nowhere to defer it yet: it waits with the topic and keeps its due time
+      this.#deferredWaiting.push({ msg, due: performance.now() + delayMs });
+      return;
+    }
+    for (let i = 0; i < list.length; i++) list[i]!.putDeferred(i === 0 ? msg : msg.copy(), delayMs);
+  }
+
+  #fanOut(msg: Message): void {
+    const list = this.#channelList;
+    list[0]!.put(msg);
+    for (let i = 1; i < list.length; i++) list[i]!.put(msg.copy());
+  }
+
+  /** Moves waiting messages to the channels once there are channels and the topic runs. */
+  #release(): void {
+    if (this.#paused || this.#channelList.length === 0) return;
+    for (let msg = this.#queue.shift(); msg !== undefined; msg = this.#queue.shift()) this.#fanOut(msg);
+    if (this.#deferredWaiting.length > 0) {
+      const now = performance.now();
+      const waiting = this.#deferredWaiting;
+      this.#deferredWaiting = [];
+      for (const { msg, due } of waiting) {
+        const list = this.#channelList;
+        for (let i = 0; i < list.length; i++) list[i]!.putDeferred(i === 0 ? msg : msg.copy(), Math.max(0, due - now));
+      }
+    }
+  }
+
+  getChannel(name: string): Channel {
+    let ch = this.channels.get(name);
+    if (ch === undefined) {
+      ch = new Channel(this, name);
+      this.channels.set(name, ch);
+      this.#channelList = [...this.channels.values()];
+      this.nsqd.logger.info(`TOPIC(${this.name}): new channel(${name})`);
+      this.#release();
+    }
+    return ch;
+  }
+
+  getExistingChannel(name: string): Channel | undefined {
+    return this.channels.get(name);
+  }
+
+  deleteChannel(name: string): boolean {
+    const ch = this.channels.get(name);
+    if (ch === undefined) return false;
+    this.channels.delete(name);
+    this.#channelList = [...this.channels.values()];
+    ch.close();
+    this.nsqd.logger.info(`TOPIC(${this.name}): deleting channel ${name}`);
+    if (this.ephemeral && this.channels.size === 0) this.nsqd.deleteTopic(this.name);
+    return true;
+  }
+
+  /** Waiting deferred messages count as deferred in stats. */
+  get waitingDeferredCount(): number {
+    return this.#deferredWaiting.length;
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  unpause(): void {
+    this.#paused = false;
+    this.#release();
+  }
+
+  /** Drops the messages waiting in the topic itself (channels keep theirs), as nsqd does. */
+  empty(): void {
+    this.#queue.drain();
+    this.#deferredWaiting = [];
+  }
+
+  scan(now: number): void {
+    for (const ch of this.#channelList) ch.scan(now);
+  }
+
+  close(): void {
+    this.#deleted = true;
+    for (const ch of this.#channelList) ch.close();
+    this.channels.clear();
+    this.#channelList = [];
+    this.#queue.drain();
+  }
+}

@@ -1,0 +1,167 @@
+// Incremental decoder for the client→server direction of protocol V2:
+// newline-terminated command lines, some followed by a 4-byte size and a body.
+// It hands out ranges of the received chunks (no copies) whenever a piece arrives whole,
+// and copies only what straddles chunk boundaries.
+
+import { MAX_LINE_LENGTH } from './constants.js';
+import { fatal, E_INVALID, ProtocolError } from './errors.js';
+
+export interface CommandSink {
+  /**
+   * A complete command line, without its '\n' and an optional trailing '\r'.
+   * The range is only valid during the call. Return true when a size-prefixed body follows.
+   */
+  onLine(buf: Buffer, start: number, end: number): boolean;
+  /** The body size announced after a line; return false to refuse it (the sink reports why). */
+  onBodySize(size: number): boolean;
+  /** The body. The sink may keep `buf` (messages reference their bodies in place). */
+  onBody(buf: Buffer, start: number, end: number): void;
+  /** A framing error: the stream cannot be decoded past this point. */
+  onDecodeError(err: ProtocolError): void;
+}
+
+const S_LINE = 0;
+const S_SIZE = 1;
+const S_BODY = 2;
+
+export class CommandDecoder {
+  #sink: CommandSink;
+  #state = S_LINE;
+  #stopped = false;
+  /** Partial line or size bytes carried over from an earlier chunk. */
+  #stash: Buffer = Buffer.allocUnsafe(256);
+  #stashLen = 0;
+  /** Body being assembled across chunks. */
+  #body: Buffer | null = null;
+  #bodySize = 0;
+  #bodyFill = 0;
+
+  constructor(sink: CommandSink) {
+    this.#sink = sink;
+  }
+
+  /** Stop decoding: everything after this is ignored (the connection is closing). */
+  stop(): void {
+    this.#stopped = true;
+    this.#body = null;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  push(chunk: Buffer): void {
+    const len = chunk.length;
+    let pos = 0;
+    while (pos < len && !this.#stopped) {
+      if (this.#state === S_LINE) {
+        pos = this.#readLine(chunk, pos, len);
+      } else if (this.#state === S_SIZE) {
+        pos = this.#readSize(chunk, pos, len);
+      } else {
+        pos = this.#readBody(chunk, pos, len);
+      }
+    }
+  }
+
+  #readLine(chunk: Buffer, pos: number, len: number): number {
+    const nl = chunk.indexOf(10, pos);
+    if (nl === -1) {
+      this.#stashBytes(chunk, pos, len);
+      if (this.#stashLen > MAX_LINE_LENGTH) this.#lineTooLong();
+      return len;
+    }
+    let buf = chunk;
+    let start = pos;
+    let end = nl;
+    if (this.#stashLen > 0) {
+      this.#stashBytes(chunk, pos, nl);
+      buf = this.#stash;
+      start = 0;
+      end = this.#stashLen;
+      this.#stashLen = 0;
+    }
+    if (end - start > MAX_LINE_LENGTH) {
+      this.#lineTooLong();
+      return len;
+    }
+    if (end > start && buf[end - 1] === 13) end--;
+    const hasBody = this.#sink.onLine(buf, start, end);
+    if (hasBody && !this.#stopped) this.#state = S_SIZE;
+    return nl + 1;
+  }
+
+  #readSize(chunk: Buffer, pos: number, len: number): number {
+    const need = 4 - this.#stashLen;
+    if (this.#stashLen === 0 && len - pos >= 4) {
+      this.#startBody(chunk.readInt32BE(pos));
+      return pos + 4;
+    }
+    const take = Math.min(need, len - pos);
+    this.#stashBytes(chunk, pos, pos + take);
+    if (this.#stashLen === 4) {
+      this.#stashLen = 0;
+      this.#startBody(this.#stash.readInt32BE(0));
+    }
+    return pos + take;
+  }
+
+  #startBody(size: number): void {
+    if (!this.#sink.onBodySize(size)) {
+      this.stop();
+      return;
+    }
+    this.#bodySize = size;
+    this.#bodyFill = 0;
+    this.#body = null;
+    this.#state = S_BODY;
+    if (size === 0) this.#finishBody(Buffer.alloc(0), 0, 0);
+  }
+
+  #readBody(chunk: Buffer, pos: number, len: number): number {
+    const size = this.#bodySize;
+    if (this.#body === null && len - pos >= size) {
+      // The whole body is in this chunk: hand out the range in place.
+      this.#finishBody(chunk, pos, pos + size);
+      return pos + size;
+    }
+    if (this.#body === null) this.#body = Buffer.allocUnsafe(size);
+    const take = Math.min(size - this.#bodyFill, len - pos);
+    chunk.copy(this.#body, this.#bodyFill, pos, pos + take);
+    this.#bodyFill += take;
+    if (this.#bodyFill === size) {
+      const body = this.#body;
+      this.#body = null;
+      this.#finishBody(body, 0, size);
+    }
+    return pos + take;
+  }
+
+  #finishBody(buf: Buffer, start: number, end: number): void {
+    this.#state = S_LINE;
+    this.#sink.onBody(buf, start, end);
+  }
+
+  #stashBytes(chunk: Buffer, from: number, to: number): void {
+    const n = to - from;
+    if (n <= 0) return;
+    const needed = this.#stashLen + n;
+    if (needed > this.#stash.length) {
+      if (needed > MAX_LINE_LENGTH + 1) {
+        // Keep counting but stop storing: the line is going to be refused anyway.
+        this.#stashLen = needed;
+        return;
+      }
+      const bigger = Buffer.allocUnsafe(Math.max(needed, this.#stash.length * 2));
+      this.#stash.copy(bigger, 0, 0, this.#stashLen);
+      this.#stash = bigger;
+    }
+    chunk.copy(this.#stash, this.#stashLen, from, to);
+    this.#stashLen = needed;
+  }
+
+  #lineTooLong(): void {
+    this.stop();
+    this.#sink.onDecodeError(fatal(E_INVALID, `command line longer than ${MAX_LINE_LENGTH} bytes`));
+  }
+}
