@@ -29,8 +29,9 @@ export class Topic {
     this.ephemeral = isEphemeral(name);
   }
 
+  /** messages held by the topic itself, deferred ones waiting for a channel included (as nsqd counts them) */
   get depth(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#deferredWaiting.length;
   }
 
   get paused(): boolean {

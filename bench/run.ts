@@ -1,0 +1,169 @@
+// `npm run bench`: runs the bench cases against fresh `nsq serve` children, prints one table and
+// writes the figures to bench/results/<timestamp>.json and bench/results/latest.json.
+//
+//   node dist/bench/run.js [--quick] [--only pub,mpub,consume,latency,rss] [--prof]
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CASES, type CaseResult } from './cases.js';
+import { hotFunctions, type HotFunction } from './profile.js';
+
+const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+
+/** Go nsqd 1.3 on the same 2-core machine, and the floor this implementation must meet. */
+const TARGETS: Record<string, { ref?: string; floor?: string; ok?: (r: CaseResult) => boolean }> = {
+  pub: {},
+  mpub: { ref: '390k msg/s', floor: '>= 200k msg/s', ok: (r) => (r.msgsPerSec ?? 0) >= 200_000 },
+  consume: { ref: '425k msg/s', floor: '>= 150k msg/s', ok: (r) => (r.msgsPerSec ?? 0) >= 150_000 },
+  latency: { floor: 'p99 < 5 ms', ok: (r) => (r.p99Ms ?? Infinity) < 5 },
+  rss: { ref: '~360 MiB', floor: '< 400 MiB', ok: (r) => (r.rssMiB ?? Infinity) < 400 },
+};
+
+const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${CASES.map((c) => c.name).join(',')}] [--prof]
+  --quick   10x smaller smoke run
+  --only    run only the named cases (comma-separated)
+  --prof    write a CPU profile of each case's server (bench/results/prof/<time>/<case>) and list its hot functions`;
+
+interface Outcome {
+  name: string;
+  title: string;
+  result?: CaseResult;
+  error?: string;
+  hot?: HotFunction[];
+  pass?: boolean;
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        prof: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let selected = CASES;
+  if (args.only !== undefined) {
+    const names = args.only.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const unknown = names.filter((n) => !CASES.some((c) => c.name === n));
+    if (unknown.length > 0 || names.length === 0) {
+      process.stderr.write(`unknown case(s): ${unknown.join(', ') || '(none given)'}\n${USAGE}\n`);
+      return 2;
+    }
+    selected = CASES.filter((c) => names.includes(c.name));
+  }
+
+  const started = new Date();
+  const stamp = started.toISOString().replace(/:/g, '-');
+  const profRoot = args.prof ? `${RESULTS_DIR}prof/${stamp}` : undefined;
+  const cfg = { quick: args.quick, ...(profRoot !== undefined ? { profDir: profRoot } : {}) };
+
+  const outcomes: Outcome[] = [];
+  for (const c of selected) {
+    process.stderr.write(`bench: ${c.name} — ${c.title} ...`);
+    const t0 = performance.now();
+    const o: Outcome = { name: c.name, title: c.title };
+    try {
+      o.result = await c.run(cfg);
+      const ok = TARGETS[c.name]?.ok;
+      if (ok !== undefined && !cfg.quick) o.pass = ok(o.result);
+      process.stderr.write(` done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    } catch (err) {
+      o.error = err instanceof Error ? err.message : String(err);
+      process.stderr.write(` FAILED: ${o.error}\n`);
+    }
+    if (profRoot !== undefined) {
+      o.hot = hotFunctions(`${profRoot}/${c.name}`);
+      if (o.hot.length > 0) {
+        process.stderr.write(`  server hot functions (self time, % of busy samples):\n`);
+        for (const h of o.hot) process.stderr.write(`    ${h.selfPct.toFixed(1).padStart(5)}%  ${h.fn}  ${h.where}\n`);
+      }
+    }
+    outcomes.push(o);
+  }
+
+  process.stdout.write(table(outcomes, cfg.quick));
+
+  const report = {
+    timestamp: started.toISOString(),
+    quick: cfg.quick,
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? '',
+    bodySize: 200,
+    units: { mibPerSec: 'message body MiB/s (2^20 bytes, as nsq bench tools count)', rssMiB: '2^20 bytes', latency: 'milliseconds' },
+    cases: Object.fromEntries(
+      outcomes.map((o) => [
+        o.name,
+        {
+          title: o.title,
+          ...(o.error !== undefined ? { error: o.error } : {}),
+          ...(o.result !== undefined ? { ...withoutDetails(o.result), ...o.result.details } : {}),
+          ...(TARGETS[o.name]?.ref !== undefined ? { reference: TARGETS[o.name]!.ref } : {}),
+          ...(TARGETS[o.name]?.floor !== undefined ? { floor: TARGETS[o.name]!.floor } : {}),
+          ...(o.pass !== undefined ? { meetsFloor: o.pass } : {}),
+          ...(o.hot !== undefined ? { serverHotFunctions: o.hot } : {}),
+        },
+      ]),
+    ),
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  writeFileSync(`${RESULTS_DIR}${stamp}.json`, json);
+  writeFileSync(`${RESULTS_DIR}latest.json`, json);
+  process.stderr.write(`bench: results in bench/results/${stamp}.json\n`);
+
+  return outcomes.some((o) => o.error !== undefined) ? 1 : 0;
+}
+
+function withoutDetails(r: CaseResult): Omit<CaseResult, 'details'> {
+  const { details: _details, ...rest } = r;
+  return rest;
+}
+
+function table(outcomes: Outcome[], quick: boolean): string {
+  const num = (x: number | undefined, digits = 0): string => (x === undefined ? '' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+  const header = ['case', 'msgs/s', 'MiB/s', 'p50 ms', 'p99 ms', 'max ms', 'RSS MiB', 'Go nsqd', 'floor', ''];
+  const rows = outcomes.map((o) => {
+    const r = o.result;
+    const t = TARGETS[o.name] ?? {};
+    const verdict = o.error !== undefined ? 'ERROR' : o.pass === undefined ? '' : o.pass ? 'ok' : 'BELOW FLOOR';
+    return [o.title, num(r?.msgsPerSec), num(r?.mibPerSec, 1), num(r?.p50Ms, 2), num(r?.p99Ms, 2), num(r?.maxMs, 2), num(r?.rssMiB, 0), t.ref ?? '', t.floor ?? '', verdict];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const left = new Set([0, 7, 8, 9]);
+  const fmt = (cells: string[]): string => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const lines = [fmt(header), widths.map((w, i) => (i === widths.length - 1 ? '' : '-'.repeat(w))).join('  ').trimEnd()];
+  for (const row of rows) lines.push(fmt(row));
+  for (const o of outcomes) if (o.error !== undefined) lines.push(`${o.name}: ${o.error.split('\n')[0]}`);
+  if (quick) lines.push('(--quick: 10x smaller run, floors not checked)');
+  return `${lines.join('\n')}\n`;
+}
+
+// interrupted: exit through process.exit so the 'exit' hook in server.ts kills the server
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    process.stderr.write(`\nbench: ${sig}, stopping\n`);
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

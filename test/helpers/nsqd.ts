@@ -1,0 +1,58 @@
+// Test helpers: an in-process nsqd on random loopback ports, and the real binary as a child process.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { NSQD } from '../../src/nsqd/nsqd.js';
+import type { NsqdOptions } from '../../src/nsqd/options.js';
+import { Logger } from '../../src/util/log.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** Starts an engine on 127.0.0.1:0 (TCP and HTTP); it stops when the test ends. */
+export async function startNsqd(t: Teardown, options: Partial<NsqdOptions> = {}): Promise<NSQD> {
+  const quiet = new Logger(process.env['NSQ_TEST_LOG'] ? 'debug' : 'fatal', '[nsqd] ');
+  const nsqd = new NSQD({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', ...options }, quiet);
+  await nsqd.start();
+  t.teardown(() => nsqd.stop());
+  return nsqd;
+}
+
+export const BIN = fileURLToPath(new URL('../../../bin/nsq.js', import.meta.url));
+
+export interface Spawned {
+  child: ChildProcess;
+  stderr: () => string;
+  stdout: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs the compiled `nsq` executable with arguments; killed (by PID) when the test ends. */
+export function spawnNsq(t: Teardown, args: string[], opts: { argv0?: string; input?: string } = {}): Spawned {
+  const child = spawn(process.execPath, [opts.argv0 ?? BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  if (opts.input !== undefined) child.stdin!.end(opts.input);
+  else child.stdin!.end();
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, stderr: () => err, stdout: () => out, exit };
+}
+
+/** Waits until the spawned server logs both listening addresses; returns their ports. */
+export async function serverPorts(s: Spawned, timeoutMs = 10_000): Promise<{ tcp: number; http: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const tcp = /TCP: listening on .*:(\d+)/.exec(s.stderr());
+    const http = /HTTP: listening on .*:(\d+)/.exec(s.stderr());
+    if (tcp && http) return { tcp: Number(tcp[1]), http: Number(http[1]) };
+    if (s.child.exitCode !== null) throw new Error(`server exited early: ${s.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`server did not start: ${s.stderr()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
