@@ -1,0 +1,97 @@
+// The engine's data structures: ring queue, deferred heap, in-flight table, timeout FIFO.
+
+import t from 'tap';
+import { RingQueue } from '../../src/nsqd/ring-queue.js';
+import { DeferredHeap, TimeoutFifo } from '../../src/nsqd/pqueue.js';
+import { InFlightTable } from '../../src/nsqd/inflight.js';
+import { Message, MSG_DONE, MSG_IN_FLIGHT } from '../../src/nsqd/message.js';
+import type { Client } from '../../src/nsqd/client.js';
+
+const body = Buffer.from('x');
+const msg = (id: number): Message => new Message(id, 0, body, 0, 1);
+
+t.test('ring queue keeps FIFO order across growth and wrap-around', async (t) => {
+  const q = new RingQueue<number>(4);
+  let next = 0;
+  let expect = 0;
+  for (let round = 0; round < 1000; round++) {
+    const pushes = Math.floor(Math.random() * 10);
+    for (let i = 0; i < pushes; i++) q.push(next++);
+    const shifts = Math.floor(Math.random() * 10);
+    for (let i = 0; i < shifts && q.length > 0; i++) {
+      if (q.shift() !== expect++) return t.fail('out of order');
+    }
+  }
+  t.equal(q.length, next - expect);
+  t.same(q.drain().length, next - expect);
+  t.equal(q.length, 0);
+  t.equal(q.shift(), undefined);
+});
+
+t.test('deferred heap pops in due order and only when due', async (t) => {
+  const h = new DeferredHeap();
+  const deadlines = Array.from({ length: 500 }, () => Math.random() * 1000);
+  deadlines.forEach((d, i) => {
+    const m = msg(i);
+    m.deadline = d;
+    h.push(m);
+  });
+  t.equal(h.popDue(-1), undefined, 'nothing due before the earliest deadline');
+  const popped: number[] = [];
+  for (let m = h.popDue(2000); m !== undefined; m = h.popDue(2000)) popped.push(m.deadline);
+  t.same(popped, [...deadlines].sort((a, b) => a - b));
+});
+
+t.test('in-flight table finds every message, collisions included', async (t) => {
+  const table = new InFlightTable(8);
+  const ids = [1, 9, 17, 2 ** 40 + 1, 5, 1000, 2 ** 52 + 9];
+  for (const id of ids) table.add(msg(id));
+  for (let i = 2000; i < 2300; i++) table.add(msg(i));
+  t.equal(table.size, ids.length + 300);
+  for (const id of ids) t.equal(table.get(id)?.id, id);
+  t.equal(table.get(3), undefined);
+  t.equal(table.take(9)?.id, 9);
+  t.equal(table.take(9), undefined, 'taken once');
+  t.equal(table.get(17)?.id, 17, 'collision partner still found');
+  t.equal(table.size, ids.length + 299);
+  t.equal(table.drain().length, ids.length + 299);
+  t.equal(table.size, 0);
+});
+
+t.test('timeout FIFO expires live entries only, in order', async (t) => {
+  const owner = {} as Client;
+  const other = {} as Client;
+  const fifo = new TimeoutFifo();
+  const ms = [msg(1), msg(2), msg(3), msg(4)];
+  ms.forEach((m, i) => {
+    m.state = MSG_IN_FLIGHT;
+    m.owner = owner;
+    m.deadline = 10 * (i + 1);
+    fifo.push(m, m.deadline, i);
+  });
+  ms[0]!.state = MSG_DONE; // finished
+  ms[1]!.owner = other; // now someone else's
+  ms[2]!.deadline = 100; // touched: the old entry is stale
+  fifo.push(ms[2]!, 100, 4);
+  t.equal(fifo.popExpired(5, owner), undefined, 'nothing expired yet');
+  t.equal(fifo.popExpired(45, owner)?.id, 4, 'stale and foreign entries skipped');
+  t.equal(fifo.popExpired(45, owner), undefined);
+  t.equal(fifo.popExpired(100, owner)?.id, 3, 'touched message expires at its new deadline');
+  t.equal(fifo.length, 0);
+});
+
+t.test('timeout FIFO compacts instead of growing without bound', async (t) => {
+  const owner = {} as Client;
+  const fifo = new TimeoutFifo();
+  const stuck = msg(0);
+  stuck.state = MSG_IN_FLIGHT;
+  stuck.owner = owner;
+  stuck.deadline = 1e12;
+  fifo.push(stuck, stuck.deadline, 0);
+  for (let i = 1; i < 100_000; i++) {
+    const m = msg(i);
+    m.state = MSG_DONE;
+    fifo.push(m, i, 1);
+  }
+  t.ok(fifo.length < 1000, `finished entries behind a stuck one are compacted (length ${fifo.length})`);
+});
