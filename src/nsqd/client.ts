@@ -15,8 +15,10 @@ export const STATE_INIT = 0;
 export const STATE_SUBSCRIBED = 2;
 export const STATE_CLOSING = 3;
 
-/** Output chunk size: big enough that a busy consumer gets few large writes. */
-const OUT_CHUNK = 64 * 1024;
+/** Output buffer of a quiet connection, and of one whose buffer has filled up (busy: fewer, larger writes). */
+const OUT_SMALL = 16 * 1024;
+const OUT_BUSY = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 const TWO_32 = 4294967296;
 /** Writes up to this size are copied out so the output buffer can be reused. */
 const SMALL_WRITE = 4096;
@@ -62,7 +64,9 @@ export class Client {
   lastRead: number;
   lastHeartbeat: number;
 
-  #out: Buffer = Buffer.allocUnsafe(OUT_CHUNK);
+  /** allocated on first use, so idle connections cost no buffer */
+  #out: Buffer = EMPTY;
+  #outSize = OUT_SMALL;
   #outLen = 0;
   #dirty = false;
   /** the socket's buffer is full: deliver nothing more until it drains */
@@ -155,8 +159,12 @@ export class Client {
   /** Makes room for `n` more bytes in the output buffer, writing out what is there if needed. */
   #reserve(n: number): Buffer {
     if (this.#outLen + n <= this.#out.length) return this.#out;
-    this.flush();
-    if (n > this.#out.length) this.#out = Buffer.allocUnsafe(n);
+    if (this.#outLen > 0) {
+      // the buffer filled within one turn: this connection is busy
+      this.#outSize = OUT_BUSY;
+      this.flush();
+    }
+    if (n > this.#out.length) this.#out = Buffer.allocUnsafe(Math.max(n, this.#outSize));
     return this.#out;
   }
 
@@ -179,7 +187,7 @@ export class Client {
       this.#out.copy(chunk, 0, 0, this.#outLen);
     } else {
       chunk = this.#out.subarray(0, this.#outLen);
-      this.#out = Buffer.allocUnsafe(OUT_CHUNK);
+      this.#out = EMPTY;
     }
     this.#outLen = 0;
     if (this.socket.destroyed) return;
