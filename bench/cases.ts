@@ -227,6 +227,7 @@ const latency: BenchCase = {
           await Promise.race([sleep(5), producer.failed, consumer.failed]);
         }
 
+        if (nSamples === 0) throw new Error('no latency samples');
         const sorted = samples.subarray(0, nSamples).sort();
         const pct = (q: number): number => round(sorted[Math.min(nSamples - 1, Math.max(0, Math.ceil(q * nSamples) - 1))]!, 3);
         return {

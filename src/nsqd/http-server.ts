@@ -79,12 +79,19 @@ function match(route: Route, path: string): Record<string, string> | null {
 export function createHttpServer(nsqd: NSQD): Server {
   const server = createServer((req, res) => {
     const started = performance.now();
-    void handle(nsqd, req, res).then((status) => {
-      if (status.log) {
-        const ms = (performance.now() - started).toFixed(3);
-        nsqd.logger.info(`${res.statusCode} ${req.method} ${req.url} (${req.socket.remoteAddress}:${req.socket.remotePort}) ${ms}ms`);
-      }
-    });
+    handle(nsqd, req, res).then(
+      (status) => {
+        if (status.log) {
+          const ms = (performance.now() - started).toFixed(3);
+          nsqd.logger.info(`${res.statusCode} ${req.method} ${req.url} (${req.socket.remoteAddress}:${req.socket.remotePort}) ${ms}ms`);
+        }
+      },
+      (err: unknown) => {
+        // never let one request take the server down
+        nsqd.logger.error(`HTTP: ${req.method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
+        res.destroy();
+      },
+    );
   });
   server.keepAliveTimeout = 5000;
   server.on('clientError', (_err, socket) => {
@@ -130,14 +137,14 @@ async function handle(nsqd: NSQD, req: IncomingMessage, res: ServerResponse): Pr
     const result = await route.handler({ nsqd, req, query, path, params: params! });
     send(res, result, !route.plain);
   } catch (err) {
+    // a body we did not read must not be taken for the next request
+    if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
     if (err instanceof HttpError) {
       sendError(res, err, !route.plain);
     } else {
       nsqd.logger.error(`failure in ${path} - ${err instanceof Error ? err.message : String(err)}`);
       sendError(res, new HttpError(500, 'INTERNAL_ERROR'), !route.plain);
     }
-    // a body we did not read must not be taken for the next request
-    if (!req.complete) res.setHeader('Connection', 'close');
     req.resume();
   }
   return { log: route.log };
