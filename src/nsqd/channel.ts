@@ -6,7 +6,7 @@ import { isEphemeral } from '../protocol/names.js';
 import { STATE_SUBSCRIBED, type Client } from './client.js';
 import { MSG_DEFERRED, MSG_DONE, MSG_QUEUED, NO_DEADLINE, nowNanos, type Message } from './message.js';
 import { DeferredHeap } from './pqueue.js';
-import { RingQueue } from './ring-queue.js';
+import { MessageQueue } from './message-queue.js';
 import { LatencyStream } from './stats.js';
 import type { Topic } from './topic.js';
 
@@ -17,7 +17,7 @@ export class Channel {
 
   readonly clients: Client[] = [];
   #rr = 0;
-  #queue = new RingQueue<Message>();
+  #queue = new MessageQueue();
   #deferred = new DeferredHeap();
   #paused = false;
   #pumping = false;
@@ -54,9 +54,9 @@ export class Channel {
   }
 
   /** A new message from the topic. */
-  put(msg: Message): void {
+  put(id: number, timestamp: number, buf: Buffer, start: number, length: number): void {
     this.messageCount++;
-    this.#queue.push(msg);
+    this.#queue.push(id, timestamp, 0, buf, start, length);
     this.pump();
   }
 
@@ -65,7 +65,7 @@ export class Channel {
     msg.state = MSG_QUEUED;
     msg.owner = null;
     msg.deadline = NO_DEADLINE;
-    this.#queue.push(msg);
+    this.#queue.pushMessage(msg);
   }
 
   /** Hands queued messages to ready consumers, round-robin, until either runs out. */
@@ -74,7 +74,7 @@ export class Channel {
     this.#pumping = true;
     const clients = this.clients;
     const q = this.#queue;
-    const now = performance.now();
+    let now = -1.5;
     while (q.length > 0) {
       const n = clients.length;
       let client: Client | undefined;
@@ -94,6 +94,7 @@ export class Channel {
         msg.state = MSG_DONE;
         continue;
       }
+      if (now < 0) now = performance.now();
       this.inFlightCount++;
       client.deliver(msg, now);
       if (!client.isReady()) this.#rr = (this.#rr + 1) % (n || 1);
@@ -142,7 +143,7 @@ export class Channel {
     msg.state = MSG_DONE;
     msg.owner = null;
     client.finishCount++;
-    this.e2eLatency.add(nowNanos() - msg.timestamp);
+    if (this.e2eLatency.enabled) this.e2eLatency.add(nowNanos() - msg.timestamp);
     this.pump();
     return true;
   }
@@ -205,7 +206,7 @@ export class Channel {
 
   /** Drops queued, deferred and in-flight messages (nsqd's channel empty). */
   empty(): void {
-    this.#queue.drain();
+    this.#queue.clear();
     for (const msg of this.#deferred.drain()) msg.state = MSG_DONE;
     for (const client of this.clients) {
       for (const msg of client.inFlight.drain()) msg.state = MSG_DONE;
@@ -232,7 +233,7 @@ export class Channel {
       if (client.state === STATE_SUBSCRIBED) client.close();
     }
     this.clients.length = 0;
-    this.#queue.drain();
+    this.#queue.clear();
     this.#deferred.drain();
   }
 }

@@ -206,7 +206,8 @@ function readBody(req: IncomingMessage, max: number, tooBig: string): Promise<Bu
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      // always a buffer of our own: messages keep their bodies, and a chunk is a view of a socket read
+      if (!failed) resolve(Buffer.concat(chunks, size));
     });
     req.on('error', () => {
       if (!failed) reject(new HttpError(500, 'INTERNAL_ERROR'));

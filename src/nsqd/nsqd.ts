@@ -6,6 +6,7 @@ import type { Server as HttpServer } from 'node:http';
 import { RESPONSE_HEARTBEAT } from '../protocol/constants.js';
 import { Logger } from '../util/log.js';
 import { STATE_CLOSING, type Client } from './client.js';
+import { BodyStore } from './body-store.js';
 import { GuidFactory } from './guid.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 import { Topic } from './topic.js';
@@ -22,6 +23,8 @@ export class NSQD {
   readonly options: NsqdOptions;
   readonly logger: Logger;
   readonly guid = new GuidFactory();
+  /** received message bodies are copied here once, out of the socket's read buffers */
+  readonly bodies = new BodyStore();
   readonly topics = new Map<string, Topic>();
   readonly clients = new Map<number, Client>();
   /** process start, seconds since the epoch */

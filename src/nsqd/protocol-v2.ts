@@ -49,6 +49,8 @@ export class ProtocolV2 implements CommandSink {
   #verb = V_NONE;
   #topic = '';
   #deferMs = 0;
+  #keptBuf: Buffer = Buffer.alloc(0);
+  #keptAt = 0;
 
   constructor(nsqd: NSQD, client: Client) {
     this.#nsqd = nsqd;
@@ -106,7 +108,7 @@ export class ProtocolV2 implements CommandSink {
     return false;
   }
 
-  onBody(buf: Buffer, start: number, end: number): void {
+  onBody(buf: Buffer, start: number, end: number, owned: boolean): void {
     const verb = this.#verb;
     this.#verb = V_NONE;
     try {
@@ -116,11 +118,11 @@ export class ProtocolV2 implements CommandSink {
         case V_AUTH:
           throw fatal(E_AUTH_DISABLED, 'AUTH disabled');
         case V_PUB:
-          return this.#pubBody(buf, start, end);
+          return this.#pubBody(buf, start, end, owned);
         case V_MPUB:
-          return this.#mpubBody(buf, start, end);
+          return this.#mpubBody(buf, start, end, owned);
         case V_DPUB:
-          return this.#dpubBody(buf, start, end);
+          return this.#dpubBody(buf, start, end, owned);
       }
     } catch (err) {
       if (err instanceof ProtocolError) return this.#fail(err);
@@ -403,19 +405,36 @@ export class ProtocolV2 implements CommandSink {
     counts.set(topic, (counts.get(topic) ?? 0) + n);
   }
 
-  #pubBody(buf: Buffer, start: number, end: number): void {
-    this.#nsqd.getTopic(this.#topic).publish(buf, start, end - start);
+  /**
+   * A body that is only a range of a read buffer is copied into the body store, once;
+   * afterwards the body is at #keptBuf[#keptAt...].
+   */
+  #keep(buf: Buffer, start: number, end: number, owned: boolean): void {
+    if (owned) {
+      this.#keptBuf = buf;
+      this.#keptAt = start;
+      return;
+    }
+    const store = this.#nsqd.bodies;
+    this.#keptAt = store.copy(buf, start, end - start);
+    this.#keptBuf = store.buffer;
+  }
+
+  #pubBody(buf: Buffer, start: number, end: number, owned: boolean): void {
+    this.#keep(buf, start, end, owned);
+    this.#nsqd.getTopic(this.#topic).publish(this.#keptBuf, this.#keptAt, end - start);
     this.#countPub(this.#topic, 1);
     this.client.sendResponse(RESPONSE_OK);
   }
 
-  #dpubBody(buf: Buffer, start: number, end: number): void {
-    this.#nsqd.getTopic(this.#topic).publishDeferred(buf, start, end - start, this.#deferMs);
+  #dpubBody(buf: Buffer, start: number, end: number, owned: boolean): void {
+    this.#keep(buf, start, end, owned);
+    this.#nsqd.getTopic(this.#topic).publishDeferred(this.#keptBuf, this.#keptAt, end - start, this.#deferMs);
     this.#countPub(this.#topic, 1);
     this.client.sendResponse(RESPONSE_OK);
   }
 
-  #mpubBody(buf: Buffer, start: number, end: number): void {
+  #mpubBody(buf: Buffer, start: number, end: number, owned: boolean): void {
     const max = this.#nsqd.options.maxMsgSize;
     if (end - start < 4) throw fatal(E_BAD_BODY, 'MPUB failed to read message count');
     const count = buf.readInt32BE(start);
@@ -431,11 +450,14 @@ export class ProtocolV2 implements CommandSink {
       if (end - pos < size) throw fatal(E_BAD_MESSAGE, 'MPUB failed to read message body');
       pos += size;
     }
+    // one copy of the whole batch (if it is not ours already); the messages share it
+    this.#keep(buf, start, pos, owned);
+    const b = this.#keptBuf;
     const topic = this.#nsqd.getTopic(this.#topic);
-    pos = start + 4;
+    pos = this.#keptAt + 4;
     for (let i = 0; i < count; i++) {
-      const size = buf.readInt32BE(pos);
-      topic.publish(buf, pos + 4, size);
+      const size = b.readInt32BE(pos);
+      topic.publish(b, pos + 4, size);
       pos += 4 + size;
     }
     this.#countPub(this.#topic, count);

@@ -4,7 +4,7 @@
 import { isEphemeral } from '../protocol/names.js';
 import { Channel } from './channel.js';
 import { Message, nowNanos } from './message.js';
-import { RingQueue } from './ring-queue.js';
+import { MessageQueue } from './message-queue.js';
 import type { NSQD } from './nsqd.js';
 
 export class Topic {
@@ -14,7 +14,7 @@ export class Topic {
   readonly channels = new Map<string, Channel>();
   /** the channels as an array, for the per-message fan-out */
   #channelList: Channel[] = [];
-  #queue = new RingQueue<Message>();
+  #queue = new MessageQueue();
   /** DPUBs that arrived while there was nowhere to deliver them: [message, due (monotonic ms)] */
   #deferredWaiting: { msg: Message; due: number }[] = [];
   #paused = false;
@@ -44,14 +44,14 @@ export class Topic {
 
   /** Publishes one message whose body is buf[start, start+length). */
   publish(buf: Buffer, start: number, length: number, timestamp = nowNanos()): void {
-    const msg = new Message(this.nsqd.guid.next(), timestamp, buf, start, length);
+    const id = this.nsqd.guid.next();
     this.messageCount++;
     this.messageBytes += length;
     if (this.#paused || this.#channelList.length === 0) {
-      this.#queue.push(msg);
+      this.#queue.push(id, timestamp, 0, buf, start, length);
       return;
     }
-    this.#fanOut(msg);
+    this.#fanOut(id, timestamp, buf, start, length);
   }
 
   /** DPUB: each channel gets the message after `delayMs`. */
@@ -68,16 +68,16 @@ export class Topic {
     for (let i = 0; i < list.length; i++) list[i]!.putDeferred(i === 0 ? msg : msg.copy(), delayMs);
   }
 
-  #fanOut(msg: Message): void {
+  /** Every channel gets the message; they share the body bytes. */
+  #fanOut(id: number, timestamp: number, buf: Buffer, start: number, length: number): void {
     const list = this.#channelList;
-    list[0]!.put(msg);
-    for (let i = 1; i < list.length; i++) list[i]!.put(msg.copy());
+    for (let i = 0; i < list.length; i++) list[i]!.put(id, timestamp, buf, start, length);
   }
 
   /** Moves waiting messages to the channels once there are channels and the topic runs. */
   #release(): void {
     if (this.#paused || this.#channelList.length === 0) return;
-    for (let msg = this.#queue.shift(); msg !== undefined; msg = this.#queue.shift()) this.#fanOut(msg);
+    for (let m = this.#queue.shift(); m !== undefined; m = this.#queue.shift()) this.#fanOut(m.id, m.timestamp, m.body, m.bodyStart, m.bodyLength);
     if (this.#deferredWaiting.length > 0) {
       const now = performance.now();
       const waiting = this.#deferredWaiting;
@@ -132,7 +132,7 @@ export class Topic {
 
   /** Drops the messages waiting in the topic itself (channels keep theirs), as nsqd does. */
   empty(): void {
-    this.#queue.drain();
+    this.#queue.clear();
     this.#deferredWaiting = [];
   }
 
@@ -145,6 +145,6 @@ export class Topic {
     for (const ch of this.#channelList) ch.close();
     this.channels.clear();
     this.#channelList = [];
-    this.#queue.drain();
+    this.#queue.clear();
   }
 }

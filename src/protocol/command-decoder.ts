@@ -14,8 +14,11 @@ export interface CommandSink {
   onLine(buf: Buffer, start: number, end: number): boolean;
   /** The body size announced after a line; return false to refuse it (the sink reports why). */
   onBodySize(size: number): boolean;
-  /** The body. The sink may keep `buf` (messages reference their bodies in place). */
-  onBody(buf: Buffer, start: number, end: number): void;
+  /**
+   * The body. `owned` is true when `buf` was assembled for this body alone (the sink may keep it);
+   * otherwise it is a range of a received chunk, valid only during the call.
+   */
+  onBody(buf: Buffer, start: number, end: number, owned: boolean): void;
   /** A framing error: the stream cannot be decoded past this point. */
   onDecodeError(err: ProtocolError): void;
 }
@@ -115,14 +118,14 @@ export class CommandDecoder {
     this.#bodyFill = 0;
     this.#body = null;
     this.#state = S_BODY;
-    if (size === 0) this.#finishBody(Buffer.alloc(0), 0, 0);
+    if (size === 0) this.#finishBody(Buffer.alloc(0), 0, 0, true);
   }
 
   #readBody(chunk: Buffer, pos: number, len: number): number {
     const size = this.#bodySize;
     if (this.#body === null && len - pos >= size) {
       // The whole body is in this chunk: hand out the range in place.
-      this.#finishBody(chunk, pos, pos + size);
+      this.#finishBody(chunk, pos, pos + size, false);
       return pos + size;
     }
     if (this.#body === null) this.#body = Buffer.allocUnsafe(size);
@@ -132,14 +135,14 @@ export class CommandDecoder {
     if (this.#bodyFill === size) {
       const body = this.#body;
       this.#body = null;
-      this.#finishBody(body, 0, size);
+      this.#finishBody(body, 0, size, true);
     }
     return pos + take;
   }
 
-  #finishBody(buf: Buffer, start: number, end: number): void {
+  #finishBody(buf: Buffer, start: number, end: number, owned: boolean): void {
     this.#state = S_LINE;
-    this.#sink.onBody(buf, start, end);
+    this.#sink.onBody(buf, start, end, owned);
   }
 
   #stashBytes(chunk: Buffer, from: number, to: number): void {

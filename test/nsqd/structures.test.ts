@@ -1,7 +1,7 @@
 // The engine's data structures: ring queue, deferred heap, in-flight table, timeout FIFO.
 
 import t from 'tap';
-import { RingQueue } from '../../src/nsqd/ring-queue.js';
+import { MessageQueue } from '../../src/nsqd/message-queue.js';
 import { DeferredHeap, TimeoutFifo } from '../../src/nsqd/pqueue.js';
 import { InFlightTable } from '../../src/nsqd/inflight.js';
 import { Message, MSG_DONE, MSG_IN_FLIGHT } from '../../src/nsqd/message.js';
@@ -10,22 +10,30 @@ import type { Client } from '../../src/nsqd/client.js';
 const body = Buffer.from('x');
 const msg = (id: number): Message => new Message(id, 0, body, 0, 1);
 
-t.test('ring queue keeps FIFO order across growth and wrap-around', async (t) => {
-  const q = new RingQueue<number>(4);
+t.test('message queue keeps FIFO order and every field across growth and wrap-around', async (t) => {
+  const q = new MessageQueue(4);
+  const bufs = [Buffer.from('aaaa'), Buffer.from('bbbb')];
   let next = 0;
   let expect = 0;
   for (let round = 0; round < 1000; round++) {
     const pushes = Math.floor(Math.random() * 10);
-    for (let i = 0; i < pushes; i++) q.push(next++);
+    for (let i = 0; i < pushes; i++, next++) q.push(2 ** 40 + next, next * 1e6 + 0.5, next % 70000, bufs[next % 2]!, next % 4, 1);
     const shifts = Math.floor(Math.random() * 10);
-    for (let i = 0; i < shifts && q.length > 0; i++) {
-      if (q.shift() !== expect++) return t.fail('out of order');
+    for (let i = 0; i < shifts && q.length > 0; i++, expect++) {
+      const m = q.shift()!;
+      if (m.id !== 2 ** 40 + expect || m.timestamp !== expect * 1e6 + 0.5 || m.attempts !== Math.min(65535, expect % 70000)) return t.fail(`wrong message at ${expect}`);
+      if (m.body !== bufs[expect % 2] || m.bodyStart !== expect % 4 || m.bodyLength !== 1) return t.fail(`wrong body at ${expect}`);
     }
   }
   t.equal(q.length, next - expect);
-  t.same(q.drain().length, next - expect);
+  q.clear();
   t.equal(q.length, 0);
   t.equal(q.shift(), undefined);
+  const m = new Message(7, 1, bufs[0]!, 0, 4);
+  m.attempts = 3;
+  q.pushMessage(m);
+  const back = q.shift()!;
+  t.same([back.id, back.attempts, back.bodyBuffer().toString()], [7, 3, 'aaaa'], 'a requeued message keeps its attempts');
 });
 
 t.test('deferred heap pops in due order and only when due', async (t) => {
