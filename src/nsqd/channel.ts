@@ -136,6 +136,16 @@ export class Channel {
     return msg;
   }
 
+  /** Why FIN/REQ/TOUCH of `id` failed, in nsqd's words: the failure path only, so a scan is fine. */
+  notInFlightReason(client: Client, id: number): string {
+    if (id >= 0) {
+      for (const other of this.clients) {
+        if (other !== client && other.inFlight.get(id) !== undefined) return 'client does not own message';
+      }
+    }
+    return 'ID not in flight';
+  }
+
   /** FIN: false when the message is not in flight to this client. */
   finish(client: Client, id: number): boolean {
     const msg = this.#takeInFlight(client, id);

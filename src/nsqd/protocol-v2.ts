@@ -287,9 +287,11 @@ export class ProtocolV2 implements CommandSink {
       this.#fail(fatal(E_INVALID, 'cannot FIN in current state'));
       return;
     }
-    if (!client.channel!.finish(client, parseMessageId(buf, idPos))) {
-      const id = buf.toString('latin1', idPos, idPos + MSG_ID_LENGTH);
-      this.#fail(nonFatal(E_FIN_FAILED, `FIN ${id} failed ID not in flight`));
+    const id = parseMessageId(buf, idPos);
+    const channel = client.channel!;
+    if (!channel.finish(client, id)) {
+      const idText = buf.toString('latin1', idPos, idPos + MSG_ID_LENGTH);
+      this.#fail(nonFatal(E_FIN_FAILED, `FIN ${idText} failed ${channel.notInFlightReason(client, id)}`));
     }
   }
 
@@ -320,7 +322,7 @@ export class ProtocolV2 implements CommandSink {
     }
     const client = this.client;
     if (!client.channel!.requeue(client, id, timeout)) {
-      throw nonFatal(E_REQ_FAILED, `REQ ${params[1]} failed ID not in flight`);
+      throw nonFatal(E_REQ_FAILED, `REQ ${params[1]} failed ${client.channel!.notInFlightReason(client, id)}`);
     }
   }
 
@@ -330,7 +332,7 @@ export class ProtocolV2 implements CommandSink {
     const id = this.#messageId(params[1]!);
     const client = this.client;
     if (!client.channel!.touch(client, id)) {
-      throw nonFatal(E_TOUCH_FAILED, `TOUCH ${params[1]} failed ID not in flight`);
+      throw nonFatal(E_TOUCH_FAILED, `TOUCH ${params[1]} failed ${client.channel!.notInFlightReason(client, id)}`);
     }
   }
 
