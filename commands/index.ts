@@ -1,7 +1,11 @@
 // Every subcommand of `nsq`, in the order --help lists them.
 
 import type { CommandModule } from 'yargs';
+import { bench } from './bench.js';
+import { pub } from './pub.js';
 import { serve } from './serve.js';
+import { tail } from './tail.js';
+import { toFile } from './to-file.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [serve];
+export const commands: CommandModule<any, any>[] = [serve, pub, tail, toFile, bench];

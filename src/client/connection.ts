@@ -205,9 +205,9 @@ export class Connection implements FrameSink {
         this.events.warning?.(err);
         return;
       }
-      const p = this.#pending.shift();
-      if (p) p.reject(err);
-      else this.#closeError = err;
+      // any other error closes the connection: it answers the oldest command and is why we closed
+      if (this.#closeError === null) this.#closeError = err;
+      this.#pending.shift()?.reject(err);
       return;
     }
     if (text === RESPONSE_HEARTBEAT) {
@@ -225,7 +225,7 @@ export class Connection implements FrameSink {
   // ---- commands -------------------------------------------------------------------------------
 
   #request(data: Buffer): Promise<string> {
-    if (this.#closed) return Promise.reject(this.#closeError ?? new NsqError('E_CLOSED', `connection to ${this.address} is closed`));
+    if (this.#closed) return Promise.reject(this.#closedError());
     return new Promise((resolve, reject) => {
       this.#pending.push({ resolve, reject });
       this.#write(data);
@@ -306,6 +306,11 @@ export class Connection implements FrameSink {
     this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
   };
 
+  #closedError(): NsqError {
+    const why = this.#closeError === null ? '' : ` after: ${this.#closeError.message}`;
+    return new NsqError('E_CLOSED', `connection to ${this.address} closed${why}`);
+  }
+
   #fail(err: Error): void {
     if (this.#closeError === null) this.#closeError = err;
     this.socket.destroy();
@@ -316,7 +321,8 @@ export class Connection implements FrameSink {
     this.#closed = true;
     const err = this.#closeError;
     const pending = this.#pending.splice(0);
-    const why = err ?? new NsqError('E_CLOSED', `connection to ${this.address} closed`);
+    // commands after the one that failed were not executed: E_CLOSED tells callers they may retry
+    const why = this.#closedError();
     for (const p of pending) p.reject(why);
     this.#onClosed(err);
     this.events.close?.(err);

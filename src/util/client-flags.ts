@@ -1,0 +1,44 @@
+// Flags every client command shares (pub, tail, to-file, bench, top), with the Go tools' names.
+// By default they talk to the local node.
+
+import type { Argv } from 'yargs';
+import { UserError } from './errors.js';
+import { parseAddress } from '../client/producer.js';
+
+export const DEFAULT_NSQD_TCP = '127.0.0.1:4150';
+export const DEFAULT_NSQD_HTTP = '127.0.0.1:4151';
+
+export interface ClientFlags {
+  nsqdTcpAddresses: string[];
+  nsqdHttpAddresses: string[];
+  userAgent: string;
+}
+
+/** Adds --nsqd-tcp-address (repeatable), --nsqd-http-address (repeatable), --user-agent. */
+export function clientFlags<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('nsqd-tcp-address', { type: 'string', array: true, describe: `nsqd TCP address (may be given multiple times) [default: ${DEFAULT_NSQD_TCP}]`, group: 'Connection:' })
+    .option('nsqd-http-address', { type: 'string', array: true, describe: `nsqd HTTP address (may be given multiple times) [default: ${DEFAULT_NSQD_HTTP}]`, group: 'Connection:' })
+    .option('user-agent', { type: 'string', describe: 'user agent sent to nsqd in IDENTIFY', group: 'Connection:' }) as unknown as Argv<T>;
+}
+
+function addresses(raw: unknown, flag: string, fallback: string, defaultPort: number): string[] {
+  const list = raw === undefined ? [] : (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0) return [fallback];
+  for (const a of list) {
+    try {
+      parseAddress(a, defaultPort);
+    } catch {
+      throw new UserError(`invalid value "${a}" for flag --${flag}: want host:port`, 'E_BAD_FLAG', 2);
+    }
+  }
+  return [...new Set(list)];
+}
+
+export function readClientFlags(argv: Record<string, unknown>, tool: string, version: string): ClientFlags {
+  return {
+    nsqdTcpAddresses: addresses(argv['nsqd-tcp-address'], 'nsqd-tcp-address', DEFAULT_NSQD_TCP, 4150),
+    nsqdHttpAddresses: addresses(argv['nsqd-http-address'], 'nsqd-http-address', DEFAULT_NSQD_HTTP, 4151),
+    userAgent: typeof argv['user-agent'] === 'string' ? argv['user-agent'] : `nsq-${tool}/${version}`,
+  };
+}
