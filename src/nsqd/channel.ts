@@ -3,7 +3,7 @@
 // ready consumers. In-flight messages live with the consumer that holds them (client.ts).
 
 import { isEphemeral } from '../protocol/names.js';
-import { STATE_SUBSCRIBED, type Client } from './client.js';
+import type { Client } from './client.js';
 import { MSG_DEFERRED, MSG_DONE, MSG_QUEUED, NO_DEADLINE, nowNanos, type Message } from './message.js';
 import { DeferredHeap } from './pqueue.js';
 import { MessageQueue } from './message-queue.js';
@@ -240,7 +240,7 @@ export class Channel {
     this.#deleted = true;
     this.#paused = true;
     for (const client of [...this.clients]) {
-      if (client.state === STATE_SUBSCRIBED) client.close();
+      client.close();
     }
     this.clients.length = 0;
     this.#queue.clear();

@@ -69,6 +69,7 @@ export class Client {
   #outSize = OUT_SMALL;
   #outLen = 0;
   #dirty = false;
+  #ending = false;
   /** the socket's buffer is full: deliver nothing more until it drains */
   writeBlocked = false;
 
@@ -207,7 +208,8 @@ export class Client {
 
   /** Closes the connection after what is buffered has been written. */
   close(): void {
-    if (this.state === STATE_CLOSING) return;
+    if (this.#ending) return;
+    this.#ending = true;
     this.state = STATE_CLOSING;
     this.flush();
     this.socket.end();

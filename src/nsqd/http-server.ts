@@ -19,8 +19,11 @@ class HttpError extends Error {
   }
 }
 
-/** What a handler returns: text as is, null as an empty 200, anything else as JSON. */
-type Result = string | null | object | number | boolean;
+/** An empty 200, as nsqd answers most management routes. */
+const EMPTY: unique symbol = Symbol('empty');
+
+/** What a handler returns: text as is, EMPTY as an empty 200, anything else (null included) as JSON. */
+type Result = typeof EMPTY | string | null | object | number | boolean;
 
 interface Ctx {
   nsqd: NSQD;
@@ -162,7 +165,7 @@ function parseQuery(qs: string): URLSearchParams {
 
 function send(res: ServerResponse, result: Result, v1: boolean): void {
   if (v1) res.setHeader('X-NSQ-Content-Type', 'nsq; version=1.0');
-  if (result === null) {
+  if (result === EMPTY) {
     res.writeHead(200, { 'Content-Length': 0 });
     res.end();
   } else if (typeof result === 'string') {
@@ -333,26 +336,26 @@ function stats(ctx: Ctx): Result {
 
 function topicCreate(ctx: Ctx): Result {
   ctx.nsqd.getTopic(topicArg(ctx, true));
-  return null;
+  return EMPTY;
 }
 
 function topicDelete(ctx: Ctx): Result {
   const name = topicArg(ctx, false);
   existingTopic(ctx, name);
   ctx.nsqd.deleteTopic(name);
-  return null;
+  return EMPTY;
 }
 
 function topicEmpty(ctx: Ctx): Result {
   existingTopic(ctx, topicArg(ctx, true)).empty();
-  return null;
+  return EMPTY;
 }
 
 function topicPause(ctx: Ctx): Result {
   const t = existingTopic(ctx, topicArg(ctx, false));
   if (ctx.path.includes('unpause')) t.unpause();
   else t.pause();
-  return null;
+  return EMPTY;
 }
 
 function channelArgs(ctx: Ctx): { topic: Topic; channelName: string } {
@@ -373,25 +376,25 @@ function existingChannel(ctx: Ctx): Channel {
 function channelCreate(ctx: Ctx): Result {
   const { topic, channelName } = channelArgs(ctx);
   topic.getChannel(channelName);
-  return null;
+  return EMPTY;
 }
 
 function channelDelete(ctx: Ctx): Result {
   const ch = existingChannel(ctx);
   ch.topic.deleteChannel(ch.name);
-  return null;
+  return EMPTY;
 }
 
 function channelEmpty(ctx: Ctx): Result {
   existingChannel(ctx).empty();
-  return null;
+  return EMPTY;
 }
 
 function channelPause(ctx: Ctx): Result {
   const ch = existingChannel(ctx);
   if (ctx.path.includes('unpause')) ch.unpause();
   else ch.pause();
-  return null;
+  return EMPTY;
 }
 
 async function config(ctx: Ctx): Promise<Result> {

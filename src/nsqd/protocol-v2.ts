@@ -20,7 +20,7 @@ import {
   ProtocolError,
 } from '../protocol/errors.js';
 import { parseMessageId } from '../protocol/message-id.js';
-import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import { goQuote, isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED } from './client.js';
 import { applyIdentify, IdentifyError } from './identify.js';
 import type { NSQD } from './nsqd.js';
@@ -38,8 +38,8 @@ const CH_I = 73;
 const CH_N = 78;
 const CH_SPACE = 32;
 
-/** JSON-style quoting, as Go's %q prints names in error messages. */
-const q = (s: string): string => JSON.stringify(s);
+/** Go's %q, as nsqd prints names in error messages. */
+const q = goQuote;
 
 export class ProtocolV2 implements CommandSink {
   readonly client: Client;
@@ -89,7 +89,8 @@ export class ProtocolV2 implements CommandSink {
       this.#fin(buf, start + 4);
       return false;
     }
-    const params = buf.toString('utf8', start, end).split(' ');
+    // latin1 keeps every byte as one char: exact lengths, and raw bytes for error messages
+    const params = buf.toString('latin1', start, end).split(' ');
     try {
       return this.#exec(params);
     } catch (err) {
@@ -142,7 +143,8 @@ export class ProtocolV2 implements CommandSink {
     if (verb === 'IDENTIFY') return this.#identify();
     switch (verb) {
       case 'FIN':
-        throw fatal(E_INVALID, this.#finParamsError(params));
+        this.#finSlow(params);
+        return false;
       case 'RDY':
         this.#rdy(params);
         return false;
@@ -295,15 +297,19 @@ export class ProtocolV2 implements CommandSink {
     }
   }
 
-  /** Any FIN that missed the fast path has the wrong shape. */
-  #finParamsError(params: string[]): string {
+  /** FIN lines the fast path did not take: extra parameters (ignored, as nsqd does) or a bad ID. */
+  #finSlow(params: string[]): void {
     this.#checkConsuming('FIN');
-    if (params.length < 2) return 'FIN insufficient number of params';
-    return 'invalid message ID';
+    if (params.length < 2) throw fatal(E_INVALID, 'FIN insufficient number of params');
+    const id = this.#messageId(params[1]!);
+    const client = this.client;
+    if (!client.channel!.finish(client, id)) {
+      throw nonFatal(E_FIN_FAILED, `FIN ${params[1]} failed ${client.channel!.notInFlightReason(client, id)}`);
+    }
   }
 
   #messageId(idText: string): number {
-    const bytes = Buffer.from(idText, 'utf8');
+    const bytes = Buffer.from(idText, 'latin1');
     if (bytes.length !== MSG_ID_LENGTH) throw fatal(E_INVALID, 'invalid message ID');
     return parseMessageId(bytes, 0);
   }

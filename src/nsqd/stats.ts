@@ -84,12 +84,12 @@ export interface ClientStats {
   deflate: boolean;
   snappy: boolean;
   user_agent: string;
-  tls: boolean;
-  tls_cipher_suite: string;
-  tls_version: string;
-  tls_negotiated_protocol: string;
-  tls_negotiated_protocol_is_mutual: boolean;
   pub_counts?: { topic: string; count: number }[];
+  tls?: boolean;
+  tls_cipher_suite?: string;
+  tls_version?: string;
+  tls_negotiated_protocol?: string;
+  tls_negotiated_protocol_is_mutual?: boolean;
 }
 
 export interface ChannelStats {
@@ -170,15 +170,14 @@ export function clientStats(c: Client, withPubCounts: boolean): ClientStats {
     deflate: c.deflate,
     snappy: c.snappy,
     user_agent: c.userAgent,
-    tls: c.tls,
-    tls_cipher_suite: '',
-    tls_version: '',
-    tls_negotiated_protocol: '',
-    tls_negotiated_protocol_is_mutual: false,
   };
-  if (withPubCounts) {
-    s.pub_counts = [...c.pubCounts].map(([topic, count]) => ({ topic, count }));
-  }
+  // nsqd's field order: pub_counts (when the client published) comes before the TLS fields
+  if (withPubCounts) s.pub_counts = [...c.pubCounts].map(([topic, count]) => ({ topic, count }));
+  s.tls = c.tls;
+  s.tls_cipher_suite = '';
+  s.tls_version = '';
+  s.tls_negotiated_protocol = '';
+  s.tls_negotiated_protocol_is_mutual = false;
   return s;
 }
 

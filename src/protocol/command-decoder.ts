@@ -71,7 +71,7 @@ export class CommandDecoder {
     const nl = chunk.indexOf(10, pos);
     if (nl === -1) {
       this.#stashBytes(chunk, pos, len);
-      if (this.#stashLen > MAX_LINE_LENGTH) this.#lineTooLong();
+      if (this.#stashLen >= MAX_LINE_LENGTH) this.#lineTooLong();
       return len;
     }
     let buf = chunk;
@@ -84,7 +84,8 @@ export class CommandDecoder {
       end = this.#stashLen;
       this.#stashLen = 0;
     }
-    if (end - start > MAX_LINE_LENGTH) {
+    // nsqd reads through a 16 KiB buffer: the line and its newline must fit
+    if (end - start >= MAX_LINE_LENGTH) {
       this.#lineTooLong();
       return len;
     }
@@ -165,6 +166,6 @@ export class CommandDecoder {
 
   #lineTooLong(): void {
     this.stop();
-    this.#sink.onDecodeError(fatal(E_INVALID, `command line longer than ${MAX_LINE_LENGTH} bytes`));
+    this.#sink.onDecodeError(fatal(E_INVALID, `command line longer than ${MAX_LINE_LENGTH - 1} bytes`));
   }
 }

@@ -349,8 +349,9 @@ t.test('invalid topic and channel names: exact texts, fatal', async (t) => {
     ['PUB bad suffix', encodePub('foo#ephem', 'x'), 'E_BAD_TOPIC PUB topic name "foo#ephem" is not valid'],
     ['PUB double suffix', encodePub('foo#ephemeral#ephemeral', 'x'), 'E_BAD_TOPIC PUB topic name "foo#ephemeral#ephemeral" is not valid'],
     ['PUB 65 chars with suffix', encodePub('a'.repeat(55) + '#ephemeral', 'x'), `E_BAD_TOPIC PUB topic name "${'a'.repeat(55)}#ephemeral" is not valid`],
-    ['MPUB repeats the code (nsqd quirk)', encodeMpub('foo!', ['x']), 'E_BAD_TOPIC E_BAD_TOPIC MPUB topic name "foo!" is not valid'],
-    ['MPUB 65 chars', encodeMpub(long65, ['x']), `E_BAD_TOPIC E_BAD_TOPIC MPUB topic name "${long65}" is not valid`],
+    // nsqd repeats the code here (E_BAD_TOPIC E_BAD_TOPIC ...); we send it once (README: differences)
+    ['MPUB bad char', encodeMpub('foo!', ['x']), 'E_BAD_TOPIC MPUB topic name "foo!" is not valid'],
+    ['MPUB 65 chars', encodeMpub(long65, ['x']), `E_BAD_TOPIC MPUB topic name "${long65}" is not valid`],
     ['DPUB bad topic', encodeDpub('foo!', 10, 'x'), 'E_BAD_TOPIC DPUB topic name "foo!" is not valid'],
     ['DPUB 65 chars', encodeDpub(long65, 10, 'x'), `E_BAD_TOPIC DPUB topic name "${long65}" is not valid`],
     ['SUB bad topic', encodeCommand('SUB', 'to:pic', 'c'), 'E_BAD_TOPIC SUB topic name "to:pic" is not valid'],
@@ -623,12 +624,12 @@ t.test('REQ and TOUCH of an unknown id: non-fatal', async (t) => {
 
 t.test('TOUCH extends the in-flight deadline', async (t) => {
   const nsqd = await start(t);
-  const c = await consumer(t, nsqd, 'touch', 'c', 1, { msg_timeout: 1000 });
+  const c = await consumer(t, nsqd, 'touch', 'c', 1, { msg_timeout: 1500 });
   await publish(t, nsqd, 'touch', ['x']);
   const m = await nextMessage(t, c);
-  await delay(600);
+  await delay(700);
   c.send(`TOUCH ${m.id}\n`);
-  t.ok(await c.quietFor(700), 'not redelivered 1.3s after delivery: the TOUCH at 0.6s restarted the 1s timeout');
+  t.ok(await c.quietFor(1200), 'not redelivered 1.9s after delivery: the TOUCH at 0.7s restarted the 1.5s timeout');
   c.send(`FIN ${m.id}\n`);
   t.ok(await c.quietFor(100), 'FIN after TOUCH succeeds');
   t.equal((await channelStats(nsqd, 'touch', 'c'))?.timeout_count, 0);
@@ -725,7 +726,7 @@ t.test('after CLS a fatal error still closes the connection (second CLS)', async
   await expectFatal(t, c, 'E_INVALID cannot CLS in current state');
 });
 
-t.test('after CLS, SUB and IDENTIFY are refused', async (t) => {
+t.test('after CLS, SUB is refused and closes the connection', async (t) => {
   const nsqd = await start(t);
   const c = await consumer(t, nsqd, 'cls3', 'c');
   c.send('CLS\n');
