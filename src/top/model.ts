@@ -1,0 +1,311 @@
+// The dashboard's data: turns successive /stats snapshots into rows with rates (from counter
+// deltas, as nsq_stat computes them), sparkline history, filtering and sorting. Plain TS, no React.
+
+import type { ChannelStats, ClientStats, Snapshot, TopicStats } from './poller.js';
+
+export interface Rates {
+  /** messages/s into the topic or channel */
+  inRate: number;
+  /** messages/s out (delivered and not put back), nsq_stat's egress */
+  outRate: number;
+  requeueRate: number;
+  timeoutRate: number;
+}
+
+export interface ChannelRow extends Rates {
+  topic: string;
+  name: string;
+  depth: number;
+  memoryDepth: number;
+  backendDepth: number;
+  inFlight: number;
+  deferred: number;
+  messageCount: number;
+  requeueCount: number;
+  timeoutCount: number;
+  consumers: number;
+  paused: boolean;
+  /** nodes that have this channel */
+  nodes: string[];
+  history: number[];
+  /** depth grew since the last poll while nobody consumes */
+  stalled: boolean;
+}
+
+export interface TopicRow extends Rates {
+  name: string;
+  depth: number;
+  backendDepth: number;
+  inFlight: number;
+  deferred: number;
+  messageCount: number;
+  consumers: number;
+  paused: boolean;
+  nodes: string[];
+  channels: ChannelRow[];
+  history: number[];
+  stalled: boolean;
+}
+
+export interface NodeStatus {
+  address: string;
+  up: boolean;
+  error?: string;
+  version?: string;
+  topics: number;
+}
+
+export interface ClientRow extends ClientStats {
+  node: string;
+}
+
+export type SortKey = 'name' | 'depth' | 'in' | 'out';
+export const SORT_KEYS: SortKey[] = ['name', 'depth', 'in', 'out'];
+
+interface Counters {
+  messageCount: number;
+  depth: number;
+  requeueCount: number;
+  timeoutCount: number;
+}
+
+const ZERO_RATES: Rates = { inRate: 0, outRate: 0, requeueRate: 0, timeoutRate: 0 };
+
+/** Per-second rates between two samples; a counter that went backwards (node restart) gives 0. */
+export function rates(prev: Counters | undefined, cur: Counters, seconds: number): Rates {
+  if (prev === undefined || seconds <= 0) return { ...ZERO_RATES };
+  const dMsg = cur.messageCount - prev.messageCount;
+  if (dMsg < 0 || cur.requeueCount < prev.requeueCount || cur.timeoutCount < prev.timeoutCount) return { ...ZERO_RATES };
+  const dDepth = cur.depth - prev.depth;
+  return {
+    inRate: dMsg / seconds,
+    outRate: Math.max(0, dMsg - dDepth) / seconds,
+    requeueRate: (cur.requeueCount - prev.requeueCount) / seconds,
+    timeoutRate: (cur.timeoutCount - prev.timeoutCount) / seconds,
+  };
+}
+
+function addRates(a: Rates, b: Rates): void {
+  a.inRate += b.inRate;
+  a.outRate += b.outRate;
+  a.requeueRate += b.requeueRate;
+  a.timeoutRate += b.timeoutRate;
+}
+
+export class TopModel {
+  readonly historyLength: number;
+  #prevAt = 0;
+  /** key `node|topic` or `node|topic|channel` → last counters; includes the node's start time */
+  #prev = new Map<string, Counters & { start: number; at: number }>();
+  #history = new Map<string, number[]>();
+  #topics: TopicRow[] = [];
+  #nodes: NodeStatus[] = [];
+  #clients = new Map<string, ClientRow[]>();
+  #lastSnapshot: Snapshot | null = null;
+
+  constructor(historyLength = 60) {
+    this.historyLength = historyLength;
+  }
+
+  get snapshot(): Snapshot | null {
+    return this.#lastSnapshot;
+  }
+
+  update(s: Snapshot): void {
+    const seconds = this.#prevAt === 0 ? 0 : (s.at - this.#prevAt) / 1000;
+    this.#prevAt = s.at;
+    this.#lastSnapshot = s;
+    const topics = new Map<string, TopicRow>();
+    const channels = new Map<string, ChannelRow>();
+    const nextPrev = new Map<string, Counters & { start: number; at: number }>();
+    this.#clients.clear();
+    this.#nodes = s.nodes.map((n) => ({ address: n.address, up: n.ok, error: n.error, version: n.stats?.version, topics: n.stats?.topics?.length ?? 0 }));
+
+    for (const node of s.nodes) {
+      if (!node.ok || node.stats === undefined) {
+        // keep the down node's counters, so its rates resume cleanly when it answers again
+        for (const [k, v] of this.#prev) if (k.startsWith(`${node.address}|`)) nextPrev.set(k, v);
+        continue;
+      }
+      const start = node.stats.start_time ?? 0;
+      for (const t of node.stats.topics ?? []) {
+        const tKey = `${node.address}|${t.topic_name}`;
+        const tCounters = topicCounters(t);
+        const tPrev = this.#prev.get(tKey);
+        const tRates = rates(tPrev !== undefined && tPrev.start === start ? tPrev : undefined, tCounters, tPrev === undefined ? 0 : (s.at - tPrev.at) / 1000);
+        nextPrev.set(tKey, { ...tCounters, start, at: s.at });
+        let row = topics.get(t.topic_name);
+        if (row === undefined) {
+          row = { name: t.topic_name, depth: 0, backendDepth: 0, inFlight: 0, deferred: 0, messageCount: 0, consumers: 0, paused: false, nodes: [], channels: [], history: [], stalled: false, ...ZERO_RATES };
+          topics.set(t.topic_name, row);
+        }
+        row.depth += t.depth;
+        row.backendDepth += t.backend_depth ?? 0;
+        row.messageCount += t.message_count;
+        row.paused ||= t.paused === true;
+        row.nodes.push(node.address);
+        row.inRate += tRates.inRate;
+        for (const c of t.channels ?? []) {
+          const cKey = `${tKey}|${c.channel_name}`;
+          const cCounters = channelCounters(c);
+          const cPrev = this.#prev.get(cKey);
+          const cRates = rates(cPrev !== undefined && cPrev.start === start ? cPrev : undefined, cCounters, cPrev === undefined ? 0 : (s.at - cPrev.at) / 1000);
+          nextPrev.set(cKey, { ...cCounters, start, at: s.at });
+          const rowKey = `${t.topic_name}|${c.channel_name}`;
+          let ch = channels.get(rowKey);
+          if (ch === undefined) {
+            ch = {
+              topic: t.topic_name,
+              name: c.channel_name,
+              depth: 0,
+              memoryDepth: 0,
+              backendDepth: 0,
+              inFlight: 0,
+              deferred: 0,
+              messageCount: 0,
+              requeueCount: 0,
+              timeoutCount: 0,
+              consumers: 0,
+              paused: false,
+              nodes: [],
+              history: [],
+              stalled: false,
+              ...ZERO_RATES,
+            };
+            channels.set(rowKey, ch);
+            row.channels.push(ch);
+          }
+          ch.depth += c.depth;
+          ch.backendDepth += c.backend_depth ?? 0;
+          ch.memoryDepth += c.depth - (c.backend_depth ?? 0);
+          ch.inFlight += c.in_flight_count;
+          ch.deferred += c.deferred_count;
+          ch.messageCount += c.message_count;
+          ch.requeueCount += c.requeue_count;
+          ch.timeoutCount += c.timeout_count;
+          ch.consumers += c.client_count ?? c.clients?.length ?? 0;
+          ch.paused ||= c.paused === true;
+          ch.nodes.push(node.address);
+          addRates(ch, cRates);
+          ch.stalled ||= cPrev !== undefined && c.depth > cPrev.depth && (c.client_count ?? 0) === 0;
+          const clients = this.#clients.get(rowKey) ?? [];
+          for (const cl of c.clients ?? []) clients.push({ ...cl, node: node.address });
+          this.#clients.set(rowKey, clients);
+        }
+        row.stalled ||= tPrev !== undefined && t.depth > tPrev.depth && (t.channels ?? []).length === 0;
+      }
+    }
+
+    for (const row of topics.values()) {
+      for (const ch of row.channels) {
+        row.inFlight += ch.inFlight;
+        row.deferred += ch.deferred;
+        row.consumers += ch.consumers;
+        row.outRate += ch.outRate;
+        row.requeueRate += ch.requeueRate;
+        row.timeoutRate += ch.timeoutRate;
+        row.stalled ||= ch.stalled;
+        if (seconds > 0) ch.history = this.#pushHistory(`${row.name}|${ch.name}`, ch.outRate);
+        else ch.history = this.#history.get(`${row.name}|${ch.name}`) ?? [];
+      }
+      if (seconds > 0) row.history = this.#pushHistory(row.name, row.inRate);
+      else row.history = this.#history.get(row.name) ?? [];
+    }
+    this.#prev = nextPrev;
+    this.#topics = [...topics.values()];
+  }
+
+  #pushHistory(key: string, value: number): number[] {
+    const h = this.#history.get(key) ?? [];
+    h.push(value);
+    if (h.length > this.historyLength) h.splice(0, h.length - this.historyLength);
+    this.#history.set(key, h);
+    return h;
+  }
+
+  get nodes(): NodeStatus[] {
+    return this.#nodes;
+  }
+
+  /** Topics (with their channels) matching `filter` (a substring of the topic or a channel name), sorted. */
+  topics(filter = '', sort: SortKey = 'name'): TopicRow[] {
+    const f = filter.toLowerCase();
+    const out: TopicRow[] = [];
+    for (const t of this.#topics) {
+      const topicMatches = f === '' || t.name.toLowerCase().includes(f);
+      const chans = topicMatches ? t.channels : t.channels.filter((c) => c.name.toLowerCase().includes(f));
+      if (!topicMatches && chans.length === 0) continue;
+      out.push({ ...t, channels: [...chans].sort(comparator(sort)) });
+    }
+    return out.sort(comparator(sort));
+  }
+
+  topic(name: string): TopicRow | undefined {
+    return this.#topics.find((t) => t.name === name);
+  }
+
+  clients(topic: string, channel: string): ClientRow[] {
+    return this.#clients.get(`${topic}|${channel}`) ?? [];
+  }
+
+  /** Totals for the header line. */
+  totals(): { nodesUp: number; nodesDown: number; inRate: number; outRate: number; depth: number; topics: number } {
+    let inRate = 0;
+    let outRate = 0;
+    let depth = 0;
+    for (const t of this.#topics) {
+      inRate += t.inRate;
+      outRate += t.outRate;
+      depth += t.depth;
+      for (const c of t.channels) depth += c.depth;
+    }
+    const nodesUp = this.#nodes.filter((n) => n.up).length;
+    return { nodesUp, nodesDown: this.#nodes.length - nodesUp, inRate, outRate, depth, topics: this.#topics.length };
+  }
+}
+
+function topicCounters(t: TopicStats): Counters {
+  return { messageCount: t.message_count, depth: t.depth, requeueCount: 0, timeoutCount: 0 };
+}
+
+function channelCounters(c: ChannelStats): Counters {
+  return { messageCount: c.message_count, depth: c.depth, requeueCount: c.requeue_count, timeoutCount: c.timeout_count };
+}
+
+function comparator(sort: SortKey): (a: { name: string; depth: number; inRate: number; outRate: number }, b: { name: string; depth: number; inRate: number; outRate: number }) => number {
+  const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  switch (sort) {
+    case 'depth':
+      return (a, b) => b.depth - a.depth || byName(a, b);
+    case 'in':
+      return (a, b) => b.inRate - a.inRate || byName(a, b);
+    case 'out':
+      return (a, b) => b.outRate - a.outRate || byName(a, b);
+    default:
+      return byName;
+  }
+}
+
+/** 12.3k, 4.5M: counts that fit a column. */
+export function humanize(n: number): string {
+  const abs = Math.abs(n);
+  if (abs < 1000) return Number.isInteger(n) ? String(n) : n < 10 ? n.toFixed(1) : String(Math.round(n));
+  const units = ['k', 'M', 'G', 'T'];
+  let v = n;
+  let u = -1;
+  while (Math.abs(v) >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${Math.abs(v) < 10 ? v.toFixed(1) : Math.round(v)}${units[u]}`;
+}
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/** A sparkline of the last `width` values, scaled to their maximum. */
+export function sparkline(values: readonly number[], width = 20): string {
+  const v = values.slice(-width);
+  const max = Math.max(0, ...v);
+  if (v.length === 0) return '';
+  return v.map((x) => (max === 0 ? SPARKS[0] : SPARKS[Math.min(SPARKS.length - 1, Math.floor((x / max) * (SPARKS.length - 1) + 0.0001))])).join('');
+}

@@ -1,0 +1,95 @@
+// Polls /stats?format=json of every node in parallel, with a timeout per node. A node that does
+// not answer becomes a "down" entry with its error; the others are unaffected.
+
+import type { ChannelStats, ClientStats, Stats, TopicStats } from '../nsqd/stats.js';
+
+export type { ChannelStats, ClientStats, Stats, TopicStats };
+
+export interface NodeSnapshot {
+  /** host:port of the node's HTTP API */
+  address: string;
+  ok: boolean;
+  error?: string;
+  stats?: Stats;
+}
+
+export interface Snapshot {
+  /** ms since the epoch when the poll started */
+  at: number;
+  nodes: NodeSnapshot[];
+}
+
+export function statsUrl(address: string): string {
+  const base = /^https?:\/\//.test(address) ? address : `http://${address}`;
+  return `${base.replace(/\/$/, '')}/stats?format=json&include_clients=true&include_mem=false`;
+}
+
+export async function pollNode(address: string, timeoutMs: number): Promise<NodeSnapshot> {
+  try {
+    const res = await fetch(statsUrl(address), { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return { address, ok: false, error: `HTTP ${res.status}` };
+    const stats = (await res.json()) as Stats;
+    return { address, ok: true, stats };
+  } catch (err) {
+    return { address, ok: false, error: describeFetchError(err, timeoutMs) };
+  }
+}
+
+function describeFetchError(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer in ${timeoutMs}ms`;
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === 'ECONNREFUSED') return 'connection refused';
+    if (cause?.code) return cause.code;
+    if (err instanceof SyntaxError) return 'not an nsqd /stats answer';
+    return err.message;
+  }
+  return String(err);
+}
+
+export async function pollAll(addresses: readonly string[], timeoutMs: number): Promise<Snapshot> {
+  const at = Date.now();
+  const nodes = await Promise.all(addresses.map((a) => pollNode(a, timeoutMs)));
+  return { at, nodes };
+}
+
+/** Polls every `intervalMs` until stopped; each result goes to `onSnapshot`. */
+export class Poller {
+  #addresses: string[];
+  #intervalMs: number;
+  #timeoutMs: number;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+  onSnapshot: (s: Snapshot) => void = () => {};
+
+  constructor(addresses: string[], intervalMs: number, timeoutMs = Math.max(500, Math.min(intervalMs, 5000))) {
+    this.#addresses = addresses;
+    this.#intervalMs = intervalMs;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    void this.#tick();
+  }
+
+  /** Polls now (after an action), without waiting for the next tick. */
+  refresh(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    void this.#tick();
+  }
+
+  async #tick(): Promise<void> {
+    this.#timer = null;
+    const snapshot = await pollAll(this.#addresses, this.#timeoutMs);
+    if (this.#stopped) return;
+    this.onSnapshot(snapshot);
+    if (this.#timer === null && !this.#stopped) this.#timer = setTimeout(() => void this.#tick(), this.#intervalMs);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+}

@@ -1,0 +1,120 @@
+// The dashboard model from recorded /stats answers: rates from deltas, restarts, nodes down,
+// filtering and sorting.
+
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { humanize, rates, sparkline, TopModel } from '../../src/top/model.js';
+import { plainHeader, plainRow } from '../../src/top/plain.js';
+import type { Snapshot, Stats } from '../../src/top/poller.js';
+
+const fixture = (): Stats => JSON.parse(readFileSync(new URL('../../../test/fixtures/stats/go-nsqd-1.3.json', import.meta.url), 'utf8')) as Stats;
+
+/** The fixture advanced by `n` messages into orders/billing, `consumed` of them delivered. */
+function advanced(n: number, consumed: number, start = 1700000000): Stats {
+  const s = fixture();
+  s.start_time = start;
+  const topic = s.topics![0]!;
+  topic.message_count += n;
+  const billing = topic.channels[0]!;
+  billing.message_count += n;
+  billing.depth += n - consumed;
+  const audit = topic.channels[1]!;
+  audit.message_count += n;
+  audit.depth += n;
+  return s;
+}
+
+const snap = (at: number, ...nodes: { address: string; stats?: Stats; error?: string }[]): Snapshot => ({
+  at,
+  nodes: nodes.map((n) => (n.stats ? { address: n.address, ok: true, stats: n.stats } : { address: n.address, ok: false, error: n.error ?? 'down' })),
+});
+
+t.test('rates come from counter deltas over the poll interval', async (t) => {
+  const m = new TopModel();
+  m.update(snap(1000, { address: 'a:4151', stats: fixture() }));
+  const first = m.topic('orders')!;
+  t.equal(first.inRate, 0, 'no rate from a single sample');
+  m.update(snap(3000, { address: 'a:4151', stats: advanced(400, 300) }));
+  const t1 = m.topic('orders')!;
+  t.equal(t1.inRate, 200, '400 messages in 2 s');
+  const billing = t1.channels.find((c) => c.name === 'billing')!;
+  t.equal(billing.inRate, 200);
+  t.equal(billing.outRate, 150, 'egress = (Δmsgs − Δdepth) / s, as nsq_stat');
+  t.equal(billing.depth, 220);
+  t.equal(billing.memoryDepth, 200);
+  t.equal(billing.backendDepth, 20);
+  t.equal(billing.consumers, 1);
+  t.same(billing.history, [150]);
+  const audit = t1.channels.find((c) => c.name === 'audit')!;
+  t.ok(audit.paused);
+  t.ok(audit.stalled, 'growing depth and no consumer is flagged');
+  t.notOk(billing.stalled);
+  t.equal(t1.outRate, 150, 'topic out = sum of channel egress');
+  t.equal(m.clients('orders', 'billing')[0]!.user_agent, 'go-nsq/1.1.0');
+});
+
+t.test('a node restart (counters go back, new start_time) gives zero, not a negative spike', async (t) => {
+  const m = new TopModel();
+  m.update(snap(1000, { address: 'a:4151', stats: advanced(5000, 5000) }));
+  m.update(snap(2000, { address: 'a:4151', stats: advanced(10, 0, 1700009999) }));
+  const row = m.topic('orders')!;
+  t.equal(row.inRate, 0);
+  t.ok(row.channels.every((c) => c.inRate === 0 && c.outRate === 0));
+  m.update(snap(3000, { address: 'a:4151', stats: advanced(110, 0, 1700009999) }));
+  t.equal(m.topic('orders')!.inRate, 100, 'rates resume after the restart');
+  t.same(rates({ messageCount: 10, depth: 0, requeueCount: 5, timeoutCount: 0 }, { messageCount: 20, depth: 0, requeueCount: 1, timeoutCount: 0 }, 1), { inRate: 0, outRate: 0, requeueRate: 0, timeoutRate: 0 });
+});
+
+t.test('several nodes are summed; a node down is listed and does not blank the others', async (t) => {
+  const m = new TopModel();
+  m.update(snap(1000, { address: 'a:4151', stats: fixture() }, { address: 'b:4151', stats: fixture() }));
+  m.update(snap(2000, { address: 'a:4151', stats: advanced(100, 100) }, { address: 'b:4151', error: 'connection refused' }));
+  const totals = m.totals();
+  t.equal(totals.nodesUp, 1);
+  t.equal(totals.nodesDown, 1);
+  t.same(m.nodes.map((n) => [n.address, n.up, n.error ?? null]), [
+    ['a:4151', true, null],
+    ['b:4151', false, 'connection refused'],
+  ]);
+  t.equal(m.topic('orders')!.inRate, 100);
+  t.same(m.topic('orders')!.nodes, ['a:4151']);
+  m.update(snap(3000, { address: 'a:4151', stats: advanced(200, 200) }, { address: 'b:4151', stats: advanced(50, 50) }));
+  t.equal(m.topic('orders')!.inRate, 100 + 25, 'node b comes back: its 50 new messages are spread over the 2 s since its last sample');
+});
+
+t.test('filter by topic or channel name, and sort', async (t) => {
+  const m = new TopModel();
+  const s = fixture();
+  s.topics!.push({ ...s.topics![0]!, topic_name: 'zebra', depth: 500, channels: [] });
+  m.update(snap(1000, { address: 'a:4151', stats: s }));
+  t.same(m.topics('', 'name').map((x) => x.name), ['orders', 'zebra']);
+  t.same(m.topics('', 'depth').map((x) => x.name), ['zebra', 'orders']);
+  t.same(m.topics('zeb').map((x) => x.name), ['zebra']);
+  const byChannel = m.topics('audit');
+  t.same(byChannel.map((x) => [x.name, x.channels.map((c) => c.name)]), [['orders', ['audit']]], 'a channel match keeps its topic');
+  t.same(m.topics('nothing'), []);
+});
+
+t.test('nsq_stat lines', async (t) => {
+  const m = new TopModel();
+  m.update(snap(1000, { address: 'a:4151', stats: fixture() }));
+  m.update(snap(2000, { address: 'a:4151', stats: advanced(100, 50) }));
+  t.equal(
+    plainHeader(),
+    '------rate------+----------------depth----------------+--------------metadata---------------\ningress  egress |   total     mem    disk inflt   def |     req     t-o         msgs clients\n',
+  );
+  t.equal(plainRow(m, 'orders', 'billing'), '    100      50 |     170     150      20     5     1 |       3       1         1100       1\n');
+  t.equal(plainRow(m, 'orders', 'missing'), null);
+});
+
+t.test('humanised counts and sparklines', async (t) => {
+  t.equal(humanize(0), '0');
+  t.equal(humanize(999), '999');
+  t.equal(humanize(12345), '12k');
+  t.equal(humanize(1234), '1.2k');
+  t.equal(humanize(4_500_000), '4.5M');
+  t.equal(humanize(2.5), '2.5');
+  t.equal(sparkline([0, 1, 2, 3, 4, 5, 6, 7]), '▁▂▃▄▅▆▇█');
+  t.equal(sparkline([0, 0]), '▁▁');
+  t.equal(sparkline([]), '');
+});
