@@ -6,6 +6,7 @@ import { pub } from './pub.js';
 import { serve } from './serve.js';
 import { tail } from './tail.js';
 import { toFile } from './to-file.js';
+import { top } from './top.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [serve, pub, tail, toFile, bench];
+export const commands: CommandModule<any, any>[] = [serve, pub, tail, toFile, top, bench];

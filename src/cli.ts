@@ -7,7 +7,8 @@ import { packageVersion } from './version.js';
 
 /** `alias` is the subcommand a Go tool name stands for: it becomes the only, default command. */
 export async function runCli(args: string[], name: string, alias?: string): Promise<void> {
-  let cli = yargs(args).scriptName(name);
+  // Go's flag package: a flag given twice takes the last value (repeatable flags declare array: true)
+  let cli = yargs(args).scriptName(name).parserConfiguration({ 'duplicate-arguments-array': false });
   if (alias !== undefined) {
     const cmd = commands.find((c) => c.command === alias || (Array.isArray(c.command) && c.command[0] === alias));
     if (cmd === undefined) throw new UserError(`${name} is not available yet`);

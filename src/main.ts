@@ -11,6 +11,12 @@ const ALIASES: Record<string, string> = {
   to_nsq: 'pub',
   nsq_tail: 'tail',
   nsq_to_file: 'to-file',
+  nsq_stat: 'top',
+};
+
+/** Arguments a Go tool name implies, before the user's own (which win). */
+const ALIAS_ARGS: Record<string, string[]> = {
+  nsq_stat: ['--plain', '--interval=2s'],
 };
 
 function invokedAs(): string {
@@ -28,7 +34,7 @@ async function main(): Promise<void> {
     return;
   }
   const { runCli } = await import('./cli.js');
-  await runCli(args, name, ALIASES[name]);
+  await runCli([...(ALIAS_ARGS[name] ?? []), ...args], name, ALIASES[name]);
 }
 
 main().catch((err: unknown) => {

@@ -35,7 +35,7 @@ export function onceTable(model: TopModel, snapshot: Snapshot, filter = ''): str
   for (const n of model.nodes) if (!n.up) lines.push(`node ${n.address} is down: ${n.error ?? 'no answer'}`);
   const table = new Table({
     head: ['topic / channel', 'depth', 'in-flight', 'deferred', 'req/s', 'timeout/s', 'in/s', 'out/s', 'consumers', 'paused'],
-    style: { head: [], border: [] },
+    style: { head: [], border: [], compact: true },
     colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
   });
   const topics: TopicRow[] = model.topics(filter, 'name');

@@ -41,6 +41,7 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     if (cause?.code === 'ECONNREFUSED') return 'connection refused';
     if (cause?.code) return cause.code;
+    if (cause?.message) return cause.message;
     if (err instanceof SyntaxError) return 'not an nsqd /stats answer';
     return err.message;
   }

@@ -1,0 +1,55 @@
+// `nsq top` (also `nsq_stat`, which means `nsq top --plain`): live statistics of nsqd nodes.
+
+import type { CommandModule } from 'yargs';
+import { clientFlags } from '../src/util/client-flags.js';
+
+export const top: CommandModule = {
+  command: 'top',
+  describe: 'live dashboard of nsqd topics, channels and consumers (with pause/empty/delete)',
+  builder: (y) =>
+    clientFlags(y)
+      .option('interval', { type: 'string', default: '1s', describe: 'time between polls (Go duration)' })
+      .option('timeout', { type: 'string', default: '2s', describe: 'how long to wait for each node' })
+      .option('once', { type: 'boolean', default: false, describe: 'print one table of the current state and exit (the default without a terminal)' })
+      .option('plain', { type: 'boolean', default: false, describe: 'nsq_stat output: one line per interval for --topic/--channel' })
+      .option('topic', { type: 'string', describe: 'topic for --plain' })
+      .option('channel', { type: 'string', describe: 'channel for --plain' })
+      .option('count', { type: 'number', default: 0, describe: '--plain: number of reports (0: until interrupted)' })
+      .option('filter', { type: 'string', default: '', describe: 'start with this name filter' })
+      .option('color', { type: 'boolean', default: true, describe: 'colours (--no-color or NO_COLOR turns them off)' })
+      .epilog('Keys: ↑/↓ j/k move · Enter open · Esc back · / filter · s sort · p pause/unpause · e empty · d delete · space freeze · ? help · q quit')
+      .example('$0 top', 'watch the local node')
+      .example('$0 top --nsqd-http-address=a:4151 --nsqd-http-address=b:4151', 'watch two nodes')
+      .example('$0 top --plain --topic orders --channel billing', 'nsq_stat-style lines'),
+  handler: async (argv) => {
+    if (argv['color'] === false || process.env['NO_COLOR']) process.env['FORCE_COLOR'] = '0';
+    const [{ runTop }, { readClientFlags }, { parseDuration }, { packageVersion }, { UserError }] = await Promise.all([
+      import('../src/top/run.js'),
+      import('../src/util/client-flags.js'),
+      import('../src/util/duration.js'),
+      import('../src/version.js'),
+      import('../src/util/errors.js'),
+    ]);
+    const duration = (flag: string): number => {
+      try {
+        const ms = parseDuration(String(argv[flag]));
+        if (ms <= 0) throw new Error('must be positive');
+        return ms;
+      } catch (err) {
+        throw new UserError(`invalid value "${String(argv[flag])}" for flag --${flag}: ${(err as Error).message}`, 'E_BAD_FLAG', 2);
+      }
+    };
+    const flags = readClientFlags(argv, 'top', packageVersion());
+    await runTop({
+      nsqdHttpAddresses: flags.nsqdHttpAddresses,
+      intervalMs: duration('interval'),
+      timeoutMs: duration('timeout'),
+      once: argv['once'] === true,
+      plain: argv['plain'] === true,
+      topic: argv['topic'] as string | undefined,
+      channel: argv['channel'] as string | undefined,
+      count: Number(argv['count'] ?? 0),
+      filter: String(argv['filter'] ?? ''),
+    });
+  },
+};

@@ -1,0 +1,84 @@
+// `nsq top`: the live dashboard on a terminal, or --once / --plain output for scripts and pipes.
+
+import { UserError } from '../util/errors.js';
+import { TopModel } from './model.js';
+import { onceTable, plainHeader, plainRow } from './plain.js';
+import { pollAll, Poller } from './poller.js';
+
+export interface TopOptions {
+  nsqdHttpAddresses: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  once: boolean;
+  plain: boolean;
+  topic?: string;
+  channel?: string;
+  /** --plain: stop after this many rows (0: run until interrupted) */
+  count: number;
+  filter: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runTop(o: TopOptions): Promise<void> {
+  if (o.plain) return runPlain(o);
+  if (o.once || !process.stdout.isTTY || !process.stdin.isTTY) return runOnce(o);
+  const model = new TopModel();
+  const poller = new Poller(o.nsqdHttpAddresses, o.intervalMs, o.timeoutMs);
+  // ink and react load only here: every other command starts without them
+  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js')]);
+  const app = render(createElement(App, { model, poller }), { exitOnCtrlC: false });
+  poller.start();
+  await app.waitUntilExit();
+  poller.stop();
+}
+
+/** Two polls `interval` apart (so rates mean something), then one table. */
+async function runOnce(o: TopOptions): Promise<void> {
+  const model = new TopModel();
+  const first = await pollAll(o.nsqdHttpAddresses, o.timeoutMs);
+  model.update(first);
+  if (!first.nodes.some((n) => n.ok)) {
+    throw new UserError(`no nsqd answered: ${first.nodes.map((n) => `${n.address}: ${n.error}`).join('; ')}`, 'E_UNREACHABLE', 1);
+  }
+  await sleep(Math.min(o.intervalMs, 1000));
+  const second = await pollAll(o.nsqdHttpAddresses, o.timeoutMs);
+  model.update(second);
+  process.stdout.write(onceTable(model, second, o.filter));
+}
+
+/** nsq_stat: a row per interval for one topic/channel, header every 25 rows. */
+async function runPlain(o: TopOptions): Promise<void> {
+  if (o.topic === undefined || o.channel === undefined) throw new UserError('--plain needs --topic and --channel', 'E_USAGE', 2);
+  const model = new TopModel();
+  let stop = false;
+  const onSignal = (): void => {
+    stop = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    let printed = 0;
+    for (let i = 0; !stop; i++) {
+      const s = await pollAll(o.nsqdHttpAddresses, o.timeoutMs);
+      model.update(s);
+      if (!s.nodes.some((n) => n.ok)) {
+        throw new UserError(`failed to get nsqd stats - ${s.nodes.map((n) => `${n.address}: ${n.error}`).join('; ')}`, 'E_UNREACHABLE', 1);
+      }
+      if (plainRow(model, o.topic, o.channel) === null) {
+        throw new UserError(`failed to find channel(${o.channel}) in stats metadata for topic(${o.topic})`, 'E_NOT_FOUND', 1);
+      }
+      if (i % 25 === 0) process.stdout.write(plainHeader());
+      if (i > 0) {
+        process.stdout.write(plainRow(model, o.topic, o.channel)!);
+        printed++;
+        if (o.count > 0 && printed >= o.count) break;
+      }
+      const until = Date.now() + o.intervalMs;
+      while (!stop && Date.now() < until) await sleep(Math.min(100, until - Date.now()));
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

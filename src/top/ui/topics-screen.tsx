@@ -1,0 +1,38 @@
+// The main screen: topics with their channels beneath.
+
+import { Text } from 'ink';
+import type { Column } from '../columns.js';
+import { humanize, sparkline } from '../model.js';
+import type { Line } from '../view.js';
+import { Table, type RowStyle } from './table.js';
+
+const num = (f: (l: Line) => number) => (l: Line) => humanize(f(l));
+const rowOf = (l: Line) => l.row as { depth: number; inFlight: number; deferred: number; requeueRate: number; timeoutRate: number; inRate: number; outRate: number; consumers: number; paused: boolean; history: number[]; stalled: boolean };
+
+const COLUMNS: Column<Line>[] = [
+  { title: 'TOPIC / CHANNEL', width: 28, priority: 0, align: 'left', value: (l) => (l.kind === 'topic' ? l.row.name : l.kind === 'channel' ? `  └ ${l.row.name}` : '') },
+  { title: 'DEPTH', width: 7, priority: 0, align: 'right', value: num((l) => rowOf(l).depth) },
+  { title: 'INFLT', width: 6, priority: 2, align: 'right', value: num((l) => rowOf(l).inFlight) },
+  { title: 'DEFER', width: 6, priority: 5, align: 'right', value: num((l) => rowOf(l).deferred) },
+  { title: 'REQ/S', width: 6, priority: 4, align: 'right', value: num((l) => rowOf(l).requeueRate) },
+  { title: 'T-O/S', width: 6, priority: 4, align: 'right', value: num((l) => rowOf(l).timeoutRate) },
+  { title: 'IN/S', width: 7, priority: 1, align: 'right', value: num((l) => rowOf(l).inRate) },
+  { title: 'OUT/S', width: 7, priority: 1, align: 'right', value: num((l) => rowOf(l).outRate) },
+  { title: 'CONS', width: 5, priority: 3, align: 'right', value: (l) => String(rowOf(l).consumers) },
+  { title: 'STATE', width: 6, priority: 3, align: 'left', value: (l) => (rowOf(l).paused ? 'paused' : '') },
+  { title: 'LAST MINUTE', width: 20, priority: 6, align: 'left', value: (l) => sparkline(rowOf(l).history, 20) },
+];
+
+export function lineStyle(l: Line): RowStyle {
+  if (l.kind === 'client') return {};
+  const r = rowOf(l);
+  if (r.paused) return { dim: true };
+  if (r.stalled) return { color: 'red' };
+  if (r.requeueRate > 0 || r.timeoutRate > 0) return { color: 'yellow' };
+  return { bold: l.kind === 'topic' };
+}
+
+export function TopicsScreen({ lines, selected, width }: { lines: Line[]; selected: number; width: number }): React.JSX.Element {
+  if (lines.length === 0) return <Text dimColor>no topics yet</Text>;
+  return <Table columns={COLUMNS} rows={lines} selected={selected} width={width} style={lineStyle} keyOf={(l) => (l.kind === 'channel' ? `${l.row.topic}|${l.row.name}` : l.kind === 'topic' ? l.row.name : '')} />;
+}

@@ -1,0 +1,143 @@
+// What the dashboard shows and where the cursor is: a plain reducer over key presses, so
+// navigation is testable without a terminal. Components render what this and the model say.
+
+import { SORT_KEYS, type ClientRow, type SortKey, type TopModel, type TopicRow, type ChannelRow } from './model.js';
+
+export type Screen = { kind: 'topics' } | { kind: 'topic'; topic: string } | { kind: 'channel'; topic: string; channel: string };
+
+export type ActionKind = 'pause' | 'unpause' | 'empty' | 'delete';
+
+export interface Target {
+  topic: string;
+  channel?: string;
+  nodes: string[];
+}
+
+export interface ViewState {
+  stack: Screen[];
+  cursor: number;
+  filter: string;
+  filtering: boolean;
+  sort: SortKey;
+  frozen: boolean;
+  help: boolean;
+  confirm: { action: ActionKind; target: Target } | null;
+  message: string | null;
+}
+
+export const initialView: ViewState = {
+  stack: [{ kind: 'topics' }],
+  cursor: 0,
+  filter: '',
+  filtering: false,
+  sort: 'name',
+  frozen: false,
+  help: false,
+  confirm: null,
+  message: null,
+};
+
+/** A selectable line of the current screen. */
+export type Line = { kind: 'topic'; row: TopicRow } | { kind: 'channel'; row: ChannelRow } | { kind: 'client'; row: ClientRow };
+
+export function screen(v: ViewState): Screen {
+  return v.stack[v.stack.length - 1]!;
+}
+
+export function lines(v: ViewState, model: TopModel): Line[] {
+  const s = screen(v);
+  if (s.kind === 'topics') {
+    const out: Line[] = [];
+    for (const t of model.topics(v.filter, v.sort)) {
+      out.push({ kind: 'topic', row: t });
+      for (const c of t.channels) out.push({ kind: 'channel', row: c });
+    }
+    return out;
+  }
+  if (s.kind === 'topic') {
+    const t = model.topics('', v.sort).find((x) => x.name === s.topic);
+    return t === undefined ? [] : t.channels.map((row) => ({ kind: 'channel', row }) as Line);
+  }
+  return model.clients(s.topic, s.channel).map((row) => ({ kind: 'client', row }) as Line);
+}
+
+export function targetOf(line: Line | undefined): Target | null {
+  if (line === undefined) return null;
+  if (line.kind === 'topic') return { topic: line.row.name, nodes: line.row.nodes };
+  if (line.kind === 'channel') return { topic: line.row.topic, channel: line.row.name, nodes: line.row.nodes };
+  return null;
+}
+
+export interface Key {
+  input: string;
+  upArrow?: boolean;
+  downArrow?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  backspace?: boolean;
+  delete?: boolean;
+  ctrl?: boolean;
+}
+
+/** What the key asks for beyond a new view state. */
+export type Effect = { kind: 'quit' } | { kind: 'action'; action: ActionKind; target: Target } | null;
+
+export function press(v: ViewState, key: Key, model: TopModel): [ViewState, Effect] {
+  const all = lines(v, model);
+  if (key.ctrl && key.input === 'c') return [v, { kind: 'quit' }];
+  if (v.confirm !== null) {
+    if (key.input === 'y' || key.input === 'Y') return [{ ...v, confirm: null, message: null }, { kind: 'action', action: v.confirm.action, target: v.confirm.target }];
+    return [{ ...v, confirm: null, message: 'cancelled' }, null];
+  }
+  if (v.filtering) {
+    if (key.return) return [{ ...v, filtering: false }, null];
+    if (key.escape) return [{ ...v, filtering: false, filter: '', cursor: 0 }, null];
+    if (key.backspace || key.delete) return [{ ...v, filter: v.filter.slice(0, -1), cursor: 0 }, null];
+    if (key.input && !key.ctrl) return [{ ...v, filter: v.filter + key.input, cursor: 0 }, null];
+    return [v, null];
+  }
+  if (v.help) return [{ ...v, help: false }, null];
+  const last = Math.max(0, all.length - 1);
+  if (key.upArrow || key.input === 'k') return [{ ...v, cursor: Math.max(0, Math.min(v.cursor, last) - 1) }, null];
+  if (key.downArrow || key.input === 'j') return [{ ...v, cursor: Math.min(last, v.cursor + 1) }, null];
+  if (key.return) {
+    const line = all[Math.min(v.cursor, last)];
+    if (line?.kind === 'topic') return [{ ...v, stack: [...v.stack, { kind: 'topic', topic: line.row.name }], cursor: 0, message: null }, null];
+    if (line?.kind === 'channel') return [{ ...v, stack: [...v.stack, { kind: 'channel', topic: line.row.topic, channel: line.row.name }], cursor: 0, message: null }, null];
+    return [v, null];
+  }
+  if (key.escape || key.backspace || key.delete) {
+    if (v.stack.length > 1) return [{ ...v, stack: v.stack.slice(0, -1), cursor: 0, message: null }, null];
+    if (v.filter !== '') return [{ ...v, filter: '', cursor: 0 }, null];
+    return [v, null];
+  }
+  switch (key.input) {
+    case 'q':
+      return [v, { kind: 'quit' }];
+    case '/':
+      return [{ ...v, filtering: true, stack: [v.stack[0]!], cursor: 0 }, null];
+    case 's':
+      return [{ ...v, sort: SORT_KEYS[(SORT_KEYS.indexOf(v.sort) + 1) % SORT_KEYS.length]! }, null];
+    case ' ':
+      return [{ ...v, frozen: !v.frozen }, null];
+    case '?':
+      return [{ ...v, help: true }, null];
+    case 'p': {
+      const line = all[Math.min(v.cursor, last)];
+      const target = targetOf(line);
+      if (target === null || line === undefined || line.kind === 'client') return [{ ...v, message: 'select a topic or channel to pause' }, null];
+      return [v, { kind: 'action', action: line.row.paused ? 'unpause' : 'pause', target }];
+    }
+    case 'e':
+    case 'd': {
+      const target = targetOf(all[Math.min(v.cursor, last)]);
+      if (target === null) return [{ ...v, message: 'select a topic or channel first' }, null];
+      return [{ ...v, confirm: { action: key.input === 'e' ? 'empty' : 'delete', target } }, null];
+    }
+  }
+  return [v, null];
+}
+
+export function describeTarget(t: Target): string {
+  return t.channel === undefined ? `topic ${t.topic}` : `channel ${t.topic}/${t.channel}`;
+}

@@ -1,0 +1,81 @@
+// `nsq top` in a real terminal (tmux): the screen a person sees, keys they press, and the effect
+// on the server.
+
+import { execFileSync } from 'node:child_process';
+import t from 'tap';
+import { BIN, startNsqd } from '../helpers/nsqd.js';
+
+const SOCKET = `nsq-test-${process.pid}`;
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+
+async function screenWith(session: string, text: string | RegExp | ((screen: string) => boolean), timeoutMs = 8000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      last = tmux('capture-pane', '-t', session, '-p');
+    } catch {
+      last = '(no pane)';
+    }
+    if (typeof text === 'string' ? last.includes(text) : typeof text === 'function' ? text(last) : text.test(last)) return last;
+    if (Date.now() > deadline) throw new Error(`screen never showed ${String(text)}:\n${last}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sessionAlive = (session: string): boolean => {
+  try {
+    tmux('has-session', '-t', session);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+t.test('nsq top in a terminal: navigate, pause a channel on the server, quit', async (t) => {
+  const nsqd = await startNsqd(t);
+  const topic = nsqd.getTopic('orders');
+  topic.getChannel('audit');
+  topic.getChannel('billing');
+  const body = Buffer.from('x');
+  for (let i = 0; i < 5; i++) topic.publish(body, 0, 1);
+  const session = 'top';
+  tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '24', `${process.execPath} ${BIN} top --nsqd-http-address=127.0.0.1:${nsqd.httpEndpoint.port} --interval=200ms`);
+  t.teardown(() => {
+    try {
+      tmux('kill-server');
+    } catch {
+      // already gone
+    }
+  });
+  const first = await screenWith(session, 'billing');
+  t.match(first, /nsq top\s+nodes 1 up/);
+  t.match(first, /TOPIC \/ CHANNEL\s+DEPTH/);
+  t.match(first, /└ billing\s+5/);
+
+  for (const key of ['j', 'j']) {
+    tmux('send-keys', '-t', session, key);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  tmux('send-keys', '-t', session, 'p');
+  await screenWith(session, 'pause channel orders/billing: done on 1 node');
+  t.ok(topic.getExistingChannel('billing')!.paused, 'p paused the channel on the server');
+  t.notOk(topic.getExistingChannel('audit')!.paused);
+  await screenWith(session, /└ billing\s+5.*paused/);
+
+  tmux('send-keys', '-t', session, '?');
+  await screenWith(session, 'any key closes this help');
+  tmux('send-keys', '-t', session, 'x');
+  await screenWith(session, 'TOPIC / CHANNEL');
+
+  // a narrow terminal drops the least important columns
+  tmux('resize-window', '-t', session, '-x', '60');
+  const narrow = await screenWith(session, (s) => !s.includes('LAST MINUTE') && s.includes('DEPTH'));
+  t.notMatch(narrow, /LAST MINUTE/, 'sparkline column dropped at 60 columns');
+  t.match(narrow, /DEPTH/);
+
+  tmux('send-keys', '-t', session, 'q');
+  const deadline = Date.now() + 5000;
+  while (sessionAlive(session) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.notOk(sessionAlive(session), 'q quits the program');
+});

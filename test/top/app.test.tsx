@@ -1,0 +1,108 @@
+// The ink components against a real engine: render, navigate, act.
+
+import { createServer } from 'node:net';
+import { stripVTControlCharacters } from 'node:util';
+import { render } from 'ink-testing-library';
+import t from 'tap';
+import { App } from '../../src/top/ui/app.js';
+import { TopModel } from '../../src/top/model.js';
+import { Poller } from '../../src/top/poller.js';
+import { runAction } from '../../src/top/actions.js';
+import type { ActionKind, Target } from '../../src/top/view.js';
+import { startNsqd } from '../helpers/nsqd.js';
+
+async function frameWith(get: () => string | undefined, text: string | RegExp, timeoutMs = 5000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const f = stripVTControlCharacters(get() ?? '');
+    if (typeof text === 'string' ? f.includes(text) : text.test(f)) return f;
+    if (Date.now() > deadline) throw new Error(`screen never showed ${String(text)}; last frame:\n${f}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 50));
+
+t.test('dashboard shows the node, drills down, filters and pauses for real', async (t) => {
+  const nsqd = await startNsqd(t);
+  const topic = nsqd.getTopic('orders');
+  topic.getChannel('billing');
+  topic.getChannel('audit');
+  const body = Buffer.from('hello');
+  for (let i = 0; i < 3; i++) topic.publish(body, 0, body.length);
+  nsqd.getTopic('events');
+  const http = `127.0.0.1:${nsqd.httpEndpoint.port}`;
+  const model = new TopModel();
+  const poller = new Poller([http], 100, 1000);
+  const acted: string[] = [];
+  const act = async (action: ActionKind, target: Target): Promise<string> => {
+    acted.push(`${action} ${target.topic}/${target.channel ?? ''}`);
+    return runAction(action, target);
+  };
+  const ui = render(<App model={model} poller={poller} act={act} />);
+  t.teardown(() => {
+    poller.stop();
+    ui.unmount();
+  });
+  poller.start();
+
+  const first = await frameWith(ui.lastFrame, 'billing');
+  t.match(first, /nodes 1 up/);
+  t.match(first, /events\s+0/);
+  t.match(first, /└ audit\s+3/);
+  t.match(first, /└ billing\s+3/);
+
+  // orders is 2nd: events, orders, audit, billing (sorted by name)
+  ui.stdin.write('j');
+  await tick();
+  ui.stdin.write('j');
+  await tick();
+  ui.stdin.write('j');
+  await tick();
+  ui.stdin.write('p');
+  await frameWith(ui.lastFrame, 'pause channel orders/billing: done on 1 node');
+  t.ok(topic.getExistingChannel('billing')!.paused, 'the channel is paused on the server');
+  t.notOk(topic.getExistingChannel('audit')!.paused);
+  await frameWith(ui.lastFrame, /└ billing\s+3.*paused/);
+
+  ui.stdin.write('d');
+  await frameWith(ui.lastFrame, 'delete channel orders/billing on 1 node(s)? (y/N)');
+  ui.stdin.write('n');
+  await frameWith(ui.lastFrame, 'cancelled');
+  t.ok(topic.getExistingChannel('billing'), 'not deleted after "n"');
+
+  ui.stdin.write('\r');
+  await frameWith(ui.lastFrame, 'orders / billing');
+  await frameWith(ui.lastFrame, 'no consumers connected');
+  ui.stdin.write('\x1b');
+  await frameWith(ui.lastFrame, 'TOPIC / CHANNEL');
+
+  ui.stdin.write('/');
+  await tick();
+  ui.stdin.write('ev');
+  const filtered = await frameWith(ui.lastFrame, 'filter: ev');
+  t.notMatch(filtered, /orders/, 'the filter hides other topics');
+  t.same(acted, ['pause orders/billing']);
+});
+
+t.test('a node that does not answer is shown down, the rest stays', async (t) => {
+  const nsqd = await startNsqd(t);
+  nsqd.getTopic('alive');
+  const model = new TopModel();
+  // a port nothing listens on: bind one, then release it
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const deadPort = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const poller = new Poller([`127.0.0.1:${nsqd.httpEndpoint.port}`, `127.0.0.1:${deadPort}`], 100, 500);
+  const ui = render(<App model={model} poller={poller} />);
+  t.teardown(() => {
+    poller.stop();
+    ui.unmount();
+  });
+  poller.start();
+  const f = await frameWith(ui.lastFrame, 'connection refused');
+  t.match(f, /nodes 1 up, 1 down/);
+  t.match(f, new RegExp(`127\\.0\\.0\\.1:${deadPort} down: connection refused \\(retrying\\)`));
+  t.match(f, /alive/);
+});

@@ -1,0 +1,79 @@
+// Dashboard navigation as a reducer: keys in, view state and effects out.
+
+import t from 'tap';
+import { TopModel } from '../../src/top/model.js';
+import { initialView, lines, press, screen, type Key, type ViewState } from '../../src/top/view.js';
+import type { Stats } from '../../src/top/poller.js';
+
+function stats(): Stats {
+  const ch = (name: string, paused = false) => ({ channel_name: name, depth: 1, backend_depth: 0, in_flight_count: 0, deferred_count: 0, message_count: 1, requeue_count: 0, timeout_count: 0, client_count: 0, clients: [], paused, e2e_processing_latency: { count: 0, percentiles: null } });
+  const topic = (name: string, channels: ReturnType<typeof ch>[]) => ({ topic_name: name, channels, depth: 0, backend_depth: 0, message_count: 1, message_bytes: 1, paused: false, e2e_processing_latency: { count: 0, percentiles: null } });
+  return { version: '1.3.0', health: 'OK', start_time: 1, topics: [topic('alpha', [ch('a1'), ch('a2', true)]), topic('beta', [])], producers: null };
+}
+
+const model = new TopModel();
+model.update({ at: 1000, nodes: [{ address: 'n:4151', ok: true, stats: stats() }] });
+
+function run(keys: (string | Partial<Key>)[], start: ViewState = initialView): { v: ViewState; effects: unknown[] } {
+  let v = start;
+  const effects: unknown[] = [];
+  for (const k of keys) {
+    const key: Key = typeof k === 'string' ? { input: k } : { input: '', ...k };
+    const [next, effect] = press(v, key, model);
+    v = next;
+    if (effect) effects.push(effect);
+  }
+  return { v, effects };
+}
+
+t.test('the main screen lists topics with their channels beneath', async (t) => {
+  const ls = lines(initialView, model).map((l) => (l.kind === 'topic' ? l.row.name : l.kind === 'channel' ? `  ${l.row.name}` : ''));
+  t.same(ls, ['alpha', '  a1', '  a2', 'beta']);
+});
+
+t.test('j/k and arrows move within bounds', async (t) => {
+  t.equal(run(['j', 'j', 'j', 'j', 'j']).v.cursor, 3);
+  t.equal(run(['j', { upArrow: true }, 'k', 'k']).v.cursor, 0);
+  t.equal(run([{ downArrow: true }, { downArrow: true }]).v.cursor, 2);
+});
+
+t.test('Enter drills into a topic, then a channel; Esc and Backspace go back', async (t) => {
+  const topic = run([{ return: true }]).v;
+  t.same(screen(topic), { kind: 'topic', topic: 'alpha' });
+  const channel = run([{ return: true }, { return: true }]).v;
+  t.same(screen(channel), { kind: 'channel', topic: 'alpha', channel: 'a1' });
+  t.same(screen(run([{ return: true }, { return: true }, { escape: true }]).v), { kind: 'topic', topic: 'alpha' });
+  t.same(screen(run([{ return: true }, { return: true }, { escape: true }, { backspace: true }]).v), { kind: 'topics' });
+  t.same(screen(run(['j', { return: true }]).v), { kind: 'channel', topic: 'alpha', channel: 'a1' }, 'Enter on a channel row opens its consumers');
+});
+
+t.test('/ filters by name; Esc clears it', async (t) => {
+  const { v } = run(['/', 'b', 'e', { return: true }]);
+  t.equal(v.filter, 'be');
+  t.notOk(v.filtering);
+  t.same(lines(v, model).map((l) => (l.kind === 'topic' ? l.row.name : '')), ['beta']);
+  t.equal(run(['/', 'x', { escape: true }]).v.filter, '');
+  t.equal(run(['/', 'a', 'b', { backspace: true }]).v.filter, 'a');
+});
+
+t.test('p pauses or unpauses what is selected; e and d ask first', async (t) => {
+  t.same(run(['p']).effects, [{ kind: 'action', action: 'pause', target: { topic: 'alpha', nodes: ['n:4151'] } }]);
+  t.same(run(['j', 'j', 'p']).effects, [{ kind: 'action', action: 'unpause', target: { topic: 'alpha', channel: 'a2', nodes: ['n:4151'] } }], 'a paused channel is unpaused');
+  const asked = run(['j', 'd']);
+  t.same(asked.effects, [], 'nothing happens before the answer');
+  t.equal(asked.v.confirm?.action, 'delete');
+  t.same(run(['j', 'd', 'y']).effects, [{ kind: 'action', action: 'delete', target: { topic: 'alpha', channel: 'a1', nodes: ['n:4151'] } }]);
+  const no = run(['e', 'n']);
+  t.same(no.effects, []);
+  t.equal(no.v.message, 'cancelled');
+});
+
+t.test('s cycles the sort, space freezes, ? shows help, q quits', async (t) => {
+  t.same([run(['s']).v.sort, run(['s', 's']).v.sort, run(['s', 's', 's', 's']).v.sort], ['depth', 'in', 'name']);
+  t.ok(run([' ']).v.frozen);
+  t.notOk(run([' ', ' ']).v.frozen);
+  t.ok(run(['?']).v.help);
+  t.notOk(run(['?', 'x']).v.help, 'any key closes the help');
+  t.same(run(['q']).effects, [{ kind: 'quit' }]);
+  t.same(run([{ input: 'c', ctrl: true }]).effects, [{ kind: 'quit' }]);
+});
