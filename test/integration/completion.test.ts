@@ -1,0 +1,48 @@
+// Completion scripts: generated from the flag definitions, committed in sync, and working in bash.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { completionFiles } from '../../src/completion.js';
+import { spawnNsq } from '../helpers/nsqd.js';
+
+const dir = new URL('../../../completions/', import.meta.url);
+
+t.test('completions/ matches the command definitions (run `npm run completions` after changing flags)', async (t) => {
+  for (const [name, text] of Object.entries(completionFiles())) {
+    t.equal(readFileSync(new URL(name, dir), 'utf8'), text, `completions/${name} is current`);
+  }
+});
+
+t.test('nsq completion <shell> prints the same scripts', async (t) => {
+  for (const [shell, file] of [['bash', 'nsq.bash'], ['zsh', '_nsq'], ['fish', 'nsq.fish']] as const) {
+    const p = spawnNsq(t, ['completion', shell]);
+    t.equal((await p.exit).code, 0);
+    t.equal(p.stdout(), readFileSync(new URL(file, dir), 'utf8'), `${shell} script`);
+  }
+  const bad = spawnNsq(t, ['completion', 'tcsh']);
+  t.equal((await bad.exit).code, 2);
+});
+
+t.test('bash completes commands and flags', async (t) => {
+  const script = new URL('nsq.bash', dir).pathname;
+  const complete = (words: string[]): string[] =>
+    execFileSync('bash', ['-c', `source "${script}"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _nsq; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
+  t.same(complete(['nsq', 'se']), ['serve']);
+  t.same(complete(['nsq', 'serve', '--tcp']), ['--tcp-address']);
+  t.ok(complete(['nsq', 'serve', '--max-']).includes('--max-msg-size'));
+  t.same(complete(['nsq', 'top', '--pl']), ['--plain']);
+  t.same(complete(['nsq', 'completion', 'z']), ['zsh']);
+});
+
+t.test('zsh and fish scripts name every serve flag', async (t) => {
+  const zsh = readFileSync(new URL('_nsq', dir), 'utf8');
+  const fish = readFileSync(new URL('nsq.fish', dir), 'utf8');
+  for (const f of ['tcp-address', 'mem-queue-size', 'max-rdy-count']) {
+    t.match(zsh, `'--${f}[`);
+    t.match(fish, `-l ${f} `);
+  }
+  t.match(zsh, /^#compdef nsq/);
+});
