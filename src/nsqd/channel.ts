@@ -6,7 +6,7 @@ import { isEphemeral } from '../protocol/names.js';
 import type { Client } from './client.js';
 import { MSG_DEFERRED, MSG_DONE, MSG_QUEUED, NO_DEADLINE, nowNanos, type Message } from './message.js';
 import { DeferredHeap } from './pqueue.js';
-import { MessageQueue } from './message-queue.js';
+import { Backlog } from './backlog.js';
 import { LatencyStream } from './stats.js';
 import type { Topic } from './topic.js';
 
@@ -17,7 +17,7 @@ export class Channel {
 
   readonly clients: Client[] = [];
   #rr = 0;
-  #queue = new MessageQueue();
+  #queue: Backlog;
   #deferred = new DeferredHeap();
   #paused = false;
   #pumping = false;
@@ -33,12 +33,19 @@ export class Channel {
     this.topic = topic;
     this.name = name;
     this.ephemeral = isEphemeral(name);
+    // nsqd names a channel's disk queue <topic>:<channel>
+    this.#queue = new Backlog(topic.nsqd, this.ephemeral ? null : `${topic.name}:${name}`);
     const o = topic.nsqd.options;
     this.e2eLatency = new LatencyStream(o.e2eProcessingLatencyWindowTime, o.e2eProcessingLatencyPercentiles);
   }
 
+  /** waiting messages, memory and disk */
   get depth(): number {
     return this.#queue.length;
+  }
+
+  get backendDepth(): number {
+    return this.#queue.backendDepth;
   }
 
   get deferredCount(): number {
@@ -65,7 +72,7 @@ export class Channel {
     msg.state = MSG_QUEUED;
     msg.owner = null;
     msg.deadline = NO_DEADLINE;
-    this.#queue.pushMessage(msg);
+    if (!this.#queue.pushMessage(msg)) msg.state = MSG_DONE;
   }
 
   /** Hands queued messages to ready consumers, round-robin, until either runs out. */
@@ -88,7 +95,8 @@ export class Channel {
         }
       }
       if (client === undefined) break;
-      const msg = q.shift()!;
+      const msg = q.shift();
+      if (msg === undefined) break;
       if (client.sampleRate > 0 && Math.random() * 100 >= client.sampleRate) {
         // sampled out, as nsqd does: this channel skips the message for good
         msg.state = MSG_DONE;
@@ -214,7 +222,7 @@ export class Channel {
     if (moved) this.pump();
   }
 
-  /** Drops queued, deferred and in-flight messages (nsqd's channel empty). */
+  /** Drops queued, deferred and in-flight messages (nsqd's channel empty), on disk too. */
   empty(): void {
     this.#queue.clear();
     for (const msg of this.#deferred.drain()) msg.state = MSG_DONE;
@@ -228,14 +236,29 @@ export class Channel {
 
   pause(): void {
     this.#paused = true;
+    this.topic.nsqd.metadataChanged();
   }
 
   unpause(): void {
     this.#paused = false;
+    this.topic.nsqd.metadataChanged();
     this.pump();
   }
 
-  /** The channel is going away: disconnect its consumers. */
+  /** Every message this channel still holds that is not in its queue: in flight and deferred. */
+  #held(): Message[] {
+    const out: Message[] = [];
+    for (const client of this.clients) for (const m of client.inFlight.drain()) out.push(m);
+    for (const m of this.#deferred.drain()) out.push(m);
+    return out;
+  }
+
+  /** Shutdown: queued, in-flight and deferred messages all go to disk (in-flight ones will be redelivered). */
+  persist(): void {
+    this.#queue.persist(this.#held());
+  }
+
+  /** The channel is deleted: disconnect its consumers and remove its data. */
   close(): void {
     this.#deleted = true;
     this.#paused = true;
@@ -243,7 +266,7 @@ export class Channel {
       client.close();
     }
     this.clients.length = 0;
-    this.#queue.clear();
+    this.#queue.delete();
     this.#deferred.drain();
   }
 }

@@ -11,6 +11,8 @@ import { GuidFactory } from './guid.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 import { Topic } from './topic.js';
 import { listen, splitHostPort } from './listen.js';
+import { lockDataPath, readMetadata, writeMetadata, type TopicMeta } from './metadata.js';
+import { resolve } from 'node:path';
 import { createTcpServer } from './tcp-server.js';
 import { createHttpServer } from './http-server.js';
 
@@ -41,18 +43,86 @@ export class NSQD {
   #tcpEndpoint: Endpoint | null = null;
   #httpEndpoint: Endpoint | null = null;
   #stopping: Promise<void> | null = null;
+  #unlock: (() => void) | null = null;
+  #loading = false;
+  #metadataScheduled = false;
 
   constructor(options: Partial<NsqdOptions> = {}, logger?: Logger) {
     this.options = { ...defaultOptions(), ...options };
     this.logger = logger ?? new Logger(this.options.logLevel, this.options.logPrefix);
   }
 
-  /** Binds the TCP and HTTP listeners (port 0 picks free ports) and starts the scan loop. */
+  /** where topics and channels keep their disk queues and nsqd.dat (default: the current folder) */
+  get dataPath(): string {
+    return resolve(this.options.dataPath || process.cwd());
+  }
+
+  /**
+   * Locks the data path, restores the topics and channels it records, binds the TCP and HTTP
+   * listeners (port 0 picks free ports) and starts the scan loop.
+   */
   async start(): Promise<void> {
     const o = this.options;
     this.logger.info(`ID: ${o.nodeId}`);
     const tcpAddr = splitHostPort(o.tcpAddress, '--tcp-address');
     const httpAddr = splitHostPort(o.httpAddress, '--http-address');
+    this.#unlock = lockDataPath(this.dataPath);
+    try {
+      this.#load(readMetadata(this.dataPath));
+      await this.#listen(tcpAddr, httpAddr);
+    } catch (err) {
+      for (const topic of this.topics.values()) topic.persist();
+      this.topics.clear();
+      this.#unlock();
+      this.#unlock = null;
+      throw err;
+    }
+    this.#scanTimer = setInterval(this.#scan, Math.max(10, Math.min(o.queueScanInterval, 1000)));
+  }
+
+  #load(meta: TopicMeta[]): void {
+    this.#loading = true;
+    try {
+      for (const t of meta) {
+        if (t.name.endsWith('#ephemeral')) continue;
+        const topic = this.getTopic(t.name);
+        for (const c of t.channels) {
+          if (c.name.endsWith('#ephemeral')) continue;
+          const ch = topic.getChannel(c.name);
+          if (c.paused) ch.pause();
+        }
+        if (t.paused) topic.pause();
+      }
+    } finally {
+      this.#loading = false;
+    }
+    if (meta.length > 0) this.logger.info(`NSQ: restored ${meta.length} topic(s) from ${this.dataPath}`);
+  }
+
+  /** Topics or channels were created, deleted, paused or unpaused: rewrite nsqd.dat (once per turn). */
+  metadataChanged(): void {
+    if (this.#loading || this.#metadataScheduled || this.#unlock === null) return;
+    this.#metadataScheduled = true;
+    setImmediate(() => {
+      this.#metadataScheduled = false;
+      this.#writeMetadata();
+    });
+  }
+
+  #writeMetadata(): void {
+    const topics: TopicMeta[] = [];
+    for (const t of this.topics.values()) {
+      if (t.ephemeral) continue;
+      topics.push({ name: t.name, paused: t.paused, channels: [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => ({ name: c.name, paused: c.paused })) });
+    }
+    try {
+      writeMetadata(this.dataPath, topics);
+    } catch (err) {
+      this.logger.error(`NSQ: failed to persist metadata - ${(err as Error).message}`);
+    }
+  }
+
+  async #listen(tcpAddr: { host: string; port: number }, httpAddr: { host: string; port: number }): Promise<void> {
     this.#tcp = createTcpServer(this);
     this.#tcpEndpoint = await listen(this.#tcp, tcpAddr);
     this.logger.info(`TCP: listening on ${fmt(this.#tcpEndpoint)}`);
@@ -64,7 +134,6 @@ export class NSQD {
       throw err;
     }
     this.logger.info(`HTTP: listening on ${fmt(this.#httpEndpoint)}`);
-    this.#scanTimer = setInterval(this.#scan, Math.max(10, Math.min(o.queueScanInterval, 1000)));
   }
 
   get tcpEndpoint(): Endpoint {
@@ -85,6 +154,7 @@ export class NSQD {
       t = new Topic(this, name);
       this.topics.set(name, t);
       this.logger.info(`TOPIC(${name}): created`);
+      this.metadataChanged();
     }
     return t;
   }
@@ -99,6 +169,7 @@ export class NSQD {
     this.topics.delete(name);
     t.close();
     this.logger.info(`TOPIC(${name}): deleting`);
+    this.metadataChanged();
     return true;
   }
 
@@ -184,8 +255,21 @@ export class NSQD {
     }, 2000);
     await Promise.all(closing);
     clearTimeout(force);
-    for (const topic of this.topics.values()) topic.close();
+    // every message still held (queued, in flight, deferred) goes to disk for the next start
+    for (const topic of this.topics.values()) {
+      try {
+        topic.persist();
+      } catch (err) {
+        this.logger.error(`TOPIC(${topic.name}): failed to persist - ${(err as Error).message}`);
+      }
+    }
+    if (this.#unlock !== null) {
+      this.#writeMetadata();
+      this.#unlock();
+      this.#unlock = null;
+    }
     this.topics.clear();
+    this.logger.info('NSQ: bye');
   }
 }
 

@@ -185,7 +185,7 @@ function channelStats(ch: Channel, includeClients: boolean): ChannelStats {
   return {
     channel_name: ch.name,
     depth: ch.depth,
-    backend_depth: 0,
+    backend_depth: ch.backendDepth,
     in_flight_count: ch.inFlightCount,
     deferred_count: ch.deferredCount,
     message_count: ch.messageCount,
@@ -216,7 +216,7 @@ function topicStats(t: Topic, channelName: string | undefined, includeClients: b
     topic_name: t.name,
     channels,
     depth: t.depth,
-    backend_depth: 0,
+    backend_depth: t.backendDepth,
     message_count: t.messageCount,
     message_bytes: t.messageBytes,
     paused: t.paused,

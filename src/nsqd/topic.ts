@@ -4,8 +4,11 @@
 import { isEphemeral } from '../protocol/names.js';
 import { Channel } from './channel.js';
 import { Message, nowNanos } from './message.js';
-import { MessageQueue } from './message-queue.js';
+import { Backlog } from './backlog.js';
 import type { NSQD } from './nsqd.js';
+
+/** messages moved from the topic's backlog to its channels per event-loop turn */
+const RELEASE_SLICE = 10_000;
 
 export class Topic {
   readonly name: string;
@@ -14,11 +17,12 @@ export class Topic {
   readonly channels = new Map<string, Channel>();
   /** the channels as an array, for the per-message fan-out */
   #channelList: Channel[] = [];
-  #queue = new MessageQueue();
+  #queue: Backlog;
   /** DPUBs that arrived while there was nowhere to deliver them: [message, due (monotonic ms)] */
   #deferredWaiting: { msg: Message; due: number }[] = [];
   #paused = false;
   #deleted = false;
+  #releaseScheduled = false;
 
   messageCount = 0;
   messageBytes = 0;
@@ -27,11 +31,16 @@ export class Topic {
     this.nsqd = nsqd;
     this.name = name;
     this.ephemeral = isEphemeral(name);
+    this.#queue = new Backlog(nsqd, this.ephemeral ? null : name);
   }
 
   /** messages held by the topic itself, deferred ones waiting for a channel included (as nsqd counts them) */
   get depth(): number {
     return this.#queue.length + this.#deferredWaiting.length;
+  }
+
+  get backendDepth(): number {
+    return this.#queue.backendDepth;
   }
 
   get paused(): boolean {
@@ -47,8 +56,10 @@ export class Topic {
     const id = this.nsqd.guid.next();
     this.messageCount++;
     this.messageBytes += length;
-    if (this.#paused || this.#channelList.length === 0) {
+    if (this.#paused || this.#channelList.length === 0 || this.#queue.length > 0) {
+      // behind a backlog (say, read back from disk after a restart) a message waits its turn
       this.#queue.push(id, timestamp, 0, buf, start, length);
+      if (this.#queue.length === 1) this.#release();
       return;
     }
     this.#fanOut(id, timestamp, buf, start, length);
@@ -76,8 +87,20 @@ export class Topic {
 
   /** Moves waiting messages to the channels once there are channels and the topic runs. */
   #release(): void {
-    if (this.#paused || this.#channelList.length === 0) return;
-    for (let m = this.#queue.shift(); m !== undefined; m = this.#queue.shift()) this.#fanOut(m.id, m.timestamp, m.body, m.bodyStart, m.bodyLength);
+    if (this.#paused || this.#channelList.length === 0 || this.#deleted) return;
+    // a large backlog moves in slices, so the server keeps answering everyone meanwhile
+    for (let n = 0; n < RELEASE_SLICE; n++) {
+      const m = this.#queue.shift();
+      if (m === undefined) break;
+      this.#fanOut(m.id, m.timestamp, m.body, m.bodyStart, m.bodyLength);
+    }
+    if (this.#queue.length > 0 && !this.#releaseScheduled) {
+      this.#releaseScheduled = true;
+      setImmediate(() => {
+        this.#releaseScheduled = false;
+        this.#release();
+      });
+    }
     if (this.#deferredWaiting.length > 0) {
       const now = performance.now();
       const waiting = this.#deferredWaiting;
@@ -96,6 +119,7 @@ export class Topic {
       this.channels.set(name, ch);
       this.#channelList = [...this.channels.values()];
       this.nsqd.logger.info(`TOPIC(${this.name}): new channel(${name})`);
+      this.nsqd.metadataChanged();
       this.#release();
     }
     return ch;
@@ -112,6 +136,7 @@ export class Topic {
     this.#channelList = [...this.channels.values()];
     ch.close();
     this.nsqd.logger.info(`TOPIC(${this.name}): deleting channel ${name}`);
+    this.nsqd.metadataChanged();
     if (this.ephemeral && this.channels.size === 0) this.nsqd.deleteTopic(this.name);
     return true;
   }
@@ -123,10 +148,12 @@ export class Topic {
 
   pause(): void {
     this.#paused = true;
+    this.nsqd.metadataChanged();
   }
 
   unpause(): void {
     this.#paused = false;
+    this.nsqd.metadataChanged();
     this.#release();
   }
 
@@ -140,11 +167,20 @@ export class Topic {
     for (const ch of this.#channelList) ch.scan(now);
   }
 
+  /** Shutdown: the topic's own waiting messages (deferred ones included, undeferred) and every channel's go to disk. */
+  persist(): void {
+    const waiting = this.#deferredWaiting.map((w) => w.msg);
+    this.#deferredWaiting = [];
+    this.#queue.persist(waiting);
+    for (const ch of this.#channelList) ch.persist();
+  }
+
+  /** The topic is deleted: channels disconnected, data removed. */
   close(): void {
     this.#deleted = true;
     for (const ch of this.#channelList) ch.close();
     this.channels.clear();
     this.#channelList = [];
-    this.#queue.clear();
+    this.#queue.delete();
   }
 }

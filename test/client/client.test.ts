@@ -4,7 +4,7 @@ import t from 'tap';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import { Connection, NsqError, type Message } from '../../src/client/connection.js';
-import { startNsqd } from '../helpers/nsqd.js';
+import { startNsqd, tempDir } from '../helpers/nsqd.js';
 import { NSQD } from '../../src/nsqd/nsqd.js';
 import { Logger } from '../../src/util/log.js';
 
@@ -104,7 +104,7 @@ t.test('consumer reconnects when its node comes back', async (t) => {
   await c.start();
   t.teardown(() => c.stop());
   await first.stop();
-  const second = new NSQD({ tcpAddress: `127.0.0.1:${port}`, httpAddress: '127.0.0.1:0' }, new Logger('fatal'));
+  const second = new NSQD({ tcpAddress: `127.0.0.1:${port}`, httpAddress: '127.0.0.1:0', dataPath: tempDir(t) }, new Logger('fatal'));
   await second.start();
   t.teardown(() => second.stop());
   await until(() => c.connectionCount === 1);

@@ -1,6 +1,9 @@
 // Test helpers: an in-process nsqd on random loopback ports, and the real binary as a child process.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NSQD } from '../../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../../src/nsqd/options.js';
@@ -10,12 +13,26 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-/** Starts an engine on 127.0.0.1:0 (TCP and HTTP); it stops when the test ends. */
+/** A fresh temporary folder, removed when the test ends. */
+export function tempDir(t: Teardown, prefix = 'nsq-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Starts an engine on 127.0.0.1:0 (TCP and HTTP) with its own temporary data path (unless one is
+ * given); it stops when the test ends.
+ */
 export async function startNsqd(t: Teardown, options: Partial<NsqdOptions> = {}): Promise<NSQD> {
   const quiet = new Logger(process.env['NSQ_TEST_LOG'] ? 'debug' : 'fatal', '[nsqd] ');
-  const nsqd = new NSQD({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', ...options }, quiet);
+  const ownDir = options.dataPath === undefined ? mkdtempSync(join(tmpdir(), 'nsqd-data-')) : null;
+  const nsqd = new NSQD({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', ...options, dataPath: options.dataPath ?? ownDir! }, quiet);
   await nsqd.start();
-  t.teardown(() => nsqd.stop());
+  t.teardown(async () => {
+    await nsqd.stop();
+    if (ownDir !== null) rmSync(ownDir, { recursive: true, force: true });
+  });
   return nsqd;
 }
 
@@ -28,9 +45,13 @@ export interface Spawned {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs the compiled `nsq` executable with arguments; killed (by PID) when the test ends. */
-export function spawnNsq(t: Teardown, args: string[], opts: { argv0?: string; input?: string } = {}): Spawned {
-  const child = spawn(process.execPath, [opts.argv0 ?? BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Runs the compiled `nsq` executable with arguments, in a fresh temporary folder unless `cwd` is
+ * given (so a server's default data path is its own); killed (by PID) when the test ends.
+ */
+export function spawnNsq(t: Teardown, args: string[], opts: { argv0?: string; input?: string; cwd?: string } = {}): Spawned {
+  const cwd = opts.cwd ?? tempDir(t, 'nsq-cwd-');
+  const child = spawn(process.execPath, [opts.argv0 ?? BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

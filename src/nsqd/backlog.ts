@@ -1,0 +1,121 @@
+// The waiting messages of a topic or channel: up to --mem-queue-size in memory, the rest in its
+// disk queue (none for #ephemeral ones, whose overflow is dropped, as nsqd does). On disk a
+// message is nsqd's record: [8-byte timestamp ns][2-byte attempts][16-byte hex ID][body].
+
+import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
+import { parseMessageId, writeMessageId } from '../protocol/message-id.js';
+import { DiskQueue } from './disk-queue.js';
+import { Message } from './message.js';
+import { MessageQueue } from './message-queue.js';
+import type { NSQD } from './nsqd.js';
+
+const TWO_32 = 4294967296;
+
+export class Backlog {
+  readonly #nsqd: NSQD;
+  readonly #memory = new MessageQueue();
+  readonly #disk: DiskQueue | null;
+  #memLimit: number;
+  /** header scratch space: put() copies it at once */
+  #header = Buffer.allocUnsafe(MESSAGE_HEADER_LENGTH);
+  dropped = 0;
+
+  /** `diskName` null: memory only (ephemeral). */
+  constructor(nsqd: NSQD, diskName: string | null) {
+    this.#nsqd = nsqd;
+    const o = nsqd.options;
+    this.#memLimit = o.memQueueSize;
+    this.#disk =
+      diskName === null
+        ? null
+        : new DiskQueue(diskName, {
+            dataPath: nsqd.dataPath,
+            maxBytesPerFile: o.maxBytesPerFile,
+            minMsgSize: MESSAGE_HEADER_LENGTH,
+            maxMsgSize: o.maxMsgSize + MESSAGE_HEADER_LENGTH,
+            syncEvery: o.syncEvery,
+            syncTimeout: o.syncTimeout,
+            logger: nsqd.logger,
+          });
+  }
+
+  get length(): number {
+    return this.#memory.length + (this.#disk?.depth ?? 0);
+  }
+
+  get backendDepth(): number {
+    return this.#disk?.depth ?? 0;
+  }
+
+  /** Adds a message; false when it had to be dropped (ephemeral and memory full). */
+  push(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number): boolean {
+    // ephemeral queues keep at least one slot in memory even with --mem-queue-size=0, as nsqd
+    const limit = this.#disk === null ? Math.max(1, this.#memLimit) : this.#memLimit;
+    if (this.#memory.length < limit && (this.#disk === null || this.#disk.depth === 0)) {
+      this.#memory.push(id, timestamp, attempts, buf, start, length);
+      return true;
+    }
+    if (this.#disk === null) {
+      this.dropped++;
+      return false;
+    }
+    this.#writeDisk(id, timestamp, attempts, buf, start, length);
+    return true;
+  }
+
+  pushMessage(msg: Message): boolean {
+    return this.push(msg.id, msg.timestamp, msg.attempts, msg.body, msg.bodyStart, msg.bodyLength);
+  }
+
+  #writeDisk(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number): void {
+    const h = this.#header;
+    const hi = Math.floor(timestamp / TWO_32);
+    h.writeUInt32BE(hi, 0);
+    h.writeUInt32BE(timestamp - hi * TWO_32, 4);
+    h.writeUInt16BE(attempts > 65535 ? 65535 : attempts, 8);
+    writeMessageId(h, 10, id);
+    this.#disk!.put(buf, start, start + length, h);
+  }
+
+  /** The oldest waiting message: memory first, since disk holds only what came after it. */
+  shift(): Message | undefined {
+    const m = this.#memory.shift();
+    if (m !== undefined) return m;
+    if (this.#disk === null || this.#disk.depth === 0) return undefined;
+    const rec = this.#disk.shift();
+    if (rec === null) return undefined;
+    return this.#decode(rec);
+  }
+
+  #decode(rec: Buffer): Message {
+    const timestamp = rec.readUInt32BE(0) * TWO_32 + rec.readUInt32BE(4);
+    const attempts = rec.readUInt16BE(8);
+    let id = parseMessageId(rec, 10);
+    // an ID this server could not have issued (a Go nsqd data directory): give it a fresh one
+    if (id < 0) id = this.#nsqd.guid.next();
+    const bodies = this.#nsqd.bodies;
+    const at = bodies.copy(rec, MESSAGE_HEADER_LENGTH, rec.length - MESSAGE_HEADER_LENGTH);
+    const msg = new Message(id, timestamp, bodies.buffer, at, rec.length - MESSAGE_HEADER_LENGTH);
+    msg.attempts = attempts;
+    return msg;
+  }
+
+  clear(): void {
+    this.#memory.clear();
+    this.#disk?.empty();
+  }
+
+  /** Shutdown: what is in memory goes to disk (kept in order), then the files are closed. */
+  persist(extra: Message[] = []): void {
+    if (this.#disk === null) return;
+    for (let m = this.#memory.shift(); m !== undefined; m = this.#memory.shift()) this.#writeDisk(m.id, m.timestamp, m.attempts, m.body, m.bodyStart, m.bodyLength);
+    for (const m of extra) this.#writeDisk(m.id, m.timestamp, m.attempts, m.body, m.bodyStart, m.bodyLength);
+    this.#disk.close();
+  }
+
+  /** The topic or channel is deleted: its files go too. */
+  delete(): void {
+    this.#memory.clear();
+    this.#disk?.delete();
+  }
+}

@@ -1,0 +1,106 @@
+// nsqd.dat: which topics and channels exist and which are paused, in nsqd's JSON format, so a
+// restart brings them back. Written through a temporary file and a rename; ephemeral ones are left
+// out. Also the data path's lock file, so two servers never share one data path.
+
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { NSQ_VERSION } from '../protocol/constants.js';
+import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import { UserError } from '../util/errors.js';
+
+export interface ChannelMeta {
+  name: string;
+  paused: boolean;
+}
+
+export interface TopicMeta {
+  name: string;
+  paused: boolean;
+  channels: ChannelMeta[];
+}
+
+export const METADATA_FILE = 'nsqd.dat';
+export const LOCK_FILE = 'nsqd.lock';
+
+export function readMetadata(dataPath: string): TopicMeta[] {
+  let text: string;
+  try {
+    text = readFileSync(join(dataPath, METADATA_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new UserError(`failed to read ${join(dataPath, METADATA_FILE)}: ${(err as Error).message}`, 'E_METADATA', 1);
+  }
+  let data: { topics?: unknown };
+  try {
+    data = JSON.parse(text) as { topics?: unknown };
+  } catch {
+    throw new UserError(`failed to parse ${join(dataPath, METADATA_FILE)}: not JSON`, 'E_METADATA', 1);
+  }
+  const topics: TopicMeta[] = [];
+  for (const t of Array.isArray(data.topics) ? (data.topics as Record<string, unknown>[]) : []) {
+    if (typeof t?.['name'] !== 'string' || !isValidTopicName(t['name'])) continue;
+    const channels: ChannelMeta[] = [];
+    for (const c of Array.isArray(t['channels']) ? (t['channels'] as Record<string, unknown>[]) : []) {
+      if (typeof c?.['name'] === 'string' && isValidChannelName(c['name'])) channels.push({ name: c['name'], paused: c['paused'] === true });
+    }
+    topics.push({ name: t['name'], paused: t['paused'] === true, channels });
+  }
+  return topics;
+}
+
+export function writeMetadata(dataPath: string, topics: TopicMeta[]): void {
+  const file = join(dataPath, METADATA_FILE);
+  const tmp = `${file}.${Math.floor(Math.random() * 1e9)}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify({ topics, version: NSQ_VERSION }));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** data paths locked by engines in this process (tests run several) */
+const LOCKED_HERE = new Set<string>();
+
+/** Takes the data path for this process; a lock left by a process that is gone is taken over. */
+export function lockDataPath(dataPath: string): () => void {
+  if (LOCKED_HERE.has(dataPath)) throw new UserError(`failed to lock data-path: ${dataPath} is in use by another nsqd in this process`, 'E_DATA_PATH', 1);
+  try {
+    // one level only: a recursive mkdir can spin forever on special file systems such as /proc
+    if (!existsSync(dataPath)) mkdirSync(dataPath);
+    if (!statSync(dataPath).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    accessSync(dataPath, constants.W_OK);
+  } catch (err) {
+    throw new UserError(`failed to lock data-path: ${dataPath} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'E_DATA_PATH', 1);
+  }
+  const lock = join(dataPath, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+      LOCKED_HERE.add(dataPath);
+      return () => {
+        LOCKED_HERE.delete(dataPath);
+        rmSync(lock, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`failed to lock data-path: ${(err as Error).message}`, 'E_DATA_PATH', 1);
+      const holder = Number(readFileSync(lock, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+        throw new UserError(`failed to lock data-path: ${dataPath} is in use by another nsqd (pid ${holder})`, 'E_DATA_PATH', 1);
+      }
+      rmSync(lock, { force: true });
+    }
+  }
+  throw new UserError(`failed to lock data-path: ${lock}`, 'E_DATA_PATH', 1);
+}
