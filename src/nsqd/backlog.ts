@@ -36,6 +36,8 @@ export class Backlog {
             syncEvery: o.syncEvery,
             syncTimeout: o.syncTimeout,
             logger: nsqd.logger,
+            onError: (err) => nsqd.diskFailed(diskName, err),
+            onDirty: (q) => nsqd.diskDirty(q),
           });
   }
 
@@ -59,7 +61,13 @@ export class Backlog {
       this.dropped++;
       return false;
     }
-    this.#writeDisk(id, timestamp, attempts, buf, start, length);
+    try {
+      this.#writeDisk(id, timestamp, attempts, buf, start, length);
+    } catch (err) {
+      // the disk refused it: keep the message in memory rather than lose it
+      this.#nsqd.diskFailed(this.#disk.name, err as Error);
+      this.#memory.push(id, timestamp, attempts, buf, start, length);
+    }
     return true;
   }
 

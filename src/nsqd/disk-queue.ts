@@ -7,7 +7,7 @@
 // records or syncTimeout. A record that cannot be read sets its file aside as `.bad`; the queue
 // carries on with the next file.
 
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
 
@@ -19,6 +19,10 @@ export interface DiskQueueOptions {
   syncEvery: number;
   syncTimeout: number;
   logger: Logger;
+  /** a background write or fsync failed (the records stay buffered and are retried) */
+  onError?: (err: Error) => void;
+  /** records were buffered: the owner flushes them before acknowledging a publish */
+  onDirty?: (q: DiskQueue) => void;
 }
 
 const READ_AHEAD = 256 * 1024;
@@ -138,32 +142,65 @@ export class DiskQueue {
   }
 
   #scheduleFlush(): void {
+    this.#o.onDirty?.(this);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => {
         this.#flushScheduled = false;
-        if (!this.#closed) this.#flushWrites();
+        if (!this.#closed) this.#background(() => this.#flushWrites());
       });
     }
     if (this.#syncTimer === null) {
       this.#syncTimer = setTimeout(() => {
         this.#syncTimer = null;
         if (!this.#closed && this.#sinceSync > 0) {
-          this.#flushWrites();
-          this.#sync();
+          this.#background(() => {
+            this.#flushWrites();
+            this.#sync();
+          });
         }
       }, this.#o.syncTimeout);
       this.#syncTimer.unref();
     }
   }
 
-  /** Writes the buffered records to the current file (data reaches the OS, not yet the disk). */
+  /** Work done outside any request: a failure is reported, never thrown into the event loop. */
+  #background(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.#o.onError?.(err as Error);
+      // try again later
+      if (this.#writeLen > 0 || this.#sinceSync > 0) setTimeout(() => this.#scheduleFlush(), 1000).unref();
+    }
+  }
+
+  /**
+   * Writes the buffered records to the current file (they reach the OS, not yet the disk).
+   * On failure the file is cut back to its last whole record and the records stay buffered.
+   */
   #flushWrites(): void {
     if (this.#writeLen === 0) return;
     if (this.#writeFd === null) this.#writeFd = openSync(this.#file(this.#writeFileNum), 'a', 0o600);
+    const fd = this.#writeFd;
+    const before = fstatSync(fd).size;
     let off = 0;
-    while (off < this.#writeLen) off += writeSync(this.#writeFd, this.#writeBuf, off, this.#writeLen - off);
+    try {
+      while (off < this.#writeLen) off += writeSync(fd, this.#writeBuf, off, this.#writeLen - off);
+    } catch (err) {
+      try {
+        ftruncateSync(fd, before);
+      } catch {
+        // the next read will find and set aside a torn record
+      }
+      throw err;
+    }
     this.#writeLen = 0;
+  }
+
+  /** Writes out buffered records now; throws what the file system says (ENOSPC, EIO, ...). */
+  flush(): void {
+    if (!this.#closed) this.#flushWrites();
   }
 
   #sync(): void {

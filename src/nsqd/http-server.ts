@@ -266,11 +266,11 @@ async function pub(ctx: Ctx): Promise<Result> {
     if (ms < 0 || ms > o.maxReqTimeout) throw new HttpError(400, 'INVALID_DEFER');
     if (ms > 0) {
       topic.publishDeferred(body, 0, body.length, ms);
-      return 'OK';
+      return stored(ctx);
     }
   }
   topic.publish(body, 0, body.length);
-  return 'OK';
+  return stored(ctx);
 }
 
 async function mpub(ctx: Ctx): Promise<Result> {
@@ -301,7 +301,7 @@ async function mpub(ctx: Ctx): Promise<Result> {
     }
   }
   for (let i = 0; i < ranges.length; i += 2) topic.publish(body, ranges[i]!, ranges[i + 1]!);
-  return 'OK';
+  return stored(ctx);
 }
 
 /** Binary /mpub: [count]([size][bytes])*; fills (start, length) pairs or names the fault. */
@@ -320,6 +320,16 @@ function splitBinaryBatch(body: Buffer, maxBodySize: number, maxMsgSize: number,
     pos += size;
   }
   return null;
+}
+
+/** OK once what a publish wrote to disk queues is written out; nsqd answers 503 EXITING when it is not. */
+function stored(ctx: Ctx): Result {
+  try {
+    ctx.nsqd.flushDiskWrites();
+  } catch {
+    throw new HttpError(503, 'EXITING');
+  }
+  return 'OK';
 }
 
 function boolParam(ctx: Ctx, name: string): boolean {

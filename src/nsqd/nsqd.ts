@@ -7,6 +7,7 @@ import { RESPONSE_HEARTBEAT } from '../protocol/constants.js';
 import { Logger } from '../util/log.js';
 import { STATE_CLOSING, type Client } from './client.js';
 import { BodyStore } from './body-store.js';
+import type { DiskQueue } from './disk-queue.js';
 import { GuidFactory } from './guid.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 import { Topic } from './topic.js';
@@ -171,6 +172,37 @@ export class NSQD {
     this.logger.info(`TOPIC(${name}): deleting`);
     this.metadataChanged();
     return true;
+  }
+
+  // ---- disk health ------------------------------------------------------------------------------
+
+  #dirtyDisks = new Set<DiskQueue>();
+
+  diskDirty(q: DiskQueue): void {
+    this.#dirtyDisks.add(q);
+  }
+
+  /** A disk write failed: /ping says so until one succeeds again. */
+  diskFailed(name: string, err: Error): void {
+    this.health = `NOK - ${err.message}`;
+    this.logger.error(`DISKQUEUE(${name}) failed to write - ${err.message}`);
+  }
+
+  /**
+   * Writes out what publishes put into disk queues, before they are acknowledged; throws when the
+   * disk refuses (the publisher then gets E_PUB_FAILED, and the records are retried later).
+   */
+  flushDiskWrites(): void {
+    if (this.#dirtyDisks.size === 0) return;
+    const queues = [...this.#dirtyDisks];
+    this.#dirtyDisks.clear();
+    try {
+      for (const q of queues) q.flush();
+    } catch (err) {
+      this.diskFailed('write', err as Error);
+      throw err;
+    }
+    if (this.health !== 'OK') this.health = 'OK';
   }
 
   // ---- clients --------------------------------------------------------------------------------

@@ -119,11 +119,11 @@ export class ProtocolV2 implements CommandSink {
         case V_AUTH:
           throw fatal(E_AUTH_DISABLED, 'AUTH disabled');
         case V_PUB:
-          return this.#pubBody(buf, start, end, owned);
+          return this.#published('PUB', () => this.#pubBody(buf, start, end, owned));
         case V_MPUB:
-          return this.#mpubBody(buf, start, end, owned);
+          return this.#published('MPUB', () => this.#mpubBody(buf, start, end, owned));
         case V_DPUB:
-          return this.#dpubBody(buf, start, end, owned);
+          return this.#published('DPUB', () => this.#dpubBody(buf, start, end, owned));
       }
     } catch (err) {
       if (err instanceof ProtocolError) return this.#fail(err);
@@ -413,6 +413,18 @@ export class ProtocolV2 implements CommandSink {
     counts.set(topic, (counts.get(topic) ?? 0) + n);
   }
 
+  /** Runs a publish; a storage failure becomes nsqd's E_PUB_FAILED (MPUB, DPUB likewise), OK is sent otherwise. */
+  #published(verb: string, publish: () => void): void {
+    try {
+      publish();
+      this.#nsqd.flushDiskWrites();
+    } catch (err) {
+      if (err instanceof ProtocolError) throw err;
+      throw fatal(`E_${verb}_FAILED`, `${verb} failed ${(err as Error).message}`);
+    }
+    this.client.sendResponse(RESPONSE_OK);
+  }
+
   /**
    * A body that is only a range of a read buffer is copied into the body store, once;
    * afterwards the body is at #keptBuf[#keptAt...].
@@ -432,14 +444,12 @@ export class ProtocolV2 implements CommandSink {
     this.#keep(buf, start, end, owned);
     this.#nsqd.getTopic(this.#topic).publish(this.#keptBuf, this.#keptAt, end - start);
     this.#countPub(this.#topic, 1);
-    this.client.sendResponse(RESPONSE_OK);
   }
 
   #dpubBody(buf: Buffer, start: number, end: number, owned: boolean): void {
     this.#keep(buf, start, end, owned);
     this.#nsqd.getTopic(this.#topic).publishDeferred(this.#keptBuf, this.#keptAt, end - start, this.#deferMs);
     this.#countPub(this.#topic, 1);
-    this.client.sendResponse(RESPONSE_OK);
   }
 
   #mpubBody(buf: Buffer, start: number, end: number, owned: boolean): void {
@@ -469,7 +479,6 @@ export class ProtocolV2 implements CommandSink {
       pos += 4 + size;
     }
     this.#countPub(this.#topic, count);
-    this.client.sendResponse(RESPONSE_OK);
   }
 }
 

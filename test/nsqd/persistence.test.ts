@@ -1,8 +1,9 @@
 // Disk overflow in go-diskqueue's format, nsqd.dat, restart without loss, corruption and locking.
 
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { Connection, NsqError } from '../../src/client/connection.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
@@ -190,4 +191,26 @@ t.test('SIGTERM writes everything to disk and a restarted server delivers it', a
   t.equal(stats.topics[0]!.channels[0]!.depth, 500, 'all 500 are back after the restart');
   s2.child.kill('SIGTERM');
   await s2.exit;
+});
+
+t.test('a full disk: E_PUB_FAILED to the publisher, NOK on /ping, everyone else still served', async (t) => {
+  const dir = tempDir(t);
+  // every write to this topic's queue file lands on /dev/full: ENOSPC
+  symlinkSync('/dev/full', join(dir, 'full.diskqueue.000000.dat'));
+  const n = await startNsqd(t, { dataPath: dir, memQueueSize: 0 });
+  const conn = await Connection.open({ host: '127.0.0.1', port: n.tcpEndpoint.port });
+  const err = await conn.publish('full', 'x').catch((e: unknown) => e);
+  t.ok(err instanceof NsqError);
+  t.equal((err as NsqError).code, 'E_PUB_FAILED');
+  t.match((err as NsqError).message, /^E_PUB_FAILED PUB failed ENOSPC/);
+  const base = `http://127.0.0.1:${n.httpEndpoint.port}`;
+  const ping = await fetch(`${base}/ping`);
+  t.equal(ping.status, 500);
+  t.match(await ping.text(), /^NOK - ENOSPC/);
+  const http = await fetch(`${base}/pub?topic=full`, { method: 'POST', body: 'y' });
+  t.equal(http.status, 503);
+  const p = new Producer(tcp(n));
+  t.teardown(() => p.close());
+  await p.publish('fine', 'still works');
+  t.equal(n.getExistingTopic('fine')!.depth, 1, 'other topics are unaffected');
 });
