@@ -5,10 +5,20 @@ import { commands } from '../commands/index.js';
 import { UserError } from './util/errors.js';
 import { packageVersion } from './version.js';
 
+/**
+ * Go's flag package: a flag given twice takes the last value. Repeatable flags (declared
+ * `array: true`) keep every value.
+ */
+function lastValueWins(argv: Record<string, unknown>, y: unknown): void {
+  const arrays = new Set((y as { getOptions(): { array: string[] } }).getOptions().array);
+  for (const [key, value] of Object.entries(argv)) {
+    if (Array.isArray(value) && key !== '_' && !arrays.has(key) && value.length > 0) argv[key] = value[value.length - 1];
+  }
+}
+
 /** `alias` is the subcommand a Go tool name stands for: it becomes the only, default command. */
 export async function runCli(args: string[], name: string, alias?: string): Promise<void> {
-  // Go's flag package: a flag given twice takes the last value (repeatable flags declare array: true)
-  let cli = yargs(args).scriptName(name).parserConfiguration({ 'duplicate-arguments-array': false });
+  let cli = yargs(args).scriptName(name).middleware(lastValueWins as never, true);
   if (alias !== undefined) {
     const cmd = commands.find((c) => c.command === alias || (Array.isArray(c.command) && c.command[0] === alias));
     if (cmd === undefined) throw new UserError(`${name} is not available yet`);

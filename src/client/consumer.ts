@@ -237,10 +237,13 @@ export class Consumer {
 
   async #drain(conn: Connection, timeoutMs = 5000): Promise<void> {
     if (conn.isClosed) return;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([conn.startClose(), new Promise((r) => setTimeout(r, timeoutMs))]);
+      await Promise.race([conn.startClose(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
     } catch {
       // the connection is gone already
+    } finally {
+      clearTimeout(timer);
     }
     const deadline = Date.now() + timeoutMs;
     while (conn.inFlight > 0 && !conn.isClosed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -62,8 +62,8 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
   for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
     const raw = values[flag];
     if (raw === undefined) continue;
-    if (Array.isArray(raw)) throw bad(flag, raw.join(','), 'given more than once');
-    const text = String(raw);
+    // given more than once: the last one wins, as with Go's flag package
+    const text = String(Array.isArray(raw) ? raw[raw.length - 1] : raw);
     switch (spec.kind) {
       case 'string':
         out[spec.key] = text;

@@ -17,8 +17,8 @@ export interface ClientFlags {
 /** Adds --nsqd-tcp-address (repeatable), --nsqd-http-address (repeatable), --user-agent. */
 export function clientFlags<T>(y: Argv<T>): Argv<T> {
   return y
-    .option('nsqd-tcp-address', { type: 'string', array: true, describe: `nsqd TCP address (may be given multiple times) [default: ${DEFAULT_NSQD_TCP}]`, group: 'Connection:' })
-    .option('nsqd-http-address', { type: 'string', array: true, describe: `nsqd HTTP address (may be given multiple times) [default: ${DEFAULT_NSQD_HTTP}]`, group: 'Connection:' })
+    .option('nsqd-tcp-address', { type: 'string', array: true, nargs: 1, describe: `nsqd TCP address (may be given multiple times) [default: ${DEFAULT_NSQD_TCP}]`, group: 'Connection:' })
+    .option('nsqd-http-address', { type: 'string', array: true, nargs: 1, describe: `nsqd HTTP address (may be given multiple times) [default: ${DEFAULT_NSQD_HTTP}]`, group: 'Connection:' })
     .option('user-agent', { type: 'string', describe: 'user agent sent to nsqd in IDENTIFY', group: 'Connection:' }) as unknown as Argv<T>;
 }
 

@@ -1,0 +1,96 @@
+// `nsq to-file` (nsq_to_file): one file logger per topic, SIGHUP to rotate, SIGTERM/SIGINT to
+// finish what is held, close and move the files, and exit 0.
+
+import { constants as FS, promises as fsp } from 'node:fs';
+import { readClientFlags } from '../util/client-flags.js';
+import { UserError } from '../util/errors.js';
+import { Logger } from '../util/log.js';
+import { packageVersion } from '../version.js';
+import { FileLogger } from './to-file/file-logger.js';
+import { filenameTemplate, readToFileOptions } from './to-file/options.js';
+
+const WHY: Record<string, string> = {
+  ENOTDIR: 'a path component is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EEXIST: 'exists and is not a directory',
+};
+
+async function writableDir(dir: string, flag: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o770 });
+    const st = await fsp.stat(dir);
+    if (!st.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    await fsp.access(dir, FS.W_OK | FS.X_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UserError(`cannot write to ${flag} ${dir}: ${WHY[e.code ?? ''] ?? e.message}`, 'E_BAD_DIR', 1);
+  }
+}
+
+export async function runToFile(argv: Record<string, unknown>): Promise<void> {
+  const opts = readToFileOptions(argv);
+  const client = readClientFlags(argv, 'to_file', packageVersion());
+  const logger = new Logger(opts.logLevel, '[nsq_to_file] ');
+  await writableDir(opts.outputDir, '--output-dir');
+  if (opts.workDir !== opts.outputDir) await writableDir(opts.workDir, '--work-dir');
+
+  let fail!: (err: Error) => void;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  const loggers = opts.topics.map(
+    (topic) =>
+      new FileLogger({
+        opts,
+        topic,
+        template: filenameTemplate(opts, topic),
+        nsqdTcpAddresses: client.nsqdTcpAddresses,
+        userAgent: client.userAgent,
+        logger,
+        onFatal: (err) => fail(new UserError(err.message, 'E_WRITE', 1)),
+      }),
+  );
+
+  // signals are handled before connecting: an early SIGHUP must not kill the process
+  let stopRequested!: (sig: NodeJS.Signals) => void;
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => (stopRequested = resolve));
+  let stopping = false;
+  const onStop = (sig: NodeJS.Signals): void => {
+    if (stopping) {
+      // a second signal while finishing: leave now; unFINed messages go back to nsqd
+      logger.warn(`received ${sig} again, exiting without finishing`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info(`received ${sig}, finishing in-flight messages and closing files`);
+    stopRequested(sig);
+  };
+  const onHup = (): void => {
+    logger.info('received SIGHUP, rotating files');
+    for (const l of loggers) l.hup();
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', onHup);
+  const cleanup = (): void => {
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.off('SIGHUP', onHup);
+  };
+  failed.catch(() => {});
+
+  try {
+    const started = await Promise.allSettled(loggers.map((l) => l.start()));
+    const refused = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (refused !== undefined) {
+      await Promise.all(loggers.map((l) => l.stop()));
+      const err = refused.reason as Error;
+      throw new UserError(err.message, 'E_CONNECT', 1);
+    }
+    await Promise.race([stopSignal, failed]);
+    await Promise.race([Promise.all(loggers.map((l) => l.stop())), failed]);
+    logger.info('done');
+  } finally {
+    cleanup();
+  }
+}
