@@ -13,6 +13,7 @@ export interface ClientJson {
   message_count: number;
   finish_count: number;
   requeue_count: number;
+  user_agent: string;
   pub_counts?: { topic: string; count: number }[];
 }
 

@@ -11,6 +11,7 @@ import nsq from 'nsqjs';
 import type { ConnectionOptions, Message, Reader, ReaderOptions, Writer } from 'nsqjs';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import { startNsqd } from '../helpers/nsqd.js';
+import { getStats, type ChannelJson, type StatsJson, type TopicJson } from '../helpers/stats.js';
 
 const HOST = '127.0.0.1';
 const NSQJS_USER_AGENT = `nsqjs/${(createRequire(import.meta.url)('nsqjs/package.json') as { version: string }).version}`;
@@ -19,52 +20,6 @@ const EVENT_TIMEOUT = 5000;
 
 interface Teardown {
   teardown(fn: () => unknown): void;
-}
-
-// ---- the /stats JSON, as nsqd 1.3 documents it (kept apart from the engine's own types) ----------
-
-interface ClientJson {
-  client_id: string;
-  hostname: string;
-  version: string;
-  remote_address: string;
-  state: number;
-  ready_count: number;
-  in_flight_count: number;
-  message_count: number;
-  finish_count: number;
-  requeue_count: number;
-  user_agent: string;
-  pub_counts?: { topic: string; count: number }[];
-}
-
-interface ChannelJson {
-  channel_name: string;
-  depth: number;
-  in_flight_count: number;
-  deferred_count: number;
-  message_count: number;
-  requeue_count: number;
-  timeout_count: number;
-  client_count: number;
-  clients: ClientJson[] | null;
-  paused: boolean;
-}
-
-interface TopicJson {
-  topic_name: string;
-  channels: ChannelJson[];
-  depth: number;
-  message_count: number;
-  message_bytes: number;
-  paused: boolean;
-}
-
-interface StatsJson {
-  version: string;
-  health: string;
-  topics: TopicJson[] | null;
-  producers?: ClientJson[] | null;
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -178,12 +133,6 @@ async function post(nsqd: NSQD, path: string, body?: string | Buffer): Promise<s
   const text = await res.text();
   if (res.status !== 200) throw new Error(`POST ${path}: ${res.status} ${text}`);
   return text;
-}
-
-async function getStats(nsqd: NSQD, query = ''): Promise<StatsJson> {
-  const res = await fetch(`http://${HOST}:${nsqd.httpEndpoint.port}/stats?format=json${query}`, { signal: AbortSignal.timeout(EVENT_TIMEOUT) });
-  if (res.status !== 200) throw new Error(`GET /stats: ${res.status} ${await res.text()}`);
-  return (await res.json()) as StatsJson;
 }
 
 function findTopic(s: StatsJson, topic: string): TopicJson | undefined {
