@@ -1,12 +1,106 @@
-// `nsq tail`: placeholder until its implementation lands in this session.
+// `nsq tail` (also `nsq_tail`): print the messages of one or more topics as they arrive.
+// Flags and their checks live here; the work is in src/tools/tail.ts.
 
 import type { CommandModule } from 'yargs';
+import { isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
+import { clientFlags, readClientFlags } from '../src/util/client-flags.js';
 import { UserError } from '../src/util/errors.js';
+import { packageVersion } from '../src/version.js';
 
+const TEMPLATE_HELP = `Formats (--format):
+  raw       the body and a newline, exactly as nsq_tail prints it (default)
+  json      one JSON object a line: topic, channel, id, timestamp (ISO-8601, UTC,
+            nanoseconds), attempts, body (UTF-8 text; a body that is not valid UTF-8
+            is base64, with "encoding":"base64")
+  template  text with fields in double braces, one line per message:
+              {{topic}} {{channel}} {{id}} {{timestamp}} {{timestamp_ns}}
+              {{attempts}} {{size}} {{body}} {{body_base64}} {{body_hex}} {{nsqd}}
+            Go-style spellings work too: {{.Body}}, {{.Timestamp}}, {{.ID}}.
+            \\n, \\t and \\\\ in the text are a newline, a tab and a backslash.
+
+--requeue puts every message back on the channel (REQ, no delay) instead of
+finishing it, to look at a live channel without taking its messages away. It is
+not invisible: each message shown counts one more attempt (consumers with a
+max-attempts setting give up on it sooner), and the messages put back are
+delivered again in a different order. With -n, the messages shown are put back
+together when the tail stops (or after 1s without a new one), so each is shown once
+and counts exactly one attempt. A message this tail has shown is not shown again if
+it comes back to it: it is put back with a growing delay (up to 30s).
+--requeue needs --channel: the default channel is this tail's own.
+
+Stops after -n messages; on SIGINT/SIGTERM (CLS, waits up to 3s for the messages
+in flight, exit 0); or when the reader of stdout goes away (\`| head\`: exit 0,
+quietly, at the next message written).`;
+
+function integer(v: unknown, flag: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UserError(`invalid value "${String(v)}" for flag --${flag}: want an integer >= ${min}`, 'E_BAD_FLAG', 2);
+  return n;
+}
+
+function strings(v: unknown): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+// `command` is plain 'tail' so the nsq_tail alias finds it; topics are read from argv._, which lets
+// `nsq tail a b`, `nsq_tail a b` and `nsq_tail --topic=a --topic=b` all work.
 export const tail: CommandModule = {
   command: 'tail',
-  describe: false,
-  handler: () => {
-    throw new UserError('tail is not implemented yet');
+  describe: 'print messages from topics as they arrive (nsq_tail): nsq tail <topic...>',
+  builder: (y) =>
+    clientFlags(
+      y
+        .usage('nsq tail <topic...> [options]\nnsq_tail --topic=<topic> [--topic=<topic> ...] [options]\n\nPrints the messages of one or more topics on stdout as they arrive.')
+        // positionals are the topics; unknown --flags are still errors
+        .strict(false)
+        .strictOptions()
+        .option('topic', { type: 'string', array: true, describe: 'topic to tail (may be given multiple times; same as a positional topic)' })
+        .option('channel', { type: 'string', describe: 'channel to consume [default: tail<6 random digits>#ephemeral]' })
+        .option('count', { alias: 'n', type: 'number', default: 0, describe: 'exit after this many messages in all (0: never; waits if starved)' })
+        .option('print-topic', { type: 'boolean', default: false, describe: 'prefix each line with "<topic> | " (raw and template formats)' })
+        .option('format', { alias: 'f', type: 'string', default: 'raw', describe: 'raw, json or a template such as \'{{timestamp}} {{body}}\' (see below)' })
+        .option('requeue', { type: 'boolean', default: false, describe: 'put every message back (REQ, no delay) instead of finishing it; changes attempts counts and order (see below)' })
+        .option('max-in-flight', { type: 'number', default: 200, describe: 'messages in flight per topic' })
+        .example('$0 tail events', 'print every message of "events" as it arrives')
+        .example('$0 tail events clicks --print-topic -n 10', 'the next 10 messages of two topics, each line prefixed by its topic')
+        .example("$0 tail events -f '{{timestamp}} {{body}}'", 'a template')
+        .example('$0 tail events --channel=archive --requeue -n 5', 'show 5 messages waiting in a channel, leave them there')
+        .epilog(TEMPLATE_HELP),
+    ),
+  handler: async (argv) => {
+    const positional = argv._.map(String);
+    // as `nsq tail`, argv._ starts with the command itself; as `nsq_tail` it holds only topics
+    if (argv['$0'] !== 'nsq_tail' && positional[0] === 'tail') positional.shift();
+    const topics = [...new Set([...positional, ...strings(argv['topic'])])];
+    if (topics.length === 0) throw new UserError('no topic given: nsq tail <topic...> (or --topic=<topic>)', 'E_USAGE', 2);
+    for (const topic of topics) {
+      if (!isValidTopicName(topic)) throw new UserError(`invalid topic name ${JSON.stringify(topic)}: 1-64 characters of [.a-zA-Z0-9_-], optionally ending in #ephemeral`, 'E_BAD_TOPIC', 2);
+    }
+    const channelFlag = argv['channel'] as string | undefined;
+    if (channelFlag !== undefined && !isValidChannelName(channelFlag)) {
+      throw new UserError(`invalid channel name ${JSON.stringify(channelFlag)}: 1-64 characters of [.a-zA-Z0-9_-], optionally ending in #ephemeral`, 'E_BAD_CHANNEL', 2);
+    }
+    const requeue = argv['requeue'] === true;
+    if (requeue && channelFlag === undefined) throw new UserError('--requeue needs --channel: the channel whose messages to look at', 'E_USAGE', 2);
+    const count = integer(argv['count'], 'n', 0);
+    const maxInFlight = integer(argv['max-in-flight'], 'max-in-flight', 1);
+    const client = readClientFlags(argv as Record<string, unknown>, 'tail', packageVersion());
+
+    const { makeFormatter, randomChannel, runTail } = await import('../src/tools/tail.js');
+    const format = String(argv['format']);
+    const printTopic = argv['print-topic'] === true;
+    makeFormatter(format, printTopic); // a bad template is a usage error before connecting
+    await runTail({
+      topics,
+      channel: channelFlag ?? randomChannel(),
+      nsqdTcpAddresses: client.nsqdTcpAddresses,
+      userAgent: client.userAgent,
+      maxInFlight,
+      count,
+      printTopic,
+      format,
+      requeue,
+    });
   },
 };

@@ -1,0 +1,468 @@
+// `nsq tail`: consume topics on a channel and print every message on stdout — raw bodies as
+// nsq_tail prints them, JSON lines, or a template. Owns the output path and the stop sequence.
+//
+// Output is gathered per event-loop turn and written once. A message is answered (FIN, or REQ with
+// --requeue) only after its bytes were accepted by stdout, so a slow reader holds at most
+// max-in-flight messages in memory and nsqd stops sending until the reader catches up.
+
+import { isUtf8 } from 'node:buffer';
+import { randomInt } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Writable } from 'node:stream';
+import type { Connection, Message } from '../client/connection.js';
+import { Consumer } from '../client/consumer.js';
+import { UserError } from '../util/errors.js';
+
+export interface TailOptions {
+  topics: string[];
+  channel: string;
+  nsqdTcpAddresses: string[];
+  userAgent: string;
+  /** messages in flight per topic */
+  maxInFlight: number;
+  /** stop after this many messages in all (0: never) */
+  count: number;
+  /** prefix each raw or templated line with `topic | `, as nsq_tail --print-topic */
+  printTopic: boolean;
+  /** `raw`, `json`, or a template such as `{{timestamp}} {{body}}` */
+  format: string;
+  /** put every message back (REQ, no delay) instead of finishing it */
+  requeue: boolean;
+}
+
+/** How long a stop waits for the messages in flight to be written and answered. */
+const STOP_TIMEOUT_MS = 3000;
+/** After the consumers have closed, how long stdout may take to drain before the process exits. */
+const EXIT_GRACE_MS = 2000;
+/** --requeue: a message seen again is put back after this delay, doubling per return, up to the max. */
+const BOUNCE_BASE_MS = 250;
+const BOUNCE_MAX_MS = 30_000;
+/** --requeue with -n: shown messages are held until the stop, or until none has come for this long. */
+const HOLD_IDLE_MS = 1000;
+/** --requeue: how many message IDs are remembered so a message is shown only once. */
+const SEEN_MAX = 100_000;
+/** Batches up to this size are copied out so the scratch buffer can be reused. */
+const SMALL_BATCH = 16 * 1024;
+const SCRATCH_SIZE = 64 * 1024;
+const NEWLINE = 0x0a;
+
+/** nsq_tail's default: `tail` + 6 random digits, ephemeral so it vanishes when the tail exits. */
+export function randomChannel(): string {
+  return `tail${String(randomInt(0, 1_000_000)).padStart(6, '0')}#ephemeral`;
+}
+
+// ---- output batch ------------------------------------------------------------------------------
+
+/** Bytes for one write: messages are formatted straight into a reusable scratch buffer. */
+export class Batch {
+  #buf = Buffer.allocUnsafe(SCRATCH_SIZE);
+  length = 0;
+
+  #ensure(n: number): void {
+    if (this.length + n <= this.#buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.length + n));
+    this.#buf.copy(next, 0, 0, this.length);
+    this.#buf = next;
+  }
+
+  bytes(b: Buffer): void {
+    this.#ensure(b.length);
+    b.copy(this.#buf, this.length);
+    this.length += b.length;
+  }
+
+  text(s: string): void {
+    // a UTF-16 code unit never takes more than 3 bytes of UTF-8
+    this.#ensure(s.length * 3);
+    this.length += this.#buf.write(s, this.length, 'utf8');
+  }
+
+  byte(c: number): void {
+    this.#ensure(1);
+    this.#buf[this.length++] = c;
+  }
+
+  /** Hands the bytes over and starts empty. */
+  take(): Buffer {
+    const n = this.length;
+    this.length = 0;
+    if (n <= SMALL_BATCH) return Buffer.from(this.#buf.subarray(0, n));
+    const out = this.#buf.subarray(0, n);
+    this.#buf = Buffer.allocUnsafe(SCRATCH_SIZE);
+    return out;
+  }
+}
+
+// ---- formats -----------------------------------------------------------------------------------
+
+/** What a formatter knows besides the message. */
+export interface Source {
+  topic: string;
+  channel: string;
+  /** the nsqd the message came from, host:port */
+  nsqd: string;
+}
+
+export type Formatter = (msg: Message, src: Source, out: Batch) => void;
+
+/** nanoseconds since the epoch → ISO-8601 in UTC with all nine fraction digits. */
+export function isoTimestamp(ns: bigint): string {
+  const secs = ns / 1_000_000_000n;
+  const frac = ns - secs * 1_000_000_000n;
+  const whole = new Date(Number(secs) * 1000).toISOString().slice(0, 19);
+  return `${whole}.${String(frac).padStart(9, '0')}Z`;
+}
+
+export const TEMPLATE_FIELDS = ['topic', 'channel', 'id', 'timestamp', 'timestamp_ns', 'attempts', 'size', 'body', 'body_base64', 'body_hex', 'nsqd'] as const;
+type Field = (typeof TEMPLATE_FIELDS)[number];
+
+function renderField(field: Field, msg: Message, src: Source, out: Batch): void {
+  switch (field) {
+    case 'topic':
+      return out.text(src.topic);
+    case 'channel':
+      return out.text(src.channel);
+    case 'id':
+      return out.text(msg.id);
+    case 'timestamp':
+      return out.text(isoTimestamp(msg.timestamp));
+    case 'timestamp_ns':
+      return out.text(String(msg.timestamp));
+    case 'attempts':
+      return out.text(String(msg.attempts));
+    case 'size':
+      return out.text(String(msg.body.length));
+    case 'body':
+      return out.bytes(msg.body);
+    case 'body_base64':
+      return out.text(msg.body.toString('base64'));
+    case 'body_hex':
+      return out.text(msg.body.toString('hex'));
+    case 'nsqd':
+      return out.text(src.nsqd);
+  }
+}
+
+/** `Body`, `.BodyBase64`, ` timestamp_ns ` → the field's snake_case name. */
+function fieldName(raw: string): string {
+  return raw
+    .trim()
+    .replace(/^\./, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+const ESCAPES: Record<string, string> = { n: '\n', t: '\t', '\\': '\\' };
+
+/** Compiles `{{field}}` / `{{.Field}}` placeholders; `\n`, `\t` and `\\` in the text are escapes. */
+export function compileTemplate(template: string): (Buffer | Field)[] {
+  const parts: (Buffer | Field)[] = [];
+  const re = /\{\{([^{}]*)\}\}/g;
+  let last = 0;
+  const literal = (s: string): void => {
+    const text = s.replace(/\\([nt\\])/g, (_m, c: string) => ESCAPES[c]!);
+    if (text !== '') parts.push(Buffer.from(text));
+  };
+  for (let m = re.exec(template); m !== null; m = re.exec(template)) {
+    literal(template.slice(last, m.index));
+    const name = fieldName(m[1]!);
+    if (!(TEMPLATE_FIELDS as readonly string[]).includes(name)) {
+      throw new UserError(`unknown field {{${m[1]!.trim()}}} in --format; fields: ${TEMPLATE_FIELDS.join(', ')}`, 'E_BAD_FLAG', 2);
+    }
+    parts.push(name as Field);
+    last = m.index + m[0].length;
+  }
+  literal(template.slice(last));
+  return parts;
+}
+
+/** One line per message for --format (raw, json or a template), with --print-topic's prefix. */
+export function makeFormatter(format: string, printTopic: boolean): Formatter {
+  const prefixes = new Map<string, Buffer>();
+  const prefix = (topic: string): Buffer => {
+    let p = prefixes.get(topic);
+    if (p === undefined) prefixes.set(topic, (p = Buffer.from(`${topic} | `)));
+    return p;
+  };
+  if (format === 'raw') {
+    return (msg, src, out) => {
+      if (printTopic) out.bytes(prefix(src.topic));
+      out.bytes(msg.body);
+      out.byte(NEWLINE);
+    };
+  }
+  if (format === 'json') {
+    // the topic is a field of its own: --print-topic would only break the JSON
+    const heads = new Map<string, string>();
+    return (msg, src, out) => {
+      const key = `${src.topic}\n${src.channel}`;
+      let head = heads.get(key);
+      if (head === undefined) heads.set(key, (head = `{"topic":${JSON.stringify(src.topic)},"channel":${JSON.stringify(src.channel)},"id":`));
+      const body = isUtf8(msg.body) ? `"body":${JSON.stringify(msg.body.toString('utf8'))}` : `"encoding":"base64","body":"${msg.body.toString('base64')}"`;
+      out.text(`${head}${JSON.stringify(msg.id)},"timestamp":"${isoTimestamp(msg.timestamp)}","attempts":${msg.attempts},${body}}\n`);
+    };
+  }
+  if (format.includes('{{')) {
+    const parts = compileTemplate(format);
+    return (msg, src, out) => {
+      if (printTopic) out.bytes(prefix(src.topic));
+      for (const part of parts) {
+        if (typeof part === 'string') renderField(part, msg, src, out);
+        else out.bytes(part);
+      }
+      out.byte(NEWLINE);
+    };
+  }
+  throw new UserError(`invalid value ${JSON.stringify(format)} for flag --format: want raw, json or a template such as '{{timestamp}} {{body}}'`, 'E_BAD_FLAG', 2);
+}
+
+// ---- the tail ----------------------------------------------------------------------------------
+
+/** stdout errors that only mean nobody is reading any more (`| head`). */
+const READER_GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED']);
+
+export interface TailResult {
+  /** why it stopped */
+  reason: 'count' | 'signal' | 'reader-gone' | 'output-error';
+  /** set when writing to the output failed for another reason than the reader leaving */
+  error?: Error;
+}
+
+export class Tail {
+  /** settles once the tail has stopped (-n reached, stop() called, or the reader went away) */
+  readonly done: Promise<TailResult>;
+  #resolveDone!: (r: TailResult) => void;
+  #opts: TailOptions;
+  #out: Writable;
+  #log: (line: string) => void;
+  #format: Formatter;
+  #consumers: Consumer[] = [];
+  #batch = new Batch();
+  /** messages whose lines are in #batch, answered once the batch is written */
+  #pending: Message[] = [];
+  /** --requeue with -n: written, to be put back together once CLS has gone out */
+  #held: Message[] = [];
+  #holdTimer: NodeJS.Timeout | null = null;
+  #flushScheduled = false;
+  #blocked = false;
+  #outputGone = false;
+  #started = false;
+  #count = 0;
+  #seen = new Map<string, number>();
+  #stopping: Promise<TailResult> | null = null;
+  #reason: TailResult['reason'] = 'signal';
+  #error: Error | undefined;
+
+  constructor(opts: TailOptions, out: Writable, log: (line: string) => void) {
+    this.#opts = opts;
+    this.#out = out;
+    this.#log = log;
+    this.#format = makeFormatter(opts.format, opts.printTopic);
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    out.on('error', this.#onOutputError);
+    out.on('drain', this.#onDrain);
+  }
+
+  get stopping(): boolean {
+    return this.#stopping !== null;
+  }
+
+  /** Subscribes to every topic; rejects (after cleaning up) when no nsqd can be reached. */
+  async start(): Promise<void> {
+    const o = this.#opts;
+    // don't ask for more messages than will be shown
+    const maxInFlight = o.count > 0 ? Math.min(o.maxInFlight, o.count) : o.maxInFlight;
+    const host = hostname();
+    const early: string[] = [];
+    for (const topic of o.topics) {
+      // what the formatter is told about a message, one object per topic and node
+      const sources = new WeakMap<Connection, Source>();
+      const source = (conn: Connection): Source => {
+        let src = sources.get(conn);
+        if (src === undefined) sources.set(conn, (src = { topic, channel: o.channel, nsqd: conn.address }));
+        return src;
+      };
+      const consumer = new Consumer(
+        {
+          topic,
+          channel: o.channel,
+          nsqdTcpAddresses: o.nsqdTcpAddresses,
+          maxInFlight,
+          autoFinish: false,
+          maxBackoff: 0,
+          userAgent: o.userAgent,
+          clientId: host.split('.')[0] ?? host,
+          hostname: host,
+        },
+        (msg) => this.#onMessage(msg, source(msg.connection)),
+      );
+      consumer.events.error = (err, address) => {
+        // E_FIN_FAILED and friends: a message timed out and came back; nothing to tell
+        if (this.stopping || /^E_(FIN|REQ|TOUCH)_FAILED$/.test((err as { code?: string }).code ?? '')) return;
+        const line = `${topic} @ ${address}: ${err.message} (retrying)`;
+        // before start() settles, failures are told only if some node could be reached after all
+        if (this.#started) this.#log(line);
+        else early.push(line);
+      };
+      this.#consumers.push(consumer);
+    }
+    try {
+      await Promise.all(this.#consumers.map((c) => c.start()));
+    } catch (err) {
+      await Promise.all(this.#consumers.map((c) => c.stop(0)));
+      throw err;
+    }
+    this.#started = true;
+    for (const line of early) this.#log(line);
+  }
+
+  #onMessage(msg: Message, src: Source): void {
+    const o = this.#opts;
+    if (this.#outputGone || (o.count > 0 && this.#count >= o.count)) {
+      // nobody will see it: put it straight back (after CLS, so it goes to another consumer)
+      msg.requeue(0);
+      return;
+    }
+    if (o.requeue) {
+      const bounces = this.#seen.get(msg.id);
+      if (bounces !== undefined) {
+        // shown already and came back to us: put it back later, so the tail does not spin on it
+        this.#seen.set(msg.id, bounces + 1);
+        msg.requeue(Math.min(BOUNCE_BASE_MS * 2 ** bounces, BOUNCE_MAX_MS));
+        return;
+      }
+      this.#seen.set(msg.id, 0);
+      if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.keys().next().value!);
+    }
+    this.#format(msg, src, this.#batch);
+    this.#pending.push(msg);
+    this.#count++;
+    if (o.requeue && o.count > 0) {
+      if (this.#holdTimer === null) this.#holdTimer = setTimeout(this.#release, HOLD_IDLE_MS).unref();
+      else this.#holdTimer.refresh();
+    }
+    if (o.count > 0 && this.#count === o.count) {
+      this.#reason = 'count';
+      void this.stop();
+      return;
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  #flush = (): void => {
+    this.#flushScheduled = false;
+    if (this.#blocked || this.#pending.length === 0) return;
+    const msgs = this.#pending;
+    this.#pending = [];
+    if (this.#outputGone) {
+      this.#batch.take();
+      for (const m of msgs) m.requeue(0);
+      return;
+    }
+    const ok = this.#out.write(this.#batch.take(), (err) => {
+      if (err) {
+        for (const m of msgs) m.requeue(0);
+        return;
+      }
+      for (const m of msgs) this.#answer(m);
+    });
+    if (!ok) this.#blocked = true;
+  };
+
+  /** A message was written: FIN; with --requeue, REQ — held first with -n (see #held). */
+  #answer(m: Message): void {
+    const o = this.#opts;
+    if (!o.requeue) m.finish();
+    // put back now, it would come straight back to this tail until CLS: with -n, wait for the stop
+    else if (o.count > 0 && this.#stopping === null) this.#held.push(m);
+    else m.requeue(0);
+  }
+
+  /** Puts the held messages back: at the stop (after CLS), or when no message came for a while. */
+  #release = (): void => {
+    for (const m of this.#held.splice(0)) m.requeue(0);
+  };
+
+  #onDrain = (): void => {
+    this.#blocked = false;
+    this.#flush();
+  };
+
+  #onOutputError = (err: NodeJS.ErrnoException): void => {
+    if (this.#outputGone) return;
+    this.#outputGone = true;
+    if (!READER_GONE.has(err.code ?? '')) this.#error = err;
+    this.#reason = this.#error ? 'output-error' : 'reader-gone';
+    this.#batch.take();
+    for (const m of this.#pending.splice(0)) m.requeue(0);
+    void this.stop();
+  };
+
+  /**
+   * CLS on every connection, writes what is gathered, waits (bounded) for the messages in
+   * flight to be answered, closes. Resolves with why it stopped.
+   */
+  stop(): Promise<TailResult> {
+    if (this.#stopping !== null) return this.#stopping;
+    this.#stopping = (async () => {
+      // CLS goes out before the answers of the last batch: nsqd sends nothing more meanwhile
+      const stops = this.#consumers.map((c) => c.stop(STOP_TIMEOUT_MS));
+      if (this.#holdTimer !== null) clearTimeout(this.#holdTimer);
+      this.#release();
+      this.#flush();
+      await Promise.all(stops);
+      this.#out.off('drain', this.#onDrain);
+      const result: TailResult = this.#error ? { reason: this.#reason, error: this.#error } : { reason: this.#reason };
+      this.#resolveDone(result);
+      return result;
+    })();
+    return this.#stopping;
+  }
+}
+
+/** Runs a tail on stdout until -n is reached, a signal arrives or the reader goes away. */
+export async function runTail(opts: TailOptions): Promise<void> {
+  const out = process.stdout;
+  const tail = new Tail(opts, out, (line) => process.stderr.write(`nsq tail: ${line}\n`));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // a second signal means now
+    if (tail.stopping) process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15));
+    void tail.stop();
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    try {
+      await tail.start();
+    } catch (err) {
+      throw new UserError(err instanceof Error ? err.message : String(err), (err as { code?: string }).code ?? 'E_CONNECT', 1);
+    }
+    const result = await tail.done;
+    if (result.error) throw new UserError(`write to stdout: ${result.error.message}`, 'E_OUTPUT', 1);
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
+  // what is written reaches the reader before exit; a reader that stopped reading gets EXIT_GRACE_MS.
+  // (Exit explicitly: after EPIPE, Node keeps the stdout pipe handle alive.)
+  await drained(out, EXIT_GRACE_MS);
+  process.exit(0);
+}
+
+/** Resolves once `out` has nothing buffered (or failed), or after `timeoutMs`. */
+function drained(out: Writable, timeoutMs: number): Promise<void> {
+  if (out.writableLength === 0 || out.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    function done(): void {
+      clearTimeout(timer);
+      out.off('drain', done);
+      out.off('error', done);
+      resolve();
+    }
+    out.once('drain', done);
+    out.once('error', done);
+  });
+}
