@@ -1,11 +1,15 @@
-// The bench cases. Each one starts its own `nsq serve` child, drives it with the bench client
-// and returns its figures; sizes scale down 10x for --quick.
+// The bench cases. Each one starts its own `nsq serve` child and drives it in-process with the
+// functions behind `nsq bench pub|sub` (src/tools/bench.ts); sizes scale down 10x for --quick.
 
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodeMpub } from '../src/protocol/encoders.js';
-import { BenchConnection, consume, makeBody, pubBatch, publishPipelined, type Throughput } from './client.js';
-import { withServer, type ServerOptions } from './server.js';
+import { benchPub, benchSub, startSub, type BenchResult, type PubOptions } from '../src/tools/bench.js';
+import { withServer as withBenchServer, type BenchServer, type ServerOptions } from './server.js';
 
 export const BODY_SIZE = 200;
 const MIB = 1024 * 1024;
@@ -13,6 +17,8 @@ const MIB = 1024 * 1024;
 const DEFAULT_MEM_QUEUE = 10_000;
 const BIG_MEM_QUEUE = 2_000_000;
 const MPUB_SIZE = 200;
+/** long enough never to be what stops a counted run; the case timeout still applies */
+const NO_DEADLINE_MS = 10 * 60_000;
 
 export interface BenchConfig {
   quick: boolean;
@@ -28,6 +34,8 @@ export interface CaseResult {
   p99Ms?: number;
   maxMs?: number;
   rssMiB?: number;
+  /** a figure that fits none of the columns above, already formatted */
+  other?: string;
   /** everything else worth keeping in the JSON */
   details: Record<string, unknown>;
 }
@@ -45,28 +53,49 @@ const serverOpts = (cfg: BenchConfig, name: string, memQueueSize: number): Serve
   ...(cfg.profDir !== undefined ? { cpuProfDir: `${cfg.profDir}/${name}` } : {}),
 });
 
-function throughput(t: Throughput): Pick<CaseResult, 'msgsPerSec' | 'mibPerSec'> & { messages: number; seconds: number } {
-  const msgsPerSec = t.messages / t.seconds;
-  return { messages: t.messages, seconds: round(t.seconds, 3), msgsPerSec: Math.round(msgsPerSec), mibPerSec: round((msgsPerSec * BODY_SIZE) / MIB, 2) };
+/**
+ * Runs a case's server in a fresh, empty folder, removed afterwards: `nsq serve` keeps its data
+ * (nsqd.dat, disk queues) in the folder it starts in, and a case must neither inherit another's
+ * topics nor leave gigabytes of queue files behind.
+ */
+async function withServer<T>(opts: ServerOptions, timeoutMs: number, fn: (server: BenchServer) => Promise<T>): Promise<T> {
+  const home = process.cwd();
+  const dir = mkdtempSync(join(tmpdir(), 'nsq-bench-'));
+  process.chdir(dir);
+  try {
+    return await withBenchServer(opts, timeoutMs, fn);
+  } finally {
+    process.chdir(home);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** One MPUB of 200 bodies, `perWrite` of them concatenated. */
-function mpubBatch(topic: string, perWrite: number): Buffer {
-  const one = encodeMpub(topic, Array.from({ length: MPUB_SIZE }, () => makeBody(BODY_SIZE)));
-  return Buffer.concat(Array.from({ length: perWrite }, () => one));
+const pubOptions = (server: BenchServer, topic: string, o: Partial<PubOptions>): PubOptions => ({
+  addresses: [`127.0.0.1:${server.tcpPort}`],
+  topic,
+  connections: 1,
+  durationMs: NO_DEADLINE_MS,
+  size: BODY_SIZE,
+  batch: MPUB_SIZE,
+  rate: 0,
+  ...o,
+});
+
+/** Publishes exactly `count` messages with pipelined MPUBs of 200. */
+async function prepublish(server: BenchServer, topic: string, count: number): Promise<BenchResult> {
+  const r = await benchPub(pubOptions(server, topic, { count }));
+  if (r.messages !== count) throw new Error(`published ${r.messages} of ${count} messages`);
+  return r;
 }
 
-/** Publishes `count` messages with pipelined MPUBs of 200 on a fresh connection. */
-async function mpubPipelined(port: number, topic: string, count: number, maxMs: number): Promise<Throughput> {
-  const conn = await BenchConnection.open(port);
-  try {
-    // 2 MPUBs (~82 KB) per write, at most 32 MPUBs (6,400 messages) unanswered
-    return await publishPipelined(conn, { batch: mpubBatch(topic, 2), commandsPerBatch: 2, messagesPerCommand: MPUB_SIZE, window: 32, maxMessages: count, maxMs });
-  } finally {
-    conn.close();
-  }
+function throughputCase(r: BenchResult, extra: Record<string, unknown>): CaseResult {
+  return {
+    msgsPerSec: r.msgsPerSec,
+    mibPerSec: r.mibPerSec,
+    details: { messages: r.messages, seconds: r.seconds, ...extra, ackLatencyP50Ms: r.latency?.p50Ms, ackLatencyP99Ms: r.latency?.p99Ms },
+  };
 }
 
 // ---- 1. PUB ----------------------------------------------------------------------------------
@@ -76,22 +105,8 @@ const pub: BenchCase = {
   title: 'publish, PUB (1 conn, pipelined)',
   run: (cfg) =>
     withServer(serverOpts(cfg, 'pub', DEFAULT_MEM_QUEUE), timeout(cfg), async (server) => {
-      const conn = await BenchConnection.open(server.tcpPort);
-      try {
-        // 100 PUBs (~21 KB) per write, at most 2,000 unanswered
-        const t = await publishPipelined(conn, {
-          batch: pubBatch('bench_pub', makeBody(BODY_SIZE), 100),
-          commandsPerBatch: 100,
-          messagesPerCommand: 1,
-          window: 2000,
-          maxMessages: scaled(cfg, 1_000_000),
-          maxMs: cfg.quick ? 500 : 5000,
-        });
-        const r = throughput(t);
-        return { msgsPerSec: r.msgsPerSec, mibPerSec: r.mibPerSec, details: { ...r, pubsPerWrite: 100, window: 2000 } };
-      } finally {
-        conn.close();
-      }
+      const r = await benchPub(pubOptions(server, 'bench_pub', { batch: 1, count: scaled(cfg, 1_000_000), durationMs: cfg.quick ? 500 : 5000 }));
+      return throughputCase(r, { command: 'PUB' });
     }),
 };
 
@@ -102,9 +117,8 @@ const mpub: BenchCase = {
   title: 'publish, MPUB x200 (1 conn, pipelined)',
   run: (cfg) =>
     withServer(serverOpts(cfg, 'mpub', DEFAULT_MEM_QUEUE), timeout(cfg), async (server) => {
-      const t = await mpubPipelined(server.tcpPort, 'bench_mpub', scaled(cfg, 2_000_000), cfg.quick ? 500 : 5000);
-      const r = throughput(t);
-      return { msgsPerSec: r.msgsPerSec, mibPerSec: r.mibPerSec, details: { ...r, batch: MPUB_SIZE, mpubsPerWrite: 2, window: 32 } };
+      const r = await benchPub(pubOptions(server, 'bench_mpub', { count: scaled(cfg, 2_000_000), durationMs: cfg.quick ? 500 : 5000 }));
+      return throughputCase(r, { batch: MPUB_SIZE });
     }),
 };
 
@@ -118,32 +132,23 @@ const consumeCase: BenchCase = {
       const topic = 'bench_consume';
       const count = scaled(cfg, 1_000_000);
       await server.createChannel(topic, 'ch');
-      const pre = await mpubPipelined(server.tcpPort, topic, count, Infinity);
+      const pre = await prepublish(server, topic, count);
       const depth = (await server.depths(topic)).channels['ch'];
       if (depth !== count) throw new Error(`channel depth ${depth} after publishing ${count}`);
 
-      const conn = await BenchConnection.open(server.tcpPort);
-      try {
-        await conn.subscribe(topic, 'ch');
-        const res = await consume(conn, { rdy: 2500, expected: count }).done;
-        const r = throughput(res);
-        const prepublish = throughput(pre);
-        return {
-          msgsPerSec: r.msgsPerSec,
-          mibPerSec: r.mibPerSec,
-          details: { ...r, redelivered: res.redelivered, rdy: 2500, prepublishMsgsPerSec: prepublish.msgsPerSec, prepublishSeconds: prepublish.seconds },
-        };
-      } finally {
-        conn.close();
-      }
+      const r = await benchSub({ addresses: [`127.0.0.1:${server.tcpPort}`], topic, channel: 'ch', connections: 1, durationMs: NO_DEADLINE_MS, count, maxInFlight: 2500 });
+      if (r.messages < count) throw new Error(`consumed ${r.messages} of ${count} messages`);
+      return {
+        msgsPerSec: r.msgsPerSec,
+        mibPerSec: r.mibPerSec,
+        details: { messages: r.messages, seconds: r.seconds, redelivered: r.redelivered, rdy: r.rdy, prepublishMsgsPerSec: pre.msgsPerSec, prepublishSeconds: pre.seconds },
+      };
     }),
 };
 
 // ---- 4. latency ------------------------------------------------------------------------------
 
 const RATE = 10_000;
-/** if the timer falls behind, catch up by at most this many messages per tick */
-const MAX_BURST = 500;
 
 const latency: BenchCase = {
   name: 'latency',
@@ -154,134 +159,46 @@ const latency: BenchCase = {
       const warmupMs = cfg.quick ? 200 : 500;
       const measureMs = cfg.quick ? 1000 : 5000;
       await server.createChannel(topic, 'ch');
-
-      const consumer = await BenchConnection.open(server.tcpPort);
-      const producer = await BenchConnection.open(server.tcpPort);
       // the bench's own event-loop delay: tells client-side stalls from server-side ones
       const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-      let timer: NodeJS.Timeout | undefined;
+      const sub = await startSub({ addresses: [`127.0.0.1:${server.tcpPort}`], topic, channel: 'ch', connections: 1, durationMs: NO_DEADLINE_MS, maxInFlight: 2500, warmupMs });
       try {
-        await consumer.subscribe(topic, 'ch');
-        // the receive time is taken once per chunk, as it arrives, before any decoding
-        consumer.stampChunks = true;
-        const samples = new Float64Array(Math.ceil(((measureMs + 1000) * RATE) / 1000));
-        let nSamples = 0;
-        let measureFrom = 0n;
-        const c = consume(consumer, {
-          rdy: 2500,
-          expected: Infinity,
-          onMessage: (buf, start) => {
-            const sentAt = buf.readBigUInt64BE(start + 26);
-            if (sentAt >= measureFrom && nSamples < samples.length) samples[nSamples++] = Number(consumer.chunkAt - sentAt) / 1e6;
-          },
-        });
-
-        const body = makeBody(BODY_SIZE);
-        const pubHead = Buffer.from(`PUB ${topic}\n`, 'latin1');
-        const mpubHead = Buffer.from(`MPUB ${topic}\n`, 'latin1');
-        let acked = 0;
-        let commands = 0;
-        let sent = 0;
-        let measuredSent = 0;
-        producer.onOk = () => {
-          acked++;
-        };
-        const t0 = process.hrtime.bigint();
-        measureFrom = t0 + BigInt(warmupMs) * 1_000_000n;
-        const endAt = measureFrom + BigInt(measureMs) * 1_000_000n;
-        let measuring = false;
-
-        const publishing = new Promise<void>((resolve, reject) => {
-          timer = setInterval(() => {
-            const now = process.hrtime.bigint();
-            if (now >= endAt) {
-              clearInterval(timer);
-              resolve();
-              return;
-            }
-            if (commands - acked > 5000) {
-              clearInterval(timer);
-              reject(new Error(`server fell behind: ${commands - acked} publishes unanswered`));
-              return;
-            }
-            if (!measuring && now >= measureFrom) {
-              measuring = true;
-              loopDelay.enable();
-            }
-            const target = Number(((now - t0) * BigInt(RATE)) / 1_000_000_000n);
-            const k = Math.min(target - sent, MAX_BURST);
-            if (k <= 0) return;
-            producer.socket.write(stampedPublish(k, now, body, pubHead, mpubHead));
-            commands++;
-            sent += k;
-            if (now >= measureFrom) measuredSent += k;
-          }, 1);
-        });
-        await Promise.race([publishing, producer.failed, consumer.failed, c.done]);
+        loopDelay.enable();
+        // every 1 ms tick publishes what the rate owes: one MPUB of ~10 (a PUB when 1)
+        const p = await benchPub(pubOptions(server, topic, { rate: RATE, durationMs: warmupMs + measureMs }));
         loopDelay.disable();
-
+        const achievedRate = Math.round(p.messages / ((warmupMs + measureMs) / 1000));
+        // a publisher held back by its window would measure a lighter load than the title says
+        if (achievedRate < 0.9 * RATE) throw new Error(`the publisher reached only ${achievedRate} msg/s`);
         // everything sent must arrive
-        const waitUntil = performance.now() + 5000;
-        while (c.received() < sent || acked < commands) {
-          if (performance.now() > waitUntil) throw new Error(`only ${c.received()} of ${sent} messages arrived`);
-          await Promise.race([sleep(5), producer.failed, consumer.failed]);
-        }
-
-        if (nSamples === 0) throw new Error('no latency samples');
-        const sorted = samples.subarray(0, nSamples).sort();
-        const pct = (q: number): number => round(sorted[Math.min(nSamples - 1, Math.max(0, Math.ceil(q * nSamples) - 1))]!, 3);
+        sub.stop(p.messages);
+        const r = await Promise.race([sub.done, sleep(5000).then(() => Promise.reject(new Error(`only ${sub.received} of ${p.messages} messages arrived`)))]);
+        const l = r.latency;
+        if (l === null) throw new Error('no latency samples');
         return {
-          p50Ms: pct(0.5),
-          p99Ms: pct(0.99),
-          maxMs: round(sorted[nSamples - 1]!, 3),
+          p50Ms: l.p50Ms,
+          p99Ms: l.p99Ms,
+          maxMs: l.maxMs,
           details: {
             rate: RATE,
             warmupMs,
             measureMs,
-            samples: nSamples,
-            achievedRate: Math.round(measuredSent / (measureMs / 1000)),
-            p90Ms: pct(0.9),
-            p999Ms: pct(0.999),
-            publishCommands: commands,
-            messages: sent,
+            samples: l.samples,
+            p90Ms: l.p90Ms,
+            achievedRate,
+            messages: p.messages,
+            received: r.messages,
+            ackLatencyP99Ms: p.latency?.p99Ms,
             benchLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6, 3),
             benchLoopDelayMaxMs: round(loopDelay.max / 1e6, 3),
           },
         };
       } finally {
-        clearInterval(timer);
         loopDelay.disable();
-        consumer.close();
-        producer.close();
+        sub.stop();
       }
     }),
 };
-
-/** One PUB (k = 1) or MPUB of k bodies, each starting with the send time as 8 bytes of hrtime. */
-function stampedPublish(k: number, now: bigint, body: Buffer, pubHead: Buffer, mpubHead: Buffer): Buffer {
-  if (k === 1) {
-    const out = Buffer.allocUnsafe(pubHead.length + 4 + body.length);
-    let p = pubHead.copy(out, 0);
-    out.writeUInt32BE(body.length, p);
-    p += 4;
-    body.copy(out, p);
-    out.writeBigUInt64BE(now, p);
-    return out;
-  }
-  const size = 4 + k * (4 + body.length);
-  const out = Buffer.allocUnsafe(mpubHead.length + 4 + size);
-  let p = mpubHead.copy(out, 0);
-  out.writeUInt32BE(size, p);
-  out.writeUInt32BE(k, p + 4);
-  p += 8;
-  for (let i = 0; i < k; i++) {
-    out.writeUInt32BE(body.length, p);
-    body.copy(out, p + 4);
-    out.writeBigUInt64BE(now, p + 4);
-    p += 4 + body.length;
-  }
-  return out;
-}
 
 // ---- 5. RSS with a backlog -------------------------------------------------------------------
 
@@ -296,7 +213,7 @@ const rss: BenchCase = {
       await server.createChannel(topic, 'ch');
       await sleep(200);
       const idle = server.memory();
-      const pre = await mpubPipelined(server.tcpPort, topic, count, Infinity);
+      const pre = await prepublish(server, topic, count);
       await sleep(settleMs);
       const mem = server.memory();
       // checked after reading RSS, so building the stats does not count
@@ -311,10 +228,42 @@ const rss: BenchCase = {
           idleRssBytes: idle.rss,
           bytesPerMessage: Math.round((mem.rss - idle.rss) / count),
           settleMs,
-          publishMsgsPerSec: throughput(pre).msgsPerSec,
+          publishMsgsPerSec: pre.msgsPerSec,
         },
       };
     }),
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, consumeCase, latency, rss];
+// ---- 6. start-up -----------------------------------------------------------------------------
+
+const NSQ_BIN = fileURLToPath(new URL('../../bin/nsq.js', import.meta.url));
+
+/** Median wall time of running `node <args>` to completion. */
+function medianRunMs(args: string[], runs: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    times.push(performance.now() - t0);
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${r.status}: ${r.stderr.toString().trim()}`);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+const startup: BenchCase = {
+  name: 'startup',
+  title: 'start-up, nsq --version vs node -e 0',
+  run: async (cfg) => {
+    const runs = cfg.quick ? 5 : 11;
+    // one throwaway run each: the first spawn pays for cold file caches
+    medianRunMs(['-e', '0'], 1);
+    medianRunMs([NSQ_BIN, '--version'], 1);
+    const bare = medianRunMs(['-e', '0'], runs);
+    const nsq = medianRunMs([NSQ_BIN, '--version'], runs);
+    const ratio = round(nsq / bare, 2);
+    return { other: `${ratio.toFixed(2)}x (${nsq.toFixed(0)} vs ${bare.toFixed(0)} ms)`, details: { runs, nsqVersionMs: round(nsq, 1), nodeMs: round(bare, 1), ratio } };
+  },
+};
+
+export const CASES: readonly BenchCase[] = [pub, mpub, consumeCase, latency, rss, startup];

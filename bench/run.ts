@@ -1,7 +1,8 @@
-// `npm run bench`: runs the bench cases against fresh `nsq serve` children, prints one table and
-// writes the figures to bench/results/<timestamp>.json and bench/results/latest.json.
+// `npm run bench`: runs the bench cases (the code behind `nsq bench pub|sub`, in-process) against
+// fresh `nsq serve` children, prints one table and writes the figures to
+// bench/results/<timestamp>.json and bench/results/latest.json.
 //
-//   node dist/bench/run.js [--quick] [--only pub,mpub,consume,latency,rss] [--prof]
+//   node dist/bench/run.js [--quick] [--only pub,mpub,consume,latency,rss,startup] [--prof]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -19,6 +20,7 @@ const TARGETS: Record<string, { ref?: string; floor?: string; ok?: (r: CaseResul
   consume: { ref: '425k msg/s', floor: '>= 150k msg/s', ok: (r) => (r.msgsPerSec ?? 0) >= 150_000 },
   latency: { floor: 'p99 < 5 ms', ok: (r) => (r.p99Ms ?? Infinity) < 5 },
   rss: { ref: '~360 MiB', floor: '< 400 MiB', ok: (r) => (r.rssMiB ?? Infinity) < 400 },
+  startup: { floor: '< 1.5x node -e 0', ok: (r) => Number(r.details['ratio'] ?? Infinity) < 1.5 },
 };
 
 const USAGE = `usage: node dist/bench/run.js [--quick] [--only ${CASES.map((c) => c.name).join(',')}] [--prof]
@@ -135,15 +137,15 @@ function withoutDetails(r: CaseResult): Omit<CaseResult, 'details'> {
 
 function table(outcomes: Outcome[], quick: boolean): string {
   const num = (x: number | undefined, digits = 0): string => (x === undefined ? '' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
-  const header = ['case', 'msgs/s', 'MiB/s', 'p50 ms', 'p99 ms', 'max ms', 'RSS MiB', 'Go nsqd', 'floor', ''];
+  const header = ['case', 'msgs/s', 'MiB/s', 'p50 ms', 'p99 ms', 'max ms', 'RSS MiB', 'other', 'Go nsqd', 'floor', ''];
   const rows = outcomes.map((o) => {
     const r = o.result;
     const t = TARGETS[o.name] ?? {};
     const verdict = o.error !== undefined ? 'ERROR' : o.pass === undefined ? '' : o.pass ? 'ok' : 'BELOW FLOOR';
-    return [o.title, num(r?.msgsPerSec), num(r?.mibPerSec, 1), num(r?.p50Ms, 2), num(r?.p99Ms, 2), num(r?.maxMs, 2), num(r?.rssMiB, 0), t.ref ?? '', t.floor ?? '', verdict];
+    return [o.title, num(r?.msgsPerSec), num(r?.mibPerSec, 1), num(r?.p50Ms, 2), num(r?.p99Ms, 2), num(r?.maxMs, 2), num(r?.rssMiB, 0), r?.other ?? '', t.ref ?? '', t.floor ?? '', verdict];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const left = new Set([0, 7, 8, 9]);
+  const left = new Set([0, 7, 8, 9, 10]);
   const fmt = (cells: string[]): string => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   const lines = [fmt(header), widths.map((w, i) => (i === widths.length - 1 ? '' : '-'.repeat(w))).join('  ').trimEnd()];
   for (const row of rows) lines.push(fmt(row));

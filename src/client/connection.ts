@@ -1,9 +1,11 @@
 // One client connection to any nsqd (Go or ours): magic, IDENTIFY with feature negotiation,
 // heartbeat replies, commands answered in order, messages handed to a callback.
-// Commands written within one event-loop turn go out in one socket write.
+// Commands written within one received chunk or event-loop turn go out in one socket write.
+// For high rates: `events.rawMessage` + `finishRaw` (no object or copy per message) and
+// `pipeline()` (a bounded window of publish commands, acknowledged without a promise each).
 
 import { connect, type Socket } from 'node:net';
-import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, MAGIC_V2, RESPONSE_CLOSE_WAIT, RESPONSE_HEARTBEAT, RESPONSE_OK } from '../protocol/constants.js';
+import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, MAGIC_V2, MSG_ID_LENGTH, RESPONSE_CLOSE_WAIT, RESPONSE_HEARTBEAT, RESPONSE_OK } from '../protocol/constants.js';
 import { decodeMessage, encodeCommand, encodeDpub, encodeIdentify, encodeMpub, encodePub } from '../protocol/encoders.js';
 import { FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 
@@ -57,6 +59,15 @@ export class NsqError extends Error {
 
 const NON_FATAL = new Set(['E_FIN_FAILED', 'E_REQ_FAILED', 'E_TOUCH_FAILED']);
 const NOP = encodeCommand('NOP');
+const FIN_PREFIX = Buffer.from('FIN ', 'latin1');
+/** "FIN " + 16-byte id + "\n" */
+const FIN_LENGTH = 4 + MSG_ID_LENGTH + 1;
+const CHAR_O = 0x4f;
+const CHAR_K = 0x4b;
+/** small writes are copied into a slab of this size; the socket gets views of it, never copies */
+const SLAB_SIZE = 32 * 1024;
+/** writes this big are handed to the socket as they are */
+const COPY_LIMIT = 4 * 1024;
 
 /** A delivered message. Answer it once: finish, requeue, or let it time out (touch to extend). */
 export class Message {
@@ -99,6 +110,12 @@ export class Message {
 
 export interface ConnectionEvents {
   message?: (msg: Message) => void;
+  /**
+   * Fast path: when set, message frames come here instead of `message`, in place. `buf[start, end)`
+   * is the frame data — timestamp (8 bytes), attempts (2), id (16, at `start + 10`), body — valid
+   * only during the call. Answer with `finishRaw(buf, start + 10)` (or `finish(id)`).
+   */
+  rawMessage?: (buf: Buffer, start: number, end: number) => void;
   /** errors that do not end the connection (E_FIN_FAILED, ...) */
   warning?: (err: NsqError) => void;
   /** the connection ended; `err` says why when it was not closed by us */
@@ -110,6 +127,70 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** Complete publish commands (PUB/MPUB/DPUB) back to back, written with one socket write. */
+export interface PublishBatch {
+  data: Buffer;
+  /** commands in `data` */
+  commands: number;
+}
+
+/** What `pipeline()` pulls batches from. */
+export interface PublishSource {
+  /** most commands written and not yet answered */
+  window: number;
+  /** The next batch, given room for `room` more commands; null: nothing to send now. */
+  next(room: number): PublishBatch | null;
+  /**
+   * Every command of `batch` was answered OK (`sentAt`, `ackedAt`: performance.now()). From here
+   * on the connection no longer holds `batch.data`: it may be reused.
+   */
+  acked?(batch: PublishBatch, sentAt: number, ackedAt: number): void;
+}
+
+export interface Pipeline {
+  /** commands written and not yet answered */
+  readonly unanswered: number;
+  /** Pulls batches now (from a rate timer, say); it also happens after every received chunk. */
+  pump(): void;
+  /** Stops pulling; resolves once every written command is answered, rejects if the connection fails first. */
+  end(): Promise<void>;
+}
+
+/** A pipelined batch waiting for its answers, in the same in-order queue as single commands. */
+class SentBatch {
+  constructor(
+    readonly batch: PublishBatch,
+    readonly sentAt: number,
+    public left: number,
+  ) {}
+}
+
+class PipelineState implements Pipeline {
+  unanswered = 0;
+  ended = false;
+  readonly src: PublishSource;
+  readonly pump: () => void;
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (err: Error) => void;
+
+  constructor(src: PublishSource, pump: () => void) {
+    this.src = src;
+    this.pump = pump;
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.done.catch(() => {});
+  }
+
+  end(): Promise<void> {
+    this.ended = true;
+    if (this.unanswered === 0) this.resolve();
+    return this.done;
+  }
+}
+
 export class Connection implements FrameSink {
   readonly host: string;
   readonly port: number;
@@ -118,10 +199,17 @@ export class Connection implements FrameSink {
   /** messages delivered and not yet answered */
   inFlight = 0;
   events: ConnectionEvents = {};
+  /** performance.now() when the chunk being decoded arrived: a receive time for every frame in it */
+  receivedAt = 0;
 
   #decoder: FrameDecoder;
-  #pending: Pending[] = [];
+  #pending: (Pending | SentBatch)[] = [];
+  #pipeline: PipelineState | null = null;
+  /** buffers queued for the next write, in order; small writes go to the slab first */
   #out: Buffer[] = [];
+  #slab: Buffer = Buffer.alloc(0);
+  #slabStart = 0;
+  #slabEnd = 0;
   #flushScheduled = false;
   #closed = false;
   #closeError: Error | null = null;
@@ -134,7 +222,13 @@ export class Connection implements FrameSink {
     this.socket = socket;
     this.#decoder = new FrameDecoder(this);
     this.closed = new Promise((resolve) => (this.#onClosed = resolve));
-    socket.on('data', (chunk: Buffer) => this.#decoder.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      this.receivedAt = performance.now();
+      this.#decoder.push(chunk);
+      if (this.#pipeline !== null) this.#pump();
+      // replies to this chunk (FINs, RDY, NOP) go out together, now
+      this.#flush();
+    });
     socket.on('error', (err) => this.#fail(err));
     socket.on('close', () => this.#finish());
   }
@@ -192,10 +286,19 @@ export class Connection implements FrameSink {
 
   onFrame(frameType: number, buf: Buffer, start: number, end: number): void {
     if (frameType === FRAME_TYPE_MESSAGE) {
-      const m = decodeMessage(buf, start, end);
       this.inFlight++;
+      const raw = this.events.rawMessage;
+      if (raw !== undefined) {
+        raw(buf, start, end);
+        return;
+      }
+      const m = decodeMessage(buf, start, end);
       const msg = new Message(this, m.id, m.attempts, m.timestamp, m.body);
       if (this.events.message) this.events.message(msg);
+      return;
+    }
+    if (frameType !== FRAME_TYPE_ERROR && end - start === 2 && buf[start] === CHAR_O && buf[start + 1] === CHAR_K && this.#pending[0] instanceof SentBatch) {
+      this.#ackPipelined(this.#pending[0]);
       return;
     }
     const text = buf.toString('utf8', start, end);
@@ -207,7 +310,9 @@ export class Connection implements FrameSink {
       }
       // any other error closes the connection: it answers the oldest command and is why we closed
       if (this.#closeError === null) this.#closeError = err;
-      this.#pending.shift()?.reject(err);
+      const p = this.#pending.shift();
+      if (p instanceof SentBatch) this.#pipeline?.reject(err);
+      else p?.reject(err);
       return;
     }
     if (text === RESPONSE_HEARTBEAT) {
@@ -215,7 +320,17 @@ export class Connection implements FrameSink {
       return;
     }
     const p = this.#pending.shift();
-    if (p) p.resolve(text);
+    if (p instanceof SentBatch) this.#fail(new NsqError('E_UNEXPECTED', `expected OK for a publish, got ${JSON.stringify(text)}`));
+    else if (p) p.resolve(text);
+  }
+
+  #ackPipelined(sent: SentBatch): void {
+    const pipe = this.#pipeline!;
+    pipe.unanswered--;
+    if (--sent.left > 0) return;
+    this.#pending.shift();
+    pipe.src.acked?.(sent.batch, sent.sentAt, this.receivedAt);
+    if (pipe.ended && pipe.unanswered === 0) pipe.resolve();
   }
 
   onDecodeError(err: Error): void {
@@ -264,16 +379,59 @@ export class Connection implements FrameSink {
 
   finish(id: string): void {
     this.inFlight--;
-    this.#write(Buffer.from(`FIN ${id}\n`, 'latin1'));
+    this.#writeLine(`FIN ${id}\n`);
+  }
+
+  /** FIN by the id's 16 bytes at `buf[idStart]` (see `events.rawMessage`), copied straight into the next write. */
+  finishRaw(buf: Buffer, idStart: number): void {
+    this.inFlight--;
+    if (this.#closed) return;
+    const at = this.#reserve(FIN_LENGTH);
+    const slab = this.#slab;
+    FIN_PREFIX.copy(slab, at);
+    buf.copy(slab, at + 4, idStart, idStart + MSG_ID_LENGTH);
+    slab[at + FIN_LENGTH - 1] = 10;
   }
 
   requeue(id: string, delayMs = 0): void {
     this.inFlight--;
-    this.#write(Buffer.from(`REQ ${id} ${Math.max(0, Math.round(delayMs))}\n`, 'latin1'));
+    this.#writeLine(`REQ ${id} ${Math.max(0, Math.round(delayMs))}\n`);
   }
 
   touch(id: string): void {
-    this.#write(Buffer.from(`TOUCH ${id}\n`, 'latin1'));
+    this.#writeLine(`TOUCH ${id}\n`);
+  }
+
+  /**
+   * Publishes from `src` with at most `src.window` commands unanswered: batches are pulled now,
+   * after every received chunk and on `pump()`, and each pull's batches go out in one write.
+   * Acknowledgements are counted, not promised. One pipeline per connection.
+   */
+  pipeline(src: PublishSource): Pipeline {
+    const old = this.#pipeline;
+    if (old !== null && !(old.ended && old.unanswered === 0)) throw new Error('this connection already has a pipeline');
+    const pipe = new PipelineState(src, () => this.#pump());
+    this.#pipeline = pipe;
+    if (this.#closed) pipe.reject(this.#closedError());
+    else this.#pump();
+    return pipe;
+  }
+
+  #pump(): void {
+    const pipe = this.#pipeline;
+    if (pipe === null || pipe.ended || this.#closed) return;
+    let wrote = false;
+    for (;;) {
+      const room = pipe.src.window - pipe.unanswered;
+      if (room <= 0) break;
+      const batch = pipe.src.next(room);
+      if (batch === null) break;
+      this.#pending.push(new SentBatch(batch, performance.now(), batch.commands));
+      pipe.unanswered += batch.commands;
+      this.#write(batch.data);
+      wrote = true;
+    }
+    if (wrote) this.#flush();
   }
 
   /** CLS: the server stops sending and answers CLOSE_WAIT; in-flight messages can still be answered. */
@@ -289,21 +447,68 @@ export class Connection implements FrameSink {
     if (!this.#closed) setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
+  // ---- the write path: everything queued goes out in one write per chunk or turn ----------------
+
   #write(data: Buffer): void {
     if (this.#closed) return;
-    this.#out.push(data);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(this.#flush);
+    if (data.length < COPY_LIMIT) {
+      const at = this.#reserve(data.length);
+      data.copy(this.#slab, at);
+      return;
     }
+    this.#sealSlab();
+    this.#out.push(data);
+    this.#scheduleFlush();
+  }
+
+  #writeLine(line: string): void {
+    if (this.#closed) return;
+    const at = this.#reserve(line.length);
+    this.#slab.write(line, at, 'latin1');
+  }
+
+  /** Room for `n` bytes at the end of the slab; returns where they go. */
+  #reserve(n: number): number {
+    if (this.#slabEnd + n > this.#slab.length) {
+      this.#sealSlab();
+      // the socket may still hold views of the old slab: start a new one, never overwrite
+      this.#slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n));
+      this.#slabStart = this.#slabEnd = 0;
+    }
+    const at = this.#slabEnd;
+    this.#slabEnd += n;
+    this.#scheduleFlush();
+    return at;
+  }
+
+  /** Queues the slab's unwritten bytes as a view, keeping order with the buffers around them. */
+  #sealSlab(): void {
+    if (this.#slabEnd === this.#slabStart) return;
+    this.#out.push(this.#slab.subarray(this.#slabStart, this.#slabEnd));
+    this.#slabStart = this.#slabEnd;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(this.#flush);
   }
 
   #flush = (): void => {
     this.#flushScheduled = false;
+    if (this.#closed) return;
+    this.#sealSlab();
     const out = this.#out;
-    if (out.length === 0 || this.#closed) return;
+    if (out.length === 0) return;
     this.#out = [];
-    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (out.length === 1) {
+      this.socket.write(out[0]!);
+      return;
+    }
+    // corked: one writev for all of them, no concatenating copy
+    this.socket.cork();
+    for (const b of out) this.socket.write(b);
+    this.socket.uncork();
   };
 
   #closedError(): NsqError {
@@ -323,7 +528,9 @@ export class Connection implements FrameSink {
     const pending = this.#pending.splice(0);
     // commands after the one that failed were not executed: E_CLOSED tells callers they may retry
     const why = this.#closedError();
-    for (const p of pending) p.reject(why);
+    for (const p of pending) if (!(p instanceof SentBatch)) p.reject(why);
+    const pipe = this.#pipeline;
+    if (pipe !== null && !(pipe.ended && pipe.unanswered === 0)) pipe.reject(err ?? why);
     this.#onClosed(err);
     this.events.close?.(err);
   }
