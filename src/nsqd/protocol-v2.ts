@@ -50,6 +50,8 @@ export class ProtocolV2 implements CommandSink {
   #topic = '';
   #deferMs = 0;
   #keptBuf: Buffer = Buffer.alloc(0);
+  /** publishes executed in this chunk whose OK waits for their disk writes */
+  #unsettled: string[] = [];
   #keptAt = 0;
 
   constructor(nsqd: NSQD, client: Client) {
@@ -79,6 +81,7 @@ export class ProtocolV2 implements CommandSink {
       chunk = have.subarray(4);
     }
     this.#decoder.push(chunk);
+    this.#settle();
   }
 
   // ---- CommandSink ------------------------------------------------------------------------
@@ -175,6 +178,7 @@ export class ProtocolV2 implements CommandSink {
   }
 
   #fail(err: ProtocolError): void {
+    this.#settle();
     const client = this.client;
     client.sendError(err.frameText());
     if (err.fatal) {
@@ -187,6 +191,7 @@ export class ProtocolV2 implements CommandSink {
   }
 
   #identify(): boolean {
+    this.#settle();
     if (this.client.state !== STATE_INIT) throw fatal(E_INVALID, 'cannot IDENTIFY in current state');
     this.#verb = V_IDENTIFY;
     return true;
@@ -232,6 +237,7 @@ export class ProtocolV2 implements CommandSink {
   }
 
   #auth(params: string[]): boolean {
+    this.#settle();
     if (this.client.state !== STATE_INIT) throw fatal(E_INVALID, 'cannot AUTH in current state');
     if (params.length !== 1) throw fatal(E_INVALID, 'AUTH invalid number of parameters');
     this.#verb = V_AUTH;
@@ -239,6 +245,7 @@ export class ProtocolV2 implements CommandSink {
   }
 
   #sub(params: string[]): void {
+    this.#settle();
     const client = this.client;
     if (client.state !== STATE_INIT) throw fatal(E_INVALID, 'cannot SUB in current state');
     if (client.heartbeatInterval <= 0) throw fatal(E_INVALID, 'cannot SUB with heartbeats disabled');
@@ -343,6 +350,7 @@ export class ProtocolV2 implements CommandSink {
   }
 
   #cls(): void {
+    this.#settle();
     const client = this.client;
     if (client.state !== STATE_SUBSCRIBED) throw fatal(E_INVALID, 'cannot CLS in current state');
     client.readyCount = 0;
@@ -417,12 +425,31 @@ export class ProtocolV2 implements CommandSink {
   #published(verb: string, publish: () => void): void {
     try {
       publish();
-      this.#nsqd.flushDiskWrites();
     } catch (err) {
       if (err instanceof ProtocolError) throw err;
       throw fatal(`E_${verb}_FAILED`, `${verb} failed ${(err as Error).message}`);
     }
-    this.client.sendResponse(RESPONSE_OK);
+    // the OK waits until what this chunk's publishes put on disk is written (#settle)
+    this.#unsettled.push(verb);
+  }
+
+  /**
+   * Answers the publishes held back so far: one disk write for all of them, then their OKs, or
+   * E_PUB_FAILED when the disk refuses. Runs at the end of every received chunk and before any other
+   * answer, so answers stay in command order.
+   */
+  #settle(): void {
+    const held = this.#unsettled;
+    if (held.length === 0) return;
+    this.#unsettled = [];
+    try {
+      this.#nsqd.flushDiskWrites();
+    } catch (err) {
+      const verb = held[0]!;
+      this.#fail(fatal(`E_${verb}_FAILED`, `${verb} failed ${(err as Error).message}`));
+      return;
+    }
+    for (let i = 0; i < held.length; i++) this.client.sendResponse(RESPONSE_OK);
   }
 
   /**
