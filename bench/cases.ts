@@ -102,7 +102,7 @@ function throughputCase(r: BenchResult, extra: Record<string, unknown>): CaseRes
 
 const pub: BenchCase = {
   name: 'pub',
-  title: 'publish, PUB (1 conn, pipelined)',
+  title: 'publish, PUB, overflowing to disk',
   run: (cfg) =>
     withServer(serverOpts(cfg, 'pub', DEFAULT_MEM_QUEUE), timeout(cfg), async (server) => {
       const r = await benchPub(pubOptions(server, 'bench_pub', { batch: 1, count: scaled(cfg, 1_000_000), durationMs: cfg.quick ? 500 : 5000 }));
@@ -114,11 +114,22 @@ const pub: BenchCase = {
 
 const mpub: BenchCase = {
   name: 'mpub',
-  title: 'publish, MPUB x200 (1 conn, pipelined)',
+  title: 'publish, MPUB x200, in memory',
   run: (cfg) =>
-    withServer(serverOpts(cfg, 'mpub', DEFAULT_MEM_QUEUE), timeout(cfg), async (server) => {
+    withServer(serverOpts(cfg, 'mpub', BIG_MEM_QUEUE), timeout(cfg), async (server) => {
       const r = await benchPub(pubOptions(server, 'bench_mpub', { count: scaled(cfg, 2_000_000), durationMs: cfg.quick ? 500 : 5000 }));
-      return throughputCase(r, { batch: MPUB_SIZE });
+      return throughputCase(r, { batch: MPUB_SIZE, memQueueSize: BIG_MEM_QUEUE });
+    }),
+};
+
+/** The same, at nsqd's default --mem-queue-size: past 10,000 the messages go to the disk queue. */
+const mpubDisk: BenchCase = {
+  name: 'mpub-disk',
+  title: 'publish, MPUB x200, overflowing to disk',
+  run: (cfg) =>
+    withServer(serverOpts(cfg, 'mpub-disk', DEFAULT_MEM_QUEUE), timeout(cfg), async (server) => {
+      const r = await benchPub(pubOptions(server, 'bench_mpub_disk', { count: scaled(cfg, 2_000_000), durationMs: cfg.quick ? 500 : 5000 }));
+      return throughputCase(r, { batch: MPUB_SIZE, memQueueSize: DEFAULT_MEM_QUEUE });
     }),
 };
 
@@ -266,4 +277,4 @@ const startup: BenchCase = {
   },
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, consumeCase, latency, rss, startup];
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, consumeCase, latency, rss, startup];
