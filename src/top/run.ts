@@ -25,6 +25,8 @@ export async function runTop(o: TopOptions): Promise<void> {
   if (o.once || !process.stdout.isTTY || !process.stdin.isTTY) return runOnce(o);
   const model = new TopModel();
   const poller = new Poller(o.nsqdHttpAddresses, o.intervalMs, o.timeoutMs);
+  // ink renders only a final frame when it thinks it runs in CI; here a person is at a terminal
+  for (const key of Object.keys(process.env)) if (key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_')) delete process.env[key];
   // ink and react load only here: every other command starts without them
   const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js')]);
   const app = render(createElement(App, { model, poller }), { exitOnCtrlC: false });
