@@ -7,27 +7,21 @@ import { Message } from './message.js';
 const EMPTY = Buffer.alloc(0);
 
 export class MessageQueue {
-  #ids: Float64Array;
-  #timestamps: Float64Array;
-  #attempts: Uint16Array;
-  #starts: Int32Array;
-  #lengths: Int32Array;
+  #ids!: Float64Array;
+  #timestamps!: Float64Array;
+  #attempts!: Uint16Array;
+  #starts!: Int32Array;
+  #lengths!: Int32Array;
   /** the buffer each body lives in; holding it here keeps it alive exactly as long as needed */
-  #bufs: Buffer[];
+  #bufs!: Buffer[];
   #head = 0;
   #size = 0;
-  #mask: number;
+  #mask!: number;
 
   constructor(capacity = 64) {
     let cap = 16;
     while (cap < capacity) cap *= 2;
-    this.#ids = new Float64Array(cap);
-    this.#timestamps = new Float64Array(cap);
-    this.#attempts = new Uint16Array(cap);
-    this.#starts = new Int32Array(cap);
-    this.#lengths = new Int32Array(cap);
-    this.#bufs = new Array<Buffer>(cap).fill(EMPTY);
-    this.#mask = cap - 1;
+    this.#resize(cap, 0);
   }
 
   get length(): number {
@@ -68,27 +62,22 @@ export class MessageQueue {
   }
 
   clear(): void {
-    const cap = 64;
-    this.#ids = new Float64Array(cap);
-    this.#timestamps = new Float64Array(cap);
-    this.#attempts = new Uint16Array(cap);
-    this.#starts = new Int32Array(cap);
-    this.#lengths = new Int32Array(cap);
-    this.#bufs = new Array<Buffer>(cap).fill(EMPTY);
-    this.#mask = cap - 1;
-    this.#head = 0;
-    this.#size = 0;
+    this.#resize(64, 0);
   }
 
   #grow(): void {
-    const cap = this.#bufs.length * 2;
+    this.#resize(this.#bufs.length * 2, this.#size);
+  }
+
+  /** New columns of `cap` slots, keeping the oldest `keep` messages in order. */
+  #resize(cap: number, keep: number): void {
     const ids = new Float64Array(cap);
     const timestamps = new Float64Array(cap);
     const attempts = new Uint16Array(cap);
     const starts = new Int32Array(cap);
     const lengths = new Int32Array(cap);
     const bufs = new Array<Buffer>(cap).fill(EMPTY);
-    for (let k = 0; k < this.#size; k++) {
+    for (let k = 0; k < keep; k++) {
       const i = (this.#head + k) & this.#mask;
       ids[k] = this.#ids[i]!;
       timestamps[k] = this.#timestamps[i]!;
@@ -104,6 +93,7 @@ export class MessageQueue {
     this.#lengths = lengths;
     this.#bufs = bufs;
     this.#head = 0;
+    this.#size = keep;
     this.#mask = cap - 1;
   }
 }
