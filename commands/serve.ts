@@ -8,7 +8,8 @@ export const serve: CommandModule = {
   describe: 'run the nsqd-compatible daemon (TCP protocol V2 + HTTP API)',
   builder: (y) => {
     for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
-      y.option(flag, { type: 'string', describe: spec.describe, default: String(flagDefault(spec)), group: 'nsqd options:' });
+      if (spec.kind === 'list') y.option(flag, { type: 'string', array: true, nargs: 1, describe: spec.describe, group: 'nsqd options:' });
+      else y.option(flag, { type: 'string', describe: spec.describe, default: String(flagDefault(spec)), group: 'nsqd options:' });
     }
     return y.example('$0 serve', 'listen on 127.0.0.1:4150 (TCP) and 127.0.0.1:4151 (HTTP)').example('$0 serve --tcp-address=0.0.0.0:4150 --mem-queue-size=100000', '');
   },

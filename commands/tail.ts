@@ -95,6 +95,7 @@ export const tail: CommandModule = {
       topics,
       channel: channelFlag ?? randomChannel(),
       nsqdTcpAddresses: client.nsqdTcpAddresses,
+      lookupdHttpAddresses: client.lookupdHttpAddresses,
       userAgent: client.userAgent,
       maxInFlight,
       count,

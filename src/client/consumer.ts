@@ -3,6 +3,7 @@
 // stop (CLS, wait for in-flight messages, close).
 
 import { Connection, NsqError, type ConnectionConfig, type Message } from './connection.js';
+import { Discovery } from './discovery.js';
 import { parseAddress } from './producer.js';
 
 export type Handler = (msg: Message) => void | Promise<void>;
@@ -12,6 +13,10 @@ export interface ConsumerOptions extends Omit<ConnectionConfig, 'host' | 'port'>
   channel: string;
   /** nsqd TCP addresses (host:port) */
   nsqdTcpAddresses: string[];
+  /** lookupd HTTP addresses: the topic's nodes are found (and followed) through them */
+  lookupdHttpAddresses?: string[];
+  /** how often lookupd is asked again (ms, default 60s, with jitter) */
+  lookupdPollInterval?: number;
   /** messages in flight across all connections (default 1, as go-nsq) */
   maxInFlight?: number;
   /** finish messages after the handler returns, requeue when it throws (default true) */
@@ -58,6 +63,7 @@ export class Consumer {
   #backoffLevel = 0;
   #backoffTimer: NodeJS.Timeout | null = null;
   #inBackoff = false;
+  #discovery: Discovery | null = null;
 
   constructor(opts: ConsumerOptions, handler: Handler) {
     this.topic = opts.topic;
@@ -73,6 +79,20 @@ export class Consumer {
   /** Connects to every node; resolves once at least one is subscribed (or all failed: rejects). */
   async start(): Promise<void> {
     const addrs = [...new Set(this.#opts.nsqdTcpAddresses)];
+    const lookupds = this.#opts.lookupdHttpAddresses ?? [];
+    if (lookupds.length > 0) {
+      // nodes come and go as lookupd says; none yet is fine: they are picked up when they appear
+      const d = new Discovery(lookupds, this.topic, this.#opts.lookupdPollInterval ?? 60_000);
+      d.events = {
+        added: (addr) => this.addNode(addr),
+        removed: (addr) => this.removeNode(addr),
+        error: (lookupd, err) => this.events.error?.(err, lookupd),
+      };
+      this.#discovery = d;
+      for (const a of addrs) this.addNode(a);
+      await d.start();
+      return;
+    }
     if (addrs.length === 0) throw new NsqError('E_NO_NODES', 'no nsqd address given');
     for (const a of addrs) {
       const { host, port } = parseAddress(a);
@@ -255,6 +275,7 @@ export class Consumer {
   async stop(timeoutMs = 5000): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#discovery?.stop();
     if (this.#backoffTimer) clearTimeout(this.#backoffTimer);
     const drains: Promise<void>[] = [];
     for (const node of this.#nodes.values()) {

@@ -6,7 +6,7 @@ import { UserError } from '../util/errors.js';
 import { isLogLevel, LOG_LEVELS } from '../util/log.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 
-type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level';
+type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list';
 
 export interface FlagSpec {
   key: keyof NsqdOptions;
@@ -20,6 +20,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'broadcast-address': { key: 'broadcastAddress', kind: 'string', describe: 'address that will be registered with lookupd (defaults to the host name)' },
   'broadcast-tcp-port': { key: 'broadcastTcpPort', kind: 'int', describe: 'TCP port registered with lookupd (defaults to the TCP port this nsqd listens on)' },
   'broadcast-http-port': { key: 'broadcastHttpPort', kind: 'int', describe: 'HTTP port registered with lookupd (defaults to the HTTP port this nsqd listens on)' },
+  'lookupd-tcp-address': { key: 'nsqlookupdTcpAddresses', kind: 'list', describe: 'lookupd TCP address (may be given multiple times)' },
   'data-path': { key: 'dataPath', kind: 'string', describe: 'path to store disk-backed messages (default: the current folder)' },
   'node-id': { key: 'nodeId', kind: 'int', describe: 'unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)' },
   'log-level': { key: 'logLevel', kind: 'level', describe: `set log verbosity: ${LOG_LEVELS.join(', ')}` },
@@ -49,6 +50,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
 export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptions()): string | number {
   const v = defaults[spec.key];
   if (spec.kind === 'duration') return formatDuration(v as number);
+  if (spec.kind === 'list') return (v as string[]).join(',');
   return v as string | number;
 }
 
@@ -62,6 +64,12 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
   for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
     const raw = values[flag];
     if (raw === undefined) continue;
+    if (spec.kind === 'list') {
+      const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+      for (const a of list) if (!/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(a)) throw bad(flag, a, 'want host:port');
+      out[spec.key] = [...new Set(list)];
+      continue;
+    }
     // given more than once: the last one wins, as with Go's flag package
     const text = String(Array.isArray(raw) ? raw[raw.length - 1] : raw);
     switch (spec.kind) {

@@ -428,6 +428,7 @@ async function config(ctx: Ctx): Promise<Result> {
       }
       if (!Array.isArray(addrs) || !addrs.every((a) => typeof a === 'string')) throw new HttpError(400, 'INVALID_VALUE');
       o.nsqlookupdTcpAddresses = addrs as string[];
+      ctx.nsqd.lookup.setAddresses(o.nsqlookupdTcpAddresses);
     } else {
       throw new HttpError(400, 'INVALID_OPTION');
     }

@@ -12,6 +12,7 @@ import { GuidFactory } from './guid.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 import { Topic } from './topic.js';
 import { listen, splitHostPort } from './listen.js';
+import { Lookup } from './lookup.js';
 import { lockDataPath, readMetadata, writeMetadata, type TopicMeta } from './metadata.js';
 import { resolve } from 'node:path';
 import { createTcpServer } from './tcp-server.js';
@@ -32,6 +33,8 @@ export class NSQD {
   readonly clients = new Map<number, Client>();
   /** process start, seconds since the epoch */
   readonly startTime = Math.floor(Date.now() / 1000);
+  /** registration with the lookupds of --lookupd-tcp-address */
+  readonly lookup = new Lookup(this);
   /** "OK", or "NOK - <error>" after a storage failure */
   health = 'OK';
 
@@ -79,6 +82,7 @@ export class NSQD {
       throw err;
     }
     this.#scanTimer = setInterval(this.#scan, Math.max(10, Math.min(o.queueScanInterval, 1000)));
+    this.lookup.setAddresses(o.nsqlookupdTcpAddresses);
   }
 
   #load(meta: TopicMeta[]): void {
@@ -156,6 +160,7 @@ export class NSQD {
       this.topics.set(name, t);
       this.logger.info(`TOPIC(${name}): created`);
       this.metadataChanged();
+      this.lookup.topicCreated(name);
     }
     return t;
   }
@@ -171,6 +176,7 @@ export class NSQD {
     t.close();
     this.logger.info(`TOPIC(${name}): deleting`);
     this.metadataChanged();
+    this.lookup.topicDeleted(name);
     return true;
   }
 
@@ -271,6 +277,7 @@ export class NSQD {
   async #doStop(): Promise<void> {
     this.logger.info('NSQ: closing');
     if (this.#scanTimer !== null) clearInterval(this.#scanTimer);
+    this.lookup.close();
     const closing: Promise<void>[] = [];
     if (this.#tcp !== null) closing.push(new Promise((resolve) => this.#tcp!.close(() => resolve())));
     if (this.#http !== null) {

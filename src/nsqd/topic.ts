@@ -120,6 +120,7 @@ export class Topic {
       this.#channelList = [...this.channels.values()];
       this.nsqd.logger.info(`TOPIC(${this.name}): new channel(${name})`);
       this.nsqd.metadataChanged();
+      this.nsqd.lookup.channelCreated(this.name, name);
       this.#release();
     }
     return ch;
@@ -137,6 +138,7 @@ export class Topic {
     ch.close();
     this.nsqd.logger.info(`TOPIC(${this.name}): deleting channel ${name}`);
     this.nsqd.metadataChanged();
+    this.nsqd.lookup.channelDeleted(this.name, name);
     if (this.ephemeral && this.channels.size === 0) this.nsqd.deleteTopic(this.name);
     return true;
   }

@@ -17,6 +17,8 @@ export interface TailOptions {
   topics: string[];
   channel: string;
   nsqdTcpAddresses: string[];
+  /** discover the nodes through these lookupds instead */
+  lookupdHttpAddresses?: string[];
   userAgent: string;
   /** messages in flight per topic */
   maxInFlight: number;
@@ -287,6 +289,7 @@ export class Tail {
           topic,
           channel: o.channel,
           nsqdTcpAddresses: o.nsqdTcpAddresses,
+          lookupdHttpAddresses: o.lookupdHttpAddresses,
           maxInFlight,
           autoFinish: false,
           maxBackoff: 0,

@@ -45,6 +45,7 @@ export async function runToFile(argv: Record<string, unknown>): Promise<void> {
         topic,
         template: filenameTemplate(opts, topic),
         nsqdTcpAddresses: client.nsqdTcpAddresses,
+        lookupdHttpAddresses: client.lookupdHttpAddresses,
         userAgent: client.userAgent,
         logger,
         onFatal: (err) => fail(new UserError(err.message, 'E_WRITE', 1)),

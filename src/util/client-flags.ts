@@ -11,6 +11,8 @@ export const DEFAULT_NSQD_HTTP = '127.0.0.1:4151';
 export interface ClientFlags {
   nsqdTcpAddresses: string[];
   nsqdHttpAddresses: string[];
+  /** lookupd HTTP addresses: nodes are discovered through them (empty: none given) */
+  lookupdHttpAddresses: string[];
   userAgent: string;
 }
 
@@ -19,6 +21,7 @@ export function clientFlags<T>(y: Argv<T>): Argv<T> {
   return y
     .option('nsqd-tcp-address', { type: 'string', array: true, nargs: 1, describe: `nsqd TCP address (may be given multiple times) [default: ${DEFAULT_NSQD_TCP}]`, group: 'Connection:' })
     .option('nsqd-http-address', { type: 'string', array: true, nargs: 1, describe: `nsqd HTTP address (may be given multiple times) [default: ${DEFAULT_NSQD_HTTP}]`, group: 'Connection:' })
+    .option('lookupd-http-address', { type: 'string', array: true, nargs: 1, describe: 'lookupd HTTP address to discover nsqd nodes (may be given multiple times)', group: 'Connection:' })
     .option('user-agent', { type: 'string', describe: 'user agent sent to nsqd in IDENTIFY', group: 'Connection:' }) as unknown as Argv<T>;
 }
 
@@ -36,8 +39,11 @@ function addresses(raw: unknown, flag: string, fallback: string, defaultPort: nu
 }
 
 export function readClientFlags(argv: Record<string, unknown>, tool: string, version: string): ClientFlags {
+  const lookupds = argv['lookupd-http-address'] === undefined ? [] : addresses(argv['lookupd-http-address'], 'lookupd-http-address', '', 4161);
   return {
-    nsqdTcpAddresses: addresses(argv['nsqd-tcp-address'], 'nsqd-tcp-address', DEFAULT_NSQD_TCP, 4150),
+    // with lookupd the nodes are discovered: the local node is no longer assumed
+    nsqdTcpAddresses: lookupds.length > 0 && argv['nsqd-tcp-address'] === undefined ? [] : addresses(argv['nsqd-tcp-address'], 'nsqd-tcp-address', DEFAULT_NSQD_TCP, 4150),
+    lookupdHttpAddresses: lookupds,
     nsqdHttpAddresses: addresses(argv['nsqd-http-address'], 'nsqd-http-address', DEFAULT_NSQD_HTTP, 4151),
     userAgent: typeof argv['user-agent'] === 'string' ? argv['user-agent'] : `nsq-${tool}/${version}`,
   };

@@ -22,6 +22,7 @@ export interface FileLoggerDeps {
   /** the filename template for this topic (see filenameTemplate) */
   template: string;
   nsqdTcpAddresses: string[];
+  lookupdHttpAddresses: string[];
   userAgent: string;
   logger: Logger;
   /** a write, fsync or move failed: nothing more is written or FINed */
@@ -69,6 +70,7 @@ export class FileLogger {
         topic: d.topic,
         channel: d.opts.channel,
         nsqdTcpAddresses: d.nsqdTcpAddresses,
+        lookupdHttpAddresses: d.lookupdHttpAddresses,
         maxInFlight: d.opts.maxInFlight,
         autoFinish: false,
         // the handler never fails, so there is nothing to back off from

@@ -1,0 +1,110 @@
+// Finding the nsqd nodes of a topic through lookupd: polls /lookup?topic= on every
+// --lookupd-http-address (every interval, with jitter), takes the union of the producers, and
+// reports nodes that appeared or vanished. One lookupd being down changes nothing while another answers.
+
+export interface Producer {
+  broadcast_address: string;
+  tcp_port: number;
+  http_port: number;
+  hostname?: string;
+  version?: string;
+}
+
+interface LookupAnswer {
+  producers?: Producer[];
+}
+
+export interface DiscoveryEvents {
+  /** a node (host:port of its TCP address) now carries the topic */
+  added?: (tcpAddress: string, producer: Producer) => void;
+  /** a node no longer does (every lookupd that answered has dropped it) */
+  removed?: (tcpAddress: string) => void;
+  /** one lookupd could not be asked (the others may still have answered) */
+  error?: (lookupd: string, err: Error) => void;
+}
+
+const base = (address: string): string => (/^https?:\/\//.test(address) ? address : `http://${address}`).replace(/\/$/, '');
+
+/** The producers of `topic` according to one lookupd; [] when it does not know the topic. */
+export async function lookupTopic(lookupd: string, topic: string, timeoutMs = 5000): Promise<Producer[]> {
+  const res = await fetch(`${base(lookupd)}/lookup?topic=${encodeURIComponent(topic)}`, { signal: AbortSignal.timeout(timeoutMs) });
+  if (res.status === 404) return [];
+  if (!res.ok) throw new Error(`${lookupd}: /lookup answered ${res.status}`);
+  const body = (await res.json()) as LookupAnswer & { data?: LookupAnswer };
+  // nsqlookupd before 1.0 wrapped answers in {"status_code", "data"}
+  return (body.producers ?? body.data?.producers ?? []).filter((p) => typeof p.broadcast_address === 'string' && Number.isInteger(p.tcp_port));
+}
+
+export const tcpAddressOf = (p: Producer): string => (p.broadcast_address.includes(':') ? `[${p.broadcast_address}]:${p.tcp_port}` : `${p.broadcast_address}:${p.tcp_port}`);
+
+export class Discovery {
+  readonly topic: string;
+  events: DiscoveryEvents = {};
+  #lookupds: string[];
+  #intervalMs: number;
+  #known = new Map<string, Producer>();
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  constructor(lookupds: string[], topic: string, intervalMs = 60_000) {
+    this.#lookupds = lookupds;
+    this.topic = topic;
+    this.#intervalMs = intervalMs;
+  }
+
+  get nodes(): string[] {
+    return [...this.#known.keys()];
+  }
+
+  /** Asks every lookupd now; resolves with the nodes known after this round. */
+  async poll(): Promise<string[]> {
+    const results = await Promise.allSettled(this.#lookupds.map((l) => lookupTopic(l, this.topic)));
+    const found = new Map<string, Producer>();
+    let answered = 0;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') {
+        answered++;
+        for (const p of r.value) found.set(tcpAddressOf(p), p);
+      } else {
+        this.events.error?.(this.#lookupds[i]!, r.reason as Error);
+      }
+    });
+    if (this.#stopped) return this.nodes;
+    // with no lookupd answering, keep what we had rather than drop every node
+    if (answered === 0) return this.nodes;
+    for (const [addr, p] of found) {
+      if (!this.#known.has(addr)) {
+        this.#known.set(addr, p);
+        this.events.added?.(addr, p);
+      }
+    }
+    for (const addr of [...this.#known.keys()]) {
+      if (!found.has(addr)) {
+        this.#known.delete(addr);
+        this.events.removed?.(addr);
+      }
+    }
+    return this.nodes;
+  }
+
+  /** Polls now and then every interval (±10 % jitter, so many clients do not ask together). */
+  async start(): Promise<string[]> {
+    const nodes = await this.poll();
+    this.#schedule();
+    return nodes;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    const wait = this.#intervalMs * (0.9 + Math.random() * 0.2);
+    this.#timer = setTimeout(() => {
+      void this.poll().finally(() => this.#schedule());
+    }, wait);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+}

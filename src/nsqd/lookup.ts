@@ -1,0 +1,167 @@
+// nsqd's side of discovery: one connection per --lookupd-tcp-address speaking lookupd protocol V1
+// ("  V1", IDENTIFY with this node's addresses, REGISTER/UNREGISTER of every topic and channel,
+// PING every 15 s), reconnecting with backoff and registering everything again after a reconnect.
+// Responses are [4-byte size][data]; the peer only needs to know that commands were answered.
+
+import { connect, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { NSQ_VERSION } from '../protocol/constants.js';
+import type { NSQD } from './nsqd.js';
+
+const MAGIC_V1 = Buffer.from('  V1', 'latin1');
+const PING_INTERVAL = 15_000;
+const MAX_BACKOFF = 15_000;
+
+function identifyCommand(body: object): Buffer {
+  const json = Buffer.from(JSON.stringify(body));
+  const head = Buffer.from('IDENTIFY\n');
+  const size = Buffer.allocUnsafe(4);
+  size.writeUInt32BE(json.length, 0);
+  return Buffer.concat([head, size, json]);
+}
+
+const registration = (verb: 'REGISTER' | 'UNREGISTER', topic: string, channel?: string): Buffer => Buffer.from(channel === undefined ? `${verb} ${topic}\n` : `${verb} ${topic} ${channel}\n`);
+
+/** One lookupd: connected, identified and kept up to date, or retrying. */
+class LookupPeer {
+  readonly address: string;
+  #nsqd: NSQD;
+  #socket: Socket | null = null;
+  #ready = false;
+  #closed = false;
+  #backoff = 250;
+  #timer: NodeJS.Timeout | null = null;
+  #ping: NodeJS.Timeout | null = null;
+  #pending = Buffer.alloc(0);
+
+  constructor(nsqd: NSQD, address: string) {
+    this.#nsqd = nsqd;
+    this.address = address;
+    this.#connect();
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  #connect(): void {
+    if (this.#closed) return;
+    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(this.address);
+    if (m === null) {
+      this.#nsqd.logger.error(`LOOKUP(${this.address}): invalid address, want host:port`);
+      return;
+    }
+    const socket = connect({ host: m[1] ?? m[2]!, port: Number(m[3]) });
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      this.#nsqd.logger.info(`LOOKUP(${this.address}): connected`);
+      this.#backoff = 250;
+      const tcp = this.#nsqd.tcpEndpoint.port;
+      const http = this.#nsqd.httpEndpoint.port;
+      const o = this.#nsqd.options;
+      const out = [
+        MAGIC_V1,
+        identifyCommand({
+          broadcast_address: o.broadcastAddress,
+          hostname: hostname(),
+          tcp_port: o.broadcastTcpPort || tcp,
+          http_port: o.broadcastHttpPort || http,
+          version: NSQ_VERSION,
+        }),
+      ];
+      // everything this node has, as nsqd sends it after (re)connecting
+      for (const t of this.#nsqd.topics.values()) {
+        if (t.channels.size === 0) out.push(registration('REGISTER', t.name));
+        for (const c of t.channels.values()) out.push(registration('REGISTER', t.name, c.name));
+      }
+      socket.write(Buffer.concat(out));
+      this.#ready = true;
+      this.#ping = setInterval(() => this.send(Buffer.from('PING\n')), PING_INTERVAL);
+      this.#ping.unref();
+    });
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err) => this.#nsqd.logger.error(`LOOKUP(${this.address}): ${err.message}`));
+    socket.on('close', () => {
+      this.#ready = false;
+      if (this.#ping) clearInterval(this.#ping);
+      this.#ping = null;
+      this.#socket = null;
+      if (this.#closed) return;
+      this.#timer = setTimeout(() => this.#connect(), this.#backoff);
+      this.#timer.unref();
+      this.#backoff = Math.min(this.#backoff * 2, MAX_BACKOFF);
+    });
+  }
+
+  /** Reads answers ([4-byte size][data]); errors are logged, the rest is only acknowledgement. */
+  #onData(chunk: Buffer): void {
+    let buf = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    while (buf.length >= 4) {
+      const size = buf.readUInt32BE(0);
+      if (buf.length < 4 + size) break;
+      const text = buf.toString('utf8', 4, 4 + size);
+      if (text.startsWith('E_')) this.#nsqd.logger.error(`LOOKUP(${this.address}): ${text}`);
+      buf = buf.subarray(4 + size);
+    }
+    this.#pending = Buffer.from(buf);
+  }
+
+  send(command: Buffer): void {
+    if (this.#ready && this.#socket !== null) this.#socket.write(command);
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#ping) clearInterval(this.#ping);
+    this.#socket?.destroy();
+  }
+}
+
+/** All of this node's lookupd connections; follows topic/channel changes and config updates. */
+export class Lookup {
+  #nsqd: NSQD;
+  #peers = new Map<string, LookupPeer>();
+
+  constructor(nsqd: NSQD) {
+    this.#nsqd = nsqd;
+  }
+
+  /** Connects to exactly these lookupds (new ones added, dropped ones closed). */
+  setAddresses(addresses: readonly string[]): void {
+    const want = new Set(addresses);
+    for (const [a, p] of this.#peers) {
+      if (!want.has(a)) {
+        p.close();
+        this.#peers.delete(a);
+      }
+    }
+    for (const a of want) if (!this.#peers.has(a)) this.#peers.set(a, new LookupPeer(this.#nsqd, a));
+  }
+
+  #all(command: Buffer): void {
+    for (const p of this.#peers.values()) p.send(command);
+  }
+
+  topicCreated(topic: string): void {
+    this.#all(registration('REGISTER', topic));
+  }
+
+  topicDeleted(topic: string): void {
+    this.#all(registration('UNREGISTER', topic));
+  }
+
+  channelCreated(topic: string, channel: string): void {
+    this.#all(registration('REGISTER', topic, channel));
+  }
+
+  channelDeleted(topic: string, channel: string): void {
+    this.#all(registration('UNREGISTER', topic, channel));
+  }
+
+  close(): void {
+    for (const p of this.#peers.values()) p.close();
+    this.#peers.clear();
+  }
+}
