@@ -42,6 +42,7 @@ export const top: CommandModule = {
     const flags = readClientFlags(argv, 'top', packageVersion());
     await runTop({
       nsqdHttpAddresses: flags.nsqdHttpAddresses,
+      lookupdHttpAddresses: flags.lookupdHttpAddresses,
       intervalMs: duration('interval'),
       timeoutMs: duration('timeout'),
       once: argv['once'] === true,

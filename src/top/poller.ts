@@ -48,6 +48,32 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   return String(err);
 }
 
+interface LookupNode {
+  broadcast_address: string;
+  http_port: number;
+}
+
+/** The HTTP addresses of every node registered with the lookupds that answer; null when none does. */
+export async function lookupNodes(lookupds: readonly string[], timeoutMs: number): Promise<string[] | null> {
+  const answers = await Promise.allSettled(
+    lookupds.map(async (l) => {
+      const base = (/^https?:\/\//.test(l) ? l : `http://${l}`).replace(/\/$/, '');
+      const res = await fetch(`${base}/nodes`, { signal: AbortSignal.timeout(timeoutMs) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const body = (await res.json()) as { producers?: LookupNode[]; data?: { producers?: LookupNode[] } };
+      return body.producers ?? body.data?.producers ?? [];
+    }),
+  );
+  let answered = false;
+  const out = new Set<string>();
+  for (const a of answers) {
+    if (a.status !== 'fulfilled') continue;
+    answered = true;
+    for (const p of a.value) out.add(p.broadcast_address.includes(':') ? `[${p.broadcast_address}]:${p.http_port}` : `${p.broadcast_address}:${p.http_port}`);
+  }
+  return answered ? [...out] : null;
+}
+
 export async function pollAll(addresses: readonly string[], timeoutMs: number): Promise<Snapshot> {
   const at = Date.now();
   const nodes = await Promise.all(addresses.map((a) => pollNode(a, timeoutMs)));
@@ -63,8 +89,13 @@ export class Poller {
   #stopped = false;
   onSnapshot: (s: Snapshot) => void = () => {};
 
-  constructor(addresses: string[], intervalMs: number, timeoutMs = Math.max(500, Math.min(intervalMs, 5000))) {
+  #lookupds: string[];
+  /** nodes lookupd listed before: one that disappears stays on screen, marked */
+  #discovered = new Set<string>();
+
+  constructor(addresses: string[], intervalMs: number, timeoutMs = Math.max(500, Math.min(intervalMs, 5000)), lookupds: string[] = []) {
     this.#addresses = addresses;
+    this.#lookupds = lookupds;
     this.#intervalMs = intervalMs;
     this.#timeoutMs = timeoutMs;
   }
@@ -82,10 +113,27 @@ export class Poller {
 
   async #tick(): Promise<void> {
     this.#timer = null;
-    const snapshot = await pollAll(this.#addresses, this.#timeoutMs);
+    const snapshot = await this.#poll();
     if (this.#stopped) return;
     this.onSnapshot(snapshot);
     if (this.#timer === null && !this.#stopped) this.#timer = setTimeout(() => void this.#tick(), this.#intervalMs);
+  }
+
+  async #poll(): Promise<Snapshot> {
+    if (this.#lookupds.length === 0) return pollAll(this.#addresses, this.#timeoutMs);
+    const listed = await lookupNodes(this.#lookupds, this.#timeoutMs);
+    const current = new Set(listed ?? this.#discovered);
+    for (const a of current) this.#discovered.add(a);
+    const gone = [...this.#discovered].filter((a) => !current.has(a) && !this.#addresses.includes(a));
+    const snapshot = await pollAll([...new Set([...this.#addresses, ...current])], this.#timeoutMs);
+    for (const a of gone) snapshot.nodes.push({ address: a, ok: false, error: 'no longer registered with lookupd' });
+    if (listed === null) snapshot.nodes.push(...this.#lookupds.map((l) => ({ address: l, ok: false, error: 'lookupd did not answer' })));
+    return snapshot;
+  }
+
+  /** One poll, nodes discovered through lookupd included (for --once and --plain). */
+  pollOnce(): Promise<Snapshot> {
+    return this.#poll();
   }
 
   stop(): void {

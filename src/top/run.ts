@@ -3,10 +3,11 @@
 import { UserError } from '../util/errors.js';
 import { TopModel } from './model.js';
 import { onceTable, plainHeader, plainRow } from './plain.js';
-import { pollAll, Poller } from './poller.js';
+import { Poller } from './poller.js';
 
 export interface TopOptions {
   nsqdHttpAddresses: string[];
+  lookupdHttpAddresses: string[];
   intervalMs: number;
   timeoutMs: number;
   once: boolean;
@@ -24,7 +25,7 @@ export async function runTop(o: TopOptions): Promise<void> {
   if (o.plain) return runPlain(o);
   if (o.once || !process.stdout.isTTY || !process.stdin.isTTY) return runOnce(o);
   const model = new TopModel();
-  const poller = new Poller(o.nsqdHttpAddresses, o.intervalMs, o.timeoutMs);
+  const poller = new Poller(o.nsqdHttpAddresses, o.intervalMs, o.timeoutMs, o.lookupdHttpAddresses);
   // ink renders only a final frame when it thinks it runs in CI; here a person is at a terminal
   for (const key of Object.keys(process.env)) if (key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_')) delete process.env[key];
   // ink and react load only here: every other command starts without them
@@ -38,13 +39,14 @@ export async function runTop(o: TopOptions): Promise<void> {
 /** Two polls `interval` apart (so rates mean something), then one table. */
 async function runOnce(o: TopOptions): Promise<void> {
   const model = new TopModel();
-  const first = await pollAll(o.nsqdHttpAddresses, o.timeoutMs);
+  const poller = new Poller(o.nsqdHttpAddresses, o.intervalMs, o.timeoutMs, o.lookupdHttpAddresses);
+  const first = await poller.pollOnce();
   model.update(first);
   if (!first.nodes.some((n) => n.ok)) {
     throw new UserError(`no nsqd answered: ${first.nodes.map((n) => `${n.address}: ${n.error}`).join('; ')}`, 'E_UNREACHABLE', 1);
   }
   await sleep(Math.min(o.intervalMs, 1000));
-  const second = await pollAll(o.nsqdHttpAddresses, o.timeoutMs);
+  const second = await poller.pollOnce();
   model.update(second);
   process.stdout.write(onceTable(model, second, o.filter));
 }
@@ -53,6 +55,7 @@ async function runOnce(o: TopOptions): Promise<void> {
 async function runPlain(o: TopOptions): Promise<void> {
   if (o.topic === undefined || o.channel === undefined) throw new UserError('--plain needs --topic and --channel', 'E_USAGE', 2);
   const model = new TopModel();
+  const poller = new Poller(o.nsqdHttpAddresses, o.intervalMs, o.timeoutMs, o.lookupdHttpAddresses);
   let stop = false;
   const onSignal = (): void => {
     stop = true;
@@ -62,7 +65,7 @@ async function runPlain(o: TopOptions): Promise<void> {
   try {
     let printed = 0;
     for (let i = 0; !stop; i++) {
-      const s = await pollAll(o.nsqdHttpAddresses, o.timeoutMs);
+      const s = await poller.pollOnce();
       model.update(s);
       if (!s.nodes.some((n) => n.ok)) {
         throw new UserError(`failed to get nsqd stats - ${s.nodes.map((n) => `${n.address}: ${n.error}`).join('; ')}`, 'E_UNREACHABLE', 1);

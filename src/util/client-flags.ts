@@ -44,7 +44,7 @@ export function readClientFlags(argv: Record<string, unknown>, tool: string, ver
     // with lookupd the nodes are discovered: the local node is no longer assumed
     nsqdTcpAddresses: lookupds.length > 0 && argv['nsqd-tcp-address'] === undefined ? [] : addresses(argv['nsqd-tcp-address'], 'nsqd-tcp-address', DEFAULT_NSQD_TCP, 4150),
     lookupdHttpAddresses: lookupds,
-    nsqdHttpAddresses: addresses(argv['nsqd-http-address'], 'nsqd-http-address', DEFAULT_NSQD_HTTP, 4151),
+    nsqdHttpAddresses: lookupds.length > 0 && argv['nsqd-http-address'] === undefined ? [] : addresses(argv['nsqd-http-address'], 'nsqd-http-address', DEFAULT_NSQD_HTTP, 4151),
     userAgent: typeof argv['user-agent'] === 'string' ? argv['user-agent'] : `nsq-${tool}/${version}`,
   };
 }
