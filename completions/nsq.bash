@@ -4,12 +4,13 @@ _nsq() {
   local cur cmd opts
   cur="${COMP_WORDS[COMP_CWORD]}"
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=( $(compgen -W "serve pub tail to-file top bench completion --help --version" -- "$cur") )
+    COMPREPLY=( $(compgen -W "serve lookupd pub tail to-file top bench completion --help --version" -- "$cur") )
     return 0
   fi
   cmd="${COMP_WORDS[1]}"
   case "$cmd" in
     serve) opts="--broadcast-address --broadcast-http-port --broadcast-tcp-port --data-path --e2e-processing-latency-window-time --help --http-address --log-level --log-prefix --lookupd-tcp-address --max-body-size --max-bytes-per-file --max-channel-consumers --max-deflate-level --max-heartbeat-interval --max-msg-size --max-msg-timeout --max-output-buffer-size --max-output-buffer-timeout --max-rdy-count --max-req-timeout --mem-queue-size --min-output-buffer-timeout --msg-timeout --node-id --output-buffer-timeout --queue-scan-interval --sync-every --sync-timeout --tcp-address" ;;
+    lookupd) opts="--broadcast-address --help --http-address --inactive-producer-timeout --log-level --log-prefix --tcp-address --tombstone-lifetime" ;;
     pub) opts="-0 --allow-empty --defer --delimiter --help --http --lookupd-http-address --nsqd-http-address --nsqd-tcp-address --null --progress -q --quiet --rate --topic --user-agent" ;;
     tail) opts="--channel --count -f --format --help --lookupd-http-address --max-in-flight -n --nsqd-http-address --nsqd-tcp-address --print-topic --requeue --topic --user-agent" ;;
     to-file) opts="--channel --datetime-format --filename-format --gzip --gzip-level --help --host-identifier --log-level --lookupd-http-address --max-in-flight --nsqd-http-address --nsqd-tcp-address --output-dir --rotate-interval --rotate-size --skip-empty-files --sync-interval --topic --user-agent --work-dir" ;;

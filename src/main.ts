@@ -8,6 +8,7 @@ import { NSQ_VERSION, packageVersion } from './version.js';
 /** Go tool names this program answers to, and the subcommand each one means. */
 const ALIASES: Record<string, string> = {
   nsqd: 'serve',
+  nsqlookupd: 'lookupd',
   to_nsq: 'pub',
   nsq_tail: 'tail',
   nsq_to_file: 'to-file',

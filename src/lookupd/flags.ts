@@ -1,0 +1,79 @@
+// nsqlookupd's command-line flags: names as nsqlookupd spells them, each mapped to an option field.
+// Defaults come from lookupd.ts, so the help text and the server cannot disagree.
+
+import { splitHostPort } from '../nsqd/listen.js';
+import { formatDuration, parseDuration, DurationError } from '../util/duration.js';
+import { UserError } from '../util/errors.js';
+import { isLogLevel, LOG_LEVELS } from '../util/log.js';
+import { defaultLookupdOptions, type LookupdOptions } from './options.js';
+
+type Kind = 'string' | 'address' | 'duration' | 'level';
+
+export interface LookupdFlagSpec {
+  key: keyof LookupdOptions;
+  kind: Kind;
+  describe: string;
+}
+
+export const LOOKUPD_FLAGS: Record<string, LookupdFlagSpec> = {
+  'tcp-address': { key: 'tcpAddress', kind: 'address', describe: '<addr>:<port> to listen on for TCP clients' },
+  'http-address': { key: 'httpAddress', kind: 'address', describe: '<addr>:<port> to listen on for HTTP clients' },
+  'broadcast-address': { key: 'broadcastAddress', kind: 'string', describe: 'address of this lookupd node (defaults to the host name)' },
+  'inactive-producer-timeout': { key: 'inactiveProducerTimeout', kind: 'duration', describe: 'duration of time a producer will remain in the active list since its last ping' },
+  'tombstone-lifetime': { key: 'tombstoneLifetime', kind: 'duration', describe: 'duration of time a producer will remain tombstoned if registration remains' },
+  'log-level': { key: 'logLevel', kind: 'level', describe: `set log verbosity: ${LOG_LEVELS.join(', ')}` },
+  'log-prefix': { key: 'logPrefix', kind: 'string', describe: 'log message prefix' },
+};
+
+/** The default shown in --help, in the syntax the flag takes. */
+export function lookupdFlagDefault(spec: LookupdFlagSpec, defaults: LookupdOptions = defaultLookupdOptions()): string {
+  const v = defaults[spec.key];
+  return spec.kind === 'duration' ? formatDuration(v as number) : String(v);
+}
+
+function bad(flag: string, value: unknown, why: string): UserError {
+  return new UserError(`invalid value "${String(value)}" for flag --${flag}: ${why}`, 'E_BAD_FLAG', 2);
+}
+
+/** Turns parsed flag values (strings from yargs) into server options, rejecting bad ones. */
+export function lookupdOptionsFromFlags(values: Record<string, unknown>): Partial<LookupdOptions> {
+  const out: Record<string, unknown> = {};
+  for (const [flag, spec] of Object.entries(LOOKUPD_FLAGS)) {
+    const raw = values[flag];
+    if (raw === undefined) continue;
+    // given more than once: the last one wins, as with Go's flag package
+    const text = String(Array.isArray(raw) ? raw[raw.length - 1] : raw);
+    switch (spec.kind) {
+      case 'string':
+        out[spec.key] = text;
+        break;
+      case 'address':
+        try {
+          splitHostPort(text, `--${flag}`);
+        } catch {
+          throw bad(flag, text, 'want host:port');
+        }
+        out[spec.key] = text;
+        break;
+      case 'duration': {
+        let ms: number;
+        try {
+          ms = parseDuration(text);
+        } catch (err) {
+          if (err instanceof DurationError) throw bad(flag, text, err.message);
+          throw err;
+        }
+        if (ms < 0) throw bad(flag, text, 'want a duration of 0 or more');
+        out[spec.key] = ms;
+        break;
+      }
+      case 'level': {
+        const level = text.toLowerCase();
+        if (!isLogLevel(level)) throw bad(flag, text, `want one of ${LOG_LEVELS.join(', ')}`);
+        out[spec.key] = level;
+        break;
+      }
+    }
+  }
+  return out as Partial<LookupdOptions>;
+}
