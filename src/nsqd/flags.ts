@@ -17,7 +17,7 @@ export interface FlagSpec {
 export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'tcp-address': { key: 'tcpAddress', kind: 'string', describe: '<addr>:<port> to listen on for TCP clients' },
   'http-address': { key: 'httpAddress', kind: 'string', describe: '<addr>:<port> to listen on for HTTP clients' },
-  'broadcast-address': { key: 'broadcastAddress', kind: 'string', describe: 'address that will be registered with lookupd (defaults to the host name)' },
+  'broadcast-address': { key: 'broadcastAddress', kind: 'string', describe: 'address that will be registered with lookupd (default: the host name, or 127.0.0.1 when listening on loopback only)' },
   'broadcast-tcp-port': { key: 'broadcastTcpPort', kind: 'int', describe: 'TCP port registered with lookupd (defaults to the TCP port this nsqd listens on)' },
   'broadcast-http-port': { key: 'broadcastHttpPort', kind: 'int', describe: 'HTTP port registered with lookupd (defaults to the HTTP port this nsqd listens on)' },
   'lookupd-tcp-address': { key: 'nsqlookupdTcpAddresses', kind: 'list', describe: 'lookupd TCP address (may be given multiple times)' },

@@ -15,6 +15,7 @@ import { listen, splitHostPort } from './listen.js';
 import { Lookup } from './lookup.js';
 import { lockDataPath, readMetadata, writeMetadata, type TopicMeta } from './metadata.js';
 import { resolve } from 'node:path';
+import { hostname } from 'node:os';
 import { createTcpServer } from './tcp-server.js';
 import { createHttpServer } from './http-server.js';
 
@@ -70,6 +71,10 @@ export class NSQD {
     this.logger.info(`ID: ${o.nodeId}`);
     const tcpAddr = splitHostPort(o.tcpAddress, '--tcp-address');
     const httpAddr = splitHostPort(o.httpAddress, '--http-address');
+    if (o.broadcastAddress === '') {
+      // what lookupd hands to consumers must be reachable: a loopback-only node says so
+      o.broadcastAddress = /^127\.|^::1$|^localhost$/.test(tcpAddr.host) ? '127.0.0.1' : hostname();
+    }
     this.#unlock = lockDataPath(this.dataPath);
     try {
       this.#load(readMetadata(this.dataPath));

@@ -58,7 +58,8 @@ export function defaultOptions(): NsqdOptions {
 
     tcpAddress: '127.0.0.1:4150',
     httpAddress: '127.0.0.1:4151',
-    broadcastAddress: hostname(),
+    // '' = the host name, or 127.0.0.1 when listening on loopback only (resolved at start)
+    broadcastAddress: '',
     broadcastTcpPort: 0,
     broadcastHttpPort: 0,
     dataPath: '',
