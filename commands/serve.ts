@@ -11,6 +11,9 @@ export const serve: CommandModule = {
       if (spec.kind === 'list') y.option(flag, { type: 'string', array: true, nargs: 1, describe: spec.describe, group: 'nsqd options:' });
       else y.option(flag, { type: 'string', describe: spec.describe, default: String(flagDefault(spec)), group: 'nsqd options:' });
     }
+    y.option('with-lookupd', { type: 'boolean', default: false, describe: 'also run a lookupd in this process and register with it', group: 'beyond nsqd:' });
+    y.option('with-lookupd-tcp-address', { type: 'string', default: '127.0.0.1:4160', describe: 'TCP address of the --with-lookupd lookupd', group: 'beyond nsqd:' });
+    y.option('with-lookupd-http-address', { type: 'string', default: '127.0.0.1:4161', describe: 'HTTP address of the --with-lookupd lookupd', group: 'beyond nsqd:' });
     return y.example('$0 serve', 'listen on 127.0.0.1:4150 (TCP) and 127.0.0.1:4151 (HTTP)').example('$0 serve --tcp-address=0.0.0.0:4150 --mem-queue-size=100000', '');
   },
   handler: async (argv) => {

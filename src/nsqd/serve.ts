@@ -1,17 +1,35 @@
-// `nsq serve`: run the engine in the foreground until SIGINT/SIGTERM.
+// `nsq serve`: run the engine in the foreground until SIGINT/SIGTERM; with --with-lookupd, a lookupd
+// in the same process too, so one command gives a complete local cluster of one.
 
 import { optionsFromFlags } from './flags.js';
 import { NSQD } from './nsqd.js';
 
 export async function runServe(flags: Record<string, unknown>): Promise<void> {
-  const nsqd = new NSQD(optionsFromFlags(flags));
-  await nsqd.start();
+  const options = optionsFromFlags(flags);
+  let lookupd: { stop(): Promise<void> } | null = null;
+  if (flags['with-lookupd'] === true) {
+    const [{ NSQLookupd }] = await Promise.all([import('../lookupd/lookupd.js')]);
+    const l = new NSQLookupd({ tcpAddress: String(flags['with-lookupd-tcp-address'] ?? '127.0.0.1:4160'), httpAddress: String(flags['with-lookupd-http-address'] ?? '127.0.0.1:4161') });
+    await l.start();
+    lookupd = l;
+    options.nsqlookupdTcpAddresses = [...(options.nsqlookupdTcpAddresses ?? []), `${l.tcpEndpoint.host}:${l.tcpEndpoint.port}`];
+  }
+  const nsqd = new NSQD(options);
+  try {
+    await nsqd.start();
+  } catch (err) {
+    await lookupd?.stop();
+    throw err;
+  }
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       nsqd.logger.info(`received ${sig}, shutting down`);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      nsqd.stop().then(resolve, resolve);
+      nsqd
+        .stop()
+        .then(() => lookupd?.stop())
+        .then(resolve, resolve);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

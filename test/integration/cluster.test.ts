@@ -134,3 +134,18 @@ t.test('nsq top --once --lookupd-http-address lists every node; nsq serve regist
   s.child.kill('SIGTERM');
   await s.exit;
 });
+
+t.test('nsq serve --with-lookupd is a complete cluster of one', async (t) => {
+  const s = spawnNsq(t, ['serve', '--with-lookupd', '--with-lookupd-tcp-address=127.0.0.1:0', '--with-lookupd-http-address=127.0.0.1:0', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0']);
+  await serverPorts(s);
+  const lookupHttp = Number(/\[nsqlookupd\].*HTTP: listening on .*:(\d+)/.exec(s.stderr())![1]);
+  const nsqdTcp = Number(/\[nsqd\].*TCP: listening on .*:(\d+)/.exec(s.stderr())![1]);
+  await until('the node registered with its own lookupd', async () => (await getJson<{ producers: { tcp_port: number }[] }>(`http://127.0.0.1:${lookupHttp}/nodes`)).producers[0]?.tcp_port === nsqdTcp);
+  const p = new Producer(`127.0.0.1:${nsqdTcp}`);
+  await p.publish('solo', 'hi');
+  await p.close();
+  const a = await getJson<LookupAnswer>(`http://127.0.0.1:${lookupHttp}/lookup?topic=solo`);
+  t.same(a.producers.map((x) => x.tcp_port), [nsqdTcp]);
+  s.child.kill('SIGTERM');
+  t.equal((await s.exit).code, 0);
+});
