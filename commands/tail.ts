@@ -96,6 +96,7 @@ export const tail: CommandModule = {
       channel: channelFlag ?? randomChannel(),
       nsqdTcpAddresses: client.nsqdTcpAddresses,
       lookupdHttpAddresses: client.lookupdHttpAddresses,
+      lookupdPollInterval: client.lookupdPollInterval,
       userAgent: client.userAgent,
       maxInFlight,
       count,

@@ -14,6 +14,8 @@ export const toFile: CommandModule = {
       .parserConfiguration({ 'duplicate-arguments-array': true })
       .option('topic', { type: 'string', array: true, describe: 'nsq topic (may be given multiple times) [required]', group: G })
       .option('channel', { type: 'string', default: 'nsq_to_file', describe: 'nsq channel', group: G })
+      .option('topic-pattern', { type: 'string', describe: 'also write every topic lookupd knows that matches this regular expression (needs --lookupd-http-address)', group: G })
+      .option('topic-refresh', { type: 'string', default: '1m', describe: 'how often to look for new topics matching --topic-pattern', group: G })
       .option('max-in-flight', { type: 'string', default: '200', describe: 'max number of messages to allow in flight (and to hold per sync)', group: G })
       .option('output-dir', { type: 'string', default: '/tmp', describe: 'directory to write output files to', group: G })
       .option('work-dir', { type: 'string', describe: 'directory for in-progress files before moving to output-dir [default: output-dir]', group: G })

@@ -11,10 +11,10 @@ _nsq() {
   case "$cmd" in
     serve) opts="--broadcast-address --broadcast-http-port --broadcast-tcp-port --data-path --e2e-processing-latency-window-time --help --http-address --log-level --log-prefix --lookupd-tcp-address --max-body-size --max-bytes-per-file --max-channel-consumers --max-deflate-level --max-heartbeat-interval --max-msg-size --max-msg-timeout --max-output-buffer-size --max-output-buffer-timeout --max-rdy-count --max-req-timeout --mem-queue-size --min-output-buffer-timeout --msg-timeout --node-id --output-buffer-timeout --queue-scan-interval --sync-every --sync-timeout --tcp-address --with-lookupd --with-lookupd-http-address --with-lookupd-tcp-address" ;;
     lookupd) opts="--broadcast-address --help --http-address --inactive-producer-timeout --log-level --log-prefix --tcp-address --tombstone-lifetime" ;;
-    pub) opts="-0 --allow-empty --defer --delimiter --help --http --lookupd-http-address --nsqd-http-address --nsqd-tcp-address --null --progress -q --quiet --rate --topic --user-agent" ;;
-    tail) opts="--channel --count -f --format --help --lookupd-http-address --max-in-flight -n --nsqd-http-address --nsqd-tcp-address --print-topic --requeue --topic --user-agent" ;;
-    to-file) opts="--channel --datetime-format --filename-format --gzip --gzip-level --help --host-identifier --log-level --lookupd-http-address --max-in-flight --nsqd-http-address --nsqd-tcp-address --output-dir --rotate-interval --rotate-size --skip-empty-files --sync-interval --topic --user-agent --work-dir" ;;
-    top) opts="--channel --color --count --filter --help --interval --lookupd-http-address --nsqd-http-address --nsqd-tcp-address --once --plain --timeout --topic --user-agent" ;;
+    pub) opts="-0 --allow-empty --defer --delimiter --help --http --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --null --progress -q --quiet --rate --topic --user-agent" ;;
+    tail) opts="--channel --count -f --format --help --lookupd-http-address --lookupd-poll-interval --max-in-flight -n --nsqd-http-address --nsqd-tcp-address --print-topic --requeue --topic --user-agent" ;;
+    to-file) opts="--channel --datetime-format --filename-format --gzip --gzip-level --help --host-identifier --log-level --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-http-address --nsqd-tcp-address --output-dir --rotate-interval --rotate-size --skip-empty-files --sync-interval --topic --topic-pattern --topic-refresh --user-agent --work-dir" ;;
+    top) opts="--channel --color --count --filter --help --interval --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --once --plain --timeout --topic --user-agent" ;;
     bench) opts="--help" ;;
     completion) opts="bash zsh fish" ;;
     *) opts="" ;;

@@ -19,6 +19,7 @@ export interface TailOptions {
   nsqdTcpAddresses: string[];
   /** discover the nodes through these lookupds instead */
   lookupdHttpAddresses?: string[];
+  lookupdPollInterval?: number;
   userAgent: string;
   /** messages in flight per topic */
   maxInFlight: number;
@@ -290,6 +291,7 @@ export class Tail {
           channel: o.channel,
           nsqdTcpAddresses: o.nsqdTcpAddresses,
           lookupdHttpAddresses: o.lookupdHttpAddresses,
+          lookupdPollInterval: o.lookupdPollInterval,
           maxInFlight,
           autoFinish: false,
           maxBackoff: 0,

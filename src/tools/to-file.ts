@@ -29,6 +29,22 @@ async function writableDir(dir: string, flag: string): Promise<void> {
   }
 }
 
+/** Every topic the lookupds that answer know about. */
+async function lookupdTopics(lookupds: string[]): Promise<string[]> {
+  const answers = await Promise.allSettled(
+    lookupds.map(async (l) => {
+      const base = (/^https?:\/\//.test(l) ? l : `http://${l}`).replace(/\/$/, '');
+      const res = await fetch(`${base}/topics`, { signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new Error(`${l}: /topics answered ${res.status}`);
+      const body = (await res.json()) as { topics?: string[]; data?: { topics?: string[] } };
+      return body.topics ?? body.data?.topics ?? [];
+    }),
+  );
+  const ok = answers.filter((a): a is PromiseFulfilledResult<string[]> => a.status === 'fulfilled');
+  if (ok.length === 0 && answers.length > 0) throw (answers[0] as PromiseRejectedResult).reason as Error;
+  return [...new Set(ok.flatMap((a) => a.value))];
+}
+
 export async function runToFile(argv: Record<string, unknown>): Promise<void> {
   const opts = readToFileOptions(argv);
   const client = readClientFlags(argv, 'to_file', packageVersion());
@@ -38,19 +54,20 @@ export async function runToFile(argv: Record<string, unknown>): Promise<void> {
 
   let fail!: (err: Error) => void;
   const failed = new Promise<never>((_, reject) => (fail = reject));
-  const loggers = opts.topics.map(
-    (topic) =>
+  const makeLogger = (topic: string): FileLogger =>
       new FileLogger({
         opts,
         topic,
         template: filenameTemplate(opts, topic),
         nsqdTcpAddresses: client.nsqdTcpAddresses,
         lookupdHttpAddresses: client.lookupdHttpAddresses,
+        lookupdPollInterval: client.lookupdPollInterval,
         userAgent: client.userAgent,
         logger,
         onFatal: (err) => fail(new UserError(err.message, 'E_WRITE', 1)),
-      }),
-  );
+      });
+  const loggers = opts.topics.map(makeLogger);
+  const followed = new Set(opts.topics);
 
   // signals are handled before connecting: an early SIGHUP must not kill the process
   let stopRequested!: (sig: NodeJS.Signals) => void;
@@ -88,7 +105,28 @@ export async function runToFile(argv: Record<string, unknown>): Promise<void> {
       const err = refused.reason as Error;
       throw new UserError(err.message, 'E_CONNECT', 1);
     }
+    let refresh: NodeJS.Timeout | null = null;
+    if (opts.topicPattern !== null) {
+      // --topic-pattern: topics appear in lookupd over time; each new match gets its own files
+      const pattern = opts.topicPattern;
+      const look = async (): Promise<void> => {
+        for (const topic of await lookupdTopics(client.lookupdHttpAddresses)) {
+          if (stopping || followed.has(topic) || !pattern.test(topic)) continue;
+          followed.add(topic);
+          logger.info(`[${topic}/${opts.channel}] topic matches --topic-pattern, following it`);
+          const l = makeLogger(topic);
+          loggers.push(l);
+          l.start().catch((err: Error) => logger.error(`[${topic}/${opts.channel}] ${err.message}`));
+        }
+      };
+      const tick = (): void => {
+        refresh = setTimeout(() => void look().catch((err: Error) => logger.warn(`lookupd: ${err.message}`)).finally(tick), opts.topicRefresh);
+      };
+      await look().catch((err: Error) => logger.warn(`lookupd: ${err.message}`));
+      tick();
+    }
     await Promise.race([stopSignal, failed]);
+    if (refresh !== null) clearTimeout(refresh);
     await Promise.race([Promise.all(loggers.map((l) => l.stop())), failed]);
     logger.info('done');
   } finally {

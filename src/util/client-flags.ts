@@ -2,6 +2,7 @@
 // By default they talk to the local node.
 
 import type { Argv } from 'yargs';
+import { parseDuration } from './duration.js';
 import { UserError } from './errors.js';
 import { parseAddress } from '../client/producer.js';
 
@@ -13,6 +14,8 @@ export interface ClientFlags {
   nsqdHttpAddresses: string[];
   /** lookupd HTTP addresses: nodes are discovered through them (empty: none given) */
   lookupdHttpAddresses: string[];
+  /** ms between lookupd polls */
+  lookupdPollInterval: number;
   userAgent: string;
 }
 
@@ -22,6 +25,7 @@ export function clientFlags<T>(y: Argv<T>): Argv<T> {
     .option('nsqd-tcp-address', { type: 'string', array: true, nargs: 1, describe: `nsqd TCP address (may be given multiple times) [default: ${DEFAULT_NSQD_TCP}]`, group: 'Connection:' })
     .option('nsqd-http-address', { type: 'string', array: true, nargs: 1, describe: `nsqd HTTP address (may be given multiple times) [default: ${DEFAULT_NSQD_HTTP}]`, group: 'Connection:' })
     .option('lookupd-http-address', { type: 'string', array: true, nargs: 1, describe: 'lookupd HTTP address to discover nsqd nodes (may be given multiple times)', group: 'Connection:' })
+    .option('lookupd-poll-interval', { type: 'string', describe: 'how often to ask lookupd for the nodes again (Go duration) [default: 1m]', group: 'Connection:' })
     .option('user-agent', { type: 'string', describe: 'user agent sent to nsqd in IDENTIFY', group: 'Connection:' }) as unknown as Argv<T>;
 }
 
@@ -38,12 +42,24 @@ function addresses(raw: unknown, flag: string, fallback: string, defaultPort: nu
   return [...new Set(list)];
 }
 
+function pollInterval(raw: unknown): number {
+  if (raw === undefined) return 60_000;
+  try {
+    const ms = parseDuration(String(raw));
+    if (ms > 0) return ms;
+  } catch {
+    // reported below
+  }
+  throw new UserError(`invalid value "${String(raw)}" for flag --lookupd-poll-interval: want a positive Go duration`, 'E_BAD_FLAG', 2);
+}
+
 export function readClientFlags(argv: Record<string, unknown>, tool: string, version: string): ClientFlags {
   const lookupds = argv['lookupd-http-address'] === undefined ? [] : addresses(argv['lookupd-http-address'], 'lookupd-http-address', '', 4161);
   return {
     // with lookupd the nodes are discovered: the local node is no longer assumed
     nsqdTcpAddresses: lookupds.length > 0 && argv['nsqd-tcp-address'] === undefined ? [] : addresses(argv['nsqd-tcp-address'], 'nsqd-tcp-address', DEFAULT_NSQD_TCP, 4150),
     lookupdHttpAddresses: lookupds,
+    lookupdPollInterval: pollInterval(argv['lookupd-poll-interval']),
     nsqdHttpAddresses: lookupds.length > 0 && argv['nsqd-http-address'] === undefined ? [] : addresses(argv['nsqd-http-address'], 'nsqd-http-address', DEFAULT_NSQD_HTTP, 4151),
     userAgent: typeof argv['user-agent'] === 'string' ? argv['user-agent'] : `nsq-${tool}/${version}`,
   };

@@ -1,13 +1,15 @@
 // A real cluster on one machine: 3 nsq serve + 2 nsq lookupd on random loopback ports. A consumer
 // given only the lookupd addresses finds every node; lookupd failures and tombstones behave as in NSQ.
 
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import { NSQLookupd } from '../../src/lookupd/lookupd.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import { Logger } from '../../src/util/log.js';
-import { serverPorts, spawnNsq, startNsqd } from '../helpers/nsqd.js';
+import { serverPorts, spawnNsq, startNsqd, tempDir } from '../helpers/nsqd.js';
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 8000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -148,4 +150,21 @@ t.test('nsq serve --with-lookupd is a complete cluster of one', async (t) => {
   t.same(a.producers.map((x) => x.tcp_port), [nsqdTcp]);
   s.child.kill('SIGTERM');
   t.equal((await s.exit).code, 0);
+});
+
+t.test('nsq to-file --topic-pattern picks up a topic created after it started', async (t) => {
+  const l = await startLookupd(t);
+  const n = await startNsqd(t, { nsqlookupdTcpAddresses: [`127.0.0.1:${l.tcpEndpoint.port}`] });
+  const out = tempDir(t);
+  const toFile = spawnNsq(t, ['to-file', '--topic-pattern=^logs\\.', `--lookupd-http-address=${http(l)}`, '--topic-refresh=200ms', `--output-dir=${out}`, '--sync-interval=100ms', '--lookupd-poll-interval=200ms']);
+  await new Promise((r) => setTimeout(r, 500));
+  n.getTopic('other');
+  const p = new Producer(tcpOf(n));
+  t.teardown(() => p.close());
+  await p.mpublish('logs.app', ['line 1', 'line 2']);
+  await p.publish('other', 'not matched');
+  await until('the new topic written to a file', () => readdirSync(out).some((f) => f.startsWith('logs.app.') && readFileSync(join(out, f), 'utf8') === 'line 1\nline 2\n'), 10_000);
+  t.notOk(readdirSync(out).some((f) => f.startsWith('other.')), 'a topic that does not match is left alone');
+  toFile.child.kill('SIGTERM');
+  t.equal((await toFile.exit).code, 0);
 });

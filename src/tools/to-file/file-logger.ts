@@ -23,6 +23,7 @@ export interface FileLoggerDeps {
   template: string;
   nsqdTcpAddresses: string[];
   lookupdHttpAddresses: string[];
+  lookupdPollInterval: number;
   userAgent: string;
   logger: Logger;
   /** a write, fsync or move failed: nothing more is written or FINed */
@@ -71,6 +72,7 @@ export class FileLogger {
         channel: d.opts.channel,
         nsqdTcpAddresses: d.nsqdTcpAddresses,
         lookupdHttpAddresses: d.lookupdHttpAddresses,
+        lookupdPollInterval: d.lookupdPollInterval,
         maxInFlight: d.opts.maxInFlight,
         autoFinish: false,
         // the handler never fails, so there is nothing to back off from

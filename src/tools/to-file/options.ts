@@ -26,6 +26,10 @@ export const TO_FILE_DEFAULTS = {
 
 export interface ToFileOptions {
   topics: string[];
+  /** --topic-pattern: also every topic lookupd knows whose name matches */
+  topicPattern: RegExp | null;
+  /** how often lookupd's topics are read again for --topic-pattern (ms) */
+  topicRefresh: number;
   channel: string;
   maxInFlight: number;
   outputDir: string;
@@ -103,7 +107,17 @@ export function readToFileOptions(argv: Record<string, unknown>): ToFileOptions 
         .filter((s) => s !== ''),
     ),
   ];
-  if (topics.length === 0) throw new UserError('--topic is required (may be given multiple times)', 'E_BAD_FLAG', 2);
+  const rawPattern = argv['topic-pattern'];
+  let topicPattern: RegExp | null = null;
+  if (rawPattern !== undefined && String(rawPattern) !== '') {
+    try {
+      topicPattern = new RegExp(String(rawPattern));
+    } catch (err) {
+      throw bad('topic-pattern', String(rawPattern), (err as Error).message);
+    }
+    if (argv['lookupd-http-address'] === undefined) throw new UserError('--topic-pattern needs --lookupd-http-address (topics are found through lookupd)', 'E_BAD_FLAG', 2);
+  }
+  if (topics.length === 0 && topicPattern === null) throw new UserError('--topic is required (may be given multiple times), or --topic-pattern with --lookupd-http-address', 'E_BAD_FLAG', 2);
   for (const topic of topics) if (!isValidTopicName(topic)) throw bad('topic', topic, 'not a valid topic name');
   const channel = str(argv, 'channel', d.channel);
   if (!isValidChannelName(channel)) throw bad('channel', channel, 'not a valid channel name');
@@ -115,6 +129,8 @@ export function readToFileOptions(argv: Record<string, unknown>): ToFileOptions 
   const rawWork = str(argv, 'work-dir', '');
   const opts: ToFileOptions = {
     topics,
+    topicPattern,
+    topicRefresh: duration(argv, 'topic-refresh', 60_000, false),
     channel,
     maxInFlight: int(argv, 'max-in-flight', d.maxInFlight, 1),
     outputDir,
