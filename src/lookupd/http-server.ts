@@ -1,24 +1,15 @@
 // nsqlookupd's HTTP API: one route table, nsqlookupd 1.3's JSON shapes, status codes and
 // `{"message": ...}` errors.
 
+import { EMPTY, HttpError, parseQuery, send, sendError, type Result } from '../util/http-api.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { NSQ_VERSION } from '../protocol/constants.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { ANY, CATEGORY_CHANNEL, CATEGORY_CLIENT, CATEGORY_TOPIC, filterActive, peerJson } from './registration-db.js';
 import type { NSQLookupd } from './lookupd.js';
 
-class HttpError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
 
-/** An empty 200, as nsqlookupd answers the management routes. */
-const EMPTY: unique symbol = Symbol('empty');
 
-type Result = typeof EMPTY | string | object;
 
 interface Ctx {
   lookupd: NSQLookupd;
@@ -97,38 +88,8 @@ function handle(lookupd: NSQLookupd, req: IncomingMessage, res: ServerResponse):
   send(res, result, !route.plain);
 }
 
-function parseQuery(qs: string): URLSearchParams {
-  // what Go's url.ParseQuery refuses: malformed escapes and semicolons
-  if (/%(?![0-9a-fA-F]{2})/.test(qs) || qs.includes(';')) throw new HttpError(400, 'INVALID_REQUEST');
-  try {
-    return new URLSearchParams(qs);
-  } catch {
-    throw new HttpError(400, 'INVALID_REQUEST');
-  }
-}
 
-function send(res: ServerResponse, result: Result, v1: boolean): void {
-  if (v1) res.setHeader('X-NSQ-Content-Type', 'nsq; version=1.0');
-  if (result === EMPTY) {
-    res.writeHead(200, { 'Content-Length': 0 });
-    res.end();
-  } else if (typeof result === 'string') {
-    const body = Buffer.from(result);
-    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length });
-    res.end(body);
-  } else {
-    const body = Buffer.from(JSON.stringify(result));
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length });
-    res.end(body);
-  }
-}
 
-function sendError(res: ServerResponse, err: HttpError, v1: boolean): void {
-  if (v1) res.setHeader('X-NSQ-Content-Type', 'nsq; version=1.0');
-  const body = Buffer.from(v1 ? JSON.stringify({ message: err.message }) : err.message);
-  res.writeHead(err.status, { 'Content-Type': v1 ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8', 'Content-Length': body.length });
-  res.end(body);
-}
 
 // ---- arguments ----------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 // nsqd's HTTP API: one route table, nsqd's status codes and `{"message": ...}` errors.
 
+import { EMPTY, HttpError, parseQuery, send, sendError, type Result } from '../util/http-api.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { NSQ_VERSION } from '../protocol/constants.js';
@@ -11,19 +12,8 @@ import type { NSQD } from './nsqd.js';
 import type { Topic } from './topic.js';
 import type { Channel } from './channel.js';
 
-class HttpError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
 
-/** An empty 200, as nsqd answers most management routes. */
-const EMPTY: unique symbol = Symbol('empty');
 
-/** What a handler returns: text as is, EMPTY as an empty 200, anything else (null included) as JSON. */
-type Result = typeof EMPTY | string | null | object | number | boolean;
 
 interface Ctx {
   nsqd: NSQD;
@@ -153,42 +143,8 @@ async function handle(nsqd: NSQD, req: IncomingMessage, res: ServerResponse): Pr
   return { log: route.log };
 }
 
-function parseQuery(qs: string): URLSearchParams {
-  // reject malformed escapes as Go's url.ParseQuery does
-  if (/%(?![0-9a-fA-F]{2})/.test(qs)) throw new HttpError(400, 'INVALID_REQUEST');
-  try {
-    return new URLSearchParams(qs);
-  } catch {
-    throw new HttpError(400, 'INVALID_REQUEST');
-  }
-}
 
-function send(res: ServerResponse, result: Result, v1: boolean): void {
-  if (v1) res.setHeader('X-NSQ-Content-Type', 'nsq; version=1.0');
-  if (result === EMPTY) {
-    res.writeHead(200, { 'Content-Length': 0 });
-    res.end();
-  } else if (typeof result === 'string') {
-    const body = Buffer.from(result);
-    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length });
-    res.end(body);
-  } else {
-    const body = Buffer.from(JSON.stringify(result));
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length });
-    res.end(body);
-  }
-}
 
-function sendError(res: ServerResponse, err: HttpError, v1: boolean): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  if (v1) res.setHeader('X-NSQ-Content-Type', 'nsq; version=1.0');
-  const body = v1 ? Buffer.from(JSON.stringify({ message: err.message })) : Buffer.from(err.message);
-  res.writeHead(err.status, { 'Content-Type': v1 ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8', 'Content-Length': body.length });
-  res.end(body);
-}
 
 /** Reads the request body, refusing more than `max` bytes with `tooBig`. */
 function readBody(req: IncomingMessage, max: number, tooBig: string): Promise<Buffer> {

@@ -139,7 +139,8 @@ t.test('nsq top --once --lookupd-http-address lists every node; nsq serve regist
 
 t.test('nsq serve --with-lookupd is a complete cluster of one', async (t) => {
   const s = spawnNsq(t, ['serve', '--with-lookupd', '--with-lookupd-tcp-address=127.0.0.1:0', '--with-lookupd-http-address=127.0.0.1:0', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0']);
-  await serverPorts(s);
+  // the lookupd starts first: wait for the nsqd's own lines too
+  await until('both servers listening', () => /\[nsqd\].*HTTP: listening on/.test(s.stderr()));
   const lookupHttp = Number(/\[nsqlookupd\].*HTTP: listening on .*:(\d+)/.exec(s.stderr())![1]);
   const nsqdTcp = Number(/\[nsqd\].*TCP: listening on .*:(\d+)/.exec(s.stderr())![1]);
   await until('the node registered with its own lookupd', async () => (await getJson<{ producers: { tcp_port: number }[] }>(`http://127.0.0.1:${lookupHttp}/nodes`)).producers[0]?.tcp_port === nsqdTcp);
