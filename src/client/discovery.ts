@@ -35,6 +35,21 @@ export async function lookupTopic(lookupd: string, topic: string, timeoutMs = 50
   return (body.producers ?? body.data?.producers ?? []).filter((p) => typeof p.broadcast_address === 'string' && Number.isInteger(p.tcp_port));
 }
 
+/** TCP addresses of every nsqd registered with the lookupds (for publishing, where no topic exists yet). */
+export async function lookupAllNodes(lookupds: readonly string[], timeoutMs = 5000): Promise<string[]> {
+  const answers = await Promise.allSettled(
+    lookupds.map(async (l) => {
+      const res = await fetch(`${base(l)}/nodes`, { signal: AbortSignal.timeout(timeoutMs) });
+      if (!res.ok) throw new Error(`${l}: /nodes answered ${res.status}`);
+      const body = (await res.json()) as LookupAnswer & { data?: LookupAnswer };
+      return body.producers ?? body.data?.producers ?? [];
+    }),
+  );
+  const ok = answers.filter((a): a is PromiseFulfilledResult<Producer[]> => a.status === 'fulfilled');
+  if (ok.length === 0 && answers.length > 0) throw (answers[0] as PromiseRejectedResult).reason as Error;
+  return [...new Set(ok.flatMap((a) => a.value.map(tcpAddressOf)))];
+}
+
 export const tcpAddressOf = (p: Producer): string => (p.broadcast_address.includes(':') ? `[${p.broadcast_address}]:${p.tcp_port}` : `${p.broadcast_address}:${p.tcp_port}`);
 
 export class Discovery {

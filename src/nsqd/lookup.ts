@@ -33,6 +33,8 @@ class LookupPeer {
   #timer: NodeJS.Timeout | null = null;
   #ping: NodeJS.Timeout | null = null;
   #pending = Buffer.alloc(0);
+  /** the lookupd's HTTP address, from its IDENTIFY answer */
+  httpAddress: string | null = null;
 
   constructor(nsqd: NSQD, address: string) {
     this.#nsqd = nsqd;
@@ -102,9 +104,22 @@ class LookupPeer {
       if (buf.length < 4 + size) break;
       const text = buf.toString('utf8', 4, 4 + size);
       if (text.startsWith('E_')) this.#nsqd.logger.error(`LOOKUP(${this.address}): ${text}`);
+      else if (text.startsWith('{')) this.#identified(text);
       buf = buf.subarray(4 + size);
     }
     this.#pending = Buffer.from(buf);
+  }
+
+  /** IDENTIFY's answer says where the lookupd's HTTP API is (its broadcast address, or the host we dialled). */
+  #identified(json: string): void {
+    try {
+      const info = JSON.parse(json) as { http_port?: number; broadcast_address?: string };
+      if (typeof info.http_port !== 'number') return;
+      const host = this.address.slice(0, this.address.lastIndexOf(':'));
+      this.httpAddress = `${host}:${info.http_port}`;
+    } catch {
+      // not the IDENTIFY answer
+    }
   }
 
   send(command: Buffer): void {
@@ -146,6 +161,28 @@ export class Lookup {
 
   topicCreated(topic: string): void {
     this.#all(registration('REGISTER', topic));
+  }
+
+  /**
+   * A new topic takes the channels lookupd knows for it (from other nodes), as nsqd does, so
+   * consumers of those channels get messages published here too. Ephemeral channels are not copied.
+   */
+  async channelsFor(topic: string): Promise<string[]> {
+    const names = new Set<string>();
+    await Promise.all(
+      [...this.#peers.values()].map(async (p) => {
+        if (p.httpAddress === null) return;
+        try {
+          const res = await fetch(`http://${p.httpAddress}/channels?topic=${encodeURIComponent(topic)}`, { signal: AbortSignal.timeout(2000) });
+          if (!res.ok) return;
+          const body = (await res.json()) as { channels?: string[] };
+          for (const c of body.channels ?? []) if (!c.endsWith('#ephemeral')) names.add(c);
+        } catch (err) {
+          this.#nsqd.logger.warn(`LOOKUP(${p.address}): channels of ${topic}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    return [...names];
   }
 
   topicDeleted(topic: string): void {

@@ -13,6 +13,7 @@ import { defaultOptions, type NsqdOptions } from './options.js';
 import { Topic } from './topic.js';
 import { listen, splitHostPort } from './listen.js';
 import { Lookup } from './lookup.js';
+import { isValidChannelName } from '../protocol/names.js';
 import { lockDataPath, readMetadata, writeMetadata, type TopicMeta } from './metadata.js';
 import { resolve } from 'node:path';
 import { hostname } from 'node:os';
@@ -166,8 +167,19 @@ export class NSQD {
       this.logger.info(`TOPIC(${name}): created`);
       this.metadataChanged();
       this.lookup.topicCreated(name);
+      if (!this.#loading && !t.ephemeral) this.#adoptChannels(t);
     }
     return t;
+  }
+
+  #adoptChannels(t: Topic): void {
+    void this.lookup.channelsFor(t.name).then((names) => {
+      if (t.deleted || this.topics.get(t.name) !== t) return;
+      for (const c of names) {
+        if (!isValidChannelName(c) || t.getExistingChannel(c) !== undefined) continue;
+        t.getChannel(c);
+      }
+    });
   }
 
   getExistingTopic(name: string): Topic | undefined {

@@ -503,6 +503,17 @@ export function formatResult(r: BenchResult): string {
 /** `nsq bench pub|sub`: runs, then prints the report (or one JSON object with --json). Ctrl-C stops early and reports. */
 export async function runBench(mode: 'pub' | 'sub', argv: Record<string, unknown>): Promise<void> {
   const opts = mode === 'pub' ? readPubOptions(argv) : readSubOptions(argv);
+  const lookupds = readClientFlags(argv, 'bench', packageVersion()).lookupdHttpAddresses;
+  if (opts.addresses.length === 0 && lookupds.length > 0) {
+    // through lookupd: publish to every node it knows, consume from every node with the topic
+    const { lookupAllNodes, lookupTopic, tcpAddressOf } = await import('../client/discovery.js');
+    try {
+      opts.addresses = mode === 'pub' ? await lookupAllNodes(lookupds) : [...new Set((await Promise.all(lookupds.map((l) => lookupTopic(l, opts.topic).catch(() => [])))).flat().map(tcpAddressOf))];
+    } catch (err) {
+      throw new UserError(`lookupd: ${(err as Error).message}`, 'E_LOOKUPD', 1);
+    }
+    if (opts.addresses.length === 0) throw new UserError(mode === 'pub' ? 'lookupd knows no nsqd' : `lookupd knows no nsqd with topic ${opts.topic}`, 'E_NO_NODES', 1);
+  }
   const ac = new AbortController();
   const onSignal = (): void => ac.abort();
   process.once('SIGINT', onSignal);

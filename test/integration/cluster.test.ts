@@ -169,3 +169,28 @@ t.test('nsq to-file --topic-pattern picks up a topic created after it started', 
   toFile.child.kill('SIGTERM');
   t.equal((await toFile.exit).code, 0);
 });
+
+t.test('a topic new to a node takes the channels lookupd knows for it; bench finds nodes through lookupd', async (t) => {
+  const l = await startLookupd(t);
+  const lookupTcp = [`127.0.0.1:${l.tcpEndpoint.port}`];
+  const a = await startNsqd(t, { nsqlookupdTcpAddresses: lookupTcp });
+  const b = await startNsqd(t, { nsqlookupdTcpAddresses: lookupTcp });
+  a.getTopic('shared').getChannel('billing');
+  a.getTopic('shared').getChannel('peek#ephemeral');
+  await until('the channel registered', async () => (await getJson<LookupAnswer>(`http://${http(l)}/lookup?topic=shared`)).channels?.includes('billing'));
+  // wait until b has identified with the lookupd (it learns the HTTP address from the answer)
+  await until('b registered', async () => (await getJson<{ producers: unknown[] }>(`http://${http(l)}/nodes`)).producers.length === 2);
+  await new Promise((r) => setTimeout(r, 100));
+  const p = new Producer(tcpOf(b));
+  t.teardown(() => p.close());
+  await p.publish('shared', 'published on b');
+  await until('b adopted the channel', () => b.getExistingTopic('shared')?.getExistingChannel('billing') !== undefined);
+  t.equal(b.getExistingTopic('shared')!.getExistingChannel('peek#ephemeral'), undefined, 'ephemeral channels are not copied');
+  await until('the message waits in the adopted channel', () => b.getExistingTopic('shared')!.getExistingChannel('billing')!.depth === 1);
+
+  const sub = spawnNsq(t, ['bench', 'sub', '--topic=shared', '--channel=billing', '--count=1', '--json', `--lookupd-http-address=${http(l)}`]);
+  t.equal((await sub.exit).code, 0, sub.stderr());
+  const r = JSON.parse(sub.stdout()) as { messages: number; addresses: string[] };
+  t.equal(r.messages, 1);
+  t.same([...r.addresses].sort(), [tcpOf(a), tcpOf(b)].sort(), 'bench sub consumed from every node with the topic');
+});
