@@ -8,6 +8,7 @@ import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { isLogLevel } from '../util/log.js';
 import { configValue, CONFIG_KEYS } from './config.js';
 import { collectStats, formatStatsText } from './stats.js';
+import { prometheusText } from './metrics.js';
 import type { NSQD } from './nsqd.js';
 import type { Topic } from './topic.js';
 import type { Channel } from './channel.js';
@@ -39,6 +40,7 @@ const ROUTES: Route[] = [
   { methods: ['POST'], path: '/pub', handler: pub, log: false },
   { methods: ['POST'], path: '/mpub', handler: mpub, log: false },
   { methods: ['GET'], path: '/stats', handler: stats, log: true },
+  { methods: ['GET'], path: '/metrics', handler: (ctx) => prometheusText(ctx.nsqd), log: false, plain: true },
   { methods: ['POST'], path: '/topic/create', handler: topicCreate, log: true },
   { methods: ['POST'], path: '/topic/delete', handler: topicDelete, log: true },
   { methods: ['POST'], path: '/topic/empty', handler: topicEmpty, log: true },

@@ -572,3 +572,26 @@ t.test('X-NSQ-Content-Type on every V1 answer, success or error', async (t) => {
   ];
   for (const a of answers) t.equal(a.headers.get('x-nsq-content-type'), 'nsq; version=1.0', `status ${a.status}: ${a.text.slice(0, 30)}`);
 });
+
+t.test('GET /metrics: Prometheus text with topic and channel figures', async (t) => {
+  const nsqd = await startNsqd(t);
+  const topic = nsqd.getTopic('m');
+  const ch = topic.getChannel('c');
+  const body = Buffer.from('x');
+  for (let i = 0; i < 3; i++) topic.publish(body, 0, 1);
+  ch.pause();
+  const res = await fetch(`http://127.0.0.1:${nsqd.httpEndpoint.port}/metrics`);
+  t.equal(res.status, 200);
+  t.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+  const text = await res.text();
+  t.match(text, /^# HELP nsq_topic_depth /m);
+  t.match(text, /^# TYPE nsq_topic_messages_total counter$/m);
+  t.match(text, /^nsq_topic_messages_total\{topic="m"\} 3$/m);
+  t.match(text, /^nsq_channel_depth\{topic="m",channel="c"\} 3$/m);
+  t.match(text, /^nsq_channel_paused\{topic="m",channel="c"\} 1$/m);
+  t.match(text, /^nsq_healthy 1$/m);
+  t.match(text, /^process_resident_memory_bytes \d+$/m);
+  for (const line of text.trimEnd().split('\n')) {
+    if (!line.startsWith('#')) t.match(line, /^[a-z_]+(\{[^}]*\})? -?\d+(\.\d+)?(e[+-]?\d+)?$/, `well-formed sample: ${line}`);
+  }
+});
