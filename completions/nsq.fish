@@ -16,6 +16,7 @@ complete -c nsq -n '__fish_seen_subcommand_from serve' -l data-path -r -d 'path 
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l e2e-processing-latency-window-time -r -d 'calculate end to end latency quantiles for this duration of time'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l help -d 'Show help'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l http-address -r -d '<addr>:<port> to listen on for HTTP clients'
+complete -c nsq -n '__fish_seen_subcommand_from serve' -l log-format -r -d 'text (nsqd\'s lines) or json (one object a line)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l log-level -r -d 'set log verbosity: debug, info, warn, error, fatal'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l log-prefix -r -d 'log message prefix'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l lookupd-tcp-address -r -d 'lookupd TCP address (may be given multiple times)'

@@ -6,7 +6,7 @@ import { UserError } from '../util/errors.js';
 import { isLogLevel, LOG_LEVELS } from '../util/log.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 
-type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list';
+type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'format';
 
 export interface FlagSpec {
   key: keyof NsqdOptions;
@@ -25,6 +25,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'node-id': { key: 'nodeId', kind: 'int', describe: 'unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)' },
   'log-level': { key: 'logLevel', kind: 'level', describe: `set log verbosity: ${LOG_LEVELS.join(', ')}` },
   'log-prefix': { key: 'logPrefix', kind: 'string', describe: 'log message prefix' },
+  'log-format': { key: 'logFormat', kind: 'format', describe: 'text (nsqd\'s lines) or json (one object a line)' },
   'mem-queue-size': { key: 'memQueueSize', kind: 'int', describe: 'number of messages to keep in memory (per topic/channel)' },
   'max-bytes-per-file': { key: 'maxBytesPerFile', kind: 'bytes', describe: 'number of bytes per diskqueue file before rolling' },
   'sync-every': { key: 'syncEvery', kind: 'int', describe: 'number of messages per diskqueue fsync' },
@@ -94,6 +95,10 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
         break;
       case 'bool':
         out[spec.key] = text === 'true' || text === '1';
+        break;
+      case 'format':
+        if (text !== 'text' && text !== 'json') throw bad(flag, text, 'want text or json');
+        out[spec.key] = text;
         break;
       case 'level': {
         const level = text.toLowerCase();

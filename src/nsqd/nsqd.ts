@@ -56,6 +56,7 @@ export class NSQD {
   constructor(options: Partial<NsqdOptions> = {}, logger?: Logger) {
     this.options = { ...defaultOptions(), ...options };
     this.logger = logger ?? new Logger(this.options.logLevel, this.options.logPrefix);
+    if (logger === undefined) this.logger.setFormat(this.options.logFormat);
   }
 
   /** where topics and channels keep their disk queues and nsqd.dat (default: the current folder) */

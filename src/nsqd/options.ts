@@ -9,6 +9,7 @@ export interface NsqdOptions {
   nodeId: number;
   logLevel: LogLevel;
   logPrefix: string;
+  logFormat: 'text' | 'json';
 
   tcpAddress: string;
   httpAddress: string;
@@ -55,6 +56,7 @@ export function defaultOptions(): NsqdOptions {
     nodeId: defaultNodeId(),
     logLevel: 'info',
     logPrefix: '[nsqd] ',
+    logFormat: 'text',
 
     tcpAddress: '127.0.0.1:4150',
     httpAddress: '127.0.0.1:4151',

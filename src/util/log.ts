@@ -18,15 +18,23 @@ function stamp(d: Date): string {
   return `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}000`;
 }
 
+export type LogFormat = 'text' | 'json';
+
 export class Logger {
   #level: number;
   #prefix: string;
   #sink: LogSink;
+  #json = false;
 
   constructor(level: LogLevel = 'info', prefix = '[nsqd] ', sink: LogSink = (line) => process.stderr.write(line + '\n')) {
     this.#level = LEVEL_NUM[level];
     this.#prefix = prefix;
     this.#sink = sink;
+  }
+
+  /** json: one object a line, {"time","level","component","msg"}, for log collectors */
+  setFormat(format: LogFormat): void {
+    this.#json = format === 'json';
   }
 
   setLevel(level: LogLevel): void {
@@ -39,6 +47,11 @@ export class Logger {
 
   log(level: LogLevel, msg: string): void {
     if (LEVEL_NUM[level] < this.#level) return;
+    if (this.#json) {
+      const component = this.#prefix.replace(/^\[|\]\s*$/g, '').trim();
+      this.#sink(JSON.stringify({ time: new Date().toISOString(), level, component, msg }));
+      return;
+    }
     this.#sink(`${this.#prefix}${stamp(new Date())} ${LEVEL_TAG[level]}: ${msg}`);
   }
 

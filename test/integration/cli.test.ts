@@ -89,3 +89,18 @@ t.test('invoked as nsqd, the program is the daemon with nsqd flags', async (t) =
   p.child.kill('SIGTERM');
   t.equal((await p.exit).code, 0);
 });
+
+t.test('--log-format json: one JSON object a line', async (t) => {
+  const p = spawnNsq(t, ['serve', ...EPHEMERAL, '--log-format=json']);
+  await serverPorts(p);
+  p.child.kill('SIGTERM');
+  t.equal((await p.exit).code, 0);
+  const lines = p.stderr().trim().split('\n');
+  t.ok(lines.length >= 3);
+  for (const line of lines) {
+    const o = JSON.parse(line) as { time: string; level: string; component: string; msg: string };
+    t.match(o, { level: /^(debug|info|warn|error|fatal)$/, component: 'nsqd', msg: String });
+    t.ok(!Number.isNaN(Date.parse(o.time)), 'ISO time');
+  }
+  t.ok(lines.some((l) => (JSON.parse(l) as { msg: string }).msg.startsWith('TCP: listening on 127.0.0.1:')));
+});
