@@ -9,8 +9,10 @@ export const serve: CommandModule = {
   builder: (y) => {
     for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
       if (spec.kind === 'list') y.option(flag, { type: 'string', array: true, nargs: 1, describe: spec.describe, group: 'nsqd options:' });
-      else y.option(flag, { type: 'string', describe: spec.describe, default: String(flagDefault(spec)), group: 'nsqd options:' });
+      // no yargs default: a value left unset can still come from --config (command line > config > default)
+      else y.option(flag, { type: 'string', describe: spec.describe, defaultDescription: JSON.stringify(String(flagDefault(spec))), group: 'nsqd options:' });
     }
+    y.option('config', { type: 'string', describe: "path to a config file in nsqd's TOML format (underscored option names)", group: 'nsqd options:' });
     y.option('with-lookupd', { type: 'boolean', default: false, describe: 'also run a lookupd in this process and register with it', group: 'beyond nsqd:' });
     y.option('with-lookupd-tcp-address', { type: 'string', default: '127.0.0.1:4160', describe: 'TCP address of the --with-lookupd lookupd', group: 'beyond nsqd:' });
     y.option('with-lookupd-http-address', { type: 'string', default: '127.0.0.1:4161', describe: 'HTTP address of the --with-lookupd lookupd', group: 'beyond nsqd:' });

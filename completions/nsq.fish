@@ -12,6 +12,7 @@ complete -c nsq -n 'not __fish_seen_subcommand_from serve lookupd pub tail to-fi
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l broadcast-address -r -d 'address that will be registered with lookupd (default: the host name, or 127.0.0.1 when listening on loopback only)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l broadcast-http-port -r -d 'HTTP port registered with lookupd (defaults to the HTTP port this nsqd listens on)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l broadcast-tcp-port -r -d 'TCP port registered with lookupd (defaults to the TCP port this nsqd listens on)'
+complete -c nsq -n '__fish_seen_subcommand_from serve' -l config -r -d 'path to a config file in nsqd\'s TOML format (underscored option names)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l data-path -r -d 'path to store disk-backed messages (default: the current folder)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l e2e-processing-latency-window-time -r -d 'calculate end to end latency quantiles for this duration of time'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l help -d 'Show help'

@@ -3,6 +3,7 @@
 
 import { formatDuration, parseDuration, DurationError } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
+import type { TomlValue } from '../util/toml.js';
 import { isLogLevel, LOG_LEVELS } from '../util/log.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 
@@ -57,6 +58,26 @@ export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptio
 
 function bad(flag: string, value: unknown, why: string): UserError {
   return new UserError(`invalid value "${String(value)}" for flag --${flag}: ${why}`, 'E_BAD_FLAG', 2);
+}
+
+/** nsqd's config-file names whose flag is spelled differently */
+const CONFIG_NAME_TO_FLAG: Record<string, string> = { id: 'node-id', nsqlookupd_tcp_addresses: 'lookupd-tcp-address' };
+
+/**
+ * Reads nsqd's TOML config file into flag values (by flag name), for flags the command line left
+ * unset. Unknown options are an error, as they would be on the command line.
+ */
+export function flagsFromConfig(config: Record<string, TomlValue>, file: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    const flag = CONFIG_NAME_TO_FLAG[key] ?? key.replace(/_/g, '-');
+    const spec = NSQD_FLAGS[flag];
+    if (spec === undefined) throw new UserError(`${file}: unknown option "${key}"`, 'E_CONFIG', 1);
+    if (spec.kind === 'list') out[flag] = Array.isArray(value) ? value.map(String) : [String(value)];
+    else if (Array.isArray(value)) throw new UserError(`${file}: option "${key}" takes one value`, 'E_CONFIG', 1);
+    else out[flag] = String(value);
+  }
+  return out;
 }
 
 /** Turns parsed flag values (strings from yargs) into engine options, rejecting bad ones. */

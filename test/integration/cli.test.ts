@@ -1,6 +1,6 @@
 // The compiled `nsq` executable run as a user runs it: flags, Go-style flags, aliases, signals, errors.
 
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,4 +103,25 @@ t.test('--log-format json: one JSON object a line', async (t) => {
     t.ok(!Number.isNaN(Date.parse(o.time)), 'ISO time');
   }
   t.ok(lines.some((l) => (JSON.parse(l) as { msg: string }).msg.startsWith('TCP: listening on 127.0.0.1:')));
+});
+
+t.test('--config reads nsqd TOML; the command line wins; mistakes are one line, exit 1', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nsq-config-'));
+  const cfg = join(dir, 'nsqd.cfg');
+  writeFileSync(cfg, 'tcp_address = "127.0.0.1:0"\nhttp_address = "127.0.0.1:0"\nmsg_timeout = "90s"\nmax_rdy_count = 100\nid = 42\n');
+  const p = spawnNsq(t, ['serve', `--config=${cfg}`, '--max-rdy-count=7']);
+  const ports = await serverPorts(p);
+  const get = async (opt: string): Promise<string> => (await fetch(`http://127.0.0.1:${ports.http}/config/${opt}`)).text();
+  t.equal(await get('msg_timeout'), '90000000000', 'from the file');
+  t.equal(await get('max_rdy_count'), '7', 'the command line wins');
+  t.equal(await get('id'), '42', 'nsqd config names (id = node-id)');
+  p.child.kill('SIGTERM');
+  await p.exit;
+  writeFileSync(cfg, 'msg_timeout = "90s"\nno_such_option = 1\n');
+  const bad = spawnNsq(t, ['serve', `--config=${cfg}`, ...EPHEMERAL]);
+  t.equal((await bad.exit).code, 1);
+  t.match(bad.stderr(), /^nsq: .*nsqd\.cfg: unknown option "no_such_option"\n$/);
+  const missing = spawnNsq(t, ['serve', `--config=${join(dir, 'nope.cfg')}`, ...EPHEMERAL]);
+  t.equal((await missing.exit).code, 1);
+  t.match(missing.stderr(), /cannot read config file .*nope\.cfg: ENOENT/);
 });
