@@ -45,6 +45,12 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'output-buffer-timeout': { key: 'outputBufferTimeout', kind: 'duration', describe: 'default duration of time between flushing data to clients' },
   'max-channel-consumers': { key: 'maxChannelConsumers', kind: 'int', describe: 'maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)' },
   'max-deflate-level': { key: 'maxDeflateLevel', kind: 'int', describe: 'max deflate compression level a client can negotiate (> values == > nsqd CPU usage)' },
+  'statsd-address': { key: 'statsdAddress', kind: 'string', describe: 'UDP <addr>:<port> of a statsd daemon for pushing stats' },
+  'statsd-prefix': { key: 'statsdPrefix', kind: 'string', describe: 'prefix used for keys sent to statsd (%s for host replacement)' },
+  'statsd-interval': { key: 'statsdInterval', kind: 'duration', describe: 'duration between pushing to statsd' },
+  'statsd-mem-stats': { key: 'statsdMemStats', kind: 'bool', describe: 'toggle sending memory stats to statsd' },
+  'statsd-udp-packet-size': { key: 'statsdUdpPacketSize', kind: 'int', describe: 'the size in bytes of statsd UDP packets' },
+  'statsd-exclude-ephemeral': { key: 'statsdExcludeEphemeral', kind: 'bool', describe: 'skip ephemeral topics and channels when sending stats to statsd' },
   'e2e-processing-latency-window-time': { key: 'e2eProcessingLatencyWindowTime', kind: 'duration', describe: 'calculate end to end latency quantiles for this duration of time' },
 };
 
@@ -115,7 +121,10 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
         }
         break;
       case 'bool':
-        out[spec.key] = text === 'true' || text === '1';
+        // Go's flag: a bare -flag means true
+        if (['', 'true', '1', 't', 'T', 'TRUE', 'True'].includes(text)) out[spec.key] = true;
+        else if (['false', '0', 'f', 'F', 'FALSE', 'False'].includes(text)) out[spec.key] = false;
+        else throw bad(flag, text, 'want true or false');
         break;
       case 'format':
         if (text !== 'text' && text !== 'json') throw bad(flag, text, 'want text or json');

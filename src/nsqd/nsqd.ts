@@ -50,6 +50,7 @@ export class NSQD {
   #httpEndpoint: Endpoint | null = null;
   #stopping: Promise<void> | null = null;
   #unlock: (() => void) | null = null;
+  #statsd: { close(): void } | null = null;
   #loading = false;
   #metadataScheduled = false;
 
@@ -90,6 +91,10 @@ export class NSQD {
     }
     this.#scanTimer = setInterval(this.#scan, Math.max(10, Math.min(o.queueScanInterval, 1000)));
     this.lookup.setAddresses(o.nsqlookupdTcpAddresses);
+    if (o.statsdAddress !== '') {
+      const { StatsdPusher } = await import('./statsd.js');
+      this.#statsd = new StatsdPusher(this);
+    }
   }
 
   #load(meta: TopicMeta[]): void {
@@ -296,6 +301,7 @@ export class NSQD {
     this.logger.info('NSQ: closing');
     if (this.#scanTimer !== null) clearInterval(this.#scanTimer);
     this.lookup.close();
+    this.#statsd?.close();
     const closing: Promise<void>[] = [];
     if (this.#tcp !== null) closing.push(new Promise((resolve) => this.#tcp!.close(() => resolve())));
     if (this.#http !== null) {

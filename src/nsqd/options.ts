@@ -42,6 +42,13 @@ export interface NsqdOptions {
   deflate: boolean;
   snappy: boolean;
 
+  statsdAddress: string;
+  statsdPrefix: string;
+  statsdInterval: number;
+  statsdMemStats: boolean;
+  statsdUdpPacketSize: number;
+  statsdExcludeEphemeral: boolean;
+
   e2eProcessingLatencyPercentiles: number[];
   e2eProcessingLatencyWindowTime: number;
 }
@@ -90,6 +97,13 @@ export function defaultOptions(): NsqdOptions {
     // compression arrives with the compatibility work; until then IDENTIFY answers false
     deflate: false,
     snappy: false,
+
+    statsdAddress: '',
+    statsdPrefix: 'nsq.%s',
+    statsdInterval: 60_000,
+    statsdMemStats: true,
+    statsdUdpPacketSize: 508,
+    statsdExcludeEphemeral: false,
 
     e2eProcessingLatencyPercentiles: [],
     e2eProcessingLatencyWindowTime: 10 * 60 * 1000,

@@ -595,3 +595,26 @@ t.test('GET /metrics: Prometheus text with topic and channel figures', async (t)
     if (!line.startsWith('#')) t.match(line, /^[a-z_]+(\{[^}]*\})? -?\d+(\.\d+)?(e[+-]?\d+)?$/, `well-formed sample: ${line}`);
   }
 });
+
+t.test('--statsd-address: nsqd metric names pushed over UDP', async (t) => {
+  const { createSocket } = await import('node:dgram');
+  const udp = createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+  t.teardown(() => udp.close());
+  const packets: string[] = [];
+  udp.on('message', (m) => packets.push(m.toString()));
+  const nsqd = await startNsqd(t, { statsdAddress: `127.0.0.1:${udp.address().port}`, statsdInterval: 100, broadcastAddress: '10.0.0.1' });
+  const topic = nsqd.getTopic('st');
+  topic.getChannel('c');
+  const body = Buffer.from('xyz');
+  for (let i = 0; i < 3; i++) topic.publish(body, 0, 3);
+  const deadline = Date.now() + 5000;
+  while (!packets.some((p) => p.includes('channel.c.depth')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const lines = packets.join('\n').split('\n');
+  const prefix = `nsq.10_0_0_1_${nsqd.httpEndpoint.port}.`;
+  t.ok(lines.includes(`${prefix}topic.st.message_count:3|c`), 'counter delta');
+  t.ok(lines.includes(`${prefix}topic.st.message_bytes:9|c`));
+  t.ok(lines.includes(`${prefix}topic.st.channel.c.depth:3|g`), 'gauge');
+  t.ok(lines.some((l) => l.startsWith(`${prefix}mem.heap_in_use_bytes:`)));
+  t.ok(packets.every((p) => Buffer.byteLength(p) <= 508), 'packets within --statsd-udp-packet-size');
+});
