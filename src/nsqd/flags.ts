@@ -7,7 +7,7 @@ import type { TomlValue } from '../util/toml.js';
 import { isLogLevel, LOG_LEVELS } from '../util/log.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 
-type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'format';
+type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'format' | 'floats';
 
 export interface FlagSpec {
   key: keyof NsqdOptions;
@@ -51,6 +51,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'statsd-mem-stats': { key: 'statsdMemStats', kind: 'bool', describe: 'toggle sending memory stats to statsd' },
   'statsd-udp-packet-size': { key: 'statsdUdpPacketSize', kind: 'int', describe: 'the size in bytes of statsd UDP packets' },
   'statsd-exclude-ephemeral': { key: 'statsdExcludeEphemeral', kind: 'bool', describe: 'skip ephemeral topics and channels when sending stats to statsd' },
+  'e2e-processing-latency-percentile': { key: 'e2eProcessingLatencyPercentiles', kind: 'floats', describe: "message processing time percentiles (as float (0, 1.0]) to track (can be given multiple times or comma separated '1.0,0.99,0.95', default none)" },
   'e2e-processing-latency-window-time': { key: 'e2eProcessingLatencyWindowTime', kind: 'duration', describe: 'calculate end to end latency quantiles for this duration of time' },
 };
 
@@ -58,7 +59,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
 export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptions()): string | number {
   const v = defaults[spec.key];
   if (spec.kind === 'duration') return formatDuration(v as number);
-  if (spec.kind === 'list') return (v as string[]).join(',');
+  if (spec.kind === 'list' || spec.kind === 'floats') return (v as unknown[]).join(',');
   return v as string | number;
 }
 
@@ -67,7 +68,7 @@ function bad(flag: string, value: unknown, why: string): UserError {
 }
 
 /** nsqd's config-file names whose flag is spelled differently */
-const CONFIG_NAME_TO_FLAG: Record<string, string> = { id: 'node-id', nsqlookupd_tcp_addresses: 'lookupd-tcp-address' };
+const CONFIG_NAME_TO_FLAG: Record<string, string> = { id: 'node-id', nsqlookupd_tcp_addresses: 'lookupd-tcp-address', e2e_processing_latency_percentiles: 'e2e-processing-latency-percentile' };
 
 /**
  * Reads nsqd's TOML config file into flag values (by flag name), for flags the command line left
@@ -79,7 +80,7 @@ export function flagsFromConfig(config: Record<string, TomlValue>, file: string)
     const flag = CONFIG_NAME_TO_FLAG[key] ?? key.replace(/_/g, '-');
     const spec = NSQD_FLAGS[flag];
     if (spec === undefined) throw new UserError(`${file}: unknown option "${key}"`, 'E_CONFIG', 1);
-    if (spec.kind === 'list') out[flag] = Array.isArray(value) ? value.map(String) : [String(value)];
+    if (spec.kind === 'list' || spec.kind === 'floats') out[flag] = Array.isArray(value) ? value.map(String) : [String(value)];
     else if (Array.isArray(value)) throw new UserError(`${file}: option "${key}" takes one value`, 'E_CONFIG', 1);
     else out[flag] = String(value);
   }
@@ -92,6 +93,16 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
   for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
     const raw = values[flag];
     if (raw === undefined) continue;
+    if (spec.kind === 'floats') {
+      const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+      const nums = list.map((v) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n <= 0 || n > 1) throw bad(flag, v, 'want a number in (0, 1.0]');
+        return n;
+      });
+      out[spec.key] = [...new Set(nums)];
+      continue;
+    }
     if (spec.kind === 'list') {
       const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
       for (const a of list) if (!/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(a)) throw bad(flag, a, 'want host:port');

@@ -618,3 +618,28 @@ t.test('--statsd-address: nsqd metric names pushed over UDP', async (t) => {
   t.ok(lines.some((l) => l.startsWith(`${prefix}mem.heap_in_use_bytes:`)));
   t.ok(packets.every((p) => Buffer.byteLength(p) <= 508), 'packets within --statsd-udp-packet-size');
 });
+
+t.test('--e2e-processing-latency-percentile: /stats reports the quantiles after FINs', async (t) => {
+  const { Producer } = await import('../../src/client/producer.js');
+  const { Consumer } = await import('../../src/client/consumer.js');
+  const nsqd = await startNsqd(t, { e2eProcessingLatencyPercentiles: [0.5, 0.99] });
+  const p = new Producer(`127.0.0.1:${nsqd.tcpEndpoint.port}`);
+  t.teardown(() => p.close());
+  nsqd.getTopic('lat').getChannel('c');
+  await p.mpublish('lat', ['1', '2', '3', '4']);
+  let n = 0;
+  const c = new Consumer({ topic: 'lat', channel: 'c', nsqdTcpAddresses: [`127.0.0.1:${nsqd.tcpEndpoint.port}`], maxInFlight: 10 }, () => {
+    n++;
+  });
+  await c.start();
+  t.teardown(() => c.stop());
+  const ch = nsqd.getExistingTopic('lat')!.getExistingChannel('c')!;
+  const deadline = Date.now() + 5000;
+  while ((n < 4 || ch.inFlightCount > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const s = (await (await fetch(`http://127.0.0.1:${nsqd.httpEndpoint.port}/stats?format=json&topic=lat`)).json()) as { topics: { e2e_processing_latency: { count: number; percentiles: { quantile: number; value: number }[] }; channels: { e2e_processing_latency: { count: number; percentiles: { quantile: number; value: number }[] } }[] }[] };
+  const e2e = s.topics[0]!.channels[0]!.e2e_processing_latency;
+  t.equal(e2e.count, 4);
+  t.same(e2e.percentiles.map((x) => x.quantile), [0.5, 0.99]);
+  t.ok(e2e.percentiles.every((x) => x.value > 0 && x.value < 5e9), 'nanoseconds, plausible');
+  t.equal(s.topics[0]!.e2e_processing_latency.count, 4, 'the topic merges its channels');
+});
