@@ -196,8 +196,10 @@ export class Connection implements FrameSink {
   readonly port: number;
   readonly socket: Socket;
   identify: IdentifyResponse | null = null;
-  /** messages delivered and not yet answered */
-  inFlight = 0;
+  /** rawMessage deliveries not yet answered (the fast path counts, it does not track IDs) */
+  #rawInFlight = 0;
+  /** Message deliveries not yet answered: ID → when delivered (performance.now()) */
+  #held = new Map<string, number>();
   events: ConnectionEvents = {};
   /** performance.now() when the chunk being decoded arrived: a receive time for every frame in it */
   receivedAt = 0;
@@ -286,13 +288,17 @@ export class Connection implements FrameSink {
 
   onFrame(frameType: number, buf: Buffer, start: number, end: number): void {
     if (frameType === FRAME_TYPE_MESSAGE) {
-      this.inFlight++;
       const raw = this.events.rawMessage;
       if (raw !== undefined) {
+        this.#rawInFlight++;
         raw(buf, start, end);
         return;
       }
       const m = decodeMessage(buf, start, end);
+      // a redelivery of a message that timed out here replaces the old delivery; delete + set keeps
+      // the map in delivery order, so pruning only ever looks at its oldest entries
+      this.#held.delete(m.id);
+      this.#held.set(m.id, performance.now());
       const msg = new Message(this, m.id, m.attempts, m.timestamp, m.body);
       if (this.events.message) this.events.message(msg);
       return;
@@ -377,14 +383,28 @@ export class Connection implements FrameSink {
     this.#write(encodeCommand('RDY', count));
   }
 
+  /**
+   * Messages delivered and not yet answered. A delivery older than the negotiated msg_timeout is no
+   * longer in flight at the server (it timed out and was requeued), so it does not count.
+   */
+  get inFlight(): number {
+    const timeout = this.identify?.msg_timeout ?? 60_000;
+    const cutoff = performance.now() - timeout;
+    for (const [id, at] of this.#held) {
+      if (at >= cutoff) break;
+      this.#held.delete(id);
+    }
+    return this.#rawInFlight + this.#held.size;
+  }
+
   finish(id: string): void {
-    this.inFlight--;
+    this.#held.delete(id);
     this.#writeLine(`FIN ${id}\n`);
   }
 
   /** FIN by the id's 16 bytes at `buf[idStart]` (see `events.rawMessage`), copied straight into the next write. */
   finishRaw(buf: Buffer, idStart: number): void {
-    this.inFlight--;
+    this.#rawInFlight--;
     if (this.#closed) return;
     const at = this.#reserve(FIN_LENGTH);
     const slab = this.#slab;
@@ -394,7 +414,7 @@ export class Connection implements FrameSink {
   }
 
   requeue(id: string, delayMs = 0): void {
-    this.inFlight--;
+    this.#held.delete(id);
     this.#writeLine(`REQ ${id} ${Math.max(0, Math.round(delayMs))}\n`);
   }
 

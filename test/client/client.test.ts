@@ -114,3 +114,24 @@ t.test('consumer reconnects when its node comes back', async (t) => {
   await until(() => got.length === 1);
   t.same(got, ['after restart']);
 });
+
+t.test('a message that timed out and came back counts once in flight; stop() does not wait for the lost delivery', async (t) => {
+  const nsqd = await startNsqd(t, { msgTimeout: 1000 });
+  const p = new Producer(addr(nsqd));
+  t.teardown(() => p.close());
+  await p.publish('slow', 'x');
+  const attempts: number[] = [];
+  let conn: Connection | null = null;
+  const c = new Consumer({ topic: 'slow', channel: 'c', nsqdTcpAddresses: [addr(nsqd)], autoFinish: false, msgTimeout: 1000 }, (m: Message) => {
+    attempts.push(m.attempts);
+    conn = m.connection;
+    if (m.attempts >= 2) m.finish();
+  });
+  await c.start();
+  await until(() => attempts.length === 2, 8000);
+  t.same(attempts, [1, 2]);
+  t.equal(conn!.inFlight, 0, 'the first delivery timed out, the second was finished');
+  const started = Date.now();
+  await c.stop(5000);
+  t.ok(Date.now() - started < 2000, `stop took ${Date.now() - started}ms`);
+});
