@@ -9,7 +9,7 @@ const LEVEL_NUMBER: Record<string, number> = { debug: 1, info: 2, warn: 3, error
 /** config key → [option field, kind] */
 const KEYS = new Map<string, [keyof NsqdOptions, string]>();
 for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
-  if (spec.kind === 'list' || spec.kind === 'floats') continue;
+  if (spec.kind === 'list' || spec.kind === 'floats' || spec.key === null) continue;
   KEYS.set(flag === 'node-id' ? 'id' : flag.replace(/-/g, '_'), [spec.key, spec.kind]);
 }
 KEYS.set('nsqlookupd_tcp_addresses', ['nsqlookupdTcpAddresses', 'list']);

@@ -10,7 +10,8 @@ import { defaultOptions, type NsqdOptions } from './options.js';
 type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'format' | 'floats';
 
 export interface FlagSpec {
-  key: keyof NsqdOptions;
+  /** null: accepted for compatibility with nsqd's command lines, and has no effect here */
+  key: keyof NsqdOptions | null;
   kind: Kind;
   describe: string;
 }
@@ -51,12 +52,18 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'statsd-mem-stats': { key: 'statsdMemStats', kind: 'bool', describe: 'toggle sending memory stats to statsd' },
   'statsd-udp-packet-size': { key: 'statsdUdpPacketSize', kind: 'int', describe: 'the size in bytes of statsd UDP packets' },
   'statsd-exclude-ephemeral': { key: 'statsdExcludeEphemeral', kind: 'bool', describe: 'skip ephemeral topics and channels when sending stats to statsd' },
+  'queue-scan-worker-pool-max': { key: null, kind: 'int', describe: 'accepted for nsqd compatibility; the scan loop here is one pass over all channels' },
+  'queue-scan-selection-count': { key: null, kind: 'int', describe: 'accepted for nsqd compatibility; every channel is scanned each pass' },
+  'http-client-connect-timeout': { key: null, kind: 'duration', describe: 'accepted for nsqd compatibility' },
+  'http-client-request-timeout': { key: null, kind: 'duration', describe: 'accepted for nsqd compatibility' },
+  verbose: { key: null, kind: 'bool', describe: '[deprecated] has no effect, use --log-level' },
   'e2e-processing-latency-percentile': { key: 'e2eProcessingLatencyPercentiles', kind: 'floats', describe: "message processing time percentiles (as float (0, 1.0]) to track (can be given multiple times or comma separated '1.0,0.99,0.95', default none)" },
   'e2e-processing-latency-window-time': { key: 'e2eProcessingLatencyWindowTime', kind: 'duration', describe: 'calculate end to end latency quantiles for this duration of time' },
 };
 
 /** The default shown in --help, in the syntax the flag takes. */
 export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptions()): string | number {
+  if (spec.key === null) return '';
   const v = defaults[spec.key];
   if (spec.kind === 'duration') return formatDuration(v as number);
   if (spec.kind === 'list' || spec.kind === 'floats') return (v as unknown[]).join(',');
@@ -93,6 +100,7 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
   for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
     const raw = values[flag];
     if (raw === undefined) continue;
+    if (spec.key === null) continue;
     if (spec.kind === 'floats') {
       const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
       const nums = list.map((v) => {
