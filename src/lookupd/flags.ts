@@ -2,9 +2,9 @@
 // Defaults come from lookupd.ts, so the help text and the server cannot disagree.
 
 import { splitHostPort } from '../nsqd/listen.js';
-import { formatDuration, parseDuration, DurationError } from '../util/duration.js';
-import { UserError } from '../util/errors.js';
-import { isLogLevel, LOG_LEVELS } from '../util/log.js';
+import { formatDuration } from '../util/duration.js';
+import { badFlag, durationFlag, lastValue, levelFlag } from '../util/flag-values.js';
+import { LOG_LEVELS } from '../util/log.js';
 import { defaultLookupdOptions, type LookupdOptions } from './options.js';
 
 type Kind = 'string' | 'address' | 'duration' | 'level';
@@ -31,9 +31,6 @@ export function lookupdFlagDefault(spec: LookupdFlagSpec, defaults: LookupdOptio
   return spec.kind === 'duration' ? formatDuration(v as number) : String(v);
 }
 
-function bad(flag: string, value: unknown, why: string): UserError {
-  return new UserError(`invalid value "${String(value)}" for flag --${flag}: ${why}`, 'E_BAD_FLAG', 2);
-}
 
 /** Turns parsed flag values (strings from yargs) into server options, rejecting bad ones. */
 export function lookupdOptionsFromFlags(values: Record<string, unknown>): Partial<LookupdOptions> {
@@ -41,8 +38,7 @@ export function lookupdOptionsFromFlags(values: Record<string, unknown>): Partia
   for (const [flag, spec] of Object.entries(LOOKUPD_FLAGS)) {
     const raw = values[flag];
     if (raw === undefined) continue;
-    // given more than once: the last one wins, as with Go's flag package
-    const text = String(Array.isArray(raw) ? raw[raw.length - 1] : raw);
+    const text = lastValue(raw);
     switch (spec.kind) {
       case 'string':
         out[spec.key] = text;
@@ -51,28 +47,16 @@ export function lookupdOptionsFromFlags(values: Record<string, unknown>): Partia
         try {
           splitHostPort(text, `--${flag}`);
         } catch {
-          throw bad(flag, text, 'want host:port');
+          throw badFlag(flag, text, 'want host:port');
         }
         out[spec.key] = text;
         break;
-      case 'duration': {
-        let ms: number;
-        try {
-          ms = parseDuration(text);
-        } catch (err) {
-          if (err instanceof DurationError) throw bad(flag, text, err.message);
-          throw err;
-        }
-        if (ms < 0) throw bad(flag, text, 'want a duration of 0 or more');
-        out[spec.key] = ms;
+      case 'duration':
+        out[spec.key] = durationFlag(flag, text, 0);
         break;
-      }
-      case 'level': {
-        const level = text.toLowerCase();
-        if (!isLogLevel(level)) throw bad(flag, text, `want one of ${LOG_LEVELS.join(', ')}`);
-        out[spec.key] = level;
+      case 'level':
+        out[spec.key] = levelFlag(flag, text);
         break;
-      }
     }
   }
   return out as Partial<LookupdOptions>;

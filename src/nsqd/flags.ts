@@ -1,10 +1,11 @@
 // nsqd's command-line flags: names as nsqd spells them, each mapped to an option field.
 // Defaults come from options.ts, so the help text and the engine cannot disagree.
 
-import { formatDuration, parseDuration, DurationError } from '../util/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
+import { badFlag, durationFlag, lastValue, levelFlag } from '../util/flag-values.js';
 import type { TomlValue } from '../util/toml.js';
-import { isLogLevel, LOG_LEVELS } from '../util/log.js';
+import { LOG_LEVELS } from '../util/log.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 
 type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'format' | 'floats';
@@ -70,9 +71,7 @@ export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptio
   return v as string | number;
 }
 
-function bad(flag: string, value: unknown, why: string): UserError {
-  return new UserError(`invalid value "${String(value)}" for flag --${flag}: ${why}`, 'E_BAD_FLAG', 2);
-}
+const bad = badFlag;
 
 /** nsqd's config-file names whose flag is spelled differently */
 const CONFIG_NAME_TO_FLAG: Record<string, string> = { id: 'node-id', nsqlookupd_tcp_addresses: 'lookupd-tcp-address', e2e_processing_latency_percentiles: 'e2e-processing-latency-percentile' };
@@ -117,8 +116,7 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
       out[spec.key] = [...new Set(list)];
       continue;
     }
-    // given more than once: the last one wins, as with Go's flag package
-    const text = String(Array.isArray(raw) ? raw[raw.length - 1] : raw);
+    const text = lastValue(raw);
     switch (spec.kind) {
       case 'string':
         out[spec.key] = text;
@@ -132,12 +130,7 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
         break;
       }
       case 'duration':
-        try {
-          out[spec.key] = parseDuration(text);
-        } catch (err) {
-          if (err instanceof DurationError) throw bad(flag, text, err.message);
-          throw err;
-        }
+        out[spec.key] = durationFlag(flag, text);
         break;
       case 'bool':
         // Go's flag: a bare -flag means true
@@ -149,12 +142,9 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
         if (text !== 'text' && text !== 'json') throw bad(flag, text, 'want text or json');
         out[spec.key] = text;
         break;
-      case 'level': {
-        const level = text.toLowerCase();
-        if (!isLogLevel(level)) throw bad(flag, text, `want one of ${LOG_LEVELS.join(', ')}`);
-        out[spec.key] = level;
+      case 'level':
+        out[spec.key] = levelFlag(flag, text);
         break;
-      }
     }
   }
   const o = out as Partial<NsqdOptions>;
