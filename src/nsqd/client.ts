@@ -3,6 +3,7 @@
 // event-loop turn (or when the buffer fills), never once per message.
 
 import type { Socket } from 'node:net';
+import { constants as zlibConstants, createDeflateRaw, type DeflateRaw } from 'node:zlib';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { writeMessageId } from '../protocol/message-id.js';
 import { InFlightTable } from './inflight.js';
@@ -192,12 +193,33 @@ export class Client {
     }
     this.#outLen = 0;
     if (this.socket.destroyed) return;
+    if (this.#deflate !== null) {
+      // compressed connection: the deflater writes to the socket as it produces output
+      this.#deflate.write(chunk);
+      this.#deflate.flush(zlibConstants.Z_SYNC_FLUSH);
+      return;
+    }
+    this.#writeSocket(chunk);
+  }
+
+  #writeSocket = (chunk: Buffer): void => {
+    if (this.socket.destroyed) return;
     if (!this.socket.write(chunk) && !this.writeBlocked) {
       this.writeBlocked = true;
       // stop reading too, so a peer that never reads its responses cannot grow our memory
       this.socket.pause();
       this.socket.once('drain', this.#onDrain);
     }
+  };
+
+  #deflate: DeflateRaw | null = null;
+
+  /** From now on everything written is raw DEFLATE at `level`, flushed with every write (as nsqd). */
+  startDeflate(level: number): void {
+    const d = createDeflateRaw({ level });
+    d.on('data', this.#writeSocket);
+    d.on('error', () => this.socket.destroy());
+    this.#deflate = d;
   }
 
   #onDrain = (): void => {

@@ -46,6 +46,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'min-output-buffer-timeout': { key: 'minOutputBufferTimeout', kind: 'duration', describe: 'minimum client configurable duration of time between flushing to a client' },
   'output-buffer-timeout': { key: 'outputBufferTimeout', kind: 'duration', describe: 'default duration of time between flushing data to clients' },
   'max-channel-consumers': { key: 'maxChannelConsumers', kind: 'int', describe: 'maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)' },
+  deflate: { key: 'deflate', kind: 'bool', describe: 'enable deflate feature negotiation (client compression)' },
   'max-deflate-level': { key: 'maxDeflateLevel', kind: 'int', describe: 'max deflate compression level a client can negotiate (> values == > nsqd CPU usage)' },
   'statsd-address': { key: 'statsdAddress', kind: 'string', describe: 'UDP <addr>:<port> of a statsd daemon for pushing stats' },
   'statsd-prefix': { key: 'statsdPrefix', kind: 'string', describe: 'prefix used for keys sent to statsd (%s for host replacement)' },

@@ -94,8 +94,7 @@ export function defaultOptions(): NsqdOptions {
     outputBufferTimeout: 250,
     maxChannelConsumers: 0,
     maxDeflateLevel: 6,
-    // compression arrives with the compatibility work; until then IDENTIFY answers false
-    deflate: false,
+    deflate: true,
     snappy: false,
 
     statsdAddress: '',

@@ -1,6 +1,7 @@
 // Protocol V2 on the server side: one instance per TCP connection. Checks the magic, feeds bytes
 // to the command decoder and executes each command through one dispatch on its verb (Exec).
 
+import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import { CommandDecoder, type CommandSink } from '../protocol/command-decoder.js';
 import { MAGIC_V2, MSG_ID_LENGTH, NSQ_VERSION, RESPONSE_CLOSE_WAIT, RESPONSE_OK } from '../protocol/constants.js';
 import { encodeError } from '../protocol/encoders.js';
@@ -50,6 +51,7 @@ export class ProtocolV2 implements CommandSink {
   #topic = '';
   #deferMs = 0;
   #keptBuf: Buffer = Buffer.alloc(0);
+  #inflate: InflateRaw | null = null;
   /** publishes executed in this chunk whose OK waits for their disk writes */
   #unsettled: string[] = [];
   #keptAt = 0;
@@ -80,8 +82,28 @@ export class ProtocolV2 implements CommandSink {
       if (have.length === 4) return;
       chunk = have.subarray(4);
     }
+    if (this.#inflate !== null) {
+      this.#inflate.write(chunk);
+      return;
+    }
     this.#decoder.push(chunk);
     this.#settle();
+  }
+
+  /** Everything the client sends from here on is raw DEFLATE. */
+  #startInflate(rest: Buffer): void {
+    const inflate = createInflateRaw();
+    inflate.on('data', (plain: Buffer) => {
+      this.#decoder.push(plain);
+      this.#settle();
+    });
+    inflate.on('error', (err) => {
+      this.#nsqd.logger.error(`[${this.client.remoteAddress}] - deflate stream: ${err.message}`);
+      this.#decoder.stop();
+      this.client.socket.destroy();
+    });
+    this.#inflate = inflate;
+    if (rest.length > 0) inflate.write(rest);
   }
 
   // ---- CommandSink ------------------------------------------------------------------------
@@ -234,6 +256,13 @@ export class ProtocolV2 implements CommandSink {
         output_buffer_timeout: client.outputBufferTimeout,
       }),
     );
+    if (client.deflate) {
+      // the answer goes out plain; then both directions are raw DEFLATE and OK confirms it (as nsqd)
+      client.flush();
+      client.startDeflate(client.deflateLevel);
+      this.#decoder.divert((rest) => this.#startInflate(rest));
+      client.sendResponse(RESPONSE_OK);
+    }
   }
 
   #auth(params: string[]): boolean {

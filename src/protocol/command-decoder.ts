@@ -31,6 +31,7 @@ export class CommandDecoder {
   #sink: CommandSink;
   #state = S_LINE;
   #stopped = false;
+  #divert: ((rest: Buffer) => void) | null = null;
   /** Partial line or size bytes carried over from an earlier chunk. */
   #stash: Buffer = Buffer.allocUnsafe(256);
   #stashLen = 0;
@@ -53,10 +54,24 @@ export class CommandDecoder {
     return this.#stopped;
   }
 
+  /**
+   * After the current command, hand every following byte to `sink` instead of decoding it (the
+   * stream is about to be compressed or encrypted; the new layer decodes and pushes back).
+   */
+  divert(sink: (rest: Buffer) => void): void {
+    this.#divert = sink;
+  }
+
   push(chunk: Buffer): void {
     const len = chunk.length;
     let pos = 0;
     while (pos < len && !this.#stopped) {
+      if (this.#divert !== null) {
+        const sink = this.#divert;
+        this.#divert = null;
+        sink(chunk.subarray(pos));
+        return;
+      }
       if (this.#state === S_LINE) {
         pos = this.#readLine(chunk, pos, len);
       } else if (this.#state === S_SIZE) {
@@ -64,6 +79,12 @@ export class CommandDecoder {
       } else {
         pos = this.#readBody(chunk, pos, len);
       }
+    }
+    if (this.#divert !== null && pos >= len) {
+      // the switch came with the chunk's last byte: later chunks go to the new layer anyway
+      const sink = this.#divert;
+      this.#divert = null;
+      sink(Buffer.alloc(0));
     }
   }
 

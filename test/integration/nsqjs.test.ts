@@ -586,3 +586,18 @@ t.test('/stats?format=json reports a known sequence exactly', async (t) => {
   );
   t.same(reader.errors, []);
 });
+
+t.test('deflate: an nsqjs Writer and Reader negotiate compression and move a large message both ways', async (t) => {
+  const nsqd = await startNsqd(t);
+  const { writer } = await openWriter(t, nsqd, { deflate: true, deflateLevel: 3 } as ConnectionOptions);
+  const { inbox } = await openReader(t, nsqd, 'squeezed', 'c', { deflate: true, deflateLevel: 3 } as ReaderOptions, (m) => m.finish());
+  const big = Buffer.alloc(300_000, 'abc');
+  await publish(writer, 'squeezed', ['small', big, 'last']);
+  const got = await inbox.waitFor(3);
+  t.same(got.map((m) => m.body.length), [5, 300_000, 4]);
+  t.ok(got[1]!.body.equals(big), 'the large body arrives intact');
+  const s = await getStats(nsqd, '&topic=squeezed');
+  const client = s.topics![0]!.channels[0]!.clients![0] as unknown as { deflate: boolean };
+  t.equal(client.deflate, true, '/stats shows the consumer compressed');
+  t.equal((s.producers![0] as unknown as { deflate: boolean }).deflate, true, 'and the producer');
+});

@@ -140,3 +140,17 @@ t.test('fuzz: random bytes never throw and never loop', async (t) => {
   }
   t.pass('500 random inputs decoded without throwing');
 });
+
+t.test('divert hands the rest of the chunk to a new layer after the current command', async (t) => {
+  const r = new Recorder();
+  const d = new CommandDecoder(r);
+  let rest: Buffer | null = null;
+  const orig = r.onBody.bind(r);
+  r.onBody = (buf, start, end) => {
+    orig(buf, start, end);
+    d.divert((b) => (rest = b));
+  };
+  d.push(Buffer.concat([encodeIdentify({ deflate: true }), Buffer.from([1, 2, 3])]));
+  t.same(rest, Buffer.from([1, 2, 3]), 'the bytes after IDENTIFY are not decoded as commands');
+  t.same(r.events.filter((e) => e.startsWith('line:')), ['line:IDENTIFY']);
+});
