@@ -7,12 +7,11 @@ import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { CommandDecoder, type CommandSink } from '../protocol/command-decoder.js';
 import { NSQ_VERSION } from '../protocol/constants.js';
+import { encodeV1Response, MAGIC_V1 } from '../protocol/lookup-v1.js';
 import { E_BAD_BODY, E_BAD_CHANNEL, E_BAD_PROTOCOL, E_BAD_TOPIC, E_INVALID, fatal, ProtocolError } from '../protocol/errors.js';
 import { isEphemeral, isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { ANY, CATEGORY_CHANNEL, CATEGORY_CLIENT, CATEGORY_TOPIC, type PeerInfo } from './registration-db.js';
 import type { NSQLookupd } from './lookupd.js';
-
-export const MAGIC_V1 = Buffer.from('  V1', 'latin1');
 
 /** An nsqd's IDENTIFY is a few hundred bytes; nsqlookupd has no limit, we refuse what cannot be one. */
 export const MAX_IDENTIFY_BODY = 1024 * 1024;
@@ -21,15 +20,6 @@ export const MAX_IDENTIFY_BODY = 1024 * 1024;
 const MAX_PENDING_OUTPUT = 1024 * 1024;
 
 const RESPONSE_OK = Buffer.from('OK');
-
-/** [4-byte big-endian size][data], as nsqlookupd's SendResponse writes. */
-export function encodeV1Response(data: Buffer | string): Buffer {
-  const body = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-  const out = Buffer.allocUnsafe(4 + body.length);
-  out.writeUInt32BE(body.length, 0);
-  body.copy(out, 4);
-  return out;
-}
 
 // Go's strings.TrimSpace on a line of bytes (latin1 holds one byte per char)
 const TRIM_RE = /^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g;

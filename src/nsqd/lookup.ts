@@ -6,21 +6,15 @@
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { NSQ_VERSION } from '../protocol/constants.js';
+import { encodeCommand, encodeIdentify } from '../protocol/encoders.js';
+import { MAGIC_V1, V1ResponseDecoder } from '../protocol/lookup-v1.js';
 import type { NSQD } from './nsqd.js';
 
-const MAGIC_V1 = Buffer.from('  V1', 'latin1');
 const PING_INTERVAL = 15_000;
 const MAX_BACKOFF = 15_000;
+const PING = encodeCommand('PING');
 
-function identifyCommand(body: object): Buffer {
-  const json = Buffer.from(JSON.stringify(body));
-  const head = Buffer.from('IDENTIFY\n');
-  const size = Buffer.allocUnsafe(4);
-  size.writeUInt32BE(json.length, 0);
-  return Buffer.concat([head, size, json]);
-}
-
-const registration = (verb: 'REGISTER' | 'UNREGISTER', topic: string, channel?: string): Buffer => Buffer.from(channel === undefined ? `${verb} ${topic}\n` : `${verb} ${topic} ${channel}\n`);
+const registration = (verb: 'REGISTER' | 'UNREGISTER', topic: string, channel?: string): Buffer => (channel === undefined ? encodeCommand(verb, topic) : encodeCommand(verb, topic, channel));
 
 /** One lookupd: connected, identified and kept up to date, or retrying. */
 class LookupPeer {
@@ -32,7 +26,7 @@ class LookupPeer {
   #backoff = 250;
   #timer: NodeJS.Timeout | null = null;
   #ping: NodeJS.Timeout | null = null;
-  #pending = Buffer.alloc(0);
+  #responses = this.#newDecoder();
   /** the lookupd's HTTP address, from its IDENTIFY answer */
   httpAddress: string | null = null;
 
@@ -55,6 +49,8 @@ class LookupPeer {
     }
     const socket = connect({ host: m[1] ?? m[2]!, port: Number(m[3]) });
     this.#socket = socket;
+    // a fresh connection starts a fresh stream of answers
+    this.#responses = this.#newDecoder();
     socket.setNoDelay(true);
     socket.on('connect', () => {
       this.#nsqd.logger.info(`LOOKUP(${this.address}): connected`);
@@ -64,7 +60,7 @@ class LookupPeer {
       const o = this.#nsqd.options;
       const out = [
         MAGIC_V1,
-        identifyCommand({
+        encodeIdentify({
           broadcast_address: o.broadcastAddress,
           hostname: hostname(),
           tcp_port: o.broadcastTcpPort || tcp,
@@ -79,10 +75,10 @@ class LookupPeer {
       }
       socket.write(Buffer.concat(out));
       this.#ready = true;
-      this.#ping = setInterval(() => this.send(Buffer.from('PING\n')), PING_INTERVAL);
+      this.#ping = setInterval(() => this.send(PING), PING_INTERVAL);
       this.#ping.unref();
     });
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.#responses.push(chunk));
     socket.on('error', (err) => this.#nsqd.logger.error(`LOOKUP(${this.address}): ${err.message}`));
     socket.on('close', () => {
       this.#ready = false;
@@ -96,18 +92,14 @@ class LookupPeer {
     });
   }
 
-  /** Reads answers ([4-byte size][data]); errors are logged, the rest is only acknowledgement. */
-  #onData(chunk: Buffer): void {
-    let buf = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
-    while (buf.length >= 4) {
-      const size = buf.readUInt32BE(0);
-      if (buf.length < 4 + size) break;
-      const text = buf.toString('utf8', 4, 4 + size);
-      if (text.startsWith('E_')) this.#nsqd.logger.error(`LOOKUP(${this.address}): ${text}`);
-      else if (text.startsWith('{')) this.#identified(text);
-      buf = buf.subarray(4 + size);
-    }
-    this.#pending = Buffer.from(buf);
+  #newDecoder(): V1ResponseDecoder {
+    return new V1ResponseDecoder((data) => this.#onResponse(data.toString('utf8')));
+  }
+
+  /** Errors are logged; IDENTIFY's answer says where the HTTP API is; the rest is only acknowledgement. */
+  #onResponse(text: string): void {
+    if (text.startsWith('E_')) this.#nsqd.logger.error(`LOOKUP(${this.address}): ${text}`);
+    else if (text.startsWith('{')) this.#identified(text);
   }
 
   /** IDENTIFY's answer says where the lookupd's HTTP API is (its broadcast address, or the host we dialled). */

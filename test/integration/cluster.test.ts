@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
-import { NSQLookupd } from '../../src/lookupd/lookupd.js';
+import type { NSQLookupd } from '../../src/lookupd/lookupd.js';
+import { startLookupd as startLookupdHelper } from '../helpers/lookupd.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
-import { Logger } from '../../src/util/log.js';
 import { serverPorts, spawnNsq, startNsqd, tempDir } from '../helpers/nsqd.js';
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 8000): Promise<void> {
@@ -19,12 +19,8 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
   }
 }
 
-async function startLookupd(t: { teardown(fn: () => unknown): void }, tcp = '127.0.0.1:0'): Promise<NSQLookupd> {
-  const l = new NSQLookupd({ tcpAddress: tcp, httpAddress: '127.0.0.1:0', tombstoneLifetime: 60_000 }, new Logger('fatal'));
-  await l.start();
-  t.teardown(() => l.stop());
-  return l;
-}
+/** A lookupd for the cluster; `tcp` to bring one back on the address it had. */
+const startLookupd = (t: { teardown(fn: () => unknown): void }, tcp = '127.0.0.1:0'): Promise<NSQLookupd> => startLookupdHelper(t, { tcpAddress: tcp, tombstoneLifetime: 60_000 });
 
 const http = (l: NSQLookupd): string => `127.0.0.1:${l.httpEndpoint.port}`;
 const tcpOf = (n: NSQD): string => `127.0.0.1:${n.tcpEndpoint.port}`;

@@ -1,25 +1,16 @@
 // nsqlookupd's HTTP API: every route, its JSON shape, headers and error codes, and tombstones.
 
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import t from 'tap';
 import nsq from 'nsqjs';
 import type { Message } from 'nsqjs';
 import { startNsqd } from '../helpers/nsqd.js';
-import { NSQLookupd } from '../../src/lookupd/lookupd.js';
-import type { LookupdOptions } from '../../src/lookupd/options.js';
-import { Logger } from '../../src/util/log.js';
+import type { NSQLookupd } from '../../src/lookupd/lookupd.js';
+import { startLookupd, V1Conn } from '../helpers/lookupd.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
-}
-
-async function startLookupd(t: Teardown, options: Partial<LookupdOptions> = {}): Promise<NSQLookupd> {
-  const quiet = new Logger(process.env['NSQ_TEST_LOG'] ? 'debug' : 'fatal', '[nsqlookupd] ');
-  const l = new NSQLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', ...options }, quiet);
-  await l.start();
-  t.teardown(() => l.stop());
-  return l;
 }
 
 interface Reply {
@@ -49,28 +40,13 @@ const post = (l: NSQLookupd, path: string): Promise<Reply> => call(l, 'POST', pa
  * Resolves once every command was answered OK; the connection closes when the test ends.
  */
 async function registerPeer(t: Teardown, l: NSQLookupd, peer: { broadcast_address: string; http_port: number; tcp_port?: number }, registrations: string[]): Promise<Socket> {
-  const socket = connect(l.tcpEndpoint.port, '127.0.0.1');
-  t.teardown(() => socket.destroy());
-  const body = Buffer.from(JSON.stringify({ hostname: 'h', tcp_port: 4150, version: '1.3.0', ...peer }));
-  const size = Buffer.alloc(4);
-  size.writeInt32BE(body.length);
-  const want = 1 + registrations.length;
-  await new Promise<void>((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    let answers = 0;
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        const text = buf.toString('utf8', 4, 4 + buf.readUInt32BE(0));
-        buf = buf.subarray(4 + buf.readUInt32BE(0));
-        if (answers > 0 && text !== 'OK') reject(new Error(text));
-        if (++answers === want) resolve();
-      }
-    });
-    socket.on('error', reject);
-    socket.write(Buffer.concat([Buffer.from('  V1IDENTIFY\n'), size, body, Buffer.from(registrations.map((r) => `REGISTER ${r}\n`).join(''))]));
-  });
-  return socket;
+  const c = await V1Conn.open(t, l.tcpEndpoint.port);
+  await c.identify({ hostname: 'h', tcp_port: 4150, version: '1.3.0', ...peer });
+  for (const r of registrations) {
+    const answer = await c.command(`REGISTER ${r}`);
+    if (answer !== 'OK') throw new Error(`REGISTER ${r}: ${String(answer)}`);
+  }
+  return c.socket;
 }
 
 const V1_HEADER = 'nsq; version=1.0';

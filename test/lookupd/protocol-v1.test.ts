@@ -1,116 +1,14 @@
 // nsqlookupd's TCP protocol V1 over real sockets: what an nsqd sees (responses, exact error texts,
 // closed connections) and what consumers then see over HTTP.
 
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import t from 'tap';
-import { NSQLookupd } from '../../src/lookupd/lookupd.js';
-import type { LookupdOptions } from '../../src/lookupd/options.js';
-import { Logger } from '../../src/util/log.js';
-
-interface Teardown {
-  teardown(fn: () => unknown): void;
-}
-
-async function startLookupd(t: Teardown, options: Partial<LookupdOptions> = {}): Promise<NSQLookupd> {
-  const quiet = new Logger(process.env['NSQ_TEST_LOG'] ? 'debug' : 'fatal', '[nsqlookupd] ');
-  const l = new NSQLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', ...options }, quiet);
-  await l.start();
-  t.teardown(() => l.stop());
-  return l;
-}
-
-/** A raw V1 connection: send bytes, read [size][data] responses one at a time. */
-class V1Conn {
-  readonly socket: Socket;
-  #buf = Buffer.alloc(0);
-  #responses: string[] = [];
-  #waiters: ((r: string | null) => void)[] = [];
-  #closed = false;
-  readonly closed: Promise<void>;
-
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.#buf = Buffer.concat([this.#buf, chunk]);
-      while (this.#buf.length >= 4 && this.#buf.length >= 4 + this.#buf.readUInt32BE(0)) {
-        const n = this.#buf.readUInt32BE(0);
-        const text = this.#buf.toString('latin1', 4, 4 + n);
-        this.#buf = this.#buf.subarray(4 + n);
-        const w = this.#waiters.shift();
-        if (w) w(text);
-        else this.#responses.push(text);
-      }
-    });
-    socket.on('error', () => {});
-    this.closed = new Promise((resolve) =>
-      socket.on('close', () => {
-        this.#closed = true;
-        for (const w of this.#waiters.splice(0)) w(null);
-        resolve();
-      }),
-    );
-  }
-
-  static async open(t: Teardown, port: number, magic = '  V1'): Promise<V1Conn> {
-    const socket = connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    t.teardown(() => socket.destroy());
-    if (magic !== '') socket.write(magic, 'latin1');
-    return new V1Conn(socket);
-  }
-
-  /** "ip:port" of our end, as the server names this peer */
-  get localAddress(): string {
-    return `${this.socket.localAddress}:${this.socket.localPort}`;
-  }
-
-  send(data: Buffer | string): void {
-    this.socket.write(data);
-  }
-
-  /** The next response, or null once the server closed the connection. */
-  next(timeoutMs = 5000): Promise<string | null> {
-    const r = this.#responses.shift();
-    if (r !== undefined) return Promise.resolve(r);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no response within ${timeoutMs}ms`)), timeoutMs);
-      this.#waiters.push((v) => {
-        clearTimeout(timer);
-        resolve(v);
-      });
-    });
-  }
-
-  async command(line: string): Promise<string | null> {
-    this.send(`${line}\n`);
-    return this.next();
-  }
-
-  async identify(info: Record<string, unknown> = PEER): Promise<Record<string, unknown>> {
-    this.send(identifyCommand(info));
-    const r = await this.next();
-    if (r === null) throw new Error('closed after IDENTIFY');
-    return JSON.parse(r) as Record<string, unknown>;
-  }
-}
+import type { NSQLookupd } from '../../src/lookupd/lookupd.js';
+import { encodeCommandWithBody } from '../../src/protocol/encoders.js';
+import { identifyCommand, startLookupd, V1Conn } from '../helpers/lookupd.js';
 
 const PEER = { broadcast_address: 'nsqd-a.test', hostname: 'nsqd-a', tcp_port: 4150, http_port: 4151, version: '1.3.0' };
-
-function sized(body: Buffer | string): Buffer {
-  const b = typeof body === 'string' ? Buffer.from(body) : body;
-  const len = Buffer.alloc(4);
-  len.writeInt32BE(b.length);
-  return Buffer.concat([len, b]);
-}
-
-function identifyCommand(info: Record<string, unknown>): Buffer {
-  return Buffer.concat([Buffer.from('IDENTIFY\n'), sized(JSON.stringify(info))]);
-}
 
 async function getJson(l: NSQLookupd, path: string): Promise<{ status: number; body: any }> {
   const res = await fetch(`http://127.0.0.1:${l.httpEndpoint.port}${path}`);
@@ -132,7 +30,7 @@ t.test('PING answers OK, before and after IDENTIFY', async (t) => {
   const l = await startLookupd(t);
   const c = await V1Conn.open(t, l.tcpEndpoint.port);
   t.equal(await c.command('PING'), 'OK');
-  await c.identify();
+  await c.identify(PEER);
   t.equal(await c.command('PING'), 'OK');
   // responses are [4-byte size][data], no frame type
   const raw = await new Promise<Buffer>((resolve) => {
@@ -146,7 +44,7 @@ t.test('PING answers OK, before and after IDENTIFY', async (t) => {
 t.test("IDENTIFY answers with the lookupd's own info", async (t) => {
   const l = await startLookupd(t, { broadcastAddress: 'lookupd.example' });
   const c = await V1Conn.open(t, l.tcpEndpoint.port);
-  const info = await c.identify();
+  const info = await c.identify(PEER);
   t.same(info, { broadcast_address: 'lookupd.example', hostname: hostname(), http_port: l.httpEndpoint.port, tcp_port: l.tcpEndpoint.port, version: '1.3.0' });
   // in Go's map order: sorted keys
   t.same(Object.keys(info), ['broadcast_address', 'hostname', 'http_port', 'tcp_port', 'version']);
@@ -172,7 +70,7 @@ t.test('REGISTER topic and channel: /lookup, /channels, /topics and /nodes show 
 t.test('UNREGISTER: channel, ephemeral channel, topic', async (t) => {
   const l = await startLookupd(t);
   const c = await V1Conn.open(t, l.tcpEndpoint.port);
-  await c.identify();
+  await c.identify(PEER);
   for (const line of ['REGISTER t1 keep', 'REGISTER t1 tmp#ephemeral', 'REGISTER t1', 'REGISTER t2']) t.equal(await c.command(line), 'OK');
   t.same((await getJson(l, '/channels?topic=t1')).body.channels, ['keep', 'tmp#ephemeral']);
 
@@ -197,7 +95,7 @@ t.test("a closed connection takes its peer's registrations with it; others keep 
   const l = await startLookupd(t);
   const a = await V1Conn.open(t, l.tcpEndpoint.port);
   const b = await V1Conn.open(t, l.tcpEndpoint.port);
-  await a.identify();
+  await a.identify(PEER);
   await b.identify({ ...PEER, broadcast_address: 'nsqd-b.test', http_port: 5151 });
   t.equal(await a.command('REGISTER shared ch'), 'OK');
   t.equal(await b.command('REGISTER shared'), 'OK');
@@ -222,7 +120,7 @@ t.test("a closed connection takes its peer's registrations with it; others keep 
 t.test('a producer that stops pinging leaves /lookup and /nodes after --inactive-producer-timeout; a PING brings it back', async (t) => {
   const l = await startLookupd(t, { inactiveProducerTimeout: 300 });
   const c = await V1Conn.open(t, l.tcpEndpoint.port);
-  await c.identify();
+  await c.identify(PEER);
   t.equal(await c.command('REGISTER quiet'), 'OK');
   t.equal((await getJson(l, '/lookup?topic=quiet')).body.producers.length, 1, 'active at first');
   const started = Date.now();
@@ -252,14 +150,14 @@ const BAD_INPUT: { name: string; send: Buffer | string; error: string; identifie
   { name: 'negative body size', send: Buffer.from([...Buffer.from('IDENTIFY\n'), 0xff, 0xff, 0xff, 0xff]), error: 'E_BAD_BODY IDENTIFY invalid body size -1' },
   { name: 'oversize body', send: Buffer.from([...Buffer.from('IDENTIFY\n'), 0x00, 0x10, 0x00, 0x01]), error: 'E_BAD_BODY IDENTIFY body too big 1048577 > 1048576' },
   { name: 'huge body size', send: Buffer.from([...Buffer.from('IDENTIFY\n'), 0x7f, 0xff, 0xff, 0xff]), error: 'E_BAD_BODY IDENTIFY body too big 2147483647 > 1048576' },
-  { name: 'empty body', send: Buffer.concat([Buffer.from('IDENTIFY\n'), sized('')]), error: 'E_BAD_BODY IDENTIFY failed to decode JSON body' },
-  { name: 'body not JSON', send: Buffer.concat([Buffer.from('IDENTIFY\n'), sized('{"tcp_port":')]), error: 'E_BAD_BODY IDENTIFY failed to decode JSON body' },
-  { name: 'body a JSON array', send: Buffer.concat([Buffer.from('IDENTIFY\n'), sized('[1,2]')]), error: 'E_BAD_BODY IDENTIFY failed to decode JSON body' },
+  { name: 'empty body', send: encodeCommandWithBody('IDENTIFY', ''), error: 'E_BAD_BODY IDENTIFY failed to decode JSON body' },
+  { name: 'body not JSON', send: encodeCommandWithBody('IDENTIFY', '{"tcp_port":'), error: 'E_BAD_BODY IDENTIFY failed to decode JSON body' },
+  { name: 'body a JSON array', send: encodeCommandWithBody('IDENTIFY', '[1,2]'), error: 'E_BAD_BODY IDENTIFY failed to decode JSON body' },
   { name: 'port of the wrong type', send: identifyCommand({ ...PEER, tcp_port: '4150' }), error: 'E_BAD_BODY IDENTIFY failed to decode JSON body' },
   { name: 'fractional port', send: identifyCommand({ ...PEER, http_port: 41.5 }), error: 'E_BAD_BODY IDENTIFY failed to decode JSON body' },
   { name: 'missing version', send: identifyCommand({ ...PEER, version: undefined }), error: 'E_BAD_BODY IDENTIFY missing fields' },
   { name: 'zero tcp_port', send: identifyCommand({ ...PEER, tcp_port: 0 }), error: 'E_BAD_BODY IDENTIFY missing fields' },
-  { name: 'null body', send: Buffer.concat([Buffer.from('IDENTIFY\n'), sized('null')]), error: 'E_BAD_BODY IDENTIFY missing fields' },
+  { name: 'null body', send: encodeCommandWithBody('IDENTIFY', 'null'), error: 'E_BAD_BODY IDENTIFY missing fields' },
   { name: 'line too long', send: 'P'.repeat(20_000), error: 'E_INVALID command line longer than 16383 bytes' },
 ];
 
@@ -295,7 +193,7 @@ t.test('bad protocol magic: E_BAD_PROTOCOL, then closed', async (t) => {
 t.test('commands after an error are not executed; the failed peer is unregistered', async (t) => {
   const l = await startLookupd(t);
   const c = await V1Conn.open(t, l.tcpEndpoint.port);
-  await c.identify();
+  await c.identify(PEER);
   t.equal(await c.command('REGISTER before'), 'OK');
   c.send('BOGUS\nREGISTER after\n');
   t.equal(await c.next(), 'E_INVALID invalid command BOGUS');
