@@ -23,11 +23,32 @@ export interface DiscoveryEvents {
   error?: (lookupd: string, err: Error) => void;
 }
 
-const base = (address: string): string => (/^https?:\/\//.test(address) ? address : `http://${address}`).replace(/\/$/, '');
+/** http://host:port for a host:port (or a full URL), without a trailing slash. */
+export const httpBase = (address: string): string => (/^https?:\/\//.test(address) ? address : `http://${address}`).replace(/\/$/, '');
+
+/**
+ * Asks every lookupd for `path` and unions what `pick` takes from the answers (pre-1.0 lookupds
+ * wrapped them in {"data": ...}). Lookupds that fail are left out; when none answers, the first
+ * error is thrown.
+ */
+export async function askLookupds<T>(lookupds: readonly string[], path: string, pick: (body: Record<string, unknown>) => unknown, timeoutMs = 5000): Promise<T[]> {
+  const answers = await Promise.allSettled(
+    lookupds.map(async (l) => {
+      const res = await fetch(`${httpBase(l)}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+      if (!res.ok) throw new Error(`${l}: ${path} answered ${res.status}`);
+      const body = (await res.json()) as Record<string, unknown> & { data?: Record<string, unknown> };
+      const got = pick(body) ?? (body.data === undefined ? undefined : pick(body.data));
+      return Array.isArray(got) ? (got as T[]) : [];
+    }),
+  );
+  const ok = answers.filter((a): a is PromiseFulfilledResult<T[]> => a.status === 'fulfilled');
+  if (ok.length === 0 && answers.length > 0) throw (answers[0] as PromiseRejectedResult).reason as Error;
+  return ok.flatMap((a) => a.value);
+}
 
 /** The producers of `topic` according to one lookupd; [] when it does not know the topic. */
 export async function lookupTopic(lookupd: string, topic: string, timeoutMs = 5000): Promise<Producer[]> {
-  const res = await fetch(`${base(lookupd)}/lookup?topic=${encodeURIComponent(topic)}`, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(`${httpBase(lookupd)}/lookup?topic=${encodeURIComponent(topic)}`, { signal: AbortSignal.timeout(timeoutMs) });
   if (res.status === 404) return [];
   if (!res.ok) throw new Error(`${lookupd}: /lookup answered ${res.status}`);
   const body = (await res.json()) as LookupAnswer & { data?: LookupAnswer };
@@ -37,20 +58,18 @@ export async function lookupTopic(lookupd: string, topic: string, timeoutMs = 50
 
 /** TCP addresses of every nsqd registered with the lookupds (for publishing, where no topic exists yet). */
 export async function lookupAllNodes(lookupds: readonly string[], timeoutMs = 5000): Promise<string[]> {
-  const answers = await Promise.allSettled(
-    lookupds.map(async (l) => {
-      const res = await fetch(`${base(l)}/nodes`, { signal: AbortSignal.timeout(timeoutMs) });
-      if (!res.ok) throw new Error(`${l}: /nodes answered ${res.status}`);
-      const body = (await res.json()) as LookupAnswer & { data?: LookupAnswer };
-      return body.producers ?? body.data?.producers ?? [];
-    }),
-  );
-  const ok = answers.filter((a): a is PromiseFulfilledResult<Producer[]> => a.status === 'fulfilled');
-  if (ok.length === 0 && answers.length > 0) throw (answers[0] as PromiseRejectedResult).reason as Error;
-  return [...new Set(ok.flatMap((a) => a.value.map(tcpAddressOf)))];
+  const producers = await askLookupds<Producer>(lookupds, '/nodes', (b) => b['producers'], timeoutMs);
+  return [...new Set(producers.map(tcpAddressOf))];
 }
 
-export const tcpAddressOf = (p: Producer): string => (p.broadcast_address.includes(':') ? `[${p.broadcast_address}]:${p.tcp_port}` : `${p.broadcast_address}:${p.tcp_port}`);
+/** Every topic the lookupds that answer know about. */
+export async function lookupTopics(lookupds: readonly string[], timeoutMs = 5000): Promise<string[]> {
+  return [...new Set(await askLookupds<string>(lookupds, '/topics', (b) => b['topics'], timeoutMs))];
+}
+
+const hostPort = (host: string, port: number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+export const tcpAddressOf = (p: Producer): string => hostPort(p.broadcast_address, p.tcp_port);
+export const httpAddressOf = (p: Producer): string => hostPort(p.broadcast_address, p.http_port);
 
 export class Discovery {
   readonly topic: string;

@@ -2,6 +2,7 @@
 // finish what is held, close and move the files, and exit 0.
 
 import { constants as FS, promises as fsp } from 'node:fs';
+import { lookupTopics } from '../client/discovery.js';
 import { readClientFlags } from '../util/client-flags.js';
 import { UserError } from '../util/errors.js';
 import { Logger } from '../util/log.js';
@@ -27,22 +28,6 @@ async function writableDir(dir: string, flag: string): Promise<void> {
     const e = err as NodeJS.ErrnoException;
     throw new UserError(`cannot write to ${flag} ${dir}: ${WHY[e.code ?? ''] ?? e.message}`, 'E_BAD_DIR', 1);
   }
-}
-
-/** Every topic the lookupds that answer know about. */
-async function lookupdTopics(lookupds: string[]): Promise<string[]> {
-  const answers = await Promise.allSettled(
-    lookupds.map(async (l) => {
-      const base = (/^https?:\/\//.test(l) ? l : `http://${l}`).replace(/\/$/, '');
-      const res = await fetch(`${base}/topics`, { signal: AbortSignal.timeout(5000) });
-      if (!res.ok) throw new Error(`${l}: /topics answered ${res.status}`);
-      const body = (await res.json()) as { topics?: string[]; data?: { topics?: string[] } };
-      return body.topics ?? body.data?.topics ?? [];
-    }),
-  );
-  const ok = answers.filter((a): a is PromiseFulfilledResult<string[]> => a.status === 'fulfilled');
-  if (ok.length === 0 && answers.length > 0) throw (answers[0] as PromiseRejectedResult).reason as Error;
-  return [...new Set(ok.flatMap((a) => a.value))];
 }
 
 export async function runToFile(argv: Record<string, unknown>): Promise<void> {
@@ -110,7 +95,7 @@ export async function runToFile(argv: Record<string, unknown>): Promise<void> {
       // --topic-pattern: topics appear in lookupd over time; each new match gets its own files
       const pattern = opts.topicPattern;
       const look = async (): Promise<void> => {
-        for (const topic of await lookupdTopics(client.lookupdHttpAddresses)) {
+        for (const topic of await lookupTopics(client.lookupdHttpAddresses)) {
           if (stopping || followed.has(topic) || !pattern.test(topic)) continue;
           followed.add(topic);
           logger.info(`[${topic}/${opts.channel}] topic matches --topic-pattern, following it`);

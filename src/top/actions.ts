@@ -1,6 +1,7 @@
 // Dashboard actions: nsqd's HTTP routes for pause/unpause/empty/delete, sent to every node that
 // has the topic or channel. Returns a line for the status bar.
 
+import { httpBase } from '../client/discovery.js';
 import { describeTarget, type ActionKind, type Target } from './view.js';
 
 export async function runAction(action: ActionKind, target: Target, timeoutMs = 5000): Promise<string> {
@@ -9,7 +10,7 @@ export async function runAction(action: ActionKind, target: Target, timeoutMs = 
   if (target.channel !== undefined) query.set('channel', target.channel);
   const results = await Promise.all(
     target.nodes.map(async (node) => {
-      const base = /^https?:\/\//.test(node) ? node : `http://${node}`;
+      const base = httpBase(node);
       try {
         const res = await fetch(`${base}/${kind}/${action}?${query}`, { method: 'POST', signal: AbortSignal.timeout(timeoutMs) });
         if (res.ok) return null;

@@ -1,6 +1,7 @@
 // Polls /stats?format=json of every node in parallel, with a timeout per node. A node that does
 // not answer becomes a "down" entry with its error; the others are unaffected.
 
+import { askLookupds, httpAddressOf, httpBase, type Producer } from '../client/discovery.js';
 import type { ChannelStats, ClientStats, Stats, TopicStats } from '../nsqd/stats.js';
 
 export type { ChannelStats, ClientStats, Stats, TopicStats };
@@ -20,8 +21,7 @@ export interface Snapshot {
 }
 
 export function statsUrl(address: string): string {
-  const base = /^https?:\/\//.test(address) ? address : `http://${address}`;
-  return `${base.replace(/\/$/, '')}/stats?format=json&include_clients=true&include_mem=false`;
+  return `${httpBase(address)}/stats?format=json&include_clients=true&include_mem=false`;
 }
 
 export async function pollNode(address: string, timeoutMs: number): Promise<NodeSnapshot> {
@@ -48,30 +48,14 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   return String(err);
 }
 
-interface LookupNode {
-  broadcast_address: string;
-  http_port: number;
-}
-
 /** The HTTP addresses of every node registered with the lookupds that answer; null when none does. */
 export async function lookupNodes(lookupds: readonly string[], timeoutMs: number): Promise<string[] | null> {
-  const answers = await Promise.allSettled(
-    lookupds.map(async (l) => {
-      const base = (/^https?:\/\//.test(l) ? l : `http://${l}`).replace(/\/$/, '');
-      const res = await fetch(`${base}/nodes`, { signal: AbortSignal.timeout(timeoutMs) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = (await res.json()) as { producers?: LookupNode[]; data?: { producers?: LookupNode[] } };
-      return body.producers ?? body.data?.producers ?? [];
-    }),
-  );
-  let answered = false;
-  const out = new Set<string>();
-  for (const a of answers) {
-    if (a.status !== 'fulfilled') continue;
-    answered = true;
-    for (const p of a.value) out.add(p.broadcast_address.includes(':') ? `[${p.broadcast_address}]:${p.http_port}` : `${p.broadcast_address}:${p.http_port}`);
+  try {
+    const producers = await askLookupds<Producer>(lookupds, '/nodes', (b) => b['producers'], timeoutMs);
+    return [...new Set(producers.map(httpAddressOf))];
+  } catch {
+    return null;
   }
-  return answered ? [...out] : null;
 }
 
 export async function pollAll(addresses: readonly string[], timeoutMs: number): Promise<Snapshot> {
