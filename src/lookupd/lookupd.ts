@@ -6,7 +6,7 @@ import type { Server as HttpServer } from 'node:http';
 import { NSQ_VERSION } from '../protocol/constants.js';
 import { Logger } from '../util/log.js';
 import { packageVersion } from '../version.js';
-import { listen, splitHostPort, type HostPort } from '../nsqd/listen.js';
+import { listenBoth, splitHostPort, type HostPort } from '../nsqd/listen.js';
 import { RegistrationDB } from './registration-db.js';
 import { LookupProtocolV1 } from './protocol-v1.js';
 import { createHttpServer } from './http-server.js';
@@ -37,16 +37,10 @@ export class NSQLookupd {
     const httpAddr = splitHostPort(o.httpAddress, '--http-address');
     this.logger.info(`nsqlookupd v${NSQ_VERSION} (nsq v${packageVersion()}, node ${process.version})`);
     this.#tcp = this.#createTcpServer();
-    this.#tcpEndpoint = await listen(this.#tcp, tcpAddr);
-    this.logger.info(`TCP: listening on ${fmt(this.#tcpEndpoint)}`);
     this.#http = createHttpServer(this);
-    try {
-      this.#httpEndpoint = await listen(this.#http, httpAddr);
-    } catch (err) {
-      this.#tcp.close();
-      throw err;
-    }
-    this.logger.info(`HTTP: listening on ${fmt(this.#httpEndpoint)}`);
+    const bound = await listenBoth(this.#tcp, tcpAddr, this.#http, httpAddr, (line) => this.logger.info(line));
+    this.#tcpEndpoint = bound.tcp;
+    this.#httpEndpoint = bound.http;
   }
 
   #createTcpServer(): NetServer {
@@ -95,8 +89,4 @@ export class NSQLookupd {
     clearTimeout(force);
     this.logger.info('LOOKUP: bye');
   }
-}
-
-export function fmt(e: HostPort): string {
-  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }

@@ -34,3 +34,25 @@ export function listen(server: Server, addr: HostPort): Promise<HostPort> {
     });
   });
 }
+
+export function formatHostPort(e: HostPort): string {
+  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+/**
+ * Binds a TCP and an HTTP listener, in that order, logging each; if the second cannot bind, the
+ * first is closed again.
+ */
+export async function listenBoth(tcp: Server, tcpAddr: HostPort, http: Server, httpAddr: HostPort, log: (line: string) => void): Promise<{ tcp: HostPort; http: HostPort }> {
+  const tcpEndpoint = await listen(tcp, tcpAddr);
+  log(`TCP: listening on ${formatHostPort(tcpEndpoint)}`);
+  let httpEndpoint: HostPort;
+  try {
+    httpEndpoint = await listen(http, httpAddr);
+  } catch (err) {
+    tcp.close();
+    throw err;
+  }
+  log(`HTTP: listening on ${formatHostPort(httpEndpoint)}`);
+  return { tcp: tcpEndpoint, http: httpEndpoint };
+}

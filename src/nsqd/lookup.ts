@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { NSQ_VERSION } from '../protocol/constants.js';
 import { encodeCommand, encodeIdentify } from '../protocol/encoders.js';
 import { MAGIC_V1, V1ResponseDecoder } from '../protocol/lookup-v1.js';
+import { askLookupds } from '../client/discovery.js';
 import type { NSQD } from './nsqd.js';
 
 const PING_INTERVAL = 15_000;
@@ -160,22 +161,17 @@ export class Lookup {
    * consumers of those channels get messages published here too. Ephemeral channels are not copied.
    */
   async channelsFor(topic: string): Promise<string[]> {
-    const names = new Set<string>();
-    await Promise.all(
-      [...this.#peers.values()].map(async (p) => {
-        if (p.httpAddress === null) return;
-        try {
-          const res = await fetch(`http://${p.httpAddress}/channels?topic=${encodeURIComponent(topic)}`, { signal: AbortSignal.timeout(2000) });
-          if (!res.ok) return;
-          const body = (await res.json()) as { channels?: string[] };
-          for (const c of body.channels ?? []) if (!c.endsWith('#ephemeral')) names.add(c);
-        } catch (err) {
-          this.#nsqd.logger.warn(`LOOKUP(${p.address}): channels of ${topic}: ${(err as Error).message}`);
-        }
-      }),
-    );
-    return [...names];
+    const lookupds = [...this.#peers.values()].map((p) => p.httpAddress).filter((a): a is string => a !== null);
+    if (lookupds.length === 0) return [];
+    try {
+      const channels = await askLookupds<string>(lookupds, `/channels?topic=${encodeURIComponent(topic)}`, (b) => b['channels'], 2000);
+      return [...new Set(channels.filter((c) => !c.endsWith('#ephemeral')))];
+    } catch (err) {
+      this.#nsqd.logger.warn(`LOOKUP: channels of ${topic}: ${(err as Error).message}`);
+      return [];
+    }
   }
+
 
   topicDeleted(topic: string): void {
     this.#all(registration('UNREGISTER', topic));

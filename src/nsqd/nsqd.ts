@@ -11,7 +11,7 @@ import type { DiskQueue } from './disk-queue.js';
 import { GuidFactory } from './guid.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 import { Topic } from './topic.js';
-import { listen, splitHostPort } from './listen.js';
+import { listenBoth, splitHostPort } from './listen.js';
 import { Lookup } from './lookup.js';
 import { isValidChannelName } from '../protocol/names.js';
 import { lockDataPath, readMetadata, writeMetadata, type TopicMeta } from './metadata.js';
@@ -141,16 +141,10 @@ export class NSQD {
 
   async #listen(tcpAddr: { host: string; port: number }, httpAddr: { host: string; port: number }): Promise<void> {
     this.#tcp = createTcpServer(this);
-    this.#tcpEndpoint = await listen(this.#tcp, tcpAddr);
-    this.logger.info(`TCP: listening on ${fmt(this.#tcpEndpoint)}`);
     this.#http = createHttpServer(this);
-    try {
-      this.#httpEndpoint = await listen(this.#http, httpAddr);
-    } catch (err) {
-      this.#tcp.close();
-      throw err;
-    }
-    this.logger.info(`HTTP: listening on ${fmt(this.#httpEndpoint)}`);
+    const bound = await listenBoth(this.#tcp, tcpAddr, this.#http, httpAddr, (line) => this.logger.info(line));
+    this.#tcpEndpoint = bound.tcp;
+    this.#httpEndpoint = bound.http;
   }
 
   get tcpEndpoint(): Endpoint {
@@ -336,6 +330,3 @@ export class NSQD {
   }
 }
 
-function fmt(e: Endpoint): string {
-  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
-}
