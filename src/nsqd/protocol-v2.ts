@@ -90,6 +90,15 @@ export class ProtocolV2 implements CommandSink {
     this.#settle();
   }
 
+  /**
+   * The socket closed: nothing more is executed, including bytes a decompressor still holds (they
+   * would otherwise arrive after the client left its channel).
+   */
+  connectionClosed(): void {
+    this.#decoder.stop();
+    this.#inflate?.destroy();
+  }
+
   /** Everything the client sends from here on is raw DEFLATE. */
   #startInflate(rest: Buffer): void {
     const inflate = createInflateRaw();

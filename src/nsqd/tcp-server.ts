@@ -25,6 +25,7 @@ export function createTcpServer(nsqd: NSQD): Server {
     });
     socket.on('close', () => {
       nsqd.logger.info(`PROTOCOL(V2): [${client.remoteAddress}] exiting ioloop`);
+      protocol.connectionClosed();
       nsqd.removeClient(client);
     });
   });
