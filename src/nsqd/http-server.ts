@@ -7,6 +7,7 @@ import { NSQ_VERSION } from '../protocol/constants.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { isLogLevel } from '../util/log.js';
 import { configValue, CONFIG_KEYS } from './config.js';
+import { checkMpubBody } from '../protocol/mpub.js';
 import { collectStats, formatStatsText } from './stats.js';
 import { prometheusText } from './metrics.js';
 import type { NSQD } from './nsqd.js';
@@ -245,8 +246,15 @@ async function mpub(ctx: Ctx): Promise<Result> {
   const body = await readBody(ctx.req, o.maxBodySize, 'BODY_TOO_BIG');
   const ranges: number[] = [];
   if (binary) {
-    const err = splitBinaryBatch(body, o.maxBodySize, o.maxMsgSize, ranges);
-    if (err !== null) throw new HttpError(413, err);
+    const checked = checkMpubBody(body, 0, body.length, o.maxBodySize, o.maxMsgSize);
+    // nsqd answers with the TCP error's code, E_ taken off
+    if (typeof checked !== 'number') throw new HttpError(413, checked.kind === 'no-count' || checked.kind === 'count' ? 'BAD_BODY' : 'BAD_MESSAGE');
+    const count = body.readInt32BE(0);
+    for (let i = 0, pos = 4; i < count; i++) {
+      const size = body.readInt32BE(pos);
+      ranges.push(pos + 4, size);
+      pos += 4 + size;
+    }
   } else {
     let start = 0;
     while (start < body.length) {
@@ -260,24 +268,6 @@ async function mpub(ctx: Ctx): Promise<Result> {
   }
   for (let i = 0; i < ranges.length; i += 2) topic.publish(body, ranges[i]!, ranges[i + 1]!);
   return stored(ctx);
-}
-
-/** Binary /mpub: [count]([size][bytes])*; fills (start, length) pairs or names the fault. */
-function splitBinaryBatch(body: Buffer, maxBodySize: number, maxMsgSize: number, out: number[]): string | null {
-  if (body.length < 4) return 'BAD_BODY';
-  const count = body.readInt32BE(0);
-  if (count <= 0 || count > Math.floor((maxBodySize - 4) / 5)) return 'BAD_BODY';
-  let pos = 4;
-  for (let i = 0; i < count; i++) {
-    if (body.length - pos < 4) return 'BAD_MESSAGE';
-    const size = body.readInt32BE(pos);
-    if (size <= 0 || size > maxMsgSize) return 'BAD_MESSAGE';
-    pos += 4;
-    if (body.length - pos < size) return 'BAD_MESSAGE';
-    out.push(pos, size);
-    pos += size;
-  }
-  return null;
 }
 
 /** OK once what a publish wrote to disk queues is written out; nsqd answers 503 EXITING when it is not. */

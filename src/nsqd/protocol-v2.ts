@@ -21,6 +21,7 @@ import {
   ProtocolError,
 } from '../protocol/errors.js';
 import { parseMessageId } from '../protocol/message-id.js';
+import { checkMpubBody, type MpubFault } from '../protocol/mpub.js';
 import { goQuote, isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED } from './client.js';
 import { applyIdentify, IdentifyError } from './identify.js';
@@ -518,21 +519,12 @@ export class ProtocolV2 implements CommandSink {
   }
 
   #mpubBody(buf: Buffer, start: number, end: number, owned: boolean): void {
-    const max = this.#nsqd.options.maxMsgSize;
-    if (end - start < 4) throw fatal(E_BAD_BODY, 'MPUB failed to read message count');
-    const count = buf.readInt32BE(start);
-    if (count <= 0 || count > Math.floor((this.#nsqd.options.maxBodySize - 4) / 5)) throw fatal(E_BAD_BODY, `MPUB invalid message count ${count}`);
+    const o = this.#nsqd.options;
     // validate the whole batch first: an MPUB is published entirely or not at all
-    let pos = start + 4;
-    for (let i = 0; i < count; i++) {
-      if (end - pos < 4) throw fatal(E_BAD_MESSAGE, `MPUB failed to read message(${i}) body size`);
-      const size = buf.readInt32BE(pos);
-      if (size <= 0) throw fatal(E_BAD_MESSAGE, `MPUB invalid message(${i}) body size ${size}`);
-      if (size > max) throw fatal(E_BAD_MESSAGE, `MPUB message too big ${size} > ${max}`);
-      pos += 4;
-      if (end - pos < size) throw fatal(E_BAD_MESSAGE, 'MPUB failed to read message body');
-      pos += size;
-    }
+    const checked = checkMpubBody(buf, start, end, o.maxBodySize, o.maxMsgSize);
+    if (typeof checked !== 'number') throw mpubError(checked, o.maxMsgSize);
+    const count = buf.readInt32BE(start);
+    let pos = checked;
     // one copy of the whole batch (if it is not ours already); the messages share it
     this.#keep(buf, start, pos, owned);
     const b = this.#keptBuf;
@@ -544,6 +536,24 @@ export class ProtocolV2 implements CommandSink {
       pos += 4 + size;
     }
     this.#countPub(this.#topic, count);
+  }
+}
+
+/** nsqd's words for each MPUB fault. */
+function mpubError(f: MpubFault, maxMsgSize: number): ProtocolError {
+  switch (f.kind) {
+    case 'no-count':
+      return fatal(E_BAD_BODY, 'MPUB failed to read message count');
+    case 'count':
+      return fatal(E_BAD_BODY, `MPUB invalid message count ${f.count}`);
+    case 'no-size':
+      return fatal(E_BAD_MESSAGE, `MPUB failed to read message(${f.index}) body size`);
+    case 'size':
+      return fatal(E_BAD_MESSAGE, `MPUB invalid message(${f.index}) body size ${f.size}`);
+    case 'too-big':
+      return fatal(E_BAD_MESSAGE, `MPUB message too big ${f.size} > ${maxMsgSize}`);
+    case 'truncated':
+      return fatal(E_BAD_MESSAGE, 'MPUB failed to read message body');
   }
 }
 

@@ -2,6 +2,7 @@
 // writes straight into a client's output buffer (see nsqd/client.ts); these serve everything else.
 
 import { FRAME_TYPE_ERROR, FRAME_TYPE_RESPONSE, MESSAGE_HEADER_LENGTH } from './constants.js';
+import { encodeMpubBody } from './mpub.js';
 
 /** A complete frame of the given type with `data` as its payload. */
 export function encodeFrame(frameType: number, data: Buffer | string): Buffer {
@@ -43,22 +44,7 @@ export function encodeDpub(topic: string, deferMs: number, body: Buffer | string
 
 /** MPUB body: [4-byte count] then each message as [4-byte size][bytes]. */
 export function encodeMpub(topic: string, bodies: readonly (Buffer | string)[]): Buffer {
-  const bufs = bodies.map((b) => (typeof b === 'string' ? Buffer.from(b) : b));
-  let size = 4;
-  for (const b of bufs) size += 4 + b.length;
-  const head = Buffer.from(`MPUB ${topic}\n`);
-  const out = Buffer.allocUnsafe(head.length + 4 + size);
-  let pos = head.copy(out, 0);
-  out.writeUInt32BE(size, pos);
-  pos += 4;
-  out.writeUInt32BE(bufs.length, pos);
-  pos += 4;
-  for (const b of bufs) {
-    out.writeUInt32BE(b.length, pos);
-    pos += 4;
-    pos += b.copy(out, pos);
-  }
-  return out;
+  return encodeCommandWithBody(`MPUB ${topic}`, encodeMpubBody(bodies.map((b) => (typeof b === 'string' ? Buffer.from(b) : b))));
 }
 
 export function encodeIdentify(data: Record<string, unknown>): Buffer {

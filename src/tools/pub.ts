@@ -4,7 +4,7 @@
 import type { Readable } from 'node:stream';
 import { NsqError } from '../client/connection.js';
 import { parseAddress, Producer } from '../client/producer.js';
-import { encodeMpub } from '../protocol/encoders.js';
+import { encodeMpubBody } from '../protocol/mpub.js';
 import { isValidTopicName } from '../protocol/names.js';
 import { readClientFlags } from '../util/client-flags.js';
 import { DurationError, parseDuration } from '../util/duration.js';
@@ -403,7 +403,7 @@ class HttpDestination implements Destination {
     } else {
       // binary /mpub is the MPUB body: [count]([size][bytes])*, so bodies may hold newlines
       path = `/mpub?topic=${topic}&binary=true`;
-      body = encodeMpub(this.#topic, bodies).subarray(Buffer.byteLength(`MPUB ${this.#topic}\n`) + 4);
+      body = encodeMpubBody(bodies);
     }
     const res = await this.#fetch(path, { method: 'POST', body });
     let text: string;
