@@ -1,5 +1,6 @@
 // The waiting messages of a topic or channel: up to --mem-queue-size in memory, the rest in its
-// disk queue (none for #ephemeral ones, whose overflow is dropped, as nsqd does). On disk a
+// disk queue (none for #ephemeral ones, whose overflow is dropped, as nsqd does). In durable mode
+// everything stays in memory: the topic's journal is the disk copy. On disk a
 // message is nsqd's record: [8-byte timestamp ns][2-byte attempts][16-byte hex ID][body].
 
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
@@ -15,16 +16,18 @@ export class Backlog {
   readonly #nsqd: NSQD;
   readonly #memory = new MessageQueue();
   readonly #disk: DiskQueue | null;
-  #memLimit: number;
+  readonly #memLimit: number;
+  readonly #unbounded: boolean;
   /** header scratch space: put() copies it at once */
   #header = Buffer.allocUnsafe(MESSAGE_HEADER_LENGTH);
   dropped = 0;
 
-  /** `diskName` null: memory only (ephemeral). */
-  constructor(nsqd: NSQD, diskName: string | null) {
+  /** `diskName` null: memory only, overflow dropped (ephemeral) unless `unbounded` (durable mode). */
+  constructor(nsqd: NSQD, diskName: string | null, unbounded = false) {
     this.#nsqd = nsqd;
     const o = nsqd.options;
     this.#memLimit = o.memQueueSize;
+    this.#unbounded = unbounded;
     this.#disk =
       diskName === null
         ? null
@@ -52,7 +55,7 @@ export class Backlog {
   /** Adds a message; false when it had to be dropped (ephemeral and memory full). */
   push(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number): boolean {
     // ephemeral queues keep at least one slot in memory even with --mem-queue-size=0, as nsqd
-    const limit = this.#disk === null ? Math.max(1, this.#memLimit) : this.#memLimit;
+    const limit = this.#disk === null ? (this.#unbounded ? Infinity : Math.max(1, this.#memLimit)) : this.#memLimit;
     if (this.#memory.length < limit && (this.#disk === null || this.#disk.depth === 0)) {
       this.#memory.push(id, timestamp, attempts, buf, start, length);
       return true;
@@ -106,6 +109,15 @@ export class Backlog {
     const msg = new Message(id, timestamp, bodies.buffer, at, rec.length - MESSAGE_HEADER_LENGTH);
     msg.attempts = attempts;
     return msg;
+  }
+
+  /** The lowest ID waiting in memory (durable mode keeps everything there). */
+  minId(): number {
+    return this.#memory.minId();
+  }
+
+  forEachId(fn: (id: number) => void): void {
+    this.#memory.forEachId(fn);
   }
 
   clear(): void {

@@ -4,9 +4,11 @@
 
 import { isEphemeral } from '../protocol/names.js';
 import type { Client } from './client.js';
-import { MSG_DEFERRED, MSG_DONE, MSG_QUEUED, NO_DEADLINE, nowNanos, type Message } from './message.js';
+import { Message, MSG_DEFERRED, MSG_DONE, MSG_QUEUED, NO_DEADLINE, nowNanos } from './message.js';
 import { DeferredHeap } from './pqueue.js';
 import { Backlog } from './backlog.js';
+import { AckLog, channelAckPrefix } from './journal.js';
+import type { SegmentInfo } from './segment-log.js';
 import { LatencyStream } from './stats.js';
 import type { Topic } from './topic.js';
 
@@ -22,6 +24,10 @@ export class Channel {
   #paused = false;
   #pumping = false;
   #deleted = false;
+  /** durable mode: the IDs this channel is done with (finished, sampled out, emptied) */
+  #acks: AckLog | null = null;
+  /** the first message ID of the topic that belongs to this channel (kept in nsqd.dat) */
+  startId: number;
 
   messageCount = 0;
   requeueCount = 0;
@@ -29,14 +35,22 @@ export class Channel {
   inFlightCount = 0;
   readonly e2eLatency: LatencyStream;
 
-  constructor(topic: Topic, name: string) {
+  constructor(topic: Topic, name: string, startId = 0) {
     this.topic = topic;
     this.name = name;
+    this.startId = startId;
     this.ephemeral = isEphemeral(name);
+    const durable = topic.durable && !this.ephemeral;
     // nsqd names a channel's disk queue <topic>:<channel>
-    this.#queue = new Backlog(topic.nsqd, this.ephemeral ? null : `${topic.name}:${name}`);
+    this.#queue = new Backlog(topic.nsqd, this.ephemeral || durable ? null : `${topic.name}:${name}`, durable);
+    if (durable && !topic.nsqd.restoring) this.openDurable();
     const o = topic.nsqd.options;
     this.e2eLatency = new LatencyStream(o.e2eProcessingLatencyWindowTime, o.e2eProcessingLatencyPercentiles);
+  }
+
+  /** Durable mode: opens the ack log, after the segments found at start (none: a fresh channel). */
+  openDurable(existing?: SegmentInfo[]): void {
+    this.#acks = this.topic.nsqd.durability!.acks(channelAckPrefix(this.topic.name, this.name), existing);
   }
 
   /** waiting messages, memory and disk */
@@ -100,6 +114,7 @@ export class Channel {
       if (client.sampleRate > 0 && Math.random() * 100 >= client.sampleRate) {
         // sampled out, as nsqd does: this channel skips the message for good
         msg.state = MSG_DONE;
+        if (this.#acks !== null) this.#acks.add(msg.id);
         continue;
       }
       if (now < 0) now = performance.now();
@@ -161,6 +176,7 @@ export class Channel {
     msg.state = MSG_DONE;
     msg.owner = null;
     client.finishCount++;
+    if (this.#acks !== null) this.#acks.add(id);
     if (this.e2eLatency.enabled) this.e2eLatency.add(nowNanos() - msg.timestamp);
     this.pump();
     return true;
@@ -224,6 +240,12 @@ export class Channel {
 
   /** Drops queued, deferred and in-flight messages (nsqd's channel empty), on disk too. */
   empty(): void {
+    const acks = this.#acks;
+    if (acks !== null) {
+      this.#queue.forEachId((id) => acks.add(id));
+      this.#deferred.forEach((m) => acks.add(m.id));
+      for (const client of this.clients) client.inFlight.forEach((m) => acks.add(m.id));
+    }
     this.#queue.clear();
     for (const msg of this.#deferred.drain()) msg.state = MSG_DONE;
     for (const client of this.clients) {
@@ -253,9 +275,42 @@ export class Channel {
     return out;
   }
 
-  /** Shutdown: queued, in-flight and deferred messages all go to disk (in-flight ones will be redelivered). */
+  /**
+   * Shutdown: queued, in-flight and deferred messages all go to disk (in-flight ones will be
+   * redelivered). Durable mode: the topic's journal holds them; the ack log's last batch is written.
+   */
   persist(): void {
+    if (this.#acks !== null) {
+      this.#acks.log.close();
+      return;
+    }
     this.#queue.persist(this.#held());
+  }
+
+  // ---- durable mode -----------------------------------------------------------------------------
+
+  /** The lowest ID this channel still holds (queued, deferred, in flight); Infinity when none. */
+  lowestHeld(): number {
+    if (this.#acks === null) return Infinity;
+    let min = Math.min(this.#queue.minId(), this.#deferred.minId());
+    for (const client of this.clients) min = Math.min(min, client.inFlight.minId());
+    return min;
+  }
+
+  dropAcksBelow(id: number): void {
+    this.#acks?.log.dropBelow(id);
+  }
+
+  /** Recovery: an unfinished message of this channel, deferred again when its due time is ahead. */
+  restore(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number, dueEpochMs: number): void {
+    const wait = dueEpochMs - Date.now();
+    if (dueEpochMs > 0 && wait > 0) {
+      const msg = new Message(id, timestamp, buf, start, length);
+      msg.attempts = attempts;
+      this.defer(msg, wait);
+      return;
+    }
+    this.#queue.push(id, timestamp, attempts, buf, start, length);
   }
 
   /** The channel is deleted: disconnect its consumers and remove its data. */
@@ -267,6 +322,8 @@ export class Channel {
     }
     this.clients.length = 0;
     this.#queue.delete();
+    this.#acks?.log.delete();
+    this.#acks = null;
     this.#deferred.drain();
   }
 }

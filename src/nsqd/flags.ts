@@ -33,6 +33,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'max-bytes-per-file': { key: 'maxBytesPerFile', kind: 'bytes', describe: 'number of bytes per diskqueue file before rolling' },
   'sync-every': { key: 'syncEvery', kind: 'int', describe: 'number of messages per diskqueue fsync' },
   'sync-timeout': { key: 'syncTimeout', kind: 'duration', describe: 'duration of time per diskqueue fsync' },
+  durable: { key: 'durable', kind: 'bool', describe: 'answer PUB/MPUB/DPUB only once the message is fsynced, and keep it until a consumer FINs it (survives kill -9; not in nsqd)' },
   'queue-scan-interval': { key: 'queueScanInterval', kind: 'duration', describe: 'how often to scan for message and deferral timeouts' },
   'msg-timeout': { key: 'msgTimeout', kind: 'duration', describe: 'default duration to wait before auto-requeing a message' },
   'max-msg-timeout': { key: 'maxMsgTimeout', kind: 'duration', describe: 'maximum duration before a message will timeout' },

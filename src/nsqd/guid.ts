@@ -15,4 +15,14 @@ export class GuidFactory {
   next(): number {
     return this.#next++;
   }
+
+  /** The ID the next message will get. */
+  peek(): number {
+    return this.#next;
+  }
+
+  /** After a restart: never issue an ID at or below one that is still on disk. */
+  atLeast(n: number): void {
+    if (n > this.#next) this.#next = n;
+  }
 }

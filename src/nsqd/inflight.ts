@@ -51,6 +51,18 @@ export class InFlightTable {
     return o;
   }
 
+  minId(): number {
+    let min = Infinity;
+    for (const m of this.#slots) if (m !== undefined && m.id < min) min = m.id;
+    for (const id of this.#overflow.keys()) if (id < min) min = id;
+    return min;
+  }
+
+  forEach(fn: (msg: Message) => void): void {
+    for (const m of this.#slots) if (m !== undefined) fn(m);
+    for (const m of this.#overflow.values()) fn(m);
+  }
+
   /** Removes everything, returning the messages. */
   drain(): Message[] {
     const out: Message[] = [];

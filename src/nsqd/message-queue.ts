@@ -65,6 +65,18 @@ export class MessageQueue {
     this.#resize(64, 0);
   }
 
+  /** The lowest ID queued (requeued messages sit behind newer ones, so every slot is looked at). */
+  minId(): number {
+    let min = Infinity;
+    const ids = this.#ids;
+    for (let k = 0, i = this.#head; k < this.#size; k++, i = (i + 1) & this.#mask) if (ids[i]! < min) min = ids[i]!;
+    return min;
+  }
+
+  forEachId(fn: (id: number) => void): void {
+    for (let k = 0, i = this.#head; k < this.#size; k++, i = (i + 1) & this.#mask) fn(this.#ids[i]!);
+  }
+
   #grow(): void {
     this.#resize(this.#bufs.length * 2, this.#size);
   }

@@ -7,10 +7,13 @@ import { join } from 'node:path';
 import { NSQ_VERSION } from '../protocol/constants.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { UserError } from '../util/errors.js';
+import { syncDir } from './segment-log.js';
 
 export interface ChannelMeta {
   name: string;
   paused: boolean;
+  /** the first message ID of the topic that belongs to the channel (durable mode's recovery); nsqd ignores it */
+  start_id?: number;
 }
 
 export interface TopicMeta {
@@ -41,7 +44,10 @@ export function readMetadata(dataPath: string): TopicMeta[] {
     if (typeof t?.['name'] !== 'string' || !isValidTopicName(t['name'])) continue;
     const channels: ChannelMeta[] = [];
     for (const c of Array.isArray(t['channels']) ? (t['channels'] as Record<string, unknown>[]) : []) {
-      if (typeof c?.['name'] === 'string' && isValidChannelName(c['name'])) channels.push({ name: c['name'], paused: c['paused'] === true });
+      if (typeof c?.['name'] !== 'string' || !isValidChannelName(c['name'])) continue;
+      const meta: ChannelMeta = { name: c['name'], paused: c['paused'] === true };
+      if (typeof c['start_id'] === 'number' && Number.isSafeInteger(c['start_id'])) meta.start_id = c['start_id'];
+      channels.push(meta);
     }
     topics.push({ name: t['name'], paused: t['paused'] === true, channels });
   }
@@ -59,6 +65,7 @@ export function writeMetadata(dataPath: string, topics: TopicMeta[]): void {
     closeSync(fd);
   }
   renameSync(tmp, file);
+  syncDir(dataPath);
 }
 
 function alive(pid: number): boolean {

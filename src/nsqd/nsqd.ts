@@ -19,6 +19,10 @@ import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { createTcpServer } from './tcp-server.js';
 import { createHttpServer } from './http-server.js';
+import { Durability, recover, removeOrphans } from './durable.js';
+
+/** how often durable mode deletes journal segments every channel is done with */
+const COMPACT_INTERVAL_MS = 2000;
 
 export interface Endpoint {
   host: string;
@@ -39,6 +43,8 @@ export class NSQD {
   readonly lookup = new Lookup(this);
   /** "OK", or "NOK - <error>" after a storage failure */
   health = 'OK';
+  /** --durable: journals, ack logs and the group commit; null in plain mode */
+  readonly durability: Durability | null;
 
   #nextClientId = 1;
   #dirty: Client[] = [];
@@ -53,11 +59,18 @@ export class NSQD {
   #statsd: { close(): void } | null = null;
   #loading = false;
   #metadataScheduled = false;
+  #lastCompact = 0;
 
   constructor(options: Partial<NsqdOptions> = {}, logger?: Logger) {
     this.options = { ...defaultOptions(), ...options };
     this.logger = logger ?? new Logger(this.options.logLevel, this.options.logPrefix);
     if (logger === undefined) this.logger.setFormat(this.options.logFormat);
+    this.durability = this.options.durable ? new Durability(this) : null;
+  }
+
+  /** True while start() rebuilds topics and channels from nsqd.dat and the journals. */
+  get restoring(): boolean {
+    return this.#loading;
   }
 
   /** where topics and channels keep their disk queues and nsqd.dat (default: the current folder) */
@@ -80,7 +93,10 @@ export class NSQD {
     }
     this.#unlock = lockDataPath(this.dataPath);
     try {
-      this.#load(readMetadata(this.dataPath));
+      const meta = readMetadata(this.dataPath);
+      removeOrphans(this, meta);
+      this.#load(meta);
+      if (this.durability !== null) this.logger.info('NSQ: durable mode: publishes are answered once fsynced');
       await this.#listen(tcpAddr, httpAddr);
     } catch (err) {
       for (const topic of this.topics.values()) topic.persist();
@@ -106,10 +122,12 @@ export class NSQD {
         for (const c of t.channels) {
           if (c.name.endsWith('#ephemeral')) continue;
           const ch = topic.getChannel(c.name);
+          ch.startId = c.start_id ?? 0;
           if (c.paused) ch.pause();
         }
         if (t.paused) topic.pause();
       }
+      recover(this, meta);
     } finally {
       this.#loading = false;
     }
@@ -118,7 +136,13 @@ export class NSQD {
 
   /** Topics or channels were created, deleted, paused or unpaused: rewrite nsqd.dat (once per turn). */
   metadataChanged(): void {
-    if (this.#loading || this.#metadataScheduled || this.#unlock === null) return;
+    if (this.#loading || this.#unlock === null) return;
+    if (this.durability !== null) {
+      // written in the turn's commit, before any publish that depends on it is answered
+      this.durability.metadataChanged();
+      return;
+    }
+    if (this.#metadataScheduled) return;
     this.#metadataScheduled = true;
     setImmediate(() => {
       this.#metadataScheduled = false;
@@ -127,16 +151,22 @@ export class NSQD {
   }
 
   #writeMetadata(): void {
-    const topics: TopicMeta[] = [];
-    for (const t of this.topics.values()) {
-      if (t.ephemeral) continue;
-      topics.push({ name: t.name, paused: t.paused, channels: [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => ({ name: c.name, paused: c.paused })) });
-    }
     try {
-      writeMetadata(this.dataPath, topics);
+      this.writeMetadataNow();
     } catch (err) {
       this.logger.error(`NSQ: failed to persist metadata - ${(err as Error).message}`);
     }
+  }
+
+  /** Writes nsqd.dat now; throws when it cannot. */
+  writeMetadataNow(): void {
+    const topics: TopicMeta[] = [];
+    for (const t of this.topics.values()) {
+      if (t.ephemeral) continue;
+      const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => ({ name: c.name, paused: c.paused, start_id: c.startId }));
+      topics.push({ name: t.name, paused: t.paused, channels });
+    }
+    writeMetadata(this.dataPath, topics);
   }
 
   async #listen(tcpAddr: { host: string; port: number }, httpAddr: { host: string; port: number }): Promise<void> {
@@ -267,6 +297,10 @@ export class NSQD {
   #scan = (): void => {
     const now = performance.now();
     for (const topic of this.topics.values()) topic.scan(now);
+    if (this.durability !== null && now - this.#lastCompact >= COMPACT_INTERVAL_MS) {
+      this.#lastCompact = now;
+      this.durability.compact();
+    }
     for (const client of this.clients.values()) {
       const hb = client.heartbeatInterval;
       if (hb <= 0 || client.state === STATE_CLOSING) continue;

@@ -23,6 +23,8 @@ export interface NsqdOptions {
   maxBytesPerFile: number;
   syncEvery: number;
   syncTimeout: number;
+  /** --durable: journals + group commit; every acknowledged, unfinished message survives a crash */
+  durable: boolean;
 
   queueScanInterval: number;
   maxMsgSize: number;
@@ -78,6 +80,7 @@ export function defaultOptions(): NsqdOptions {
     maxBytesPerFile: 100 * 1024 * 1024,
     syncEvery: 2500,
     syncTimeout: 2000,
+    durable: false,
 
     queueScanInterval: 100,
     maxMsgSize: 1024 * 1024,

@@ -49,6 +49,16 @@ export class DeferredHeap {
     return top;
   }
 
+  minId(): number {
+    let min = Infinity;
+    for (const m of this.#heap) if (m.id < min) min = m.id;
+    return min;
+  }
+
+  forEach(fn: (msg: Message) => void): void {
+    for (const m of this.#heap) fn(m);
+  }
+
   drain(): Message[] {
     const out = this.#heap;
     this.#heap = [];

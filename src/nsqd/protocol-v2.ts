@@ -26,6 +26,7 @@ import { goQuote, isValidChannelName, isValidTopicName } from '../protocol/names
 import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED } from './client.js';
 import { applyIdentify, IdentifyError } from './identify.js';
 import type { NSQD } from './nsqd.js';
+import type { Committer } from './durable.js';
 
 // verbs that carry a body, remembered between the line and the body
 const V_NONE = 0;
@@ -43,7 +44,7 @@ const CH_SPACE = 32;
 /** Go's %q, as nsqd prints names in error messages. */
 const q = goQuote;
 
-export class ProtocolV2 implements CommandSink {
+export class ProtocolV2 implements CommandSink, Committer {
   readonly client: Client;
   readonly #nsqd: NSQD;
   readonly #decoder: CommandDecoder;
@@ -55,6 +56,8 @@ export class ProtocolV2 implements CommandSink {
   #inflate: InflateRaw | null = null;
   /** publishes executed in this chunk whose OK waits for their disk writes */
   #unsettled: string[] = [];
+  /** durable mode: registered for the commit at the end of this turn */
+  #awaitingCommit = false;
   #keptAt = 0;
 
   constructor(nsqd: NSQD, client: Client) {
@@ -88,7 +91,7 @@ export class ProtocolV2 implements CommandSink {
       return;
     }
     this.#decoder.push(chunk);
-    this.#settle();
+    this.#settleChunk();
   }
 
   /**
@@ -105,7 +108,7 @@ export class ProtocolV2 implements CommandSink {
     const inflate = createInflateRaw();
     inflate.on('data', (plain: Buffer) => {
       this.#decoder.push(plain);
-      this.#settle();
+      this.#settleChunk();
     });
     inflate.on('error', (err) => {
       this.#nsqd.logger.error(`[${this.client.remoteAddress}] - deflate stream: ${err.message}`);
@@ -477,15 +480,47 @@ export class ProtocolV2 implements CommandSink {
    * E_PUB_FAILED when the disk refuses. Runs at the end of every received chunk and before any other
    * answer, so answers stay in command order.
    */
+  /**
+   * End of a received chunk. Durable mode: the OKs wait for the commit at the end of the turn, which
+   * every publisher of the turn shares (group commit). Plain mode: settled now.
+   */
+  #settleChunk(): void {
+    if (this.#unsettled.length === 0) return;
+    const durability = this.#nsqd.durability;
+    if (durability === null) return this.#settle();
+    if (!this.#awaitingCommit) {
+      this.#awaitingCommit = true;
+      durability.await(this);
+    }
+  }
+
+  /** The turn's commit is done (Committer). */
+  committed(err: Error | null): void {
+    this.#awaitingCommit = false;
+    if (this.client.state === STATE_CLOSING && this.client.socket.destroyed) return;
+    this.#answer(err);
+  }
+
+  /** Answers the held publishes now, before any other response (responses keep their order). */
   #settle(): void {
+    if (this.#unsettled.length === 0) return;
+    let failure: Error | null = null;
+    try {
+      if (this.#nsqd.durability !== null) this.#nsqd.durability.commit();
+      else this.#nsqd.flushDiskWrites();
+    } catch (err) {
+      failure = err as Error;
+    }
+    this.#answer(failure);
+  }
+
+  #answer(failure: Error | null): void {
     const held = this.#unsettled;
     if (held.length === 0) return;
     this.#unsettled = [];
-    try {
-      this.#nsqd.flushDiskWrites();
-    } catch (err) {
+    if (failure !== null) {
       const verb = held[0]!;
-      this.#fail(fatal(`E_${verb}_FAILED`, `${verb} failed ${(err as Error).message}`));
+      this.#fail(fatal(`E_${verb}_FAILED`, `${verb} failed ${failure.message}`));
       return;
     }
     for (let i = 0; i < held.length; i++) this.client.sendResponse(RESPONSE_OK);

@@ -5,6 +5,8 @@ import { isEphemeral } from '../protocol/names.js';
 import { Channel } from './channel.js';
 import { Message, nowNanos } from './message.js';
 import { Backlog } from './backlog.js';
+import { AckLog, Journal, channelAckPrefix, journalPrefix, topicAckPrefix } from './journal.js';
+import { removeSegments, type SegmentInfo } from './segment-log.js';
 import type { NSQD } from './nsqd.js';
 
 /** messages moved from the topic's backlog to its channels per event-loop turn */
@@ -23,6 +25,11 @@ export class Topic {
   #paused = false;
   #deleted = false;
   #releaseScheduled = false;
+  /** durable mode: every message published here, and the IDs emptied out of the topic's own queue */
+  #journal: Journal | null = null;
+  #acks: AckLog | null = null;
+  /** plain mode read a durable journal at start: its files go once the backlogs are on disk */
+  #journalLeftover = false;
 
   messageCount = 0;
   messageBytes = 0;
@@ -31,7 +38,25 @@ export class Topic {
     this.nsqd = nsqd;
     this.name = name;
     this.ephemeral = isEphemeral(name);
-    this.#queue = new Backlog(nsqd, this.ephemeral ? null : name);
+    const durable = nsqd.durability !== null && !this.ephemeral;
+    this.#queue = new Backlog(nsqd, this.ephemeral || durable ? null : name, durable);
+    if (durable && !nsqd.restoring) this.openDurable();
+  }
+
+  get durable(): boolean {
+    return this.#journal !== null;
+  }
+
+  /** Durable mode: opens the journal and ack log, after the segments found at start (none: a fresh topic). */
+  openDurable(journalSegments?: SegmentInfo[], ackSegments?: SegmentInfo[]): void {
+    const d = this.nsqd.durability!;
+    this.#journal = d.journal(this.name, journalSegments);
+    this.#acks = d.acks(topicAckPrefix(this.name), ackSegments);
+  }
+
+  /** Plain mode replayed this topic's journal at start. */
+  journalReplayed(): void {
+    this.#journalLeftover = true;
   }
 
   /** messages held by the topic itself, deferred ones waiting for a channel included (as nsqd counts them) */
@@ -56,6 +81,8 @@ export class Topic {
     const id = this.nsqd.guid.next();
     this.messageCount++;
     this.messageBytes += length;
+    const journal = this.#journal;
+    if (journal !== null) journal.append(id, timestamp, 0, 0, '', buf, start, length);
     if (this.#paused || this.#channelList.length === 0 || this.#queue.length > 0) {
       // behind a backlog (say, read back from disk after a restart) a message waits its turn
       this.#queue.push(id, timestamp, 0, buf, start, length);
@@ -70,6 +97,7 @@ export class Topic {
     const msg = new Message(this.nsqd.guid.next(), nowNanos(), buf, start, length);
     this.messageCount++;
     this.messageBytes += length;
+    if (this.#journal !== null) this.#journal.append(msg.id, msg.timestamp, Date.now() + delayMs, 0, '', buf, start, length);
     const list = this.#channelList;
     if (list.length === 0 || this.#paused) {
       // nowhere to defer it yet: it waits with the topic and keeps its due time
@@ -115,7 +143,9 @@ export class Topic {
   getChannel(name: string): Channel {
     let ch = this.channels.get(name);
     if (ch === undefined) {
-      ch = new Channel(this, name);
+      // the channel gets every message from the oldest one still waiting in the topic on
+      const waiting = this.#lowestWaiting();
+      ch = new Channel(this, name, waiting === Infinity ? this.nsqd.guid.peek() : waiting);
       this.channels.set(name, ch);
       this.#channelList = [...this.channels.values()];
       this.nsqd.logger.info(`TOPIC(${this.name}): new channel(${name})`);
@@ -161,6 +191,11 @@ export class Topic {
 
   /** Drops the messages waiting in the topic itself (channels keep theirs), as nsqd does. */
   empty(): void {
+    const acks = this.#acks;
+    if (acks !== null) {
+      this.#queue.forEachId((id) => acks.add(id));
+      for (const w of this.#deferredWaiting) acks.add(w.msg.id);
+    }
     this.#queue.clear();
     this.#deferredWaiting = [];
   }
@@ -169,12 +204,29 @@ export class Topic {
     for (const ch of this.#channelList) ch.scan(now);
   }
 
-  /** Shutdown: the topic's own waiting messages (deferred ones included, undeferred) and every channel's go to disk. */
+  /**
+   * Shutdown. Plain mode: the topic's own waiting messages (deferred ones included, undeferred) and
+   * every channel's go to disk. Durable mode: the journal already has them; its last batch is written.
+   */
   persist(): void {
+    if (this.#journal !== null) {
+      this.#journal.log.close();
+      this.#acks!.log.close();
+      for (const ch of this.#channelList) ch.persist();
+      return;
+    }
     const waiting = this.#deferredWaiting.map((w) => w.msg);
     this.#deferredWaiting = [];
     this.#queue.persist(waiting);
     for (const ch of this.#channelList) ch.persist();
+    if (this.#journalLeftover) this.#removeDurableFiles();
+  }
+
+  #removeDurableFiles(): void {
+    const dataPath = this.nsqd.dataPath;
+    removeSegments(dataPath, journalPrefix(this.name));
+    removeSegments(dataPath, topicAckPrefix(this.name));
+    for (const ch of this.channels.keys()) removeSegments(dataPath, channelAckPrefix(this.name, ch));
   }
 
   /** The topic is deleted: channels disconnected, data removed. */
@@ -184,5 +236,58 @@ export class Topic {
     this.channels.clear();
     this.#channelList = [];
     this.#queue.delete();
+    this.#journal?.log.delete();
+    this.#acks?.log.delete();
+    this.#journal = null;
+    this.#acks = null;
+    if (this.#journalLeftover) removeSegments(this.nsqd.dataPath, journalPrefix(this.name));
+  }
+
+  // ---- durable mode -----------------------------------------------------------------------------
+
+  /** The lowest ID waiting in the topic itself; Infinity when none is. */
+  #lowestWaiting(): number {
+    let min = this.#queue.minId();
+    for (const w of this.#deferredWaiting) if (w.msg.id < min) min = w.msg.id;
+    return min;
+  }
+
+  /**
+   * Deletes the journal segments every channel is done with, and the ack segments that only speak
+   * of IDs no longer in the journal.
+   */
+  compact(): void {
+    const journal = this.#journal;
+    if (journal === null) return;
+    let mark = Math.min(this.#lowestWaiting(), this.nsqd.guid.peek());
+    for (const ch of this.#channelList) mark = Math.min(mark, ch.lowestHeld());
+    journal.log.dropBelow(mark);
+    const segments = journal.log.segments();
+    const first = segments.length > 0 ? segments[0]!.minId : mark;
+    this.#acks!.log.dropBelow(first);
+    for (const ch of this.#channelList) ch.dropAcksBelow(first);
+  }
+
+  /** Recovery: a message that waits in the topic itself (it had no channel yet). */
+  restoreWaiting(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number, dueEpochMs: number): void {
+    const wait = dueEpochMs - Date.now();
+    if (dueEpochMs > 0 && wait > 0) {
+      const msg = new Message(id, timestamp, buf, start, length);
+      msg.attempts = attempts;
+      this.#deferredWaiting.push({ msg, due: performance.now() + wait });
+      return;
+    }
+    this.#queue.push(id, timestamp, attempts, buf, start, length);
+  }
+
+  /** Recovery done: waiting messages start moving to the channels, channels to their consumers. */
+  restored(): void {
+    this.#release();
+    for (const ch of this.#channelList) ch.pump();
+  }
+
+  /** Legacy disk queue migration and recovery add records to the journal as they place them. */
+  journalAppend(id: number, timestamp: number, due: number, attempts: number, target: string, buf: Buffer, start: number, length: number): void {
+    this.#journal?.append(id, timestamp, due, attempts, target, buf, start, length);
   }
 }

@@ -1,0 +1,296 @@
+// Durable mode's engine side (docs/durable-mode.md): the group commit that writes and fsyncs every
+// journal batch of an event-loop turn before the publishes in it are answered, compaction, and the
+// recovery that rebuilds topics and channels from the journals at start.
+
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
+import { AckLog, Journal, channelAckPrefix, readAcks, readJournal, topicAckPrefix } from './journal.js';
+import { DiskQueue } from './disk-queue.js';
+import { listSegments, removeSegments, type SegmentInfo, type SegmentLog } from './segment-log.js';
+import type { Channel } from './channel.js';
+import type { NSQD } from './nsqd.js';
+import type { TopicMeta } from './metadata.js';
+import type { Topic } from './topic.js';
+
+/** A publisher whose answers wait for the commit of the turn. */
+export interface Committer {
+  committed(err: Error | null): void;
+}
+
+const TWO_32 = 4294967296;
+
+export class Durability {
+  readonly #nsqd: NSQD;
+  #journals = new Set<SegmentLog>();
+  #ackLogs = new Set<SegmentLog>();
+  #metadataDirty = false;
+  #scheduled = false;
+  #waiting: Committer[] = [];
+  #promises: { resolve: () => void; reject: (err: Error) => void }[] = [];
+
+  constructor(nsqd: NSQD) {
+    this.#nsqd = nsqd;
+  }
+
+  /** A topic's journal; with no `existing` segments it is a new topic and leftovers are removed. */
+  journal(topic: string, existing?: SegmentInfo[]): Journal {
+    const dataPath = this.#nsqd.dataPath;
+    if (existing === undefined) removeSegments(dataPath, `${topic}.journal`);
+    return new Journal(dataPath, topic, this.#nsqd.options.maxBytesPerFile, existing ?? [], this.#journalDirty);
+  }
+
+  acks(prefix: string, existing?: SegmentInfo[]): AckLog {
+    const dataPath = this.#nsqd.dataPath;
+    if (existing === undefined) removeSegments(dataPath, prefix);
+    return new AckLog(dataPath, prefix, existing ?? [], this.#ackDirty);
+  }
+
+  #journalDirty = (log: SegmentLog): void => {
+    this.#journals.add(log);
+    this.#schedule();
+  };
+
+  #ackDirty = (log: SegmentLog): void => {
+    this.#ackLogs.add(log);
+    this.#schedule();
+  };
+
+  metadataChanged(): void {
+    this.#metadataDirty = true;
+    this.#schedule();
+  }
+
+  /** `c.committed()` is called once this turn's journal batches are on disk. */
+  await(c: Committer): void {
+    this.#waiting.push(c);
+    this.#schedule();
+  }
+
+  /** Resolves once this turn's journal batches are on disk (HTTP publishes). */
+  committed(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#promises.push({ resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#turn);
+  }
+
+  /** End of the turn: one commit for every publisher of the turn (group commit). */
+  #turn = (): void => {
+    this.#scheduled = false;
+    let failure: Error | null = null;
+    try {
+      this.commit();
+    } catch (err) {
+      failure = err as Error;
+    }
+    const waiting = this.#waiting;
+    const promises = this.#promises;
+    this.#waiting = [];
+    this.#promises = [];
+    for (const c of waiting) c.committed(failure);
+    for (const p of promises) {
+      if (failure === null) p.resolve();
+      else p.reject(failure);
+    }
+  };
+
+  /**
+   * Writes nsqd.dat if it changed, every pending journal batch with an fsync, and the ack logs
+   * (not fsynced: a lost ack means a message comes again, never that one is lost). Throws when the
+   * disk refuses; what was not written stays pending and is retried by the next commit.
+   */
+  commit(): void {
+    const nsqd = this.#nsqd;
+    try {
+      nsqd.flushDiskWrites();
+      if (this.#metadataDirty) {
+        nsqd.writeMetadataNow();
+        this.#metadataDirty = false;
+      }
+      for (const log of this.#journals) {
+        log.write(true);
+        this.#journals.delete(log);
+      }
+      for (const log of this.#ackLogs) {
+        log.write(false);
+        this.#ackLogs.delete(log);
+      }
+    } catch (err) {
+      nsqd.diskFailed('journal', err as Error);
+      this.#schedule();
+      throw err;
+    }
+    if (nsqd.health !== 'OK') nsqd.health = 'OK';
+  }
+
+  compact(): void {
+    for (const topic of this.#nsqd.topics.values()) {
+      try {
+        topic.compact();
+      } catch (err) {
+        this.#nsqd.logger.error(`TOPIC(${topic.name}): compaction failed - ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/**
+ * Start: rebuilds every topic's and channel's unfinished messages from the journals (both modes:
+ * plain mode takes over a durable data path this way), then, in durable mode, moves what older
+ * plain-mode runs left in disk queues into the journals.
+ */
+export function recover(nsqd: NSQD, meta: TopicMeta[]): void {
+  const dataPath = nsqd.dataPath;
+  const durable = nsqd.durability !== null;
+  let restored = 0;
+  for (const t of meta) {
+    const topic = nsqd.getExistingTopic(t.name);
+    if (topic === undefined) continue;
+    const hasJournal = listSegments(dataPath, `${t.name}.journal`).length > 0;
+    if (!hasJournal) {
+      if (topic.durable || !durable) continue;
+      // a durable topic new to this data path (or from plain mode): fresh files
+      topic.openDurable();
+      for (const ch of topic.channels.values()) if (!ch.ephemeral) ch.openDurable();
+      continue;
+    }
+    restored += replay(nsqd, topic);
+  }
+  if (restored > 0) nsqd.logger.info(`NSQ: recovered ${restored} unfinished message(s) from journals in ${dataPath}`);
+  if (durable) migrateDiskQueues(nsqd, meta);
+  for (const t of meta) nsqd.getExistingTopic(t.name)?.restored();
+}
+
+/** Replays one topic's journal; returns how many deliveries it restored. */
+function replay(nsqd: NSQD, topic: Topic): number {
+  const dataPath = nsqd.dataPath;
+  const logger = nsqd.logger;
+  const durable = nsqd.durability !== null;
+  const topicAcks = readAcks(dataPath, topicAckPrefix(topic.name), logger);
+  const channels: { ch: Channel; acks: Set<number>; segments: SegmentInfo[] }[] = [];
+  for (const ch of topic.channels.values()) {
+    if (ch.ephemeral) continue;
+    const loaded = readAcks(dataPath, channelAckPrefix(topic.name, ch.name), logger);
+    channels.push({ ch, acks: loaded.ids, segments: loaded.segments });
+  }
+  const bodies = nsqd.bodies;
+  let count = 0;
+  const segments = readJournal(dataPath, topic.name, logger, (r) => {
+    nsqd.guid.atLeast(r.id + 1);
+    if (topicAcks.ids.has(r.id)) return;
+    let buf: Buffer | null = null;
+    let at = 0;
+    const take = (): void => {
+      if (buf !== null) return;
+      at = bodies.copy(r.data, r.bodyStart, r.bodyLength);
+      buf = bodies.buffer;
+    };
+    if (channels.length === 0 && topic.channels.size === 0) {
+      if (r.target !== '') return;
+      take();
+      topic.restoreWaiting(r.id, r.timestamp, r.attempts, buf!, at, r.bodyLength, r.due);
+      count++;
+      return;
+    }
+    for (const c of channels) {
+      if (r.target !== '' ? c.ch.name !== r.target : c.ch.startId > r.id) continue;
+      if (c.acks.has(r.id)) continue;
+      take();
+      c.ch.restore(r.id, r.timestamp, r.attempts, buf!, at, r.bodyLength, r.due);
+      count++;
+    }
+  });
+  if (durable) {
+    topic.openDurable(segments, topicAcks.segments);
+    for (const c of channels) c.ch.openDurable(c.segments);
+    // channels that were not in nsqd.dat's channel list have no ack segments: opened fresh
+  } else {
+    topic.journalReplayed();
+  }
+  return count;
+}
+
+/**
+ * Durable mode on a data path with plain-mode disk queues: their messages get new IDs, go into the
+ * journal (a channel's only for that channel) and into memory; the queue files go after the commit.
+ */
+function migrateDiskQueues(nsqd: NSQD, meta: TopicMeta[]): void {
+  const moved: DiskQueue[] = [];
+  for (const t of meta) {
+    const topic = nsqd.getExistingTopic(t.name);
+    if (topic === undefined || !topic.durable) continue;
+    const queues: { name: string; target: Channel | null }[] = [{ name: topic.name, target: null }];
+    for (const ch of topic.channels.values()) if (!ch.ephemeral) queues.push({ name: `${topic.name}:${ch.name}`, target: ch });
+    for (const { name, target } of queues) {
+      if (!existsSync(join(nsqd.dataPath, `${name}.diskqueue.meta.dat`))) continue;
+      const q = openDiskQueue(nsqd, name);
+      let n = 0;
+      for (let rec = q.shift(); rec !== null; rec = q.shift()) {
+        const timestamp = rec.readUInt32BE(0) * TWO_32 + rec.readUInt32BE(4);
+        const attempts = rec.readUInt16BE(8);
+        const id = nsqd.guid.next();
+        const length = rec.length - MESSAGE_HEADER_LENGTH;
+        const at = nsqd.bodies.copy(rec, MESSAGE_HEADER_LENGTH, length);
+        const buf = nsqd.bodies.buffer;
+        topic.journalAppend(id, timestamp, 0, attempts, target === null ? '' : target.name, buf, at, length);
+        if (target === null) {
+          if (topic.channels.size === 0) topic.restoreWaiting(id, timestamp, attempts, buf, at, length, 0);
+          else for (const ch of topic.channels.values()) ch.restore(id, timestamp, attempts, buf, at, length, 0);
+        } else {
+          target.restore(id, timestamp, attempts, buf, at, length, 0);
+        }
+        n++;
+      }
+      moved.push(q);
+      if (n > 0) nsqd.logger.info(`DISKQUEUE(${name}): ${n} message(s) moved into the durable journal`);
+    }
+  }
+  if (moved.length === 0) return;
+  // the journal holds them before the old files go; a crash in between only repeats them
+  nsqd.durability!.commit();
+  for (const q of moved) q.delete();
+}
+
+function openDiskQueue(nsqd: NSQD, name: string): DiskQueue {
+  const o = nsqd.options;
+  return new DiskQueue(name, {
+    dataPath: nsqd.dataPath,
+    maxBytesPerFile: o.maxBytesPerFile,
+    minMsgSize: MESSAGE_HEADER_LENGTH,
+    maxMsgSize: o.maxMsgSize + MESSAGE_HEADER_LENGTH,
+    syncEvery: o.syncEvery,
+    syncTimeout: o.syncTimeout,
+    logger: nsqd.logger,
+  });
+}
+
+/** Durable files of topics and channels that nsqd.dat no longer lists (a crash during a delete). */
+export function removeOrphans(nsqd: NSQD, meta: TopicMeta[]): void {
+  const known = new Set<string>();
+  for (const t of meta) {
+    known.add(`${t.name}.journal`);
+    known.add(topicAckPrefix(t.name));
+    for (const c of t.channels) known.add(channelAckPrefix(t.name, c.name));
+  }
+  const seen = new Set<string>();
+  let names: string[];
+  try {
+    names = readdirSync(nsqd.dataPath);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^(.+\.(?:journal|acks))\.\d{6,}\.dat$/.exec(name);
+    if (m === null || known.has(m[1]!) || seen.has(m[1]!)) continue;
+    seen.add(m[1]!);
+    nsqd.logger.info(`NSQ: removing ${m[1]}.* (its topic or channel is gone)`);
+    removeSegments(nsqd.dataPath, m[1]!);
+  }
+}

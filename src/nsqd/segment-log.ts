@@ -1,0 +1,275 @@
+// An append-only log in numbered segment files (`<prefix>.NNNNNN.dat`), written in checksummed
+// batches: [4-byte payload length][4-byte CRC-32 of the payload][payload]. Durable mode keeps its
+// journals and ack logs in these. A batch is written, and fsynced when asked, as one unit, so a
+// crash leaves at most one torn batch at the end of the newest segment, which reading cuts off.
+// Each segment remembers the lowest and highest message ID written to it, so compaction can delete
+// whole segments once every ID in them is done with.
+
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+
+const BATCH_HEADER = 8;
+const INITIAL_BUFFER = 64 * 1024;
+/** a turn's batch is written out early once it is this big (not fsynced: that waits for commit) */
+const EARLY_WRITE = 4 * 1024 * 1024;
+
+export interface SegmentInfo {
+  num: number;
+  minId: number;
+  maxId: number;
+}
+
+export interface SegmentLogOptions {
+  dataPath: string;
+  /** file names are `<prefix>.NNNNNN.dat` */
+  prefix: string;
+  maxBytesPerFile: number;
+  /** a batch got its first record: the owner writes it out by the end of the turn */
+  onDirty?: (log: SegmentLog) => void;
+}
+
+export class SegmentLogError extends Error {
+  readonly code = 'E_SEGMENT_LOG';
+}
+
+/** Segment numbers of the files of `prefix` in `dataPath`, oldest first. */
+export function listSegments(dataPath: string, prefix: string): number[] {
+  const nums: number[] = [];
+  const head = `${prefix}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dataPath);
+  } catch {
+    return nums;
+  }
+  for (const name of names) {
+    if (!name.startsWith(head) || !name.endsWith('.dat')) continue;
+    const middle = name.slice(head.length, -4);
+    if (/^\d{6,}$/.test(middle)) nums.push(Number(middle));
+  }
+  return nums.sort((a, b) => a - b);
+}
+
+export function segmentFile(dataPath: string, prefix: string, num: number): string {
+  return join(dataPath, `${prefix}.${String(num).padStart(6, '0')}.dat`);
+}
+
+export interface SegmentBatches {
+  /** the payloads of the segment's intact batches, in order */
+  batches: Buffer[];
+  /** bytes after the last intact batch (a torn or corrupt tail), 0 when the file ends cleanly */
+  discarded: number;
+}
+
+/** Reads one segment's batches; stops at the first one that is cut short or fails its checksum. */
+export function readSegment(file: string): SegmentBatches {
+  const data = readFileSync(file);
+  const batches: Buffer[] = [];
+  let pos = 0;
+  while (pos + BATCH_HEADER <= data.length) {
+    const len = data.readUInt32BE(pos);
+    const end = pos + BATCH_HEADER + len;
+    if (len === 0 || end > data.length) break;
+    const payload = data.subarray(pos + BATCH_HEADER, end);
+    if (crc32(payload) !== data.readUInt32BE(pos + 4)) break;
+    batches.push(payload);
+    pos = end;
+  }
+  return { batches, discarded: data.length - pos };
+}
+
+export class SegmentLog {
+  readonly #o: SegmentLogOptions;
+  /** closed segments, oldest first */
+  readonly #sealed: SegmentInfo[] = [];
+  #current: SegmentInfo;
+  #fd: number | null = null;
+  #size = 0;
+  #buf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
+  /** bytes in #buf: a batch header placeholder, then records */
+  #len = BATCH_HEADER;
+  /** written but not yet fsynced */
+  #unsynced = false;
+  #closed = false;
+
+  /**
+   * `existing`: segments found at start (with their ID ranges, read by the owner's recovery). New
+   * records always go to a fresh segment after them, never onto the end of a possibly torn file.
+   */
+  constructor(o: SegmentLogOptions, existing: SegmentInfo[] = []) {
+    this.#o = o;
+    for (const s of existing) this.#sealed.push(s);
+    const last = existing.length > 0 ? existing[existing.length - 1]!.num : -1;
+    this.#current = { num: last + 1, minId: Infinity, maxId: -Infinity };
+  }
+
+  get prefix(): string {
+    return this.#o.prefix;
+  }
+
+  /** Whether records are waiting to be written. */
+  get pending(): boolean {
+    return this.#len > BATCH_HEADER;
+  }
+
+  /** Whether anything has been written since the last fsync. */
+  get unsynced(): boolean {
+    return this.#unsynced || this.pending;
+  }
+
+  /** The segments that hold records, oldest first (the one being written last). */
+  segments(): SegmentInfo[] {
+    const out = [...this.#sealed];
+    if (this.#current.maxId >= this.#current.minId) out.push({ ...this.#current });
+    return out;
+  }
+
+  /**
+   * Room for `n` more bytes of the batch being built; returns the buffer and the offset to write
+   * them at. The caller writes exactly `n` bytes there, then calls `noteId`.
+   */
+  reserve(n: number): Buffer {
+    const need = this.#len + n;
+    if (need > this.#buf.length) {
+      let cap = this.#buf.length * 2;
+      while (cap < need) cap *= 2;
+      const grown = Buffer.allocUnsafe(cap);
+      this.#buf.copy(grown, 0, 0, this.#len);
+      this.#buf = grown;
+    }
+    return this.#buf;
+  }
+
+  /** Offset in the reserved buffer where the next record starts. */
+  get offset(): number {
+    return this.#len;
+  }
+
+  /** The record just written into the reserved space is `n` bytes and carries message `id`. */
+  commitRecord(n: number, id: number): void {
+    if (this.#len === BATCH_HEADER && this.#o.onDirty !== undefined) this.#o.onDirty(this);
+    this.#len += n;
+    const c = this.#current;
+    if (id < c.minId) c.minId = id;
+    if (id > c.maxId) c.maxId = id;
+    if (this.#len >= EARLY_WRITE) this.write(false);
+  }
+
+  /** Writes the batch built so far as one checksummed unit; with `sync`, fsyncs the segment too. */
+  write(sync: boolean): void {
+    if (this.#closed) return;
+    if (this.#len > BATCH_HEADER) {
+      const fd = this.#open();
+      const payloadLen = this.#len - BATCH_HEADER;
+      this.#buf.writeUInt32BE(payloadLen, 0);
+      this.#buf.writeUInt32BE(crc32(this.#buf.subarray(BATCH_HEADER, this.#len)), 4);
+      let off = 0;
+      try {
+        while (off < this.#len) off += writeSync(fd, this.#buf, off, this.#len - off);
+      } catch (err) {
+        // a partial batch on disk fails its checksum; cut it off so the retry appends cleanly
+        this.#truncateTo(fd, this.#size);
+        throw err;
+      }
+      this.#size += this.#len;
+      this.#len = BATCH_HEADER;
+      this.#unsynced = true;
+      if (this.#buf.length > EARLY_WRITE * 2) this.#buf = Buffer.allocUnsafe(INITIAL_BUFFER);
+    }
+    if (sync && this.#unsynced && this.#fd !== null) {
+      fsyncSync(this.#fd);
+      this.#unsynced = false;
+    }
+    if (this.#size >= this.#o.maxBytesPerFile) this.#roll(sync);
+  }
+
+  #truncateTo(fd: number, size: number): void {
+    try {
+      if (fstatSync(fd).size > size) ftruncateSync(fd, size);
+    } catch {
+      // the next read cuts the torn batch off by its checksum anyway
+    }
+  }
+
+  #open(): number {
+    if (this.#fd !== null) return this.#fd;
+    const file = segmentFile(this.#o.dataPath, this.#o.prefix, this.#current.num);
+    try {
+      this.#fd = openSync(file, 'a', 0o600);
+    } catch (err) {
+      throw new SegmentLogError(`cannot open ${file}: ${(err as Error).message}`);
+    }
+    this.#size = fstatSync(this.#fd).size;
+    syncDir(this.#o.dataPath);
+    return this.#fd;
+  }
+
+  #roll(sync: boolean): void {
+    if (this.#fd !== null) {
+      if (sync && this.#unsynced) fsyncSync(this.#fd);
+      closeSync(this.#fd);
+      this.#fd = null;
+    }
+    this.#unsynced = false;
+    if (this.#current.maxId >= this.#current.minId) this.#sealed.push(this.#current);
+    this.#current = { num: this.#current.num + 1, minId: Infinity, maxId: -Infinity };
+    this.#size = 0;
+  }
+
+  /** Deletes the sealed segments whose every ID is below `id`; returns how many went. */
+  dropBelow(id: number): number {
+    let n = 0;
+    while (this.#sealed.length > 0 && this.#sealed[0]!.maxId < id) {
+      const s = this.#sealed.shift()!;
+      rmSync(segmentFile(this.#o.dataPath, this.#o.prefix, s.num), { force: true });
+      n++;
+    }
+    return n;
+  }
+
+  /** Seals the segment being written (when it holds anything), so compaction can consider it. */
+  seal(): void {
+    if (this.#current.maxId >= this.#current.minId || this.#size > 0) this.#roll(true);
+  }
+
+  /** Writes what is pending, fsyncs, and closes the file. */
+  close(): void {
+    if (this.#closed) return;
+    try {
+      this.write(true);
+    } finally {
+      if (this.#fd !== null) closeSync(this.#fd);
+      this.#fd = null;
+      this.#closed = true;
+    }
+  }
+
+  /** Removes every segment file (the topic or channel is deleted). */
+  delete(): void {
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
+    this.#closed = true;
+    this.#len = BATCH_HEADER;
+    removeSegments(this.#o.dataPath, this.#o.prefix);
+    this.#sealed.length = 0;
+  }
+}
+
+/** Deletes every segment file of `prefix`. */
+export function removeSegments(dataPath: string, prefix: string): void {
+  for (const num of listSegments(dataPath, prefix)) rmSync(segmentFile(dataPath, prefix, num), { force: true });
+}
+
+/** fsync a folder, so a file created in it survives a crash. */
+export function syncDir(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // some file systems refuse fsync on a folder; the file's own fsync is what matters most
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
