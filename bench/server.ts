@@ -16,6 +16,8 @@ export interface ServerOptions {
   memQueueSize: number;
   /** write a V8 CPU profile of the server into this directory (node --cpu-prof) */
   cpuProfDir?: string;
+  /** more `nsq serve` flags (--durable, --data-path=...) */
+  args?: string[];
 }
 
 /** Every server still running, so an exiting bench never leaves one behind. */
@@ -55,7 +57,7 @@ export class BenchServer {
     }
     const child = spawn(
       process.execPath,
-      [...nodeArgs, NSQ_BIN, 'serve', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--mem-queue-size=${opts.memQueueSize}`],
+      [...nodeArgs, NSQ_BIN, 'serve', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--mem-queue-size=${opts.memQueueSize}`, ...(opts.args ?? [])],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     if (child.pid === undefined) {
@@ -148,6 +150,13 @@ export class BenchServer {
     const t = stats.topics.find((x) => x.topic_name === topic);
     if (t === undefined) throw new Error(`topic ${topic} not in /stats`);
     return { topic: t.depth, channels: Object.fromEntries(t.channels.map((c) => [c.channel_name, c.depth])) };
+  }
+
+  /** SIGKILL now (a crash), and wait until the process is gone. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGKILL');
+    await this.#exited;
   }
 
   /** SIGTERM, then SIGKILL if it has not exited in time. */

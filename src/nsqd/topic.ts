@@ -210,6 +210,9 @@ export class Topic {
    */
   persist(): void {
     if (this.#journal !== null) {
+      // what every channel is done with need not be read again at the next start
+      this.#journal.log.seal();
+      this.compact();
       this.#journal.log.close();
       this.#acks!.log.close();
       for (const ch of this.#channelList) ch.persist();
