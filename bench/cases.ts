@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { benchPub, benchSub, startSub, type BenchResult, type PubOptions } from '../src/tools/bench.js';
+import { runCrashRounds } from './durable-crash.js';
 import { withServer as withBenchServer, type BenchServer, type ServerOptions } from './server.js';
 
 export const BODY_SIZE = 200;
@@ -48,8 +49,9 @@ export interface BenchCase {
 
 const scaled = (cfg: BenchConfig, n: number): number => (cfg.quick ? Math.round(n / 10) : n);
 const timeout = (cfg: BenchConfig): number => (cfg.quick ? 30_000 : 60_000);
-const serverOpts = (cfg: BenchConfig, name: string, memQueueSize: number): ServerOptions => ({
+const serverOpts = (cfg: BenchConfig, name: string, memQueueSize: number, args: string[] = []): ServerOptions => ({
   memQueueSize,
+  args,
   ...(cfg.profDir !== undefined ? { cpuProfDir: `${cfg.profDir}/${name}` } : {}),
 });
 
@@ -131,6 +133,50 @@ const mpubDisk: BenchCase = {
       const r = await benchPub(pubOptions(server, 'bench_mpub_disk', { count: scaled(cfg, 2_000_000), durationMs: cfg.quick ? 500 : 5000 }));
       return throughputCase(r, { batch: MPUB_SIZE, memQueueSize: DEFAULT_MEM_QUEUE });
     }),
+};
+
+// ---- durable mode (issue 6) ------------------------------------------------------------------
+
+/** MPUB x200 against --durable: each answer waits for its batch's fsync. */
+const mpubDurable: BenchCase = {
+  name: 'mpub-durable',
+  title: 'publish, MPUB x200, --durable (fsync before OK)',
+  run: (cfg) =>
+    withServer(serverOpts(cfg, 'mpub-durable', DEFAULT_MEM_QUEUE, ['--durable']), timeout(cfg), async (server) => {
+      const r = await benchPub(pubOptions(server, 'bench_mpub_durable', { count: scaled(cfg, 2_000_000), durationMs: cfg.quick ? 500 : 5000 }));
+      return throughputCase(r, { batch: MPUB_SIZE, durable: true });
+    }),
+};
+
+/** Single PUBs from 8 connections against --durable: they share fsyncs (group commit). */
+const pubDurable: BenchCase = {
+  name: 'pub-durable',
+  title: 'publish, PUB from 8 connections, --durable',
+  run: (cfg) =>
+    withServer(serverOpts(cfg, 'pub-durable', DEFAULT_MEM_QUEUE, ['--durable']), timeout(cfg), async (server) => {
+      const r = await benchPub(pubOptions(server, 'bench_pub_durable', { batch: 1, connections: 8, count: scaled(cfg, 1_000_000), durationMs: cfg.quick ? 500 : 5000 }));
+      return throughputCase(r, { command: 'PUB', connections: 8, durable: true });
+    }),
+};
+
+/** The kill -9 harness of test/integration/durable-crash.test.ts, longer and with more publishers. */
+const crash: BenchCase = {
+  name: 'crash',
+  title: 'durable: kill -9 x10 (x3 --quick) under load',
+  run: async (cfg) => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsq-bench-crash-'));
+    try {
+      const rounds = cfg.quick ? 3 : 10;
+      const r = await runCrashRounds({ dataPath: dir, rounds, roundMs: cfg.quick ? [300, 800] : [1000, 3000], publishers: 8, pipeline: 4 });
+      return {
+        msgsPerSec: r.ackedPerSec,
+        other: `${r.lost.length} lost of ${r.acked} acked`,
+        details: { kills: r.kills, acked: r.acked, finished: r.finished, unfinishedAtCrash: r.unfinishedAtCrash, drained: r.drained, lost: r.lost, neverDelivered: r.neverDelivered },
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
 };
 
 // ---- 3. consume ------------------------------------------------------------------------------
@@ -277,4 +323,4 @@ const startup: BenchCase = {
   },
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, consumeCase, latency, rss, startup];
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, consumeCase, latency, rss, startup, crash];

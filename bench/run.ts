@@ -2,7 +2,7 @@
 // fresh `nsq serve` children, prints one table and writes the figures to
 // bench/results/<timestamp>.json and bench/results/latest.json.
 //
-//   node dist/bench/run.js [--quick] [--only pub,mpub,consume,latency,rss,startup] [--prof]
+//   node dist/bench/run.js [--quick] [--only pub,mpub,mpub-durable,crash,...] [--prof]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -18,6 +18,9 @@ const TARGETS: Record<string, { ref?: string; floor?: string; ok?: (r: CaseResul
   pub: {},
   mpub: { ref: '390k msg/s', floor: '>= 200k msg/s', ok: (r) => (r.msgsPerSec ?? 0) >= 200_000 },
   'mpub-disk': { floor: '>= half of in memory (issue 6)' },
+  'mpub-durable': { floor: '>= 100k msg/s (issue 6)', ok: (r) => (r.msgsPerSec ?? 0) >= 100_000 },
+  'pub-durable': {},
+  crash: { floor: '0 lost', ok: (r) => Array.isArray(r.details['lost']) && (r.details['lost'] as unknown[]).length === 0 },
   consume: { ref: '425k msg/s', floor: '>= 150k msg/s', ok: (r) => (r.msgsPerSec ?? 0) >= 150_000 },
   latency: { floor: 'p99 < 5 ms', ok: (r) => (r.p99Ms ?? Infinity) < 5 },
   rss: { ref: '~360 MiB', floor: '< 400 MiB', ok: (r) => (r.rssMiB ?? Infinity) < 400 },
