@@ -179,7 +179,11 @@ function replay(nsqd: NSQD, topic: Topic): number {
     if (ch.ephemeral) continue;
     const loaded = readAcks(dataPath, channelAckPrefix(topic.name, ch.name), logger);
     channels.push({ ch, acks: loaded.ids, segments: loaded.segments });
+    // IDs to come must be new to every file and to every channel's start
+    for (const s of loaded.segments) if (s.maxId >= 0) nsqd.guid.atLeast(s.maxId + 1);
+    nsqd.guid.atLeast(ch.startId);
   }
+  for (const s of topicAcks.segments) if (s.maxId >= 0) nsqd.guid.atLeast(s.maxId + 1);
   const bodies = nsqd.bodies;
   let count = 0;
   const segments = readJournal(dataPath, topic.name, logger, (r) => {

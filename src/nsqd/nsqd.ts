@@ -163,7 +163,9 @@ export class NSQD {
     const topics: TopicMeta[] = [];
     for (const t of this.topics.values()) {
       if (t.ephemeral) continue;
-      const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => ({ name: c.name, paused: c.paused, start_id: c.startId }));
+      // start_id only matters to durable recovery; plain mode writes exactly nsqd's file
+      const durable = this.durability !== null;
+      const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => (durable ? { name: c.name, paused: c.paused, start_id: c.startId } : { name: c.name, paused: c.paused }));
       topics.push({ name: t.name, paused: t.paused, channels });
     }
     writeMetadata(this.dataPath, topics);
