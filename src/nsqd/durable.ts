@@ -28,6 +28,8 @@ export class Durability {
   #scheduled = false;
   #waiting: Committer[] = [];
   #promises: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** the engine stopped: its files are closed and nsqd.dat is final */
+  #closed = false;
 
   constructor(nsqd: NSQD) {
     this.#nsqd = nsqd;
@@ -107,6 +109,7 @@ export class Durability {
    * disk refuses; what was not written stays pending and is retried by the next commit.
    */
   commit(): void {
+    if (this.#closed) return;
     const nsqd = this.#nsqd;
     try {
       nsqd.flushDiskWrites();
@@ -128,6 +131,11 @@ export class Durability {
       throw err;
     }
     if (nsqd.health !== 'OK') nsqd.health = 'OK';
+  }
+
+  /** The engine stopped (its logs were written and closed): later turns write nothing. */
+  close(): void {
+    this.#closed = true;
   }
 
   compact(): void {

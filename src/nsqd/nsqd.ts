@@ -100,6 +100,7 @@ export class NSQD {
       await this.#listen(tcpAddr, httpAddr);
     } catch (err) {
       for (const topic of this.topics.values()) topic.persist();
+      this.durability?.close();
       this.topics.clear();
       this.#unlock();
       this.#unlock = null;
@@ -358,6 +359,7 @@ export class NSQD {
     }
     if (this.#unlock !== null) {
       this.#writeMetadata();
+      this.durability?.close();
       this.#unlock();
       this.#unlock = null;
     }
