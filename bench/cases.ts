@@ -100,64 +100,32 @@ function throughputCase(r: BenchResult, extra: Record<string, unknown>): CaseRes
   };
 }
 
-// ---- 1. PUB ----------------------------------------------------------------------------------
+/** A publish-throughput case: its own server (memQueueSize, extra flags), `count` messages or 5 s. */
+function publishCase(name: string, title: string, memQueueSize: number, args: string[], count: number, o: Partial<PubOptions>, extra: Record<string, unknown>): BenchCase {
+  return {
+    name,
+    title,
+    run: (cfg) =>
+      withServer(serverOpts(cfg, name, memQueueSize, args), timeout(cfg), async (server) => {
+        const r = await benchPub(pubOptions(server, `bench_${name.replace(/-/g, '_')}`, { ...o, count: scaled(cfg, count), durationMs: cfg.quick ? 500 : 5000 }));
+        return throughputCase(r, { ...extra, memQueueSize });
+      }),
+  };
+}
 
-const pub: BenchCase = {
-  name: 'pub',
-  title: 'publish, PUB, overflowing to disk',
-  run: (cfg) =>
-    withServer(serverOpts(cfg, 'pub', DEFAULT_MEM_QUEUE), timeout(cfg), async (server) => {
-      const r = await benchPub(pubOptions(server, 'bench_pub', { batch: 1, count: scaled(cfg, 1_000_000), durationMs: cfg.quick ? 500 : 5000 }));
-      return throughputCase(r, { command: 'PUB' });
-    }),
-};
+// ---- 1. PUB, MPUB --------------------------------------------------------------------------
 
-// ---- 2. MPUB ---------------------------------------------------------------------------------
-
-const mpub: BenchCase = {
-  name: 'mpub',
-  title: 'publish, MPUB x200, in memory',
-  run: (cfg) =>
-    withServer(serverOpts(cfg, 'mpub', BIG_MEM_QUEUE), timeout(cfg), async (server) => {
-      const r = await benchPub(pubOptions(server, 'bench_mpub', { count: scaled(cfg, 2_000_000), durationMs: cfg.quick ? 500 : 5000 }));
-      return throughputCase(r, { batch: MPUB_SIZE, memQueueSize: BIG_MEM_QUEUE });
-    }),
-};
-
+const pub = publishCase('pub', 'publish, PUB, overflowing to disk', DEFAULT_MEM_QUEUE, [], 1_000_000, { batch: 1 }, { command: 'PUB' });
+const mpub = publishCase('mpub', 'publish, MPUB x200, in memory', BIG_MEM_QUEUE, [], 2_000_000, {}, { batch: MPUB_SIZE });
 /** The same, at nsqd's default --mem-queue-size: past 10,000 the messages go to the disk queue. */
-const mpubDisk: BenchCase = {
-  name: 'mpub-disk',
-  title: 'publish, MPUB x200, overflowing to disk',
-  run: (cfg) =>
-    withServer(serverOpts(cfg, 'mpub-disk', DEFAULT_MEM_QUEUE), timeout(cfg), async (server) => {
-      const r = await benchPub(pubOptions(server, 'bench_mpub_disk', { count: scaled(cfg, 2_000_000), durationMs: cfg.quick ? 500 : 5000 }));
-      return throughputCase(r, { batch: MPUB_SIZE, memQueueSize: DEFAULT_MEM_QUEUE });
-    }),
-};
+const mpubDisk = publishCase('mpub-disk', 'publish, MPUB x200, overflowing to disk', DEFAULT_MEM_QUEUE, [], 2_000_000, {}, { batch: MPUB_SIZE });
 
-// ---- durable mode (issue 6) ------------------------------------------------------------------
+// ---- 2. durable mode (issue 6) -------------------------------------------------------------
 
 /** MPUB x200 against --durable: each answer waits for its batch's fsync. */
-const mpubDurable: BenchCase = {
-  name: 'mpub-durable',
-  title: 'publish, MPUB x200, --durable (fsync before OK)',
-  run: (cfg) =>
-    withServer(serverOpts(cfg, 'mpub-durable', DEFAULT_MEM_QUEUE, ['--durable']), timeout(cfg), async (server) => {
-      const r = await benchPub(pubOptions(server, 'bench_mpub_durable', { count: scaled(cfg, 2_000_000), durationMs: cfg.quick ? 500 : 5000 }));
-      return throughputCase(r, { batch: MPUB_SIZE, durable: true });
-    }),
-};
-
+const mpubDurable = publishCase('mpub-durable', 'publish, MPUB x200, --durable (fsync before OK)', DEFAULT_MEM_QUEUE, ['--durable'], 2_000_000, {}, { batch: MPUB_SIZE, durable: true });
 /** Single PUBs from 8 connections against --durable: they share fsyncs (group commit). */
-const pubDurable: BenchCase = {
-  name: 'pub-durable',
-  title: 'publish, PUB from 8 connections, --durable',
-  run: (cfg) =>
-    withServer(serverOpts(cfg, 'pub-durable', DEFAULT_MEM_QUEUE, ['--durable']), timeout(cfg), async (server) => {
-      const r = await benchPub(pubOptions(server, 'bench_pub_durable', { batch: 1, connections: 8, count: scaled(cfg, 1_000_000), durationMs: cfg.quick ? 500 : 5000 }));
-      return throughputCase(r, { command: 'PUB', connections: 8, durable: true });
-    }),
-};
+const pubDurable = publishCase('pub-durable', 'publish, PUB from 8 connections, --durable', DEFAULT_MEM_QUEUE, ['--durable'], 1_000_000, { batch: 1, connections: 8 }, { command: 'PUB', connections: 8, durable: true });
 
 /** The kill -9 harness of test/integration/durable-crash.test.ts, longer and with more publishers. */
 const crash: BenchCase = {

@@ -12,6 +12,21 @@ import type { NSQD } from './nsqd.js';
 
 const TWO_32 = 4294967296;
 
+/** A topic's or channel's disk queue of nsqd message records; `live`: report failures and dirty batches to the engine. */
+export function openMessageDiskQueue(nsqd: NSQD, name: string, live: boolean): DiskQueue {
+  const o = nsqd.options;
+  return new DiskQueue(name, {
+    dataPath: nsqd.dataPath,
+    maxBytesPerFile: o.maxBytesPerFile,
+    minMsgSize: MESSAGE_HEADER_LENGTH,
+    maxMsgSize: o.maxMsgSize + MESSAGE_HEADER_LENGTH,
+    syncEvery: o.syncEvery,
+    syncTimeout: o.syncTimeout,
+    logger: nsqd.logger,
+    ...(live ? { onError: (err: Error) => nsqd.diskFailed(name, err), onDirty: (q: DiskQueue) => nsqd.diskDirty(q) } : {}),
+  });
+}
+
 export class Backlog {
   readonly #nsqd: NSQD;
   readonly #memory = new MessageQueue();
@@ -28,20 +43,7 @@ export class Backlog {
     const o = nsqd.options;
     this.#memLimit = o.memQueueSize;
     this.#unbounded = unbounded;
-    this.#disk =
-      diskName === null
-        ? null
-        : new DiskQueue(diskName, {
-            dataPath: nsqd.dataPath,
-            maxBytesPerFile: o.maxBytesPerFile,
-            minMsgSize: MESSAGE_HEADER_LENGTH,
-            maxMsgSize: o.maxMsgSize + MESSAGE_HEADER_LENGTH,
-            syncEvery: o.syncEvery,
-            syncTimeout: o.syncTimeout,
-            logger: nsqd.logger,
-            onError: (err) => nsqd.diskFailed(diskName, err),
-            onDirty: (q) => nsqd.diskDirty(q),
-          });
+    this.#disk = diskName === null ? null : openMessageDiskQueue(nsqd, diskName, true);
   }
 
   get length(): number {

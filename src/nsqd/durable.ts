@@ -6,7 +6,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { AckLog, Journal, channelAckPrefix, readAcks, readJournal, topicAckPrefix } from './journal.js';
-import { DiskQueue } from './disk-queue.js';
+import type { DiskQueue } from './disk-queue.js';
+import { openMessageDiskQueue } from './backlog.js';
 import { listSegments, removeSegments, type SegmentInfo, type SegmentLog } from './segment-log.js';
 import type { Channel } from './channel.js';
 import type { NSQD } from './nsqd.js';
@@ -242,7 +243,7 @@ function migrateDiskQueues(nsqd: NSQD, meta: TopicMeta[]): void {
     for (const ch of topic.channels.values()) if (!ch.ephemeral) queues.push({ name: `${topic.name}:${ch.name}`, target: ch });
     for (const { name, target } of queues) {
       if (!existsSync(join(nsqd.dataPath, `${name}.diskqueue.meta.dat`))) continue;
-      const q = openDiskQueue(nsqd, name);
+      const q = openMessageDiskQueue(nsqd, name, false);
       let n = 0;
       for (let rec = q.shift(); rec !== null; rec = q.shift()) {
         const timestamp = rec.readUInt32BE(0) * TWO_32 + rec.readUInt32BE(4);
@@ -268,19 +269,6 @@ function migrateDiskQueues(nsqd: NSQD, meta: TopicMeta[]): void {
   // the journal holds them before the old files go; a crash in between only repeats them
   nsqd.durability!.commit();
   for (const q of moved) q.delete();
-}
-
-function openDiskQueue(nsqd: NSQD, name: string): DiskQueue {
-  const o = nsqd.options;
-  return new DiskQueue(name, {
-    dataPath: nsqd.dataPath,
-    maxBytesPerFile: o.maxBytesPerFile,
-    minMsgSize: MESSAGE_HEADER_LENGTH,
-    maxMsgSize: o.maxMsgSize + MESSAGE_HEADER_LENGTH,
-    syncEvery: o.syncEvery,
-    syncTimeout: o.syncTimeout,
-    logger: nsqd.logger,
-  });
 }
 
 /** Durable files of topics and channels that nsqd.dat no longer lists (a crash during a delete). */
