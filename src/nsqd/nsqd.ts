@@ -3,6 +3,7 @@
 
 import type { Server as NetServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { RESPONSE_HEARTBEAT } from '../protocol/constants.js';
 import { Logger } from '../util/log.js';
 import { STATE_CLOSING, type Client } from './client.js';
@@ -11,7 +12,8 @@ import type { DiskQueue } from './disk-queue.js';
 import { GuidFactory } from './guid.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 import { Topic } from './topic.js';
-import { listenBoth, splitHostPort } from './listen.js';
+import { formatHostPort, listen, listenBoth, splitHostPort, type HostPort } from './listen.js';
+import { buildTls, type NsqdTls } from './tls.js';
 import { Lookup } from './lookup.js';
 import { isValidChannelName } from '../protocol/names.js';
 import { lockDataPath, readMetadata, writeMetadata, type TopicMeta } from './metadata.js';
@@ -39,6 +41,8 @@ export class NSQD {
   readonly lookup = new Lookup(this);
   /** "OK", or "NOK - <error>" after a storage failure */
   health = 'OK';
+  /** the certificate and client policy (null: no --tls-cert, clients cannot ask for TLS) */
+  tls: NsqdTls | null = null;
 
   #nextClientId = 1;
   #dirty: Client[] = [];
@@ -46,6 +50,8 @@ export class NSQD {
   #scanTimer: NodeJS.Timeout | null = null;
   #tcp: NetServer | null = null;
   #http: HttpServer | null = null;
+  #https: HttpsServer | null = null;
+  #httpsEndpoint: Endpoint | null = null;
   #tcpEndpoint: Endpoint | null = null;
   #httpEndpoint: Endpoint | null = null;
   #stopping: Promise<void> | null = null;
@@ -74,6 +80,8 @@ export class NSQD {
     this.logger.info(`ID: ${o.nodeId}`);
     const tcpAddr = splitHostPort(o.tcpAddress, '--tcp-address');
     const httpAddr = splitHostPort(o.httpAddress, '--http-address');
+    this.tls = buildTls(o);
+    const httpsAddr = this.tls !== null && o.httpsAddress !== '' ? splitHostPort(o.httpsAddress, '--https-address') : null;
     if (o.broadcastAddress === '') {
       // what lookupd hands to consumers must be reachable: a loopback-only node says so
       o.broadcastAddress = /^127\.|^::1$|^localhost$/.test(tcpAddr.host) ? '127.0.0.1' : hostname();
@@ -81,7 +89,7 @@ export class NSQD {
     this.#unlock = lockDataPath(this.dataPath);
     try {
       this.#load(readMetadata(this.dataPath));
-      await this.#listen(tcpAddr, httpAddr);
+      await this.#listen(tcpAddr, httpAddr, httpsAddr);
     } catch (err) {
       for (const topic of this.topics.values()) topic.persist();
       this.topics.clear();
@@ -139,12 +147,29 @@ export class NSQD {
     }
   }
 
-  async #listen(tcpAddr: { host: string; port: number }, httpAddr: { host: string; port: number }): Promise<void> {
+  async #listen(tcpAddr: HostPort, httpAddr: HostPort, httpsAddr: HostPort | null): Promise<void> {
     this.#tcp = createTcpServer(this);
-    this.#http = createHttpServer(this);
+    this.#http = createHttpServer(this, null);
     const bound = await listenBoth(this.#tcp, tcpAddr, this.#http, httpAddr, (line) => this.logger.info(line));
     this.#tcpEndpoint = bound.tcp;
     this.#httpEndpoint = bound.http;
+    if (httpsAddr !== null) {
+      const https = createHttpServer(this, this.tls!) as HttpsServer;
+      try {
+        this.#httpsEndpoint = await listen(https, httpsAddr);
+      } catch (err) {
+        this.#tcp.close();
+        this.#http.close();
+        throw err;
+      }
+      this.#https = https;
+      this.logger.info(`HTTPS: listening on ${formatHostPort(this.#httpsEndpoint)}`);
+    }
+  }
+
+  /** The HTTPS listener's address (null: no certificate or no --https-address). */
+  get httpsEndpoint(): Endpoint | null {
+    return this.#httpsEndpoint;
   }
 
   get tcpEndpoint(): Endpoint {
@@ -269,7 +294,8 @@ export class NSQD {
     for (const topic of this.topics.values()) topic.scan(now);
     for (const client of this.clients.values()) {
       const hb = client.heartbeatInterval;
-      if (hb <= 0 || client.state === STATE_CLOSING) continue;
+      // no heartbeat into a TLS handshake: the client expects the handshake's OK first
+      if (hb <= 0 || client.state === STATE_CLOSING || client.upgrading) continue;
       if (now - client.lastRead > 2 * hb) {
         this.logger.error(`[${client.remoteAddress}] - read timeout: no heartbeat response in ${2 * hb}ms`);
         client.socket.destroy();
@@ -298,8 +324,8 @@ export class NSQD {
     this.#statsd?.close();
     const closing: Promise<void>[] = [];
     if (this.#tcp !== null) closing.push(new Promise((resolve) => this.#tcp!.close(() => resolve())));
-    if (this.#http !== null) {
-      const http = this.#http;
+    for (const http of [this.#http, this.#https]) {
+      if (http === null) continue;
       closing.push(new Promise((resolve) => http.close(() => resolve())));
       http.closeIdleConnections();
     }
@@ -309,6 +335,7 @@ export class NSQD {
     const force = setTimeout(() => {
       for (const client of this.clients.values()) client.socket.destroy();
       this.#http?.closeAllConnections();
+      this.#https?.closeAllConnections();
     }, 2000);
     await Promise.all(closing);
     clearTimeout(force);
