@@ -77,10 +77,11 @@ export class NSQD {
    */
   async start(): Promise<void> {
     const o = this.options;
+    // configuration errors come before anything is logged
+    this.tls = buildTls(o);
     this.logger.info(`ID: ${o.nodeId}`);
     const tcpAddr = splitHostPort(o.tcpAddress, '--tcp-address');
     const httpAddr = splitHostPort(o.httpAddress, '--http-address');
-    this.tls = buildTls(o);
     const httpsAddr = this.tls !== null && o.httpsAddress !== '' ? splitHostPort(o.httpsAddress, '--https-address') : null;
     if (o.broadcastAddress === '') {
       // what lookupd hands to consumers must be reachable: a loopback-only node says so

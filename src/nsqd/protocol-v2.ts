@@ -27,7 +27,7 @@ import type { Socket } from 'node:net';
 import { SnappyFrameDecoder, SnappyFrameError } from '../protocol/snappy-frame.js';
 import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED } from './client.js';
 import { TLS_NOT_REQUIRED } from './options.js';
-import { upgradeToTls } from './tls.js';
+import { clientCertRefusal, upgradeToTls } from './tls.js';
 import { applyIdentify, IdentifyError } from './identify.js';
 import type { NSQD } from './nsqd.js';
 
@@ -216,8 +216,9 @@ export class ProtocolV2 implements CommandSink {
     secure.once('secure', () => {
       clearTimeout(timer);
       client.upgrading = false;
-      if (tls.requireCert && Object.keys(secure.getPeerCertificate()).length === 0) {
-        nsqd.logger.error(`[${client.remoteAddress}] - IDENTIFY failed tls: client didn't provide a certificate`);
+      const refused = clientCertRefusal(secure, tls);
+      if (refused !== null) {
+        nsqd.logger.error(`[${client.remoteAddress}] - IDENTIFY failed tls: ${refused}`);
         secure.destroy();
         return;
       }

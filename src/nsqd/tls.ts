@@ -102,3 +102,18 @@ export function goTlsVersion(protocol: string | null): string {
   }
   return `Unknown ${protocol ?? ''}`.trim();
 }
+
+/**
+ * Why the client's certificate does not meet the policy (null: it does). A TLS socket made
+ * without a tls.Server asks for the certificate but leaves judging it to us.
+ */
+export function clientCertRefusal(secure: TLSSocket, t: NsqdTls): string | null {
+  if (!t.requireCert) return null;
+  if (Object.keys(secure.getPeerCertificate()).length === 0) return "client didn't provide a certificate";
+  if (!t.rejectUnauthorized) return null;
+  // the verification result OpenSSL recorded during the handshake; without it, refuse
+  const handle = (secure as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null | undefined } })._handle;
+  if (typeof handle?.verifyError !== 'function') return 'cannot verify the client certificate';
+  const err = handle.verifyError();
+  return err ? `failed to verify client certificate: ${err.code ?? err.message}` : null;
+}

@@ -1,7 +1,9 @@
 // Flags every client command shares (pub, tail, to-file, bench, top), with the Go tools' names.
 // By default they talk to the local node.
 
+import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
+import type { ClientTls, ConnectionConfig } from '../client/connection.js';
 import { parseDuration } from './duration.js';
 import { UserError } from './errors.js';
 import { parseAddress } from '../client/producer.js';
@@ -63,4 +65,80 @@ export function readClientFlags(argv: Record<string, unknown>, tool: string, ver
     nsqdHttpAddresses: lookupds.length > 0 && argv['nsqd-http-address'] === undefined ? [] : addresses(argv['nsqd-http-address'], 'nsqd-http-address', DEFAULT_NSQD_HTTP, 4151),
     userAgent: typeof argv['user-agent'] === 'string' ? argv['user-agent'] : `nsq-${tool}/${version}`,
   };
+}
+
+// ---- transport: TLS and compression for the TCP client commands (pub, tail, to-file, bench) ----
+
+/** What the TCP commands pass on to every connection they open. */
+export type TransportOptions = Pick<ConnectionConfig, 'tls' | 'snappy' | 'deflate' | 'deflateLevel'>;
+
+const TLS_MIN_VERSIONS: Record<string, NonNullable<ClientTls['minVersion']>> = {
+  'ssl3.0': 'TLSv1',
+  'tls1.0': 'TLSv1',
+  'tls1.1': 'TLSv1.1',
+  'tls1.2': 'TLSv1.2',
+  'tls1.3': 'TLSv1.3',
+};
+
+/** Adds --tls, --tls-cert, --tls-key, --tls-root-ca-file, --tls-insecure-skip-verify, --tls-min-version, --snappy, --deflate, --deflate-level. */
+export function transportFlags<T>(y: Argv<T>): Argv<T> {
+  const group = 'Transport:';
+  return y
+    .option('tls', { type: 'boolean', describe: 'negotiate TLS with nsqd (implied by the other --tls-* flags)', group })
+    .option('tls-cert', { type: 'string', describe: 'client certificate (PEM), for nsqd with --tls-client-auth-policy', group })
+    .option('tls-key', { type: 'string', describe: 'client certificate key (PEM)', group })
+    .option('tls-root-ca-file', { type: 'string', describe: "certificate authority (PEM) nsqd's certificate must be signed by [default: the system's]", group })
+    .option('tls-insecure-skip-verify', { type: 'boolean', describe: "accept any certificate from nsqd (self-signed, other name): encrypted, not authenticated", group })
+    .option('tls-min-version', { type: 'string', describe: 'lowest TLS version to accept: tls1.0, tls1.1, tls1.2, tls1.3 [default: tls1.2]', group })
+    .option('snappy', { type: 'boolean', describe: 'negotiate snappy compression', group })
+    .option('deflate', { type: 'boolean', describe: 'negotiate deflate compression', group })
+    .option('deflate-level', { type: 'string', describe: 'deflate compression level 1-9 (nsqd may lower it) [default: 6]', group }) as unknown as Argv<T>;
+}
+
+function readPemFlag(argv: Record<string, unknown>, flag: string): Buffer | undefined {
+  const v = argv[flag];
+  if (v === undefined || v === '') return undefined;
+  const file = String(Array.isArray(v) ? v[v.length - 1] : v);
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    throw new UserError(`cannot read --${flag} ${file}: ${why}`, 'E_BAD_FLAG', 2);
+  }
+}
+
+export function readTransportFlags(argv: Record<string, unknown>): TransportOptions {
+  const out: TransportOptions = {};
+  const given = (f: string): boolean => argv[f] !== undefined && argv[f] !== false && argv[f] !== '';
+  if (argv['tls'] === true || ['tls-cert', 'tls-key', 'tls-root-ca-file', 'tls-insecure-skip-verify', 'tls-min-version'].some(given)) {
+    const tls: ClientTls = {};
+    const cert = readPemFlag(argv, 'tls-cert');
+    const key = readPemFlag(argv, 'tls-key');
+    if ((cert === undefined) !== (key === undefined)) throw new UserError('--tls-cert and --tls-key must be given together', 'E_BAD_FLAG', 2);
+    if (cert !== undefined) tls.cert = cert;
+    if (key !== undefined) tls.key = key;
+    const ca = readPemFlag(argv, 'tls-root-ca-file');
+    if (ca !== undefined) tls.ca = ca;
+    if (argv['tls-insecure-skip-verify'] === true) tls.insecureSkipVerify = true;
+    if (given('tls-min-version')) {
+      const v = String(argv['tls-min-version']).toLowerCase();
+      const node = TLS_MIN_VERSIONS[v];
+      if (node === undefined) throw new UserError(`invalid value "${String(argv['tls-min-version'])}" for flag --tls-min-version: want one of ${Object.keys(TLS_MIN_VERSIONS).join(', ')}`, 'E_BAD_FLAG', 2);
+      tls.minVersion = node;
+    }
+    out.tls = tls;
+  }
+  if (argv['snappy'] === true && argv['deflate'] === true) throw new UserError('give either --snappy or --deflate, not both', 'E_BAD_FLAG', 2);
+  if (argv['snappy'] === true) out.snappy = true;
+  if (argv['deflate'] === true || argv['deflate-level'] !== undefined) {
+    out.deflate = true;
+    if (argv['deflate-level'] !== undefined) {
+      const n = Number(argv['deflate-level']);
+      if (!Number.isInteger(n) || n < 1 || n > 9) throw new UserError(`invalid value "${String(argv['deflate-level'])}" for flag --deflate-level: want an integer from 1 to 9`, 'E_BAD_FLAG', 2);
+      out.deflateLevel = n;
+    }
+    if (out.snappy === true) throw new UserError('give either --snappy or --deflate, not both', 'E_BAD_FLAG', 2);
+  }
+  return out;
 }
