@@ -80,9 +80,22 @@ const TLS_MIN_VERSIONS: Record<string, NonNullable<ClientTls['minVersion']>> = {
   'tls1.3': 'TLSv1.3',
 };
 
-/** Adds --tls, --tls-cert, --tls-key, --tls-root-ca-file, --tls-insecure-skip-verify, --tls-min-version, --snappy, --deflate, --deflate-level. */
-export function transportFlags<T>(y: Argv<T>): Argv<T> {
+/**
+ * Adds --tls, --tls-cert, --tls-key, --tls-root-ca-file, --tls-insecure-skip-verify, --tls-min-version,
+ * --snappy, --deflate, --deflate-level; and `goOpt`, the Go tool's pass-through of go-nsq options
+ * (`--consumer-opt=tls_v1,true`) for the transport ones.
+ */
+export function transportFlags<T>(y: Argv<T>, goOpt?: 'consumer-opt' | 'producer-opt'): Argv<T> {
   const group = 'Transport:';
+  if (goOpt !== undefined) {
+    y = y.option(goOpt, {
+      type: 'string',
+      array: true,
+      nargs: 1,
+      describe: `go-nsq option as <name>,<value> (may be given multiple times): ${Object.keys(GO_NSQ_OPTIONS).join(', ')}`,
+      group,
+    }) as unknown as Argv<T>;
+  }
   return y
     .option('tls', { type: 'boolean', describe: 'negotiate TLS with nsqd (implied by the other --tls-* flags)', group })
     .option('tls-cert', { type: 'string', describe: 'client certificate (PEM), for nsqd with --tls-client-auth-policy', group })
@@ -108,7 +121,48 @@ function readPemFlag(argv: Record<string, unknown>, flag: string): Buffer | unde
   }
 }
 
-export function readTransportFlags(argv: Record<string, unknown>): TransportOptions {
+/** go-nsq config names (as nsq_tail, nsq_to_file and to_nsq pass them on) → our flag */
+const GO_NSQ_OPTIONS: Record<string, string> = {
+  tls_v1: 'tls',
+  tls_root_ca_file: 'tls-root-ca-file',
+  tls_insecure_skip_verify: 'tls-insecure-skip-verify',
+  tls_cert: 'tls-cert',
+  tls_key: 'tls-key',
+  tls_min_version: 'tls-min-version',
+  snappy: 'snappy',
+  deflate: 'deflate',
+  deflate_level: 'deflate-level',
+};
+const BOOL_FLAGS = new Set(['tls', 'tls-insecure-skip-verify', 'snappy', 'deflate']);
+
+/** Folds --consumer-opt / --producer-opt values into the flags they stand for. */
+function withGoOptions(argv: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...argv };
+  for (const flag of ['consumer-opt', 'producer-opt']) {
+    const raw = argv[flag];
+    if (raw === undefined) continue;
+    for (const opt of (Array.isArray(raw) ? raw : [raw]).map(String)) {
+      const comma = opt.indexOf(',');
+      const name = comma === -1 ? opt : opt.slice(0, comma);
+      // go-nsq: a name without a value is boolean true
+      const value = comma === -1 ? 'true' : opt.slice(comma + 1);
+      const ours = GO_NSQ_OPTIONS[name];
+      if (ours === undefined) throw new UserError(`invalid value "${opt}" for flag --${flag}: supported options are ${Object.keys(GO_NSQ_OPTIONS).join(', ')}`, 'E_BAD_FLAG', 2);
+      if (BOOL_FLAGS.has(ours)) {
+        const v = value.toLowerCase();
+        if (['1', 't', 'true'].includes(v)) out[ours] = true;
+        else if (['0', 'f', 'false'].includes(v)) out[ours] = false;
+        else throw new UserError(`invalid value "${opt}" for flag --${flag}: want true or false`, 'E_BAD_FLAG', 2);
+      } else {
+        out[ours] = value;
+      }
+    }
+  }
+  return out;
+}
+
+export function readTransportFlags(cli: Record<string, unknown>): TransportOptions {
+  const argv = withGoOptions(cli);
   const out: TransportOptions = {};
   const given = (f: string): boolean => argv[f] !== undefined && argv[f] !== false && argv[f] !== '';
   if (argv['tls'] === true || ['tls-cert', 'tls-key', 'tls-root-ca-file', 'tls-insecure-skip-verify', 'tls-min-version'].some(given)) {

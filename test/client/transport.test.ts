@@ -143,8 +143,14 @@ t.test('CLI: nsq serve with TLS flags, nsq pub and nsq tail over TLS with compre
   t.match(plain.stderr(), /TLS required/);
   const alias = join(tempDir(t), 'to_nsq');
   symlinkSync(BIN, alias);
-  const go = spawnNsq(t, ['-topic=cli_tls', `-nsqd-tcp-address=127.0.0.1:${ports.tcp}`, '-tls', '-tls-insecure-skip-verify'], { input: 'go style\n', argv0: alias });
+  const go = spawnNsq(t, ['-topic=cli_go', `-nsqd-tcp-address=127.0.0.1:${ports.tcp}`, '-tls', '-tls-insecure-skip-verify', '-producer-opt=deflate,true'], { input: 'go style\n', argv0: alias });
   t.equal((await go.exit).code, 0, `to_nsq: ${go.stderr()}`);
+  // nsq_tail with go-nsq option names
+  const tailAlias = join(tempDir(t), 'nsq_tail');
+  symlinkSync(BIN, tailAlias);
+  const goTail = spawnNsq(t, ['-topic=cli_go', `-nsqd-tcp-address=127.0.0.1:${ports.tcp}`, '-consumer-opt=tls_v1,true', '-consumer-opt=tls_insecure_skip_verify', '-consumer-opt=snappy,true', '-n', '1'], { argv0: tailAlias });
+  t.equal((await goTail.exit).code, 0, `nsq_tail: ${goTail.stderr()}`);
+  t.equal(goTail.stdout(), 'go style\n');
 });
 
 t.test('CLI: bad TLS flags are one-line errors', async (t) => {
@@ -158,6 +164,7 @@ t.test('CLI: bad TLS flags are one-line errors', async (t) => {
     [['tail', 'x', '--tls-min-version=tls2'], 2, /invalid value "tls2" for flag --tls-min-version/],
     [['pub', 'x', 'y', '--snappy', '--deflate'], 2, /either --snappy or --deflate/],
     [['bench', 'pub', '--deflate-level=12'], 2, /--deflate-level/],
+    [['tail', 'x', '--consumer-opt=max_in_flight,5'], 2, /--consumer-opt: supported options are tls_v1/],
   ];
   for (const [args, code, message] of cases) {
     const p = spawnNsq(t, args);
