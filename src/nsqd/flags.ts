@@ -166,6 +166,8 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
         break;
       }
       case 'tls-version':
+        // nsqd leaves the default for an empty value (its example config has tls_min_version = "")
+        if (text === '') break;
         if (!(text.toLowerCase() in TLS_VERSIONS)) throw bad(flag, text, `want one of ${Object.keys(TLS_VERSIONS).join(', ')}`);
         out[spec.key] = text.toLowerCase();
         break;
