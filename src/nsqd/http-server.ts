@@ -14,6 +14,7 @@ import type { NSQD } from './nsqd.js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { TLS_REQUIRED } from './options.js';
 import type { NsqdTls } from './tls.js';
+import type { TLSSocket } from 'node:tls';
 import type { Topic } from './topic.js';
 import type { Channel } from './channel.js';
 
@@ -104,6 +105,13 @@ export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | Http
     );
   };
   const server = tls === null ? createServer(listener) : createHttpsServer(tls.serverOptions, listener);
+  if (tls !== null && tls.requireCert) {
+    // --tls-client-auth-policy=require: a certificate must be presented, whoever signed it (the TLS
+    // server itself only insists with require-verify)
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (Object.keys(socket.getPeerCertificate()).length === 0) socket.destroy();
+    });
+  }
   server.keepAliveTimeout = 5000;
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

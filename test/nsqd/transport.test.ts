@@ -154,9 +154,9 @@ t.test('--tls-required: plain commands and plain HTTP refused, TLS clients serve
   t.match((await c4.next())!.text, /TLS required/, 'tcp-https: plain TCP refused');
 });
 
-function httpsText(port: number, path: string): Promise<{ status: number; body: string }> {
+function httpsText(port: number, path: string, client: { cert?: Buffer; key?: Buffer } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    httpsGet({ host: HOST, port, path, ca: certs.read(certs.caCert) }, (res) => {
+    httpsGet({ host: HOST, port, path, ca: certs.read(certs.caCert), agent: false, ...client }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -172,6 +172,14 @@ t.test('--https-address serves the same API over TLS', async (t) => {
   const stats = await httpsText(port, '/stats?format=json');
   t.equal(stats.status, 200);
   t.match(JSON.parse(stats.body), { health: 'OK' });
+  // client certificate policies apply to HTTPS too
+  const req = await tlsNsqd(t, { tlsClientAuthPolicy: 'require' });
+  await t.rejects(httpsText(req.httpsEndpoint!.port, '/ping'), 'require: no client certificate, no answer');
+  const withCert = await httpsText(req.httpsEndpoint!.port, '/ping', { cert: certs.read(certs.otherCert), key: certs.read(certs.otherKey) });
+  t.same(withCert, { status: 200, body: 'OK' }, 'require: any certificate');
+  const verify = await tlsNsqd(t, { tlsClientAuthPolicy: 'require-verify', tlsRootCaFile: certs.caCert });
+  await t.rejects(httpsText(verify.httpsEndpoint!.port, '/ping', { cert: certs.read(certs.otherCert), key: certs.read(certs.otherKey) }), 'require-verify: unknown certificate refused');
+  t.same(await httpsText(verify.httpsEndpoint!.port, '/ping', { cert: certs.read(certs.clientCert), key: certs.read(certs.clientKey) }), { status: 200, body: 'OK' });
   const noCert = await startNsqd(t, { httpsAddress: '127.0.0.1:0' });
   t.equal(noCert.httpsEndpoint, null, 'no certificate: no HTTPS listener');
 });
