@@ -4,7 +4,10 @@
 // For high rates: `events.rawMessage` + `finishRaw` (no object or copy per message) and
 // `pipeline()` (a bounded window of publish commands, acknowledged without a promise each).
 
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
+import { constants as zlibConstants, createDeflateRaw, createInflateRaw } from 'node:zlib';
+import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-frame.js';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, MAGIC_V2, MSG_ID_LENGTH, RESPONSE_CLOSE_WAIT, RESPONSE_HEARTBEAT, RESPONSE_OK } from '../protocol/constants.js';
 import { decodeMessage, encodeCommand, encodeDpub, encodeIdentify, encodeMpub, encodePub } from '../protocol/encoders.js';
 import { FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
@@ -23,6 +26,25 @@ export interface ConnectionConfig {
   outputBufferSize?: number;
   outputBufferTimeout?: number;
   connectTimeout?: number;
+  /** ask for TLS in IDENTIFY (the server must have a certificate); unset: plain TCP */
+  tls?: ClientTls;
+  /** ask for snappy compression (used when the server agrees) */
+  snappy?: boolean;
+  /** ask for deflate compression (used when the server agrees) */
+  deflate?: boolean;
+  /** 1-9; the server may lower it to its --max-deflate-level */
+  deflateLevel?: number;
+}
+
+export interface ClientTls {
+  /** PEM certificate authority the server's certificate must be signed by (default: Node's roots) */
+  ca?: Buffer;
+  /** PEM client certificate and key, for servers with --tls-client-auth-policy */
+  cert?: Buffer;
+  key?: Buffer;
+  /** accept any server certificate (self-signed, wrong name) */
+  insecureSkipVerify?: boolean;
+  minVersion?: SecureVersion;
 }
 
 export interface IdentifyResponse {
@@ -125,6 +147,8 @@ export interface ConnectionEvents {
 interface Pending {
   resolve: (text: string) => void;
   reject: (err: Error) => void;
+  /** runs as the answer is decoded, before the frames after it (a protocol upgrade diverts them) */
+  onAnswer?: (text: string) => void;
 }
 
 /** Complete publish commands (PUB/MPUB/DPUB) back to back, written with one socket write. */
@@ -194,7 +218,8 @@ class PipelineState implements Pipeline {
 export class Connection implements FrameSink {
   readonly host: string;
   readonly port: number;
-  readonly socket: Socket;
+  /** the TCP socket, or after a TLS upgrade the TLS socket over it */
+  socket: Socket;
   identify: IdentifyResponse | null = null;
   /** rawMessage deliveries not yet answered (the fast path counts, it does not track IDs) */
   #rawInFlight = 0;
@@ -217,6 +242,10 @@ export class Connection implements FrameSink {
   #closeError: Error | null = null;
   readonly closed: Promise<Error | null>;
   #onClosed!: (err: Error | null) => void;
+  /** compressed connection: what #flush would write goes through here instead */
+  #compress: ((data: Buffer) => void) | null = null;
+  /** bytes received past an upgrade's answer, for the layer that starts next */
+  #early: Buffer | null = null;
 
   private constructor(host: string, port: number, socket: Socket) {
     this.host = host;
@@ -224,16 +253,19 @@ export class Connection implements FrameSink {
     this.socket = socket;
     this.#decoder = new FrameDecoder(this);
     this.closed = new Promise((resolve) => (this.#onClosed = resolve));
-    socket.on('data', (chunk: Buffer) => {
-      this.receivedAt = performance.now();
-      this.#decoder.push(chunk);
-      if (this.#pipeline !== null) this.#pump();
-      // replies to this chunk (FINs, RDY, NOP) go out together, now
-      this.#flush();
-    });
+    socket.on('data', this.#onData);
     socket.on('error', (err) => this.#fail(err));
     socket.on('close', () => this.#finish());
   }
+
+  /** Protocol bytes (after TLS and decompression). */
+  #onData = (chunk: Buffer): void => {
+    this.receivedAt = performance.now();
+    this.#decoder.push(chunk);
+    if (this.#pipeline !== null) this.#pump();
+    // replies to this chunk (FINs, RDY, NOP) go out together, now
+    this.#flush();
+  };
 
   get address(): string {
     return `${this.host}:${this.port}`;
@@ -274,14 +306,132 @@ export class Connection implements FrameSink {
     if (cfg.sampleRate !== undefined) body['sample_rate'] = cfg.sampleRate;
     if (cfg.outputBufferSize !== undefined) body['output_buffer_size'] = cfg.outputBufferSize;
     if (cfg.outputBufferTimeout !== undefined) body['output_buffer_timeout'] = cfg.outputBufferTimeout;
+    if (cfg.tls !== undefined) body['tls_v1'] = true;
+    if (cfg.snappy === true) body['snappy'] = true;
+    if (cfg.deflate === true) {
+      body['deflate'] = true;
+      if (cfg.deflateLevel !== undefined) body['deflate_level'] = cfg.deflateLevel;
+    }
     try {
-      const text = await conn.#request(encodeIdentify(body));
-      conn.identify = text === RESPONSE_OK ? null : (JSON.parse(text) as IdentifyResponse);
+      const text = await conn.#request(encodeIdentify(body), (answer) => {
+        const r = answer === RESPONSE_OK ? null : (JSON.parse(answer) as IdentifyResponse);
+        conn.identify = r;
+        // what follows the answer is TLS or compressed: keep it for that layer
+        if (r !== null && (r.tls_v1 || r.snappy || r.deflate)) conn.#decoder.divert((rest) => (conn.#early = rest));
+      });
+      const r = text === RESPONSE_OK ? null : (JSON.parse(text) as IdentifyResponse);
+      if (cfg.tls !== undefined && r?.tls_v1 !== true) {
+        throw new NsqError('E_TLS', `${conn.address} does not offer TLS (nsqd needs --tls-cert and --tls-key)`);
+      }
+      if (r !== null) await conn.#upgrade(r, cfg);
     } catch (err) {
       conn.close();
       throw err;
     }
     return conn;
+  }
+
+  /** TLS, then compression, each confirmed by an OK from the server (sent over the new layer). */
+  async #upgrade(r: IdentifyResponse, cfg: ConnectionConfig): Promise<void> {
+    const compression = r.snappy ? 'snappy' : r.deflate ? 'deflate' : null;
+    if (r.tls_v1) {
+      // waiting for the OK before the handshake starts, so it cannot arrive unexpected
+      const ok = this.#expectAnswer(compression !== null);
+      ok.catch(() => {});
+      await this.#startTls(cfg.tls!, cfg.host, this.#takeEarly());
+      await ok;
+    }
+    if (compression === null) return;
+    this.#startCompression(compression, r.deflate_level);
+    const early = this.#takeEarly();
+    await Promise.all([this.#expectAnswer(false), early.length > 0 ? this.#receiveLayer!(early) : undefined]);
+  }
+
+  #takeEarly(): Buffer {
+    const b = this.#early ?? Buffer.alloc(0);
+    this.#early = null;
+    return b;
+  }
+
+  /** Waits for the OK that confirms an upgrade; `divertAfter`: another layer follows it. */
+  async #expectAnswer(divertAfter: boolean): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    const text = await new Promise<string>((resolve, reject) => {
+      this.#pending.push({ resolve, reject, onAnswer: divertAfter ? () => this.#decoder.divert((rest) => (this.#early = rest)) : undefined });
+    });
+    if (text !== RESPONSE_OK) throw new NsqError('E_UNEXPECTED', `expected OK, got ${JSON.stringify(text)}`);
+  }
+
+  #startTls(opts: ClientTls, host: string, early: Buffer): Promise<void> {
+    if (early.length > 0) return Promise.reject(new NsqError('E_TLS', `${this.address} sent data before the TLS handshake`));
+    const raw = this.socket;
+    raw.off('data', this.#onData);
+    const secure: TLSSocket = tlsConnect({
+      socket: raw,
+      host,
+      // SNI takes host names only
+      servername: isIP(host) === 0 ? host : undefined,
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      rejectUnauthorized: opts.insecureSkipVerify !== true,
+      minVersion: opts.minVersion,
+    });
+    this.socket = secure;
+    secure.on('data', this.#onData);
+    secure.on('close', () => this.#finish());
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        const e = new NsqError('E_TLS', `TLS handshake with ${this.address} failed: ${err.message}`);
+        this.#fail(e);
+        reject(e);
+      };
+      secure.once('error', onError);
+      secure.once('secureConnect', () => {
+        secure.off('error', onError);
+        secure.on('error', (err) => this.#fail(err));
+        resolve();
+      });
+    });
+  }
+
+  /** decompresses what the socket delivers (set once compression starts) */
+  #receiveLayer: ((chunk: Buffer) => void) | null = null;
+
+  #startCompression(kind: 'snappy' | 'deflate', level: number): void {
+    const socket = this.socket;
+    socket.off('data', this.#onData);
+    if (kind === 'snappy') {
+      const encoder = new SnappyFrameEncoder();
+      this.#compress = (data) => {
+        this.socket.write(encoder.encode(data));
+      };
+      const decoder = new SnappyFrameDecoder(this.#onData);
+      this.#receiveLayer = (chunk) => {
+        try {
+          decoder.push(chunk);
+        } catch (err) {
+          this.#fail(err as Error);
+        }
+      };
+    } else {
+      const deflate = createDeflateRaw({ level: level > 0 ? level : 6 });
+      deflate.on('data', (b: Buffer) => {
+        if (!this.socket.destroyed) this.socket.write(b);
+      });
+      deflate.on('error', (err) => this.#fail(err));
+      this.#compress = (data) => {
+        deflate.write(data);
+        deflate.flush(zlibConstants.Z_SYNC_FLUSH);
+      };
+      const inflate = createInflateRaw();
+      inflate.on('data', this.#onData);
+      inflate.on('error', (err) => this.#fail(new NsqError('E_DEFLATE', `deflate stream from ${this.address}: ${err.message}`)));
+      this.#receiveLayer = (chunk) => {
+        inflate.write(chunk);
+      };
+    }
+    socket.on('data', this.#receiveLayer);
   }
 
   // ---- FrameSink ------------------------------------------------------------------------------
@@ -327,7 +477,17 @@ export class Connection implements FrameSink {
     }
     const p = this.#pending.shift();
     if (p instanceof SentBatch) this.#fail(new NsqError('E_UNEXPECTED', `expected OK for a publish, got ${JSON.stringify(text)}`));
-    else if (p) p.resolve(text);
+    else if (p) {
+      if (p.onAnswer !== undefined) {
+        try {
+          p.onAnswer(text);
+        } catch (err) {
+          p.reject(err as Error);
+          return;
+        }
+      }
+      p.resolve(text);
+    }
   }
 
   #ackPipelined(sent: SentBatch): void {
@@ -345,10 +505,10 @@ export class Connection implements FrameSink {
 
   // ---- commands -------------------------------------------------------------------------------
 
-  #request(data: Buffer): Promise<string> {
+  #request(data: Buffer, onAnswer?: (text: string) => void): Promise<string> {
     if (this.#closed) return Promise.reject(this.#closedError());
     return new Promise((resolve, reject) => {
-      this.#pending.push({ resolve, reject });
+      this.#pending.push(onAnswer === undefined ? { resolve, reject } : { resolve, reject, onAnswer });
       this.#write(data);
     });
   }
@@ -521,6 +681,10 @@ export class Connection implements FrameSink {
     const out = this.#out;
     if (out.length === 0) return;
     this.#out = [];
+    if (this.#compress !== null) {
+      this.#compress(out.length === 1 ? out[0]! : Buffer.concat(out));
+      return;
+    }
     if (out.length === 1) {
       this.socket.write(out[0]!);
       return;

@@ -3,6 +3,8 @@
 // event-loop turn (or when the buffer fills), never once per message.
 
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { SnappyFrameEncoder } from '../protocol/snappy-frame.js';
 import { constants as zlibConstants, createDeflateRaw, type DeflateRaw } from 'node:zlib';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { writeMessageId } from '../protocol/message-id.js';
@@ -26,7 +28,8 @@ const SMALL_WRITE = 4096;
 
 export class Client {
   readonly id: number;
-  readonly socket: Socket;
+  /** the connection's socket; after a TLS upgrade, the TLS socket over it */
+  socket: Socket;
   readonly nsqd: NSQD;
   readonly remoteAddress: string;
   readonly connectTime: number;
@@ -42,7 +45,10 @@ export class Client {
   sampleRate = 0;
   featureNegotiation = false;
   identified = false;
+  /** the TLS handshake after IDENTIFY completed: everything since goes over TLS */
   tls = false;
+  /** between IDENTIFY's answer and the TLS handshake's end: nothing else may be written */
+  upgrading = false;
   snappy = false;
   deflate = false;
   deflateLevel = 0;
@@ -193,6 +199,10 @@ export class Client {
     }
     this.#outLen = 0;
     if (this.socket.destroyed) return;
+    if (this.#snappy !== null) {
+      this.#writeSocket(this.#snappy.encode(chunk));
+      return;
+    }
     if (this.#deflate !== null) {
       // compressed connection: the deflater writes to the socket as it produces output
       this.#deflate.write(chunk);
@@ -220,6 +230,25 @@ export class Client {
     d.on('data', this.#writeSocket);
     d.on('error', () => this.socket.destroy());
     this.#deflate = d;
+  }
+
+  #snappy: SnappyFrameEncoder | null = null;
+
+  /** From now on everything written is in snappy's framing format, complete chunks per write. */
+  startSnappy(): void {
+    this.#snappy = new SnappyFrameEncoder();
+  }
+
+  /** The TLS session, once the handshake after IDENTIFY is done. */
+  get tlsSocket(): TLSSocket | null {
+    return this.tls && this.socket instanceof TLSSocket ? this.socket : null;
+  }
+
+  /** The client certificate's subject common name ('' without TLS or certificate), for auth. */
+  get tlsCommonName(): string {
+    const cert = this.tlsSocket?.getPeerCertificate();
+    const cn = cert?.subject?.CN;
+    return typeof cn === 'string' ? cn : Array.isArray(cn) ? (cn[0] ?? '') : '';
   }
 
   #onDrain = (): void => {

@@ -3,6 +3,7 @@
 
 import { NSQD_FLAGS } from './flags.js';
 import type { NsqdOptions } from './options.js';
+import { TLS_VERSIONS } from './tls.js';
 
 const LEVEL_NUMBER: Record<string, number> = { debug: 1, info: 2, warn: 3, error: 4, fatal: 5 };
 
@@ -24,6 +25,8 @@ export function configValue(o: NsqdOptions, key: string): string | number | bool
   const v = o[field];
   if (kind === 'duration') return Math.round((v as number) * 1e6);
   if (kind === 'level') return LEVEL_NUMBER[v as string] ?? 2;
+  // Go's tls.VersionTLS12 and friends
+  if (kind === 'tls-version') return TLS_VERSIONS[v as string]?.wire ?? 0;
   if (kind === 'list') return (v as unknown[]).length === 0 && key === 'e2e_processing_latency_percentiles' ? null : (v as object);
   return v as string | number | boolean;
 }

@@ -6,9 +6,10 @@ import { UserError } from '../util/errors.js';
 import { badFlag, durationFlag, lastValue, levelFlag } from '../util/flag-values.js';
 import type { TomlValue } from '../util/toml.js';
 import { LOG_LEVELS } from '../util/log.js';
-import { defaultOptions, type NsqdOptions } from './options.js';
+import { defaultOptions, TLS_NOT_REQUIRED, TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP, type NsqdOptions } from './options.js';
+import { TLS_VERSIONS } from './tls.js';
 
-type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'format' | 'floats';
+type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'format' | 'floats' | 'tls-required' | 'tls-version' | 'tls-policy';
 
 export interface FlagSpec {
   /** null: accepted for compatibility with nsqd's command lines, and has no effect here */
@@ -20,6 +21,7 @@ export interface FlagSpec {
 export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'tcp-address': { key: 'tcpAddress', kind: 'string', describe: '<addr>:<port> to listen on for TCP clients' },
   'http-address': { key: 'httpAddress', kind: 'string', describe: '<addr>:<port> to listen on for HTTP clients' },
+  'https-address': { key: 'httpsAddress', kind: 'string', describe: '<addr>:<port> to listen on for HTTPS clients (when --tls-cert is given)' },
   'broadcast-address': { key: 'broadcastAddress', kind: 'string', describe: 'address that will be registered with lookupd (default: the host name, or 127.0.0.1 when listening on loopback only)' },
   'broadcast-tcp-port': { key: 'broadcastTcpPort', kind: 'int', describe: 'TCP port registered with lookupd (defaults to the TCP port this nsqd listens on)' },
   'broadcast-http-port': { key: 'broadcastHttpPort', kind: 'int', describe: 'HTTP port registered with lookupd (defaults to the HTTP port this nsqd listens on)' },
@@ -49,6 +51,13 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'max-channel-consumers': { key: 'maxChannelConsumers', kind: 'int', describe: 'maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)' },
   deflate: { key: 'deflate', kind: 'bool', describe: 'enable deflate feature negotiation (client compression)' },
   'max-deflate-level': { key: 'maxDeflateLevel', kind: 'int', describe: 'max deflate compression level a client can negotiate (> values == > nsqd CPU usage)' },
+  snappy: { key: 'snappy', kind: 'bool', describe: 'enable snappy feature negotiation (client compression)' },
+  'tls-cert': { key: 'tlsCert', kind: 'string', describe: 'path to certificate file (PEM)' },
+  'tls-key': { key: 'tlsKey', kind: 'string', describe: 'path to key file (PEM)' },
+  'tls-client-auth-policy': { key: 'tlsClientAuthPolicy', kind: 'tls-policy', describe: 'client certificate auth policy: require or require-verify (implies --tls-required)' },
+  'tls-root-ca-file': { key: 'tlsRootCaFile', kind: 'string', describe: 'path to certificate authority file (PEM) that client certificates are verified against' },
+  'tls-required': { key: 'tlsRequired', kind: 'tls-required', describe: "require TLS for client connections (true, false, tcp-https: TCP only, plain HTTP stays open)" },
+  'tls-min-version': { key: 'tlsMinVersion', kind: 'tls-version', describe: 'minimum SSL/TLS version acceptable: ssl3.0, tls1.0, tls1.1, tls1.2 or tls1.3' },
   'statsd-address': { key: 'statsdAddress', kind: 'string', describe: 'UDP <addr>:<port> of a statsd daemon for pushing stats' },
   'statsd-prefix': { key: 'statsdPrefix', kind: 'string', describe: 'prefix used for keys sent to statsd (%s for host replacement)' },
   'statsd-interval': { key: 'statsdInterval', kind: 'duration', describe: 'duration between pushing to statsd' },
@@ -70,6 +79,7 @@ export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptio
   const v = defaults[spec.key];
   if (spec.kind === 'duration') return formatDuration(v as number);
   if (spec.kind === 'list' || spec.kind === 'floats') return (v as unknown[]).join(',');
+  if (spec.kind === 'tls-required') return v === TLS_REQUIRED ? 'true' : v === TLS_REQUIRED_EXCEPT_HTTP ? 'tcp-https' : 'false';
   return v as string | number;
 }
 
@@ -146,6 +156,25 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
         break;
       case 'level':
         out[spec.key] = levelFlag(flag, text);
+        break;
+      case 'tls-required': {
+        // Go's strconv.ParseBool words, or tcp-https; a bare flag means true
+        const lower = text.toLowerCase();
+        if (lower === 'tcp-https') out[spec.key] = TLS_REQUIRED_EXCEPT_HTTP;
+        else if (['', '1', 't', 'true'].includes(lower)) out[spec.key] = TLS_REQUIRED;
+        else if (['0', 'f', 'false'].includes(lower)) out[spec.key] = TLS_NOT_REQUIRED;
+        else throw bad(flag, text, 'want true, false or tcp-https');
+        break;
+      }
+      case 'tls-version':
+        // nsqd leaves the default for an empty value (its example config has tls_min_version = "")
+        if (text === '') break;
+        if (!(text.toLowerCase() in TLS_VERSIONS)) throw bad(flag, text, `want one of ${Object.keys(TLS_VERSIONS).join(', ')}`);
+        out[spec.key] = text.toLowerCase();
+        break;
+      case 'tls-policy':
+        if (text !== '' && text !== 'require' && text !== 'require-verify') throw bad(flag, text, 'want require or require-verify');
+        out[spec.key] = text;
         break;
     }
   }

@@ -11,6 +11,10 @@ import { checkMpubBody } from '../protocol/mpub.js';
 import { collectStats, formatStatsText } from './stats.js';
 import { prometheusText } from './metrics.js';
 import type { NSQD } from './nsqd.js';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { TLS_REQUIRED } from './options.js';
+import type { NsqdTls } from './tls.js';
+import type { TLSSocket } from 'node:tls';
 import type { Topic } from './topic.js';
 import type { Channel } from './channel.js';
 
@@ -72,8 +76,19 @@ function match(route: Route, path: string): Record<string, string> | null {
   return params;
 }
 
-export function createHttpServer(nsqd: NSQD): Server {
-  const server = createServer((req, res) => {
+/**
+ * The HTTP API, or with `tls` the same routes over HTTPS. With --tls-required (not tcp-https) the
+ * plain listener answers every request with nsqd's 403 TLS_REQUIRED.
+ */
+export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | HttpsServer {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (tls === null && nsqd.options.tlsRequired === TLS_REQUIRED) {
+      req.resume();
+      const port = nsqd.httpsEndpoint?.port ?? 0;
+      res.writeHead(403, { 'X-NSQ-Content-Type': 'nsq; version=1.0', 'Content-Type': 'application/json; charset=utf-8' });
+      res.end(`{"message": "TLS_REQUIRED", "https_port": ${port}}`);
+      return;
+    }
     const started = performance.now();
     handle(nsqd, req, res).then(
       (status) => {
@@ -88,7 +103,15 @@ export function createHttpServer(nsqd: NSQD): Server {
         res.destroy();
       },
     );
-  });
+  };
+  const server = tls === null ? createServer(listener) : createHttpsServer(tls.serverOptions, listener);
+  if (tls !== null && tls.requireCert) {
+    // --tls-client-auth-policy=require: a certificate must be presented, whoever signed it (the TLS
+    // server itself only insists with require-verify)
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (Object.keys(socket.getPeerCertificate()).length === 0) socket.destroy();
+    });
+  }
   server.keepAliveTimeout = 5000;
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

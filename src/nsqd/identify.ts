@@ -41,7 +41,11 @@ function lowerKeys(raw: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-export function applyIdentify(client: Client, raw: unknown, opts: NsqdOptions): void {
+/**
+ * Applies the IDENTIFY body to `client`. Returns whether the connection upgrades to TLS next
+ * (the client asked with feature negotiation and the server has a certificate).
+ */
+export function applyIdentify(client: Client, raw: unknown, opts: NsqdOptions, tlsAvailable = false): boolean {
   if (raw === null) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw undecodable();
   const data = lowerKeys(raw as Record<string, unknown>);
@@ -113,6 +117,7 @@ export function applyIdentify(client: Client, raw: unknown, opts: NsqdOptions): 
   client.deflate = deflate;
   client.deflateLevel = deflateLevel;
   client.snappy = snappy;
+  return featureNegotiation && tlsAvailable && bool.tls_v1 === true;
 }
 
 export const DEFAULT_OUTPUT_BUFFER_SIZE = 16 * 1024;

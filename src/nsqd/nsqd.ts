@@ -3,6 +3,7 @@
 
 import type { Server as NetServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { RESPONSE_HEARTBEAT } from '../protocol/constants.js';
 import { Logger } from '../util/log.js';
 import { STATE_CLOSING, type Client } from './client.js';
@@ -11,7 +12,8 @@ import type { DiskQueue } from './disk-queue.js';
 import { GuidFactory } from './guid.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 import { Topic } from './topic.js';
-import { listenBoth, splitHostPort } from './listen.js';
+import { formatHostPort, listen, listenBoth, splitHostPort, type HostPort } from './listen.js';
+import { buildTls, type NsqdTls } from './tls.js';
 import { Lookup } from './lookup.js';
 import { isValidChannelName } from '../protocol/names.js';
 import { lockDataPath, readMetadata, writeMetadata, type TopicMeta } from './metadata.js';
@@ -45,6 +47,8 @@ export class NSQD {
   health = 'OK';
   /** --durable: journals, ack logs and the group commit; null in plain mode */
   readonly durability: Durability | null;
+  /** the certificate and client policy (null: no --tls-cert, clients cannot ask for TLS) */
+  tls: NsqdTls | null = null;
 
   #nextClientId = 1;
   #dirty: Client[] = [];
@@ -52,6 +56,8 @@ export class NSQD {
   #scanTimer: NodeJS.Timeout | null = null;
   #tcp: NetServer | null = null;
   #http: HttpServer | null = null;
+  #https: HttpsServer | null = null;
+  #httpsEndpoint: Endpoint | null = null;
   #tcpEndpoint: Endpoint | null = null;
   #httpEndpoint: Endpoint | null = null;
   #stopping: Promise<void> | null = null;
@@ -84,9 +90,12 @@ export class NSQD {
    */
   async start(): Promise<void> {
     const o = this.options;
+    // configuration errors come before anything is logged
+    this.tls = buildTls(o);
     this.logger.info(`ID: ${o.nodeId}`);
     const tcpAddr = splitHostPort(o.tcpAddress, '--tcp-address');
     const httpAddr = splitHostPort(o.httpAddress, '--http-address');
+    const httpsAddr = this.tls !== null && o.httpsAddress !== '' ? splitHostPort(o.httpsAddress, '--https-address') : null;
     if (o.broadcastAddress === '') {
       // what lookupd hands to consumers must be reachable: a loopback-only node says so
       o.broadcastAddress = /^127\.|^::1$|^localhost$/.test(tcpAddr.host) ? '127.0.0.1' : hostname();
@@ -97,7 +106,7 @@ export class NSQD {
       removeOrphans(this, meta);
       this.#load(meta);
       if (this.durability !== null) this.logger.info('NSQ: durable mode: publishes are answered once fsynced');
-      await this.#listen(tcpAddr, httpAddr);
+      await this.#listen(tcpAddr, httpAddr, httpsAddr);
     } catch (err) {
       for (const topic of this.topics.values()) topic.persist();
       this.durability?.close();
@@ -172,12 +181,29 @@ export class NSQD {
     writeMetadata(this.dataPath, topics);
   }
 
-  async #listen(tcpAddr: { host: string; port: number }, httpAddr: { host: string; port: number }): Promise<void> {
+  async #listen(tcpAddr: HostPort, httpAddr: HostPort, httpsAddr: HostPort | null): Promise<void> {
     this.#tcp = createTcpServer(this);
-    this.#http = createHttpServer(this);
+    this.#http = createHttpServer(this, null);
     const bound = await listenBoth(this.#tcp, tcpAddr, this.#http, httpAddr, (line) => this.logger.info(line));
     this.#tcpEndpoint = bound.tcp;
     this.#httpEndpoint = bound.http;
+    if (httpsAddr !== null) {
+      const https = createHttpServer(this, this.tls!) as HttpsServer;
+      try {
+        this.#httpsEndpoint = await listen(https, httpsAddr);
+      } catch (err) {
+        this.#tcp.close();
+        this.#http.close();
+        throw err;
+      }
+      this.#https = https;
+      this.logger.info(`HTTPS: listening on ${formatHostPort(this.#httpsEndpoint)}`);
+    }
+  }
+
+  /** The HTTPS listener's address (null: no certificate or no --https-address). */
+  get httpsEndpoint(): Endpoint | null {
+    return this.#httpsEndpoint;
   }
 
   get tcpEndpoint(): Endpoint {
@@ -306,7 +332,8 @@ export class NSQD {
     }
     for (const client of this.clients.values()) {
       const hb = client.heartbeatInterval;
-      if (hb <= 0 || client.state === STATE_CLOSING) continue;
+      // no heartbeat into a TLS handshake: the client expects the handshake's OK first
+      if (hb <= 0 || client.state === STATE_CLOSING || client.upgrading) continue;
       if (now - client.lastRead > 2 * hb) {
         this.logger.error(`[${client.remoteAddress}] - read timeout: no heartbeat response in ${2 * hb}ms`);
         client.socket.destroy();
@@ -335,8 +362,8 @@ export class NSQD {
     this.#statsd?.close();
     const closing: Promise<void>[] = [];
     if (this.#tcp !== null) closing.push(new Promise((resolve) => this.#tcp!.close(() => resolve())));
-    if (this.#http !== null) {
-      const http = this.#http;
+    for (const http of [this.#http, this.#https]) {
+      if (http === null) continue;
       closing.push(new Promise((resolve) => http.close(() => resolve())));
       http.closeIdleConnections();
     }
@@ -346,6 +373,7 @@ export class NSQD {
     const force = setTimeout(() => {
       for (const client of this.clients.values()) client.socket.destroy();
       this.#http?.closeAllConnections();
+      this.#https?.closeAllConnections();
     }, 2000);
     await Promise.all(closing);
     clearTimeout(force);

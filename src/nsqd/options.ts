@@ -5,6 +5,11 @@ import { crc32 } from 'node:zlib';
 import { hostname } from 'node:os';
 import type { LogLevel } from '../util/log.js';
 
+export const TLS_NOT_REQUIRED = 0;
+/** TLS for TCP clients; the plain HTTP API stays open (`--tls-required=tcp-https`) */
+export const TLS_REQUIRED_EXCEPT_HTTP = 1;
+export const TLS_REQUIRED = 2;
+
 export interface NsqdOptions {
   nodeId: number;
   logLevel: LogLevel;
@@ -43,6 +48,18 @@ export interface NsqdOptions {
   maxDeflateLevel: number;
   deflate: boolean;
   snappy: boolean;
+
+  /** HTTPS API listener, started when a certificate is configured */
+  httpsAddress: string;
+  tlsCert: string;
+  tlsKey: string;
+  /** '' | 'require' | 'require-verify' */
+  tlsClientAuthPolicy: string;
+  tlsRootCaFile: string;
+  /** nsqd's TLSRequired: TLS_NOT_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP or TLS_REQUIRED */
+  tlsRequired: number;
+  /** nsqd's spelling: ssl3.0, tls1.0, tls1.1, tls1.2, tls1.3 */
+  tlsMinVersion: string;
 
   statsdAddress: string;
   statsdPrefix: string;
@@ -98,7 +115,15 @@ export function defaultOptions(): NsqdOptions {
     maxChannelConsumers: 0,
     maxDeflateLevel: 6,
     deflate: true,
-    snappy: false,
+    snappy: true,
+
+    httpsAddress: '127.0.0.1:4152',
+    tlsCert: '',
+    tlsKey: '',
+    tlsClientAuthPolicy: '',
+    tlsRootCaFile: '',
+    tlsRequired: TLS_NOT_REQUIRED,
+    tlsMinVersion: 'tls1.2',
 
     statsdAddress: '',
     statsdPrefix: 'nsq.%s',

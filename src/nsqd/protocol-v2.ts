@@ -23,7 +23,11 @@ import {
 import { parseMessageId } from '../protocol/message-id.js';
 import { checkMpubBody, type MpubFault } from '../protocol/mpub.js';
 import { goQuote, isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import type { Socket } from 'node:net';
+import { SnappyFrameDecoder, SnappyFrameError } from '../protocol/snappy-frame.js';
 import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED } from './client.js';
+import { TLS_NOT_REQUIRED } from './options.js';
+import { clientCertRefusal, upgradeToTls } from './tls.js';
 import { applyIdentify, IdentifyError } from './identify.js';
 import type { NSQD } from './nsqd.js';
 import type { Committer } from './durable.js';
@@ -35,6 +39,8 @@ const V_AUTH = 2;
 const V_PUB = 3;
 const V_MPUB = 4;
 const V_DPUB = 5;
+
+const TLS_HANDSHAKE_TIMEOUT = 5000;
 
 const CH_F = 70;
 const CH_I = 73;
@@ -54,6 +60,11 @@ export class ProtocolV2 implements CommandSink, Committer {
   #deferMs = 0;
   #keptBuf: Buffer = Buffer.alloc(0);
   #inflate: InflateRaw | null = null;
+  /** a decompressor the received bytes go through first (null: plain) */
+  #input: ((chunk: Buffer) => void) | null = null;
+  /** stops the current socket's data listener (before a TLS upgrade takes the socket over) */
+  #detach: (() => void) | null = null;
+  #gone = false;
   /** publishes executed in this chunk whose OK waits for their disk writes */
   #unsettled: string[] = [];
   /** durable mode: registered for the commit at the end of this turn */
@@ -64,6 +75,35 @@ export class ProtocolV2 implements CommandSink, Committer {
     this.#nsqd = nsqd;
     this.client = client;
     this.#decoder = new CommandDecoder(this);
+  }
+
+  /**
+   * Listens to `socket` (the TCP connection, later the TLS socket over it): its bytes go to
+   * `receive`, its end and errors to the client.
+   */
+  attach(socket: Socket): void {
+    const client = this.client;
+    const nsqd = this.#nsqd;
+    const onData = (chunk: Buffer): void => {
+      client.lastRead = performance.now();
+      this.receive(chunk);
+    };
+    socket.on('data', onData);
+    this.#detach = () => socket.off('data', onData);
+    socket.on('end', () => {
+      // the peer is done sending; finish writing what we have, then close
+      client.close();
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') nsqd.logger.error(`[${client.remoteAddress}] - ${err.message}`);
+    });
+    socket.on('close', () => {
+      if (this.#gone) return;
+      this.#gone = true;
+      nsqd.logger.info(`PROTOCOL(V2): [${client.remoteAddress}] exiting ioloop`);
+      this.connectionClosed();
+      nsqd.removeClient(client);
+    });
   }
 
   /** Bytes from the socket. */
@@ -86,8 +126,8 @@ export class ProtocolV2 implements CommandSink, Committer {
       if (have.length === 4) return;
       chunk = have.subarray(4);
     }
-    if (this.#inflate !== null) {
-      this.#inflate.write(chunk);
+    if (this.#input !== null) {
+      this.#input(chunk);
       return;
     }
     this.#decoder.push(chunk);
@@ -104,7 +144,7 @@ export class ProtocolV2 implements CommandSink, Committer {
   }
 
   /** Everything the client sends from here on is raw DEFLATE. */
-  #startInflate(rest: Buffer): void {
+  #startInflate(): void {
     const inflate = createInflateRaw();
     inflate.on('data', (plain: Buffer) => {
       this.#decoder.push(plain);
@@ -116,7 +156,79 @@ export class ProtocolV2 implements CommandSink, Committer {
       this.client.socket.destroy();
     });
     this.#inflate = inflate;
-    if (rest.length > 0) inflate.write(rest);
+    this.#input = (chunk) => inflate.write(chunk);
+  }
+
+  /** Everything the client sends from here on is in snappy's framing format. */
+  #startUnsnappy(): void {
+    const decoder = new SnappyFrameDecoder((plain) => this.#decoder.push(plain));
+    this.#input = (chunk) => {
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        if (!(err instanceof SnappyFrameError)) throw err;
+        this.#nsqd.logger.error(`[${this.client.remoteAddress}] - ${err.message}`);
+        this.#decoder.stop();
+        this.client.socket.destroy();
+        return;
+      }
+      this.#settleChunk();
+    };
+  }
+
+  /**
+   * After IDENTIFY's answer (and the TLS handshake's OK): compression negotiated by IDENTIFY
+   * starts in both directions, confirmed by an OK that is already compressed (as nsqd).
+   */
+  #startCompression(): void {
+    const client = this.client;
+    if (!client.snappy && !client.deflate) return;
+    client.flush();
+    if (client.snappy) {
+      this.#nsqd.logger.info(`PROTOCOL(V2): [${client.remoteAddress}] upgrading connection to snappy`);
+      client.startSnappy();
+      this.#startUnsnappy();
+    } else {
+      this.#nsqd.logger.info(`PROTOCOL(V2): [${client.remoteAddress}] upgrading connection to deflate`);
+      client.startDeflate(client.deflateLevel);
+      this.#startInflate();
+    }
+    client.sendResponse(RESPONSE_OK);
+  }
+
+  /**
+   * The TLS handshake on this connection, right after IDENTIFY's answer; `early` are bytes the
+   * client already sent past IDENTIFY. The handshake's success is confirmed by an OK over TLS.
+   */
+  #startTls(early: Buffer): void {
+    const client = this.client;
+    const nsqd = this.#nsqd;
+    const tls = nsqd.tls!;
+    nsqd.logger.info(`PROTOCOL(V2): [${client.remoteAddress}] upgrading connection to TLS`);
+    this.#detach?.();
+    const secure = upgradeToTls(client.socket, tls, early);
+    client.socket = secure;
+    client.upgrading = true;
+    this.attach(secure);
+    // nsqd gives the handshake 5 seconds
+    const timer = setTimeout(() => {
+      nsqd.logger.error(`[${client.remoteAddress}] - IDENTIFY failed TLS handshake timeout`);
+      secure.destroy();
+    }, TLS_HANDSHAKE_TIMEOUT);
+    secure.once('close', () => clearTimeout(timer));
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      client.upgrading = false;
+      const refused = clientCertRefusal(secure, tls);
+      if (refused !== null) {
+        nsqd.logger.error(`[${client.remoteAddress}] - IDENTIFY failed tls: ${refused}`);
+        secure.destroy();
+        return;
+      }
+      client.tls = true;
+      client.sendResponse(RESPONSE_OK);
+      this.#startCompression();
+    });
   }
 
   // ---- CommandSink ------------------------------------------------------------------------
@@ -179,6 +291,7 @@ export class ProtocolV2 implements CommandSink, Committer {
   #exec(params: string[]): boolean {
     const verb = params[0]!;
     if (verb === 'IDENTIFY') return this.#identify();
+    if (this.#nsqd.options.tlsRequired !== TLS_NOT_REQUIRED && !this.client.tls) throw this.#tlsRequired(verb);
     switch (verb) {
       case 'FIN':
         this.#finSlow(params);
@@ -212,6 +325,10 @@ export class ProtocolV2 implements CommandSink, Committer {
     throw fatal(E_INVALID, `invalid command ${verb}`);
   }
 
+  #tlsRequired(verb: string): ProtocolError {
+    return fatal(E_INVALID, `cannot ${verb} in current state (TLS required)`);
+  }
+
   #fail(err: ProtocolError): void {
     this.#settle();
     const client = this.client;
@@ -240,8 +357,9 @@ export class ProtocolV2 implements CommandSink, Committer {
       throw fatal(E_BAD_BODY, 'IDENTIFY failed to decode JSON body');
     }
     const client = this.client;
+    let tlsV1: boolean;
     try {
-      applyIdentify(client, data, this.#nsqd.options);
+      tlsV1 = applyIdentify(client, data, this.#nsqd.options, this.#nsqd.tls !== null);
     } catch (err) {
       if (err instanceof IdentifyError) throw fatal(err.code, err.message);
       throw err;
@@ -258,7 +376,7 @@ export class ProtocolV2 implements CommandSink, Committer {
         version: NSQ_VERSION,
         max_msg_timeout: o.maxMsgTimeout,
         msg_timeout: client.msgTimeout,
-        tls_v1: client.tls,
+        tls_v1: tlsV1,
         deflate: client.deflate,
         deflate_level: client.deflateLevel,
         max_deflate_level: o.maxDeflateLevel,
@@ -269,12 +387,16 @@ export class ProtocolV2 implements CommandSink, Committer {
         output_buffer_timeout: client.outputBufferTimeout,
       }),
     );
-    if (client.deflate) {
-      // the answer goes out plain; then both directions are raw DEFLATE and OK confirms it (as nsqd)
+    // the answer goes out plain; what follows (TLS, then compression) is layered under the
+    // decoder, and bytes the client sent past IDENTIFY go to the new layer
+    if (tlsV1) {
       client.flush();
-      client.startDeflate(client.deflateLevel);
-      this.#decoder.divert((rest) => this.#startInflate(rest));
-      client.sendResponse(RESPONSE_OK);
+      this.#decoder.divert((rest) => this.#startTls(rest));
+    } else if (client.snappy || client.deflate) {
+      this.#startCompression();
+      this.#decoder.divert((rest) => {
+        if (rest.length > 0) this.#input!(rest);
+      });
     }
   }
 
@@ -335,7 +457,8 @@ export class ProtocolV2 implements CommandSink, Committer {
     const client = this.client;
     const s = client.state;
     if (s !== STATE_SUBSCRIBED && s !== STATE_CLOSING) {
-      this.#fail(fatal(E_INVALID, 'cannot FIN in current state'));
+      const tlsMissing = this.#nsqd.options.tlsRequired !== TLS_NOT_REQUIRED && !client.tls;
+      this.#fail(tlsMissing ? this.#tlsRequired('FIN') : fatal(E_INVALID, 'cannot FIN in current state'));
       return;
     }
     const id = parseMessageId(buf, idPos);

@@ -1,6 +1,7 @@
 // /stats: snapshots of topics, channels and clients in nsqd 1.3's JSON shape, its text
 // rendering, and the end-to-end latency quantiles.
 
+import { goTlsVersion } from './tls.js';
 import type { Client } from './client.js';
 import { STATE_CLOSING, STATE_SUBSCRIBED } from './client.js';
 import type { Channel } from './channel.js';
@@ -174,10 +175,12 @@ export function clientStats(c: Client, withPubCounts: boolean): ClientStats {
   // nsqd's field order: pub_counts (when the client published) comes before the TLS fields
   if (withPubCounts) s.pub_counts = [...c.pubCounts].map(([topic, count]) => ({ topic, count }));
   s.tls = c.tls;
-  s.tls_cipher_suite = '';
-  s.tls_version = '';
-  s.tls_negotiated_protocol = '';
-  s.tls_negotiated_protocol_is_mutual = false;
+  const tls = c.tlsSocket;
+  s.tls_cipher_suite = tls?.getCipher()?.standardName ?? '';
+  s.tls_version = tls === null ? '' : goTlsVersion(tls.getProtocol());
+  s.tls_negotiated_protocol = tls !== null && typeof tls.alpnProtocol === 'string' ? tls.alpnProtocol : '';
+  // Go reports this as always true for a TLS connection (the field is deprecated there)
+  s.tls_negotiated_protocol_is_mutual = tls !== null;
   return s;
 }
 

@@ -20,6 +20,7 @@ export class FrameDecoder {
   #maxFrameSize: number;
   #pending: Buffer | null = null;
   #stopped = false;
+  #divert: ((rest: Buffer) => void) | null = null;
 
   constructor(sink: FrameSink, maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {
     this.#sink = sink;
@@ -29,6 +30,14 @@ export class FrameDecoder {
   stop(): void {
     this.#stopped = true;
     this.#pending = null;
+  }
+
+  /**
+   * After the current frame, hand every following byte to `sink` instead of decoding it (the
+   * stream is about to be encrypted or compressed; the new layer decodes and pushes back).
+   */
+  divert(sink: (rest: Buffer) => void): void {
+    this.#divert = sink;
   }
 
   push(chunk: Buffer): void {
@@ -57,6 +66,12 @@ export class FrameDecoder {
       const start = pos + 8;
       pos += 4 + size;
       this.#sink.onFrame(frameType, buf, start, pos);
+      if (this.#divert !== null) {
+        const sink = this.#divert;
+        this.#divert = null;
+        sink(buf.subarray(pos));
+        return;
+      }
     }
     if (pos < len && !this.#stopped) this.#pending = buf.subarray(pos);
   }

@@ -6,7 +6,7 @@ import { NsqError } from '../client/connection.js';
 import { parseAddress, Producer } from '../client/producer.js';
 import { encodeMpubBody } from '../protocol/mpub.js';
 import { isValidTopicName } from '../protocol/names.js';
-import { readClientFlags } from '../util/client-flags.js';
+import { readClientFlags, readTransportFlags, type TransportOptions } from '../util/client-flags.js';
 import { DurationError, parseDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../version.js';
@@ -55,6 +55,8 @@ export interface PubConfig {
   nsqdTcpAddresses: string[];
   nsqdHttpAddresses: string[];
   userAgent: string;
+  /** TLS and compression of the TCP connections */
+  transport: TransportOptions;
   progress: 'auto' | 'always' | 'never';
 }
 
@@ -140,6 +142,7 @@ export function configFromFlags(argv: Record<string, unknown>): PubConfig {
     nsqdTcpAddresses: client.nsqdTcpAddresses,
     nsqdHttpAddresses: client.nsqdHttpAddresses,
     userAgent: client.userAgent,
+    transport: readTransportFlags(argv),
     progress: argv['quiet'] === true ? 'never' : argv['progress'] === true ? 'always' : 'auto',
   };
 }
@@ -257,7 +260,7 @@ class TcpDestination implements Destination {
   readonly #deferMs: number;
 
   constructor(address: string, cfg: PubConfig) {
-    this.#producer = new Producer(address, { userAgent: cfg.userAgent, maxBatch: DEFAULTS.maxBatch, maxBatchBytes: DEFAULTS.maxBatchBytes });
+    this.#producer = new Producer(address, { ...cfg.transport, userAgent: cfg.userAgent, maxBatch: DEFAULTS.maxBatch, maxBatchBytes: DEFAULTS.maxBatchBytes });
     this.address = this.#producer.address;
     this.#topic = cfg.topic;
     this.#deferMs = cfg.deferMs;

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { Connection, Message } from '../client/connection.js';
 import { Consumer } from '../client/consumer.js';
+import type { TransportOptions } from '../util/client-flags.js';
 import { UserError } from '../util/errors.js';
 
 export interface TailOptions {
@@ -21,6 +22,8 @@ export interface TailOptions {
   lookupdHttpAddresses?: string[];
   lookupdPollInterval?: number;
   userAgent: string;
+  /** TLS and compression of the connections */
+  transport?: TransportOptions;
   /** messages in flight per topic */
   maxInFlight: number;
   /** stop after this many messages in all (0: never) */
@@ -296,6 +299,7 @@ export class Tail {
           autoFinish: false,
           maxBackoff: 0,
           userAgent: o.userAgent,
+          ...o.transport,
           clientId: host.split('.')[0] ?? host,
           hostname: host,
         },

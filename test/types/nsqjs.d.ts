@@ -19,6 +19,8 @@ declare module 'nsqjs' {
       deflate?: boolean;
       snappy?: boolean;
       tls?: boolean;
+      /** false: accept any server certificate */
+      tlsVerification?: boolean;
       idleTimeout?: number;
     }
 

@@ -7,6 +7,7 @@ import type { Message } from '../../client/connection.js';
 import { Consumer } from '../../client/consumer.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Logger } from '../../util/log.js';
+import type { TransportOptions } from '../../util/client-flags.js';
 import type { ToFileOptions } from './options.js';
 import { exclusiveRename, exists, OutputFile } from './output-file.js';
 import { strftime } from './strftime.js';
@@ -25,6 +26,8 @@ export interface FileLoggerDeps {
   lookupdHttpAddresses: string[];
   lookupdPollInterval: number;
   userAgent: string;
+  /** TLS and compression of the connections */
+  transport?: TransportOptions;
   logger: Logger;
   /** a write, fsync or move failed: nothing more is written or FINed */
   onFatal: (err: Error) => void;
@@ -78,6 +81,7 @@ export class FileLogger {
         // the handler never fails, so there is nothing to back off from
         maxBackoff: 0,
         userAgent: d.userAgent,
+        ...d.transport,
       },
       (msg) => this.#onMessage(msg),
     );
