@@ -6,7 +6,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, MAGIC_V2, MSG_ID_LENGTH, RESPONSE_CLOSE_WAIT, RESPONSE_HEARTBEAT, RESPONSE_OK } from '../protocol/constants.js';
-import { decodeMessage, encodeCommand, encodeDpub, encodeIdentify, encodeMpub, encodePub } from '../protocol/encoders.js';
+import { decodeMessage, encodeCommand, encodeCommandWithBody, encodeDpub, encodeIdentify, encodeMpub, encodePub } from '../protocol/encoders.js';
 import { FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 
 export interface ConnectionConfig {
@@ -23,6 +23,15 @@ export interface ConnectionConfig {
   outputBufferSize?: number;
   outputBufferTimeout?: number;
   connectTimeout?: number;
+  /** sent with AUTH when the server requires it (IDENTIFY answers auth_required); ignored otherwise, as go-nsq does */
+  authSecret?: string;
+}
+
+/** The server's answer to AUTH. */
+export interface AuthResponse {
+  identity: string;
+  identity_url: string;
+  permission_count: number;
 }
 
 export interface IdentifyResponse {
@@ -196,6 +205,8 @@ export class Connection implements FrameSink {
   readonly port: number;
   readonly socket: Socket;
   identify: IdentifyResponse | null = null;
+  /** who the server's auth server says we are (null: the server does not require AUTH) */
+  auth: AuthResponse | null = null;
   /** rawMessage deliveries not yet answered (the fast path counts, it does not track IDs) */
   #rawInFlight = 0;
   /** Message deliveries not yet answered: ID → when delivered (performance.now()) */
@@ -277,6 +288,12 @@ export class Connection implements FrameSink {
     try {
       const text = await conn.#request(encodeIdentify(body));
       conn.identify = text === RESPONSE_OK ? null : (JSON.parse(text) as IdentifyResponse);
+      if (conn.identify?.auth_required === true) {
+        if (cfg.authSecret === undefined || cfg.authSecret === '') {
+          throw new NsqError('E_AUTH_REQUIRED', `nsqd ${cfg.host}:${cfg.port} requires authorization (AUTH) and no auth secret was given`);
+        }
+        conn.auth = JSON.parse(await conn.#request(encodeCommandWithBody('AUTH', cfg.authSecret))) as AuthResponse;
+      }
     } catch (err) {
       conn.close();
       throw err;

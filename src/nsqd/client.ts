@@ -9,6 +9,7 @@ import { writeMessageId } from '../protocol/message-id.js';
 import { InFlightTable } from './inflight.js';
 import { MSG_IN_FLIGHT, type Message } from './message.js';
 import { TimeoutFifo } from './pqueue.js';
+import type { AuthState } from './auth.js';
 import type { Channel } from './channel.js';
 import type { NSQD } from './nsqd.js';
 
@@ -46,7 +47,11 @@ export class Client {
   snappy = false;
   deflate = false;
   deflateLevel = 0;
+  /** the client certificate's common name on a TLS connection with one, sent to auth servers */
+  tlsCommonName = '';
   authSecret = '';
+  /** what the auth server granted (AUTH); null before */
+  authState: AuthState | null = null;
 
   state = STATE_INIT;
   channel: Channel | null = null;
@@ -89,6 +94,11 @@ export class Client {
     this.outputBufferTimeout = opts.outputBufferTimeout;
     this.lastRead = performance.now();
     this.lastHeartbeat = this.lastRead;
+  }
+
+  /** nsqd's HasAuthorizations: AUTH succeeded with at least one authorization. */
+  get authed(): boolean {
+    return this.authState !== null && this.authState.authorizations.length > 0;
   }
 
   /** Can this client take one more message now? */

@@ -54,6 +54,8 @@ interface CommonOptions {
   /** stop after this many messages (0: when durationMs has passed) */
   count?: number;
   userAgent?: string;
+  /** AUTH secret for nodes that require it */
+  authSecret?: string;
   /** stops the run early; the figures so far are reported */
   signal?: AbortSignal;
 }
@@ -114,7 +116,7 @@ const wallClock = (): number => performance.timeOrigin + performance.now();
 async function openAll(o: CommonOptions): Promise<Connection[]> {
   const targets = o.addresses.flatMap((a) => Array.from({ length: o.connections }, () => parseAddress(a)));
   const opened = await Promise.allSettled(
-    targets.map((t) => Connection.open({ host: t.host, port: t.port, clientId: 'bench', userAgent: o.userAgent ?? `nsq-bench/${packageVersion()}` })),
+    targets.map((t) => Connection.open({ host: t.host, port: t.port, clientId: 'bench', userAgent: o.userAgent ?? `nsq-bench/${packageVersion()}`, authSecret: o.authSecret })),
   );
   const conns = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -459,6 +461,7 @@ function common(argv: Record<string, unknown>, connectionsFlag: string): CommonO
   return {
     addresses: flags.nsqdTcpAddresses,
     userAgent: flags.userAgent,
+    authSecret: flags.authSecret,
     topic,
     connections: integer(argv, connectionsFlag, 1),
     durationMs,

@@ -55,6 +55,8 @@ export interface PubConfig {
   nsqdTcpAddresses: string[];
   nsqdHttpAddresses: string[];
   userAgent: string;
+  /** AUTH secret for nodes that require it ('' : none) */
+  authSecret: string;
   progress: 'auto' | 'always' | 'never';
 }
 
@@ -140,6 +142,7 @@ export function configFromFlags(argv: Record<string, unknown>): PubConfig {
     nsqdTcpAddresses: client.nsqdTcpAddresses,
     nsqdHttpAddresses: client.nsqdHttpAddresses,
     userAgent: client.userAgent,
+    authSecret: client.authSecret,
     progress: argv['quiet'] === true ? 'never' : argv['progress'] === true ? 'always' : 'auto',
   };
 }
@@ -257,7 +260,7 @@ class TcpDestination implements Destination {
   readonly #deferMs: number;
 
   constructor(address: string, cfg: PubConfig) {
-    this.#producer = new Producer(address, { userAgent: cfg.userAgent, maxBatch: DEFAULTS.maxBatch, maxBatchBytes: DEFAULTS.maxBatchBytes });
+    this.#producer = new Producer(address, { userAgent: cfg.userAgent, authSecret: cfg.authSecret, maxBatch: DEFAULTS.maxBatch, maxBatchBytes: DEFAULTS.maxBatchBytes });
     this.address = this.#producer.address;
     this.#topic = cfg.topic;
     this.#deferMs = cfg.deferMs;

@@ -21,6 +21,8 @@ export interface TailOptions {
   lookupdHttpAddresses?: string[];
   lookupdPollInterval?: number;
   userAgent: string;
+  /** AUTH secret for nodes that require it ('' : none) */
+  authSecret: string;
   /** messages in flight per topic */
   maxInFlight: number;
   /** stop after this many messages in all (0: never) */
@@ -296,6 +298,7 @@ export class Tail {
           autoFinish: false,
           maxBackoff: 0,
           userAgent: o.userAgent,
+          authSecret: o.authSecret,
           clientId: host.split('.')[0] ?? host,
           hostname: host,
         },

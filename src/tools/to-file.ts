@@ -48,6 +48,7 @@ export async function runToFile(argv: Record<string, unknown>): Promise<void> {
         lookupdHttpAddresses: client.lookupdHttpAddresses,
         lookupdPollInterval: client.lookupdPollInterval,
         userAgent: client.userAgent,
+        authSecret: client.authSecret,
         logger,
         onFatal: (err) => fail(new UserError(err.message, 'E_WRITE', 1)),
       });

@@ -25,6 +25,8 @@ export interface FileLoggerDeps {
   lookupdHttpAddresses: string[];
   lookupdPollInterval: number;
   userAgent: string;
+  /** AUTH secret for nodes that require it ('' : none) */
+  authSecret: string;
   logger: Logger;
   /** a write, fsync or move failed: nothing more is written or FINed */
   onFatal: (err: Error) => void;
@@ -78,6 +80,7 @@ export class FileLogger {
         // the handler never fails, so there is nothing to back off from
         maxBackoff: 0,
         userAgent: d.userAgent,
+        authSecret: d.authSecret,
       },
       (msg) => this.#onMessage(msg),
     );
