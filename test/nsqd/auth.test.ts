@@ -252,7 +252,7 @@ t.test('commands pipelined behind AUTH wait for it and run in order', async (t) 
   t.equal(nsqd.getExistingTopic('logs.a')?.messageCount, 3, 'all three messages published');
   t.equal(authd.hits.length, 1);
   const hb = await getStats(nsqd);
-  t.equal(hb.topics!.find((x) => x.topic_name === 'orders')?.channels[0]?.clients[0]?.ready_count, 10, 'RDY ran after SUB');
+  t.equal(hb.topics!.find((x) => x.topic_name === 'orders')?.channels[0]?.clients?.[0]?.ready_count, 10, 'RDY ran after SUB');
 });
 
 t.test('an expired authorization is asked for again on the next check (TTL)', async (t) => {
@@ -305,7 +305,7 @@ t.test('/stats shows authed, auth_identity, auth_identity_url; HTTP /pub is not 
 
   const stats = await getStats(nsqd);
   const topic = stats.topics!.find((x) => x.topic_name === 'orders')!;
-  const sub = topic.channels[0]!.clients[0]! as unknown as Record<string, unknown>;
+  const sub = topic.channels[0]!.clients![0]! as unknown as Record<string, unknown>;
   t.equal(sub['authed'], true);
   t.equal(sub['auth_identity'], 'rita');
   t.notOk('auth_identity_url' in sub, 'empty identity_url is left out (omitempty)');
