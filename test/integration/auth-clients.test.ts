@@ -118,6 +118,19 @@ t.test('nsqjs Reader and Writer with authSecret', async (t) => {
   t.equal(msg.body.toString(), 'from nsqjs');
   msg.finish();
 
+  // and over a DEFLATE connection: AUTH goes through the compressed stream
+  const z = new nsq.Reader('events', 'nsqjs-deflate', { nsqdTCPAddresses: [`127.0.0.1:${port}`], authSecret: 'full', deflate: true });
+  t.teardown(() => z.close());
+  const zgot = once(z, 'message') as Promise<[NsqjsMessage]>;
+  // 'ready': subscribed, so the channel exists before the message is published
+  const subscribed = once(z, 'ready');
+  z.connect();
+  await subscribed;
+  await new Promise<void>((resolve, reject) => w.publish('events', 'squeezed', (err) => (err ? reject(err) : resolve())));
+  const [zmsg] = await zgot;
+  t.equal(zmsg.body.toString(), 'squeezed');
+  zmsg.finish();
+
   // a read-only secret: nsqjs's publish fails with the server's error
   const ro = new nsq.Writer('127.0.0.1', port, { authSecret: 'ro' });
   t.teardown(() => ro.close());

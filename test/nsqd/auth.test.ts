@@ -2,9 +2,13 @@
 // IDENTIFY's auth_required, AUTH's answer and errors, per-command checks with nsqd's codes and
 // texts, TTL expiry re-queries, commands pipelined behind AUTH, /stats fields, the flags.
 
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { constants as zlibConstants, createDeflateRaw, createInflateRaw } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, MAGIC_V2 } from '../../src/protocol/constants.js';
 import { encodeCommand, encodeCommandWithBody, encodeDpub, encodeIdentify, encodeMpub, encodePub } from '../../src/protocol/encoders.js';
+import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { flagsFromConfig, optionsFromFlags } from '../../src/nsqd/flags.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../../src/nsqd/options.js';
@@ -250,9 +254,21 @@ t.test('commands pipelined behind AUTH wait for it and run in order', async (t) 
   await expectResponse(t, c, 'OK', 'MPUB');
   await expectResponse(t, c, 'OK', 'SUB');
   t.equal(nsqd.getExistingTopic('logs.a')?.messageCount, 3, 'all three messages published');
-  t.equal(authd.hits.length, 1);
   const hb = await getStats(nsqd);
   t.equal(hb.topics!.find((x) => x.topic_name === 'orders')?.channels[0]?.clients?.[0]?.ready_count, 10, 'RDY ran after SUB');
+  t.equal(authd.hits.length, 1);
+
+  // a slow auth server: commands that arrive in later chunks while AUTH waits wait too
+  authd.delayMs = 150;
+  const d = await open(t, nsqd);
+  d.send(auth('s'));
+  await new Promise((r) => setTimeout(r, 50));
+  d.send(encodePub('logs.a', 'four'));
+  d.send(encodeCommand('SUB', 'orders', 'billing'));
+  await expectResponse(t, d, '{"identity":"rita","identity_url":"","permission_count":2}', 'AUTH (slow)');
+  await expectResponse(t, d, 'OK', 'PUB sent while AUTH waited');
+  await expectResponse(t, d, 'OK', 'SUB sent while AUTH waited');
+  t.equal(nsqd.getExistingTopic('logs.a')?.messageCount, 4);
 });
 
 t.test('an expired authorization is asked for again on the next check (TTL)', async (t) => {
@@ -334,4 +350,42 @@ t.test('--auth-http-address, --auth-http-request-method, config file names; POST
   t.equal(authd.hits[0]?.query.get('secret'), 's');
   const cfg = (await (await fetch(`${httpBase(nsqd)}/config/auth_http_addresses`)).json()) as unknown;
   t.same(cfg, [`http://${authd.address}/v2/check`], '/config/auth_http_addresses');
+});
+
+t.test('DEFLATE connection: AUTH and the commands pipelined behind it, compressed, some arriving while AUTH waits', async (t) => {
+  const { authd, nsqd } = await authNsqd(t, { s: READER });
+  const socket = connect(nsqd.tcpEndpoint.port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  await once(socket, 'connect');
+  const frames: string[] = [];
+  const inflate = createInflateRaw();
+  const decoder = new FrameDecoder({ onFrame: (_type, buf, start, end) => frames.push(buf.toString('utf8', start, end)), onDecodeError: (err) => t.fail(err.message) });
+  inflate.on('data', (d: Buffer) => decoder.push(d));
+  // the IDENTIFY answer comes plain, everything after it compressed
+  let plain: Buffer | null = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    if (plain === null) return void inflate.write(chunk);
+    plain = Buffer.concat([plain, chunk]);
+    if (plain.length < 4) return;
+    const end = 4 + plain.readUInt32BE(0);
+    if (plain.length < end) return;
+    const rest = plain.subarray(end);
+    plain = null;
+    if (rest.length > 0) inflate.write(rest);
+  });
+  socket.write(Buffer.concat([MAGIC_V2, encodeIdentify({ feature_negotiation: true, deflate: true })]));
+  const deflate = createDeflateRaw();
+  deflate.on('data', (d: Buffer) => socket.write(d));
+  // the auth server answers slowly: the second flush arrives while AUTH is still waiting
+  authd.delayMs = 150;
+  deflate.write(Buffer.concat([auth('s'), encodePub('logs.z', 'one')]));
+  deflate.flush(zlibConstants.Z_SYNC_FLUSH);
+  await new Promise((r) => setTimeout(r, 50));
+  deflate.write(Buffer.concat([encodePub('logs.z', 'two'), encodeCommand('SUB', 'orders', 'billing')]));
+  deflate.flush(zlibConstants.Z_SYNC_FLUSH);
+  const deadline = Date.now() + 5000;
+  while (frames.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.same(frames, ['OK', '{"identity":"rita","identity_url":"","permission_count":2}', 'OK', 'OK', 'OK'], 'deflate OK, AUTH, PUB, PUB, SUB in order');
+  t.equal(nsqd.getExistingTopic('logs.z')?.messageCount, 2);
+  t.equal(authd.hits.length, 1);
 });
