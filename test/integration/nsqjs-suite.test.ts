@@ -25,6 +25,10 @@ const CASES = 19;
 /** the whole run; each case takes well under a second */
 const RUN_TIMEOUT = 90_000;
 
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
 /** Can this user make a private network namespace with a working loopback? */
 function namespaceWorks(): boolean {
   const r = spawnSync('unshare', ['-rn', '--pid', '--fork', 'sh', '-c', 'ip link set lo up'], { stdio: 'ignore', timeout: 10_000 });
@@ -64,4 +68,23 @@ t.test("nsqjs's integration suite passes against our nsqd", async (t) => {
   t.ok(ok, `mocha exit ${code ?? signal}: ${passing} passing, ${failing} failing (want ${CASES} passing, 0 failing)`);
   // mocha's own report, so a failure says which case and why
   if (!ok) t.comment(output);
+  // the suite discards nsqd's output: when it fails, show what our nsqd says to the suite's flags
+  if (!ok) t.comment(`nsqd with the suite's flags: ${await nsqdWithSuiteFlags(t, join(bin, 'nsqd'))}`);
 });
+
+/** Starts our nsqd as the suite does (ports 0) for a moment; its output if it exits, else 'starts'. */
+async function nsqdWithSuiteFlags(t: Teardown, nsqd: string): Promise<string> {
+  const data = mkdtempSync(join(tmpdir(), 'nsqjs-suite-data-'));
+  t.teardown(() => rmSync(data, { recursive: true, force: true }));
+  const args = ['-http-address', '127.0.0.1:0', '-tcp-address', '127.0.0.1:0', '-broadcast-address', '127.0.0.1', '-data-path', data, '-tls-cert', './test/cert.pem', '-tls-key', './test/key.pem'];
+  const child = spawn(nsqd, args, { cwd: NSQJS_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = await Promise.race([new Promise<boolean>((resolve) => child.on('exit', () => resolve(true))), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000))]);
+  if (!exited) {
+    child.kill('SIGKILL');
+    return 'starts and keeps running';
+  }
+  return `exits: ${out.trim()}`;
+}
