@@ -68,6 +68,8 @@ export class Client {
 
   /** monotonic ms of the last bytes read, for the heartbeat read deadline */
   lastRead: number;
+  /** a command is still executing (AUTH waits for the auth server): nothing is read, no read deadline (as nsqd) */
+  executing = false;
   lastHeartbeat: number;
 
   /** allocated on first use, so idle connections cost no buffer */

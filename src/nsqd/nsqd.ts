@@ -270,7 +270,7 @@ export class NSQD {
     for (const client of this.clients.values()) {
       const hb = client.heartbeatInterval;
       if (hb <= 0 || client.state === STATE_CLOSING) continue;
-      if (now - client.lastRead > 2 * hb) {
+      if (now - client.lastRead > 2 * hb && !client.executing) {
         this.logger.error(`[${client.remoteAddress}] - read timeout: no heartbeat response in ${2 * hb}ms`);
         client.socket.destroy();
         continue;

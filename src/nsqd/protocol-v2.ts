@@ -370,6 +370,7 @@ export class ProtocolV2 implements CommandSink {
     const client = this.client;
     const o = this.#nsqd.options;
     this.#held = [];
+    client.executing = true;
     client.socket.pause();
     // the rest of the chunk being decoded is kept too
     this.#decoder.divert((rest) => {
@@ -386,9 +387,13 @@ export class ProtocolV2 implements CommandSink {
   }
 
   #resumeAfter(done: (err: Error | null) => void, err: Error | null): void {
+    const client = this.client;
+    client.executing = false;
     // the connection closed meanwhile: nothing more runs
-    if (this.#decoder.stopped || this.client.socket.destroyed) return;
-    if (!this.client.writeBlocked) this.client.socket.resume();
+    if (this.#decoder.stopped || client.socket.destroyed) return;
+    // the read deadline restarts now, as nsqd's does for the next command
+    client.lastRead = performance.now();
+    if (!client.writeBlocked) client.socket.resume();
     try {
       done(err);
     } catch (e) {

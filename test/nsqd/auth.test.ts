@@ -389,3 +389,16 @@ t.test('DEFLATE connection: AUTH and the commands pipelined behind it, compresse
   t.equal(nsqd.getExistingTopic('logs.z')?.messageCount, 2);
   t.equal(authd.hits.length, 1);
 });
+
+t.test('a slow auth server does not trip the read deadline (nothing is read while AUTH executes)', async (t) => {
+  const { authd, nsqd } = await authNsqd(t, { s: PUBLISHER });
+  authd.delayMs = 2300;
+  const c = await open(t, nsqd);
+  c.send(encodeIdentify({ heartbeat_interval: 1000 }));
+  await expectResponse(t, c, 'OK');
+  c.send(auth('s'));
+  // 2 heartbeat intervals pass while the auth server thinks
+  await expectResponse(t, c, '{"identity":"pat","identity_url":"https://auth.example/pat","permission_count":1}', 'AUTH answered after 2.3 s');
+  c.send(encodePub('orders', 'x'));
+  await expectResponse(t, c, 'OK', 'and the connection is still open');
+});
