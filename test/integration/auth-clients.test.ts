@@ -94,6 +94,10 @@ t.test('nsq pub --auth-secret and nsq tail --auth-secret', async (t) => {
   t.match(noSecret.stderr(), /requires authorization \(AUTH\) and no auth secret was given/);
   t.notMatch(noSecret.stderr(), NO_STACK);
 
+  const tailNoSecret = spawnNsq(t, ['tail', 'events', '--nsqd-tcp-address', address]);
+  t.equal((await tailNoSecret.exit).code, 1, 'tail without --auth-secret exits 1');
+  t.equal(tailNoSecret.stderr(), `nsq: nsqd ${address} requires authorization (AUTH) and no auth secret was given\n`, 'with one line');
+
   const readOnly = spawnNsq(t, ['pub', 'events', 'x', '--auth-secret', 'ro', '--nsqd-tcp-address', address]);
   const e2 = await readOnly.exit;
   t.not(e2.code, 0, 'pub with a read-only secret fails');
