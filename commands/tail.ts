@@ -67,7 +67,7 @@ export const tail: CommandModule = {
         .example("$0 tail events -f '{{timestamp}} {{body}}'", 'a template')
         .example('$0 tail events --channel=archive --requeue -n 5', 'show 5 messages waiting in a channel, leave them there')
         .epilog(TEMPLATE_HELP),
-    )),
+    ), 'consumer-opt'),
   handler: async (argv) => {
     const positional = argv._.map(String);
     // as `nsq tail`, argv._ starts with the command itself; as `nsq_tail` it holds only topics

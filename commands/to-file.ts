@@ -9,7 +9,7 @@ export const toFile: CommandModule = {
   command: 'to-file',
   describe: 'write messages of one or more topics to files, one line per message (nsq_to_file)',
   builder: (y) =>
-    authFlag(clientFlags(y))
+    authFlag(clientFlags(y), 'consumer-opt')
       // --topic and --nsqd-tcp-address repeat; a repeated single-value flag takes its last value
       .parserConfiguration({ 'duplicate-arguments-array': true })
       .option('topic', { type: 'string', array: true, describe: 'nsq topic (may be given multiple times) [required]', group: G })

@@ -31,13 +31,42 @@ export function clientFlags<T>(y: Argv<T>): Argv<T> {
     .option('user-agent', { type: 'string', describe: 'user agent sent to nsqd in IDENTIFY', group: 'Connection:' }) as unknown as Argv<T>;
 }
 
-/** Adds --auth-secret, for the commands that talk to nsqd over TCP (pub, tail, to-file, bench). */
-export function authFlag<T>(y: Argv<T>): Argv<T> {
-  return y.option('auth-secret', {
+/**
+ * Adds --auth-secret, for the commands that talk to nsqd over TCP (pub, tail, to-file, bench); with
+ * `goOpt`, also the Go tool's spelling of it: --consumer-opt=auth_secret,<secret> (nsq_tail,
+ * nsq_to_file) or --producer-opt=auth_secret,<secret> (to_nsq).
+ */
+export function authFlag<T>(y: Argv<T>, goOpt?: 'consumer-opt' | 'producer-opt'): Argv<T> {
+  y = y.option('auth-secret', {
     type: 'string',
     describe: 'secret sent with AUTH to nsqd nodes that require authorization (go-nsq: auth_secret)',
     group: 'Connection:',
   }) as unknown as Argv<T>;
+  if (goOpt === undefined) return y;
+  return y.option(goOpt, {
+    type: 'string',
+    array: true,
+    nargs: 1,
+    describe: 'go-nsq option as key,value (may be given multiple times); only auth_secret is taken here',
+    group: 'Connection:',
+  }) as unknown as Argv<T>;
+}
+
+/** --auth-secret, else auth_secret from the Go tools' --consumer-opt/--producer-opt (key,value). */
+function authSecret(argv: Record<string, unknown>): string {
+  let secret = '';
+  for (const flag of ['consumer-opt', 'producer-opt']) {
+    const raw = argv[flag];
+    if (raw === undefined) continue;
+    for (const opt of (Array.isArray(raw) ? raw : [raw]).map(String)) {
+      const comma = opt.indexOf(',');
+      const key = comma === -1 ? opt : opt.slice(0, comma);
+      if (key !== 'auth_secret') throw new UserError(`invalid value "${opt}" for flag --${flag}: only auth_secret is supported here (the other settings have flags of their own)`, 'E_BAD_FLAG', 2);
+      secret = comma === -1 ? '' : opt.slice(comma + 1);
+    }
+  }
+  const flag = argv['auth-secret'];
+  return flag === undefined ? secret : lastString(flag);
 }
 
 function addresses(raw: unknown, flag: string, fallback: string, defaultPort: number): string[] {
@@ -78,6 +107,6 @@ export function readClientFlags(argv: Record<string, unknown>, tool: string, ver
     lookupdPollInterval: pollInterval(argv['lookupd-poll-interval']),
     nsqdHttpAddresses: lookupds.length > 0 && argv['nsqd-http-address'] === undefined ? [] : addresses(argv['nsqd-http-address'], 'nsqd-http-address', DEFAULT_NSQD_HTTP, 4151),
     userAgent: typeof argv['user-agent'] === 'string' ? argv['user-agent'] : `nsq-${tool}/${version}`,
-    authSecret: lastString(argv['auth-secret']),
+    authSecret: authSecret(argv),
   };
 }

@@ -2,6 +2,8 @@
 // the `nsq pub` / `nsq tail` commands with --auth-secret, and nsqjs with its authSecret option.
 
 import { once } from 'node:events';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import nsq from 'nsqjs';
 import type { Message as NsqjsMessage } from 'nsqjs';
@@ -10,7 +12,7 @@ import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import { startAuthd, type AuthAnswer } from '../helpers/authd.js';
-import { spawnNsq, startNsqd } from '../helpers/nsqd.js';
+import { BIN, spawnNsq, startNsqd, tempDir } from '../helpers/nsqd.js';
 
 const NO_STACK = /\bat .*\.js:\d+/;
 
@@ -103,6 +105,23 @@ t.test('nsq pub --auth-secret and nsq tail --auth-secret', async (t) => {
   t.not(e2.code, 0, 'pub with a read-only secret fails');
   t.match(readOnly.stderr(), /E_UNAUTHORIZED AUTH failed for PUB on "events" ""/);
   t.notMatch(readOnly.stderr(), NO_STACK);
+});
+
+t.test("as the Go tools: nsq_tail -consumer-opt=auth_secret,<secret>, to_nsq -producer-opt=auth_secret,<secret>", async (t) => {
+  const { address, hits } = await authNsqd(t);
+  const dir = tempDir(t, 'nsq-alias-');
+  for (const name of ['nsq_tail', 'to_nsq']) symlinkSync(BIN, join(dir, name));
+  const tail = spawnNsq(t, ['-topic=events', '-consumer-opt=auth_secret,full', '-n', '1', `-nsqd-tcp-address=${address}`], { argv0: join(dir, 'nsq_tail') });
+  const deadline = Date.now() + 10_000;
+  while (hits() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const pub = spawnNsq(t, ['-topic=events', '-producer-opt', 'auth_secret,full', `-nsqd-tcp-address=${address}`], { argv0: join(dir, 'to_nsq'), input: 'go style\n' });
+  t.equal((await pub.exit).code, 0, `to_nsq exits 0 (${pub.stderr()})`);
+  t.equal((await tail.exit).code, 0, `nsq_tail exits 0 (${tail.stderr()})`);
+  t.equal(tail.stdout(), 'go style\n');
+
+  const other = spawnNsq(t, ['-topic=events', '-consumer-opt=max_in_flight,5', `-nsqd-tcp-address=${address}`], { argv0: join(dir, 'nsq_tail') });
+  t.equal((await other.exit).code, 2, 'other go-nsq options: a usage error');
+  t.match(other.stderr(), /invalid value "max_in_flight,5" for flag --consumer-opt: only auth_secret is supported here/);
 });
 
 t.test('nsqjs Reader and Writer with authSecret', async (t) => {
