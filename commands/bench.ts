@@ -1,14 +1,14 @@
 // `nsq bench pub|sub`: measure an nsqd's publish and consume throughput and latency.
 
 import type { Argv, CommandModule } from 'yargs';
-import { clientFlags, transportFlags } from '../src/util/client-flags.js';
+import { authFlag, clientFlags, transportFlags } from '../src/util/client-flags.js';
 
 const G = 'bench options:';
 // kept in step with BENCH_DEFAULTS in src/tools/bench.ts, which this module must not import (start-up)
 const D = { topic: 'bench', channel: 'bench', duration: '10s', size: '200', batch: '200', rate: '0', maxInFlight: '2500' };
 
 function shared(y: Argv, connections: 'producers' | 'consumers'): Argv {
-  return transportFlags(clientFlags(y))
+  return transportFlags(authFlag(clientFlags(y)))
     .hide('nsqd-http-address')
     .option('topic', { type: 'string', default: D.topic, describe: 'topic to publish to / consume from', group: G })
     .option('duration', { type: 'string', default: D.duration, describe: 'how long to run (Go duration: 10s, 1m30s)', group: G })

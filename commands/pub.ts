@@ -2,7 +2,7 @@
 
 import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { clientFlags, transportFlags } from '../src/util/client-flags.js';
+import { authFlag, clientFlags, transportFlags } from '../src/util/client-flags.js';
 
 const EPILOGUE = `Without messages on the command line, stdin is read and split at the delimiter; the last record
 is published even without a delimiter after it, and empty records are skipped unless --allow-empty.
@@ -44,7 +44,7 @@ export const pub: CommandModule = {
       .example(`${self} jobs --defer=5m --nsqd-tcp-address=a:4150 --nsqd-tcp-address=b:4150`, 'each record to both nodes, delivered 5 minutes later')
       .epilogue(EPILOGUE);
     // one value per flag: an array option would otherwise swallow the topic and messages after it
-    return transportFlags(clientFlags(built), 'producer-opt').nargs('nsqd-tcp-address', 1).nargs('nsqd-http-address', 1);
+    return transportFlags(authFlag(clientFlags(built)), 'producer-opt').nargs('nsqd-tcp-address', 1).nargs('nsqd-http-address', 1);
   },
   handler: async (argv) => {
     const { runPub } = await import('../src/tools/pub.js');

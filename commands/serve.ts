@@ -8,7 +8,7 @@ export const serve: CommandModule = {
   describe: 'run the nsqd-compatible daemon (TCP protocol V2 + HTTP API)',
   builder: (y) => {
     for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
-      if (spec.kind === 'list' || spec.kind === 'floats') y.option(flag, { type: 'string', array: true, nargs: 1, describe: spec.describe, group: 'nsqd options:' });
+      if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'floats') y.option(flag, { type: 'string', array: true, nargs: 1, describe: spec.describe, group: 'nsqd options:' });
       // no yargs default: a value left unset can still come from --config (command line > config > default)
       else y.option(flag, { type: 'string', describe: spec.describe, defaultDescription: JSON.stringify(String(flagDefault(spec))), group: 'nsqd options:' });
     }

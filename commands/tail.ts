@@ -3,7 +3,7 @@
 
 import type { CommandModule } from 'yargs';
 import { isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
-import { clientFlags, readClientFlags, readTransportFlags, transportFlags } from '../src/util/client-flags.js';
+import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from '../src/util/client-flags.js';
 import { UserError } from '../src/util/errors.js';
 import { packageVersion } from '../src/version.js';
 
@@ -49,7 +49,7 @@ export const tail: CommandModule = {
   command: 'tail',
   describe: 'print messages from topics as they arrive (nsq_tail): nsq tail <topic...>',
   builder: (y) =>
-    transportFlags(clientFlags(
+    transportFlags(authFlag(clientFlags(
       y
         .usage('nsq tail <topic...> [options]\nnsq_tail --topic=<topic> [--topic=<topic> ...] [options]\n\nPrints the messages of one or more topics on stdout as they arrive.')
         // positionals are the topics; unknown --flags are still errors
@@ -67,7 +67,7 @@ export const tail: CommandModule = {
         .example("$0 tail events -f '{{timestamp}} {{body}}'", 'a template')
         .example('$0 tail events --channel=archive --requeue -n 5', 'show 5 messages waiting in a channel, leave them there')
         .epilog(TEMPLATE_HELP),
-    ), 'consumer-opt'),
+    )), 'consumer-opt'),
   handler: async (argv) => {
     const positional = argv._.map(String);
     // as `nsq tail`, argv._ starts with the command itself; as `nsq_tail` it holds only topics
@@ -100,6 +100,7 @@ export const tail: CommandModule = {
       lookupdPollInterval: client.lookupdPollInterval,
       userAgent: client.userAgent,
       transport,
+      authSecret: client.authSecret,
       maxInFlight,
       count,
       printTopic,

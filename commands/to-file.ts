@@ -1,7 +1,7 @@
 // `nsq to-file` (also `nsq_to_file`): write a topic's messages to rotated, optionally gzipped files.
 
 import type { CommandModule } from 'yargs';
-import { clientFlags, transportFlags } from '../src/util/client-flags.js';
+import { authFlag, clientFlags, transportFlags } from '../src/util/client-flags.js';
 
 const G = 'nsq_to_file options:';
 
@@ -9,7 +9,7 @@ export const toFile: CommandModule = {
   command: 'to-file',
   describe: 'write messages of one or more topics to files, one line per message (nsq_to_file)',
   builder: (y) =>
-    transportFlags(clientFlags(y), 'consumer-opt')
+    transportFlags(authFlag(clientFlags(y)), 'consumer-opt')
       // --topic and --nsqd-tcp-address repeat; a repeated single-value flag takes its last value
       .parserConfiguration({ 'duplicate-arguments-array': true })
       .option('topic', { type: 'string', array: true, describe: 'nsq topic (may be given multiple times) [required]', group: G })

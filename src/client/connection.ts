@@ -9,7 +9,7 @@ import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:
 import { constants as zlibConstants, createDeflateRaw, createInflateRaw } from 'node:zlib';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-frame.js';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, MAGIC_V2, MSG_ID_LENGTH, RESPONSE_CLOSE_WAIT, RESPONSE_HEARTBEAT, RESPONSE_OK } from '../protocol/constants.js';
-import { decodeMessage, encodeCommand, encodeDpub, encodeIdentify, encodeMpub, encodePub } from '../protocol/encoders.js';
+import { decodeMessage, encodeCommand, encodeCommandWithBody, encodeDpub, encodeIdentify, encodeMpub, encodePub } from '../protocol/encoders.js';
 import { FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
 
 export interface ConnectionConfig {
@@ -34,6 +34,8 @@ export interface ConnectionConfig {
   deflate?: boolean;
   /** 1-9; the server may lower it to its --max-deflate-level */
   deflateLevel?: number;
+  /** sent with AUTH when the server requires it (IDENTIFY answers auth_required); ignored otherwise, as go-nsq does */
+  authSecret?: string;
 }
 
 export interface ClientTls {
@@ -45,6 +47,13 @@ export interface ClientTls {
   /** accept any server certificate (self-signed, wrong name) */
   insecureSkipVerify?: boolean;
   minVersion?: SecureVersion;
+}
+
+/** The server's answer to AUTH. */
+export interface AuthResponse {
+  identity: string;
+  identity_url: string;
+  permission_count: number;
 }
 
 export interface IdentifyResponse {
@@ -221,6 +230,8 @@ export class Connection implements FrameSink {
   /** the TCP socket, or after a TLS upgrade the TLS socket over it */
   socket: Socket;
   identify: IdentifyResponse | null = null;
+  /** who the server's auth server says we are (null: the server does not require AUTH) */
+  auth: AuthResponse | null = null;
   /** rawMessage deliveries not yet answered (the fast path counts, it does not track IDs) */
   #rawInFlight = 0;
   /** Message deliveries not yet answered: ID → when delivered (performance.now()) */
@@ -324,6 +335,13 @@ export class Connection implements FrameSink {
         throw new NsqError('E_TLS', `${conn.address} does not offer TLS (nsqd needs --tls-cert and --tls-key)`);
       }
       if (r !== null) await conn.#upgrade(r, cfg);
+      // AUTH goes over the negotiated transport (TLS, compression), as nsqd expects it
+      if (r?.auth_required === true) {
+        if (cfg.authSecret === undefined || cfg.authSecret === '') {
+          throw new NsqError('E_AUTH_REQUIRED', `nsqd ${cfg.host}:${cfg.port} requires authorization (AUTH) and no auth secret was given`);
+        }
+        conn.auth = JSON.parse(await conn.#request(encodeCommandWithBody('AUTH', cfg.authSecret))) as AuthResponse;
+      }
     } catch (err) {
       conn.close();
       throw err;

@@ -11,6 +11,7 @@ import { writeMessageId } from '../protocol/message-id.js';
 import { InFlightTable } from './inflight.js';
 import { MSG_IN_FLIGHT, type Message } from './message.js';
 import { TimeoutFifo } from './pqueue.js';
+import type { AuthState } from './auth.js';
 import type { Channel } from './channel.js';
 import type { NSQD } from './nsqd.js';
 
@@ -53,6 +54,8 @@ export class Client {
   deflate = false;
   deflateLevel = 0;
   authSecret = '';
+  /** what the auth server granted (AUTH); null before */
+  authState: AuthState | null = null;
 
   state = STATE_INIT;
   channel: Channel | null = null;
@@ -69,6 +72,8 @@ export class Client {
 
   /** monotonic ms of the last bytes read, for the heartbeat read deadline */
   lastRead: number;
+  /** a command is still executing (AUTH waits for the auth server): nothing is read, no read deadline (as nsqd) */
+  executing = false;
   lastHeartbeat: number;
 
   /** allocated on first use, so idle connections cost no buffer */
@@ -95,6 +100,11 @@ export class Client {
     this.outputBufferTimeout = opts.outputBufferTimeout;
     this.lastRead = performance.now();
     this.lastHeartbeat = this.lastRead;
+  }
+
+  /** nsqd's HasAuthorizations: AUTH succeeded with at least one authorization. */
+  get authed(): boolean {
+    return this.authState !== null && this.authState.authorizations.length > 0;
   }
 
   /** Can this client take one more message now? */

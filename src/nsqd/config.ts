@@ -10,10 +10,11 @@ const LEVEL_NUMBER: Record<string, number> = { debug: 1, info: 2, warn: 3, error
 /** config key → [option field, kind] */
 const KEYS = new Map<string, [keyof NsqdOptions, string]>();
 for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
-  if (spec.kind === 'list' || spec.kind === 'floats' || spec.key === null) continue;
+  if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'floats' || spec.key === null) continue;
   KEYS.set(flag === 'node-id' ? 'id' : flag.replace(/-/g, '_'), [spec.key, spec.kind]);
 }
 KEYS.set('nsqlookupd_tcp_addresses', ['nsqlookupdTcpAddresses', 'list']);
+KEYS.set('auth_http_addresses', ['authHttpAddresses', 'list']);
 KEYS.set('e2e_processing_latency_percentiles', ['e2eProcessingLatencyPercentiles', 'list']);
 
 export const CONFIG_KEYS: ReadonlySet<string> = new Set(KEYS.keys());

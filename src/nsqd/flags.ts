@@ -9,7 +9,7 @@ import { LOG_LEVELS } from '../util/log.js';
 import { defaultOptions, TLS_NOT_REQUIRED, TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP, type NsqdOptions } from './options.js';
 import { TLS_VERSIONS } from './tls.js';
 
-type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'format' | 'floats' | 'tls-required' | 'tls-version' | 'tls-policy';
+type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'urls' | 'method' | 'format' | 'floats' | 'tls-required' | 'tls-version' | 'tls-policy';
 
 export interface FlagSpec {
   /** null: accepted for compatibility with nsqd's command lines, and has no effect here */
@@ -26,6 +26,8 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'broadcast-tcp-port': { key: 'broadcastTcpPort', kind: 'int', describe: 'TCP port registered with lookupd (defaults to the TCP port this nsqd listens on)' },
   'broadcast-http-port': { key: 'broadcastHttpPort', kind: 'int', describe: 'HTTP port registered with lookupd (defaults to the HTTP port this nsqd listens on)' },
   'lookupd-tcp-address': { key: 'nsqlookupdTcpAddresses', kind: 'list', describe: 'lookupd TCP address (may be given multiple times)' },
+  'auth-http-address': { key: 'authHttpAddresses', kind: 'urls', describe: '<addr>:<port> or a full url to query auth server (may be given multiple times)' },
+  'auth-http-request-method': { key: 'authHttpRequestMethod', kind: 'method', describe: 'HTTP method to use for auth server requests (get or post)' },
   'data-path': { key: 'dataPath', kind: 'string', describe: 'path to store disk-backed messages (default: the current folder)' },
   'node-id': { key: 'nodeId', kind: 'int', describe: 'unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)' },
   'log-level': { key: 'logLevel', kind: 'level', describe: `set log verbosity: ${LOG_LEVELS.join(', ')}` },
@@ -66,8 +68,8 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'statsd-exclude-ephemeral': { key: 'statsdExcludeEphemeral', kind: 'bool', describe: 'skip ephemeral topics and channels when sending stats to statsd' },
   'queue-scan-worker-pool-max': { key: null, kind: 'int', describe: 'accepted for nsqd compatibility; the scan loop here is one pass over all channels' },
   'queue-scan-selection-count': { key: null, kind: 'int', describe: 'accepted for nsqd compatibility; every channel is scanned each pass' },
-  'http-client-connect-timeout': { key: null, kind: 'duration', describe: 'accepted for nsqd compatibility' },
-  'http-client-request-timeout': { key: null, kind: 'duration', describe: 'accepted for nsqd compatibility' },
+  'http-client-connect-timeout': { key: 'httpClientConnectTimeout', kind: 'duration', describe: 'timeout for HTTP connect (auth server queries)' },
+  'http-client-request-timeout': { key: 'httpClientRequestTimeout', kind: 'duration', describe: 'timeout for HTTP request (auth server queries)' },
   verbose: { key: null, kind: 'bool', describe: '[deprecated] has no effect, use --log-level' },
   'e2e-processing-latency-percentile': { key: 'e2eProcessingLatencyPercentiles', kind: 'floats', describe: "message processing time percentiles (as float (0, 1.0]) to track (can be given multiple times or comma separated '1.0,0.99,0.95', default none)" },
   'e2e-processing-latency-window-time': { key: 'e2eProcessingLatencyWindowTime', kind: 'duration', describe: 'calculate end to end latency quantiles for this duration of time' },
@@ -78,7 +80,7 @@ export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptio
   if (spec.key === null) return '';
   const v = defaults[spec.key];
   if (spec.kind === 'duration') return formatDuration(v as number);
-  if (spec.kind === 'list' || spec.kind === 'floats') return (v as unknown[]).join(',');
+  if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'floats') return (v as unknown[]).join(',');
   if (spec.kind === 'tls-required') return v === TLS_REQUIRED ? 'true' : v === TLS_REQUIRED_EXCEPT_HTTP ? 'tcp-https' : 'false';
   return v as string | number;
 }
@@ -86,7 +88,12 @@ export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptio
 const bad = badFlag;
 
 /** nsqd's config-file names whose flag is spelled differently */
-const CONFIG_NAME_TO_FLAG: Record<string, string> = { id: 'node-id', nsqlookupd_tcp_addresses: 'lookupd-tcp-address', e2e_processing_latency_percentiles: 'e2e-processing-latency-percentile' };
+const CONFIG_NAME_TO_FLAG: Record<string, string> = {
+  id: 'node-id',
+  nsqlookupd_tcp_addresses: 'lookupd-tcp-address',
+  auth_http_addresses: 'auth-http-address',
+  e2e_processing_latency_percentiles: 'e2e-processing-latency-percentile',
+};
 
 /**
  * Reads nsqd's TOML config file into flag values (by flag name), for flags the command line left
@@ -98,7 +105,7 @@ export function flagsFromConfig(config: Record<string, TomlValue>, file: string)
     const flag = CONFIG_NAME_TO_FLAG[key] ?? key.replace(/_/g, '-');
     const spec = NSQD_FLAGS[flag];
     if (spec === undefined) throw new UserError(`${file}: unknown option "${key}"`, 'E_CONFIG', 1);
-    if (spec.kind === 'list' || spec.kind === 'floats') out[flag] = Array.isArray(value) ? value.map(String) : [String(value)];
+    if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'floats') out[flag] = Array.isArray(value) ? value.map(String) : [String(value)];
     else if (Array.isArray(value)) throw new UserError(`${file}: option "${key}" takes one value`, 'E_CONFIG', 1);
     else out[flag] = String(value);
   }
@@ -122,9 +129,12 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
       out[spec.key] = [...new Set(nums)];
       continue;
     }
-    if (spec.kind === 'list') {
+    if (spec.kind === 'list' || spec.kind === 'urls') {
       const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
-      for (const a of list) if (!/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(a)) throw bad(flag, a, 'want host:port');
+      for (const a of list) {
+        if (spec.kind === 'urls' && /^https?:\/\/[^\s]+$/.test(a)) continue;
+        if (!/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(a)) throw bad(flag, a, spec.kind === 'urls' ? 'want host:port or an http(s):// URL' : 'want host:port');
+      }
       out[spec.key] = [...new Set(list)];
       continue;
     }
@@ -149,6 +159,11 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
         if (['', 'true', '1', 't', 'T', 'TRUE', 'True'].includes(text)) out[spec.key] = true;
         else if (['false', '0', 'f', 'F', 'FALSE', 'False'].includes(text)) out[spec.key] = false;
         else throw bad(flag, text, 'want true or false');
+        break;
+      case 'method':
+        // nsqd: --auth-http-request-method must be post or get
+        if (text !== 'get' && text !== 'post') throw bad(flag, text, 'want get or post');
+        out[spec.key] = text;
         break;
       case 'format':
         if (text !== 'text' && text !== 'json') throw bad(flag, text, 'want text or json');

@@ -334,7 +334,7 @@ export class NSQD {
       const hb = client.heartbeatInterval;
       // no heartbeat into a TLS handshake: the client expects the handshake's OK first
       if (hb <= 0 || client.state === STATE_CLOSING || client.upgrading) continue;
-      if (now - client.lastRead > 2 * hb) {
+      if (now - client.lastRead > 2 * hb && !client.executing) {
         this.logger.error(`[${client.remoteAddress}] - read timeout: no heartbeat response in ${2 * hb}ms`);
         client.socket.destroy();
         continue;

@@ -23,6 +23,11 @@ export interface NsqdOptions {
   broadcastHttpPort: number;
   dataPath: string;
   nsqlookupdTcpAddresses: string[];
+  /** auth servers (host:port or a full URL); none: AUTH is disabled */
+  authHttpAddresses: string[];
+  authHttpRequestMethod: 'get' | 'post';
+  httpClientConnectTimeout: number;
+  httpClientRequestTimeout: number;
 
   memQueueSize: number;
   maxBytesPerFile: number;
@@ -92,6 +97,10 @@ export function defaultOptions(): NsqdOptions {
     broadcastHttpPort: 0,
     dataPath: '',
     nsqlookupdTcpAddresses: [],
+    authHttpAddresses: [],
+    authHttpRequestMethod: 'get',
+    httpClientConnectTimeout: 2000,
+    httpClientRequestTimeout: 5000,
 
     memQueueSize: 10000,
     maxBytesPerFile: 100 * 1024 * 1024,

@@ -7,6 +7,9 @@ import { MAGIC_V2, MSG_ID_LENGTH, NSQ_VERSION, RESPONSE_CLOSE_WAIT, RESPONSE_OK 
 import { encodeError } from '../protocol/encoders.js';
 import {
   E_AUTH_DISABLED,
+  E_AUTH_FAILED,
+  E_AUTH_FIRST,
+  E_UNAUTHORIZED,
   E_BAD_BODY,
   E_BAD_CHANNEL,
   E_BAD_MESSAGE,
@@ -25,6 +28,7 @@ import { checkMpubBody, type MpubFault } from '../protocol/mpub.js';
 import { goQuote, isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import type { Socket } from 'node:net';
 import { SnappyFrameDecoder, SnappyFrameError } from '../protocol/snappy-frame.js';
+import { queryAnyAuthd } from './auth.js';
 import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED } from './client.js';
 import { TLS_NOT_REQUIRED } from './options.js';
 import { clientCertRefusal, upgradeToTls } from './tls.js';
@@ -70,6 +74,12 @@ export class ProtocolV2 implements CommandSink, Committer {
   /** durable mode: registered for the commit at the end of this turn */
   #awaitingCommit = false;
   #keptAt = 0;
+  /**
+   * Non-null while an auth server query is under way: what arrived meanwhile, replayed in order
+   * afterwards. `fromSocket`: bytes as received (still to be inflated if DEFLATE starts before they
+   * are replayed); otherwise already plain.
+   */
+  #held: { buf: Buffer; fromSocket: boolean }[] | null = null;
 
   constructor(nsqd: NSQD, client: Client) {
     this.#nsqd = nsqd;
@@ -130,7 +140,20 @@ export class ProtocolV2 implements CommandSink, Committer {
       this.#input(chunk);
       return;
     }
-    this.#decoder.push(chunk);
+    if (this.#held !== null) {
+      this.#held.push({ buf: chunk, fromSocket: true });
+      return;
+    }
+    this.#plain(chunk);
+  }
+
+  /** Plain command bytes (decompressed when compression is on): executed, or held during an auth query. */
+  #plain(buf: Buffer): void {
+    if (this.#held !== null) {
+      this.#held.push({ buf, fromSocket: false });
+      return;
+    }
+    this.#decoder.push(buf);
     this.#settleChunk();
   }
 
@@ -146,10 +169,7 @@ export class ProtocolV2 implements CommandSink, Committer {
   /** Everything the client sends from here on is raw DEFLATE. */
   #startInflate(): void {
     const inflate = createInflateRaw();
-    inflate.on('data', (plain: Buffer) => {
-      this.#decoder.push(plain);
-      this.#settleChunk();
-    });
+    inflate.on('data', (plain: Buffer) => this.#plain(plain));
     inflate.on('error', (err) => {
       this.#nsqd.logger.error(`[${this.client.remoteAddress}] - deflate stream: ${err.message}`);
       this.#decoder.stop();
@@ -161,7 +181,7 @@ export class ProtocolV2 implements CommandSink, Committer {
 
   /** Everything the client sends from here on is in snappy's framing format. */
   #startUnsnappy(): void {
-    const decoder = new SnappyFrameDecoder((plain) => this.#decoder.push(plain));
+    const decoder = new SnappyFrameDecoder((plain) => this.#plain(plain));
     this.#input = (chunk) => {
       try {
         decoder.push(chunk);
@@ -170,9 +190,7 @@ export class ProtocolV2 implements CommandSink, Committer {
         this.#nsqd.logger.error(`[${this.client.remoteAddress}] - ${err.message}`);
         this.#decoder.stop();
         this.client.socket.destroy();
-        return;
       }
-      this.#settleChunk();
     };
   }
 
@@ -267,12 +285,14 @@ export class ProtocolV2 implements CommandSink, Committer {
         case V_IDENTIFY:
           return this.#identifyBody(buf, start, end);
         case V_AUTH:
-          throw fatal(E_AUTH_DISABLED, 'AUTH disabled');
+          return this.#authBody(buf, start, end);
         case V_PUB:
+          if (!this.#authorized('PUB', this.#topic, '', false)) return this.#renewThenPublish(V_PUB, buf, start, end, owned);
           return this.#published('PUB', () => this.#pubBody(buf, start, end, owned));
         case V_MPUB:
           return this.#published('MPUB', () => this.#mpubBody(buf, start, end, owned));
         case V_DPUB:
+          if (!this.#authorized('DPUB', this.#topic, '', false)) return this.#renewThenPublish(V_DPUB, buf, start, end, owned);
           return this.#published('DPUB', () => this.#dpubBody(buf, start, end, owned));
       }
     } catch (err) {
@@ -382,7 +402,7 @@ export class ProtocolV2 implements CommandSink, Committer {
         max_deflate_level: o.maxDeflateLevel,
         snappy: client.snappy,
         sample_rate: client.sampleRate,
-        auth_required: false,
+        auth_required: o.authHttpAddresses.length > 0,
         output_buffer_size: client.outputBufferSize,
         output_buffer_timeout: client.outputBufferTimeout,
       }),
@@ -408,6 +428,124 @@ export class ProtocolV2 implements CommandSink, Committer {
     return true;
   }
 
+  #authBody(buf: Buffer, start: number, end: number): void {
+    const client = this.client;
+    if (client.authed) throw fatal(E_INVALID, 'AUTH already set');
+    if (this.#nsqd.options.authHttpAddresses.length === 0) throw fatal(E_AUTH_DISABLED, 'AUTH disabled');
+    client.authSecret = buf.toString('utf8', start, end);
+    this.#afterAuthQuery((err) => {
+      if (err !== null) this.#authFailed(err);
+      const state = client.authState;
+      if (!client.authed || state === null) throw fatal(E_UNAUTHORIZED, 'AUTH no authorizations found');
+      client.sendResponse(JSON.stringify({ identity: state.identity, identity_url: state.identityUrl, permission_count: state.authorizations.length }));
+    });
+  }
+
+  /** The real reason goes to the log only: auth server errors are not for untrusted clients (as nsqd). */
+  #authFailed(err: Error): never {
+    this.#nsqd.logger.warn(`PROTOCOL(V2): [${this.client.remoteAddress}] AUTH failed ${err.message}`);
+    throw fatal(E_AUTH_FAILED, 'AUTH failed');
+  }
+
+  /**
+   * nsqd's CheckAuth for SUB, PUB, MPUB, DPUB (channel '' for publishes). True: go ahead. False: the
+   * client's authorization expired and must be renewed first (#renewAuth). `renewed`: it just was.
+   */
+  #authorized(cmd: string, topic: string, channel: string, renewed: boolean): boolean {
+    if (this.#nsqd.options.authHttpAddresses.length === 0) return true;
+    const state = this.client.authState;
+    if (!renewed) {
+      if (!this.client.authed) throw fatal(E_AUTH_FIRST, `AUTH required before ${cmd}`);
+      if (state!.expired) return false;
+    }
+    if (state === null || !state.allows(topic, channel)) throw fatal(E_UNAUTHORIZED, `AUTH failed for ${cmd} on ${q(topic)} ${q(channel)}`);
+    return true;
+  }
+
+  /** Asks the auth server again for this client's secret, then runs `then` (nsqd re-queries on expiry). */
+  #renewAuth(then: () => void): void {
+    this.#afterAuthQuery((err) => {
+      if (err !== null) this.#authFailed(err);
+      then();
+    });
+  }
+
+  /** A PUB or DPUB whose authorization must be renewed first: its body is kept until then. */
+  #renewThenPublish(verb: number, buf: Buffer, start: number, end: number, owned: boolean): void {
+    const body = owned ? buf : Buffer.from(buf.subarray(start, end));
+    const from = owned ? start : 0;
+    const to = owned ? end : body.length;
+    this.#renewAuth(() => {
+      if (verb === V_PUB) {
+        this.#authorized('PUB', this.#topic, '', true);
+        this.#published('PUB', () => this.#pubBody(body, from, to, true));
+      } else {
+        this.#authorized('DPUB', this.#topic, '', true);
+        this.#published('DPUB', () => this.#dpubBody(body, from, to, true));
+      }
+    });
+  }
+
+  /**
+   * Queries the auth servers with the client's secret; meanwhile this connection executes nothing
+   * (other connections carry on). `done` gets the query's error or null (the new state is on the
+   * client), and may throw a ProtocolError; then the commands that arrived meanwhile run, in order.
+   */
+  #afterAuthQuery(done: (err: Error | null) => void): void {
+    const client = this.client;
+    const o = this.#nsqd.options;
+    this.#held = [];
+    client.executing = true;
+    client.socket.pause();
+    // the rest of the chunk being decoded is kept too
+    this.#decoder.divert((rest) => {
+      if (rest.length > 0) this.#held?.push({ buf: rest, fromSocket: this.#input === null });
+    });
+    const query = { remoteIp: client.socket.remoteAddress ?? '', tls: client.tls, commonName: client.tlsCommonName, secret: client.authSecret };
+    queryAnyAuthd(o.authHttpAddresses, query, { method: o.authHttpRequestMethod, connectTimeout: o.httpClientConnectTimeout, requestTimeout: o.httpClientRequestTimeout }).then(
+      (state) => {
+        client.authState = state;
+        this.#resumeAfter(done, null);
+      },
+      (err: Error) => this.#resumeAfter(done, err),
+    );
+  }
+
+  #resumeAfter(done: (err: Error | null) => void, err: Error | null): void {
+    const client = this.client;
+    client.executing = false;
+    // the connection closed meanwhile: nothing more runs
+    if (this.#decoder.stopped || client.socket.destroyed) return;
+    // the read deadline restarts now, as nsqd's does for the next command
+    client.lastRead = performance.now();
+    if (!client.writeBlocked) client.socket.resume();
+    try {
+      done(err);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      this.#fail(e);
+    }
+    this.#settle();
+    const held = this.#held!;
+    this.#held = null;
+    for (let i = 0; i < held.length; i++) {
+      if (this.#decoder.stopped) return;
+      if (this.#held !== null) {
+        // another query started: the rest waits for it, still in order
+        (this.#held as { buf: Buffer; fromSocket: boolean }[]).push(...held.slice(i));
+        return;
+      }
+      const e = held[i]!;
+      // bytes received before compression started (IDENTIFY was among the held commands)
+      if (e.fromSocket && this.#input !== null) {
+        this.#input(e.buf);
+        continue;
+      }
+      this.#decoder.push(e.buf);
+      this.#settleChunk();
+    }
+  }
+
   #sub(params: string[]): void {
     this.#settle();
     const client = this.client;
@@ -418,6 +556,18 @@ export class ProtocolV2 implements CommandSink, Committer {
     if (!isValidTopicName(topicName)) throw fatal(E_BAD_TOPIC, `SUB topic name ${q(topicName)} is not valid`);
     const channelName = params[2]!;
     if (!isValidChannelName(channelName)) throw fatal(E_BAD_CHANNEL, `SUB channel name ${q(channelName)} is not valid`);
+    if (this.#authorized('SUB', topicName, channelName, false)) {
+      this.#subscribe(topicName, channelName);
+      return;
+    }
+    this.#renewAuth(() => {
+      this.#authorized('SUB', topicName, channelName, true);
+      this.#subscribe(topicName, channelName);
+    });
+  }
+
+  #subscribe(topicName: string, channelName: string): void {
+    const client = this.client;
     const channel = this.#nsqd.getTopic(topicName).getChannel(channelName);
     const max = this.#nsqd.options.maxChannelConsumers;
     if (max > 0 && channel.clients.length >= max) {
@@ -538,9 +688,17 @@ export class ProtocolV2 implements CommandSink, Committer {
 
   #mpub(params: string[]): boolean {
     this.#publishTopic('MPUB', params, 2);
-    // nsqd creates the topic before it reads the body
-    this.#nsqd.getTopic(this.#topic);
     this.#verb = V_MPUB;
+    // nsqd checks MPUB's authorization and creates the topic before it reads the body
+    const topic = this.#topic;
+    if (this.#authorized('MPUB', topic, '', false)) {
+      this.#nsqd.getTopic(topic);
+      return true;
+    }
+    this.#renewAuth(() => {
+      this.#authorized('MPUB', topic, '', true);
+      this.#nsqd.getTopic(topic);
+    });
     return true;
   }
 

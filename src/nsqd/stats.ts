@@ -85,6 +85,9 @@ export interface ClientStats {
   deflate: boolean;
   snappy: boolean;
   user_agent: string;
+  authed?: boolean;
+  auth_identity?: string;
+  auth_identity_url?: string;
   pub_counts?: { topic: string; count: number }[];
   tls?: boolean;
   tls_cipher_suite?: string;
@@ -172,6 +175,11 @@ export function clientStats(c: Client, withPubCounts: boolean): ClientStats {
     snappy: c.snappy,
     user_agent: c.userAgent,
   };
+  // omitempty in nsqd: present only when set
+  if (c.authed) s.authed = true;
+  const auth = c.authState;
+  if (auth !== null && auth.identity !== '') s.auth_identity = auth.identity;
+  if (auth !== null && auth.identityUrl !== '') s.auth_identity_url = auth.identityUrl;
   // nsqd's field order: pub_counts (when the client published) comes before the TLS fields
   if (withPubCounts) s.pub_counts = [...c.pubCounts].map(([topic, count]) => ({ topic, count }));
   s.tls = c.tls;

@@ -56,6 +56,8 @@ interface CommonOptions {
   userAgent?: string;
   /** TLS and compression for every connection */
   transport?: TransportOptions;
+  /** AUTH secret for nodes that require it */
+  authSecret?: string;
   /** stops the run early; the figures so far are reported */
   signal?: AbortSignal;
 }
@@ -116,7 +118,7 @@ const wallClock = (): number => performance.timeOrigin + performance.now();
 async function openAll(o: CommonOptions): Promise<Connection[]> {
   const targets = o.addresses.flatMap((a) => Array.from({ length: o.connections }, () => parseAddress(a)));
   const opened = await Promise.allSettled(
-    targets.map((t) => Connection.open({ host: t.host, port: t.port, clientId: 'bench', userAgent: o.userAgent ?? `nsq-bench/${packageVersion()}`, ...o.transport })),
+    targets.map((t) => Connection.open({ host: t.host, port: t.port, clientId: 'bench', userAgent: o.userAgent ?? `nsq-bench/${packageVersion()}`, authSecret: o.authSecret, ...o.transport })),
   );
   const conns = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -462,6 +464,7 @@ function common(argv: Record<string, unknown>, connectionsFlag: string): CommonO
     addresses: flags.nsqdTcpAddresses,
     userAgent: flags.userAgent,
     transport: readTransportFlags(argv),
+    authSecret: flags.authSecret,
     topic,
     connections: integer(argv, connectionsFlag, 1),
     durationMs,

@@ -57,6 +57,8 @@ export interface PubConfig {
   userAgent: string;
   /** TLS and compression of the TCP connections */
   transport: TransportOptions;
+  /** AUTH secret for nodes that require it ('' : none) */
+  authSecret: string;
   progress: 'auto' | 'always' | 'never';
 }
 
@@ -143,6 +145,7 @@ export function configFromFlags(argv: Record<string, unknown>): PubConfig {
     nsqdHttpAddresses: client.nsqdHttpAddresses,
     userAgent: client.userAgent,
     transport: readTransportFlags(argv),
+    authSecret: client.authSecret,
     progress: argv['quiet'] === true ? 'never' : argv['progress'] === true ? 'always' : 'auto',
   };
 }
@@ -260,7 +263,7 @@ class TcpDestination implements Destination {
   readonly #deferMs: number;
 
   constructor(address: string, cfg: PubConfig) {
-    this.#producer = new Producer(address, { ...cfg.transport, userAgent: cfg.userAgent, maxBatch: DEFAULTS.maxBatch, maxBatchBytes: DEFAULTS.maxBatchBytes });
+    this.#producer = new Producer(address, { ...cfg.transport, userAgent: cfg.userAgent, authSecret: cfg.authSecret, maxBatch: DEFAULTS.maxBatch, maxBatchBytes: DEFAULTS.maxBatchBytes });
     this.address = this.#producer.address;
     this.#topic = cfg.topic;
     this.#deferMs = cfg.deferMs;

@@ -24,6 +24,8 @@ export interface TailOptions {
   userAgent: string;
   /** TLS and compression of the connections */
   transport?: TransportOptions;
+  /** AUTH secret for nodes that require it ('' : none) */
+  authSecret: string;
   /** messages in flight per topic */
   maxInFlight: number;
   /** stop after this many messages in all (0: never) */
@@ -300,6 +302,7 @@ export class Tail {
           maxBackoff: 0,
           userAgent: o.userAgent,
           ...o.transport,
+          authSecret: o.authSecret,
           clientId: host.split('.')[0] ?? host,
           hostname: host,
         },

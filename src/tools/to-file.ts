@@ -50,6 +50,7 @@ export async function runToFile(argv: Record<string, unknown>): Promise<void> {
         lookupdPollInterval: client.lookupdPollInterval,
         userAgent: client.userAgent,
         transport,
+        authSecret: client.authSecret,
         logger,
         onFatal: (err) => fail(new UserError(err.message, 'E_WRITE', 1)),
       });

@@ -19,6 +19,8 @@ export interface ClientFlags {
   /** ms between lookupd polls */
   lookupdPollInterval: number;
   userAgent: string;
+  /** sent with AUTH to servers that require it ('' : none) */
+  authSecret: string;
 }
 
 /** Adds --nsqd-tcp-address (repeatable), --nsqd-http-address (repeatable), --user-agent. */
@@ -29,6 +31,24 @@ export function clientFlags<T>(y: Argv<T>): Argv<T> {
     .option('lookupd-http-address', { type: 'string', array: true, nargs: 1, describe: 'lookupd HTTP address to discover nsqd nodes (may be given multiple times)', group: 'Connection:' })
     .option('lookupd-poll-interval', { type: 'string', describe: 'how often to ask lookupd for the nodes again (Go duration) [default: 1m]', group: 'Connection:' })
     .option('user-agent', { type: 'string', describe: 'user agent sent to nsqd in IDENTIFY', group: 'Connection:' }) as unknown as Argv<T>;
+}
+
+/**
+ * Adds --auth-secret, for the commands that talk to nsqd over TCP (pub, tail, to-file, bench); the Go
+ * tools' spelling, --consumer-opt/--producer-opt=auth_secret,<secret>, comes with transportFlags.
+ */
+export function authFlag<T>(y: Argv<T>): Argv<T> {
+  return y.option('auth-secret', {
+    type: 'string',
+    describe: 'secret sent with AUTH to nsqd nodes that require authorization (go-nsq: auth_secret)',
+    group: 'Connection:',
+  }) as unknown as Argv<T>;
+}
+
+/** --auth-secret (or auth_secret from the Go tools' --consumer-opt/--producer-opt). */
+function authSecret(argv: Record<string, unknown>): string {
+  const flag = withGoOptions(argv)['auth-secret'];
+  return flag === undefined ? '' : lastString(flag);
 }
 
 function addresses(raw: unknown, flag: string, fallback: string, defaultPort: number): string[] {
@@ -55,6 +75,11 @@ function pollInterval(raw: unknown): number {
   throw new UserError(`invalid value "${String(raw)}" for flag --lookupd-poll-interval: want a positive Go duration`, 'E_BAD_FLAG', 2);
 }
 
+function lastString(raw: unknown): string {
+  const v = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  return v === undefined ? '' : String(v);
+}
+
 export function readClientFlags(argv: Record<string, unknown>, tool: string, version: string): ClientFlags {
   const lookupds = argv['lookupd-http-address'] === undefined ? [] : addresses(argv['lookupd-http-address'], 'lookupd-http-address', '', 4161);
   return {
@@ -64,6 +89,7 @@ export function readClientFlags(argv: Record<string, unknown>, tool: string, ver
     lookupdPollInterval: pollInterval(argv['lookupd-poll-interval']),
     nsqdHttpAddresses: lookupds.length > 0 && argv['nsqd-http-address'] === undefined ? [] : addresses(argv['nsqd-http-address'], 'nsqd-http-address', DEFAULT_NSQD_HTTP, 4151),
     userAgent: typeof argv['user-agent'] === 'string' ? argv['user-agent'] : `nsq-${tool}/${version}`,
+    authSecret: authSecret(argv),
   };
 }
 
@@ -132,6 +158,7 @@ const GO_NSQ_OPTIONS: Record<string, string> = {
   snappy: 'snappy',
   deflate: 'deflate',
   deflate_level: 'deflate-level',
+  auth_secret: 'auth-secret',
 };
 const BOOL_FLAGS = new Set(['tls', 'tls-insecure-skip-verify', 'snappy', 'deflate']);
 

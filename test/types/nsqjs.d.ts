@@ -6,6 +6,8 @@ declare module 'nsqjs' {
   namespace nsqjs {
     interface ConnectionOptions {
       clientId?: string;
+      /** sent with AUTH when the server requires it */
+      authSecret?: string;
       /** seconds */
       heartbeatInterval?: number;
       maxInFlight?: number;

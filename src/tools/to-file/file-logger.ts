@@ -28,6 +28,8 @@ export interface FileLoggerDeps {
   userAgent: string;
   /** TLS and compression of the connections */
   transport?: TransportOptions;
+  /** AUTH secret for nodes that require it ('' : none) */
+  authSecret: string;
   logger: Logger;
   /** a write, fsync or move failed: nothing more is written or FINed */
   onFatal: (err: Error) => void;
@@ -82,6 +84,7 @@ export class FileLogger {
         maxBackoff: 0,
         userAgent: d.userAgent,
         ...d.transport,
+        authSecret: d.authSecret,
       },
       (msg) => this.#onMessage(msg),
     );

@@ -1,0 +1,140 @@
+// Client authorization against auth servers (nsqd's --auth-http-address): the query, the answer's
+// validation, and the permission check for a topic/channel. Patterns are regular expressions
+// matched unanchored, as nsqd's regexp.MatchString does ("foo" also allows "foobar").
+
+export interface AuthQuery {
+  remoteIp: string;
+  tls: boolean;
+  commonName: string;
+  secret: string;
+}
+
+export interface AuthHttpOptions {
+  /** 'get' or 'post' (nsqd sends the same query string either way) */
+  method: string;
+  connectTimeout: number;
+  requestTimeout: number;
+}
+
+const PERMISSIONS = new Set(['subscribe', 'publish']);
+
+class Authorization {
+  constructor(
+    readonly topic: RegExp,
+    readonly channels: RegExp[],
+    readonly subscribe: boolean,
+    readonly publish: boolean,
+  ) {}
+
+  /** `channel` '' means a publish. */
+  allows(topic: string, channel: string): boolean {
+    if (!(channel === '' ? this.publish : this.subscribe)) return false;
+    if (!this.topic.test(topic)) return false;
+    for (const c of this.channels) if (c.test(channel)) return true;
+    return false;
+  }
+}
+
+/** What an auth server granted one secret, until `expires` (Date.now() ms). */
+export class AuthState {
+  constructor(
+    readonly identity: string,
+    readonly identityUrl: string,
+    readonly expires: number,
+    readonly authorizations: Authorization[],
+  ) {}
+
+  get expired(): boolean {
+    return this.expires < Date.now();
+  }
+
+  allows(topic: string, channel: string): boolean {
+    for (const a of this.authorizations) if (a.allows(topic, channel)) return true;
+    return false;
+  }
+}
+
+class BadAnswer extends Error {}
+
+function compile(pattern: string, what: string): RegExp {
+  try {
+    return new RegExp(pattern, 'u');
+  } catch (err) {
+    throw new BadAnswer(`unable to compile ${what} ${JSON.stringify(pattern)} ${(err as Error).message}`);
+  }
+}
+
+function stringField(o: Record<string, unknown>, key: string): string {
+  const v = o[key];
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw new BadAnswer(`json: ${key} is not a string`);
+  return v;
+}
+
+function stringList(o: Record<string, unknown>, key: string): string[] {
+  const v = o[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new BadAnswer(`json: ${key} is not a list of strings`);
+  return v as string[];
+}
+
+/** Validates an auth server's JSON answer, as nsqd does: known permissions, patterns that compile, ttl > 0. */
+export function parseAuthAnswer(data: unknown, now = Date.now()): AuthState {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new BadAnswer('json: not an object');
+  const o = data as Record<string, unknown>;
+  const ttl = o['ttl'] ?? 0;
+  if (typeof ttl !== 'number' || !Number.isInteger(ttl)) throw new BadAnswer('json: ttl is not an integer');
+  const list = o['authorizations'] ?? [];
+  if (!Array.isArray(list)) throw new BadAnswer('json: authorizations is not a list');
+  const auths = list.map((raw: unknown) => {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new BadAnswer('json: authorization is not an object');
+    const a = raw as Record<string, unknown>;
+    const perms = stringList(a, 'permissions');
+    for (const p of perms) if (!PERMISSIONS.has(p)) throw new BadAnswer(`unknown permission ${p}`);
+    const topic = compile(stringField(a, 'topic'), 'topic');
+    const channels = stringList(a, 'channels').map((c) => compile(c, 'channel'));
+    return new Authorization(topic, channels, perms.includes('subscribe'), perms.includes('publish'));
+  });
+  if (ttl <= 0) throw new BadAnswer(`invalid TTL ${ttl} (must be >0)`);
+  return new AuthState(stringField(o, 'identity'), stringField(o, 'identity_url'), now + ttl * 1000, auths);
+}
+
+/** The URL nsqd asks: a bare host:port gets http://…/auth, a full URL is used as it is. */
+export function authEndpoint(address: string, q: AuthQuery): string {
+  const params = new URLSearchParams({ remote_ip: q.remoteIp, tls: String(q.tls), secret: q.secret, common_name: q.commonName });
+  return address.includes('://') ? `${address}?${params}` : `http://${address}/auth?${params}`;
+}
+
+async function queryOne(address: string, q: AuthQuery, o: AuthHttpOptions): Promise<AuthState> {
+  // one deadline for connect + answer: fetch has no separate connect timeout
+  const res = await fetch(authEndpoint(address, q), { method: o.method === 'post' ? 'POST' : 'GET', signal: AbortSignal.timeout(o.connectTimeout + o.requestTimeout) });
+  const text = await res.text();
+  if (res.status !== 200) throw new BadAnswer(`got response ${res.status} ${res.statusText} ${JSON.stringify(text)}`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new BadAnswer(`invalid JSON ${(err as Error).message}`);
+  }
+  return parseAuthAnswer(data);
+}
+
+/**
+ * Asks the auth servers, starting at a random one, until one answers; the error names every failure
+ * (it is logged, never sent to the client).
+ */
+export async function queryAnyAuthd(addresses: readonly string[], q: AuthQuery, o: AuthHttpOptions): Promise<AuthState> {
+  const n = addresses.length;
+  const start = Math.floor(Math.random() * n);
+  const failures: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const address = addresses[(start + i) % n]!;
+    try {
+      return await queryOne(address, q, o);
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause;
+      failures.push(`failed to auth against ${address} - ${(err as Error).message}${cause?.code ? ` (${cause.code})` : ''}`);
+    }
+  }
+  throw new Error(failures.join('; '));
+}
