@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
-import { AckLog, Journal, channelAckPrefix, readAcks, readJournal, topicAckPrefix } from './journal.js';
+import { AckLog, Journal, channelAckPrefix, journalPrefix, readAcks, readJournal, topicAckPrefix } from './journal.js';
 import { DiskQueue } from './disk-queue.js';
 import { listSegments, removeSegments, type SegmentInfo, type SegmentLog } from './segment-log.js';
 import type { Channel } from './channel.js';
@@ -19,6 +19,8 @@ export interface Committer {
 }
 
 const TWO_32 = 4294967296;
+/** how soon a journal or ack log write the disk refused is tried again */
+const RETRY_MS = 1000;
 
 export class Durability {
   readonly #nsqd: NSQD;
@@ -27,7 +29,10 @@ export class Durability {
   #metadataDirty = false;
   #scheduled = false;
   #waiting: Committer[] = [];
-  #promises: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  #promises: { topic: string; resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** journals whose pending batch the disk refused, by file prefix: only their topics' publishes fail */
+  readonly #failed = new Map<string, Error>();
+  #retry: NodeJS.Timeout | null = null;
 
   constructor(nsqd: NSQD) {
     this.#nsqd = nsqd;
@@ -67,12 +72,23 @@ export class Durability {
     this.#schedule();
   }
 
-  /** Resolves once this turn's journal batches are on disk (HTTP publishes). */
-  committed(): Promise<void> {
+  /** Resolves once this turn's journal batches are on disk (HTTP publishes to `topic`). */
+  committed(topic: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#promises.push({ resolve, reject });
+      this.#promises.push({ topic, resolve, reject });
       this.#schedule();
     });
+  }
+
+  /** Whether some journal could not take its last records. */
+  get failing(): boolean {
+    return this.#failed.size > 0;
+  }
+
+  /** Why `topic`'s journal could not take its last records (null when it could). */
+  failure(topic: string): Error | null {
+    if (this.#failed.size === 0) return null;
+    return this.#failed.get(journalPrefix(topic)) ?? null;
   }
 
   #schedule(): void {
@@ -96,15 +112,28 @@ export class Durability {
     this.#promises = [];
     for (const c of waiting) c.committed(failure);
     for (const p of promises) {
-      if (failure === null) p.resolve();
-      else p.reject(failure);
+      const err = failure ?? this.failure(p.topic);
+      if (err === null) p.resolve();
+      else p.reject(err);
     }
   };
 
+  /** A refused write is tried again a little later (not every turn: that would spin on a full disk). */
+  #retryLater(): void {
+    if (this.#retry !== null) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.#schedule();
+    }, RETRY_MS);
+    this.#retry.unref();
+  }
+
   /**
    * Writes nsqd.dat if it changed, every pending journal batch with an fsync, and the ack logs
-   * (not fsynced: a lost ack means a message comes again, never that one is lost). Throws when the
-   * disk refuses; what was not written stays pending and is retried by the next commit.
+   * (not fsynced: a lost ack means a message comes again, never that one is lost). Throws when
+   * nsqd.dat or a disk queue cannot be written. A journal the disk refuses is noted (`failure()`:
+   * its topic's publishers get the error) and the other topics' journals are still written; what
+   * was not written stays pending and is tried again.
    */
   commit(): void {
     const nsqd = this.#nsqd;
@@ -114,20 +143,34 @@ export class Durability {
         nsqd.writeMetadataNow();
         this.#metadataDirty = false;
       }
-      for (const log of this.#journals) {
-        log.write(true);
-        this.#journals.delete(log);
-      }
-      for (const log of this.#ackLogs) {
-        log.write(false);
-        this.#ackLogs.delete(log);
-      }
     } catch (err) {
-      nsqd.diskFailed('journal', err as Error);
-      this.#schedule();
+      nsqd.diskFailed('metadata', err as Error);
+      this.#retryLater();
       throw err;
     }
-    if (nsqd.health !== 'OK') nsqd.health = 'OK';
+    let failed = false;
+    for (const log of this.#journals) {
+      try {
+        log.write(true);
+        this.#journals.delete(log);
+        this.#failed.delete(log.prefix);
+      } catch (err) {
+        failed = true;
+        this.#failed.set(log.prefix, err as Error);
+        nsqd.diskFailed(log.prefix, err as Error);
+      }
+    }
+    for (const log of this.#ackLogs) {
+      try {
+        log.write(false);
+        this.#ackLogs.delete(log);
+      } catch (err) {
+        failed = true;
+        nsqd.diskFailed(log.prefix, err as Error);
+      }
+    }
+    if (failed) this.#retryLater();
+    else if (nsqd.health !== 'OK') nsqd.health = 'OK';
   }
 
   compact(): void {

@@ -56,6 +56,8 @@ export class ProtocolV2 implements CommandSink, Committer {
   #inflate: InflateRaw | null = null;
   /** publishes executed in this chunk whose OK waits for their disk writes */
   #unsettled: string[] = [];
+  /** durable mode: the topic of each held publish, so a journal failure fails only its own publishers */
+  #unsettledTopics: string[] = [];
   /** durable mode: registered for the commit at the end of this turn */
   #awaitingCommit = false;
   #keptAt = 0;
@@ -473,6 +475,7 @@ export class ProtocolV2 implements CommandSink, Committer {
     }
     // the OK waits until what this chunk's publishes put on disk is written (#settle)
     this.#unsettled.push(verb);
+    if (this.#nsqd.durability !== null) this.#unsettledTopics.push(this.#topic);
   }
 
   /**
@@ -518,6 +521,12 @@ export class ProtocolV2 implements CommandSink, Committer {
     const held = this.#unsettled;
     if (held.length === 0) return;
     this.#unsettled = [];
+    const durability = this.#nsqd.durability;
+    if (durability !== null) {
+      const topics = this.#unsettledTopics;
+      this.#unsettledTopics = [];
+      if (failure === null && durability.failing) for (let i = 0; failure === null && i < topics.length; i++) failure = durability.failure(topics[i]!);
+    }
     if (failure !== null) {
       const verb = held[0]!;
       this.#fail(fatal(`E_${verb}_FAILED`, `${verb} failed ${failure.message}`));
