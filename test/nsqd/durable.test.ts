@@ -173,7 +173,7 @@ t.test('DPUB keeps its due time across kill -9', async (t) => {
   await waitFor('the deferred message', () => arrivals.length === 1, 6000);
   // the due time is the server's clock at the DPUB + 3000 ms, so no earlier than sent + 3000 (1 ms for rounding)
   t.ok(arrivals[0]! >= sent + 2999, `delivered ${arrivals[0]! - sent} ms after the DPUB, not before its due time`);
-  t.ok(arrivals[0]! < sent + 4500, 'and not long after it either');
+  t.ok(arrivals[0]! < sent + 6000, `and not long after it either (${arrivals[0]! - sent} ms)`);
   await delay(QUIET_MS);
   t.equal(arrivals.length, 1, 'delivered once');
 });
