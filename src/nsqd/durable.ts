@@ -224,6 +224,7 @@ function replay(nsqd: NSQD, topic: Topic): number {
     channels.push({ ch, acks: loaded.ids, segments: loaded.segments });
   }
   const bodies = nsqd.bodies;
+  const heldFrom = topic.paused ? topic.heldFrom : Infinity;
   let count = 0;
   const segments = readJournal(dataPath, topic.name, logger, (r) => {
     nsqd.guid.atLeast(r.id + 1);
@@ -235,7 +236,8 @@ function replay(nsqd: NSQD, topic: Topic): number {
       at = bodies.copy(r.data, r.bodyStart, r.bodyLength);
       buf = bodies.buffer;
     };
-    if (channels.length === 0 && topic.channels.size === 0) {
+    // a topic with no channel, or a paused topic from the first ID it held back, keeps its messages
+    if ((channels.length === 0 && topic.channels.size === 0) || (r.target === '' && r.id >= heldFrom)) {
       if (r.target !== '') return;
       take();
       topic.restoreWaiting(r.id, r.timestamp, r.attempts, buf!, at, r.bodyLength, r.due);

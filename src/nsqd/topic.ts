@@ -30,6 +30,11 @@ export class Topic {
   #acks: AckLog | null = null;
   /** plain mode read a durable journal at start: its files go once the backlogs are on disk */
   #journalLeftover = false;
+  /**
+   * While paused: the first message ID held back from the channels (kept in nsqd.dat in durable mode,
+   * so recovery knows which journal records were still waiting in the topic)
+   */
+  heldFrom = 0;
 
   messageCount = 0;
   messageBytes = 0;
@@ -179,6 +184,8 @@ export class Topic {
   }
 
   pause(): void {
+    // from here on nothing leaves the topic: what waits in it now, and every later message
+    this.heldFrom = Math.min(this.#lowestWaiting(), this.nsqd.guid.peek());
     this.#paused = true;
     this.nsqd.metadataChanged();
   }

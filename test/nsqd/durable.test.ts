@@ -402,3 +402,23 @@ t.test('HTTP /pub and /mpub in durable mode answer 200 OK and the messages survi
   s = await serve(t, dir);
   t.same(await drainNsqjs(t, s, 'hp', 'c', 4), range('h', 4), 'all four delivered after the restart (consumed with nsqjs)');
 });
+
+t.test('a paused topic keeps holding its waiting messages across kill -9; its channels keep what they had', async (t) => {
+  const dir = tempDir(t);
+  let s = await serve(t, dir);
+  await createChannel(s, 'pz', 'c');
+  const conn = await open(t, s);
+  await conn.mpublish('pz', range('before', 2));
+  await post(s, '/topic/pause?topic=pz');
+  await conn.mpublish('pz', range('held', 3));
+  const tp = await topicStats(s, 'pz');
+  t.same([tp?.paused, tp?.depth, tp?.channels[0]?.depth], [true, 3, 2], 'before the crash: 3 held by the paused topic, 2 in the channel');
+  await kill9(s);
+
+  s = await serve(t, dir);
+  const after = await topicStats(s, 'pz');
+  t.same([after?.paused, after?.depth, after?.channels[0]?.depth], [true, 3, 2], 'after the restart: the same split, the topic still paused');
+  t.same(await drain(t, s, 'pz', 'c', 2), range('before', 2), 'a consumer gets only what the channel had, not what the paused topic holds');
+  await post(s, '/topic/unpause?topic=pz');
+  t.same(await drain(t, s, 'pz', 'c', 3), range('held', 3), 'the held messages follow once the topic is unpaused');
+});
