@@ -224,7 +224,10 @@ function replay(nsqd: NSQD, topic: Topic): number {
     channels.push({ ch, acks: loaded.ids, segments: loaded.segments });
   }
   const bodies = nsqd.bodies;
-  const heldFrom = topic.paused ? topic.heldFrom : Infinity;
+  const noChannels = channels.length === 0 && topic.channels.size === 0;
+  // a paused topic, or one without channels, kept its records from heldFrom on; older ones went to
+  // channels (without channels now: deleted ones, whose messages went with them)
+  const heldFrom = topic.paused || noChannels ? topic.heldFrom : Infinity;
   let count = 0;
   const segments = readJournal(dataPath, topic.name, logger, (r) => {
     nsqd.guid.atLeast(r.id + 1);
@@ -236,14 +239,13 @@ function replay(nsqd: NSQD, topic: Topic): number {
       at = bodies.copy(r.data, r.bodyStart, r.bodyLength);
       buf = bodies.buffer;
     };
-    // a topic with no channel, or a paused topic from the first ID it held back, keeps its messages
-    if ((channels.length === 0 && topic.channels.size === 0) || (r.target === '' && r.id >= heldFrom)) {
-      if (r.target !== '') return;
+    if (r.target === '' && r.id >= heldFrom) {
       take();
       topic.restoreWaiting(r.id, r.timestamp, r.attempts, buf!, at, r.bodyLength, r.due);
       count++;
       return;
     }
+    if (noChannels) return;
     for (const c of channels) {
       if (r.target !== '' ? c.ch.name !== r.target : c.ch.startId > r.id) continue;
       if (c.acks.has(r.id)) continue;

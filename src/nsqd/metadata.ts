@@ -20,7 +20,7 @@ export interface TopicMeta {
   name: string;
   paused: boolean;
   channels: ChannelMeta[];
-  /** durable mode, a paused topic: the first ID it holds back from its channels; nsqd ignores it */
+  /** durable mode, a paused topic or one without channels: the first ID it holds itself; nsqd ignores it */
   held_from?: number;
 }
 

@@ -125,10 +125,8 @@ export class NSQD {
           ch.startId = c.start_id ?? 0;
           if (c.paused) ch.pause();
         }
-        if (t.paused) {
-          topic.pause();
-          topic.heldFrom = t.held_from ?? 0;
-        }
+        if (t.paused) topic.pause();
+        topic.heldFrom = t.held_from ?? 0;
       }
       recover(this, meta);
     } finally {
@@ -167,7 +165,7 @@ export class NSQD {
     for (const t of this.topics.values()) {
       if (t.ephemeral) continue;
       const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => ({ name: c.name, paused: c.paused, start_id: c.startId }));
-      topics.push(this.durability !== null && t.paused ? { name: t.name, paused: true, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels });
+      topics.push(this.durability !== null && t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels });
     }
     writeMetadata(this.dataPath, topics);
   }

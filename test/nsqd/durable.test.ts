@@ -422,3 +422,26 @@ t.test('a paused topic keeps holding its waiting messages across kill -9; its ch
   await post(s, '/topic/unpause?topic=pz');
   t.same(await drain(t, s, 'pz', 'c', 3), range('held', 3), 'the held messages follow once the topic is unpaused');
 });
+
+t.test('deleted channels and topics stay deleted across kill -9, and their messages with them', async (t) => {
+  const dir = tempDir(t);
+  let s = await serve(t, dir);
+  await createChannel(s, 'del', 'c');
+  await createChannel(s, 'gone', 'c');
+  const conn = await open(t, s);
+  await conn.mpublish('del', range('old', 3));
+  await conn.mpublish('gone', range('g', 3));
+  await post(s, '/channel/delete?topic=del&channel=c');
+  await post(s, '/topic/delete?topic=gone');
+  await conn.mpublish('del', range('new', 2));
+  const before = await topicStats(s, 'del');
+  t.same([before?.depth, before?.channels.length], [2, 0], 'before the crash: the topic keeps what came after its only channel was deleted');
+  await kill9(s);
+
+  s = await serve(t, dir);
+  t.equal(await topicStats(s, 'gone'), undefined, 'the deleted topic is not back');
+  const after = await topicStats(s, 'del');
+  t.same([after?.depth, after?.channels.length], [2, 0], 'the deleted channel is not back, nor its messages');
+  t.same(await drain(t, s, 'del', 'c', 2), range('new', 2));
+  t.same(files(dir, /^gone[.:]/), [], 'the deleted topic’s files are gone');
+});
