@@ -164,8 +164,10 @@ export class NSQD {
     const topics: TopicMeta[] = [];
     for (const t of this.topics.values()) {
       if (t.ephemeral) continue;
-      const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => ({ name: c.name, paused: c.paused, start_id: c.startId }));
-      topics.push(this.durability !== null && t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels });
+      // start_id only matters to durable recovery; plain mode writes exactly nsqd's file
+      const durable = this.durability !== null;
+      const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => (durable ? { name: c.name, paused: c.paused, start_id: c.startId } : { name: c.name, paused: c.paused }));
+      topics.push(durable && t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels });
     }
     writeMetadata(this.dataPath, topics);
   }
