@@ -1,8 +1,9 @@
 // `nsq serve --durable` as a user sees it: what comes back after a kill -9 (or a clean stop) is
 // exactly what was acknowledged and not finished: FINs, DPUB due times, channels created later,
 // /channel/empty and /topic/empty, compaction, switching between plain and durable mode on one data
-// path, a disk that refuses writes, group commit, and HTTP publishes. The random-moment crash test is
-// test/integration/durable-crash.test.ts.
+// path, a disk that refuses writes, group commit, HTTP publishes, paused topics and deletes. The
+// random-moment crash test is test/integration/durable-crash.test.ts; the file formats are in
+// segment-log.test.ts.
 
 import { once } from 'node:events';
 import { existsSync, lstatSync, readdirSync, symlinkSync } from 'node:fs';
