@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
-import { AckLog, Journal, channelAckPrefix, readAcks, readJournal, topicAckPrefix } from './journal.js';
+import { AckLog, Journal, channelAckPrefix, journalPrefix, readAcks, readJournal, topicAckPrefix } from './journal.js';
 import type { DiskQueue } from './disk-queue.js';
 import { openMessageDiskQueue } from './backlog.js';
 import { listSegments, removeSegments, type SegmentInfo, type SegmentLog } from './segment-log.js';
@@ -20,6 +20,8 @@ export interface Committer {
 }
 
 const TWO_32 = 4294967296;
+/** how soon a journal or ack log write the disk refused is tried again */
+const RETRY_MS = 1000;
 
 export class Durability {
   readonly #nsqd: NSQD;
@@ -28,7 +30,10 @@ export class Durability {
   #metadataDirty = false;
   #scheduled = false;
   #waiting: Committer[] = [];
-  #promises: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  #promises: { topic: string; resolve: () => void; reject: (err: Error) => void }[] = [];
+  /** journals whose pending batch the disk refused, by file prefix: only their topics' publishes fail */
+  readonly #failed = new Map<string, Error>();
+  #retry: NodeJS.Timeout | null = null;
   /** the engine stopped: its files are closed and nsqd.dat is final */
   #closed = false;
 
@@ -70,12 +75,23 @@ export class Durability {
     this.#schedule();
   }
 
-  /** Resolves once this turn's journal batches are on disk (HTTP publishes). */
-  committed(): Promise<void> {
+  /** Resolves once this turn's journal batches are on disk (HTTP publishes to `topic`). */
+  committed(topic: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#promises.push({ resolve, reject });
+      this.#promises.push({ topic, resolve, reject });
       this.#schedule();
     });
+  }
+
+  /** Whether some journal could not take its last records. */
+  get failing(): boolean {
+    return this.#failed.size > 0;
+  }
+
+  /** Why `topic`'s journal could not take its last records (null when it could). */
+  failure(topic: string): Error | null {
+    if (this.#failed.size === 0) return null;
+    return this.#failed.get(journalPrefix(topic)) ?? null;
   }
 
   #schedule(): void {
@@ -99,15 +115,28 @@ export class Durability {
     this.#promises = [];
     for (const c of waiting) c.committed(failure);
     for (const p of promises) {
-      if (failure === null) p.resolve();
-      else p.reject(failure);
+      const err = failure ?? this.failure(p.topic);
+      if (err === null) p.resolve();
+      else p.reject(err);
     }
   };
 
+  /** A refused write is tried again a little later (not every turn: that would spin on a full disk). */
+  #retryLater(): void {
+    if (this.#retry !== null) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.#schedule();
+    }, RETRY_MS);
+    this.#retry.unref();
+  }
+
   /**
    * Writes nsqd.dat if it changed, every pending journal batch with an fsync, and the ack logs
-   * (not fsynced: a lost ack means a message comes again, never that one is lost). Throws when the
-   * disk refuses; what was not written stays pending and is retried by the next commit.
+   * (not fsynced: a lost ack means a message comes again, never that one is lost). Throws when
+   * nsqd.dat or a disk queue cannot be written. A journal the disk refuses is noted (`failure()`:
+   * its topic's publishers get the error) and the other topics' journals are still written; what
+   * was not written stays pending and is tried again.
    */
   commit(): void {
     if (this.#closed) return;
@@ -118,20 +147,34 @@ export class Durability {
         nsqd.writeMetadataNow();
         this.#metadataDirty = false;
       }
-      for (const log of this.#journals) {
-        log.write(true);
-        this.#journals.delete(log);
-      }
-      for (const log of this.#ackLogs) {
-        log.write(false);
-        this.#ackLogs.delete(log);
-      }
     } catch (err) {
-      nsqd.diskFailed('journal', err as Error);
-      this.#schedule();
+      nsqd.diskFailed('metadata', err as Error);
+      this.#retryLater();
       throw err;
     }
-    if (nsqd.health !== 'OK') nsqd.health = 'OK';
+    let failed = false;
+    for (const log of this.#journals) {
+      try {
+        log.write(true);
+        this.#journals.delete(log);
+        this.#failed.delete(log.prefix);
+      } catch (err) {
+        failed = true;
+        this.#failed.set(log.prefix, err as Error);
+        nsqd.diskFailed(log.prefix, err as Error);
+      }
+    }
+    for (const log of this.#ackLogs) {
+      try {
+        log.write(false);
+        this.#ackLogs.delete(log);
+      } catch (err) {
+        failed = true;
+        nsqd.diskFailed(log.prefix, err as Error);
+      }
+    }
+    if (failed) this.#retryLater();
+    else if (nsqd.health !== 'OK') nsqd.health = 'OK';
   }
 
   /** The engine stopped (its logs were written and closed): later turns write nothing. */
@@ -194,6 +237,10 @@ function replay(nsqd: NSQD, topic: Topic): number {
   }
   for (const s of topicAcks.segments) if (s.maxId >= 0) nsqd.guid.atLeast(s.maxId + 1);
   const bodies = nsqd.bodies;
+  const noChannels = channels.length === 0 && topic.channels.size === 0;
+  // a paused topic, or one without channels, kept its records from heldFrom on; older ones went to
+  // channels (without channels now: deleted ones, whose messages went with them)
+  const heldFrom = topic.paused || noChannels ? topic.heldFrom : Infinity;
   let count = 0;
   const segments = readJournal(dataPath, topic.name, logger, (r) => {
     nsqd.guid.atLeast(r.id + 1);
@@ -205,13 +252,13 @@ function replay(nsqd: NSQD, topic: Topic): number {
       at = bodies.copy(r.data, r.bodyStart, r.bodyLength);
       buf = bodies.buffer;
     };
-    if (channels.length === 0 && topic.channels.size === 0) {
-      if (r.target !== '') return;
+    if (r.target === '' && r.id >= heldFrom) {
       take();
       topic.restoreWaiting(r.id, r.timestamp, r.attempts, buf!, at, r.bodyLength, r.due);
       count++;
       return;
     }
+    if (noChannels) return;
     for (const c of channels) {
       if (r.target !== '' ? c.ch.name !== r.target : c.ch.startId > r.id) continue;
       if (c.acks.has(r.id)) continue;

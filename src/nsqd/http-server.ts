@@ -248,11 +248,11 @@ async function pub(ctx: Ctx): Promise<Result> {
     if (ms < 0 || ms > o.maxReqTimeout) throw new HttpError(400, 'INVALID_DEFER');
     if (ms > 0) {
       topic.publishDeferred(body, 0, body.length, ms);
-      return await stored(ctx);
+      return await stored(ctx, topic);
     }
   }
   topic.publish(body, 0, body.length);
-  return await stored(ctx);
+  return await stored(ctx, topic);
 }
 
 async function mpub(ctx: Ctx): Promise<Result> {
@@ -290,14 +290,14 @@ async function mpub(ctx: Ctx): Promise<Result> {
     }
   }
   for (let i = 0; i < ranges.length; i += 2) topic.publish(body, ranges[i]!, ranges[i + 1]!);
-  return await stored(ctx);
+  return await stored(ctx, topic);
 }
 
 /** OK once what a publish wrote to disk queues is written out; nsqd answers 503 EXITING when it is not. */
-async function stored(ctx: Ctx): Promise<Result> {
+async function stored(ctx: Ctx, topic: Topic): Promise<Result> {
   try {
     // durable mode: answered once the turn's commit has fsynced the journal (shared by every publisher)
-    if (ctx.nsqd.durability !== null) await ctx.nsqd.durability.committed();
+    if (ctx.nsqd.durability !== null) await ctx.nsqd.durability.committed(topic.name);
     else ctx.nsqd.flushDiskWrites();
   } catch {
     throw new HttpError(503, 'EXITING');

@@ -20,6 +20,8 @@ export interface TopicMeta {
   name: string;
   paused: boolean;
   channels: ChannelMeta[];
+  /** durable mode, a paused topic or one without channels: the first ID it holds itself; nsqd ignores it */
+  held_from?: number;
 }
 
 export const METADATA_FILE = 'nsqd.dat';
@@ -49,7 +51,9 @@ export function readMetadata(dataPath: string): TopicMeta[] {
       if (typeof c['start_id'] === 'number' && Number.isSafeInteger(c['start_id'])) meta.start_id = c['start_id'];
       channels.push(meta);
     }
-    topics.push({ name: t['name'], paused: t['paused'] === true, channels });
+    const meta: TopicMeta = { name: t['name'], paused: t['paused'] === true, channels };
+    if (typeof t['held_from'] === 'number' && Number.isSafeInteger(t['held_from'])) meta.held_from = t['held_from'];
+    topics.push(meta);
   }
   return topics;
 }

@@ -136,6 +136,7 @@ export class NSQD {
           if (c.paused) ch.pause();
         }
         if (t.paused) topic.pause();
+        topic.heldFrom = t.held_from ?? 0;
       }
       recover(this, meta);
     } finally {
@@ -176,7 +177,7 @@ export class NSQD {
       // start_id only matters to durable recovery; plain mode writes exactly nsqd's file
       const durable = this.durability !== null;
       const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => (durable ? { name: c.name, paused: c.paused, start_id: c.startId } : { name: c.name, paused: c.paused }));
-      topics.push({ name: t.name, paused: t.paused, channels });
+      topics.push(durable && t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels });
     }
     writeMetadata(this.dataPath, topics);
   }

@@ -71,6 +71,8 @@ export class ProtocolV2 implements CommandSink, Committer {
   #gone = false;
   /** publishes executed in this chunk whose OK waits for their disk writes */
   #unsettled: string[] = [];
+  /** durable mode: the topic of each held publish, so a journal failure fails only its own publishers */
+  #unsettledTopics: string[] = [];
   /** durable mode: registered for the commit at the end of this turn */
   #awaitingCommit = false;
   #keptAt = 0;
@@ -754,6 +756,7 @@ export class ProtocolV2 implements CommandSink, Committer {
     }
     // the OK waits until what this chunk's publishes put on disk is written (#settle)
     this.#unsettled.push(verb);
+    if (this.#nsqd.durability !== null) this.#unsettledTopics.push(this.#topic);
   }
 
   /**
@@ -799,6 +802,12 @@ export class ProtocolV2 implements CommandSink, Committer {
     const held = this.#unsettled;
     if (held.length === 0) return;
     this.#unsettled = [];
+    const durability = this.#nsqd.durability;
+    if (durability !== null) {
+      const topics = this.#unsettledTopics;
+      this.#unsettledTopics = [];
+      if (failure === null && durability.failing) for (let i = 0; failure === null && i < topics.length; i++) failure = durability.failure(topics[i]!);
+    }
     if (failure !== null) {
       const verb = held[0]!;
       this.#fail(fatal(`E_${verb}_FAILED`, `${verb} failed ${failure.message}`));

@@ -30,6 +30,12 @@ export class Topic {
   #acks: AckLog | null = null;
   /** plain mode read a durable journal at start: its files go once the backlogs are on disk */
   #journalLeftover = false;
+  /**
+   * While paused or without channels: the first message ID the topic holds itself, not its channels
+   * (kept in nsqd.dat in durable mode, so recovery knows which journal records were waiting in the
+   * topic and which went to channels, some since deleted)
+   */
+  heldFrom = 0;
 
   messageCount = 0;
   messageBytes = 0;
@@ -166,6 +172,7 @@ export class Topic {
     this.channels.delete(name);
     this.#channelList = [...this.channels.values()];
     ch.close();
+    if (!this.#paused && this.holding) this.#startHolding();
     this.nsqd.logger.info(`TOPIC(${this.name}): deleting channel ${name}`);
     this.nsqd.metadataChanged();
     this.nsqd.lookup.channelDeleted(this.name, name);
@@ -178,7 +185,20 @@ export class Topic {
     return this.#deferredWaiting.length;
   }
 
+  /** From here on the topic keeps what waits in it now and every later message. */
+  #startHolding(): void {
+    this.heldFrom = Math.min(this.#lowestWaiting(), this.nsqd.guid.peek());
+  }
+
+  /** Whether the topic keeps its messages itself: paused, or no (lasting) channel to give them to. */
+  get holding(): boolean {
+    if (this.#paused) return true;
+    for (const ch of this.#channelList) if (!ch.ephemeral) return false;
+    return true;
+  }
+
   pause(): void {
+    this.#startHolding();
     this.#paused = true;
     this.nsqd.metadataChanged();
   }
