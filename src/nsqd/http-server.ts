@@ -317,28 +317,41 @@ function stats(ctx: Ctx): Result {
   return ctx.query.get('format') === 'json' ? s : formatStatsText(s);
 }
 
+/**
+ * Durable mode: a change of topics or channels (and the IDs an empty drops) is on disk before the
+ * answer, so a crash right after it cannot undo it.
+ */
+function recorded(ctx: Ctx): Result {
+  try {
+    ctx.nsqd.durability?.commit();
+  } catch {
+    throw new HttpError(500, 'INTERNAL_ERROR');
+  }
+  return EMPTY;
+}
+
 function topicCreate(ctx: Ctx): Result {
   ctx.nsqd.getTopic(topicArg(ctx, true));
-  return EMPTY;
+  return recorded(ctx);
 }
 
 function topicDelete(ctx: Ctx): Result {
   const name = topicArg(ctx, false);
   existingTopic(ctx, name);
   ctx.nsqd.deleteTopic(name);
-  return EMPTY;
+  return recorded(ctx);
 }
 
 function topicEmpty(ctx: Ctx): Result {
   existingTopic(ctx, topicArg(ctx, true)).empty();
-  return EMPTY;
+  return recorded(ctx);
 }
 
 function topicPause(ctx: Ctx): Result {
   const t = existingTopic(ctx, topicArg(ctx, false));
   if (ctx.path.includes('unpause')) t.unpause();
   else t.pause();
-  return EMPTY;
+  return recorded(ctx);
 }
 
 function channelArgs(ctx: Ctx): { topic: Topic; channelName: string } {
@@ -359,25 +372,25 @@ function existingChannel(ctx: Ctx): Channel {
 function channelCreate(ctx: Ctx): Result {
   const { topic, channelName } = channelArgs(ctx);
   topic.getChannel(channelName);
-  return EMPTY;
+  return recorded(ctx);
 }
 
 function channelDelete(ctx: Ctx): Result {
   const ch = existingChannel(ctx);
   ch.topic.deleteChannel(ch.name);
-  return EMPTY;
+  return recorded(ctx);
 }
 
 function channelEmpty(ctx: Ctx): Result {
   existingChannel(ctx).empty();
-  return EMPTY;
+  return recorded(ctx);
 }
 
 function channelPause(ctx: Ctx): Result {
   const ch = existingChannel(ctx);
   if (ctx.path.includes('unpause')) ch.unpause();
   else ch.pause();
-  return EMPTY;
+  return recorded(ctx);
 }
 
 async function config(ctx: Ctx): Promise<Result> {
