@@ -1,13 +1,13 @@
 // `nsq top` (also `nsq_stat`, which means `nsq top --plain`): live statistics of nsqd nodes.
 
 import type { CommandModule } from 'yargs';
-import { clientFlags } from '../src/util/client-flags.js';
+import { clientFlags, httpsFlags } from '../src/util/client-flags.js';
 
 export const top: CommandModule = {
   command: 'top',
   describe: 'live dashboard of nsqd topics, channels and consumers (with pause/empty/delete)',
   builder: (y) =>
-    clientFlags(y)
+    httpsFlags(clientFlags(y))
       .option('interval', { type: 'string', default: '1s', describe: 'time between polls (Go duration)' })
       .option('timeout', { type: 'string', default: '2s', describe: 'how long to wait for each node' })
       .option('once', { type: 'boolean', default: false, describe: 'print one table of the current state and exit (the default without a terminal)' })
@@ -20,10 +20,11 @@ export const top: CommandModule = {
       .epilog('Keys: ↑/↓ j/k move · Enter open · Esc back · / filter · s sort · p pause/unpause · e empty · d delete · space freeze · ? help · q quit')
       .example('$0 top', 'watch the local node')
       .example('$0 top --nsqd-http-address=a:4151 --nsqd-http-address=b:4151', 'watch two nodes')
-      .example('$0 top --plain --topic orders --channel billing', 'nsq_stat-style lines'),
+      .example('$0 top --plain --topic orders --channel billing', 'nsq_stat-style lines')
+      .example('$0 top --nsqd-http-address=https://a:4152 --tls-root-ca-file=ca.pem', 'a node that requires TLS, over HTTPS'),
   handler: async (argv) => {
     if (argv['color'] === false || process.env['NO_COLOR']) process.env['FORCE_COLOR'] = '0';
-    const [{ runTop }, { readClientFlags }, { parseDuration }, { packageVersion }, { UserError }] = await Promise.all([
+    const [{ runTop }, { readClientFlags, readTransportFlags, useTlsForHttps }, { parseDuration }, { packageVersion }, { UserError }] = await Promise.all([
       import('../src/top/run.js'),
       import('../src/util/client-flags.js'),
       import('../src/util/duration.js'),
@@ -40,6 +41,7 @@ export const top: CommandModule = {
       }
     };
     const flags = readClientFlags(argv, 'top', packageVersion());
+    await useTlsForHttps(readTransportFlags(argv));
     await runTop({
       nsqdHttpAddresses: flags.nsqdHttpAddresses,
       lookupdHttpAddresses: flags.lookupdHttpAddresses,

@@ -12,7 +12,7 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { Connection, NsqError, type Pipeline, type PublishBatch, type PublishSource } from '../client/connection.js';
 import { parseAddress } from '../client/producer.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
-import { readClientFlags, readTransportFlags, type TransportOptions } from '../util/client-flags.js';
+import { readClientFlags, readTransportFlags, useTlsForHttps, type TransportOptions } from '../util/client-flags.js';
 import { parseDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../version.js';
@@ -509,6 +509,7 @@ export function formatResult(r: BenchResult): string {
 /** `nsq bench pub|sub`: runs, then prints the report (or one JSON object with --json). Ctrl-C stops early and reports. */
 export async function runBench(mode: 'pub' | 'sub', argv: Record<string, unknown>): Promise<void> {
   const opts = mode === 'pub' ? readPubOptions(argv) : readSubOptions(argv);
+  if (opts.transport !== undefined) await useTlsForHttps(opts.transport);
   const lookupds = readClientFlags(argv, 'bench', packageVersion()).lookupdHttpAddresses;
   if (opts.addresses.length === 0 && lookupds.length > 0) {
     // through lookupd: publish to every node it knows, consume from every node with the topic

@@ -6,7 +6,7 @@ import { NsqError } from '../client/connection.js';
 import { parseAddress, Producer } from '../client/producer.js';
 import { encodeMpubBody } from '../protocol/mpub.js';
 import { isValidTopicName } from '../protocol/names.js';
-import { readClientFlags, readTransportFlags, type TransportOptions } from '../util/client-flags.js';
+import { readClientFlags, readTransportFlags, useTlsForHttps, type TransportOptions } from '../util/client-flags.js';
 import { DurationError, parseDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../version.js';
@@ -340,9 +340,10 @@ class HttpDestination implements Destination {
   #single = false;
 
   constructor(address: string, cfg: PubConfig) {
-    const { host, port } = parseAddress(address, 4151);
+    const scheme = address.startsWith('https://') ? 'https' : 'http';
+    const { host, port } = parseAddress(address.replace(/^https?:\/\//, '').replace(/\/$/, ''), 4151);
     this.address = `${host}:${port}`;
-    this.#base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.#base = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
     this.#topic = cfg.topic;
     this.#deferMs = cfg.deferMs;
     this.#userAgent = cfg.userAgent;
@@ -713,6 +714,7 @@ async function readRecords(
 
 export async function runPub(argv: Record<string, unknown>): Promise<void> {
   const cfg = configFromFlags(argv);
+  await useTlsForHttps(cfg.transport);
   const dests: Destination[] = cfg.http ? cfg.nsqdHttpAddresses.map((a) => new HttpDestination(a, cfg)) : cfg.nsqdTcpAddresses.map((a) => new TcpDestination(a, cfg));
 
   // every nsqd must be there before the first record is read

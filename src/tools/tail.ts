@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { Connection, Message } from '../client/connection.js';
 import { Consumer } from '../client/consumer.js';
-import type { TransportOptions } from '../util/client-flags.js';
+import { useTlsForHttps, type TransportOptions } from '../util/client-flags.js';
 import { UserError } from '../util/errors.js';
 
 export interface TailOptions {
@@ -437,6 +437,7 @@ export class Tail {
 
 /** Runs a tail on stdout until -n is reached, a signal arrives or the reader goes away. */
 export async function runTail(opts: TailOptions): Promise<void> {
+  if (opts.transport !== undefined) await useTlsForHttps(opts.transport);
   const out = process.stdout;
   const tail = new Tail(opts, out, (line) => process.stderr.write(`nsq tail: ${line}\n`));
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -3,7 +3,7 @@
 
 import { constants as FS, promises as fsp } from 'node:fs';
 import { lookupTopics } from '../client/discovery.js';
-import { readClientFlags, readTransportFlags } from '../util/client-flags.js';
+import { readClientFlags, readTransportFlags, useTlsForHttps } from '../util/client-flags.js';
 import { UserError } from '../util/errors.js';
 import { Logger } from '../util/log.js';
 import { packageVersion } from '../version.js';
@@ -34,6 +34,7 @@ export async function runToFile(argv: Record<string, unknown>): Promise<void> {
   const opts = readToFileOptions(argv);
   const client = readClientFlags(argv, 'to_file', packageVersion());
   const transport = readTransportFlags(argv);
+  await useTlsForHttps(transport);
   const logger = new Logger(opts.logLevel, '[nsq_to_file] ');
   await writableDir(opts.outputDir, '--output-dir');
   if (opts.workDir !== opts.outputDir) await writableDir(opts.workDir, '--work-dir');

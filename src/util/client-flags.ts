@@ -54,11 +54,13 @@ function authSecret(argv: Record<string, unknown>): string {
 function addresses(raw: unknown, flag: string, fallback: string, defaultPort: number): string[] {
   const list = raw === undefined ? [] : (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter((s) => s !== '');
   if (list.length === 0) return [fallback];
+  // HTTP addresses may say their scheme (https:// for a node that serves its API over TLS)
+  const http = flag.endsWith('http-address');
   for (const a of list) {
     try {
-      parseAddress(a, defaultPort);
+      parseAddress(http ? a.replace(/^https?:\/\//, '').replace(/\/$/, '') : a, defaultPort);
     } catch {
-      throw new UserError(`invalid value "${a}" for flag --${flag}: want host:port`, 'E_BAD_FLAG', 2);
+      throw new UserError(`invalid value "${a}" for flag --${flag}: want host:port${http ? ' or http(s)://host:port' : ''}`, 'E_BAD_FLAG', 2);
     }
   }
   return [...new Set(list)];
@@ -186,6 +188,30 @@ function withGoOptions(argv: Record<string, unknown>): Record<string, unknown> {
     }
   }
   return out;
+}
+
+/**
+ * Adds the TLS flags that make sense for a command that speaks only HTTP (nsq top): they apply to
+ * its https:// addresses.
+ */
+export function httpsFlags<T>(y: Argv<T>): Argv<T> {
+  const group = 'HTTPS (for https:// addresses):';
+  return y
+    .option('tls-cert', { type: 'string', describe: 'client certificate (PEM), for nsqd with --tls-client-auth-policy', group })
+    .option('tls-key', { type: 'string', describe: 'client certificate key (PEM)', group })
+    .option('tls-root-ca-file', { type: 'string', describe: "certificate authority (PEM) nsqd's certificate must be signed by [default: the system's]", group })
+    .option('tls-insecure-skip-verify', { type: 'boolean', describe: 'accept any certificate from nsqd (self-signed, other name)', group })
+    .option('tls-min-version', { type: 'string', describe: 'lowest TLS version to accept: tls1.0, tls1.1, tls1.2, tls1.3 [default: tls1.2]', group }) as unknown as Argv<T>;
+}
+
+/**
+ * The TLS flags also apply to the command's HTTP calls to https:// addresses (lookupd queries,
+ * `pub --http`, `top`); loaded only when TLS flags are given.
+ */
+export async function useTlsForHttps(transport: TransportOptions): Promise<void> {
+  if (transport.tls === undefined) return;
+  const { useHttpsOptions } = await import('./https-client.js');
+  useHttpsOptions(transport.tls);
 }
 
 export function readTransportFlags(cli: Record<string, unknown>): TransportOptions {
