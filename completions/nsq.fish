@@ -178,7 +178,7 @@ complete -c nsq -n '__fish_seen_subcommand_from top' -l once -d 'print one table
 complete -c nsq -n '__fish_seen_subcommand_from top' -l plain -d 'nsq_stat output: one line per interval for --topic/--channel'
 complete -c nsq -n '__fish_seen_subcommand_from top' -l timeout -r -d 'how long to wait for each node'
 complete -c nsq -n '__fish_seen_subcommand_from top' -l tls-cert -r -d 'client certificate (PEM), for nsqd with --tls-client-auth-policy'
-complete -c nsq -n '__fish_seen_subcommand_from top' -l tls-insecure-skip-verify -d 'accept any certificate from nsqd (self-signed, other name)'
+complete -c nsq -n '__fish_seen_subcommand_from top' -l tls-insecure-skip-verify -d 'accept any certificate from nsqd (self-signed, other name): encrypted, not authenticated'
 complete -c nsq -n '__fish_seen_subcommand_from top' -l tls-key -r -d 'client certificate key (PEM)'
 complete -c nsq -n '__fish_seen_subcommand_from top' -l tls-min-version -r -d 'lowest TLS version to accept: tls1.0, tls1.1, tls1.2, tls1.3 [default: tls1.2]'
 complete -c nsq -n '__fish_seen_subcommand_from top' -l tls-root-ca-file -r -d 'certificate authority (PEM) nsqd\'s certificate must be signed by [default: the system\'s]'

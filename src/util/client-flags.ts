@@ -124,13 +124,7 @@ export function transportFlags<T>(y: Argv<T>, goOpt?: 'consumer-opt' | 'producer
       group,
     }) as unknown as Argv<T>;
   }
-  return y
-    .option('tls', { type: 'boolean', describe: 'negotiate TLS with nsqd (implied by the other --tls-* flags)', group })
-    .option('tls-cert', { type: 'string', describe: 'client certificate (PEM), for nsqd with --tls-client-auth-policy', group })
-    .option('tls-key', { type: 'string', describe: 'client certificate key (PEM)', group })
-    .option('tls-root-ca-file', { type: 'string', describe: "certificate authority (PEM) nsqd's certificate must be signed by [default: the system's]", group })
-    .option('tls-insecure-skip-verify', { type: 'boolean', describe: "accept any certificate from nsqd (self-signed, other name): encrypted, not authenticated", group })
-    .option('tls-min-version', { type: 'string', describe: 'lowest TLS version to accept: tls1.0, tls1.1, tls1.2, tls1.3 [default: tls1.2]', group })
+  return tlsFlags(y.option('tls', { type: 'boolean', describe: 'negotiate TLS with nsqd (implied by the other --tls-* flags)', group }) as unknown as Argv<T>, group)
     .option('snappy', { type: 'boolean', describe: 'negotiate snappy compression', group })
     .option('deflate', { type: 'boolean', describe: 'negotiate deflate compression', group })
     .option('deflate-level', { type: 'string', describe: 'deflate compression level 1-9 (nsqd may lower it) [default: 6]', group }) as unknown as Argv<T>;
@@ -195,12 +189,16 @@ function withGoOptions(argv: Record<string, unknown>): Record<string, unknown> {
  * its https:// addresses.
  */
 export function httpsFlags<T>(y: Argv<T>): Argv<T> {
-  const group = 'HTTPS (for https:// addresses):';
+  return tlsFlags(y, 'HTTPS (for https:// addresses):');
+}
+
+/** The certificate flags, for TCP's TLS upgrade and for https:// alike. */
+function tlsFlags<T>(y: Argv<T>, group: string): Argv<T> {
   return y
     .option('tls-cert', { type: 'string', describe: 'client certificate (PEM), for nsqd with --tls-client-auth-policy', group })
     .option('tls-key', { type: 'string', describe: 'client certificate key (PEM)', group })
     .option('tls-root-ca-file', { type: 'string', describe: "certificate authority (PEM) nsqd's certificate must be signed by [default: the system's]", group })
-    .option('tls-insecure-skip-verify', { type: 'boolean', describe: 'accept any certificate from nsqd (self-signed, other name)', group })
+    .option('tls-insecure-skip-verify', { type: 'boolean', describe: 'accept any certificate from nsqd (self-signed, other name): encrypted, not authenticated', group })
     .option('tls-min-version', { type: 'string', describe: 'lowest TLS version to accept: tls1.0, tls1.1, tls1.2, tls1.3 [default: tls1.2]', group }) as unknown as Argv<T>;
 }
 
