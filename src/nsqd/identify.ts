@@ -58,8 +58,11 @@ export function applyIdentify(client: Client, raw: unknown, opts: NsqdOptions, t
   if (int.sample_rate !== undefined && Math.abs(int.sample_rate) > INT32_MAX) throw undecodable();
 
   // nsqd overwrites the identifiers first, with "" for absent keys
-  client.clientId = str.client_id ?? '';
-  client.hostname = str.hostname ?? '';
+  // short_id/long_id: what clients older than nsqd 0.2.28 send instead (nsqd 1.3 ignores any
+  // unknown key, so a non-string one is ignored here too)
+  const legacy = (k: string): string | undefined => (typeof data[k] === 'string' ? (data[k] as string) : undefined);
+  client.clientId = str.client_id ?? legacy('short_id') ?? '';
+  client.hostname = str.hostname ?? legacy('long_id') ?? '';
   client.userAgent = str.user_agent ?? '';
 
   const hb = int.heartbeat_interval ?? 0;

@@ -97,3 +97,24 @@ t.test('output_buffer_timeout is granted and reported, and never holds a message
   d.send(encodeIdentify({ output_buffer_timeout: -1, output_buffer_size: -1 }));
   t.equal((await d.next())?.text, 'OK', 'output_buffer_timeout -1 and output_buffer_size -1 are accepted');
 });
+
+t.test('IDENTIFY short_id/long_id (older clients) stand for client_id/hostname in /stats', async (t) => {
+  const nsqd = await startNsqd(t);
+  const c = await RawConn.open(nsqd.tcpEndpoint.port);
+  t.teardown(() => c.close());
+  c.send(encodeIdentify({ short_id: 'worker-7', long_id: 'worker-7.example.com', user_agent: 'old-client/0.1' }));
+  t.equal((await c.next())?.text, 'OK');
+  c.send(encodeCommand('SUB', 'legacy', 'c'));
+  t.equal((await c.next())?.text, 'OK');
+  const client = (await getStats(nsqd, '&include_clients=true')).topics?.[0]?.channels[0]?.clients?.[0];
+  t.same([client?.client_id, client?.hostname, client?.user_agent], ['worker-7', 'worker-7.example.com', 'old-client/0.1']);
+  // client_id and hostname win when both are given
+  const d = await RawConn.open(nsqd.tcpEndpoint.port);
+  t.teardown(() => d.close());
+  d.send(encodeIdentify({ short_id: 'old', client_id: 'new', long_id: 'old.host', hostname: 'new.host' }));
+  t.equal((await d.next())?.text, 'OK');
+  d.send(encodeCommand('SUB', 'legacy', 'd'));
+  t.equal((await d.next())?.text, 'OK');
+  const ch = (await getStats(nsqd, '&include_clients=true')).topics?.[0]?.channels.find((x) => x.channel_name === 'd');
+  t.same([ch?.clients?.[0]?.client_id, ch?.clients?.[0]?.hostname], ['new', 'new.host']);
+});
