@@ -1,14 +1,14 @@
 // `nsq serve` (also `nsqd`): the message engine.
 
 import type { CommandModule } from 'yargs';
-import { flagDefault, NSQD_FLAGS } from '../src/nsqd/flags.js';
+import { flagDefault, isListKind, NSQD_FLAGS } from '../src/nsqd/flags.js';
 
 export const serve: CommandModule = {
   command: 'serve',
   describe: 'run the nsqd-compatible daemon (TCP protocol V2 + HTTP API)',
   builder: (y) => {
     for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
-      if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'floats') y.option(flag, { type: 'string', array: true, nargs: 1, describe: spec.describe, group: 'nsqd options:' });
+      if (isListKind(spec.kind)) y.option(flag, { type: 'string', array: true, nargs: 1, describe: spec.describe, group: 'nsqd options:' });
       // no yargs default: a value left unset can still come from --config (command line > config > default)
       else y.option(flag, { type: 'string', describe: spec.describe, defaultDescription: JSON.stringify(String(flagDefault(spec))), group: 'nsqd options:' });
     }

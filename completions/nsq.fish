@@ -18,6 +18,7 @@ complete -c nsq -n '__fish_seen_subcommand_from serve' -l config -r -d 'path to 
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l data-path -r -d 'path to store disk-backed messages (default: the current folder)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l deflate -r -d 'enable deflate feature negotiation (client compression)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l durable -r -d 'answer PUB/MPUB/DPUB only once the message is fsynced, and keep it until a consumer FINs it (survives kill -9; not in nsqd)'
+complete -c nsq -n '__fish_seen_subcommand_from serve' -l durable-topic -r -d 'durable mode for matching topics only (repeatable; * matches any characters, as in payments.*)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l e2e-processing-latency-percentile -r -d 'message processing time percentiles (as float (0, 1.0]) to track (can be given multiple times or comma separated \'1.0,0.99,0.95\', default none)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l e2e-processing-latency-window-time -r -d 'calculate end to end latency quantiles for this duration of time'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l help -d 'Show help'

@@ -40,7 +40,7 @@ export class Channel {
     this.name = name;
     this.startId = startId;
     this.ephemeral = isEphemeral(name);
-    const durable = topic.nsqd.durability !== null && !topic.ephemeral && !this.ephemeral;
+    const durable = topic.durableMode && !this.ephemeral;
     // nsqd names a channel's disk queue <topic>:<channel>
     this.#queue = new Backlog(topic.nsqd, this.ephemeral || durable ? null : `${topic.name}:${name}`, durable);
     if (durable && !topic.nsqd.restoring) this.openDurable();

@@ -1,7 +1,7 @@
 // /config/:opt: options by their nsqd config-file names, valued as nsqd reports them
 // (durations in nanoseconds, log level as a number, strings raw).
 
-import { NSQD_FLAGS } from './flags.js';
+import { CONFIG_NAME_TO_FLAG, isListKind, NSQD_FLAGS } from './flags.js';
 import type { NsqdOptions } from './options.js';
 import { TLS_VERSIONS } from './tls.js';
 
@@ -10,12 +10,14 @@ const LEVEL_NUMBER: Record<string, number> = { debug: 1, info: 2, warn: 3, error
 /** config key → [option field, kind] */
 const KEYS = new Map<string, [keyof NsqdOptions, string]>();
 for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
-  if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'floats' || spec.key === null) continue;
+  if (isListKind(spec.kind) || spec.key === null) continue;
   KEYS.set(flag === 'node-id' ? 'id' : flag.replace(/-/g, '_'), [spec.key, spec.kind]);
 }
-KEYS.set('nsqlookupd_tcp_addresses', ['nsqlookupdTcpAddresses', 'list']);
-KEYS.set('auth_http_addresses', ['authHttpAddresses', 'list']);
-KEYS.set('e2e_processing_latency_percentiles', ['e2eProcessingLatencyPercentiles', 'list']);
+// repeatable flags go by their plural config names (nsqlookupd_tcp_addresses, ...)
+for (const [name, flag] of Object.entries(CONFIG_NAME_TO_FLAG)) {
+  const spec = NSQD_FLAGS[flag];
+  if (spec?.key && isListKind(spec.kind)) KEYS.set(name, [spec.key, 'list']);
+}
 
 export const CONFIG_KEYS: ReadonlySet<string> = new Set(KEYS.keys());
 

@@ -200,14 +200,13 @@ export class Durability {
  */
 export function recover(nsqd: NSQD, meta: TopicMeta[]): void {
   const dataPath = nsqd.dataPath;
-  const durable = nsqd.durability !== null;
   let restored = 0;
   for (const t of meta) {
     const topic = nsqd.getExistingTopic(t.name);
     if (topic === undefined) continue;
     const hasJournal = listSegments(dataPath, `${t.name}.journal`).length > 0;
     if (!hasJournal) {
-      if (topic.durable || !durable) continue;
+      if (topic.durable || !topic.durableMode) continue;
       // a durable topic new to this data path (or from plain mode): fresh files
       topic.openDurable();
       for (const ch of topic.channels.values()) if (!ch.ephemeral) ch.openDurable();
@@ -216,7 +215,7 @@ export function recover(nsqd: NSQD, meta: TopicMeta[]): void {
     restored += replay(nsqd, topic);
   }
   if (restored > 0) nsqd.logger.info(`NSQ: recovered ${restored} unfinished message(s) from journals in ${dataPath}`);
-  if (durable) migrateDiskQueues(nsqd, meta);
+  if (nsqd.durability !== null) migrateDiskQueues(nsqd, meta);
   for (const t of meta) nsqd.getExistingTopic(t.name)?.restored();
 }
 
@@ -224,7 +223,7 @@ export function recover(nsqd: NSQD, meta: TopicMeta[]): void {
 function replay(nsqd: NSQD, topic: Topic): number {
   const dataPath = nsqd.dataPath;
   const logger = nsqd.logger;
-  const durable = nsqd.durability !== null;
+  const durable = topic.durableMode;
   const topicAcks = readAcks(dataPath, topicAckPrefix(topic.name), logger);
   const channels: { ch: Channel; acks: Set<number>; segments: SegmentInfo[] }[] = [];
   for (const ch of topic.channels.values()) {

@@ -9,7 +9,10 @@ import { LOG_LEVELS } from '../util/log.js';
 import { defaultOptions, TLS_NOT_REQUIRED, TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP, type NsqdOptions } from './options.js';
 import { TLS_VERSIONS } from './tls.js';
 
-type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'urls' | 'method' | 'format' | 'floats' | 'tls-required' | 'tls-version' | 'tls-policy';
+type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'urls' | 'topics' | 'method' | 'format' | 'floats' | 'tls-required' | 'tls-version' | 'tls-policy';
+
+/** Kinds whose flag may be given several times (and takes comma-separated values). */
+export const isListKind = (kind: Kind): boolean => kind === 'list' || kind === 'urls' || kind === 'topics' || kind === 'floats';
 
 export interface FlagSpec {
   /** null: accepted for compatibility with nsqd's command lines, and has no effect here */
@@ -38,6 +41,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'sync-every': { key: 'syncEvery', kind: 'int', describe: 'number of messages per diskqueue fsync' },
   'sync-timeout': { key: 'syncTimeout', kind: 'duration', describe: 'duration of time per diskqueue fsync' },
   durable: { key: 'durable', kind: 'bool', describe: 'answer PUB/MPUB/DPUB only once the message is fsynced, and keep it until a consumer FINs it (survives kill -9; not in nsqd)' },
+  'durable-topic': { key: 'durableTopics', kind: 'topics', describe: 'durable mode for matching topics only (repeatable; * matches any characters, as in payments.*)' },
   'queue-scan-interval': { key: 'queueScanInterval', kind: 'duration', describe: 'how often to scan for message and deferral timeouts' },
   'msg-timeout': { key: 'msgTimeout', kind: 'duration', describe: 'default duration to wait before auto-requeing a message' },
   'max-msg-timeout': { key: 'maxMsgTimeout', kind: 'duration', describe: 'maximum duration before a message will timeout' },
@@ -80,7 +84,7 @@ export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptio
   if (spec.key === null) return '';
   const v = defaults[spec.key];
   if (spec.kind === 'duration') return formatDuration(v as number);
-  if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'floats') return (v as unknown[]).join(',');
+  if (isListKind(spec.kind)) return (v as unknown[]).join(',');
   if (spec.kind === 'tls-required') return v === TLS_REQUIRED ? 'true' : v === TLS_REQUIRED_EXCEPT_HTTP ? 'tcp-https' : 'false';
   return v as string | number;
 }
@@ -88,11 +92,13 @@ export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptio
 const bad = badFlag;
 
 /** nsqd's config-file names whose flag is spelled differently */
-const CONFIG_NAME_TO_FLAG: Record<string, string> = {
+/** nsqd's config file names that are not the flag's name with underscores */
+export const CONFIG_NAME_TO_FLAG: Readonly<Record<string, string>> = {
   id: 'node-id',
   nsqlookupd_tcp_addresses: 'lookupd-tcp-address',
   auth_http_addresses: 'auth-http-address',
   e2e_processing_latency_percentiles: 'e2e-processing-latency-percentile',
+  durable_topics: 'durable-topic',
 };
 
 /**
@@ -105,7 +111,7 @@ export function flagsFromConfig(config: Record<string, TomlValue>, file: string)
     const flag = CONFIG_NAME_TO_FLAG[key] ?? key.replace(/_/g, '-');
     const spec = NSQD_FLAGS[flag];
     if (spec === undefined) throw new UserError(`${file}: unknown option "${key}"`, 'E_CONFIG', 1);
-    if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'floats') out[flag] = Array.isArray(value) ? value.map(String) : [String(value)];
+    if (isListKind(spec.kind)) out[flag] = Array.isArray(value) ? value.map(String) : [String(value)];
     else if (Array.isArray(value)) throw new UserError(`${file}: option "${key}" takes one value`, 'E_CONFIG', 1);
     else out[flag] = String(value);
   }
@@ -129,9 +135,14 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
       out[spec.key] = [...new Set(nums)];
       continue;
     }
-    if (spec.kind === 'list' || spec.kind === 'urls') {
+    if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'topics') {
       const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
       for (const a of list) {
+        if (spec.kind === 'topics') {
+          // a topic name, where * stands for any characters
+          if (!/^[.a-zA-Z0-9_*-]{1,64}$/.test(a)) throw bad(flag, a, 'want a topic name, * matching any characters');
+          continue;
+        }
         if (spec.kind === 'urls' && /^https?:\/\/[^\s]+$/.test(a)) continue;
         if (!/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(a)) throw bad(flag, a, spec.kind === 'urls' ? 'want host:port or an http(s):// URL' : 'want host:port');
       }

@@ -23,6 +23,11 @@ import { createTcpServer } from './tcp-server.js';
 import { createHttpServer } from './http-server.js';
 import { Durability, recover, removeOrphans } from './durable.js';
 
+/** `orders.*` → /^orders\..*$/: `*` matches any run of characters, the rest is literal */
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+}
+
 /** how often durable mode deletes journal segments every channel is done with */
 const COMPACT_INTERVAL_MS = 2000;
 
@@ -71,7 +76,16 @@ export class NSQD {
     this.options = { ...defaultOptions(), ...options };
     this.logger = logger ?? new Logger(this.options.logLevel, this.options.logPrefix);
     if (logger === undefined) this.logger.setFormat(this.options.logFormat);
-    this.durability = this.options.durable ? new Durability(this) : null;
+    this.durability = this.options.durable || this.options.durableTopics.length > 0 ? new Durability(this) : null;
+    this.#durableTopics = this.options.durableTopics.map(globToRegExp);
+  }
+
+  readonly #durableTopics: RegExp[];
+
+  /** Whether a topic of this name is journaled: --durable, or it matches a --durable-topic pattern. */
+  isDurableTopic(name: string): boolean {
+    if (this.durability === null || name.endsWith('#ephemeral')) return false;
+    return this.options.durable || this.#durableTopics.some((re) => re.test(name));
   }
 
   /** True while start() rebuilds topics and channels from nsqd.dat and the journals. */
@@ -105,7 +119,8 @@ export class NSQD {
       const meta = readMetadata(this.dataPath);
       removeOrphans(this, meta);
       this.#load(meta);
-      if (this.durability !== null) this.logger.info('NSQ: durable mode: publishes are answered once fsynced');
+      if (this.options.durable) this.logger.info('NSQ: durable mode: publishes are answered once fsynced');
+      else if (this.durability !== null) this.logger.info(`NSQ: durable topics (${this.options.durableTopics.join(', ')}): their publishes are answered once fsynced`);
       await this.#listen(tcpAddr, httpAddr, httpsAddr);
     } catch (err) {
       for (const topic of this.topics.values()) topic.persist();

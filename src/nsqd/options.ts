@@ -35,6 +35,8 @@ export interface NsqdOptions {
   syncTimeout: number;
   /** --durable: journals + group commit; every acknowledged, unfinished message survives a crash */
   durable: boolean;
+  /** --durable-topic: only topics matching one of these (`*` globs) are durable */
+  durableTopics: string[];
 
   queueScanInterval: number;
   maxMsgSize: number;
@@ -107,6 +109,7 @@ export function defaultOptions(): NsqdOptions {
     syncEvery: 2500,
     syncTimeout: 2000,
     durable: false,
+    durableTopics: [],
 
     queueScanInterval: 100,
     maxMsgSize: 1024 * 1024,

@@ -44,11 +44,15 @@ export class Topic {
     this.nsqd = nsqd;
     this.name = name;
     this.ephemeral = isEphemeral(name);
-    const durable = nsqd.durability !== null && !this.ephemeral;
-    this.#queue = new Backlog(nsqd, this.ephemeral || durable ? null : name, durable);
-    if (durable && !nsqd.restoring) this.openDurable();
+    this.durableMode = nsqd.isDurableTopic(name);
+    this.#queue = new Backlog(nsqd, this.ephemeral || this.durableMode ? null : name, this.durableMode);
+    if (this.durableMode && !nsqd.restoring) this.openDurable();
   }
 
+  /** Whether this topic is journaled (--durable, or a --durable-topic pattern matches its name). */
+  readonly durableMode: boolean;
+
+  /** Whether the journal is open (after recovery, for a durable topic). */
   get durable(): boolean {
     return this.#journal !== null;
   }

@@ -446,3 +446,22 @@ t.test('deleted channels and topics stay deleted across kill -9, and their messa
   t.same(await drain(t, s, 'del', 'c', 2), range('new', 2));
   t.same(files(dir, /^gone[.:]/), [], 'the deleted topic’s files are gone');
 });
+
+t.test('--durable-topic: matching topics are durable, the others plain (in memory, lost to kill -9)', async (t) => {
+  const dir = tempDir(t);
+  const args = ['--durable-topic=pay*', '--durable-topic=invoices'];
+  const s1 = await serve(t, dir, args);
+  t.match(s1.proc.stderr(), /durable topics \(pay\*, invoices\)/, 'the log says which topics are durable');
+  for (const topic of ['payments', 'invoices', 'logs']) await createChannel(s1, topic, 'c');
+  const conn = await open(t, s1);
+  for (const topic of ['payments', 'invoices', 'logs']) await conn.mpublish(topic, ['1', '2', '3']);
+  const names = readdirSync(dir);
+  t.ok(names.includes('payments.journal.000000.dat') && names.includes('invoices.journal.000000.dat'), 'the durable topics have journals');
+  t.notOk(names.some((n) => n.startsWith('logs.')), 'the plain topic has no files (its messages are in memory)');
+  await kill9(s1);
+  const s2 = await serve(t, dir, args);
+  t.equal((await channelStats(s2, 'payments', 'c'))?.depth, 3, 'payments: all 3 back after kill -9');
+  t.equal((await channelStats(s2, 'invoices', 'c'))?.depth, 3, 'invoices: all 3 back');
+  t.equal((await channelStats(s2, 'logs', 'c'))?.depth, 0, 'logs (plain): lost, as with nsqd');
+  await terminate(s2);
+});
