@@ -760,11 +760,6 @@ export class ProtocolV2 implements CommandSink, Committer {
   }
 
   /**
-   * Answers the publishes held back so far: one disk write for all of them, then their OKs, or
-   * E_PUB_FAILED when the disk refuses. Runs at the end of every received chunk and before any other
-   * answer, so answers stay in command order.
-   */
-  /**
    * End of a received chunk. Durable mode: the OKs wait for the commit at the end of the turn, which
    * every publisher of the turn shares (group commit). Plain mode: settled now.
    */
@@ -785,7 +780,11 @@ export class ProtocolV2 implements CommandSink, Committer {
     this.#answer(err);
   }
 
-  /** Answers the held publishes now, before any other response (responses keep their order). */
+  /**
+   * Answers the publishes held back so far, now: one disk write (durable: one commit) for all of
+   * them, then their OKs, or E_PUB_FAILED when the disk refuses. Runs before any other answer, so
+   * answers stay in command order.
+   */
   #settle(): void {
     if (this.#unsettled.length === 0) return;
     let failure: Error | null = null;
