@@ -15,6 +15,8 @@ const DPUB_DELAY_MS = 30;
 /** the drain ends once the channel is empty and nothing has arrived for this long */
 const QUIET_MS = 300;
 const DRAIN_TIMEOUT_MS = 30_000;
+/** small, so that durable backlogs spill to disk during the run too */
+const MEM_QUEUE_SIZE = 100;
 
 export interface CrashOptions {
   dataPath: string;
@@ -64,7 +66,7 @@ export async function runCrashRounds(o: CrashOptions): Promise<CrashResult> {
   let seq = 0;
 
   for (let round = 0; round < o.rounds; round++) {
-    const server = await BenchServer.start({ memQueueSize: 10_000, args: serverArgs });
+    const server = await BenchServer.start({ memQueueSize: MEM_QUEUE_SIZE, args: serverArgs });
     o.teardown?.(() => server.kill());
     if (round === 0) await server.createChannel(TOPIC, CHANNEL);
     const address = `127.0.0.1:${server.tcpPort}`;
@@ -114,7 +116,7 @@ export async function runCrashRounds(o: CrashOptions): Promise<CrashResult> {
   }
 
   // the last run: everything still unfinished comes back, and is finished now
-  const server = await BenchServer.start({ memQueueSize: 10_000, args: serverArgs });
+  const server = await BenchServer.start({ memQueueSize: MEM_QUEUE_SIZE, args: serverArgs });
   o.teardown?.(() => server.kill());
   const drained = new Set<string>();
   let drainedCount = 0;

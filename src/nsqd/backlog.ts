@@ -1,27 +1,33 @@
 // The waiting messages of a topic or channel: up to --mem-queue-size in memory, the rest in its
-// disk queue (none for #ephemeral ones, whose overflow is dropped, as nsqd does). In durable mode
-// everything stays in memory: the topic's journal is the disk copy. On disk a
+// disk queue (none for #ephemeral ones, whose overflow is dropped, as nsqd does). On disk a
 // message is nsqd's record: [8-byte timestamp ns][2-byte attempts][16-byte hex ID][body].
+//
+// Durable topics spill instead: the overflow goes to a scratch disk queue (`<name>#spill`, not
+// fsynced, deleted at start and at a clean stop) only to bound memory; the topic's journal is the
+// durable copy, and recovery rebuilds the backlog from it.
 
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { parseMessageId, writeMessageId } from '../protocol/message-id.js';
-import { DiskQueue } from './disk-queue.js';
+import { DiskQueue, removeDiskQueueFiles } from './disk-queue.js';
 import { Message } from './message.js';
 import { MessageQueue } from './message-queue.js';
 import type { NSQD } from './nsqd.js';
 
 const TWO_32 = 4294967296;
 
-/** A topic's or channel's disk queue of nsqd message records; `live`: report failures and dirty batches to the engine. */
-export function openMessageDiskQueue(nsqd: NSQD, name: string, live: boolean): DiskQueue {
+/**
+ * A topic's or channel's disk queue of nsqd message records; `live`: report failures and dirty
+ * batches to the engine; `scratch`: never fsynced (a durable topic's spill).
+ */
+export function openMessageDiskQueue(nsqd: NSQD, name: string, live: boolean, scratch = false): DiskQueue {
   const o = nsqd.options;
   return new DiskQueue(name, {
     dataPath: nsqd.dataPath,
     maxBytesPerFile: o.maxBytesPerFile,
     minMsgSize: MESSAGE_HEADER_LENGTH,
     maxMsgSize: o.maxMsgSize + MESSAGE_HEADER_LENGTH,
-    syncEvery: o.syncEvery,
-    syncTimeout: o.syncTimeout,
+    syncEvery: scratch ? Number.MAX_SAFE_INTEGER : o.syncEvery,
+    syncTimeout: scratch ? 2 ** 31 - 1 : o.syncTimeout,
     logger: nsqd.logger,
     ...(live ? { onError: (err: Error) => nsqd.diskFailed(name, err), onDirty: (q: DiskQueue) => nsqd.diskDirty(q) } : {}),
   });
@@ -32,18 +38,24 @@ export class Backlog {
   readonly #memory = new MessageQueue();
   readonly #disk: DiskQueue | null;
   readonly #memLimit: number;
-  readonly #unbounded: boolean;
+  /** durable: the disk queue is a scratch spill, the journal has the messages */
+  readonly #spill: boolean;
+  /** durable: the lowest ID written to the spill since it was last empty (Infinity: none) */
+  #spillMin = Infinity;
   /** header scratch space: put() copies it at once */
   #header = Buffer.allocUnsafe(MESSAGE_HEADER_LENGTH);
   dropped = 0;
 
-  /** `diskName` null: memory only, overflow dropped (ephemeral) unless `unbounded` (durable mode). */
-  constructor(nsqd: NSQD, diskName: string | null, unbounded = false) {
+  /** `diskName` null: memory only, overflow dropped (ephemeral). `spill`: a durable topic's or channel's. */
+  constructor(nsqd: NSQD, diskName: string | null, spill = false) {
     this.#nsqd = nsqd;
     const o = nsqd.options;
     this.#memLimit = o.memQueueSize;
-    this.#unbounded = unbounded;
-    this.#disk = diskName === null ? null : openMessageDiskQueue(nsqd, diskName, true);
+    this.#spill = spill;
+    // what a spill held before this start is rebuilt from the journal: its files go first (after a
+    // crash its metadata may be older than its data, so it is not opened as it was)
+    if (spill && diskName !== null) removeDiskQueueFiles(nsqd.dataPath, `${diskName}#spill`);
+    this.#disk = diskName === null ? null : openMessageDiskQueue(nsqd, spill ? `${diskName}#spill` : diskName, true, spill);
   }
 
   get length(): number {
@@ -57,7 +69,7 @@ export class Backlog {
   /** Adds a message; false when it had to be dropped (ephemeral and memory full). */
   push(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number): boolean {
     // ephemeral queues keep at least one slot in memory even with --mem-queue-size=0, as nsqd
-    const limit = this.#disk === null ? (this.#unbounded ? Infinity : Math.max(1, this.#memLimit)) : this.#memLimit;
+    const limit = this.#disk === null ? Math.max(1, this.#memLimit) : this.#memLimit;
     if (this.#memory.length < limit && (this.#disk === null || this.#disk.depth === 0)) {
       this.#memory.push(id, timestamp, attempts, buf, start, length);
       return true;
@@ -88,6 +100,7 @@ export class Backlog {
     h.writeUInt16BE(attempts > 65535 ? 65535 : attempts, 8);
     writeMessageId(h, 10, id);
     this.#disk!.put(buf, start, start + length, h);
+    if (this.#spill && id < this.#spillMin) this.#spillMin = id;
   }
 
   /** The oldest waiting message: memory first, since disk holds only what came after it. */
@@ -96,6 +109,7 @@ export class Backlog {
     if (m !== undefined) return m;
     if (this.#disk === null || this.#disk.depth === 0) return undefined;
     const rec = this.#disk.shift();
+    if (this.#disk.depth === 0) this.#spillMin = Infinity;
     if (rec === null) return undefined;
     return this.#decode(rec);
   }
@@ -113,18 +127,28 @@ export class Backlog {
     return msg;
   }
 
-  /** The lowest ID waiting in memory (durable mode keeps everything there). */
+  /** The lowest ID waiting (durable mode: for compaction; the spill's is a lower bound). */
   minId(): number {
-    return this.#memory.minId();
+    return Math.min(this.#memory.minId(), this.#spillMin);
   }
 
-  forEachId(fn: (id: number) => void): void {
+  /** Empties the backlog, telling `fn` every ID it held (durable mode's empty: they are acked). */
+  drainIds(fn: (id: number) => void): void {
     this.#memory.forEachId(fn);
+    const disk = this.#disk;
+    if (disk !== null) for (let rec = disk.shift(); rec !== null; rec = disk.shift()) fn(parseMessageId(rec, 10));
+    this.clear();
   }
 
   clear(): void {
     this.#memory.clear();
     this.#disk?.empty();
+    this.#spillMin = Infinity;
+  }
+
+  /** Clean stop of a durable topic or channel: the journal has everything, the spill goes. */
+  dropSpill(): void {
+    if (this.#spill) this.#disk?.delete();
   }
 
   /** Shutdown: what is in memory goes to disk (kept in order), then the files are closed. */

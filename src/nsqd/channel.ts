@@ -42,7 +42,7 @@ export class Channel {
     this.ephemeral = isEphemeral(name);
     const durable = topic.durableMode && !this.ephemeral;
     // nsqd names a channel's disk queue <topic>:<channel>
-    this.#queue = new Backlog(topic.nsqd, this.ephemeral || durable ? null : `${topic.name}:${name}`, durable);
+    this.#queue = new Backlog(topic.nsqd, this.ephemeral ? null : `${topic.name}:${name}`, durable);
     if (durable && !topic.nsqd.restoring) this.openDurable();
     const o = topic.nsqd.options;
     this.e2eLatency = new LatencyStream(o.e2eProcessingLatencyWindowTime, o.e2eProcessingLatencyPercentiles);
@@ -242,7 +242,7 @@ export class Channel {
   empty(): void {
     const acks = this.#acks;
     if (acks !== null) {
-      this.#queue.forEachId((id) => acks.add(id));
+      this.#queue.drainIds((id) => acks.add(id));
       this.#deferred.forEach((m) => acks.add(m.id));
       for (const client of this.clients) client.inFlight.forEach((m) => acks.add(m.id));
     }
@@ -282,6 +282,7 @@ export class Channel {
   persist(): void {
     if (this.#acks !== null) {
       this.#acks.log.close();
+      this.#queue.dropSpill();
       return;
     }
     this.#queue.persist(this.#held());

@@ -7,7 +7,7 @@
 // records or syncTimeout. A record that cannot be read sets its file aside as `.bad`; the queue
 // carries on with the next file.
 
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
 
@@ -27,6 +27,21 @@ export interface DiskQueueOptions {
 
 const READ_AHEAD = 256 * 1024;
 const WRITE_BATCH = 256 * 1024;
+
+/**
+ * Removes every file of queue `name`, whatever its metadata says (a scratch queue after a crash:
+ * the metadata may be older than the files).
+ */
+export function removeDiskQueueFiles(dataPath: string, name: string): void {
+  const head = `${name}.diskqueue.`;
+  let names: string[];
+  try {
+    names = readdirSync(dataPath);
+  } catch {
+    return;
+  }
+  for (const f of names) if (f.startsWith(head) && /^(meta|\d{6,})(\.bad)?\.dat$|^\d{6,}\.dat\.bad$/.test(f.slice(head.length))) rmSync(join(dataPath, f), { force: true });
+}
 
 export class DiskQueueError extends Error {
   readonly code = 'E_DISK_QUEUE';
@@ -87,6 +102,29 @@ export class DiskQueue {
     this.#writeFileNum = Number(m[4]);
     this.#writePos = Number(m[5]);
     this.#checkTail();
+    this.#cutStaleTail();
+  }
+
+  /**
+   * After a crash the files may hold records written after the metadata was last saved. New records
+   * must not land behind them (the reader would take those for the new ones), so, as go-diskqueue
+   * does by writing from the saved position, they are cut off.
+   */
+  #cutStaleTail(): void {
+    const current = this.#file(this.#writeFileNum);
+    try {
+      const size = statSync(current).size;
+      if (size > this.#writePos) {
+        truncateSync(current, this.#writePos);
+        this.#o.logger.warn(`DISKQUEUE(${this.name}) ${size - this.#writePos} bytes past the saved write position cut off (written after the last metadata sync)`);
+      }
+    } catch {
+      // no file yet
+    }
+    for (let n = this.#writeFileNum + 1; existsSync(this.#file(n)); n++) {
+      rmSync(this.#file(n), { force: true });
+      this.#o.logger.warn(`DISKQUEUE(${this.name}) ${this.#file(n)} removed: written after the last metadata sync`);
+    }
   }
 
   #persistMeta(): void {

@@ -2,7 +2,7 @@
 // journal batch of an event-loop turn before the publishes in it are answered, compaction, and the
 // recovery that rebuilds topics and channels from the journals at start.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { AckLog, Journal, channelAckPrefix, journalPrefix, readAcks, readJournal, topicAckPrefix } from './journal.js';
@@ -323,7 +323,11 @@ export function removeOrphans(nsqd: NSQD, meta: TopicMeta[]): void {
   for (const t of meta) {
     known.add(`${t.name}.journal`);
     known.add(topicAckPrefix(t.name));
-    for (const c of t.channels) known.add(channelAckPrefix(t.name, c.name));
+    known.add(`${t.name}#spill`);
+    for (const c of t.channels) {
+      known.add(channelAckPrefix(t.name, c.name));
+      known.add(`${t.name}:${c.name}#spill`);
+    }
   }
   const seen = new Set<string>();
   let names: string[];
@@ -333,6 +337,12 @@ export function removeOrphans(nsqd: NSQD, meta: TopicMeta[]): void {
     return;
   }
   for (const name of names) {
+    const spill = /^(.+#spill)\.diskqueue\.(?:meta|\d{6})\.dat$/.exec(name);
+    if (spill !== null) {
+      // a durable topic's or channel's scratch files (rebuilt at start): only the gone ones go here
+      if (!known.has(spill[1]!)) rmSync(join(nsqd.dataPath, name), { force: true });
+      continue;
+    }
     const m = /^(.+\.(?:journal|acks))\.\d{6,}\.dat$/.exec(name);
     if (m === null || known.has(m[1]!) || seen.has(m[1]!)) continue;
     seen.add(m[1]!);

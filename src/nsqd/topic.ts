@@ -45,7 +45,7 @@ export class Topic {
     this.name = name;
     this.ephemeral = isEphemeral(name);
     this.durableMode = nsqd.isDurableTopic(name);
-    this.#queue = new Backlog(nsqd, this.ephemeral || this.durableMode ? null : name, this.durableMode);
+    this.#queue = new Backlog(nsqd, this.ephemeral ? null : name, this.durableMode);
     if (this.durableMode && !nsqd.restoring) this.openDurable();
   }
 
@@ -217,7 +217,7 @@ export class Topic {
   empty(): void {
     const acks = this.#acks;
     if (acks !== null) {
-      this.#queue.forEachId((id) => acks.add(id));
+      this.#queue.drainIds((id) => acks.add(id));
       for (const w of this.#deferredWaiting) acks.add(w.msg.id);
     }
     this.#queue.clear();
@@ -239,6 +239,7 @@ export class Topic {
       this.compact();
       this.#journal.log.close();
       this.#acks!.log.close();
+      this.#queue.dropSpill();
       for (const ch of this.#channelList) ch.persist();
       return;
     }

@@ -465,3 +465,33 @@ t.test('--durable-topic: matching topics are durable, the others plain (in memor
   t.equal((await channelStats(s2, 'logs', 'c'))?.depth, 0, 'logs (plain): lost, as with nsqd');
   await terminate(s2);
 });
+
+t.test('a durable backlog beyond --mem-queue-size spills to scratch files: memory stays bounded, nothing is lost to kill -9', async (t) => {
+  const dir = tempDir(t);
+  const args = ['--durable', '--mem-queue-size=20'];
+  const s1 = await serve(t, dir, args);
+  await createChannel(s1, 'deep', 'c');
+  const conn = await open(t, s1);
+  const bodies = Array.from({ length: 500 }, (_, i) => `m${i}`);
+  for (let i = 0; i < bodies.length; i += 100) await conn.mpublish('deep', bodies.slice(i, i + 100));
+  const before = await channelStats(s1, 'deep', 'c');
+  t.equal(before?.depth, 500);
+  t.equal(before?.backend_depth, 480, 'all but --mem-queue-size of them wait on disk');
+  t.ok(readdirSync(dir).some((n) => n.startsWith('deep:c#spill.diskqueue.')), 'in the channel\'s spill files');
+  await kill9(s1);
+  const s2 = await serve(t, dir, args);
+  const after = await channelStats(s2, 'deep', 'c');
+  t.same([after?.depth, after?.backend_depth], [500, 480], 'rebuilt from the journal after kill -9, spilled again');
+  const got: string[] = [];
+  const c = new Consumer({ topic: 'deep', channel: 'c', nsqdTcpAddresses: [`127.0.0.1:${s2.tcp}`], maxInFlight: 50 }, (m) => {
+    got.push(m.body.toString());
+  });
+  await c.start();
+  t.teardown(() => c.stop());
+  await waitFor('500 messages', () => got.length >= 500, 10_000);
+  await c.stop();
+  await delay(QUIET_MS);
+  t.same(got, bodies, 'every message once, in publish order');
+  t.equal(await terminate(s2), 0);
+  t.notOk(readdirSync(dir).some((n) => n.includes('#spill')), 'a clean stop leaves no spill files');
+});
