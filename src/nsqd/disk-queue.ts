@@ -7,9 +7,18 @@
 // records or syncTimeout. A record that cannot be read sets its file aside as `.bad`; the queue
 // carries on with the next file.
 
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import * as fsAsync from 'node:fs';
 import type { Logger } from '../util/log.js';
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already gone
+  }
+}
 
 export interface DiskQueueOptions {
   dataPath: string;
@@ -69,6 +78,19 @@ export class DiskQueue {
   /** file offset of #readBuf[0] */
   #readBufFileOffset = 0;
   #closed = false;
+  #deleted = false;
+  /** bytes in the (finished) file being read, -1 until asked */
+  #readFileSize = -1;
+  /** bytes in the write file (kept here: no fstat per flush) */
+  #writeFileSize = 0;
+  #syncing = false;
+  #syncAgain = false;
+  /** the data file the background fsync runs on */
+  #syncFd: number | null = null;
+  #closeAfterSync: number[] = [];
+  /** metadata writes are numbered; a background one that ends after a newer one is dropped */
+  #metaSeq = 0;
+  #metaWritten = 0;
 
   constructor(name: string, o: DiskQueueOptions) {
     this.name = name;
@@ -127,17 +149,87 @@ export class DiskQueue {
     }
   }
 
+  #metaText(): string {
+    return `${this.#depth}\n${this.#readFileNum},${this.#readPos}\n${this.#writeFileNum},${this.#writePos}\n`;
+  }
+
   #persistMeta(): void {
     const f = this.#metaFile();
     const tmp = `${f}.${Math.floor(Math.random() * 1e9)}.tmp`;
-    writeFileSync(tmp, `${this.#depth}\n${this.#readFileNum},${this.#readPos}\n${this.#writeFileNum},${this.#writePos}\n`);
-    const fd = openSync(tmp, 'r');
+    const seq = ++this.#metaSeq;
+    const fd = openSync(tmp, 'w', 0o600);
     try {
-      fsyncSync(fd);
+      writeSync(fd, this.#metaText());
+      fdatasyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, f);
+    this.#metaWritten = seq;
+  }
+
+  /**
+   * The periodic sync (every --sync-every records or --sync-timeout) runs on libuv's thread pool, so
+   * the engine keeps serving while the disk catches up: fdatasync of the data written so far, then
+   * the metadata describing it (written, fsynced, and renamed into place unless a newer one already
+   * was). One at a time; a request meanwhile runs once the current one ends.
+   */
+  #syncInBackground(): void {
+    this.#sinceSync = 0;
+    if (this.#syncing) {
+      this.#syncAgain = true;
+      return;
+    }
+    this.#syncing = true;
+    const fd = this.#writeFd;
+    this.#syncFd = fd;
+    const meta = this.#metaText();
+    const seq = ++this.#metaSeq;
+    const f = this.#metaFile();
+    const tmp = `${f}.${Math.floor(Math.random() * 1e9)}.tmp`;
+    const done = (err: Error | null): void => {
+      this.#syncing = false;
+      this.#syncFd = null;
+      for (const late of this.#closeAfterSync.splice(0)) closeQuietly(late);
+      if (err !== null && !this.#closed) this.#o.onError?.(err);
+      if (this.#syncAgain && !this.#closed) {
+        this.#syncAgain = false;
+        this.#syncInBackground();
+      }
+    };
+    const writeMeta = (): void => {
+      fsAsync.open(tmp, 'w', 0o600, (err, mfd) => {
+        if (err) return done(err);
+        fsAsync.write(mfd, meta, (werr) => {
+          const finish = (serr: Error | null): void =>
+            fsAsync.close(mfd, () => {
+              const failed = werr ?? serr;
+              // a newer metadata is already in place (or the queue is gone): this one is stale
+              if (failed !== null || seq < this.#metaWritten || this.#deleted) {
+                fsAsync.rm(tmp, { force: true }, () => done(failed));
+                return;
+              }
+              try {
+                renameSync(tmp, f);
+                this.#metaWritten = seq;
+                done(null);
+              } catch (rerr) {
+                done(rerr as Error);
+              }
+            });
+          if (werr) return finish(null);
+          fsAsync.fdatasync(mfd, (serr) => finish(serr));
+        });
+      });
+    };
+    if (fd === null) return writeMeta();
+    fsAsync.fdatasync(fd, (err) => (err ? done(err) : writeMeta()));
+  }
+
+  /** Closes a data file, after the background fsync when one is running on it. */
+  #closeFd(fd: number): void {
+    if (this.#syncing && fd === this.#syncFd) this.#closeAfterSync.push(fd);
+    else closeSync(fd);
   }
 
   // ---- writing ----------------------------------------------------------------------------------
@@ -166,14 +258,14 @@ export class DiskQueue {
     if (this.#writePos >= this.#o.maxBytesPerFile) {
       this.#flushWrites();
       this.#sync();
-      if (this.#writeFd !== null) closeSync(this.#writeFd);
+      if (this.#writeFd !== null) this.#closeFd(this.#writeFd);
       this.#writeFd = null;
       this.#writeFileNum++;
       this.#writePos = 0;
     }
     if (this.#sinceSync >= this.#o.syncEvery) {
       this.#flushWrites();
-      this.#sync();
+      this.#syncInBackground();
     } else {
       this.#scheduleFlush();
     }
@@ -194,7 +286,7 @@ export class DiskQueue {
         if (!this.#closed && this.#sinceSync > 0) {
           this.#background(() => {
             this.#flushWrites();
-            this.#sync();
+            this.#syncInBackground();
           });
         }
       }, this.#o.syncTimeout);
@@ -219,9 +311,12 @@ export class DiskQueue {
    */
   #flushWrites(): void {
     if (this.#writeLen === 0) return;
-    if (this.#writeFd === null) this.#writeFd = openSync(this.#file(this.#writeFileNum), 'a', 0o600);
+    if (this.#writeFd === null) {
+      this.#writeFd = openSync(this.#file(this.#writeFileNum), 'a', 0o600);
+      this.#writeFileSize = fstatSync(this.#writeFd).size;
+    }
     const fd = this.#writeFd;
-    const before = fstatSync(fd).size;
+    const before = this.#writeFileSize;
     let off = 0;
     try {
       while (off < this.#writeLen) off += writeSync(fd, this.#writeBuf, off, this.#writeLen - off);
@@ -233,6 +328,7 @@ export class DiskQueue {
       }
       throw err;
     }
+    this.#writeFileSize = before + this.#writeLen;
     this.#writeLen = 0;
   }
 
@@ -242,7 +338,7 @@ export class DiskQueue {
   }
 
   #sync(): void {
-    if (this.#writeFd !== null) fsyncSync(this.#writeFd);
+    if (this.#writeFd !== null) fdatasyncSync(this.#writeFd);
     this.#persistMeta();
     this.#sinceSync = 0;
   }
@@ -283,6 +379,7 @@ export class DiskQueue {
     if (this.#readFd === null) {
       try {
         this.#readFd = openSync(this.#file(this.#readFileNum), 'r');
+        this.#readFileSize = -1;
       } catch (err) {
         this.#o.logger.error(`DISKQUEUE(${this.name}) reading at ${this.#readPos} of ${this.#file(this.#readFileNum)} - ${(err as Error).message}`);
         this.#handleReadError();
@@ -318,8 +415,11 @@ export class DiskQueue {
     return body;
   }
 
+  /** The size of the file being read; asked only once it is finished (older than the write file), so it is stat'ed once. */
   #fileSize(): number {
-    return this.#readFd === null ? 0 : fstatSync(this.#readFd).size;
+    if (this.#readFd === null) return 0;
+    if (this.#readFileSize < 0) this.#readFileSize = fstatSync(this.#readFd).size;
+    return this.#readFileSize;
   }
 
   /** `n` bytes at the read position (advancing the buffer, not #readPos), or null at end of file. */
@@ -343,6 +443,7 @@ export class DiskQueue {
   #nextReadFile(removeOld: boolean): void {
     if (this.#readFd !== null) closeSync(this.#readFd);
     this.#readFd = null;
+    this.#readFileSize = -1;
     if (removeOld) rmSync(this.#file(this.#readFileNum), { force: true });
     this.#readFileNum++;
     this.#readPos = 0;
@@ -364,6 +465,7 @@ export class DiskQueue {
     this.#o.logger.warn(`DISKQUEUE(${this.name}) jump to next file and saving bad file as ${bad}.bad`);
     if (this.#readFd !== null) closeSync(this.#readFd);
     this.#readFd = null;
+    this.#readFileSize = -1;
     try {
       renameSync(bad, `${bad}.bad`);
     } catch {
@@ -409,8 +511,9 @@ export class DiskQueue {
 
   #closeFiles(): void {
     if (this.#readFd !== null) closeSync(this.#readFd);
-    if (this.#writeFd !== null) closeSync(this.#writeFd);
+    if (this.#writeFd !== null) this.#closeFd(this.#writeFd);
     this.#readFd = null;
+    this.#readFileSize = -1;
     this.#writeFd = null;
     this.#readBuf = Buffer.alloc(0);
     this.#readBufPos = 0;
@@ -429,6 +532,7 @@ export class DiskQueue {
   /** Closes and removes every file of this queue. */
   delete(): void {
     this.#closed = true;
+    this.#deleted = true;
     if (this.#syncTimer) clearTimeout(this.#syncTimer);
     this.#closeFiles();
     for (let i = this.#readFileNum; i <= this.#writeFileNum; i++) rmSync(this.#file(i), { force: true });

@@ -237,3 +237,29 @@ t.test('after a crash, records past the saved metadata are cut off and new recor
   t.same(got, ['old0', 'old1', 'old2', 'old3', 'old4', 'new0', 'new1', 'new2'], 'the saved records, then the new ones, in order');
   t.notOk(existsSync(join(dir, 'crashy.diskqueue.000001.dat.bad')), 'nothing was taken for a corrupt file');
 });
+
+t.test('the periodic sync runs in the background and its metadata describes what was synced (a restart after a crash resumes there)', async (t) => {
+  const { DiskQueue } = await import('../../src/nsqd/disk-queue.js');
+  const { Logger } = await import('../../src/util/log.js');
+  const dir = tempDir(t);
+  const opts = { dataPath: dir, maxBytesPerFile: 2000, minMsgSize: 1, maxMsgSize: 1024, syncEvery: 7, syncTimeout: 50, logger: new Logger('fatal', '') };
+  const q = new DiskQueue('bg', opts);
+  t.teardown(() => q.delete());
+  for (let i = 0; i < 300; i++) q.put(Buffer.from(`m${String(i).padStart(3, '0')}`)); // rolls files of 2000 bytes
+  for (let i = 0; i < 120; i++) q.shift();
+  // no close: as after a kill -9, only what the background syncs wrote is there
+  const meta = join(dir, 'bg.diskqueue.meta.dat');
+  const deadline = Date.now() + 3000;
+  while (!(existsSync(meta) && readFileSync(meta, 'utf8').startsWith('180\n'))) {
+    if (Date.now() > deadline) t.fail(`metadata did not catch up: ${existsSync(meta) ? readFileSync(meta, 'utf8') : 'none'}`);
+    if (Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.notOk(readdirSync(dir).some((f) => f.endsWith('.tmp')), 'no temporary metadata files left');
+  const again = new DiskQueue('bg', opts);
+  t.equal(again.depth, 180, 'a restart sees the synced depth');
+  const got: string[] = [];
+  for (let b = again.shift(); b !== null; b = again.shift()) got.push(b.toString());
+  t.same(got, Array.from({ length: 180 }, (_, i) => `m${String(i + 120).padStart(3, '0')}`), 'and resumes at the synced read position');
+  again.close();
+});
