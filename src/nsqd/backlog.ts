@@ -8,12 +8,12 @@
 
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { parseMessageId, writeMessageId } from '../protocol/message-id.js';
+import { readUint64BE, writeUint64BE } from '../protocol/uint64.js';
 import { DiskQueue, removeDiskQueueFiles } from './disk-queue.js';
 import { Message } from './message.js';
 import { MessageQueue } from './message-queue.js';
 import type { NSQD } from './nsqd.js';
 
-const TWO_32 = 4294967296;
 
 /**
  * A topic's or channel's disk queue of nsqd message records; `live`: report failures and dirty
@@ -94,9 +94,7 @@ export class Backlog {
 
   #writeDisk(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number): void {
     const h = this.#header;
-    const hi = Math.floor(timestamp / TWO_32);
-    h.writeUInt32BE(hi, 0);
-    h.writeUInt32BE(timestamp - hi * TWO_32, 4);
+    writeUint64BE(h, 0, timestamp);
     h.writeUInt16BE(attempts > 65535 ? 65535 : attempts, 8);
     writeMessageId(h, 10, id);
     this.#disk!.put(buf, start, start + length, h);
@@ -115,7 +113,7 @@ export class Backlog {
   }
 
   #decode(rec: Buffer): Message {
-    const timestamp = rec.readUInt32BE(0) * TWO_32 + rec.readUInt32BE(4);
+    const timestamp = readUint64BE(rec, 0);
     const attempts = rec.readUInt16BE(8);
     let id = parseMessageId(rec, 10);
     // an ID this server could not have issued (a Go nsqd data directory): give it a fresh one

@@ -8,6 +8,7 @@ import { SnappyFrameEncoder } from '../protocol/snappy-frame.js';
 import { constants as zlibConstants, createDeflateRaw, type DeflateRaw } from 'node:zlib';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { writeMessageId } from '../protocol/message-id.js';
+import { writeUint64BE } from '../protocol/uint64.js';
 import { InFlightTable } from './inflight.js';
 import { MSG_IN_FLIGHT, type Message } from './message.js';
 import { TimeoutFifo } from './pqueue.js';
@@ -23,7 +24,6 @@ export const STATE_CLOSING = 3;
 const OUT_SMALL = 16 * 1024;
 const OUT_BUSY = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
-const TWO_32 = 4294967296;
 /** Writes up to this size are copied out so the output buffer can be reused. */
 const SMALL_WRITE = 4096;
 
@@ -133,10 +133,7 @@ export class Client {
     let p = this.#outLen;
     buf.writeUInt32BE(4 + MESSAGE_HEADER_LENGTH + len, p);
     buf.writeUInt32BE(FRAME_TYPE_MESSAGE, p + 4);
-    const ts = msg.timestamp;
-    const hi = Math.floor(ts / TWO_32);
-    buf.writeUInt32BE(hi, p + 8);
-    buf.writeUInt32BE(ts - hi * TWO_32, p + 12);
+    writeUint64BE(buf, p + 8, msg.timestamp);
     buf.writeUInt16BE(msg.attempts > 65535 ? 65535 : msg.attempts, p + 16);
     writeMessageId(buf, p + 18, msg.id);
     p += 8 + MESSAGE_HEADER_LENGTH;

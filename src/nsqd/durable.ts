@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
+import { readUint64BE } from '../protocol/uint64.js';
 import { AckLog, Journal, channelAckPrefix, journalPrefix, readAcks, readJournal, topicAckPrefix } from './journal.js';
 import type { DiskQueue } from './disk-queue.js';
 import { openMessageDiskQueue } from './backlog.js';
@@ -19,7 +20,6 @@ export interface Committer {
   committed(err: Error | null): void;
 }
 
-const TWO_32 = 4294967296;
 /** how soon a journal or ack log write the disk refused is tried again */
 const RETRY_MS = 1000;
 
@@ -292,7 +292,7 @@ function migrateDiskQueues(nsqd: NSQD, meta: TopicMeta[]): void {
       const q = openMessageDiskQueue(nsqd, name, false);
       let n = 0;
       for (let rec = q.shift(); rec !== null; rec = q.shift()) {
-        const timestamp = rec.readUInt32BE(0) * TWO_32 + rec.readUInt32BE(4);
+        const timestamp = readUint64BE(rec, 0);
         const attempts = rec.readUInt16BE(8);
         const id = nsqd.guid.next();
         const length = rec.length - MESSAGE_HEADER_LENGTH;

@@ -7,10 +7,10 @@
 //   target: empty for a message of the whole topic, or the one channel it belongs to.
 // Ack record: [8-byte ID].
 
+import { readUint64BE, writeUint64BE } from '../protocol/uint64.js';
 import { SegmentLog, listSegments, readSegment, segmentFile, type SegmentInfo } from './segment-log.js';
 import type { Logger } from '../util/log.js';
 
-const TWO_32 = 4294967296;
 const JOURNAL_FIXED = 4 + 8 + 8 + 8 + 2 + 1;
 const ACK_RECORD = 8;
 /** ack logs roll at this size whatever --max-bytes-per-file says: they are small and die young */
@@ -19,16 +19,6 @@ const ACK_SEGMENT_BYTES = 4 * 1024 * 1024;
 export const journalPrefix = (topic: string): string => `${topic}.journal`;
 export const topicAckPrefix = (topic: string): string => `${topic}.acks`;
 export const channelAckPrefix = (topic: string, channel: string): string => `${topic}:${channel}.acks`;
-
-function writeU64(buf: Buffer, at: number, v: number): void {
-  const hi = Math.floor(v / TWO_32);
-  buf.writeUInt32BE(hi, at);
-  buf.writeUInt32BE(v - hi * TWO_32, at + 4);
-}
-
-function readU64(buf: Buffer, at: number): number {
-  return buf.readUInt32BE(at) * TWO_32 + buf.readUInt32BE(at + 4);
-}
 
 export interface JournalRecord {
   id: number;
@@ -59,8 +49,8 @@ export class Journal {
     const buf = log.reserve(n);
     let at = log.offset;
     buf.writeUInt32BE(n - 4, at);
-    writeU64(buf, at + 4, id);
-    writeU64(buf, at + 12, timestamp);
+    writeUint64BE(buf, at + 4, id);
+    writeUint64BE(buf, at + 12, timestamp);
     buf.writeDoubleBE(due, at + 20);
     buf.writeUInt16BE(attempts > 65535 ? 65535 : attempts, at + 28);
     buf[at + 30] = targetLen;
@@ -97,8 +87,8 @@ export function readJournal(dataPath: string, topic: string, logger: Logger, eac
           logger.error(`JOURNAL(${topic}): ${file}: bad record length, rest of batch skipped`);
           break;
         }
-        rec.id = readU64(batch, pos + 4);
-        rec.timestamp = readU64(batch, pos + 12);
+        rec.id = readUint64BE(batch, pos + 4);
+        rec.timestamp = readUint64BE(batch, pos + 12);
         rec.due = batch.readDoubleBE(pos + 20);
         rec.attempts = batch.readUInt16BE(pos + 28);
         rec.target = targetLen === 0 ? '' : batch.toString('latin1', pos + JOURNAL_FIXED, pos + JOURNAL_FIXED + targetLen);
@@ -127,7 +117,7 @@ export class AckLog {
   add(id: number): void {
     const log = this.log;
     const buf = log.reserve(ACK_RECORD);
-    writeU64(buf, log.offset, id);
+    writeUint64BE(buf, log.offset, id);
     log.commitRecord(ACK_RECORD, id);
   }
 }
@@ -148,7 +138,7 @@ export function readAcks(dataPath: string, prefix: string, logger: Logger): Load
     const seg: SegmentInfo = { num: nums[k]!, minId: Infinity, maxId: -Infinity };
     for (const batch of batches) {
       for (let pos = 0; pos + ACK_RECORD <= batch.length; pos += ACK_RECORD) {
-        const id = readU64(batch, pos);
+        const id = readUint64BE(batch, pos);
         ids.add(id);
         if (id < seg.minId) seg.minId = id;
         if (id > seg.maxId) seg.maxId = id;
