@@ -108,16 +108,6 @@ export class SegmentLog {
     return this.#o.prefix;
   }
 
-  /** Whether records are waiting to be written. */
-  get pending(): boolean {
-    return this.#len > BATCH_HEADER;
-  }
-
-  /** Whether anything has been written since the last fsync. */
-  get unsynced(): boolean {
-    return this.#unsynced || this.pending;
-  }
-
   /** The segments that hold records, oldest first (the one being written last). */
   segments(): SegmentInfo[] {
     const out = [...this.#sealed];
