@@ -5,7 +5,7 @@
 // Each segment remembers the lowest and highest message ID written to it, so compaction can delete
 // whole segments once every ID in them is done with.
 
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -168,7 +168,7 @@ export class SegmentLog {
       if (this.#buf.length > EARLY_WRITE * 2) this.#buf = Buffer.allocUnsafe(INITIAL_BUFFER);
     }
     if (sync && this.#unsynced && this.#fd !== null) {
-      fsyncSync(this.#fd);
+      fdatasyncSync(this.#fd);
       this.#unsynced = false;
     }
     if (this.#size >= this.#o.maxBytesPerFile) this.#roll(sync);
@@ -197,7 +197,7 @@ export class SegmentLog {
 
   #roll(sync: boolean): void {
     if (this.#fd !== null) {
-      if (sync && this.#unsynced) fsyncSync(this.#fd);
+      if (sync && this.#unsynced) fdatasyncSync(this.#fd);
       closeSync(this.#fd);
       this.#fd = null;
     }
