@@ -2,7 +2,7 @@
 // functions behind `nsq bench pub|sub` (src/tools/bench.ts); sizes scale down 10x for --quick.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { benchPub, benchSub, startSub, type BenchResult, type PubOptions } from '../src/tools/bench.js';
 import { runCrashRounds } from './durable-crash.js';
-import { withServer as withBenchServer, type BenchServer, type ServerOptions } from './server.js';
+import { BenchServer as Server, withServer as withBenchServer, type BenchServer, type ServerOptions } from './server.js';
 
 export const BODY_SIZE = 200;
 const MIB = 1024 * 1024;
@@ -291,4 +291,30 @@ const startup: BenchCase = {
   },
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, consumeCase, latency, rss, startup, crash];
+/** Start-up of a durable data path with many topics: every topic and channel looks for its files. */
+const startupMany: BenchCase = {
+  name: 'startup-topics',
+  title: 'start-up, --durable with 2,000 topics x 2 channels',
+  run: async (cfg) => {
+    const topics = cfg.quick ? 200 : 2000;
+    const dir = mkdtempSync(join(tmpdir(), 'nsq-bench-topics-'));
+    try {
+      const meta = [];
+      for (let i = 0; i < topics; i++) {
+        const name = `topic${i}`;
+        meta.push({ name, paused: false, channels: ['a', 'b'].map((c) => ({ name: c, paused: false, start_id: 0 })) });
+        for (const f of [`${name}.journal.000000.dat`, `${name}:a.acks.000000.dat`, `${name}:b.acks.000000.dat`]) writeFileSync(join(dir, f), '');
+      }
+      writeFileSync(join(dir, 'nsqd.dat'), JSON.stringify({ topics: meta, version: '1.3.0' }));
+      const t0 = performance.now();
+      const server = await Server.start({ memQueueSize: DEFAULT_MEM_QUEUE, args: ['--durable', `--data-path=${dir}`] });
+      const ms = performance.now() - t0;
+      await server.stop();
+      return { other: `${Math.round(ms)} ms to listening`, details: { topics, channels: 2 * topics, files: 3 * topics, startMs: round(ms, 1) } };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, consumeCase, latency, rss, startup, startupMany, crash];

@@ -7,10 +7,11 @@
 // records or syncTimeout. A record that cannot be read sets its file aside as `.bad`; the queue
 // carries on with the next file.
 
-import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as fsAsync from 'node:fs';
 import type { Logger } from '../util/log.js';
+import { filesOf, removeFile } from './data-dir.js';
 
 function closeQuietly(fd: number): void {
   try {
@@ -42,14 +43,7 @@ const WRITE_BATCH = 256 * 1024;
  * the metadata may be older than the files).
  */
 export function removeDiskQueueFiles(dataPath: string, name: string): void {
-  const head = `${name}.diskqueue.`;
-  let names: string[];
-  try {
-    names = readdirSync(dataPath);
-  } catch {
-    return;
-  }
-  for (const f of names) if (f.startsWith(head) && /^(meta|\d{6,})(\.bad)?\.dat$|^\d{6,}\.dat\.bad$/.test(f.slice(head.length))) rmSync(join(dataPath, f), { force: true });
+  for (const f of filesOf(dataPath, `${name}.diskqueue`)) removeFile(dataPath, f);
 }
 
 export class DiskQueueError extends Error {

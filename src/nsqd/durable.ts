@@ -2,7 +2,8 @@
 // journal batch of an event-loop turn before the publishes in it are answered, compaction, and the
 // recovery that rebuilds topics and channels from the journals at start.
 
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { closeListing, removeFile } from './data-dir.js';
 import { join } from 'node:path';
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { readUint64BE } from '../protocol/uint64.js';
@@ -215,6 +216,8 @@ export function recover(nsqd: NSQD, meta: TopicMeta[]): void {
     restored += replay(nsqd, topic);
   }
   if (restored > 0) nsqd.logger.info(`NSQ: recovered ${restored} unfinished message(s) from journals in ${dataPath}`);
+  // from here on files are created: lookups read the folder again
+  closeListing();
   if (nsqd.durability !== null) migrateDiskQueues(nsqd, meta);
   for (const t of meta) nsqd.getExistingTopic(t.name)?.restored();
 }
@@ -340,7 +343,7 @@ export function removeOrphans(nsqd: NSQD, meta: TopicMeta[]): void {
     const spill = /^(.+#spill)\.diskqueue\.(?:meta|\d{6})\.dat$/.exec(name);
     if (spill !== null) {
       // a durable topic's or channel's scratch files (rebuilt at start): only the gone ones go here
-      if (!known.has(spill[1]!)) rmSync(join(nsqd.dataPath, name), { force: true });
+      if (!known.has(spill[1]!)) removeFile(nsqd.dataPath, name);
       continue;
     }
     const m = /^(.+\.(?:journal|acks))\.\d{6,}\.dat$/.exec(name);

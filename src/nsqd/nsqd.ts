@@ -22,6 +22,7 @@ import { hostname } from 'node:os';
 import { createTcpServer } from './tcp-server.js';
 import { createHttpServer } from './http-server.js';
 import { Durability, recover, removeOrphans } from './durable.js';
+import { closeListing, openListing } from './data-dir.js';
 
 /** `orders.*` → /^orders\..*$/: `*` matches any run of characters, the rest is literal */
 function globToRegExp(glob: string): RegExp {
@@ -117,8 +118,13 @@ export class NSQD {
     this.#unlock = lockDataPath(this.dataPath);
     try {
       const meta = readMetadata(this.dataPath);
-      removeOrphans(this, meta);
-      this.#load(meta);
+      openListing(this.dataPath);
+      try {
+        removeOrphans(this, meta);
+        this.#load(meta);
+      } finally {
+        closeListing();
+      }
       if (this.options.durable) this.logger.info('NSQ: durable mode: publishes are answered once fsynced');
       else if (this.durability !== null) this.logger.info(`NSQ: durable topics (${this.options.durableTopics.join(', ')}): their publishes are answered once fsynced`);
       await this.#listen(tcpAddr, httpAddr, httpsAddr);

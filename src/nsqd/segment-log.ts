@@ -5,7 +5,8 @@
 // Each segment remembers the lowest and highest message ID written to it, so compaction can delete
 // whole segments once every ID in them is done with.
 
-import { closeSync, fstatSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { filesOf, removeFile } from './data-dir.js';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -37,16 +38,9 @@ export class SegmentLogError extends Error {
 export function listSegments(dataPath: string, prefix: string): number[] {
   const nums: number[] = [];
   const head = `${prefix}.`;
-  let names: string[];
-  try {
-    names = readdirSync(dataPath);
-  } catch {
-    return nums;
-  }
-  for (const name of names) {
-    if (!name.startsWith(head) || !name.endsWith('.dat')) continue;
+  for (const name of filesOf(dataPath, prefix)) {
     const middle = name.slice(head.length, -4);
-    if (/^\d{6,}$/.test(middle)) nums.push(Number(middle));
+    if (name.endsWith('.dat') && /^\d{6,}$/.test(middle)) nums.push(Number(middle));
   }
   return nums.sort((a, b) => a - b);
 }
@@ -248,7 +242,7 @@ export class SegmentLog {
 
 /** Deletes every segment file of `prefix`. */
 export function removeSegments(dataPath: string, prefix: string): void {
-  for (const num of listSegments(dataPath, prefix)) rmSync(segmentFile(dataPath, prefix, num), { force: true });
+  for (const num of listSegments(dataPath, prefix)) removeFile(dataPath, `${prefix}.${String(num).padStart(6, '0')}.dat`);
 }
 
 /** fsync a folder, so a file created in it survives a crash. */
