@@ -7,7 +7,8 @@ import { closeListing, removeFile } from './data-dir.js';
 import { join } from 'node:path';
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { readUint64BE } from '../protocol/uint64.js';
-import { AckLog, Journal, channelAckPrefix, journalPrefix, readAcks, readJournal, topicAckPrefix } from './journal.js';
+import { AckLog, Journal, channelAckPrefix, journalPrefix, topicAckPrefix, type JournalRecord } from './journal.js';
+import { replayTopic } from './journal-replay.js';
 import type { DiskQueue } from './disk-queue.js';
 import { openMessageDiskQueue } from './backlog.js';
 import { listSegments, removeSegments, type SegmentInfo, type SegmentLog } from './segment-log.js';
@@ -224,54 +225,52 @@ export function recover(nsqd: NSQD, meta: TopicMeta[]): void {
 
 /** Replays one topic's journal; returns how many deliveries it restored. */
 function replay(nsqd: NSQD, topic: Topic): number {
-  const dataPath = nsqd.dataPath;
-  const logger = nsqd.logger;
-  const durable = topic.durableMode;
-  const topicAcks = readAcks(dataPath, topicAckPrefix(topic.name), logger);
-  const channels: { ch: Channel; acks: Set<number>; segments: SegmentInfo[] }[] = [];
+  const channels: Channel[] = [];
   for (const ch of topic.channels.values()) {
     if (ch.ephemeral) continue;
-    const loaded = readAcks(dataPath, channelAckPrefix(topic.name, ch.name), logger);
-    channels.push({ ch, acks: loaded.ids, segments: loaded.segments });
-    // IDs to come must be new to every file and to every channel's start
-    for (const s of loaded.segments) if (s.maxId >= 0) nsqd.guid.atLeast(s.maxId + 1);
+    channels.push(ch);
+    // IDs to come must be new to every channel's start
     nsqd.guid.atLeast(ch.startId);
   }
-  for (const s of topicAcks.segments) if (s.maxId >= 0) nsqd.guid.atLeast(s.maxId + 1);
   const bodies = nsqd.bodies;
-  const noChannels = channels.length === 0 && topic.channels.size === 0;
-  // a paused topic, or one without channels, kept its records from heldFrom on; older ones went to
-  // channels (without channels now: deleted ones, whose messages went with them)
-  const heldFrom = topic.paused || noChannels ? topic.heldFrom : Infinity;
   let count = 0;
-  const segments = readJournal(dataPath, topic.name, logger, (r) => {
-    nsqd.guid.atLeast(r.id + 1);
-    if (topicAcks.ids.has(r.id)) return;
-    let buf: Buffer | null = null;
-    let at = 0;
-    const take = (): void => {
-      if (buf !== null) return;
-      at = bodies.copy(r.data, r.bodyStart, r.bodyLength);
-      buf = bodies.buffer;
-    };
-    if (r.target === '' && r.id >= heldFrom) {
-      take();
-      topic.restoreWaiting(r.id, r.timestamp, r.attempts, buf!, at, r.bodyLength, r.due);
-      count++;
-      return;
-    }
-    if (noChannels) return;
-    for (const c of channels) {
-      if (r.target !== '' ? c.ch.name !== r.target : c.ch.startId > r.id) continue;
-      if (c.acks.has(r.id)) continue;
-      take();
-      c.ch.restore(r.id, r.timestamp, r.attempts, buf!, at, r.bodyLength, r.due);
-      count++;
-    }
-  });
-  if (durable) {
-    topic.openDurable(segments, topicAcks.segments);
-    for (const c of channels) c.ch.openDurable(c.segments);
+  // a body shared by several channels is copied once: `copied` numbers the record it was copied for
+  let copied = 0;
+  let buf: Buffer = bodies.buffer;
+  let at = 0;
+  const take = (r: JournalRecord, n: number): void => {
+    if (copied === n) return;
+    at = bodies.copy(r.data, r.bodyStart, r.bodyLength);
+    buf = bodies.buffer;
+    copied = n;
+  };
+  const files = replayTopic(
+    nsqd.dataPath,
+    {
+      name: topic.name,
+      paused: topic.paused,
+      channels: channels.map((ch) => ({ name: ch.name, startId: ch.startId })),
+      heldFrom: topic.heldFrom,
+      onlyEphemeral: channels.length === 0 && topic.channels.size > 0,
+    },
+    nsqd.logger,
+    {
+      waiting(r, n) {
+        take(r, n);
+        topic.restoreWaiting(r.id, r.timestamp, r.attempts, buf, at, r.bodyLength, r.due);
+        count++;
+      },
+      owed(i, r, n) {
+        take(r, n);
+        channels[i]!.restore(r.id, r.timestamp, r.attempts, buf, at, r.bodyLength, r.due);
+        count++;
+      },
+    },
+  );
+  if (files.maxId >= 0) nsqd.guid.atLeast(files.maxId + 1);
+  if (topic.durableMode) {
+    topic.openDurable(files.journal, files.topicAcks);
+    for (let i = 0; i < channels.length; i++) channels[i]!.openDurable(files.channelAcks[i]!);
     // channels that were not in nsqd.dat's channel list have no ack segments: opened fresh
   } else {
     topic.journalReplayed();
