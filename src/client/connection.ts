@@ -633,6 +633,25 @@ export class Connection implements FrameSink {
   }
 
   /** CLS: the server stops sending and answers CLOSE_WAIT; in-flight messages can still be answered. */
+  /**
+   * Sends `command`, and once it is answered OK hands the socket over to another protocol (a
+   * replication link after `REPL`): this connection stops reading and writing it, and `early` holds
+   * what arrived after the OK. Not for compressed connections (the new protocol has its own frames).
+   */
+  async detach(command: Buffer): Promise<{ socket: Socket; early: Buffer }> {
+    if (this.#compress !== null) throw new NsqError('E_UNEXPECTED', 'cannot hand over a compressed connection');
+    const text = await this.#request(command, () => this.#decoder.divert((rest) => (this.#early = rest)));
+    if (text !== RESPONSE_OK) throw new NsqError('E_UNEXPECTED', `expected OK, got ${JSON.stringify(text)}`);
+    this.#flush();
+    const socket = this.socket;
+    socket.off('data', this.#onData);
+    socket.removeAllListeners('error');
+    socket.removeAllListeners('close');
+    this.#closed = true;
+    this.#decoder.stop();
+    return { socket, early: this.#takeEarly() };
+  }
+
   async startClose(): Promise<void> {
     const text = await this.#request(encodeCommand('CLS'));
     if (text !== RESPONSE_CLOSE_WAIT) throw new NsqError('E_UNEXPECTED', `expected CLOSE_WAIT, got ${JSON.stringify(text)}`);

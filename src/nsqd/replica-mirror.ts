@@ -13,7 +13,7 @@ import { syncDir } from './segment-log.js';
 const MAX_OPEN = 64;
 
 /** Only the durable files of an origin are mirrored: journal and ack segments. */
-const MIRRORED = /^[^/\\]+\.(?:journal|acks)\.\d{6,}\.dat$/;
+export const MIRRORED_FILE = /^[^/\\]+\.(?:journal|acks)\.\d{6,}\.dat$/;
 
 export const META_FILE = 'meta.json';
 export const STATE_FILE = 'state.json';
@@ -70,7 +70,7 @@ export class ReplicaMirror {
     this.dir = join(root, escapeName(origin), incarnation);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     for (const name of readdirSync(this.dir)) {
-      if (MIRRORED.test(name)) this.#sizes.set(name, statSync(join(this.dir, name)).size);
+      if (MIRRORED_FILE.test(name)) this.#sizes.set(name, statSync(join(this.dir, name)).size);
       else if (name.endsWith('.tmp')) rmSync(join(this.dir, name), { force: true });
     }
     try {
@@ -106,7 +106,7 @@ export class ReplicaMirror {
 
   /** Appends whole, checked batches at `offset`, which must be the file's size. */
   append(file: string, offset: number, bytes: Buffer): void {
-    if (!MIRRORED.test(file)) throw new ReplicationProtocolError(E_REPL_PAYLOAD, `not a durable file name: ${file}`);
+    if (!MIRRORED_FILE.test(file)) throw new ReplicationProtocolError(E_REPL_PAYLOAD, `not a durable file name: ${file}`);
     const size = this.#sizes.get(file) ?? 0;
     if (offset !== size) throw new ReplicationProtocolError(E_REPL_OFFSET, `${file} is ${size} bytes, not ${offset}`);
     const fd = this.#fd(file);
@@ -132,7 +132,7 @@ export class ReplicaMirror {
   }
 
   remove(file: string): void {
-    if (!MIRRORED.test(file)) throw new ReplicationProtocolError(E_REPL_PAYLOAD, `not a durable file name: ${file}`);
+    if (!MIRRORED_FILE.test(file)) throw new ReplicationProtocolError(E_REPL_PAYLOAD, `not a durable file name: ${file}`);
     const fd = this.#open.get(file);
     if (fd !== undefined) {
       closeSync(fd);
