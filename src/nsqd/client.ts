@@ -20,6 +20,12 @@ export const STATE_INIT = 0;
 export const STATE_SUBSCRIBED = 2;
 export const STATE_CLOSING = 3;
 
+/** What the connection's protocol does for the engine's periodic checks. */
+export interface ClientProtocol {
+  /** A subscribed client's authorization expired: ask the auth server again before delivering more. */
+  authExpired(): void;
+}
+
 /** Output buffer of a quiet connection, and of one whose buffer has filled up (busy: fewer, larger writes). */
 const OUT_SMALL = 16 * 1024;
 const OUT_BUSY = 64 * 1024;
@@ -56,6 +62,7 @@ export class Client {
   authSecret = '';
   /** what the auth server granted (AUTH); null before */
   authState: AuthState | null = null;
+  protocol: ClientProtocol | null = null;
 
   state = STATE_INIT;
   channel: Channel | null = null;
@@ -107,9 +114,9 @@ export class Client {
     return this.authState !== null && this.authState.authorizations.length > 0;
   }
 
-  /** Can this client take one more message now? */
+  /** Can this client take one more message now? Not while its expired authorization is asked for again. */
   isReady(): boolean {
-    return this.state === STATE_SUBSCRIBED && this.inFlightCount < this.readyCount && !this.writeBlocked;
+    return this.state === STATE_SUBSCRIBED && this.inFlightCount < this.readyCount && !this.writeBlocked && !this.executing;
   }
 
   /** Hands a message to this client: mark it in flight and append its frame. */
