@@ -10,6 +10,7 @@ complete -c nsq -n 'not __fish_seen_subcommand_from serve lookupd pub tail to-fi
 complete -c nsq -n 'not __fish_seen_subcommand_from serve lookupd pub tail to-file top bench completion' -a bench -d 'benchmark an nsqd: `bench pub` publishes, `bench sub` consumes (run both for end-to-end latency)'
 complete -c nsq -n 'not __fish_seen_subcommand_from serve lookupd pub tail to-file top bench completion' -a completion -d 'print a shell completion script'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l auth-http-address -r -d '<addr>:<port> or a full url to query auth server (may be given multiple times)'
+complete -c nsq -n '__fish_seen_subcommand_from serve' -l auth-http-api -r -d 'authorize the HTTP API too: /pub, /mpub and the admin routes need an Authorization: Bearer <secret> header that the auth server grants (not in nsqd)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l auth-http-request-method -r -d 'HTTP method to use for auth server requests (get or post)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l broadcast-address -r -d 'address that will be registered with lookupd (default: the host name, or 127.0.0.1 when listening on loopback only)'
 complete -c nsq -n '__fish_seen_subcommand_from serve' -l broadcast-http-port -r -d 'HTTP port registered with lookupd (defaults to the HTTP port this nsqd listens on)'

@@ -13,6 +13,7 @@ import { InFlightTable } from './inflight.js';
 import { MSG_IN_FLIGHT, type Message } from './message.js';
 import { TimeoutFifo } from './pqueue.js';
 import type { AuthState } from './auth.js';
+import { peerCommonName } from './tls.js';
 import type { Channel } from './channel.js';
 import type { NSQD } from './nsqd.js';
 
@@ -260,9 +261,8 @@ export class Client {
 
   /** The client certificate's subject common name ('' without TLS or certificate), for auth. */
   get tlsCommonName(): string {
-    const cert = this.tlsSocket?.getPeerCertificate();
-    const cn = cert?.subject?.CN;
-    return typeof cn === 'string' ? cn : Array.isArray(cn) ? (cn[0] ?? '') : '';
+    const secure = this.tlsSocket;
+    return secure === null ? '' : peerCommonName(secure);
   }
 
   #onDrain = (): void => {

@@ -6,6 +6,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { RESPONSE_HEARTBEAT } from '../protocol/constants.js';
 import { Logger } from '../util/log.js';
+import { UserError } from '../util/errors.js';
 import { STATE_CLOSING, STATE_SUBSCRIBED, type Client } from './client.js';
 import { BodyStore } from './body-store.js';
 import type { DiskQueue } from './disk-queue.js';
@@ -107,6 +108,7 @@ export class NSQD {
     const o = this.options;
     // configuration errors come before anything is logged
     this.tls = buildTls(o);
+    if (o.authHttpApi && o.authHttpAddresses.length === 0) throw new UserError('cannot authorize the HTTP API (--auth-http-api) without --auth-http-address', 'E_AUTH_CONFIG', 1);
     this.logger.info(`ID: ${o.nodeId}`);
     const tcpAddr = splitHostPort(o.tcpAddress, '--tcp-address');
     const httpAddr = splitHostPort(o.httpAddress, '--http-address');
