@@ -206,3 +206,24 @@ t.test('nsqjs Reader whose grant is withdrawn: E_UNAUTHORIZED at expiry, its unf
   while (got.length < 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
   t.same(got.sort(), ['a', 'b', 'c'], 'the authorized consumer gets the messages nsqjs never finished');
 });
+
+t.test('nsq pub --http --auth-secret against --auth-http-api: the secret is the bearer', async (t) => {
+  const authd = await startAuthd(t, { full: FULL, ro: READ_ONLY });
+  const nsqd = await startNsqd(t, { authHttpAddresses: [authd.address], authHttpApi: true });
+  const http = `127.0.0.1:${nsqd.httpEndpoint.port}`;
+  const ok = spawnNsq(t, ['pub', 'events', 'one', 'two', '--http', `--nsqd-http-address=${http}`, '--auth-secret=full', '--quiet']);
+  t.equal((await ok.exit).code, 0, `pub exits 0 (${ok.stderr()})`);
+  t.equal(nsqd.getExistingTopic('events')?.messageCount, 2, 'both published');
+  t.ok(authd.hits.some((h) => h.query.get('secret') === 'full'), 'the auth server was asked for the secret');
+
+  const noSecret = spawnNsq(t, ['pub', 'events', 'x', '--http', `--nsqd-http-address=${http}`]);
+  t.not((await noSecret.exit).code, 0, 'without --auth-secret: non-zero');
+  t.match(noSecret.stderr(), `nsqd ${http} requires authorization (HTTP 401) and no auth secret was given`);
+  t.notMatch(noSecret.stderr(), NO_STACK);
+
+  const ro = spawnNsq(t, ['pub', 'events', 'x', '--http', `--nsqd-http-address=${http}`, '--auth-secret', 'ro']);
+  t.not((await ro.exit).code, 0, 'a read-only secret: non-zero');
+  t.match(ro.stderr(), '403 UNAUTHORIZED');
+  t.notMatch(ro.stderr(), NO_STACK);
+  t.equal(nsqd.getExistingTopic('events')?.messageCount, 2, 'nothing refused was published');
+});
