@@ -349,6 +349,35 @@ t.test('a subscriber whose grant is withdrawn is cut at expiry, without sending 
   t.ok(authd.hits.filter((h) => h.query.get('secret') === 'stays').length >= 2, 'its grant was renewed');
 });
 
+t.test('a FIN after expiry asks again at once, before the scan loop would', async (t) => {
+  // scan passes 1 s apart; a heartbeat shows when one ran (heartbeats are sent by the scan loop)
+  const { authd, nsqd } = await authNsqd(t, { s: { ...READER, ttl: 1 } }, { queueScanInterval: 1000 });
+  const c = await open(t, nsqd);
+  c.send(encodeIdentify({ feature_negotiation: true, heartbeat_interval: 1000 }));
+  await c.next(3000);
+  let f = await c.next(3000, false);
+  while (f?.text !== '_heartbeat_') f = await c.next(3000, false);
+  const tick = Date.now();
+  c.send('NOP\n');
+  // AUTH 300 ms after a pass: the grant expires 300 ms after the next pass, which cannot see it
+  await new Promise((r) => setTimeout(r, 300));
+  c.send(auth('s'));
+  await expectResponse(t, c, '{"identity":"rita","identity_url":"","permission_count":2}');
+  c.send(encodeCommand('SUB', 'orders', 'billing'));
+  await expectResponse(t, c, 'OK');
+  c.send(encodeCommand('RDY', 1));
+  nsqd.getTopic('orders').publish(Buffer.from('x'), 0, 1);
+  const [m] = await messages(c, 1);
+  authd.secrets.set('s', { ...READER, ttl: 1, authorizations: [READER.authorizations[1]!] });
+  const expires = [...nsqd.clients.values()][0]!.authState!.expires;
+  await new Promise((r) => setTimeout(r, expires - Date.now() + 20));
+  const sent = Date.now();
+  t.ok(tick + 2000 - sent > 500, 'the scan pass that would find the expiry is still more than 500 ms away');
+  c.send(encodeCommand('FIN', msgId(m!)));
+  await expectFatal(t, c, 'E_UNAUTHORIZED AUTH failed for SUB on "orders" "billing"');
+  t.ok(Date.now() - sent < 400, `cut ${Date.now() - sent} ms after the FIN`);
+});
+
 t.test('an auth server that refuses the re-query at expiry (FIN sent after it) cuts the consumer with E_AUTH_FAILED', async (t) => {
   const { authd, nsqd } = await authNsqd(t, { s: { ...READER, ttl: 1 } });
   const c = await subscriber(t, nsqd, 's');
