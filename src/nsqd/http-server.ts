@@ -89,6 +89,14 @@ function match(route: Route, path: string): Record<string, string> | null {
  * plain listener answers every request with nsqd's 403 TLS_REQUIRED.
  */
 export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | HttpsServer {
+  const o = nsqd.options;
+  // --auth-http-api: bearer secrets' grants, shared by this listener's requests
+  const authCache = o.authHttpApi
+    ? new AuthCache(
+        () => o.authHttpAddresses,
+        () => ({ method: o.authHttpRequestMethod, connectTimeout: o.httpClientConnectTimeout, requestTimeout: o.httpClientRequestTimeout }),
+      )
+    : null;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     if (tls === null && nsqd.options.tlsRequired === TLS_REQUIRED) {
       req.resume();
@@ -112,13 +120,6 @@ export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | Http
       },
     );
   };
-  const o = nsqd.options;
-  const authCache = o.authHttpApi
-    ? new AuthCache(
-        () => o.authHttpAddresses,
-        () => ({ method: o.authHttpRequestMethod, connectTimeout: o.httpClientConnectTimeout, requestTimeout: o.httpClientRequestTimeout }),
-      )
-    : null;
   const server = tls === null ? createServer(listener) : createHttpsServer(tls.serverOptions, listener);
   if (tls !== null && tls.requireCert) {
     // --tls-client-auth-policy=require: a certificate must be presented, whoever signed it (the TLS
