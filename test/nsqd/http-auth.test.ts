@@ -9,7 +9,7 @@ import { flagsFromConfig, optionsFromFlags } from '../../src/nsqd/flags.js';
 import { NSQD } from '../../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../../src/nsqd/options.js';
 import { startAuthd, type AuthAnswer, type Authd } from '../helpers/authd.js';
-import { startNsqd } from '../helpers/nsqd.js';
+import { spawnNsq, startNsqd, tempDir } from '../helpers/nsqd.js';
 import { makeCerts } from '../helpers/tls.js';
 import { httpBase } from '../helpers/stats.js';
 
@@ -187,6 +187,9 @@ t.test('--auth-http-api, auth_http_api in the config file; it needs an auth serv
   t.same(flagsFromConfig({ auth_http_api: true }, 'x.toml'), { 'auth-http-api': 'true' });
   const nsqd = new NSQD({ authHttpApi: true, tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logLevel: 'fatal' });
   await t.rejects(nsqd.start(), { code: 'E_AUTH_CONFIG', message: 'cannot authorize the HTTP API (--auth-http-api) without --auth-http-address' });
+  const p = spawnNsq(t, ['serve', '--auth-http-api', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${tempDir(t)}`]);
+  t.equal((await p.exit).code, 1, 'nsq serve exits 1');
+  t.equal(p.stderr(), 'nsq: cannot authorize the HTTP API (--auth-http-api) without --auth-http-address\n', 'with one line');
 });
 
 t.test('the cache is bounded: the oldest answer makes room', async (t) => {
