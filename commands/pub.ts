@@ -44,7 +44,7 @@ export const pub: CommandModule = {
       .example(`${self} jobs --defer=5m --nsqd-tcp-address=a:4150 --nsqd-tcp-address=b:4150`, 'each record to both nodes, delivered 5 minutes later')
       .epilogue(EPILOGUE);
     // one value per flag: an array option would otherwise swallow the topic and messages after it
-    return transportFlags(authFlag(clientFlags(built)), 'producer-opt').nargs('nsqd-tcp-address', 1).nargs('nsqd-http-address', 1);
+    return transportFlags(authFlag(clientFlags(built), true), 'producer-opt').nargs('nsqd-tcp-address', 1).nargs('nsqd-http-address', 1);
   },
   handler: async (argv) => {
     const { runPub } = await import('../src/tools/pub.js');

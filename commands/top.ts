@@ -1,13 +1,13 @@
 // `nsq top` (also `nsq_stat`, which means `nsq top --plain`): live statistics of nsqd nodes.
 
 import type { CommandModule } from 'yargs';
-import { clientFlags, httpsFlags } from '../src/util/client-flags.js';
+import { authFlag, clientFlags, httpsFlags } from '../src/util/client-flags.js';
 
 export const top: CommandModule = {
   command: 'top',
   describe: 'live dashboard of nsqd topics, channels and consumers (with pause/empty/delete)',
   builder: (y) =>
-    httpsFlags(clientFlags(y))
+    httpsFlags(authFlag(clientFlags(y), true))
       .option('interval', { type: 'string', default: '1s', describe: 'time between polls (Go duration)' })
       .option('timeout', { type: 'string', default: '2s', describe: 'how long to wait for each node' })
       .option('once', { type: 'boolean', default: false, describe: 'print one table of the current state and exit (the default without a terminal)' })
@@ -53,6 +53,7 @@ export const top: CommandModule = {
       channel: argv['channel'] as string | undefined,
       count: Number(argv['count'] ?? 0),
       filter: String(argv['filter'] ?? ''),
+      authSecret: flags.authSecret,
     });
   },
 };

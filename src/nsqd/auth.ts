@@ -1,6 +1,7 @@
 // Client authorization against auth servers (nsqd's --auth-http-address): the query, the answer's
-// validation, and the permission check for a topic/channel. Patterns are regular expressions
-// matched unanchored, as nsqd's regexp.MatchString does ("foo" also allows "foobar").
+// validation, the permission checks for a topic/channel, and the answers cached for the HTTP API
+// (--auth-http-api). Patterns are regular expressions matched unanchored, as nsqd's
+// regexp.MatchString does ("foo" also allows "foobar").
 
 export interface AuthQuery {
   remoteIp: string;
@@ -18,6 +19,10 @@ export interface AuthHttpOptions {
 
 const PERMISSIONS = new Set(['subscribe', 'publish']);
 
+/** Pattern sources taken to grant every name: a pattern cannot be proven to match everything. */
+const MATCH_ALL = new Set(['(?:)', '.*', '^.*', '.*$', '^.*$']);
+const matchesAll = (re: RegExp): boolean => MATCH_ALL.has(re.source);
+
 class Authorization {
   constructor(
     readonly topic: RegExp,
@@ -32,6 +37,16 @@ class Authorization {
     if (!this.topic.test(topic)) return false;
     for (const c of this.channels) if (c.test(channel)) return true;
     return false;
+  }
+
+  /** Both permissions on the topic and channel: what an HTTP admin route needs. */
+  administers(topic: string, channel: string): boolean {
+    return this.publish && this.subscribe && this.topic.test(topic) && this.channels.some((c) => c.test(channel));
+  }
+
+  /** Both permissions on every topic and channel (`.*`/`.*`): what /config needs. */
+  get grantsAll(): boolean {
+    return this.publish && this.subscribe && matchesAll(this.topic) && this.channels.some(matchesAll);
   }
 }
 
@@ -52,9 +67,39 @@ export class AuthState {
     for (const a of this.authorizations) if (a.allows(topic, channel)) return true;
     return false;
   }
+
+  allowsAdmin(topic: string, channel: string): boolean {
+    return this.authorizations.some((a) => a.administers(topic, channel));
+  }
+
+  get allowsAll(): boolean {
+    return this.authorizations.some((a) => a.grantsAll);
+  }
 }
 
-class BadAnswer extends Error {}
+/** One auth server's failure; `status`: the HTTP status it answered with (0: no usable answer). */
+class BadAnswer extends Error {
+  constructor(
+    message: string,
+    readonly status = 0,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * No auth server granted anything. `refused`: one of them answered 401 or 403, so the secret is
+ * unknown to it (otherwise none could be asked, or none answered usably).
+ */
+export class AuthQueryError extends Error {
+  readonly code = 'E_AUTH_FAILED';
+  constructor(
+    message: string,
+    readonly refused: boolean,
+  ) {
+    super(message);
+  }
+}
 
 function compile(pattern: string, what: string): RegExp {
   try {
@@ -109,7 +154,7 @@ async function queryOne(address: string, q: AuthQuery, o: AuthHttpOptions): Prom
   // one deadline for connect + answer: fetch has no separate connect timeout
   const res = await fetch(authEndpoint(address, q), { method: o.method === 'post' ? 'POST' : 'GET', signal: AbortSignal.timeout(o.connectTimeout + o.requestTimeout) });
   const text = await res.text();
-  if (res.status !== 200) throw new BadAnswer(`got response ${res.status} ${res.statusText} ${JSON.stringify(text)}`);
+  if (res.status !== 200) throw new BadAnswer(`got response ${res.status} ${res.statusText} ${JSON.stringify(text)}`, res.status);
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -127,14 +172,65 @@ export async function queryAnyAuthd(addresses: readonly string[], q: AuthQuery, 
   const n = addresses.length;
   const start = Math.floor(Math.random() * n);
   const failures: string[] = [];
+  let refused = false;
   for (let i = 0; i < n; i++) {
     const address = addresses[(start + i) % n]!;
     try {
       return await queryOne(address, q, o);
     } catch (err) {
+      if (err instanceof BadAnswer && (err.status === 401 || err.status === 403)) refused = true;
       const cause = (err as { cause?: { code?: string } }).cause;
       failures.push(`failed to auth against ${address} - ${(err as Error).message}${cause?.code ? ` (${cause.code})` : ''}`);
     }
   }
-  throw new Error(failures.join('; '));
+  throw new AuthQueryError(failures.join('; '), refused);
+}
+
+/** Most answers the HTTP API keeps: a flood of distinct secrets cannot grow memory. */
+const CACHE_MAX = 1024;
+
+/**
+ * The HTTP API's auth answers, kept per query (secret, remote address, TLS, certificate name: the
+ * auth server may answer differently for each) until their TTL ends, so a `/pub` loop does not
+ * ask the auth server every time; concurrent requests share one query. Failures are not kept.
+ */
+export class AuthCache {
+  readonly #entries = new Map<string, AuthState | Promise<AuthState>>();
+  readonly #addresses: () => readonly string[];
+  readonly #options: () => AuthHttpOptions;
+  readonly #max: number;
+
+  constructor(addresses: () => readonly string[], options: () => AuthHttpOptions, max = CACHE_MAX) {
+    this.#addresses = addresses;
+    this.#options = options;
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(q: AuthQuery): Promise<AuthState> {
+    const key = `${q.secret}\n${q.remoteIp}\n${q.tls}\n${q.commonName}`;
+    const found = this.#entries.get(key);
+    if (found !== undefined) {
+      if (!(found instanceof AuthState)) return found;
+      if (!found.expired) return Promise.resolve(found);
+      this.#entries.delete(key);
+    }
+    const pending = queryAnyAuthd(this.#addresses(), q, this.#options()).then(
+      (state) => {
+        if (this.#entries.get(key) === pending) this.#entries.set(key, state);
+        return state;
+      },
+      (err: unknown) => {
+        if (this.#entries.get(key) === pending) this.#entries.delete(key);
+        throw err;
+      },
+    );
+    // the oldest entry makes room (Map keeps insertion order)
+    if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, pending);
+    return pending;
+  }
 }

@@ -13,12 +13,19 @@ import { InFlightTable } from './inflight.js';
 import { MSG_IN_FLIGHT, type Message } from './message.js';
 import { TimeoutFifo } from './pqueue.js';
 import type { AuthState } from './auth.js';
+import { peerCommonName } from './tls.js';
 import type { Channel } from './channel.js';
 import type { NSQD } from './nsqd.js';
 
 export const STATE_INIT = 0;
 export const STATE_SUBSCRIBED = 2;
 export const STATE_CLOSING = 3;
+
+/** What the connection's protocol does for the engine's periodic checks. */
+export interface ClientProtocol {
+  /** A subscribed client's authorization expired: ask the auth server again before delivering more. */
+  authExpired(): void;
+}
 
 /** Output buffer of a quiet connection, and of one whose buffer has filled up (busy: fewer, larger writes). */
 const OUT_SMALL = 16 * 1024;
@@ -56,6 +63,7 @@ export class Client {
   authSecret = '';
   /** what the auth server granted (AUTH); null before */
   authState: AuthState | null = null;
+  protocol: ClientProtocol | null = null;
 
   state = STATE_INIT;
   channel: Channel | null = null;
@@ -107,9 +115,9 @@ export class Client {
     return this.authState !== null && this.authState.authorizations.length > 0;
   }
 
-  /** Can this client take one more message now? */
+  /** Can this client take one more message now? Not while its expired authorization is asked for again. */
   isReady(): boolean {
-    return this.state === STATE_SUBSCRIBED && this.inFlightCount < this.readyCount && !this.writeBlocked;
+    return this.state === STATE_SUBSCRIBED && this.inFlightCount < this.readyCount && !this.writeBlocked && !this.executing;
   }
 
   /** Hands a message to this client: mark it in flight and append its frame. */
@@ -253,9 +261,8 @@ export class Client {
 
   /** The client certificate's subject common name ('' without TLS or certificate), for auth. */
   get tlsCommonName(): string {
-    const cert = this.tlsSocket?.getPeerCertificate();
-    const cn = cert?.subject?.CN;
-    return typeof cn === 'string' ? cn : Array.isArray(cn) ? (cn[0] ?? '') : '';
+    const secure = this.tlsSocket;
+    return secure === null ? '' : peerCommonName(secure);
   }
 
   #onDrain = (): void => {

@@ -30,6 +30,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'broadcast-http-port': { key: 'broadcastHttpPort', kind: 'int', describe: 'HTTP port registered with lookupd (defaults to the HTTP port this nsqd listens on)' },
   'lookupd-tcp-address': { key: 'nsqlookupdTcpAddresses', kind: 'list', describe: 'lookupd TCP address (may be given multiple times)' },
   'auth-http-address': { key: 'authHttpAddresses', kind: 'urls', describe: '<addr>:<port> or a full url to query auth server (may be given multiple times)' },
+  'auth-http-api': { key: 'authHttpApi', kind: 'bool', describe: 'authorize the HTTP API too: /pub, /mpub and the admin routes need an Authorization: Bearer <secret> header that the auth server grants (not in nsqd)' },
   'auth-http-request-method': { key: 'authHttpRequestMethod', kind: 'method', describe: 'HTTP method to use for auth server requests (get or post)' },
   'data-path': { key: 'dataPath', kind: 'string', describe: 'path to store disk-backed messages (default: the current folder)' },
   'node-id': { key: 'nodeId', kind: 'int', describe: 'unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)' },

@@ -17,6 +17,8 @@ import type { NsqdTls } from './tls.js';
 import type { TLSSocket } from 'node:tls';
 import type { Topic } from './topic.js';
 import type { Channel } from './channel.js';
+import { AuthCache, AuthQueryError, type AuthState } from './auth.js';
+import { peerCommonName } from './tls.js';
 
 
 
@@ -37,26 +39,32 @@ interface Route {
   log: boolean;
   /** plain text, without the V1 headers (/ping) */
   plain?: boolean;
+  /**
+   * With --auth-http-api, what the bearer's grant must cover: `publish` on the topic, `topic` or
+   * `channel` (both permissions on it; a topic's channels included), `all` (every topic and channel).
+   * Unset: open to anyone (as every route is in nsqd).
+   */
+  auth?: 'publish' | 'topic' | 'channel' | 'all';
 }
 
 const ROUTES: Route[] = [
   { methods: ['GET'], path: '/ping', handler: ping, log: true, plain: true },
   { methods: ['GET'], path: '/info', handler: info, log: true },
-  { methods: ['POST'], path: '/pub', handler: pub, log: false },
-  { methods: ['POST'], path: '/mpub', handler: mpub, log: false },
+  { methods: ['POST'], path: '/pub', handler: pub, log: false, auth: 'publish' },
+  { methods: ['POST'], path: '/mpub', handler: mpub, log: false, auth: 'publish' },
   { methods: ['GET'], path: '/stats', handler: stats, log: true },
   { methods: ['GET'], path: '/metrics', handler: (ctx) => prometheusText(ctx.nsqd), log: false, plain: true },
-  { methods: ['POST'], path: '/topic/create', handler: topicCreate, log: true },
-  { methods: ['POST'], path: '/topic/delete', handler: topicDelete, log: true },
-  { methods: ['POST'], path: '/topic/empty', handler: topicEmpty, log: true },
-  { methods: ['POST'], path: '/topic/pause', handler: topicPause, log: true },
-  { methods: ['POST'], path: '/topic/unpause', handler: topicPause, log: true },
-  { methods: ['POST'], path: '/channel/create', handler: channelCreate, log: true },
-  { methods: ['POST'], path: '/channel/delete', handler: channelDelete, log: true },
-  { methods: ['POST'], path: '/channel/empty', handler: channelEmpty, log: true },
-  { methods: ['POST'], path: '/channel/pause', handler: channelPause, log: true },
-  { methods: ['POST'], path: '/channel/unpause', handler: channelPause, log: true },
-  { methods: ['GET', 'PUT'], path: '/config/:opt', handler: config, log: true },
+  { methods: ['POST'], path: '/topic/create', handler: topicCreate, log: true, auth: 'topic' },
+  { methods: ['POST'], path: '/topic/delete', handler: topicDelete, log: true, auth: 'topic' },
+  { methods: ['POST'], path: '/topic/empty', handler: topicEmpty, log: true, auth: 'topic' },
+  { methods: ['POST'], path: '/topic/pause', handler: topicPause, log: true, auth: 'topic' },
+  { methods: ['POST'], path: '/topic/unpause', handler: topicPause, log: true, auth: 'topic' },
+  { methods: ['POST'], path: '/channel/create', handler: channelCreate, log: true, auth: 'channel' },
+  { methods: ['POST'], path: '/channel/delete', handler: channelDelete, log: true, auth: 'channel' },
+  { methods: ['POST'], path: '/channel/empty', handler: channelEmpty, log: true, auth: 'channel' },
+  { methods: ['POST'], path: '/channel/pause', handler: channelPause, log: true, auth: 'channel' },
+  { methods: ['POST'], path: '/channel/unpause', handler: channelPause, log: true, auth: 'channel' },
+  { methods: ['GET', 'PUT'], path: '/config/:opt', handler: config, log: true, auth: 'all' },
 ];
 
 function match(route: Route, path: string): Record<string, string> | null {
@@ -81,6 +89,14 @@ function match(route: Route, path: string): Record<string, string> | null {
  * plain listener answers every request with nsqd's 403 TLS_REQUIRED.
  */
 export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | HttpsServer {
+  const o = nsqd.options;
+  // --auth-http-api: bearer secrets' grants, shared by this listener's requests
+  const authCache = o.authHttpApi
+    ? new AuthCache(
+        () => o.authHttpAddresses,
+        () => ({ method: o.authHttpRequestMethod, connectTimeout: o.httpClientConnectTimeout, requestTimeout: o.httpClientRequestTimeout }),
+      )
+    : null;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     if (tls === null && nsqd.options.tlsRequired === TLS_REQUIRED) {
       req.resume();
@@ -90,7 +106,7 @@ export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | Http
       return;
     }
     const started = performance.now();
-    handle(nsqd, req, res).then(
+    handle(nsqd, req, res, authCache).then(
       (status) => {
         if (status.log) {
           const ms = (performance.now() - started).toFixed(3);
@@ -119,7 +135,7 @@ export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | Http
   return server;
 }
 
-async function handle(nsqd: NSQD, req: IncomingMessage, res: ServerResponse): Promise<{ log: boolean }> {
+async function handle(nsqd: NSQD, req: IncomingMessage, res: ServerResponse, authCache: AuthCache | null): Promise<{ log: boolean }> {
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
@@ -153,11 +169,15 @@ async function handle(nsqd: NSQD, req: IncomingMessage, res: ServerResponse): Pr
   }
   try {
     const query = parseQuery(q === -1 ? '' : rawUrl.slice(q + 1));
-    const result = await route.handler({ nsqd, req, query, path, params: params! });
+    const ctx: Ctx = { nsqd, req, query, path, params: params! };
+    // before the body is read: a refused publisher does not get to upload it
+    if (route.auth !== undefined && authCache !== null) checkGrant(ctx, route.auth, await bearerGrant(ctx, authCache));
+    const result = await route.handler(ctx);
     send(res, result, !route.plain);
   } catch (err) {
     // a body we did not read must not be taken for the next request
     if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
+    if (err instanceof HttpError && err.status === 401 && !res.headersSent) res.setHeader('WWW-Authenticate', 'Bearer realm="nsqd"');
     if (err instanceof HttpError) {
       sendError(res, err, !route.plain);
     } else {
@@ -171,6 +191,58 @@ async function handle(nsqd: NSQD, req: IncomingMessage, res: ServerResponse): Pr
 
 
 
+
+// ---- --auth-http-api ------------------------------------------------------------------------------
+
+/**
+ * What the auth server grants the request's `Authorization: Bearer <secret>`, asked as for a TCP
+ * client's AUTH (remote address, TLS, certificate name). 401 AUTH_REQUIRED without a bearer, 403
+ * UNAUTHORIZED for a secret the auth server refuses or that grants nothing, 503 AUTH_FAILED when
+ * no auth server answers usably (worth retrying; the reason is logged, never sent).
+ */
+async function bearerGrant(ctx: Ctx, cache: AuthCache): Promise<AuthState> {
+  const m = /^Bearer +(\S+) *$/i.exec(ctx.req.headers.authorization ?? '');
+  if (m === null) throw new HttpError(401, 'AUTH_REQUIRED');
+  const socket = ctx.req.socket;
+  const secure = 'encrypted' in socket && socket.encrypted === true;
+  let state: AuthState;
+  try {
+    state = await cache.get({ remoteIp: socket.remoteAddress ?? '', tls: secure, commonName: secure ? peerCommonName(socket as TLSSocket) : '', secret: m[1]! });
+  } catch (err) {
+    ctx.nsqd.logger.warn(`HTTP: [${socket.remoteAddress}] ${ctx.req.method} ${ctx.path} AUTH failed ${(err as Error).message}`);
+    if (err instanceof AuthQueryError && err.refused) throw new HttpError(403, 'UNAUTHORIZED');
+    throw new HttpError(503, 'AUTH_FAILED');
+  }
+  if (state.authorizations.length === 0) throw new HttpError(403, 'UNAUTHORIZED');
+  return state;
+}
+
+/**
+ * The route's permission check (403 UNAUTHORIZED). A name the request lacks is left to the handler,
+ * which refuses it (400 MISSING_ARG_*) before it does anything.
+ */
+function checkGrant(ctx: Ctx, need: NonNullable<Route['auth']>, state: AuthState): void {
+  const topic = ctx.query.get('topic');
+  let ok: boolean;
+  if (need === 'all') {
+    ok = state.allowsAll;
+  } else if (topic === null) {
+    return;
+  } else if (need === 'publish') {
+    ok = state.allows(topic, '');
+  } else if (need === 'channel') {
+    const channel = ctx.query.get('channel');
+    if (channel === null) return;
+    ok = state.allowsAdmin(topic, channel);
+  } else {
+    // a topic route acts on the topic's channels too (delete, pause): each of them must be granted,
+    // and the topic itself as a publish is (a channel pattern that matches "", such as .*)
+    ok = state.allowsAdmin(topic, '');
+    const t = ctx.nsqd.getExistingTopic(topic);
+    if (ok && t !== undefined) for (const name of t.channels.keys()) if (!state.allowsAdmin(topic, name)) ok = false;
+  }
+  if (!ok) throw new HttpError(403, 'UNAUTHORIZED');
+}
 
 /** Reads the request body, refusing more than `max` bytes with `tooBig`. */
 function readBody(req: IncomingMessage, max: number, tooBig: string): Promise<Buffer> {

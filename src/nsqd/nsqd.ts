@@ -6,7 +6,8 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { RESPONSE_HEARTBEAT } from '../protocol/constants.js';
 import { Logger } from '../util/log.js';
-import { STATE_CLOSING, type Client } from './client.js';
+import { UserError } from '../util/errors.js';
+import { STATE_CLOSING, STATE_SUBSCRIBED, type Client } from './client.js';
 import { BodyStore } from './body-store.js';
 import type { DiskQueue } from './disk-queue.js';
 import { GuidFactory } from './guid.js';
@@ -107,6 +108,7 @@ export class NSQD {
     const o = this.options;
     // configuration errors come before anything is logged
     this.tls = buildTls(o);
+    if (o.authHttpApi && o.authHttpAddresses.length === 0) throw new UserError('cannot authorize the HTTP API (--auth-http-api) without --auth-http-address', 'E_AUTH_CONFIG', 1);
     this.logger.info(`ID: ${o.nodeId}`);
     const tcpAddr = splitHostPort(o.tcpAddress, '--tcp-address');
     const httpAddr = splitHostPort(o.httpAddress, '--http-address');
@@ -321,6 +323,11 @@ export class NSQD {
 
   removeClient(client: Client): void {
     this.clients.delete(client.id);
+    this.leaveChannel(client);
+  }
+
+  /** The client stops consuming now: its in-flight messages go back to the channel for others. */
+  leaveChannel(client: Client): void {
     client.state = STATE_CLOSING;
     const ch = client.channel;
     client.channel = null;
@@ -352,7 +359,11 @@ export class NSQD {
       this.#lastCompact = now;
       this.durability.compact();
     }
+    // a subscribed consumer that only receives sends no command that would find its authorization
+    // expired: it is asked for again here (authState is null without auth servers)
+    const wallNow = Date.now();
     for (const client of this.clients.values()) {
+      if (client.authState !== null && client.state === STATE_SUBSCRIBED && !client.executing && client.authState.expires < wallNow) client.protocol?.authExpired();
       const hb = client.heartbeatInterval;
       // no heartbeat into a TLS handshake: the client expects the handshake's OK first
       if (hb <= 0 || client.state === STATE_CLOSING || client.upgrading) continue;

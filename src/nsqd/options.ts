@@ -26,6 +26,8 @@ export interface NsqdOptions {
   /** auth servers (host:port or a full URL); none: AUTH is disabled */
   authHttpAddresses: string[];
   authHttpRequestMethod: 'get' | 'post';
+  /** --auth-http-api: the HTTP API's publish and admin routes ask the auth servers too (not in nsqd) */
+  authHttpApi: boolean;
   httpClientConnectTimeout: number;
   httpClientRequestTimeout: number;
 
@@ -101,6 +103,7 @@ export function defaultOptions(): NsqdOptions {
     nsqlookupdTcpAddresses: [],
     authHttpAddresses: [],
     authHttpRequestMethod: 'get',
+    authHttpApi: false,
     httpClientConnectTimeout: 2000,
     httpClientRequestTimeout: 5000,
 

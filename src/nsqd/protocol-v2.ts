@@ -29,7 +29,7 @@ import { goQuote, isValidChannelName, isValidTopicName } from '../protocol/names
 import type { Socket } from 'node:net';
 import { SnappyFrameDecoder, SnappyFrameError } from '../protocol/snappy-frame.js';
 import { queryAnyAuthd } from './auth.js';
-import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED } from './client.js';
+import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED, type ClientProtocol } from './client.js';
 import { TLS_NOT_REQUIRED } from './options.js';
 import { clientCertRefusal, upgradeToTls } from './tls.js';
 import { applyIdentify, IdentifyError } from './identify.js';
@@ -54,7 +54,7 @@ const CH_SPACE = 32;
 /** Go's %q, as nsqd prints names in error messages. */
 const q = goQuote;
 
-export class ProtocolV2 implements CommandSink, Committer {
+export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
   readonly client: Client;
   readonly #nsqd: NSQD;
   readonly #decoder: CommandDecoder;
@@ -87,6 +87,7 @@ export class ProtocolV2 implements CommandSink, Committer {
     this.#nsqd = nsqd;
     this.client = client;
     this.#decoder = new CommandDecoder(this);
+    client.protocol = this;
   }
 
   /**
@@ -472,6 +473,34 @@ export class ProtocolV2 implements CommandSink, Committer {
     });
   }
 
+  /** The engine's scan loop found this subscribed client's authorization expired (ClientProtocol). */
+  authExpired(): void {
+    this.#recheckSubscription(false);
+  }
+
+  /**
+   * Asks the auth server again whether this consumer may still read its channel; nothing is
+   * delivered meanwhile. Refused: E_UNAUTHORIZED, and its in-flight messages go to other
+   * consumers at once (nsqd keeps delivering to a subscriber whose grant was withdrawn).
+   * `decoding`: called from a command, so the rest of the chunk is held too.
+   */
+  #recheckSubscription(decoding: boolean): void {
+    const client = this.client;
+    const channel = client.channel;
+    if (client.executing || channel === null || this.#decoder.stopped) return;
+    this.#afterAuthQuery((err) => {
+      if (client.state !== STATE_SUBSCRIBED || client.channel !== channel) return;
+      try {
+        if (err !== null) this.#authFailed(err);
+        this.#authorized('SUB', channel.topic.name, channel.name, true);
+      } catch (e) {
+        this.#nsqd.leaveChannel(client);
+        throw e;
+      }
+      channel.pump();
+    }, decoding);
+  }
+
   /** A PUB or DPUB whose authorization must be renewed first: its body is kept until then. */
   #renewThenPublish(verb: number, buf: Buffer, start: number, end: number, owned: boolean): void {
     const body = owned ? buf : Buffer.from(buf.subarray(start, end));
@@ -493,16 +522,19 @@ export class ProtocolV2 implements CommandSink, Committer {
    * (other connections carry on). `done` gets the query's error or null (the new state is on the
    * client), and may throw a ProtocolError; then the commands that arrived meanwhile run, in order.
    */
-  #afterAuthQuery(done: (err: Error | null) => void): void {
+  #afterAuthQuery(done: (err: Error | null) => void, decoding = true): void {
     const client = this.client;
     const o = this.#nsqd.options;
     this.#held = [];
     client.executing = true;
     client.socket.pause();
-    // the rest of the chunk being decoded is kept too
-    this.#decoder.divert((rest) => {
-      if (rest.length > 0) this.#held?.push({ buf: rest, fromSocket: this.#input === null });
-    });
+    // the rest of the chunk being decoded is kept too (outside a command nothing is being decoded,
+    // and a divert left set would take the next chunk pushed)
+    if (decoding) {
+      this.#decoder.divert((rest) => {
+        if (rest.length > 0) this.#held?.push({ buf: rest, fromSocket: this.#input === null });
+      });
+    }
     const query = { remoteIp: client.socket.remoteAddress ?? '', tls: client.tls, commonName: client.tlsCommonName, secret: client.authSecret };
     queryAnyAuthd(o.authHttpAddresses, query, { method: o.authHttpRequestMethod, connectTimeout: o.httpClientConnectTimeout, requestTimeout: o.httpClientRequestTimeout }).then(
       (state) => {
@@ -618,7 +650,11 @@ export class ProtocolV2 implements CommandSink, Committer {
     if (!channel.finish(client, id)) {
       const idText = buf.toString('latin1', idPos, idPos + MSG_ID_LENGTH);
       this.#fail(nonFatal(E_FIN_FAILED, `FIN ${idText} failed ${channel.notInFlightReason(client, id)}`));
+      return;
     }
+    // the FIN counts (the message was delivered while authorized); the next delivery may not
+    const auth = client.authState;
+    if (auth !== null && s === STATE_SUBSCRIBED && auth.expires < Date.now()) this.#recheckSubscription(true);
   }
 
   /** FIN lines the fast path did not take: extra parameters (ignored, as nsqd does) or a bad ID. */

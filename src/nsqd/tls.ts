@@ -88,6 +88,12 @@ export function upgradeToTls(raw: Socket, t: NsqdTls, early: Buffer): TLSSocket 
   return new TLSSocket(raw, { isServer: true, secureContext: t.context, requestCert: t.requestCert, rejectUnauthorized: t.rejectUnauthorized });
 }
 
+/** The client certificate's subject common name ('' without one), as auth servers are told it. */
+export function peerCommonName(secure: TLSSocket): string {
+  const cn = secure.getPeerCertificate()?.subject?.CN;
+  return typeof cn === 'string' ? cn : Array.isArray(cn) ? (cn[0] ?? '') : '';
+}
+
 /** Go's names for the negotiated version, as nsqd's /stats shows them. */
 export function goTlsVersion(protocol: string | null): string {
   switch (protocol) {

@@ -333,6 +333,8 @@ class HttpDestination implements Destination {
   readonly #topic: string;
   readonly #deferMs: number;
   readonly #userAgent: string;
+  /** sent as the bearer, for nodes started with --auth-http-api */
+  readonly #authSecret: string;
   #queue: Queued[] = [];
   #busy = false;
   #scheduled = false;
@@ -347,6 +349,7 @@ class HttpDestination implements Destination {
     this.#topic = cfg.topic;
     this.#deferMs = cfg.deferMs;
     this.#userAgent = cfg.userAgent;
+    this.#authSecret = cfg.authSecret;
   }
 
   async connect(): Promise<void> {
@@ -420,6 +423,7 @@ class HttpDestination implements Destination {
       throw fetchError(err, this.address);
     }
     if (res.status === 200) return;
+    if (res.status === 401 && this.#authSecret === '') throw new NsqError('E_AUTH_REQUIRED', `nsqd ${this.address} requires authorization (HTTP 401) and no auth secret was given`);
     let code = text.trim();
     try {
       code = String((JSON.parse(text) as { message?: unknown }).message ?? code);
@@ -431,7 +435,9 @@ class HttpDestination implements Destination {
 
   async #fetch(path: string, init: RequestInit): Promise<Response> {
     try {
-      return await fetch(this.#base + path, { ...init, headers: { 'User-Agent': this.#userAgent } });
+      const headers: Record<string, string> = { 'User-Agent': this.#userAgent };
+      if (this.#authSecret !== '') headers['Authorization'] = `Bearer ${this.#authSecret}`;
+      return await fetch(this.#base + path, { ...init, headers });
     } catch (err) {
       throw fetchError(err, this.address);
     }

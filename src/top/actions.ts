@@ -4,7 +4,15 @@
 import { httpBase } from '../client/discovery.js';
 import { describeTarget, type ActionKind, type Target } from './view.js';
 
-export async function runAction(action: ActionKind, target: Target, timeoutMs = 5000): Promise<string> {
+export interface ActionOptions {
+  timeoutMs?: number;
+  /** sent as `Authorization: Bearer` (nodes started with --auth-http-api); '' or unset: none */
+  authSecret?: string;
+}
+
+export async function runAction(action: ActionKind, target: Target, o: ActionOptions = {}): Promise<string> {
+  const timeoutMs = o.timeoutMs ?? 5000;
+  const headers: Record<string, string> = o.authSecret ? { Authorization: `Bearer ${o.authSecret}` } : {};
   const kind = target.channel === undefined ? 'topic' : 'channel';
   const query = new URLSearchParams({ topic: target.topic });
   if (target.channel !== undefined) query.set('channel', target.channel);
@@ -12,7 +20,7 @@ export async function runAction(action: ActionKind, target: Target, timeoutMs = 
     target.nodes.map(async (node) => {
       const base = httpBase(node);
       try {
-        const res = await fetch(`${base}/${kind}/${action}?${query}`, { method: 'POST', signal: AbortSignal.timeout(timeoutMs) });
+        const res = await fetch(`${base}/${kind}/${action}?${query}`, { method: 'POST', headers, signal: AbortSignal.timeout(timeoutMs) });
         if (res.ok) return null;
         const body = await res.text();
         let message = body;

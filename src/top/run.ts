@@ -4,6 +4,7 @@ import { UserError } from '../util/errors.js';
 import { TopModel } from './model.js';
 import { onceTable, plainHeader, plainRow } from './plain.js';
 import { Poller } from './poller.js';
+import type { ActionKind, Target } from './view.js';
 
 export interface TopOptions {
   nsqdHttpAddresses: string[];
@@ -17,6 +18,8 @@ export interface TopOptions {
   /** --plain: stop after this many rows (0: run until interrupted) */
   count: number;
   filter: string;
+  /** bearer of the actions' requests (nodes started with --auth-http-api); '' : none */
+  authSecret: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -29,8 +32,9 @@ export async function runTop(o: TopOptions): Promise<void> {
   // ink renders only a final frame when it thinks it runs in CI; here a person is at a terminal
   for (const key of Object.keys(process.env)) if (key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_')) delete process.env[key];
   // ink and react load only here: every other command starts without them
-  const [{ render }, { createElement }, { App }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js')]);
-  const app = render(createElement(App, { model, poller }), { exitOnCtrlC: false });
+  const [{ render }, { createElement }, { App }, { runAction }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js'), import('./actions.js')]);
+  const act = (action: ActionKind, target: Target): Promise<string> => runAction(action, target, { authSecret: o.authSecret });
+  const app = render(createElement(App, { model, poller, act }), { exitOnCtrlC: false });
   poller.start();
   await app.waitUntilExit();
   poller.stop();

@@ -34,13 +34,16 @@ export function clientFlags<T>(y: Argv<T>): Argv<T> {
 }
 
 /**
- * Adds --auth-secret, for the commands that talk to nsqd over TCP (pub, tail, to-file, bench); the Go
- * tools' spelling, --consumer-opt/--producer-opt=auth_secret,<secret>, comes with transportFlags.
+ * Adds --auth-secret, for the commands that talk to nsqd over TCP (pub, tail, to-file, bench) or
+ * to its HTTP API (`http`: pub --http, top's actions); the Go tools' spelling,
+ * --consumer-opt/--producer-opt=auth_secret,<secret>, comes with transportFlags.
  */
-export function authFlag<T>(y: Argv<T>): Argv<T> {
+export function authFlag<T>(y: Argv<T>, http = false): Argv<T> {
   return y.option('auth-secret', {
     type: 'string',
-    describe: 'secret sent with AUTH to nsqd nodes that require authorization (go-nsq: auth_secret)',
+    describe: http
+      ? 'secret sent with AUTH to nsqd nodes that require authorization, and as the bearer of HTTP requests to nodes started with --auth-http-api (go-nsq: auth_secret)'
+      : 'secret sent with AUTH to nsqd nodes that require authorization (go-nsq: auth_secret)',
     group: 'Connection:',
   }) as unknown as Argv<T>;
 }

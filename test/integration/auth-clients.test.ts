@@ -163,3 +163,67 @@ t.test('nsqjs Reader and Writer with authSecret', async (t) => {
   const err = await new Promise<Error | undefined>((resolve) => ro.publish('events', 'x', (e) => resolve(e ?? undefined)));
   t.match(String(err?.message ?? err), /E_UNAUTHORIZED/);
 });
+
+t.test('nsqjs Reader whose grant is withdrawn: E_UNAUTHORIZED at expiry, its unfinished messages go to an authorized consumer', async (t) => {
+  const authd = await startAuthd(t, { full: FULL, expiring: { ...FULL, ttl: 1 } });
+  const nsqd = await startNsqd(t, { authHttpAddresses: [authd.address] });
+  const address = `127.0.0.1:${nsqd.tcpEndpoint.port}`;
+  const r = new nsq.Reader('events', 'work', { nsqdTCPAddresses: [address], authSecret: 'expiring', maxInFlight: 5 });
+  t.teardown(() => r.close());
+  const errors: string[] = [];
+  const unauthorized = new Promise<void>((resolve) =>
+    r.on('error', (err: Error) => {
+      errors.push(err.message);
+      if (/E_UNAUTHORIZED/.test(err.message)) resolve();
+    }),
+  );
+  const held: string[] = [];
+  const three = new Promise<void>((resolve) =>
+    r.on('message', (m: NsqjsMessage) => {
+      // never finished: in flight when the grant goes away
+      held.push(m.body.toString());
+      if (held.length === 3) resolve();
+    }),
+  );
+  const ready = once(r, 'ready');
+  r.connect();
+  await ready;
+  for (const body of ['a', 'b', 'c']) nsqd.getTopic('events').publish(Buffer.from(body), 0, 1);
+  await three;
+  t.same(held.sort(), ['a', 'b', 'c'], 'nsqjs received while authorized');
+
+  authd.secrets.set('expiring', { ...FULL, ttl: 1, authorizations: [] });
+  await unauthorized;
+  t.match(errors.join('\n'), /E_UNAUTHORIZED AUTH failed for SUB on "events" "work"/, 'nsqjs reports the server error');
+
+  const got: string[] = [];
+  const c = new Consumer({ topic: 'events', channel: 'work', nsqdTcpAddresses: [address], authSecret: 'full' }, (m) => {
+    got.push(m.body.toString());
+  });
+  t.teardown(() => c.stop(0));
+  await c.start();
+  const deadline = Date.now() + 5000;
+  while (got.length < 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
+  t.same(got.sort(), ['a', 'b', 'c'], 'the authorized consumer gets the messages nsqjs never finished');
+});
+
+t.test('nsq pub --http --auth-secret against --auth-http-api: the secret is the bearer', async (t) => {
+  const authd = await startAuthd(t, { full: FULL, ro: READ_ONLY });
+  const nsqd = await startNsqd(t, { authHttpAddresses: [authd.address], authHttpApi: true });
+  const http = `127.0.0.1:${nsqd.httpEndpoint.port}`;
+  const ok = spawnNsq(t, ['pub', 'events', 'one', 'two', '--http', `--nsqd-http-address=${http}`, '--auth-secret=full', '--quiet']);
+  t.equal((await ok.exit).code, 0, `pub exits 0 (${ok.stderr()})`);
+  t.equal(nsqd.getExistingTopic('events')?.messageCount, 2, 'both published');
+  t.ok(authd.hits.some((h) => h.query.get('secret') === 'full'), 'the auth server was asked for the secret');
+
+  const noSecret = spawnNsq(t, ['pub', 'events', 'x', '--http', `--nsqd-http-address=${http}`]);
+  t.not((await noSecret.exit).code, 0, 'without --auth-secret: non-zero');
+  t.match(noSecret.stderr(), `nsqd ${http} requires authorization (HTTP 401) and no auth secret was given`);
+  t.notMatch(noSecret.stderr(), NO_STACK);
+
+  const ro = spawnNsq(t, ['pub', 'events', 'x', '--http', `--nsqd-http-address=${http}`, '--auth-secret', 'ro']);
+  t.not((await ro.exit).code, 0, 'a read-only secret: non-zero');
+  t.match(ro.stderr(), '403 UNAUTHORIZED');
+  t.notMatch(ro.stderr(), NO_STACK);
+  t.equal(nsqd.getExistingTopic('events')?.messageCount, 2, 'nothing refused was published');
+});

@@ -3,6 +3,7 @@
 
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
+import { startAuthd } from '../helpers/authd.js';
 import { BIN, startNsqd } from '../helpers/nsqd.js';
 
 const SOCKET = `nsq-test-${process.pid}`;
@@ -78,4 +79,44 @@ t.test('nsq top in a terminal: navigate, pause a channel on the server, quit', a
   const deadline = Date.now() + 5000;
   while (sessionAlive(session) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   t.notOk(sessionAlive(session), 'q quits the program');
+});
+
+t.test('nsq top --auth-secret: actions on a node started with --auth-http-api carry the secret as the bearer', async (t) => {
+  const admin = { ttl: 3600, authorizations: [{ topic: '^orders$', channels: ['.*'], permissions: ['publish', 'subscribe'] }] };
+  const authd = await startAuthd(t, { admin });
+  const nsqd = await startNsqd(t, { authHttpAddresses: [authd.address], authHttpApi: true });
+  const topic = nsqd.getTopic('orders');
+  topic.getChannel('billing');
+  t.teardown(() => {
+    try {
+      tmux('kill-server');
+    } catch {
+      // already gone
+    }
+  });
+  const top = (session: string, extra: string): void => {
+    tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '24', `${process.execPath} ${BIN} top --nsqd-http-address=127.0.0.1:${nsqd.httpEndpoint.port} --interval=200ms ${extra}`);
+  };
+  // the control: without the secret the pause is refused, and top says so
+  top('nosecret', '');
+  await screenWith('nosecret', 'billing');
+  for (const key of ['j', 'j']) {
+    tmux('send-keys', '-t', 'nosecret', key);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  tmux('send-keys', '-t', 'nosecret', 'p');
+  await screenWith('nosecret', /pause channel orders\/billing failed on 127\.0\.0\.1:\d+: 401 AUTH_REQUIRED/);
+  t.notOk(topic.getExistingChannel('billing')!.paused, 'refused without the secret');
+
+  top('secret', '--auth-secret=admin');
+  await screenWith('secret', 'billing');
+  for (const key of ['j', 'j']) {
+    tmux('send-keys', '-t', 'secret', key);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  tmux('send-keys', '-t', 'secret', 'p');
+  await screenWith('secret', 'pause channel orders/billing: done on 1 node');
+  t.ok(topic.getExistingChannel('billing')!.paused, 'paused with the secret');
+  t.equal(authd.hits.length, 1, 'the auth server was asked once, for the secret top sent');
+  t.equal(authd.hits[0]?.query.get('secret'), 'admin');
 });

@@ -302,6 +302,96 @@ t.test('an expired authorization is asked for again on the next check (TTL)', as
   t.equal(authd.hits.length, 5);
 });
 
+/** A consumer of orders/billing with RDY 10. */
+async function subscriber(t: Test, nsqd: NSQD, secret: string): Promise<RawConn> {
+  const c = await open(t, nsqd);
+  await login(t, c, secret);
+  c.send(encodeCommand('SUB', 'orders', 'billing'));
+  await expectResponse(t, c, 'OK', `${secret} subscribed`);
+  c.send(encodeCommand('RDY', 10));
+  return c;
+}
+
+async function messages(c: RawConn, n: number): Promise<Frame[]> {
+  const got: Frame[] = [];
+  while (got.length < n) {
+    const f = await c.next(3000);
+    if (f?.type !== FRAME_TYPE_MESSAGE) throw new Error(`expected a message, got ${JSON.stringify(show(f))}`);
+    got.push(f);
+  }
+  return got;
+}
+
+const msgId = (f: Frame): string => f.data.toString('latin1', 10, 26);
+const msgBody = (f: Frame): string => f.data.toString('utf8', 26);
+
+t.test('a subscriber whose grant is withdrawn is cut at expiry, without sending anything; its in-flight messages go to others', async (t) => {
+  const { authd, nsqd } = await authNsqd(t, { gone: { ...READER, ttl: 1 }, stays: { ...READER, ttl: 1 } });
+  const c = await subscriber(t, nsqd, 'gone');
+  for (const body of ['m1', 'm2', 'm3']) nsqd.getTopic('orders').publish(Buffer.from(body), 0, body.length);
+  const held = await messages(c, 3);
+  t.same(held.map(msgBody), ['m1', 'm2', 'm3'], 'the consumer received while authorized');
+  // the control: a consumer whose grant stays keeps its connection across the same expiry
+  const keeper = await subscriber(t, nsqd, 'stays');
+
+  authd.secrets.set('gone', { ...READER, ttl: 1, authorizations: [READER.authorizations[1]!] });
+  const hits = authd.hits.length;
+  // no command from the consumer: the expiry alone makes nsqd ask again
+  await expectFatal(t, c, 'E_UNAUTHORIZED AUTH failed for SUB on "orders" "billing"');
+  t.ok(authd.hits.slice(hits).some((h) => h.query.get('secret') === 'gone'), 'the auth server was asked again for the expired secret');
+
+  const redelivered = await messages(keeper, 3);
+  t.same(redelivered.map(msgBody).sort(), ['m1', 'm2', 'm3'], "the cut consumer's in-flight messages go to the authorized one");
+  t.same(redelivered.map((f) => f.data.readUInt16BE(8)), [2, 2, 2], 'as second attempts');
+  for (const f of redelivered) keeper.send(encodeCommand('FIN', msgId(f)));
+  nsqd.getTopic('orders').publish(Buffer.from('m4'), 0, 2);
+  t.same((await messages(keeper, 1)).map(msgBody), ['m4'], 'the consumer whose grant stayed still receives after its expiry');
+  t.ok(authd.hits.filter((h) => h.query.get('secret') === 'stays').length >= 2, 'its grant was renewed');
+});
+
+t.test('a FIN after expiry asks again at once, before the scan loop would', async (t) => {
+  // scan passes 1 s apart; a heartbeat shows when one ran (heartbeats are sent by the scan loop)
+  const { authd, nsqd } = await authNsqd(t, { s: { ...READER, ttl: 1 } }, { queueScanInterval: 1000 });
+  const c = await open(t, nsqd);
+  c.send(encodeIdentify({ feature_negotiation: true, heartbeat_interval: 1000 }));
+  await c.next(3000);
+  let f = await c.next(3000, false);
+  while (f?.text !== '_heartbeat_') f = await c.next(3000, false);
+  const tick = Date.now();
+  c.send('NOP\n');
+  // AUTH 300 ms after a pass: the grant expires 300 ms after the next pass, which cannot see it
+  await new Promise((r) => setTimeout(r, 300));
+  c.send(auth('s'));
+  await expectResponse(t, c, '{"identity":"rita","identity_url":"","permission_count":2}');
+  c.send(encodeCommand('SUB', 'orders', 'billing'));
+  await expectResponse(t, c, 'OK');
+  c.send(encodeCommand('RDY', 1));
+  nsqd.getTopic('orders').publish(Buffer.from('x'), 0, 1);
+  const [m] = await messages(c, 1);
+  authd.secrets.set('s', { ...READER, ttl: 1, authorizations: [READER.authorizations[1]!] });
+  const expires = [...nsqd.clients.values()][0]!.authState!.expires;
+  await new Promise((r) => setTimeout(r, expires - Date.now() + 20));
+  const sent = Date.now();
+  t.ok(tick + 2000 - sent > 500, 'the scan pass that would find the expiry is still more than 500 ms away');
+  c.send(encodeCommand('FIN', msgId(m!)));
+  await expectFatal(t, c, 'E_UNAUTHORIZED AUTH failed for SUB on "orders" "billing"');
+  t.ok(Date.now() - sent < 400, `cut ${Date.now() - sent} ms after the FIN`);
+});
+
+t.test('an auth server that refuses the re-query at expiry (FIN sent after it) cuts the consumer with E_AUTH_FAILED', async (t) => {
+  const { authd, nsqd } = await authNsqd(t, { s: { ...READER, ttl: 1 } });
+  const c = await subscriber(t, nsqd, 's');
+  nsqd.getTopic('orders').publish(Buffer.from('x'), 0, 1);
+  const [m] = await messages(c, 1);
+  authd.secrets.delete('s');
+  await new Promise((r) => setTimeout(r, 1050));
+  c.send(encodeCommand('FIN', msgId(m!)));
+  await expectFatal(t, c, 'E_AUTH_FAILED AUTH failed');
+  const ch = nsqd.getExistingTopic('orders')!.getExistingChannel('billing')!;
+  t.equal(ch.inFlightCount, 0, 'nothing left in flight');
+  t.equal(ch.clients.length, 0, 'the consumer left the channel');
+});
+
 t.test('/stats shows authed, auth_identity, auth_identity_url; HTTP /pub is not authorized (as nsqd)', async (t) => {
   const { nsqd } = await authNsqd(t, { pub: PUBLISHER, read: READER });
   const c = await open(t, nsqd);
