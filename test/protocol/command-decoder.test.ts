@@ -239,6 +239,27 @@ t.test('fuzz: random bytes never throw and never loop', async (t) => {
   t.pass('500 random inputs decoded without throwing');
 });
 
+t.test('fuzz: random MPUB bodies never throw and never loop, whatever size they declare', async (t) => {
+  const limits: MpubLimits = { maxBodySize: 200, maxMsgSize: 50 };
+  for (let round = 0; round < 500; round++) {
+    const parts: Buffer[] = [Buffer.from('MPUB t\n')];
+    // a count, then sizes and bodies, each sometimes wrong
+    const n = Math.floor(Math.random() * 60);
+    const words: number[] = [Math.floor(Math.random() * 300) - 20, Math.floor(Math.random() * 12) - 1];
+    for (let i = 0; i < n; i++) words.push(Math.random() < 0.5 ? Math.floor(Math.random() * 70) - 5 : Math.floor(Math.random() * 2 ** 32) - 2 ** 31);
+    for (const w of words) {
+      const b = Buffer.alloc(4);
+      b.writeInt32BE(w | 0);
+      parts.push(b, Buffer.alloc(Math.floor(Math.random() * 8), 65));
+    }
+    parts.push(Buffer.from('NOP\n'));
+    const bytes = Buffer.concat(parts);
+    decodeInPieces(randomSplit(bytes), limits);
+    decodeInPieces([bytes], limits);
+  }
+  t.pass('500 random MPUBs decoded without throwing');
+});
+
 t.test('divert hands the rest of the chunk to a new layer after the current command', async (t) => {
   const r = new Recorder();
   const d = new CommandDecoder(r, LIMITS);
