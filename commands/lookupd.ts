@@ -8,8 +8,10 @@ export const lookupd: CommandModule = {
   describe: 'run the nsqlookupd-compatible discovery server (TCP protocol V1 + HTTP API)',
   builder: (y) => {
     for (const [flag, spec] of Object.entries(LOOKUPD_FLAGS)) {
-      y.option(flag, { type: 'string', describe: spec.describe, default: lookupdFlagDefault(spec), group: 'nsqlookupd options:' });
+      // no yargs default: a value left unset can still come from --config (command line > config > default)
+      y.option(flag, { type: 'string', describe: spec.describe, ...(spec.key === null ? {} : { defaultDescription: JSON.stringify(lookupdFlagDefault(spec)) }), group: 'nsqlookupd options:' });
     }
+    y.option('config', { type: 'string', describe: "path to a config file in nsqlookupd's TOML format (underscored option names)", group: 'nsqlookupd options:' });
     return y
       .example('$0 lookupd', 'listen on 127.0.0.1:4160 (TCP, for nsqd) and 127.0.0.1:4161 (HTTP, for consumers)')
       .example('$0 lookupd --tcp-address=0.0.0.0:4160 --http-address=0.0.0.0:4161', '');

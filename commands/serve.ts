@@ -10,7 +10,7 @@ export const serve: CommandModule = {
     for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
       if (isListKind(spec.kind)) y.option(flag, { type: 'string', array: true, nargs: 1, describe: spec.describe, group: 'nsqd options:' });
       // no yargs default: a value left unset can still come from --config (command line > config > default)
-      else y.option(flag, { type: 'string', describe: spec.describe, defaultDescription: JSON.stringify(String(flagDefault(spec))), group: 'nsqd options:' });
+      else y.option(flag, { type: 'string', describe: spec.describe, ...(spec.key === null ? {} : { defaultDescription: JSON.stringify(String(flagDefault(spec))) }), group: 'nsqd options:' });
     }
     y.option('config', { type: 'string', describe: "path to a config file in nsqd's TOML format (underscored option names)", group: 'nsqd options:' });
     y.option('with-lookupd', { type: 'boolean', default: false, describe: 'also run a lookupd in this process and register with it', group: 'beyond nsqd:' });

@@ -16,17 +16,34 @@ function lastValueWins(argv: Record<string, unknown>, y: unknown): void {
   }
 }
 
+/**
+ * Stand-ins for a check of the command line without running it (tests): `handler` gets the parsed
+ * flags instead of the command's handler, `fail` the one-line error and exit code instead of exit.
+ */
+export interface CliHooks {
+  handler(argv: Record<string, unknown>): void | Promise<void>;
+  fail(message: string, exitCode: number): never;
+}
+
+const exitWith = (message: string, exitCode: number): never => {
+  process.stderr.write(`${message}\n`);
+  process.exit(exitCode);
+};
+
 /** `alias` is the subcommand a Go tool name stands for: it becomes the only, default command. */
-export async function runCli(args: string[], name: string, alias?: string): Promise<void> {
-  let cli = yargs(args).scriptName(name).middleware(lastValueWins as never, true);
+export async function runCli(args: string[], name: string, alias?: string, hooks?: CliHooks): Promise<void> {
+  const fail = hooks?.fail ?? exitWith;
+  // flags are read by their spelled names; camelCase copies only made unknown flags reported twice
+  let cli = yargs(args).scriptName(name).parserConfiguration({ 'camel-case-expansion': false }).middleware(lastValueWins as never, true);
+  if (hooks !== undefined) cli = cli.exitProcess(false);
   if (alias !== undefined) {
     const cmd = commands.find((c) => c.command === alias || (Array.isArray(c.command) && c.command[0] === alias));
     if (cmd === undefined) throw new UserError(`${name} is not available yet`);
-    cli = cli.command({ ...cmd, command: '$0' });
+    cli = cli.command({ ...cmd, command: '$0', ...(hooks === undefined ? {} : { handler: hooks.handler }) });
   } else {
     cli = cli
       .usage('nsq <command> [options]\n\nNSQ, the realtime distributed message queue, in one program.')
-      .command(commands)
+      .command(hooks === undefined ? commands : commands.map((c) => ({ ...c, handler: hooks.handler })))
       .demandCommand(1, 'no command given; see --help')
       .recommendCommands();
   }
@@ -37,13 +54,9 @@ export async function runCli(args: string[], name: string, alias?: string): Prom
     .version(packageVersion())
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      if (err instanceof UserError) {
-        process.stderr.write(`${name}: ${err.message}\n`);
-        process.exit(err.exitCode);
-      }
+      if (err instanceof UserError) fail(`${name}: ${err.message}`, err.exitCode);
       if (err) throw err;
-      process.stderr.write(`${name}: ${msg}\n`);
-      process.exit(2);
+      fail(`${name}: ${msg}`, 2);
     });
   await cli.parseAsync();
 }

@@ -3,14 +3,15 @@
 
 import { splitHostPort } from '../nsqd/listen.js';
 import { formatDuration } from '../util/duration.js';
-import { badFlag, durationFlag, lastValue, levelFlag } from '../util/flag-values.js';
+import { badFlag, boolFlag, durationFlag, lastValue, levelFlag, type ConfigFlag } from '../util/flag-values.js';
 import { LOG_LEVELS } from '../util/log.js';
 import { defaultLookupdOptions, type LookupdOptions } from './options.js';
 
-type Kind = 'string' | 'address' | 'duration' | 'level';
+type Kind = 'string' | 'address' | 'duration' | 'level' | 'bool';
 
 export interface LookupdFlagSpec {
-  key: keyof LookupdOptions;
+  /** null: accepted for compatibility with nsqlookupd's command lines, and has no effect here */
+  key: keyof LookupdOptions | null;
   kind: Kind;
   describe: string;
 }
@@ -23,10 +24,18 @@ export const LOOKUPD_FLAGS: Record<string, LookupdFlagSpec> = {
   'tombstone-lifetime': { key: 'tombstoneLifetime', kind: 'duration', describe: 'duration of time a producer will remain tombstoned if registration remains' },
   'log-level': { key: 'logLevel', kind: 'level', describe: `set log verbosity: ${LOG_LEVELS.join(', ')}` },
   'log-prefix': { key: 'logPrefix', kind: 'string', describe: 'log message prefix' },
+  verbose: { key: null, kind: 'bool', describe: '[deprecated] has no effect, use --log-level' },
 };
+
+/** A key of nsqlookupd's TOML config file (the flag's name with underscores), as the flag it sets. */
+export function lookupdConfigFlag(key: string): ConfigFlag {
+  const flag = key.replace(/_/g, '-');
+  return LOOKUPD_FLAGS[flag] === undefined ? undefined : { flag, repeatable: false };
+}
 
 /** The default shown in --help, in the syntax the flag takes. */
 export function lookupdFlagDefault(spec: LookupdFlagSpec, defaults: LookupdOptions = defaultLookupdOptions()): string {
+  if (spec.key === null) return '';
   const v = defaults[spec.key];
   return spec.kind === 'duration' ? formatDuration(v as number) : String(v);
 }
@@ -39,6 +48,11 @@ export function lookupdOptionsFromFlags(values: Record<string, unknown>): Partia
     const raw = values[flag];
     if (raw === undefined) continue;
     const text = lastValue(raw);
+    if (spec.key === null) {
+      // no effect, but nsqlookupd refuses what its flag type refuses
+      if (spec.kind === 'bool') boolFlag(flag, text);
+      continue;
+    }
     switch (spec.kind) {
       case 'string':
         out[spec.key] = text;
@@ -56,6 +70,9 @@ export function lookupdOptionsFromFlags(values: Record<string, unknown>): Partia
         break;
       case 'level':
         out[spec.key] = levelFlag(flag, text);
+        break;
+      case 'bool':
+        out[spec.key] = boolFlag(flag, text);
         break;
     }
   }

@@ -1,7 +1,7 @@
 // nsqlookupd's HTTP API: one route table, nsqlookupd 1.3's JSON shapes, status codes and
 // `{"message": ...}` errors.
 
-import { EMPTY, HttpError, parseQuery, send, sendError, type Result } from '../util/http-api.js';
+import { answerClientError, EMPTY, HttpError, MAX_HEADER_BYTES, parseQuery, send, sendError, type Result } from '../util/http-api.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { NSQ_VERSION } from '../protocol/constants.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
@@ -40,7 +40,7 @@ const ROUTES: Route[] = [
 ];
 
 export function createHttpServer(lookupd: NSQLookupd): Server {
-  const server = createServer((req, res) => {
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     const started = performance.now();
     // nsqlookupd reads and ignores request bodies
     req.resume();
@@ -56,9 +56,7 @@ export function createHttpServer(lookupd: NSQLookupd): Server {
     lookupd.logger.info(`${res.statusCode} ${req.method} ${req.url} (${req.socket.remoteAddress}:${req.socket.remotePort}) ${ms}ms`);
   });
   server.keepAliveTimeout = 5000;
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-  });
+  server.on('clientError', answerClientError);
   return server;
 }
 

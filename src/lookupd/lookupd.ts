@@ -38,7 +38,7 @@ export class NSQLookupd {
     this.logger.info(`nsqlookupd v${NSQ_VERSION} (nsq v${packageVersion()}, node ${process.version})`);
     this.#tcp = this.#createTcpServer();
     this.#http = createHttpServer(this);
-    const bound = await listenBoth(this.#tcp, tcpAddr, this.#http, httpAddr, (line) => this.logger.info(line));
+    const bound = await listenBoth(this.#tcp, tcpAddr, this.#http, httpAddr, this.logger);
     this.#tcpEndpoint = bound.tcp;
     this.#httpEndpoint = bound.http;
   }
@@ -51,7 +51,10 @@ export class NSQLookupd {
       this.#clients.add(client);
       socket.on('close', () => this.#clients.delete(client));
     });
-    server.on('error', (err) => this.logger.error(`TCP: ${err.message}`));
+    // accept failures at the descriptor limit are logged once per burst (guardAccepts)
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EMFILE' && err.code !== 'ENFILE') this.logger.error(`TCP: ${err.message}`);
+    });
     return server;
   }
 

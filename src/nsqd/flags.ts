@@ -2,8 +2,7 @@
 // Defaults come from options.ts, so the help text and the engine cannot disagree.
 
 import { formatDuration } from '../util/duration.js';
-import { UserError } from '../util/errors.js';
-import { badFlag, durationFlag, lastValue, levelFlag } from '../util/flag-values.js';
+import { badFlag, boolFlag, durationFlag, flagsFromConfigFile, lastValue, levelFlag, type ConfigFlag } from '../util/flag-values.js';
 import type { TomlValue } from '../util/toml.js';
 import { LOG_LEVELS } from '../util/log.js';
 import { defaultOptions, TLS_NOT_REQUIRED, TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP, type NsqdOptions } from './options.js';
@@ -76,6 +75,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'http-client-connect-timeout': { key: 'httpClientConnectTimeout', kind: 'duration', describe: 'timeout for HTTP connect (auth server queries)' },
   'http-client-request-timeout': { key: 'httpClientRequestTimeout', kind: 'duration', describe: 'timeout for HTTP request (auth server queries)' },
   verbose: { key: null, kind: 'bool', describe: '[deprecated] has no effect, use --log-level' },
+  'worker-id': { key: null, kind: 'bool', describe: '[deprecated] has no effect, use --node-id' },
   'e2e-processing-latency-percentile': { key: 'e2eProcessingLatencyPercentiles', kind: 'floats', describe: "message processing time percentiles (as float (0, 1.0]) to track (can be given multiple times or comma separated '1.0,0.99,0.95', default none)" },
   'e2e-processing-latency-window-time': { key: 'e2eProcessingLatencyWindowTime', kind: 'duration', describe: 'calculate end to end latency quantiles for this duration of time' },
 };
@@ -102,22 +102,15 @@ export const CONFIG_NAME_TO_FLAG: Readonly<Record<string, string>> = {
   durable_topics: 'durable-topic',
 };
 
-/**
- * Reads nsqd's TOML config file into flag values (by flag name), for flags the command line left
- * unset. Unknown options are an error, as they would be on the command line.
- */
-export function flagsFromConfig(config: Record<string, TomlValue>, file: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(config)) {
-    const flag = CONFIG_NAME_TO_FLAG[key] ?? key.replace(/_/g, '-');
-    const spec = NSQD_FLAGS[flag];
-    if (spec === undefined) throw new UserError(`${file}: unknown option "${key}"`, 'E_CONFIG', 1);
-    if (isListKind(spec.kind)) out[flag] = Array.isArray(value) ? value.map(String) : [String(value)];
-    else if (Array.isArray(value)) throw new UserError(`${file}: option "${key}" takes one value`, 'E_CONFIG', 1);
-    else out[flag] = String(value);
-  }
-  return out;
+/** A key of nsqd's TOML config file, as the flag it sets. */
+export function nsqdConfigFlag(key: string): ConfigFlag {
+  const flag = CONFIG_NAME_TO_FLAG[key] ?? key.replace(/_/g, '-');
+  const spec = NSQD_FLAGS[flag];
+  return spec === undefined ? undefined : { flag, repeatable: isListKind(spec.kind) };
 }
+
+/** Reads nsqd's TOML config file into flag values (by flag name). */
+export const flagsFromConfig = (config: Record<string, TomlValue>, file: string): Record<string, unknown> => flagsFromConfigFile(config, file, nsqdConfigFlag);
 
 /** Turns parsed flag values (strings from yargs) into engine options, rejecting bad ones. */
 export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdOptions> {
@@ -125,7 +118,11 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
   for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
     const raw = values[flag];
     if (raw === undefined) continue;
-    if (spec.key === null) continue;
+    if (spec.key === null) {
+      // no effect, but nsqd refuses what its flag type refuses
+      if (spec.kind === 'bool') boolFlag(flag, lastValue(raw));
+      continue;
+    }
     if (spec.kind === 'floats') {
       const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
       const nums = list.map((v) => {
@@ -167,10 +164,7 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
         out[spec.key] = durationFlag(flag, text);
         break;
       case 'bool':
-        // Go's flag: a bare -flag means true
-        if (['', 'true', '1', 't', 'T', 'TRUE', 'True'].includes(text)) out[spec.key] = true;
-        else if (['false', '0', 'f', 'F', 'FALSE', 'False'].includes(text)) out[spec.key] = false;
-        else throw bad(flag, text, 'want true or false');
+        out[spec.key] = boolFlag(flag, text);
         break;
       case 'method':
         // nsqd: --auth-http-request-method must be post or get

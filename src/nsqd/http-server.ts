@@ -1,6 +1,6 @@
 // nsqd's HTTP API: one route table, nsqd's status codes and `{"message": ...}` errors.
 
-import { EMPTY, HttpError, parseQuery, send, sendError, type Result } from '../util/http-api.js';
+import { answerClientError, EMPTY, HttpError, MAX_HEADER_BYTES, parseQuery, send, sendError, type Result } from '../util/http-api.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { NSQ_VERSION } from '../protocol/constants.js';
@@ -120,7 +120,7 @@ export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | Http
       },
     );
   };
-  const server = tls === null ? createServer(listener) : createHttpsServer(tls.serverOptions, listener);
+  const server = tls === null ? createServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener) : createHttpsServer({ ...tls.serverOptions, maxHeaderSize: MAX_HEADER_BYTES }, listener);
   if (tls !== null && tls.requireCert) {
     // --tls-client-auth-policy=require: a certificate must be presented, whoever signed it (the TLS
     // server itself only insists with require-verify)
@@ -129,9 +129,7 @@ export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | Http
     });
   }
   server.keepAliveTimeout = 5000;
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-  });
+  server.on('clientError', answerClientError);
   return server;
 }
 

@@ -2,6 +2,7 @@
 
 import type { Server } from 'node:net';
 import { UserError } from '../util/errors.js';
+import { guardAccepts, type GuardLogger } from './accept-guard.js';
 
 export interface HostPort {
   host: string;
@@ -41,9 +42,12 @@ export function formatHostPort(e: HostPort): string {
 
 /**
  * Binds a TCP and an HTTP listener, in that order, logging each; if the second cannot bind, the
- * first is closed again.
+ * first is closed again. Both are guarded at the file-descriptor limit.
  */
-export async function listenBoth(tcp: Server, tcpAddr: HostPort, http: Server, httpAddr: HostPort, log: (line: string) => void): Promise<{ tcp: HostPort; http: HostPort }> {
+export async function listenBoth(tcp: Server, tcpAddr: HostPort, http: Server, httpAddr: HostPort, logger: GuardLogger): Promise<{ tcp: HostPort; http: HostPort }> {
+  const log = (line: string): void => logger.info(line);
+  guardAccepts(tcp, 'TCP', logger);
+  guardAccepts(http, 'HTTP', logger);
   const tcpEndpoint = await listen(tcp, tcpAddr);
   log(`TCP: listening on ${formatHostPort(tcpEndpoint)}`);
   let httpEndpoint: HostPort;

@@ -13,6 +13,7 @@ import type { DiskQueue } from './disk-queue.js';
 import { GuidFactory } from './guid.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 import { Topic } from './topic.js';
+import { guardAccepts } from './accept-guard.js';
 import { formatHostPort, listen, listenBoth, splitHostPort, type HostPort } from './listen.js';
 import { buildTls, type NsqdTls } from './tls.js';
 import { Lookup } from './lookup.js';
@@ -208,11 +209,12 @@ export class NSQD {
   async #listen(tcpAddr: HostPort, httpAddr: HostPort, httpsAddr: HostPort | null): Promise<void> {
     this.#tcp = createTcpServer(this);
     this.#http = createHttpServer(this, null);
-    const bound = await listenBoth(this.#tcp, tcpAddr, this.#http, httpAddr, (line) => this.logger.info(line));
+    const bound = await listenBoth(this.#tcp, tcpAddr, this.#http, httpAddr, this.logger);
     this.#tcpEndpoint = bound.tcp;
     this.#httpEndpoint = bound.http;
     if (httpsAddr !== null) {
       const https = createHttpServer(this, this.tls!) as HttpsServer;
+      guardAccepts(https, 'HTTPS', this.logger);
       try {
         this.#httpsEndpoint = await listen(https, httpsAddr);
       } catch (err) {

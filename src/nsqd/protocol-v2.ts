@@ -2,7 +2,7 @@
 // to the command decoder and executes each command through one dispatch on its verb (Exec).
 
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
-import { CommandDecoder, type CommandSink } from '../protocol/command-decoder.js';
+import { CommandDecoder, MPUB_BODY, type CommandSink } from '../protocol/command-decoder.js';
 import { MAGIC_V2, MSG_ID_LENGTH, NSQ_VERSION, RESPONSE_CLOSE_WAIT, RESPONSE_OK } from '../protocol/constants.js';
 import { encodeError } from '../protocol/encoders.js';
 import {
@@ -24,7 +24,6 @@ import {
   ProtocolError,
 } from '../protocol/errors.js';
 import { parseMessageId } from '../protocol/message-id.js';
-import { checkMpubBody, type MpubFault } from '../protocol/mpub.js';
 import { goQuote, isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import type { Socket } from 'node:net';
 import { SnappyFrameDecoder, SnappyFrameError } from '../protocol/snappy-frame.js';
@@ -86,7 +85,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
   constructor(nsqd: NSQD, client: Client) {
     this.#nsqd = nsqd;
     this.client = client;
-    this.#decoder = new CommandDecoder(this);
+    this.#decoder = new CommandDecoder(this, nsqd.options);
     client.protocol = this;
   }
 
@@ -254,7 +253,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
 
   // ---- CommandSink ------------------------------------------------------------------------
 
-  onLine(buf: Buffer, start: number, end: number): boolean {
+  onLine(buf: Buffer, start: number, end: number): boolean | typeof MPUB_BODY {
     // FIN is the hottest command: handle it without building strings
     if (end - start === 4 + MSG_ID_LENGTH && buf[start] === CH_F && buf[start + 1] === CH_I && buf[start + 2] === CH_N && buf[start + 3] === CH_SPACE) {
       this.#fin(buf, start + 4);
@@ -263,7 +262,8 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     // latin1 keeps every byte as one char: exact lengths, and raw bytes for error messages
     const params = buf.toString('latin1', start, end).split(' ');
     try {
-      return this.#exec(params);
+      if (!this.#exec(params)) return false;
+      return this.#verb === V_MPUB ? MPUB_BODY : true;
     } catch (err) {
       if (err instanceof ProtocolError) {
         this.#fail(err);
@@ -878,42 +878,20 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     this.#countPub(this.#topic, 1);
   }
 
+  /** The decoder has read and checked the whole batch: an MPUB is published entirely or not at all. */
   #mpubBody(buf: Buffer, start: number, end: number, owned: boolean): void {
-    const o = this.#nsqd.options;
-    // validate the whole batch first: an MPUB is published entirely or not at all
-    const checked = checkMpubBody(buf, start, end, o.maxBodySize, o.maxMsgSize);
-    if (typeof checked !== 'number') throw mpubError(checked, o.maxMsgSize);
     const count = buf.readInt32BE(start);
-    let pos = checked;
     // one copy of the whole batch (if it is not ours already); the messages share it
-    this.#keep(buf, start, pos, owned);
+    this.#keep(buf, start, end, owned);
     const b = this.#keptBuf;
     const topic = this.#nsqd.getTopic(this.#topic);
-    pos = this.#keptAt + 4;
+    let pos = this.#keptAt + 4;
     for (let i = 0; i < count; i++) {
       const size = b.readInt32BE(pos);
       topic.publish(b, pos + 4, size);
       pos += 4 + size;
     }
     this.#countPub(this.#topic, count);
-  }
-}
-
-/** nsqd's words for each MPUB fault. */
-function mpubError(f: MpubFault, maxMsgSize: number): ProtocolError {
-  switch (f.kind) {
-    case 'no-count':
-      return fatal(E_BAD_BODY, 'MPUB failed to read message count');
-    case 'count':
-      return fatal(E_BAD_BODY, `MPUB invalid message count ${f.count}`);
-    case 'no-size':
-      return fatal(E_BAD_MESSAGE, `MPUB failed to read message(${f.index}) body size`);
-    case 'size':
-      return fatal(E_BAD_MESSAGE, `MPUB invalid message(${f.index}) body size ${f.size}`);
-    case 'too-big':
-      return fatal(E_BAD_MESSAGE, `MPUB message too big ${f.size} > ${maxMsgSize}`);
-    case 'truncated':
-      return fatal(E_BAD_MESSAGE, 'MPUB failed to read message body');
   }
 }
 

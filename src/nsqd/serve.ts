@@ -1,27 +1,19 @@
 // `nsq serve`: run the engine in the foreground until SIGINT/SIGTERM; with --with-lookupd, a lookupd
 // in the same process too, so one command gives a complete local cluster of one.
 
-import { readFile } from 'node:fs/promises';
-import { UserError } from '../util/errors.js';
-import { parseToml } from '../util/toml.js';
-import { flagsFromConfig, optionsFromFlags } from './flags.js';
+import { withConfigFile } from '../util/flag-values.js';
+import { nsqdConfigFlag, optionsFromFlags } from './flags.js';
 import { NSQD } from './nsqd.js';
+import type { NsqdOptions } from './options.js';
+
+/** The engine's options from the command line and its --config file; a bad value is a UserError. */
+export async function serveOptions(cli: Record<string, unknown>): Promise<{ flags: Record<string, unknown>; options: Partial<NsqdOptions> }> {
+  const flags = await withConfigFile(cli, nsqdConfigFlag);
+  return { flags, options: optionsFromFlags(flags) };
+}
 
 export async function runServe(cli: Record<string, unknown>): Promise<void> {
-  let flags = cli;
-  if (typeof cli['config'] === 'string' && cli['config'] !== '') {
-    const file = cli['config'];
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      throw new UserError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'E_CONFIG', 1);
-    }
-    const fromFile = flagsFromConfig(parseToml(text, file), file);
-    flags = { ...fromFile };
-    for (const [k, v] of Object.entries(cli)) if (v !== undefined) flags[k] = v;
-  }
-  const options = optionsFromFlags(flags);
+  const { flags, options } = await serveOptions(cli);
   let lookupd: { stop(): Promise<void> } | null = null;
   if (flags['with-lookupd'] === true) {
     const [{ NSQLookupd }] = await Promise.all([import('../lookupd/lookupd.js')]);

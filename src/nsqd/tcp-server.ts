@@ -12,6 +12,9 @@ export function createTcpServer(nsqd: NSQD): Server {
     nsqd.addClient(client);
     protocol.attach(socket);
   });
-  server.on('error', (err) => nsqd.logger.error(`TCP: ${err.message}`));
+  // accept failures at the descriptor limit are logged once per burst (guardAccepts)
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EMFILE' && err.code !== 'ENFILE') nsqd.logger.error(`TCP: ${err.message}`);
+  });
   return server;
 }

@@ -5,13 +5,27 @@
 
 import { MAX_LINE_LENGTH } from './constants.js';
 import { fatal, E_INVALID, ProtocolError } from './errors.js';
+import { MPUB_INCOMPLETE, MpubScan, mpubProtocolError, scanMpub, type MpubFault } from './mpub.js';
+
+/**
+ * onLine's answer for an MPUB: its body is framed by its own count and sizes, as nsqd reads it; the
+ * size before it is only checked (onBodySize), since clients differ in what they count in it.
+ */
+export const MPUB_BODY = 2;
+
+/** What an MPUB may hold (nsqd's --max-body-size and --max-msg-size). */
+export interface MpubLimits {
+  readonly maxBodySize: number;
+  readonly maxMsgSize: number;
+}
 
 export interface CommandSink {
   /**
    * A complete command line, without its '\n' and an optional trailing '\r'.
-   * The range is only valid during the call. Return true when a size-prefixed body follows.
+   * The range is only valid during the call. Return true when a size-prefixed body follows,
+   * MPUB_BODY when an MPUB body does.
    */
-  onLine(buf: Buffer, start: number, end: number): boolean;
+  onLine(buf: Buffer, start: number, end: number): boolean | typeof MPUB_BODY;
   /** The body size announced after a line; return false to refuse it (the sink reports why). */
   onBodySize(size: number): boolean;
   /**
@@ -26,6 +40,7 @@ export interface CommandSink {
 const S_LINE = 0;
 const S_SIZE = 1;
 const S_BODY = 2;
+const S_MPUB = 3;
 
 export class CommandDecoder {
   #sink: CommandSink;
@@ -39,9 +54,14 @@ export class CommandDecoder {
   #body: Buffer | null = null;
   #bodySize = 0;
   #bodyFill = 0;
+  readonly #limits: MpubLimits | null;
+  #mpubNext = false;
+  readonly #scan = new MpubScan();
 
-  constructor(sink: CommandSink) {
+  /** `limits` is needed when the sink answers MPUB_BODY. */
+  constructor(sink: CommandSink, limits: MpubLimits | null = null) {
     this.#sink = sink;
+    this.#limits = limits;
   }
 
   /** Stop decoding: everything after this is ignored (the connection is closing). */
@@ -76,8 +96,10 @@ export class CommandDecoder {
         pos = this.#readLine(chunk, pos, len);
       } else if (this.#state === S_SIZE) {
         pos = this.#readSize(chunk, pos, len);
-      } else {
+      } else if (this.#state === S_BODY) {
         pos = this.#readBody(chunk, pos, len);
+      } else {
+        pos = this.#readMpub(chunk, pos, len);
       }
     }
     if (this.#divert !== null && pos >= len) {
@@ -111,8 +133,12 @@ export class CommandDecoder {
       return len;
     }
     if (end > start && buf[end - 1] === 13) end--;
-    const hasBody = this.#sink.onLine(buf, start, end);
-    if (hasBody && !this.#stopped) this.#state = S_SIZE;
+    const body = this.#sink.onLine(buf, start, end);
+    if (body !== false && !this.#stopped) {
+      if (body === MPUB_BODY && this.#limits === null) throw new Error('CommandDecoder: MPUB_BODY needs limits');
+      this.#mpubNext = body === MPUB_BODY;
+      this.#state = S_SIZE;
+    }
     return nl + 1;
   }
 
@@ -139,6 +165,11 @@ export class CommandDecoder {
     this.#bodySize = size;
     this.#bodyFill = 0;
     this.#body = null;
+    if (this.#mpubNext) {
+      this.#scan.reset();
+      this.#state = S_MPUB;
+      return;
+    }
     this.#state = S_BODY;
     if (size === 0) this.#finishBody(Buffer.alloc(0), 0, 0, true);
   }
@@ -160,6 +191,58 @@ export class CommandDecoder {
       this.#finishBody(body, 0, size, true);
     }
     return pos + take;
+  }
+
+  /**
+   * An MPUB body ends where its last message does, whatever size was declared before it. Whole in
+   * this chunk: handed out in place. Otherwise assembled, copying only bytes the headers read so far
+   * prove to be part of it, so nothing after it is swallowed.
+   */
+  #readMpub(chunk: Buffer, pos: number, len: number): number {
+    const { maxBodySize, maxMsgSize } = this.#limits!;
+    const s = this.#scan;
+    let body = this.#body;
+    if (body === null) {
+      const r = scanMpub(chunk, pos, len, s, maxBodySize, maxMsgSize);
+      if (r === MPUB_INCOMPLETE) {
+        // the declared size is the best guess of what is coming (it is within max-body-size)
+        body = this.#body = Buffer.allocUnsafe(Math.max(this.#bodySize, s.known));
+        chunk.copy(body, 0, pos, len);
+        this.#bodyFill = len - pos;
+        return len;
+      }
+      if (typeof r !== 'number') return this.#mpubFault(r, len);
+      this.#finishBody(chunk, pos, pos + r, false);
+      return pos + r;
+    }
+    while (pos < len) {
+      const want = s.known;
+      if (want > body.length) {
+        const bigger = Buffer.allocUnsafe(Math.min(maxBodySize, Math.max(want, body.length * 2)));
+        body.copy(bigger, 0, 0, this.#bodyFill);
+        body = this.#body = bigger;
+      }
+      const take = Math.min(want - this.#bodyFill, len - pos);
+      chunk.copy(body, this.#bodyFill, pos, pos + take);
+      this.#bodyFill += take;
+      pos += take;
+      if (this.#bodyFill < want) break;
+      const r = scanMpub(body, 0, this.#bodyFill, s, maxBodySize, maxMsgSize);
+      if (r === MPUB_INCOMPLETE) continue;
+      if (typeof r !== 'number') return this.#mpubFault(r, len);
+      this.#body = null;
+      // a buffer much bigger than the batch (a generous declared size) is not kept alive by its messages
+      this.#finishBody(body, 0, r, r * 2 >= body.length);
+      return pos;
+    }
+    return pos;
+  }
+
+  #mpubFault(f: MpubFault, len: number): number {
+    const { maxBodySize, maxMsgSize } = this.#limits!;
+    this.stop();
+    this.#sink.onDecodeError(mpubProtocolError(f, maxBodySize, maxMsgSize));
+    return len;
   }
 
   #finishBody(buf: Buffer, start: number, end: number, owned: boolean): void {

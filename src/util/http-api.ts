@@ -2,6 +2,7 @@
 // the `X-NSQ-Content-Type: nsq; version=1.0` header, text as text and everything else as JSON.
 
 import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export class HttpError extends Error {
   readonly status: number;
@@ -53,4 +54,17 @@ export function sendError(res: ServerResponse, err: HttpError, v1: boolean): voi
   const body = Buffer.from(v1 ? JSON.stringify({ message: err.message }) : err.message);
   res.writeHead(err.status, { 'Content-Type': v1 ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8', 'Content-Length': body.length });
   res.end(body);
+}
+
+/**
+ * Go's http.DefaultMaxHeaderBytes (1 MiB) plus the 4096 bytes of read slack its server allows; Node's
+ * own limit is 16 KiB, which long query strings (topic lists, /config bodies in the URL) outgrow.
+ */
+export const MAX_HEADER_BYTES = (1 << 20) + 4096;
+
+/** A request Node's parser refused: Go's answer for it, then close (the server keeps serving others). */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`);
 }

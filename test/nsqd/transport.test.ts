@@ -13,6 +13,7 @@ import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP } from '../../src/nsqd/options.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import { startNsqd } from '../helpers/nsqd.js';
+import { rawHttp } from '../helpers/http.js';
 import { RawConn } from '../helpers/raw.js';
 import { getStats, httpBase, waitFor } from '../helpers/stats.js';
 import { makeCerts } from '../helpers/tls.js';
@@ -182,6 +183,17 @@ t.test('--https-address serves the same API over TLS', async (t) => {
   t.same(await httpsText(verify.httpsEndpoint!.port, '/ping', { cert: certs.read(certs.clientCert), key: certs.read(certs.clientKey) }), { status: 200, body: 'OK' });
   const noCert = await startNsqd(t, { httpsAddress: '127.0.0.1:0' });
   t.equal(noCert.httpsEndpoint, null, 'no certificate: no HTTPS listener');
+});
+
+t.test('HTTPS reads request heads up to 1 MiB as HTTP does; a longer one gets 431', async (t) => {
+  const nsqd = await tlsNsqd(t);
+  const port = nsqd.httpsEndpoint!.port;
+  const pad = 'a'.repeat(100 * 1024);
+  const ok = await rawHttp(port, `GET /ping?pad=${pad} HTTP/1.1\r\nHost: x\r\nX-Pad: ${pad}\r\nConnection: close\r\n\r\n`, true);
+  t.same([ok.status, ok.body], [200, 'OK'], '100 KiB query string and 100 KiB header');
+  const huge = await rawHttp(port, `GET /ping HTTP/1.1\r\nHost: x\r\nX-Pad: ${'b'.repeat(1100 * 1024)}\r\n\r\n`, true);
+  t.equal(huge.status, 431, 'a header over 1 MiB: 431');
+  t.same(await httpsText(port, '/ping'), { status: 200, body: 'OK' }, 'the server still answers');
 });
 
 t.test('broken snappy frames: that client is closed, the others are served', async (t) => {
