@@ -369,7 +369,7 @@ t.test('a journal write that fails: E_PUB_FAILED and /ping NOK, while other topi
   const httpPub = async (topic: string): Promise<number> => (await fetch(`${httpBase(nsqd)}/pub?topic=${topic}`, { method: 'POST', body: 'x' })).status;
   t.same([await httpPub('full'), await httpPub('fine')], [503, 200], 'HTTP /pub: 503 for the failing topic, 200 for the other');
   const again = await fetch(`${httpBase(nsqd)}/ping`);
-  t.same([again.status, (await again.text()).slice(0, 5)], [500, 'NOK -'], '/ping stays NOK while the failed journal still holds unwritten records');
+  t.same([again.status, (await again.text()).slice(0, 5)], [500, 'NOK -'], '/ping stays NOK while the failed journal still refuses writes');
 });
 
 t.test('group commit: 8 connections publishing at once all get OK, and every message is on disk after kill -9', async (t) => {
