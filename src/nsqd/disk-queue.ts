@@ -800,6 +800,11 @@ export class DiskQueue {
     this.#deleted = true;
     this.#clearTimers();
     this.#closeFiles();
+    // what it held is gone with it: nothing waits for the disk any more
+    if (this.#failing !== null) {
+      this.#failing = null;
+      this.#o.onRecovered?.(this);
+    }
     for (let i = this.#readFileNum; i <= this.#writeFileNum; i++) rmSync(this.#file(i), { force: true });
     rmSync(this.#metaFile(), { force: true });
   }
