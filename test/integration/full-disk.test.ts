@@ -5,7 +5,7 @@
 // /ping NOK while full and OK again once space is freed without anyone publishing.
 
 import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import t from 'tap';
 import { Connection, type Message } from '../../src/client/connection.js';
 import { serverPorts, spawnNsq, tempDir, type Spawned } from '../helpers/nsqd.js';
@@ -190,6 +190,8 @@ for (const durable of [false, true]) {
     t.equal(errorsDelivered, 0, `none of the ${errored.size} refused publishes is delivered`);
     t.equal(srv.s.child.exitCode, null, 'the server never crashed');
     t.notMatch(srv.s.stderr(), /Uncaught|\n\s+at /, 'no stack trace in the log');
+    const left = readdirSync(`/proc/${holder.pid}/root${dir}`).filter((f) => f.endsWith('.tmp'));
+    t.same(left, [], 'no temporary metadata files left behind by the refused writes');
     srv.s.child.kill('SIGTERM');
     t.equal((await srv.s.exit).code, 0);
   });
