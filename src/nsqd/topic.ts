@@ -353,6 +353,9 @@ export class Topic {
   #lowestWaiting(): number {
     let min = this.#queue.minId();
     for (const w of this.#deferredWaiting) if (w.msg.id < min) min = w.msg.id;
+    // this turn's publishes, not placed until the commit, wait in the topic too
+    if (this.#uncommitted !== null) min = Math.min(min, this.#uncommitted.minId());
+    for (const d of this.#uncommittedDeferred) if (d.msg.id < min) min = d.msg.id;
     return min;
   }
 
