@@ -29,7 +29,7 @@ export function openMessageDiskQueue(nsqd: NSQD, name: string, live: boolean, sc
     syncEvery: scratch ? Number.MAX_SAFE_INTEGER : o.syncEvery,
     syncTimeout: scratch ? 2 ** 31 - 1 : o.syncTimeout,
     logger: nsqd.logger,
-    ...(live ? { onError: (err: Error) => nsqd.diskFailed(name, err), onDirty: (q: DiskQueue) => nsqd.diskDirty(q) } : {}),
+    ...(live ? { onError: (err: Error, q: DiskQueue) => nsqd.diskQueueFailed(q, err), onDirty: (q: DiskQueue) => nsqd.diskDirty(q), onRecovered: (q: DiskQueue) => nsqd.diskRecovered(q) } : {}),
   });
 }
 
@@ -42,6 +42,8 @@ export class Backlog {
   readonly #spill: boolean;
   /** durable: the lowest ID written to the spill since it was last empty (Infinity: none) */
   #spillMin = Infinity;
+  /** a publish in progress added to this backlog: its memory length before (-1: none) */
+  #publishFrom = -1;
   /** header scratch space: put() copies it at once */
   #header = Buffer.allocUnsafe(MESSAGE_HEADER_LENGTH);
   dropped = 0;
@@ -66,8 +68,22 @@ export class Backlog {
     return this.#disk?.depth ?? 0;
   }
 
-  /** Adds a message; false when it had to be dropped (ephemeral and memory full). */
+  /** Whether the disk refused this backlog's last write (a publish into it would be refused too). */
+  get failing(): boolean {
+    return this.#disk?.failing != null;
+  }
+
+  /**
+   * Adds a message; false when it had to be dropped (ephemeral and memory full). During a publish
+   * (NSQD.publish) it is provisional until the publish ends, and a failing disk queue throws.
+   */
   push(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number): boolean {
+    const publish = this.#nsqd.publishing;
+    if (publish !== null && this.#publishFrom < 0) {
+      this.#publishFrom = this.#memory.length;
+      this.#disk?.mark();
+      publish.push(this);
+    }
     // ephemeral queues keep at least one slot in memory even with --mem-queue-size=0, as nsqd
     const limit = this.#disk === null ? Math.max(1, this.#memLimit) : this.#memLimit;
     if (this.#memory.length < limit && (this.#disk === null || this.#disk.depth === 0)) {
@@ -78,14 +94,36 @@ export class Backlog {
       this.dropped++;
       return false;
     }
+    if (publish !== null) {
+      // a failing queue refuses publishes (its buffer holds what the disk would not take)
+      this.#writeDisk(id, timestamp, attempts, buf, start, length);
+      return true;
+    }
     try {
       this.#writeDisk(id, timestamp, attempts, buf, start, length);
     } catch (err) {
-      // the disk refused it: keep the message in memory rather than lose it
-      this.#nsqd.diskFailed(this.#disk.name, err as Error);
+      // a closed queue (disk refusals do not throw here): keep the message in memory rather than lose it
+      this.#nsqd.logger.error(`DISKQUEUE(${this.#disk.name}) failed to put - ${(err as Error).message}`);
       this.#memory.push(id, timestamp, attempts, buf, start, length);
     }
     return true;
+  }
+
+  /** The publish is complete: its disk records are written before it is answered (throws when refused). */
+  writePublished(): void {
+    if (this.#publishFrom >= 0) this.#disk?.writeMarked();
+  }
+
+  /** The publish that added messages ended: they stay (ok), or go (it failed and is answered so). */
+  endPublish(ok: boolean): void {
+    if (this.#publishFrom < 0) return;
+    if (ok) {
+      this.#disk?.release();
+    } else {
+      this.#memory.truncate(this.#publishFrom);
+      this.#disk?.rollback();
+    }
+    this.#publishFrom = -1;
   }
 
   pushMessage(msg: Message): boolean {
@@ -149,12 +187,15 @@ export class Backlog {
     if (this.#spill) this.#disk?.delete();
   }
 
-  /** Shutdown: what is in memory goes to disk (kept in order), then the files are closed. */
-  persist(extra: Message[] = []): void {
-    if (this.#disk === null) return;
+  /**
+   * Shutdown: what is in memory goes to disk (kept in order), then the files are closed. Returns how
+   * many messages the disk refused (lost with the process).
+   */
+  persist(extra: Message[] = []): number {
+    if (this.#disk === null) return 0;
     for (let m = this.#memory.shift(); m !== undefined; m = this.#memory.shift()) this.#writeDisk(m.id, m.timestamp, m.attempts, m.body, m.bodyStart, m.bodyLength);
     for (const m of extra) this.#writeDisk(m.id, m.timestamp, m.attempts, m.body, m.bodyStart, m.bodyLength);
-    this.#disk.close();
+    return this.#disk.close();
   }
 
   /** The topic or channel is deleted: its files go too. */

@@ -89,9 +89,22 @@ export class Channel {
     if (!this.#queue.pushMessage(msg)) msg.state = MSG_DONE;
   }
 
+  /** a publish in progress holds this channel's delivery back until it ends (NSQD.publish) */
+  pumpQueued = false;
+
+  /** Whether the disk refused this channel's last write (its topic then holds messages back). */
+  get failing(): boolean {
+    return this.#queue.failing;
+  }
+
   /** Hands queued messages to ready consumers, round-robin, until either runs out. */
   pump(): void {
     if (this.#paused || this.#pumping || this.#queue.length === 0) return;
+    // what a publish in progress added is delivered only once the whole publish succeeded
+    if (this.topic.nsqd.publishing !== null) {
+      if (!this.pumpQueued) this.topic.nsqd.pumpAfterPublish(this);
+      return;
+    }
     this.#pumping = true;
     const clients = this.clients;
     const q = this.#queue;
@@ -278,14 +291,15 @@ export class Channel {
   /**
    * Shutdown: queued, in-flight and deferred messages all go to disk (in-flight ones will be
    * redelivered). Durable mode: the topic's journal holds them; the ack log's last batch is written.
+   * Returns how many messages the disk refused.
    */
-  persist(): void {
+  persist(): number {
     if (this.#acks !== null) {
       this.#acks.log.close();
       this.#queue.dropSpill();
-      return;
+      return 0;
     }
-    this.#queue.persist(this.#held());
+    return this.#queue.persist(this.#held());
   }
 
   // ---- durable mode -----------------------------------------------------------------------------

@@ -6,6 +6,10 @@
 // buffer written once per event-loop turn, reads fill a read-ahead buffer, fsync every syncEvery
 // records or syncTimeout. A record that cannot be read sets its file aside as `.bad`; the queue
 // carries on with the next file.
+// A write the disk refuses (full disk, EIO) never throws out of the queue: the records stay
+// buffered, the queue is `failing` (a publish into it is refused, so the buffer stays bounded), and
+// the write is retried once a second until it succeeds. Records of a publish in progress (between
+// mark() and release()/rollback()) are never written early, so a refused publish leaves nothing.
 
 import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,10 +34,15 @@ export interface DiskQueueOptions {
   syncTimeout: number;
   logger: Logger;
   /** a background write or fsync failed (the records stay buffered and are retried) */
-  onError?: (err: Error) => void;
+  onError?: (err: Error, q: DiskQueue) => void;
   /** records were buffered: the owner flushes them before acknowledging a publish */
   onDirty?: (q: DiskQueue) => void;
+  /** a failing queue's retried write succeeded: nothing is waiting for the disk any more */
+  onRecovered?: (q: DiskQueue) => void;
 }
+
+/** how soon a write the disk refused is tried again */
+const RETRY_MS = 1000;
 
 const READ_AHEAD = 256 * 1024;
 const WRITE_BATCH = 256 * 1024;
@@ -61,7 +70,21 @@ export class DiskQueue {
 
   #writeFd: number | null = null;
   #writeBuf: Buffer = Buffer.allocUnsafe(WRITE_BATCH);
+  /** the records not yet in the file are #writeBuf[#writeStart, #writeLen) */
+  #writeStart = 0;
   #writeLen = 0;
+  /** a publish in progress: where its records start in #writeBuf (-1: none), and the counters then */
+  #mark = -1;
+  #markDepth = 0;
+  #markPos = 0;
+  #markSince = 0;
+  /** the last write or sync the disk refused; null while the queue is healthy */
+  #failing: Error | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  /** the size of the publish write the disk refused: the retry checks that much fits again */
+  #probeBytes = 0;
+  /** writeMarked(): the write file's size before the publish's records (-1: not written) */
+  #markFileSize = -1;
   #flushScheduled = false;
   #sinceSync = 0;
   #syncTimer: NodeJS.Timeout | null = null;
@@ -94,6 +117,11 @@ export class DiskQueue {
 
   get depth(): number {
     return this.#depth;
+  }
+
+  /** Why the disk refused this queue's last write (records wait in memory); null when healthy. */
+  get failing(): Error | null {
+    return this.#failing;
   }
 
   #file(num: number): string {
@@ -151,15 +179,44 @@ export class DiskQueue {
     const f = this.#metaFile();
     const tmp = `${f}.${Math.floor(Math.random() * 1e9)}.tmp`;
     const seq = ++this.#metaSeq;
-    const fd = openSync(tmp, 'w', 0o600);
+    const text = this.#metaText();
     try {
-      writeSync(fd, this.#metaText());
-      fdatasyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeSync(fd, text);
+        fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, f);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      // a full disk has no block for a new file, but the old metadata's block can be overwritten;
+      // stale metadata would cut the records written since off at the next start
+      if (!this.#overwriteMeta(f, text)) throw err;
     }
-    renameSync(tmp, f);
     this.#metaWritten = seq;
+  }
+
+  /** Rewrites the metadata file in place (it is far smaller than a block); false when it cannot. */
+  #overwriteMeta(f: string, text: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(f, 'r+');
+    } catch {
+      return false;
+    }
+    try {
+      const b = Buffer.from(text);
+      writeSync(fd, b, 0, b.length, 0);
+      ftruncateSync(fd, b.length);
+      fdatasyncSync(fd);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      closeQuietly(fd);
+    }
   }
 
   /**
@@ -185,7 +242,8 @@ export class DiskQueue {
       this.#syncing = false;
       this.#syncFd = null;
       for (const late of this.#closeAfterSync.splice(0)) closeQuietly(late);
-      if (err !== null && !this.#closed) this.#o.onError?.(err);
+      // the retry syncs again (falling back to rewriting the metadata in place)
+      if (err !== null && !this.#closed) this.#refused(err);
       if (this.#syncAgain && !this.#closed) {
         this.#syncAgain = false;
         this.#syncInBackground();
@@ -228,17 +286,20 @@ export class DiskQueue {
 
   // ---- writing ----------------------------------------------------------------------------------
 
-  /** Appends one record (data written as one piece or as header + body). */
+  /**
+   * Appends one record (data written as one piece or as header + body). Throws only for a closed
+   * queue, a bad size, or (during a publish, after mark()) a queue that is failing: what the disk
+   * refuses later stays buffered and is retried.
+   */
   put(data: Buffer, start = 0, end = data.length, prefix?: Buffer): void {
     if (this.#closed) throw new DiskQueueError(`DISKQUEUE(${this.name}) is closed`);
     const len = (prefix?.length ?? 0) + (end - start);
     if (len < this.#o.minMsgSize || len > this.#o.maxMsgSize) {
       throw new DiskQueueError(`invalid message write size (${len}) maxMsgSize=${this.#o.maxMsgSize}`);
     }
-    if (this.#writeLen + 4 + len > this.#writeBuf.length) {
-      this.#flushWrites();
-      if (4 + len > this.#writeBuf.length) this.#writeBuf = Buffer.allocUnsafe(4 + len);
-    }
+    const publishing = this.#mark >= 0;
+    if (publishing && this.#failing !== null) throw this.#failing;
+    if (this.#writeLen + 4 + len > this.#writeBuf.length) this.#makeRoom(4 + len, publishing);
     const b = this.#writeBuf;
     b.writeUInt32BE(len, this.#writeLen);
     let p = this.#writeLen + 4;
@@ -247,21 +308,139 @@ export class DiskQueue {
     this.#writeLen = p;
     this.#depth++;
     this.#sinceSync++;
-    // roll at the size limit, as go-diskqueue does: the record that crosses it ends the file
     this.#writePos += 4 + len;
-    if (this.#writePos >= this.#o.maxBytesPerFile) {
-      this.#flushWrites();
-      this.#sync();
-      if (this.#writeFd !== null) this.#closeFd(this.#writeFd);
-      this.#writeFd = null;
-      this.#writeFileNum++;
-      this.#writePos = 0;
-    }
-    if (this.#sinceSync >= this.#o.syncEvery) {
-      this.#flushWrites();
-      this.#syncInBackground();
+    // a publish's records are written once it is complete (release())
+    if (!publishing) this.#afterPut();
+  }
+
+  /** Roll at the size limit, sync every --sync-every records, else write at the end of the turn. */
+  #afterPut(): void {
+    // roll at the size limit, as go-diskqueue does: the record that crosses it ends the file (a
+    // file the disk refused to finish grows past the limit until it can be written: readers take
+    // a finished file's real size)
+    if (this.#writePos >= this.#o.maxBytesPerFile && this.#failing === null) this.#guard(() => this.#roll());
+    if (this.#sinceSync >= this.#o.syncEvery && this.#failing === null) {
+      this.#guard(() => {
+        this.#flushWrites();
+        this.#syncInBackground();
+      });
     } else {
       this.#scheduleFlush();
+    }
+  }
+
+  /** Room for `n` more bytes: write out what is buffered, or (publishing, failing) grow the buffer. */
+  #makeRoom(n: number, publishing: boolean): void {
+    if (!publishing && this.#failing === null) this.#guard(() => this.#flushWrites());
+    if (this.#writeStart > 0 && this.#mark < 0) {
+      // the front was handed to a reader while the disk refused it (#shiftBuffered)
+      this.#writeBuf.copyWithin(0, this.#writeStart, this.#writeLen);
+      this.#writeLen -= this.#writeStart;
+      this.#writeStart = 0;
+    }
+    if (this.#writeLen + n <= this.#writeBuf.length) return;
+    let cap = this.#writeBuf.length * 2;
+    while (cap < this.#writeLen + n) cap *= 2;
+    const grown = Buffer.allocUnsafe(cap);
+    this.#writeBuf.copy(grown, 0, 0, this.#writeLen);
+    this.#writeBuf = grown;
+  }
+
+  #roll(): void {
+    this.#flushWrites();
+    if (this.#writeFd !== null) fdatasyncSync(this.#writeFd);
+    if (this.#writeFd !== null) this.#closeFd(this.#writeFd);
+    this.#writeFd = null;
+    this.#writeFileNum++;
+    this.#writePos = 0;
+    this.#sinceSync = 0;
+    // a refusal here (the caller guards) leaves the roll done and the metadata to the retry
+    this.#persistMeta();
+  }
+
+  /**
+   * A publish starts: its records are held back until writeMarked() + release() (or dropped by
+   * rollback(), when the publish fails), so a refused publish leaves nothing behind.
+   */
+  mark(): void {
+    if (this.#mark >= 0) return;
+    this.#mark = this.#writeLen;
+    this.#markDepth = this.#depth;
+    this.#markPos = this.#writePos;
+    this.#markSince = this.#sinceSync;
+  }
+
+  /**
+   * Writes the publish's records (and whatever was buffered before them) to the file, before the
+   * publish is answered; throws what the disk says (the publish then fails and calls rollback()).
+   */
+  writeMarked(): void {
+    if (this.#mark < 0 || this.#writeLen === this.#mark) return;
+    const publishBytes = this.#writeLen - this.#mark;
+    try {
+      if (this.#failing !== null) throw this.#failing;
+      this.#flushWrites();
+      const fd = this.#openWrite();
+      const before = this.#writeFileSize;
+      let off = this.#mark;
+      try {
+        while (off < this.#writeLen) off += writeSync(fd, this.#writeBuf, off, this.#writeLen - off);
+      } catch (err) {
+        this.#truncateWrite(before);
+        throw err;
+      }
+      this.#writeFileSize = before + publishBytes;
+      this.#markFileSize = before;
+      this.#writeStart = 0;
+      this.#writeLen = 0;
+      this.#mark = 0;
+    } catch (err) {
+      // nothing more goes in until a write of this size succeeds again (#retry probes for it)
+      this.#probeBytes = publishBytes;
+      this.#refused(err as Error);
+      throw err;
+    }
+  }
+
+  /** The publish succeeded: its records are the queue's. */
+  release(): void {
+    if (this.#mark < 0) return;
+    const any = this.#depth > this.#markDepth;
+    this.#mark = -1;
+    this.#markFileSize = -1;
+    if (any) this.#afterPut();
+  }
+
+  /** The publish failed: its records go, from the buffer or (written already) from the file. */
+  rollback(): void {
+    if (this.#mark < 0) return;
+    if (this.#markFileSize >= 0) {
+      this.#truncateWrite(this.#markFileSize);
+      this.#writeFileSize = this.#markFileSize;
+      this.#markFileSize = -1;
+    }
+    this.#writeLen = this.#mark;
+    this.#depth = this.#markDepth;
+    this.#writePos = this.#markPos;
+    this.#sinceSync = this.#markSince;
+    this.#mark = -1;
+  }
+
+  #openWrite(): number {
+    if (this.#writeFd === null) {
+      this.#writeFd = openSync(this.#file(this.#writeFileNum), 'a', 0o600);
+      this.#writeFileSize = fstatSync(this.#writeFd).size;
+    }
+    return this.#writeFd;
+  }
+
+  /** Cuts the write file back to `size` (a refused or taken-back write must leave no torn record). */
+  #truncateWrite(size: number): void {
+    try {
+      if (this.#writeFd !== null) ftruncateSync(this.#writeFd, size);
+    } catch (err) {
+      // the next read will find and set aside a torn record
+      this.#o.logger.error(`DISKQUEUE(${this.name}) cannot cut a refused write off - ${(err as Error).message}`);
     }
   }
 
@@ -271,14 +450,14 @@ export class DiskQueue {
       this.#flushScheduled = true;
       setImmediate(() => {
         this.#flushScheduled = false;
-        if (!this.#closed) this.#background(() => this.#flushWrites());
+        if (!this.#closed && this.#failing === null) this.#guard(() => this.#flushWrites());
       });
     }
     if (this.#syncTimer === null) {
       this.#syncTimer = setTimeout(() => {
         this.#syncTimer = null;
-        if (!this.#closed && this.#sinceSync > 0) {
-          this.#background(() => {
+        if (!this.#closed && this.#sinceSync > 0 && this.#failing === null) {
+          this.#guard(() => {
             this.#flushWrites();
             this.#syncInBackground();
           });
@@ -288,59 +467,99 @@ export class DiskQueue {
     }
   }
 
-  /** Work done outside any request: a failure is reported, never thrown into the event loop. */
-  #background(work: () => void): void {
+  /** Disk work: a refusal is noted and retried, never thrown. Returns whether the work succeeded. */
+  #guard(work: () => void): boolean {
     try {
       work();
+      return true;
     } catch (err) {
-      this.#o.onError?.(err as Error);
-      // try again later
-      if (this.#writeLen > 0 || this.#sinceSync > 0) setTimeout(() => this.#scheduleFlush(), 1000).unref();
+      this.#refused(err as Error);
+      return false;
     }
   }
+
+  #refused(err: Error): void {
+    const first = this.#failing === null;
+    this.#failing = err;
+    if (first) this.#o.onError?.(err, this);
+    if (this.#retryTimer === null && !this.#closed) {
+      this.#retryTimer = setTimeout(this.#retry, RETRY_MS);
+      this.#retryTimer.unref();
+    }
+  }
+
+  /** Once a second while failing: write the held records and the metadata again. */
+  #retry = (): void => {
+    this.#retryTimer = null;
+    if (this.#closed) return;
+    const ok = this.#guard(() => {
+      if (this.#probeBytes > 0 && this.#writeLen === this.#writeStart) this.#probe(this.#probeBytes);
+      if (this.#writePos >= this.#o.maxBytesPerFile) this.#roll();
+      else this.#sync();
+    });
+    if (!ok) {
+      if (this.#retryTimer === null) {
+        this.#retryTimer = setTimeout(this.#retry, RETRY_MS);
+        this.#retryTimer.unref();
+      }
+      return;
+    }
+    this.#failing = null;
+    this.#probeBytes = 0;
+    this.#o.onRecovered?.(this);
+  };
 
   /**
-   * Writes the buffered records to the current file (they reach the OS, not yet the disk).
-   * On failure the file is cut back to its last whole record and the records stay buffered.
+   * Writes the buffered records to the current file (they reach the OS, not yet the disk); those of
+   * a publish in progress wait. On failure the file is cut back to its last whole record and the
+   * records stay buffered.
    */
   #flushWrites(): void {
-    if (this.#writeLen === 0) return;
-    if (this.#writeFd === null) {
-      this.#writeFd = openSync(this.#file(this.#writeFileNum), 'a', 0o600);
-      this.#writeFileSize = fstatSync(this.#writeFd).size;
-    }
-    const fd = this.#writeFd;
+    const end = this.#mark >= 0 ? this.#mark : this.#writeLen;
+    if (end === this.#writeStart) return;
+    const fd = this.#openWrite();
     const before = this.#writeFileSize;
-    let off = 0;
+    let off = this.#writeStart;
     try {
-      while (off < this.#writeLen) off += writeSync(fd, this.#writeBuf, off, this.#writeLen - off);
+      while (off < end) off += writeSync(fd, this.#writeBuf, off, end - off);
     } catch (err) {
-      try {
-        ftruncateSync(fd, before);
-      } catch {
-        // the next read will find and set aside a torn record
-      }
+      this.#truncateWrite(before);
       throw err;
     }
-    this.#writeFileSize = before + this.#writeLen;
-    this.#writeLen = 0;
+    this.#writeFileSize = before + (end - this.#writeStart);
+    if (end === this.#writeLen) {
+      this.#writeStart = 0;
+      this.#writeLen = 0;
+    } else {
+      this.#writeStart = end;
+    }
   }
 
-  /** Writes out buffered records now; throws what the file system says (ENOSPC, EIO, ...). */
-  flush(): void {
-    if (!this.#closed) this.#flushWrites();
+  /** Whether `n` more bytes fit in the write file (written, then cut off again). */
+  #probe(n: number): void {
+    const fd = this.#openWrite();
+    const before = this.#writeFileSize;
+    const zeros = Buffer.alloc(Math.min(n, 1 << 20));
+    try {
+      for (let off = 0; off < zeros.length; ) off += writeSync(fd, zeros, off, zeros.length - off, before + off);
+    } finally {
+      this.#truncateWrite(before);
+    }
   }
 
+  /** Writes out buffered records now; false when the disk refused (they stay buffered and are retried). */
+  flush(): boolean {
+    if (this.#closed) return true;
+    if (this.#failing !== null) return false;
+    return this.#guard(() => this.#flushWrites());
+  }
+
+  /** fsync of the write file, then the metadata. Throws what the file system says. */
   #sync(): void {
+    this.#flushWrites();
     if (this.#writeFd !== null) fdatasyncSync(this.#writeFd);
     this.#persistMeta();
     this.#sinceSync = 0;
-  }
-
-  /** Makes everything written so far durable. */
-  sync(): void {
-    this.#flushWrites();
-    this.#sync();
   }
 
   // ---- reading ----------------------------------------------------------------------------------
@@ -351,13 +570,18 @@ export class DiskQueue {
    */
   shift(): Buffer | null {
     for (;;) {
-      if (this.#depth <= 0 && this.#readFileNum === this.#writeFileNum && this.#readPos >= this.#writePos) return null;
-      if (this.#readFileNum === this.#writeFileNum && this.#readPos >= this.#writePos) {
-        this.#checkTail();
+      // a publish in progress (mark()) is not readable yet
+      const limit = this.#mark >= 0 ? this.#markPos : this.#writePos;
+      if (this.#readFileNum === this.#writeFileNum && this.#readPos >= limit) {
+        if (this.#mark < 0) this.#checkTail();
         return null;
       }
-      // the writer's records must be in the file before we read them
-      if (this.#readFileNum === this.#writeFileNum) this.#flushWrites();
+      if (this.#readFileNum === this.#writeFileNum) {
+        const buffered = (this.#mark >= 0 ? this.#mark : this.#writeLen) - this.#writeStart;
+        // the writer's records must be in the file before we read them; when the disk refuses
+        // them, they are handed over from memory instead
+        if (buffered > 0 && this.#readPos >= limit - buffered && (this.#failing !== null || !this.#guard(() => this.#flushWrites()))) return this.#shiftBuffered();
+      }
       const rec = this.#readOne();
       if (rec === 'eof') {
         // finished an older file: move to the next one
@@ -367,6 +591,28 @@ export class DiskQueue {
       if (rec === 'bad') continue;
       return rec;
     }
+  }
+
+  /** The oldest record not yet written, taken out of the write buffer (it never reaches the file). */
+  #shiftBuffered(): Buffer {
+    const b = this.#writeBuf;
+    const at = this.#writeStart;
+    const len = b.readUInt32BE(at);
+    // a copy: the buffer moves on (only while the disk refuses writes)
+    const rec = Buffer.from(b.subarray(at + 4, at + 4 + len));
+    this.#writeStart = at + 4 + len;
+    if (this.#writeStart === this.#writeLen && this.#mark < 0) {
+      this.#writeStart = 0;
+      this.#writeLen = 0;
+    }
+    this.#writePos -= 4 + len;
+    this.#depth--;
+    this.#sinceSync++;
+    if (this.#mark >= 0) {
+      this.#markPos -= 4 + len;
+      this.#markDepth--;
+    }
+    return rec;
   }
 
   #readOne(): Buffer | 'eof' | 'bad' {
@@ -443,17 +689,24 @@ export class DiskQueue {
     this.#readPos = 0;
     this.#readBuf = Buffer.alloc(0);
     this.#readBufPos = 0;
-    this.#sync();
+    this.#syncNow();
+  }
+
+  /** Sync outside the write path: a refusal is retried; success means nothing waits for the disk. */
+  #syncNow(): void {
+    if (!this.#guard(() => this.#sync()) || this.#failing === null) return;
+    this.#failing = null;
+    this.#o.onRecovered?.(this);
   }
 
   #handleReadError(): void {
     if (this.#readFileNum === this.#writeFileNum) {
-      // nothing more can be trusted in the file being written either
-      this.#flushWrites();
-      if (this.#writeFd !== null) closeSync(this.#writeFd);
+      // nothing more can be trusted in the file being written either; what is still buffered is
+      // written to the next file (into this one, it would be set aside with the bad record)
+      if (this.#writeFd !== null) this.#closeFd(this.#writeFd);
       this.#writeFd = null;
       this.#writeFileNum++;
-      this.#writePos = 0;
+      this.#writePos = this.#writeLen - this.#writeStart;
     }
     const bad = this.#file(this.#readFileNum);
     this.#o.logger.warn(`DISKQUEUE(${this.name}) jump to next file and saving bad file as ${bad}.bad`);
@@ -470,7 +723,7 @@ export class DiskQueue {
     this.#readBuf = Buffer.alloc(0);
     this.#readBufPos = 0;
     this.#checkTail();
-    this.#sync();
+    this.#syncNow();
   }
 
   /** At the end of the data the depth must be 0; if it is not, the metadata was wrong. */
@@ -492,7 +745,9 @@ export class DiskQueue {
 
   /** Drops everything: files removed, positions moved to a fresh file. */
   empty(): void {
+    this.#writeStart = 0;
     this.#writeLen = 0;
+    this.#mark = -1;
     this.#closeFiles();
     for (let i = this.#readFileNum; i <= this.#writeFileNum; i++) rmSync(this.#file(i), { force: true });
     this.#writeFileNum++;
@@ -500,7 +755,7 @@ export class DiskQueue {
     this.#readFileNum = this.#writeFileNum;
     this.#readPos = 0;
     this.#depth = 0;
-    this.#sync();
+    this.#syncNow();
   }
 
   #closeFiles(): void {
@@ -513,22 +768,43 @@ export class DiskQueue {
     this.#readBufPos = 0;
   }
 
-  /** Syncs and closes; the queue can be reopened from its files. */
-  close(): void {
-    if (this.#closed) return;
-    this.#flushWrites();
-    this.#sync();
+  /**
+   * Syncs and closes; the queue can be reopened from its files. Returns how many records the disk
+   * refused to take (they are lost with the process; logged).
+   */
+  close(): number {
+    if (this.#closed) return 0;
+    let lost = 0;
+    try {
+      this.#sync();
+    } catch (err) {
+      for (let at = this.#writeStart; at < this.#writeLen; at += 4 + this.#writeBuf.readUInt32BE(at)) lost++;
+      this.#o.logger.error(`DISKQUEUE(${this.name}) failed to sync at close - ${(err as Error).message}${lost > 0 ? `: ${lost} message(s) could not be written and are lost` : ''}`);
+    }
     this.#closed = true;
-    if (this.#syncTimer) clearTimeout(this.#syncTimer);
+    this.#clearTimers();
     this.#closeFiles();
+    return lost;
+  }
+
+  #clearTimers(): void {
+    if (this.#syncTimer) clearTimeout(this.#syncTimer);
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#syncTimer = null;
+    this.#retryTimer = null;
   }
 
   /** Closes and removes every file of this queue. */
   delete(): void {
     this.#closed = true;
     this.#deleted = true;
-    if (this.#syncTimer) clearTimeout(this.#syncTimer);
+    this.#clearTimers();
     this.#closeFiles();
+    // what it held is gone with it: nothing waits for the disk any more
+    if (this.#failing !== null) {
+      this.#failing = null;
+      this.#o.onRecovered?.(this);
+    }
     for (let i = this.#readFileNum; i <= this.#writeFileNum; i++) rmSync(this.#file(i), { force: true });
     rmSync(this.#metaFile(), { force: true });
   }

@@ -24,6 +24,9 @@ export interface Committer {
 
 /** how soon a journal or ack log write the disk refused is tried again */
 const RETRY_MS = 1000;
+/** the key of a refused nsqd.dat write in the failures */
+const METADATA = '';
+
 
 export class Durability {
   readonly #nsqd: NSQD;
@@ -35,7 +38,11 @@ export class Durability {
   #promises: { topic: string; resolve: () => void; reject: (err: Error) => void }[] = [];
   /** journals whose pending batch the disk refused, by file prefix: only their topics' publishes fail */
   readonly #failed = new Map<string, Error>();
+  /** the refused journals, probed once a second with a write of the refused batch's size */
+  readonly #probes = new Map<string, { log: SegmentLog; bytes: number }>();
   #retry: NodeJS.Timeout | null = null;
+  /** topics with publishes of this turn, placed once their journal batch is committed */
+  #toPlace: Topic[] = [];
   /** the engine stopped: its files are closed and nsqd.dat is final */
   #closed = false;
 
@@ -71,6 +78,12 @@ export class Durability {
     this.#schedule();
   }
 
+  /** `topic.committed()` is called after this turn's commit, with whether its journal batch made it. */
+  placeAfterCommit(topic: Topic): void {
+    this.#toPlace.push(topic);
+    this.#schedule();
+  }
+
   /** `c.committed()` is called once this turn's journal batches are on disk. */
   await(c: Committer): void {
     this.#waiting.push(c);
@@ -90,10 +103,10 @@ export class Durability {
     return this.#failed.size > 0;
   }
 
-  /** Why `topic`'s journal could not take its last records (null when it could). */
+  /** Why `topic`'s journal (or nsqd.dat) could not take its last records (null when it could). */
   failure(topic: string): Error | null {
     if (this.#failed.size === 0) return null;
-    return this.#failed.get(journalPrefix(topic)) ?? null;
+    return this.#failed.get(journalPrefix(topic)) ?? this.#failed.get(METADATA) ?? null;
   }
 
   #schedule(): void {
@@ -135,34 +148,47 @@ export class Durability {
 
   /**
    * Writes nsqd.dat if it changed, every pending journal batch with an fsync, and the ack logs
-   * (not fsynced: a lost ack means a message comes again, never that one is lost). Throws when
-   * nsqd.dat or a disk queue cannot be written. A journal the disk refuses is noted (`failure()`:
-   * its topic's publishers get the error) and the other topics' journals are still written; what
-   * was not written stays pending and is tried again.
+   * (not fsynced: a lost ack means a message comes again, never that one is lost), then hands this
+   * turn's publishes to their channels. Throws when nsqd.dat cannot be written (every publish of
+   * the turn fails). A journal the disk refuses is noted (`failure()`: its topic's publishers get
+   * the error), its batch is dropped with the publishes in it, and the other topics' journals are
+   * still written.
    */
   commit(): void {
     if (this.#closed) return;
     const nsqd = this.#nsqd;
+    let metaFailure: Error | null = null;
     try {
       nsqd.flushDiskWrites();
       if (this.#metadataDirty) {
         nsqd.writeMetadataNow();
         this.#metadataDirty = false;
       }
+      this.#failed.delete(METADATA);
     } catch (err) {
-      nsqd.diskFailed('metadata', err as Error);
-      this.#retryLater();
-      throw err;
+      metaFailure = err as Error;
+      this.#failed.set(METADATA, metaFailure);
+      nsqd.diskFailed('metadata', metaFailure);
     }
-    let failed = false;
+    let failed = metaFailure !== null;
     for (const log of this.#journals) {
+      // a turn without nsqd.dat fails every publisher: its batches go (Topic.committed)
+      if (metaFailure !== null) break;
+      const bytes = log.pendingBytes;
+      if (bytes === 0 && this.#probes.has(log.prefix)) {
+        // its refused batch was dropped: only a probe says whether the disk takes it again
+        this.#journals.delete(log);
+        continue;
+      }
       try {
         log.write(true);
         this.#journals.delete(log);
         this.#failed.delete(log.prefix);
+        this.#probes.delete(log.prefix);
       } catch (err) {
         failed = true;
         this.#failed.set(log.prefix, err as Error);
+        this.#probes.set(log.prefix, { log, bytes });
         nsqd.diskFailed(log.prefix, err as Error);
       }
     }
@@ -175,8 +201,31 @@ export class Durability {
         nsqd.diskFailed(log.prefix, err as Error);
       }
     }
+    const place = this.#toPlace;
+    this.#toPlace = [];
+    for (const topic of place) topic.committed(metaFailure === null && !this.#failed.has(journalPrefix(topic.name)));
+    if (!failed) failed = !this.#probeRefused();
     if (failed) this.#retryLater();
-    else if (nsqd.health !== 'OK') nsqd.health = 'OK';
+    else nsqd.durableRecovered();
+    if (metaFailure !== null) throw metaFailure;
+  }
+
+  /**
+   * The journals whose batch the disk refused (the batch is gone with its failed publishes): each
+   * is tried with a write of that size, so `/ping` turns OK again once the disk takes it, whether
+   * or not anyone publishes. True when none is refused any more.
+   */
+  #probeRefused(): boolean {
+    for (const [prefix, { log, bytes }] of this.#probes) {
+      try {
+        log.probe(bytes);
+      } catch {
+        continue;
+      }
+      this.#probes.delete(prefix);
+      this.#failed.delete(prefix);
+    }
+    return this.#failed.size === 0;
   }
 
   /** The engine stopped (its logs were written and closed): later turns write nothing. */

@@ -316,13 +316,9 @@ async function pub(ctx: Ctx): Promise<Result> {
     if (!/^[+-]?\d+$/.test(deferText)) throw new HttpError(400, 'INVALID_DEFER');
     const ms = Number(deferText);
     if (ms < 0 || ms > o.maxReqTimeout) throw new HttpError(400, 'INVALID_DEFER');
-    if (ms > 0) {
-      topic.publishDeferred(body, 0, body.length, ms);
-      return await stored(ctx, topic);
-    }
+    if (ms > 0) return await stored(ctx, topic, () => topic.publishDeferred(body, 0, body.length, ms));
   }
-  topic.publish(body, 0, body.length);
-  return await stored(ctx, topic);
+  return await stored(ctx, topic, () => topic.publish(body, 0, body.length));
 }
 
 async function mpub(ctx: Ctx): Promise<Result> {
@@ -359,13 +355,18 @@ async function mpub(ctx: Ctx): Promise<Result> {
       start = nl + 1;
     }
   }
-  for (let i = 0; i < ranges.length; i += 2) topic.publish(body, ranges[i]!, ranges[i + 1]!);
-  return await stored(ctx, topic);
+  return await stored(ctx, topic, () => {
+    for (let i = 0; i < ranges.length; i += 2) topic.publish(body, ranges[i]!, ranges[i + 1]!);
+  });
 }
 
-/** OK once what a publish wrote to disk queues is written out; nsqd answers 503 EXITING when it is not. */
-async function stored(ctx: Ctx, topic: Topic): Promise<Result> {
+/**
+ * Publishes (all or nothing), OK once what it wrote to disk queues is written out; nsqd answers
+ * 503 EXITING when the disk refuses it.
+ */
+async function stored(ctx: Ctx, topic: Topic, publish: () => void): Promise<Result> {
   try {
+    ctx.nsqd.publish(publish);
     // durable mode: answered once the turn's commit has fsynced the journal (shared by every publisher)
     if (ctx.nsqd.durability !== null) await ctx.nsqd.durability.committed(topic.name);
     else ctx.nsqd.flushDiskWrites();

@@ -65,6 +65,30 @@ export class MessageQueue {
     this.#resize(64, 0);
   }
 
+  /** Empties the queue oldest first, handing each message's fields to `fn` (no object per message). */
+  drain(fn: (id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number) => void): void {
+    while (this.#size > 0) {
+      const i = this.#head;
+      const buf = this.#bufs[i]!;
+      const id = this.#ids[i]!;
+      const timestamp = this.#timestamps[i]!;
+      const attempts = this.#attempts[i]!;
+      const start = this.#starts[i]!;
+      const length = this.#lengths[i]!;
+      this.#drop();
+      fn(id, timestamp, attempts, buf, start, length);
+    }
+  }
+
+  /** Drops the newest messages, keeping the oldest `length` (a failed publish takes its own back). */
+  truncate(length: number): void {
+    while (this.#size > length) {
+      this.#size--;
+      this.#bufs[(this.#head + this.#size) & this.#mask] = EMPTY;
+    }
+    if (this.#size === 0) this.#head = 0;
+  }
+
   /** The lowest ID queued (requeued messages sit behind newer ones, so every slot is looked at). */
   minId(): number {
     let min = Infinity;

@@ -61,14 +61,20 @@ export function readMetadata(dataPath: string): TopicMeta[] {
 export function writeMetadata(dataPath: string, topics: TopicMeta[]): void {
   const file = join(dataPath, METADATA_FILE);
   const tmp = `${file}.${Math.floor(Math.random() * 1e9)}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify({ topics, version: NSQ_VERSION }));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify({ topics, version: NSQ_VERSION }));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    // a full disk is retried once a second: no half-written temporary file per attempt
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, file);
   syncDir(dataPath);
 }
 

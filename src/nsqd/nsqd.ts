@@ -10,6 +10,8 @@ import { UserError } from '../util/errors.js';
 import { STATE_CLOSING, STATE_SUBSCRIBED, type Client } from './client.js';
 import { BodyStore } from './body-store.js';
 import type { DiskQueue } from './disk-queue.js';
+import type { Backlog } from './backlog.js';
+import type { Channel } from './channel.js';
 import { GuidFactory } from './guid.js';
 import { defaultOptions, type NsqdOptions } from './options.js';
 import { Topic } from './topic.js';
@@ -30,6 +32,9 @@ import { closeListing, openListing } from './data-dir.js';
 function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 }
+
+/** how soon a refused nsqd.dat write is tried again */
+const METADATA_RETRY_MS = 1000;
 
 /** how often durable mode deletes journal segments every channel is done with */
 const COMPACT_INTERVAL_MS = 2000;
@@ -73,6 +78,8 @@ export class NSQD {
   #statsd: { close(): void } | null = null;
   #loading = false;
   #metadataScheduled = false;
+  /** nsqd.dat could not be written: retried once a second */
+  #metadataFailing = false;
   #lastCompact = 0;
 
   constructor(options: Partial<NsqdOptions> = {}, logger?: Logger) {
@@ -190,7 +197,19 @@ export class NSQD {
       this.writeMetadataNow();
     } catch (err) {
       this.logger.error(`NSQ: failed to persist metadata - ${(err as Error).message}`);
+      this.health = `NOK - ${(err as Error).message}`;
+      // a topic missing from nsqd.dat would not come back at the next start: keep trying
+      if (!this.#metadataFailing && this.#unlock !== null && this.#stopping === null) {
+        setTimeout(() => {
+          this.#metadataFailing = false;
+          if (this.#unlock !== null && this.#stopping === null) this.#writeMetadata();
+        }, METADATA_RETRY_MS).unref();
+      }
+      this.#metadataFailing = true;
+      return;
     }
+    this.#metadataFailing = false;
+    this.#checkHealth();
   }
 
   /** Writes nsqd.dat now; throws when it cannot. */
@@ -282,35 +301,106 @@ export class NSQD {
     return true;
   }
 
-  // ---- disk health ------------------------------------------------------------------------------
+  // ---- publishing and disk health --------------------------------------------------------------
 
   #dirtyDisks = new Set<DiskQueue>();
+  /** disk queues holding records the disk refused (retried by each queue once a second) */
+  #failingDisks = new Set<DiskQueue>();
+  /** the backlogs a publish in progress added to; null outside a publish */
+  #publishing: Backlog[] | null = null;
+  #touched: Backlog[] = [];
+  /** channels whose delivery waits for the publish in progress to end */
+  #toPump: Channel[] = [];
+  /** messages the disk refused at the last stop (they were lost with the process) */
+  lostAtStop = 0;
+
+  /** The backlogs touched by the publish in progress (Backlog.push registers itself); null outside one. */
+  get publishing(): Backlog[] | null {
+    return this.#publishing;
+  }
+
+  /**
+   * Runs one publish command (PUB, MPUB, DPUB, HTTP /pub, /mpub) as a unit: what it added to
+   * memory and disk queues is delivered only once the whole command succeeded, and taken back
+   * when it throws (a disk queue the disk refuses, say), so a publish answered with an error is
+   * never delivered later.
+   */
+  publish(fn: () => void): void {
+    if (this.#publishing !== null) return fn();
+    // reused: a publish is the hottest path, so no allocation per command
+    const touched = this.#touched;
+    this.#publishing = touched;
+    let failure: unknown = null;
+    try {
+      fn();
+      for (let i = 0; i < touched.length; i++) touched[i]!.writePublished();
+    } catch (err) {
+      failure = err;
+    }
+    this.#publishing = null;
+    for (let i = 0; i < touched.length; i++) touched[i]!.endPublish(failure === null);
+    touched.length = 0;
+    const pump = this.#toPump;
+    for (let i = 0; i < pump.length; i++) {
+      pump[i]!.pumpQueued = false;
+      pump[i]!.pump();
+    }
+    pump.length = 0;
+    if (failure !== null) throw failure;
+  }
+
+  /** A channel's delivery during a publish: after it (Channel.pump). */
+  pumpAfterPublish(ch: Channel): void {
+    ch.pumpQueued = true;
+    this.#toPump.push(ch);
+  }
 
   diskDirty(q: DiskQueue): void {
     this.#dirtyDisks.add(q);
   }
 
-  /** A disk write failed: /ping says so until one succeeds again. */
+  /** A disk write failed: /ping says so until every refused write succeeded again. */
   diskFailed(name: string, err: Error): void {
     this.health = `NOK - ${err.message}`;
     this.logger.error(`DISKQUEUE(${name}) failed to write - ${err.message}`);
   }
 
+  /** A disk queue's write was refused: it holds the records and retries (diskRecovered when done). */
+  diskQueueFailed(q: DiskQueue, err: Error): void {
+    this.#failingDisks.add(q);
+    this.diskFailed(q.name, err);
+  }
+
+  /** A failing disk queue's retry wrote everything it held. */
+  diskRecovered(q: DiskQueue): void {
+    this.#failingDisks.delete(q);
+    this.logger.info(`DISKQUEUE(${q.name}) writes succeed again`);
+    this.#checkHealth();
+  }
+
+  /** Durable mode's commit wrote everything again (or its probe did). */
+  durableRecovered(): void {
+    this.#checkHealth();
+  }
+
+  #checkHealth(): void {
+    if (this.health === 'OK') return;
+    for (const q of this.#failingDisks) if (q.failing !== null) return;
+    this.#failingDisks.clear();
+    if (this.#metadataFailing || this.durability?.failing === true) return;
+    this.health = 'OK';
+  }
+
   /**
-   * Writes out what publishes put into disk queues, before they are acknowledged; throws when the
-   * disk refuses (the publisher then gets E_PUB_FAILED, and the records are retried later).
+   * Writes out what publishes put into disk queues, before they are acknowledged. What the disk
+   * refuses stays buffered (those publishes were accepted, as nsqd accepts what its disk queue
+   * took) and is retried; later publishes into that queue are refused until it is written.
    */
   flushDiskWrites(): void {
     if (this.#dirtyDisks.size === 0) return;
     const queues = [...this.#dirtyDisks];
     this.#dirtyDisks.clear();
-    try {
-      for (const q of queues) q.flush();
-    } catch (err) {
-      this.diskFailed('write', err as Error);
-      throw err;
-    }
-    if (this.health !== 'OK') this.health = 'OK';
+    for (const q of queues) q.flush();
   }
 
   // ---- clients --------------------------------------------------------------------------------
@@ -413,13 +503,16 @@ export class NSQD {
     await Promise.all(closing);
     clearTimeout(force);
     // every message still held (queued, in flight, deferred) goes to disk for the next start
+    let lost = 0;
     for (const topic of this.topics.values()) {
       try {
-        topic.persist();
+        lost += topic.persist();
       } catch (err) {
         this.logger.error(`TOPIC(${topic.name}): failed to persist - ${(err as Error).message}`);
       }
     }
+    if (lost > 0) this.logger.error(`NSQ: the disk refused ${lost} message(s) at shutdown: they are lost`);
+    this.lostAtStop = lost;
     if (this.#unlock !== null) {
       this.#writeMetadata();
       this.durability?.close();

@@ -785,7 +785,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
   /** Runs a publish; a storage failure becomes nsqd's E_PUB_FAILED (MPUB, DPUB likewise), OK is sent otherwise. */
   #published(verb: string, publish: () => void): void {
     try {
-      publish();
+      this.#nsqd.publish(publish);
     } catch (err) {
       if (err instanceof ProtocolError) throw err;
       throw fatal(`E_${verb}_FAILED`, `${verb} failed ${(err as Error).message}`);

@@ -83,6 +83,8 @@ export class SegmentLog {
   #buf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
   /** bytes in #buf: a batch header placeholder, then records */
   #len = BATCH_HEADER;
+  /** the segment's size after the last fsynced write: what discard() cuts back to */
+  #syncedSize = 0;
   /** written but not yet fsynced */
   #unsynced = false;
   #closed = false;
@@ -137,7 +139,13 @@ export class SegmentLog {
     const c = this.#current;
     if (id < c.minId) c.minId = id;
     if (id > c.maxId) c.maxId = id;
-    if (this.#len >= EARLY_WRITE) this.write(false);
+    if (this.#len >= EARLY_WRITE) {
+      try {
+        this.write(false);
+      } catch {
+        // the batch stays pending: the commit's write (which fsyncs) says whether the disk takes it
+      }
+    }
   }
 
   /** Writes the batch built so far as one checksummed unit; with `sync`, fsyncs the segment too. */
@@ -165,6 +173,7 @@ export class SegmentLog {
       fdatasyncSync(this.#fd);
       this.#unsynced = false;
     }
+    if (sync) this.#syncedSize = this.#size;
     if (this.#size >= this.#o.maxBytesPerFile) this.#roll(sync);
   }
 
@@ -185,6 +194,7 @@ export class SegmentLog {
       throw new SegmentLogError(`cannot open ${file}: ${(err as Error).message}`);
     }
     this.#size = fstatSync(this.#fd).size;
+    this.#syncedSize = this.#size;
     syncDir(this.#o.dataPath);
     return this.#fd;
   }
@@ -199,6 +209,38 @@ export class SegmentLog {
     if (this.#current.maxId >= this.#current.minId) this.#sealed.push(this.#current);
     this.#current = { num: this.#current.num + 1, minId: Infinity, maxId: -Infinity };
     this.#size = 0;
+    this.#syncedSize = 0;
+  }
+
+  /** Throws unless `n` more bytes fit in the current segment (written, then cut off again). */
+  probe(n: number): void {
+    const fd = this.#open();
+    const zeros = Buffer.alloc(Math.min(Math.max(n, 1), 1 << 20));
+    try {
+      for (let off = 0; off < zeros.length; ) off += writeSync(fd, zeros, off, zeros.length - off);
+      fdatasyncSync(fd);
+    } finally {
+      this.#truncateTo(fd, this.#size);
+    }
+  }
+
+  /** Bytes in the batch being built. */
+  get pendingBytes(): number {
+    return this.#len - BATCH_HEADER;
+  }
+
+  /**
+   * Drops the batch being built and what was written of it early (the commit that would have
+   * fsynced it failed, and its publishers are answered an error). A segment rolled by an early
+   * write since the last commit keeps its part: it is replayed as published.
+   */
+  discard(): void {
+    this.#len = BATCH_HEADER;
+    if (this.#fd !== null && this.#size > this.#syncedSize) {
+      this.#truncateTo(this.#fd, this.#syncedSize);
+      this.#size = this.#syncedSize;
+      this.#unsynced = false;
+    }
   }
 
   /** Deletes the sealed segments whose every ID is below `id`; returns how many went. */

@@ -36,7 +36,11 @@ export async function runServe(cli: Record<string, unknown>): Promise<void> {
       process.off('SIGTERM', onSignal);
       nsqd
         .stop()
-        .then(() => lookupd?.stop())
+        .then(() => {
+          // messages the disk refused at shutdown are gone: not a clean exit
+          if (nsqd.lostAtStop > 0) process.exitCode = 1;
+          return lookupd?.stop();
+        })
         .then(resolve, resolve);
     };
     process.on('SIGINT', onSignal);

@@ -5,12 +5,15 @@ import { isEphemeral } from '../protocol/names.js';
 import { Channel } from './channel.js';
 import { Message, nowNanos } from './message.js';
 import { Backlog } from './backlog.js';
+import { MessageQueue } from './message-queue.js';
 import { AckLog, Journal, channelAckPrefix, journalPrefix, topicAckPrefix } from './journal.js';
 import { removeSegments, type SegmentInfo } from './segment-log.js';
 import type { NSQD } from './nsqd.js';
 
 /** messages moved from the topic's backlog to its channels per event-loop turn */
 const RELEASE_SLICE = 10_000;
+/** how soon a release held back by a channel's refused disk writes is tried again */
+const RELEASE_RETRY_MS = 1000;
 
 export class Topic {
   readonly name: string;
@@ -28,6 +31,12 @@ export class Topic {
   /** durable mode: every message published here, and the IDs emptied out of the topic's own queue */
   #journal: Journal | null = null;
   #acks: AckLog | null = null;
+  /**
+   * durable mode: this turn's publishes, placed (fanned out, or held by the topic) only once the
+   * journal batch holding them is committed, and dropped when the commit fails
+   */
+  #uncommitted: MessageQueue | null = null;
+  #uncommittedDeferred: { msg: Message; delayMs: number }[] = [];
   /** plain mode read a durable journal at start: its files go once the backlogs are on disk */
   #journalLeftover = false;
   /**
@@ -89,10 +98,45 @@ export class Topic {
   /** Publishes one message whose body is buf[start, start+length). */
   publish(buf: Buffer, start: number, length: number, timestamp = nowNanos()): void {
     const id = this.nsqd.guid.next();
+    const journal = this.#journal;
+    if (journal !== null) {
+      journal.append(id, timestamp, 0, 0, '', buf, start, length);
+      this.#awaitCommit().push(id, timestamp, 0, buf, start, length);
+      return;
+    }
+    this.#place(id, timestamp, buf, start, length);
+  }
+
+  /** Durable mode: the queue of this turn's publishes, registered with the commit. */
+  #awaitCommit(): MessageQueue {
+    if (this.#uncommitted === null) this.#uncommitted = new MessageQueue();
+    if (this.#uncommitted.length === 0 && this.#uncommittedDeferred.length === 0) this.nsqd.durability!.placeAfterCommit(this);
+    return this.#uncommitted;
+  }
+
+  /**
+   * Durable mode, after the commit of the turn: its publishes go to the channels (ok), or are
+   * dropped with the journal's batch (the disk refused it; the publishers are answered an error).
+   */
+  committed(ok: boolean): void {
+    const q = this.#uncommitted;
+    const deferred = this.#uncommittedDeferred;
+    this.#uncommittedDeferred = [];
+    if (!ok || this.#deleted) {
+      q?.clear();
+      if (!ok) this.#journal?.log.discard();
+      return;
+    }
+    q?.drain(this.#placeDrained);
+    for (const d of deferred) this.#placeDeferred(d.msg, d.delayMs);
+  }
+
+  #placeDrained = (id: number, timestamp: number, _attempts: number, buf: Buffer, start: number, length: number): void => this.#place(id, timestamp, buf, start, length);
+
+  /** A published message goes to every channel, or waits in the topic. */
+  #place(id: number, timestamp: number, buf: Buffer, start: number, length: number): void {
     this.messageCount++;
     this.messageBytes += length;
-    const journal = this.#journal;
-    if (journal !== null) journal.append(id, timestamp, 0, 0, '', buf, start, length);
     if (this.#paused || this.#channelList.length === 0 || this.#queue.length > 0) {
       // behind a backlog (say, read back from disk after a restart) a message waits its turn
       this.#queue.push(id, timestamp, 0, buf, start, length);
@@ -105,9 +149,18 @@ export class Topic {
   /** DPUB: each channel gets the message after `delayMs`. */
   publishDeferred(buf: Buffer, start: number, length: number, delayMs: number): void {
     const msg = new Message(this.nsqd.guid.next(), nowNanos(), buf, start, length);
+    if (this.#journal !== null) {
+      this.#journal.append(msg.id, msg.timestamp, Date.now() + delayMs, 0, '', buf, start, length);
+      this.#awaitCommit();
+      this.#uncommittedDeferred.push({ msg, delayMs });
+      return;
+    }
+    this.#placeDeferred(msg, delayMs);
+  }
+
+  #placeDeferred(msg: Message, delayMs: number): void {
     this.messageCount++;
-    this.messageBytes += length;
-    if (this.#journal !== null) this.#journal.append(msg.id, msg.timestamp, Date.now() + delayMs, 0, '', buf, start, length);
+    this.messageBytes += msg.bodyLength;
     const list = this.#channelList;
     if (list.length === 0 || this.#paused) {
       // nowhere to defer it yet: it waits with the topic and keeps its due time
@@ -115,6 +168,11 @@ export class Topic {
       return;
     }
     for (let i = 0; i < list.length; i++) list[i]!.putDeferred(i === 0 ? msg : msg.copy(), delayMs);
+  }
+
+  #channelFailing(): boolean {
+    for (const ch of this.#channelList) if (ch.failing) return true;
+    return false;
   }
 
   /** Every channel gets the message; they share the body bytes. */
@@ -126,6 +184,17 @@ export class Topic {
   /** Moves waiting messages to the channels once there are channels and the topic runs. */
   #release(): void {
     if (this.#paused || this.#channelList.length === 0 || this.#deleted) return;
+    if (this.#queue.length > 0 && this.#channelFailing()) {
+      // moving messages into a channel whose disk refuses writes would only grow its buffer
+      if (!this.#releaseScheduled) {
+        this.#releaseScheduled = true;
+        setTimeout(() => {
+          this.#releaseScheduled = false;
+          this.#release();
+        }, RELEASE_RETRY_MS).unref();
+      }
+      return;
+    }
     // a large backlog moves in slices, so the server keeps answering everyone meanwhile
     for (let n = 0; n < RELEASE_SLICE; n++) {
       const m = this.#queue.shift();
@@ -231,23 +300,30 @@ export class Topic {
   /**
    * Shutdown. Plain mode: the topic's own waiting messages (deferred ones included, undeferred) and
    * every channel's go to disk. Durable mode: the journal already has them; its last batch is written.
+   * Returns how many messages the disk refused (plain mode).
    */
-  persist(): void {
+  persist(): number {
     if (this.#journal !== null) {
-      // what every channel is done with need not be read again at the next start
-      this.#journal.log.seal();
-      this.compact();
-      this.#journal.log.close();
-      this.#acks!.log.close();
-      this.#queue.dropSpill();
-      for (const ch of this.#channelList) ch.persist();
-      return;
+      try {
+        // what every channel is done with need not be read again at the next start
+        this.#journal.log.seal();
+        this.compact();
+      } finally {
+        // a refusal here costs only a longer replay: the journal has every message
+        this.#journal.log.close();
+        this.#acks!.log.close();
+        this.#queue.dropSpill();
+        for (const ch of this.#channelList) ch.persist();
+      }
+      return 0;
     }
     const waiting = this.#deferredWaiting.map((w) => w.msg);
     this.#deferredWaiting = [];
-    this.#queue.persist(waiting);
-    for (const ch of this.#channelList) ch.persist();
-    if (this.#journalLeftover) this.#removeDurableFiles();
+    let lost = this.#queue.persist(waiting);
+    for (const ch of this.#channelList) lost += ch.persist();
+    // the journal still has what the disk refused to take
+    if (this.#journalLeftover && lost === 0) this.#removeDurableFiles();
+    return lost;
   }
 
   #removeDurableFiles(): void {
@@ -277,6 +353,9 @@ export class Topic {
   #lowestWaiting(): number {
     let min = this.#queue.minId();
     for (const w of this.#deferredWaiting) if (w.msg.id < min) min = w.msg.id;
+    // this turn's publishes, not placed until the commit, wait in the topic too
+    if (this.#uncommitted !== null) min = Math.min(min, this.#uncommitted.minId());
+    for (const d of this.#uncommittedDeferred) if (d.msg.id < min) min = d.msg.id;
     return min;
   }
 

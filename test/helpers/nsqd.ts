@@ -49,9 +49,12 @@ export interface Spawned {
  * Runs the compiled `nsq` executable with arguments, in a fresh temporary folder unless `cwd` is
  * given (so a server's default data path is its own); killed (by PID) when the test ends.
  */
-export function spawnNsq(t: Teardown, args: string[], opts: { argv0?: string; input?: string; cwd?: string } = {}): Spawned {
+export function spawnNsq(t: Teardown, args: string[], opts: { argv0?: string; input?: string; cwd?: string; wrapper?: string[] } = {}): Spawned {
   const cwd = opts.cwd ?? tempDir(t, 'nsq-cwd-');
-  const child = spawn(process.execPath, [opts.argv0 ?? BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd });
+  // `wrapper`: a command that runs node in another environment (e.g. nsenter into a namespace)
+  const node = [process.execPath, opts.argv0 ?? BIN, ...args];
+  const [cmd, ...rest] = opts.wrapper !== undefined ? [...opts.wrapper, ...node] : node;
+  const child = spawn(cmd!, rest, { stdio: ['pipe', 'pipe', 'pipe'], cwd });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

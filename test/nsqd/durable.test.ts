@@ -369,7 +369,36 @@ t.test('a journal write that fails: E_PUB_FAILED and /ping NOK, while other topi
   const httpPub = async (topic: string): Promise<number> => (await fetch(`${httpBase(nsqd)}/pub?topic=${topic}`, { method: 'POST', body: 'x' })).status;
   t.same([await httpPub('full'), await httpPub('fine')], [503, 200], 'HTTP /pub: 503 for the failing topic, 200 for the other');
   const again = await fetch(`${httpBase(nsqd)}/ping`);
-  t.same([again.status, (await again.text()).slice(0, 5)], [500, 'NOK -'], '/ping stays NOK while the failed journal still holds unwritten records');
+  t.same([again.status, (await again.text()).slice(0, 5)], [500, 'NOK -'], '/ping stays NOK while the failed journal still refuses writes');
+});
+
+t.test('a publish whose journal commit fails is never delivered', { skip: existsSync('/dev/full') ? false : 'needs /dev/full (Linux)' }, async (t) => {
+  const dir = tempDir(t);
+  const nsqd = await startNsqd(t, { durable: true, dataPath: dir, maxBytesPerFile: 64 });
+  nsqd.getTopic('full').getChannel('c');
+  const port = nsqd.tcpEndpoint.port;
+  const sub = await Connection.open({ host: '127.0.0.1', port });
+  t.teardown(() => sub.close());
+  const got: string[] = [];
+  sub.events.message = (m) => {
+    got.push(m.body.toString());
+    m.finish();
+  };
+  await sub.subscribe('full', 'c');
+  sub.ready(10);
+  const pub = await Connection.open({ host: '127.0.0.1', port });
+  t.teardown(() => pub.close());
+  await pub.publish('full', 'kept: fills the 64-byte segment, so the journal rolls');
+  symlinkSync('/dev/full', `${dir}/full.journal.000001.dat`);
+  const err = await pub.mpublish('full', ['refused 1', 'refused 2']).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.ok(err instanceof NsqError && err.code === 'E_MPUB_FAILED', `the publisher gets E_MPUB_FAILED (${String(err)})`);
+  // the subscriber's own round trip: everything delivered before it has arrived
+  await sub.publish('other', 'x');
+  t.same(got, ['kept: fills the 64-byte segment, so the journal rolls'], 'the consumer got only the acknowledged message');
+  t.equal(nsqd.getExistingTopic('full')!.getExistingChannel('c')!.depth, 0, 'and nothing of the refused batch waits in the channel');
 });
 
 t.test('group commit: 8 connections publishing at once all get OK, and every message is on disk after kill -9', async (t) => {

@@ -215,6 +215,48 @@ t.test('a full disk: E_PUB_FAILED to the publisher, NOK on /ping, everyone else 
   t.equal(n.getExistingTopic('fine')!.depth, 1, 'other topics are unaffected');
 });
 
+t.test('an MPUB the disk refuses is taken back whole: none of it is delivered, not even the part that fit in memory', async (t) => {
+  const dir = tempDir(t);
+  // the channel's queue file is a device that answers every write with ENOSPC
+  symlinkSync('/dev/full', join(dir, 'mp:c.diskqueue.000000.dat'));
+  const n = await startNsqd(t, { dataPath: dir, memQueueSize: 1 });
+  n.getTopic('mp').getChannel('c');
+  const conn = await Connection.open({ host: '127.0.0.1', port: n.tcpEndpoint.port });
+  t.teardown(() => conn.close());
+  const err = await conn.mpublish('mp', ['a', 'b', 'c']).catch((e: unknown) => e);
+  t.equal((err as NsqError).code, 'E_MPUB_FAILED', 'the publisher is told');
+  t.equal(n.getExistingTopic('mp')!.getExistingChannel('c')!.depth, 0, 'the channel holds none of the three');
+  const sub = await Connection.open({ host: '127.0.0.1', port: n.tcpEndpoint.port });
+  t.teardown(() => sub.close());
+  const got: string[] = [];
+  sub.events.message = (m) => got.push(m.body.toString());
+  await sub.subscribe('mp', 'c');
+  sub.ready(10);
+  // a message published afterwards to another topic's channel shows the consumer's round trip is done
+  await sub.publish('other', 'x');
+  t.same(got, [], 'a consumer receives nothing (a retrying publisher would otherwise get duplicates)');
+});
+
+t.test('a disk queue whose writes the disk refuses keeps its records and hands them to readers from memory', async (t) => {
+  const { DiskQueue } = await import('../../src/nsqd/disk-queue.js');
+  const { Logger } = await import('../../src/util/log.js');
+  const dir = tempDir(t);
+  symlinkSync('/dev/full', join(dir, 'dq.diskqueue.000000.dat'));
+  const errors: string[] = [];
+  const opts = { dataPath: dir, maxBytesPerFile: 1 << 20, minMsgSize: 1, maxMsgSize: 1024, syncEvery: 2, syncTimeout: 1_000_000, logger: new Logger('fatal', ''), onError: (e: Error) => errors.push(e.message) };
+  const q = new DiskQueue('dq', opts);
+  t.teardown(() => q.delete());
+  // syncEvery 2: the second put writes (and fails) at once, the third finds the queue failing
+  for (const s of ['r1', 'r2', 'r3']) q.put(Buffer.from(s));
+  t.match(errors, [/^ENOSPC/], 'the refusal is reported once, not thrown');
+  t.ok(q.failing, 'the queue says it is failing');
+  t.equal(q.depth, 3);
+  const got: string[] = [];
+  for (let b = q.shift(); b !== null; b = q.shift()) got.push(b.toString());
+  t.same(got, ['r1', 'r2', 'r3'], 'reading catches up with the refused writes: served from memory, in order, no throw');
+  t.equal(q.depth, 0);
+});
+
 t.test('after a crash, records past the saved metadata are cut off and new records read back exactly', async (t) => {
   const { DiskQueue } = await import('../../src/nsqd/disk-queue.js');
   const { Logger } = await import('../../src/util/log.js');
