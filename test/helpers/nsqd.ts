@@ -49,15 +49,16 @@ export interface Spawned {
  * Runs the compiled `nsq` executable with arguments, in a fresh temporary folder unless `cwd` is
  * given (so a server's default data path is its own); killed (by PID) when the test ends.
  */
-export function spawnNsq(t: Teardown, args: string[], opts: { argv0?: string; input?: string; cwd?: string } = {}): Spawned {
+export function spawnNsq(t: Teardown, args: string[], opts: { argv0?: string; input?: string; cwd?: string; /** stdin left open for the test to write to */ open?: boolean } = {}): Spawned {
   const cwd = opts.cwd ?? tempDir(t, 'nsq-cwd-');
   const child = spawn(process.execPath, [opts.argv0 ?? BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdin!.on('error', () => {});
   if (opts.input !== undefined) child.stdin!.end(opts.input);
-  else child.stdin!.end();
+  else if (opts.open !== true) child.stdin!.end();
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
