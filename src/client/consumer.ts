@@ -37,6 +37,8 @@ export interface ConsumerEvents {
   /** a message reached maxAttempts and was finished without handling */
   giveUp?: (msg: Message) => void;
   connected?: (address: string) => void;
+  /** through lookupd, no node has the topic yet (or no lookupd answers): why; told once per reason, polling goes on */
+  waiting?: (why: string) => void;
 }
 
 interface Node {
@@ -87,6 +89,7 @@ export class Consumer {
         added: (addr) => this.addNode(addr),
         removed: (addr) => this.removeNode(addr),
         error: (lookupd, err) => this.events.error?.(err, lookupd),
+        waiting: (why) => this.events.waiting?.(why),
       };
       this.#discovery = d;
       for (const a of addrs) this.addNode(a);

@@ -93,6 +93,9 @@ export class FileLogger {
         if (this.#started && !this.#stopping) this.#log.warn(`${this.#tag} ${address}: ${err.message}`);
       },
       connected: (address) => this.#log.info(`${this.#tag} consuming from ${address}`),
+      waiting: (why) => {
+        if (!this.#stopping) this.#log.warn(`${this.#tag} waiting: ${why}; asking lookupd again every ${formatDuration(d.lookupdPollInterval)}`);
+      },
     };
   }
 
