@@ -41,11 +41,31 @@ export function fetchError(err: unknown, address: string): NsqError {
   return new NsqError(code, `connect to ${address}: ${why}`);
 }
 
-async function get(lookupd: string, path: string, timeoutMs: number): Promise<Response> {
+/** GET a lookupd path: its status and (for 200) its JSON answer, both within `timeoutMs`. */
+async function get(lookupd: string, path: string, timeoutMs: number): Promise<{ ok: boolean; status: number; json: () => unknown }> {
+  // Our own (ref'd) timer, not AbortSignal.timeout's unref'd one: Node 20's fetch never settles a
+  // request whose connection is closed before any answer, and with nothing else pending the
+  // process would exit 0 in the middle of waiting for its topic.
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new NsqError('ETIMEDOUT', `connect to lookupd ${lookupd}: no answer within ${timeoutMs} ms`)), timeoutMs);
   try {
-    return await fetch(`${httpBase(lookupd)}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${httpBase(lookupd)}${path}`, { signal: ac.signal });
+    const text = await res.text();
+    return {
+      ok: res.ok,
+      status: res.status,
+      json: () => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          throw new NsqError('E_HTTP', `lookupd ${lookupd}: ${path} answered with something other than JSON`);
+        }
+      },
+    };
   } catch (err) {
     throw fetchError(err, `lookupd ${lookupd}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -62,7 +82,7 @@ export async function askLookupds<T>(lookupds: readonly string[], path: string, 
     lookupds.map(async (l) => {
       const res = await get(l, path, timeoutMs);
       if (!res.ok) throw new NsqError('E_HTTP', `lookupd ${l}: ${path} answered ${res.status}`);
-      const body = (await res.json()) as Record<string, unknown> & { data?: Record<string, unknown> };
+      const body = res.json() as Record<string, unknown> & { data?: Record<string, unknown> };
       const got = pick(body) ?? (body.data === undefined ? undefined : pick(body.data));
       return Array.isArray(got) ? (got as T[]) : [];
     }),
@@ -77,7 +97,7 @@ export async function lookupTopic(lookupd: string, topic: string, timeoutMs = 50
   const res = await get(lookupd, `/lookup?topic=${encodeURIComponent(topic)}`, timeoutMs);
   if (res.status === 404) return [];
   if (!res.ok) throw new NsqError('E_HTTP', `lookupd ${lookupd}: /lookup answered ${res.status}`);
-  const body = (await res.json()) as LookupAnswer & { data?: LookupAnswer };
+  const body = res.json() as LookupAnswer & { data?: LookupAnswer };
   // nsqlookupd before 1.0 wrapped answers in {"status_code", "data"}
   return (body.producers ?? body.data?.producers ?? []).filter((p) => typeof p.broadcast_address === 'string' && Number.isInteger(p.tcp_port));
 }
@@ -137,7 +157,9 @@ export class Discovery {
 
   /** Asks every lookupd now; resolves with the nodes known after this round. */
   async poll(): Promise<string[]> {
-    const results = await Promise.allSettled(this.#lookupds.map((l) => lookupTopic(l, this.topic)));
+    // a poll does not outlast its interval by much (1-5 s)
+    const timeoutMs = Math.min(5000, Math.max(1000, this.#intervalMs));
+    const results = await Promise.allSettled(this.#lookupds.map((l) => lookupTopic(l, this.topic, timeoutMs)));
     const found = new Map<string, Producer>();
     const failures: string[] = [];
     let answered = 0;
