@@ -4,6 +4,7 @@
 // With no node yet it keeps polling until one appears (as go-nsq does) and says once why it waits.
 
 import { NsqError } from './connection.js';
+import { fetchWithin } from './http.js';
 
 export interface Producer {
   broadcast_address: string;
@@ -31,42 +32,20 @@ export interface DiscoveryEvents {
   waiting?: (why: string) => void;
 }
 
-/** fetch's "fetch failed" names its reason in `cause`: an error saying which address and why, with the cause's code. */
-export function fetchError(err: unknown, address: string): NsqError {
-  if (err instanceof NsqError) return err;
-  const e = err as Error & { cause?: NodeJS.ErrnoException };
-  if (e.name === 'TimeoutError') return new NsqError('ETIMEDOUT', `connect to ${address}: timed out`);
-  const code = e.cause?.code ?? 'E_HTTP';
-  const why = code === 'ECONNREFUSED' ? 'connection refused' : (e.cause?.message ?? e.message);
-  return new NsqError(code, `connect to ${address}: ${why}`);
-}
-
 /** GET a lookupd path: its status and (for 200) its JSON answer, both within `timeoutMs`. */
 async function get(lookupd: string, path: string, timeoutMs: number): Promise<{ ok: boolean; status: number; json: () => unknown }> {
-  // Our own (ref'd) timer, not AbortSignal.timeout's unref'd one: Node 20's fetch never settles a
-  // request whose connection is closed before any answer, and with nothing else pending the
-  // process would exit 0 in the middle of waiting for its topic.
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new NsqError('ETIMEDOUT', `connect to lookupd ${lookupd}: no answer within ${timeoutMs} ms`)), timeoutMs);
-  try {
-    const res = await fetch(`${httpBase(lookupd)}${path}`, { signal: ac.signal });
-    const text = await res.text();
-    return {
-      ok: res.ok,
-      status: res.status,
-      json: () => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          throw new NsqError('E_HTTP', `lookupd ${lookupd}: ${path} answered with something other than JSON`);
-        }
-      },
-    };
-  } catch (err) {
-    throw fetchError(err, `lookupd ${lookupd}`);
-  } finally {
-    clearTimeout(timer);
-  }
+  const { status, text } = await fetchWithin(`${httpBase(lookupd)}${path}`, {}, timeoutMs, `lookupd ${lookupd}`);
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    json: () => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        throw new NsqError('E_HTTP', `lookupd ${lookupd}: ${path} answered with something other than JSON`);
+      }
+    },
+  };
 }
 
 /** http://host:port for a host:port (or a full URL), without a trailing slash. */

@@ -3,7 +3,7 @@
 
 import type { Readable } from 'node:stream';
 import { NsqError } from '../client/connection.js';
-import { fetchError } from '../client/discovery.js';
+import { fetchWithin } from '../client/http.js';
 import { parseAddress, Producer } from '../client/producer.js';
 import { encodeMpubBody } from '../protocol/mpub.js';
 import { isValidTopicName } from '../protocol/names.js';
@@ -36,6 +36,9 @@ const DEFAULTS = {
   maxTries: 5,
   /** rejection lines printed before the rest are only counted */
   maxReported: 50,
+  /** --http: /ping and /config at the start; one /pub or /mpub (an unanswered one is not acknowledged) */
+  httpConnectTimeoutMs: 5_000,
+  httpPublishTimeoutMs: 30_000,
   ttyRefreshMs: 200,
   linesRefreshMs: 1000,
 };
@@ -346,13 +349,12 @@ class HttpDestination implements Destination {
   }
 
   async connect(): Promise<void> {
-    const ping = await this.#fetch('/ping', { method: 'GET' });
+    const ping = await this.#fetch('/ping', { method: 'GET' }, DEFAULTS.httpConnectTimeoutMs);
     if (ping.status !== 200) throw new NsqError('E_HTTP', `${this.address} is not an nsqd HTTP address: /ping answered ${ping.status}`);
-    await ping.arrayBuffer();
     // nsqd reports its options at /config/<name>; with the limit known, big records are not sent
     try {
-      const res = await this.#fetch('/config/max_msg_size', { method: 'GET' });
-      const max = res.status === 200 ? Number(await res.text()) : NaN;
+      const res = await this.#fetch('/config/max_msg_size', { method: 'GET' }, DEFAULTS.httpConnectTimeoutMs);
+      const max = res.status === 200 ? Number(res.text) : NaN;
       if (Number.isInteger(max) && max > 0) this.maxMsgSize = max;
     } catch {
       // an older server: the limit is learned from refusals instead
@@ -408,13 +410,8 @@ class HttpDestination implements Destination {
       path = `/mpub?topic=${topic}&binary=true`;
       body = encodeMpubBody(bodies);
     }
-    const res = await this.#fetch(path, { method: 'POST', body });
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (err) {
-      throw fetchError(err, this.address);
-    }
+    const res = await this.#fetch(path, { method: 'POST', body }, DEFAULTS.httpPublishTimeoutMs);
+    const text = res.text;
     if (res.status === 200) return;
     let code = text.trim();
     try {
@@ -425,12 +422,8 @@ class HttpDestination implements Destination {
     throw new HttpRejection(res.status, code, this.address, bodies);
   }
 
-  async #fetch(path: string, init: RequestInit): Promise<Response> {
-    try {
-      return await fetch(this.#base + path, { ...init, headers: { 'User-Agent': this.#userAgent } });
-    } catch (err) {
-      throw fetchError(err, this.address);
-    }
+  #fetch(path: string, init: RequestInit, timeoutMs: number): Promise<{ status: number; text: string }> {
+    return fetchWithin(this.#base + path, { ...init, headers: { 'User-Agent': this.#userAgent } }, timeoutMs, this.address);
   }
 
   classify(err: unknown): Failure {
