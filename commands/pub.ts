@@ -6,11 +6,14 @@ import { authFlag, clientFlags, transportFlags } from '../src/util/client-flags.
 
 const EPILOGUE = `Without messages on the command line, stdin is read and split at the delimiter; the last record
 is published even without a delimiter after it, and empty records are skipped unless --allow-empty.
-Records go to every nsqd given. Over TCP, records that arrive together are sent as one MPUB.
+Records go to every nsqd given. With --lookupd-http-address, each record goes to one node instead,
+in turn: the topic's nodes as lookupd lists them (every registered node for a new topic), and to
+another node when one fails. Over TCP, records that arrive together are sent as one MPUB.
 
 Exit status:
   0    every message was acknowledged by every nsqd
-  1    a connection failed (refused, lost and not regained): the rest were not published
+  1    a connection failed (refused, lost and not regained): the rest were not published;
+       through lookupd: no lookupd answered, no nsqd known, or none left
   2    usage error (bad flag or value)
   3    some records were rejected (bigger than the server's max message size, or empty);
        every other record was published

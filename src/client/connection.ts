@@ -255,6 +255,8 @@ export class Connection implements FrameSink {
   #onClosed!: (err: Error | null) => void;
   /** compressed connection: what #flush would write goes through here instead */
   #compress: ((data: Buffer) => void) | null = null;
+  /** deflate: ends the socket once everything given to the compressor has come out of it */
+  #endCompressed: (() => void) | null = null;
   /** bytes received past an upgrade's answer, for the layer that starts next */
   #early: Buffer | null = null;
 
@@ -442,6 +444,10 @@ export class Connection implements FrameSink {
         deflate.write(data);
         deflate.flush(zlibConstants.Z_SYNC_FLUSH);
       };
+      this.#endCompressed = () => {
+        deflate.once('end', () => this.socket.end());
+        deflate.end();
+      };
       const inflate = createInflateRaw();
       inflate.on('data', this.#onData);
       inflate.on('error', (err) => this.#fail(new NsqError('E_DEFLATE', `deflate stream from ${this.address}: ${err.message}`)));
@@ -580,6 +586,13 @@ export class Connection implements FrameSink {
     this.#writeLine(`FIN ${id}\n`);
   }
 
+  /** REQ (no delay) every message delivered and not yet answered; returns how many. */
+  requeueHeld(): number {
+    const ids = [...this.#held.keys()];
+    for (const id of ids) this.requeue(id, 0);
+    return ids.length;
+  }
+
   /** FIN by the id's 16 bytes at `buf[idStart]` (see `events.rawMessage`), copied straight into the next write. */
   finishRaw(buf: Buffer, idStart: number): void {
     this.#rawInFlight--;
@@ -660,7 +673,9 @@ export class Connection implements FrameSink {
   /** Writes what is queued, then closes the socket. */
   close(): void {
     this.#flush();
-    this.socket.end();
+    // deflate compresses asynchronously: ending the socket now would drop the last FINs
+    if (this.#endCompressed !== null && !this.#closed) this.#endCompressed();
+    else this.socket.end();
     if (!this.#closed) setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 

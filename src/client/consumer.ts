@@ -37,6 +37,14 @@ export interface ConsumerEvents {
   /** a message reached maxAttempts and was finished without handling */
   giveUp?: (msg: Message) => void;
   connected?: (address: string) => void;
+  /**
+   * a connection stops taking messages (the consumer stops, or its node was dropped): answer what
+   * you hold now; the connection closes once everything it delivered is answered (or the stop's
+   * timeout passes: the rest is requeued)
+   */
+  draining?: (address: string) => void;
+  /** through lookupd, no node has the topic yet (or no lookupd answers): why; told once per reason, polling goes on */
+  waiting?: (why: string) => void;
 }
 
 interface Node {
@@ -64,6 +72,8 @@ export class Consumer {
   #backoffTimer: NodeJS.Timeout | null = null;
   #inBackoff = false;
   #discovery: Discovery | null = null;
+  /** connections being drained: stop() waits for all of them, removed nodes' too */
+  #drains = new Set<Promise<void>>();
 
   constructor(opts: ConsumerOptions, handler: Handler) {
     this.topic = opts.topic;
@@ -87,6 +97,7 @@ export class Consumer {
         added: (addr) => this.addNode(addr),
         removed: (addr) => this.removeNode(addr),
         error: (lookupd, err) => this.events.error?.(err, lookupd),
+        waiting: (why) => this.events.waiting?.(why),
       };
       this.#discovery = d;
       for (const a of addrs) this.addNode(a);
@@ -121,7 +132,7 @@ export class Consumer {
     if (node === undefined) return;
     this.#nodes.delete(address);
     if (node.timer) clearTimeout(node.timer);
-    if (node.conn) void this.#drain(node.conn);
+    if (node.conn) this.#startDrain(node.conn, address, 5000);
     this.#updateRdy();
   }
 
@@ -146,6 +157,11 @@ export class Consumer {
         close: (err) => this.#onClose(node, conn, err),
       };
       await conn.subscribe(this.topic, this.channel);
+      if (this.#stopping || !this.#nodes.has(node.address)) {
+        // stopped (or dropped) while subscribing: stop() did not see this connection
+        this.#startDrain(conn, node.address, 1000);
+        return;
+      }
     } catch (err) {
       this.events.error?.(err as Error, node.address);
       this.#scheduleReconnect(node);
@@ -255,8 +271,20 @@ export class Consumer {
     }, wait);
   }
 
-  async #drain(conn: Connection, timeoutMs = 5000): Promise<void> {
+  #startDrain(conn: Connection, address: string, timeoutMs: number): void {
+    const p = this.#drain(conn, address, timeoutMs).finally(() => this.#drains.delete(p));
+    this.#drains.add(p);
+  }
+
+  /**
+   * RDY 0 first (nothing more is sent while CLS travels), CLS, then waits (bounded) for every
+   * message delivered to be answered. What is still unanswered at the deadline is requeued before
+   * the socket closes: Go nsqd would otherwise hold it in flight until its msg-timeout.
+   */
+  async #drain(conn: Connection, address: string, timeoutMs: number): Promise<void> {
     if (conn.isClosed) return;
+    conn.ready(0);
+    this.events.draining?.(address);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([conn.startClose(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
@@ -267,6 +295,7 @@ export class Consumer {
     }
     const deadline = Date.now() + timeoutMs;
     while (conn.inFlight > 0 && !conn.isClosed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (!conn.isClosed) conn.requeueHeld();
     conn.close();
     await conn.closed;
   }
@@ -277,11 +306,11 @@ export class Consumer {
     this.#stopping = true;
     this.#discovery?.stop();
     if (this.#backoffTimer) clearTimeout(this.#backoffTimer);
-    const drains: Promise<void>[] = [];
     for (const node of this.#nodes.values()) {
       if (node.timer) clearTimeout(node.timer);
-      if (node.conn) drains.push(this.#drain(node.conn, timeoutMs));
+      if (node.conn) this.#startDrain(node.conn, node.address, timeoutMs);
     }
-    await Promise.all(drains);
+    // drains started meanwhile (a subscription completing during the stop) are waited for too
+    while (this.#drains.size > 0) await Promise.all([...this.#drains]);
   }
 }

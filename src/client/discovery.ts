@@ -1,6 +1,10 @@
 // Finding the nsqd nodes of a topic through lookupd: polls /lookup?topic= on every
 // --lookupd-http-address (every interval, with jitter), takes the union of the producers, and
 // reports nodes that appeared or vanished. One lookupd being down changes nothing while another answers.
+// With no node yet it keeps polling until one appears (as go-nsq does) and says once why it waits.
+
+import { NsqError } from './connection.js';
+import { fetchWithin } from './http.js';
 
 export interface Producer {
   broadcast_address: string;
@@ -19,8 +23,29 @@ export interface DiscoveryEvents {
   added?: (tcpAddress: string, producer: Producer) => void;
   /** a node no longer does (every lookupd that answered has dropped it) */
   removed?: (tcpAddress: string) => void;
-  /** one lookupd could not be asked (the others may still have answered) */
+  /** one lookupd could not be asked while nodes are known: told once, until it answers again */
   error?: (lookupd: string, err: Error) => void;
+  /**
+   * no node carries the topic yet: why (the topic is not registered, or no lookupd answered and
+   * their errors). Told once per change of reason, not per poll; polling goes on.
+   */
+  waiting?: (why: string) => void;
+}
+
+/** GET a lookupd path: its status and (for 200) its JSON answer, both within `timeoutMs`. */
+async function get(lookupd: string, path: string, timeoutMs: number): Promise<{ ok: boolean; status: number; json: () => unknown }> {
+  const { status, text } = await fetchWithin(`${httpBase(lookupd)}${path}`, {}, timeoutMs, `lookupd ${lookupd}`);
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    json: () => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        throw new NsqError('E_HTTP', `lookupd ${lookupd}: ${path} answered with something other than JSON`);
+      }
+    },
+  };
 }
 
 /** http://host:port for a host:port (or a full URL), without a trailing slash. */
@@ -34,9 +59,9 @@ export const httpBase = (address: string): string => (/^https?:\/\//.test(addres
 export async function askLookupds<T>(lookupds: readonly string[], path: string, pick: (body: Record<string, unknown>) => unknown, timeoutMs = 5000): Promise<T[]> {
   const answers = await Promise.allSettled(
     lookupds.map(async (l) => {
-      const res = await fetch(`${httpBase(l)}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
-      if (!res.ok) throw new Error(`${l}: ${path} answered ${res.status}`);
-      const body = (await res.json()) as Record<string, unknown> & { data?: Record<string, unknown> };
+      const res = await get(l, path, timeoutMs);
+      if (!res.ok) throw new NsqError('E_HTTP', `lookupd ${l}: ${path} answered ${res.status}`);
+      const body = res.json() as Record<string, unknown> & { data?: Record<string, unknown> };
       const got = pick(body) ?? (body.data === undefined ? undefined : pick(body.data));
       return Array.isArray(got) ? (got as T[]) : [];
     }),
@@ -48,10 +73,10 @@ export async function askLookupds<T>(lookupds: readonly string[], path: string, 
 
 /** The producers of `topic` according to one lookupd; [] when it does not know the topic. */
 export async function lookupTopic(lookupd: string, topic: string, timeoutMs = 5000): Promise<Producer[]> {
-  const res = await fetch(`${httpBase(lookupd)}/lookup?topic=${encodeURIComponent(topic)}`, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await get(lookupd, `/lookup?topic=${encodeURIComponent(topic)}`, timeoutMs);
   if (res.status === 404) return [];
-  if (!res.ok) throw new Error(`${lookupd}: /lookup answered ${res.status}`);
-  const body = (await res.json()) as LookupAnswer & { data?: LookupAnswer };
+  if (!res.ok) throw new NsqError('E_HTTP', `lookupd ${lookupd}: /lookup answered ${res.status}`);
+  const body = res.json() as LookupAnswer & { data?: LookupAnswer };
   // nsqlookupd before 1.0 wrapped answers in {"status_code", "data"}
   return (body.producers ?? body.data?.producers ?? []).filter((p) => typeof p.broadcast_address === 'string' && Number.isInteger(p.tcp_port));
 }
@@ -60,6 +85,21 @@ export async function lookupTopic(lookupd: string, topic: string, timeoutMs = 50
 export async function lookupAllNodes(lookupds: readonly string[], timeoutMs = 5000): Promise<string[]> {
   const producers = await askLookupds<Producer>(lookupds, '/nodes', (b) => b['producers'], timeoutMs);
   return [...new Set(producers.map(tcpAddressOf))];
+}
+
+/**
+ * Where to publish `topic`: the nodes the lookupds list for it, or, when none has it yet, every
+ * node registered with them (publishing creates the topic there). Throws when no lookupd answers.
+ */
+export async function lookupPublishNodes(lookupds: readonly string[], topic: string, timeoutMs = 5000): Promise<Producer[]> {
+  const answers = await Promise.allSettled(lookupds.map((l) => lookupTopic(l, topic, timeoutMs)));
+  const ok = answers.filter((a): a is PromiseFulfilledResult<Producer[]> => a.status === 'fulfilled');
+  if (ok.length === 0 && answers.length > 0) throw (answers[0] as PromiseRejectedResult).reason as Error;
+  let producers = ok.flatMap((a) => a.value);
+  if (producers.length === 0) producers = (await askLookupds<Producer>(lookupds, '/nodes', (b) => b['producers'], timeoutMs)).filter((p) => typeof p.broadcast_address === 'string' && Number.isInteger(p.tcp_port));
+  const unique = new Map<string, Producer>();
+  for (const p of producers) unique.set(tcpAddressOf(p), p);
+  return [...unique.values()];
 }
 
 /** Every topic the lookupds that answer know about. */
@@ -79,6 +119,10 @@ export class Discovery {
   #known = new Map<string, Producer>();
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
+  /** lookupds whose last poll failed: their failure has been told */
+  #failing = new Set<string>();
+  /** the reason last given to `waiting` (null: nodes are known, or nothing told yet) */
+  #waitingFor: string | null = null;
 
   constructor(lookupds: string[], topic: string, intervalMs = 60_000) {
     this.#lookupds = lookupds;
@@ -92,20 +136,32 @@ export class Discovery {
 
   /** Asks every lookupd now; resolves with the nodes known after this round. */
   async poll(): Promise<string[]> {
-    const results = await Promise.allSettled(this.#lookupds.map((l) => lookupTopic(l, this.topic)));
+    // a poll does not outlast its interval by much (1-5 s)
+    const timeoutMs = Math.min(5000, Math.max(1000, this.#intervalMs));
+    const results = await Promise.allSettled(this.#lookupds.map((l) => lookupTopic(l, this.topic, timeoutMs)));
     const found = new Map<string, Producer>();
+    const failures: string[] = [];
     let answered = 0;
     results.forEach((r, i) => {
+      const lookupd = this.#lookupds[i]!;
       if (r.status === 'fulfilled') {
         answered++;
+        this.#failing.delete(lookupd);
         for (const p of r.value) found.set(tcpAddressOf(p), p);
       } else {
-        this.events.error?.(this.#lookupds[i]!, r.reason as Error);
+        const err = r.reason as Error;
+        failures.push(err.message);
+        // told once, not at every poll; while no node is known, `waiting` says it instead
+        if (!this.#failing.has(lookupd) && this.#known.size > 0) this.events.error?.(lookupd, err);
+        this.#failing.add(lookupd);
       }
     });
     if (this.#stopped) return this.nodes;
     // with no lookupd answering, keep what we had rather than drop every node
-    if (answered === 0) return this.nodes;
+    if (answered === 0) {
+      if (this.#known.size === 0) this.#wait(`no lookupd answered (${failures.join('; ')})`);
+      return this.nodes;
+    }
     for (const [addr, p] of found) {
       if (!this.#known.has(addr)) {
         this.#known.set(addr, p);
@@ -118,7 +174,17 @@ export class Discovery {
         this.events.removed?.(addr);
       }
     }
+    if (this.#known.size === 0) this.#wait(`no nsqd has topic ${this.topic} yet (lookupd: ${this.#lookupds.join(', ')})`);
+    else this.#waitingFor = null;
     return this.nodes;
+  }
+
+  #wait(why: string): void {
+    // the same kind of reason with other details (another errno) is not news
+    const kind = why.slice(0, why.indexOf(' ('));
+    if (this.#waitingFor === kind) return;
+    this.#waitingFor = kind;
+    this.events.waiting?.(why);
   }
 
   /** Polls now and then every interval (±10 % jitter, so many clients do not ask together). */
@@ -134,7 +200,7 @@ export class Discovery {
     this.#timer = setTimeout(() => {
       void this.poll().finally(() => this.#schedule());
     }, wait);
-    this.#timer.unref();
+    // not unref'd: a consumer waiting for its topic has nothing else keeping the process alive
   }
 
   stop(): void {

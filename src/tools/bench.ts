@@ -13,7 +13,7 @@ import { Connection, NsqError, type Pipeline, type PublishBatch, type PublishSou
 import { parseAddress } from '../client/producer.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { readClientFlags, readTransportFlags, useTlsForHttps, type TransportOptions } from '../util/client-flags.js';
-import { parseDuration } from '../util/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../version.js';
 
@@ -510,21 +510,42 @@ export function formatResult(r: BenchResult): string {
 export async function runBench(mode: 'pub' | 'sub', argv: Record<string, unknown>): Promise<void> {
   const opts = mode === 'pub' ? readPubOptions(argv) : readSubOptions(argv);
   if (opts.transport !== undefined) await useTlsForHttps(opts.transport);
-  const lookupds = readClientFlags(argv, 'bench', packageVersion()).lookupdHttpAddresses;
-  if (opts.addresses.length === 0 && lookupds.length > 0) {
-    // through lookupd: publish to every node it knows, consume from every node with the topic
-    const { lookupAllNodes, lookupTopic, tcpAddressOf } = await import('../client/discovery.js');
-    try {
-      opts.addresses = mode === 'pub' ? await lookupAllNodes(lookupds) : [...new Set((await Promise.all(lookupds.map((l) => lookupTopic(l, opts.topic).catch(() => [])))).flat().map(tcpAddressOf))];
-    } catch (err) {
-      throw new UserError(`lookupd: ${(err as Error).message}`, 'E_LOOKUPD', 1);
-    }
-    if (opts.addresses.length === 0) throw new UserError(mode === 'pub' ? 'lookupd knows no nsqd' : `lookupd knows no nsqd with topic ${opts.topic}`, 'E_NO_NODES', 1);
-  }
+  const client = readClientFlags(argv, 'bench', packageVersion());
+  const lookupds = client.lookupdHttpAddresses;
   const ac = new AbortController();
   const onSignal = (): void => ac.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  if (opts.addresses.length === 0 && lookupds.length > 0) {
+    // through lookupd: publish to every node it knows; consume from every node with the topic,
+    // waiting (as every consumer does) until one has it
+    const { Discovery, lookupAllNodes } = await import('../client/discovery.js');
+    if (mode === 'pub') {
+      try {
+        opts.addresses = await lookupAllNodes(lookupds);
+      } catch (err) {
+        throw new UserError((err as Error).message, 'E_LOOKUPD', 1);
+      }
+      if (opts.addresses.length === 0) throw new UserError(`no nsqd registered with lookupd ${lookupds.join(', ')}`, 'E_NO_NODES', 1);
+    } else {
+      const d = new Discovery(lookupds, opts.topic, client.lookupdPollInterval);
+      const found = new Promise<void>((resolve) => {
+        d.events.added = () => resolve();
+        ac.signal.addEventListener('abort', () => resolve());
+      });
+      d.events.waiting = (why) => process.stderr.write(`nsq bench: waiting: ${why}; asking lookupd again every ${formatDuration(client.lookupdPollInterval)}\n`);
+      await d.start();
+      await found;
+      d.stop();
+      opts.addresses = d.nodes;
+      if (opts.addresses.length === 0) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        // nothing was measured: not a success
+        throw new UserError(`stopped before any nsqd had topic ${opts.topic}`, 'E_NO_NODES', 1);
+      }
+    }
+  }
   let result: BenchResult;
   try {
     result = mode === 'pub' ? await benchPub({ ...(opts as PubOptions), signal: ac.signal }) : await benchSub({ ...(opts as SubOptions), signal: ac.signal });

@@ -3,6 +3,7 @@
 
 import type { Readable } from 'node:stream';
 import { NsqError } from '../client/connection.js';
+import { fetchWithin } from '../client/http.js';
 import { parseAddress, Producer } from '../client/producer.js';
 import { encodeMpubBody } from '../protocol/mpub.js';
 import { isValidTopicName } from '../protocol/names.js';
@@ -35,6 +36,9 @@ const DEFAULTS = {
   maxTries: 5,
   /** rejection lines printed before the rest are only counted */
   maxReported: 50,
+  /** --http: /ping and /config at the start; one /pub or /mpub (an unanswered one is not acknowledged) */
+  httpConnectTimeoutMs: 5_000,
+  httpPublishTimeoutMs: 30_000,
   ttyRefreshMs: 200,
   linesRefreshMs: 1000,
 };
@@ -54,6 +58,8 @@ export interface PubConfig {
   http: boolean;
   nsqdTcpAddresses: string[];
   nsqdHttpAddresses: string[];
+  /** lookupd HTTP addresses: each record goes to one of the nodes found through them */
+  lookupdHttpAddresses: string[];
   userAgent: string;
   /** TLS and compression of the TCP connections */
   transport: TransportOptions;
@@ -143,6 +149,7 @@ export function configFromFlags(argv: Record<string, unknown>): PubConfig {
     http: argv['http'] === true,
     nsqdTcpAddresses: client.nsqdTcpAddresses,
     nsqdHttpAddresses: client.nsqdHttpAddresses,
+    lookupdHttpAddresses: client.lookupdHttpAddresses,
     userAgent: client.userAgent,
     transport: readTransportFlags(argv),
     authSecret: client.authSecret,
@@ -293,14 +300,6 @@ class TcpDestination implements Destination {
   }
 }
 
-/** fetch's "fetch failed" names its reason in `cause`: the code decides whether to retry. */
-function fetchError(err: unknown, address: string): NsqError {
-  const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
-  const code = cause?.code ?? 'E_HTTP';
-  const why = code === 'ECONNREFUSED' ? 'connection refused' : (cause?.message ?? (err as Error).message);
-  return new NsqError(code, `connect to ${address}: ${why}`);
-}
-
 class HttpRejection extends Error {
   readonly status: number;
   readonly code: string;
@@ -353,13 +352,12 @@ class HttpDestination implements Destination {
   }
 
   async connect(): Promise<void> {
-    const ping = await this.#fetch('/ping', { method: 'GET' });
+    const ping = await this.#fetch('/ping', { method: 'GET' }, DEFAULTS.httpConnectTimeoutMs);
     if (ping.status !== 200) throw new NsqError('E_HTTP', `${this.address} is not an nsqd HTTP address: /ping answered ${ping.status}`);
-    await ping.arrayBuffer();
     // nsqd reports its options at /config/<name>; with the limit known, big records are not sent
     try {
-      const res = await this.#fetch('/config/max_msg_size', { method: 'GET' });
-      const max = res.status === 200 ? Number(await res.text()) : NaN;
+      const res = await this.#fetch('/config/max_msg_size', { method: 'GET' }, DEFAULTS.httpConnectTimeoutMs);
+      const max = res.status === 200 ? Number(res.text) : NaN;
       if (Number.isInteger(max) && max > 0) this.maxMsgSize = max;
     } catch {
       // an older server: the limit is learned from refusals instead
@@ -415,13 +413,8 @@ class HttpDestination implements Destination {
       path = `/mpub?topic=${topic}&binary=true`;
       body = encodeMpubBody(bodies);
     }
-    const res = await this.#fetch(path, { method: 'POST', body });
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (err) {
-      throw fetchError(err, this.address);
-    }
+    const res = await this.#fetch(path, { method: 'POST', body }, DEFAULTS.httpPublishTimeoutMs);
+    const text = res.text;
     if (res.status === 200) return;
     if (res.status === 401 && this.#authSecret === '') throw new NsqError('E_AUTH_REQUIRED', `nsqd ${this.address} requires authorization (HTTP 401) and no auth secret was given`);
     let code = text.trim();
@@ -433,14 +426,10 @@ class HttpDestination implements Destination {
     throw new HttpRejection(res.status, code, this.address, bodies);
   }
 
-  async #fetch(path: string, init: RequestInit): Promise<Response> {
-    try {
-      const headers: Record<string, string> = { 'User-Agent': this.#userAgent };
-      if (this.#authSecret !== '') headers['Authorization'] = `Bearer ${this.#authSecret}`;
-      return await fetch(this.#base + path, { ...init, headers });
-    } catch (err) {
-      throw fetchError(err, this.address);
-    }
+  #fetch(path: string, init: RequestInit, timeoutMs: number): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string> = { 'User-Agent': this.#userAgent };
+    if (this.#authSecret !== '') headers['Authorization'] = `Bearer ${this.#authSecret}`;
+    return fetchWithin(this.#base + path, { ...init, headers }, timeoutMs, this.address);
   }
 
   classify(err: unknown): Failure {
@@ -544,7 +533,10 @@ class Progress {
 
 // ---- the publisher ----------------------------------------------------------------------------
 
-/** Sends each record to each destination and keeps count until every publish is settled. */
+/**
+ * Sends each record to each destination (or, spreading, to one of them in turn, and to another
+ * when that one fails) and keeps count until every publish is settled.
+ */
 class Publisher {
   /** empty records left out (without --allow-empty) */
   skipped = 0;
@@ -559,6 +551,9 @@ class Publisher {
   onFatal: (err: Error) => void = () => {};
 
   readonly #dests: Destination[];
+  /** each record to one live destination, round robin (through lookupd) */
+  readonly #spread: boolean;
+  #next = 0;
   readonly #cfg: PubConfig;
   readonly #progress: Progress;
   #pending = 0;
@@ -567,8 +562,9 @@ class Publisher {
   #lowWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
 
-  constructor(dests: Destination[], cfg: PubConfig, progress: Progress) {
+  constructor(dests: Destination[], cfg: PubConfig, progress: Progress, spread: boolean) {
     this.#dests = dests;
+    this.#spread = spread;
     this.#cfg = cfg;
     this.#progress = progress;
   }
@@ -594,13 +590,32 @@ class Publisher {
   }
 
   submit(n: number, body: Buffer): void {
-    for (const d of this.#dests) this.#send(d, n, body, 1);
+    if (!this.#spread) {
+      for (const d of this.#dests) this.#send(d, n, body, 1);
+      return;
+    }
+    const d = this.#pick();
+    if (d === null) this.failed++;
+    else this.#send(d, n, body, 1);
+  }
+
+  /** The next live destination in turn; null when none is left. */
+  #pick(): Destination | null {
+    for (let i = 0; i < this.#dests.length; i++) {
+      const d = this.#dests[this.#next++ % this.#dests.length]!;
+      if (d.dead === null) return d;
+    }
+    return null;
   }
 
   #send(d: Destination, n: number, body: Buffer, attempt: number): void {
     if (d.dead !== null) {
-      this.failed++;
-      return;
+      const other = this.#spread ? this.#pick() : null;
+      if (other === null) {
+        this.failed++;
+        return;
+      }
+      d = other;
     }
     if (body.length > d.maxMsgSize) return this.#reject(d, n, body, d.maxMsgSize);
     if (body.length === 0 && d.rejectsEmpty) return this.#reject(d, n, body, null);
@@ -634,12 +649,38 @@ class Publisher {
         if (body.length === 0) return this.#reject(d, n, body, null);
         break;
       case 'retry':
+        if (this.#spread) return this.#failOver(d, n, body, attempt, err);
         break;
       case 'fatal':
+        if (this.#spread) return this.#failOver(d, n, body, attempt, err);
         return this.#die(d, err);
     }
     if (attempt >= DEFAULTS.maxTries) return this.#die(d, err);
     this.#send(d, n, body, attempt + 1);
+  }
+
+  /**
+   * Spreading: a node that failed a publish gets no more records, and this one goes to another
+   * node. A publish whose OK was lost may have been taken: that costs a duplicate, never a loss.
+   */
+  #failOver(d: Destination, n: number, body: Buffer, attempt: number, err: unknown): void {
+    if (d.dead === null) {
+      d.dead = err instanceof Error ? err : new Error(String(err));
+      const left = this.#dests.filter((x) => x.dead === null).length;
+      const what = d.dead.message.includes(d.address) ? d.dead.message : `${d.address}: ${d.dead.message}`;
+      if (left > 0) this.#progress.print(`${this.#cfg.name}: ${what}; publishing to the other ${left} nsqd`);
+    }
+    const other = this.#pick();
+    if (other === null) {
+      const e = new NsqError('E_NO_NODES', `no nsqd left to publish to (last error: ${d.dead.message})`);
+      this.failed++;
+      if (this.fatal === null) {
+        this.fatal = e;
+        this.onFatal(e);
+      }
+      return;
+    }
+    this.#send(other, n, body, attempt + 1);
   }
 
   #reject(d: Destination, n: number, body: Buffer, limit: number | null): void {
@@ -721,20 +762,27 @@ async function readRecords(
 export async function runPub(argv: Record<string, unknown>): Promise<void> {
   const cfg = configFromFlags(argv);
   await useTlsForHttps(cfg.transport);
-  const dests: Destination[] = cfg.http ? cfg.nsqdHttpAddresses.map((a) => new HttpDestination(a, cfg)) : cfg.nsqdTcpAddresses.map((a) => new TcpDestination(a, cfg));
+  const spread = cfg.lookupdHttpAddresses.length > 0;
+  const addresses = cfg.http ? cfg.nsqdHttpAddresses : cfg.nsqdTcpAddresses;
+  if (spread) addresses.push(...(await publishNodes(cfg)));
+  const dests: Destination[] = [...new Set(addresses)].map((a) => (cfg.http ? new HttpDestination(a, cfg) : new TcpDestination(a, cfg)));
 
-  // every nsqd must be there before the first record is read
-  try {
-    await Promise.all(dests.map((d) => d.connect()));
-  } catch (err) {
+  // every nsqd must be there before the first record is read; through lookupd, at least one
+  const connected = await Promise.allSettled(dests.map((d) => d.connect()));
+  const refused = connected.flatMap((r, i) => (r.status === 'rejected' ? [{ d: dests[i]!, err: r.reason as NsqError }] : []));
+  if (refused.length > 0 && (!spread || refused.length === dests.length)) {
     await Promise.allSettled(dests.map((d) => d.close()));
-    const e = err as NsqError;
+    const e = refused[0]!.err;
     throw new UserError(e.message, e.code ?? 'E_CONNECT', EXIT_CONNECTION);
+  }
+  for (const { d, err } of refused) {
+    d.dead = err;
+    process.stderr.write(`${cfg.name}: ${err.message}; publishing to the other nsqd\n`);
   }
 
   // a live line would scribble over the echo of records typed on the same terminal
   const progress = new Progress(process.stderr, cfg.progress, cfg.messages === null && process.stdin.isTTY === true);
-  const pub = new Publisher(dests, cfg, progress);
+  const pub = new Publisher(dests, cfg, progress, spread);
   const started = performance.now();
 
   let interrupted: NodeJS.Signals | null = null;
@@ -816,7 +864,7 @@ export async function runPub(argv: Record<string, unknown>): Promise<void> {
 
   if (readError !== null) progress.print(`${cfg.name}: reading stdin: ${readError.message}`);
   const code =
-    pub.fatal !== null || readError !== null
+    pub.fatal !== null || pub.failed > 0 || readError !== null
       ? EXIT_CONNECTION
       : interrupted !== null
         ? interrupted === 'SIGTERM'
@@ -836,10 +884,27 @@ export async function runPub(argv: Record<string, unknown>): Promise<void> {
   process.exitCode = code;
 }
 
+/** The nodes lookupd gives for publishing (see lookupPublishNodes), as the addresses this run uses. */
+async function publishNodes(cfg: PubConfig): Promise<string[]> {
+  const { httpAddressOf, lookupPublishNodes, tcpAddressOf } = await import('../client/discovery.js');
+  let producers;
+  try {
+    producers = await lookupPublishNodes(cfg.lookupdHttpAddresses, cfg.topic);
+  } catch (err) {
+    const e = err as NsqError;
+    throw new UserError(e.message, e.code ?? 'E_LOOKUPD', EXIT_CONNECTION);
+  }
+  const own = cfg.http ? cfg.nsqdHttpAddresses : cfg.nsqdTcpAddresses;
+  if (producers.length === 0 && own.length === 0) {
+    throw new UserError(`no nsqd to publish to: lookupd ${cfg.lookupdHttpAddresses.join(', ')} knows none`, 'E_NO_NODES', EXIT_CONNECTION);
+  }
+  return producers.map(cfg.http ? httpAddressOf : tcpAddressOf);
+}
+
 function summary(cfg: PubConfig, pub: Publisher, nodes: number, secs: number, interrupted: NodeJS.Signals | null): string {
   const rate = secs > 0 ? pub.acked / secs : 0;
   let s = `${cfg.name}: published ${num(pub.acked)} message${pub.acked === 1 ? '' : 's'} (${formatBytes(pub.ackedBytes)}) to ${cfg.topic}`;
-  if (nodes > 1) s += ` on ${nodes} nsqd`;
+  if (nodes > 1) s += cfg.lookupdHttpAddresses.length > 0 ? ` across ${nodes} nsqd` : ` on ${nodes} nsqd`;
   s += ` in ${secs.toFixed(2)}s`;
   // a rate over a few milliseconds means nothing
   if (secs >= 0.5) s += ` (${num(rate)} msg/s)`;

@@ -12,6 +12,7 @@ import type { Writable } from 'node:stream';
 import type { Connection, Message } from '../client/connection.js';
 import { Consumer } from '../client/consumer.js';
 import { useTlsForHttps, type TransportOptions } from '../util/client-flags.js';
+import { formatDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
 
 export interface TailOptions {
@@ -313,6 +314,12 @@ export class Tail {
         if (this.stopping || /^E_(FIN|REQ|TOUCH)_FAILED$/.test((err as { code?: string }).code ?? '')) return;
         const line = `${topic} @ ${address}: ${err.message} (retrying)`;
         // before start() settles, failures are told only if some node could be reached after all
+        if (this.#started) this.#log(line);
+        else early.push(line);
+      };
+      consumer.events.waiting = (why) => {
+        if (this.stopping) return;
+        const line = `${topic}: waiting: ${why}; asking lookupd again every ${formatDuration(o.lookupdPollInterval ?? 60_000)}`;
         if (this.#started) this.#log(line);
         else early.push(line);
       };

@@ -1,13 +1,15 @@
 // `nsq to-file` (nsq_to_file): one file logger per topic, SIGHUP to rotate, SIGTERM/SIGINT to
 // finish what is held, close and move the files, and exit 0.
 
-import { constants as FS, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import { lookupTopics } from '../client/discovery.js';
 import { readClientFlags, readTransportFlags, useTlsForHttps } from '../util/client-flags.js';
 import { UserError } from '../util/errors.js';
 import { Logger } from '../util/log.js';
 import { packageVersion } from '../version.js';
 import { FileLogger } from './to-file/file-logger.js';
+import { makeDirs } from './to-file/output-file.js';
 import { filenameTemplate, readToFileOptions } from './to-file/options.js';
 
 const WHY: Record<string, string> = {
@@ -16,14 +18,26 @@ const WHY: Record<string, string> = {
   EPERM: 'operation not permitted',
   EROFS: 'read-only file system',
   EEXIST: 'exists and is not a directory',
+  ENOENT: 'no such directory, and it cannot be created there',
 };
 
+/** Creates `dir` if needed and proves a file can be made in it: at start, as a one-line error. */
 async function writableDir(dir: string, flag: string): Promise<void> {
   try {
-    await fsp.mkdir(dir, { recursive: true, mode: 0o770 });
+    await makeDirs(dir);
     const st = await fsp.stat(dir);
     if (!st.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-    await fsp.access(dir, FS.W_OK | FS.X_OK);
+    // access(W_OK) says yes to root almost anywhere (/proc, /sys): create a file instead
+    const probe = join(dir, `.nsq_to_file-probe-${process.pid}`);
+    try {
+      const fh = await fsp.open(probe, 'wx', 0o600);
+      await fh.close();
+      await fsp.unlink(probe);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      const why = code === 'ENOENT' ? 'the filesystem refuses new files' : (WHY[code] ?? (err as Error).message);
+      throw Object.assign(new Error(`no file can be created in it (${why})`), { code: 'E_PROBE' });
+    }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new UserError(`cannot write to ${flag} ${dir}: ${WHY[e.code ?? ''] ?? e.message}`, 'E_BAD_DIR', 1);

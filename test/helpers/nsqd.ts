@@ -49,9 +49,12 @@ export interface Spawned {
  * Runs the compiled `nsq` executable with arguments, in a fresh temporary folder unless `cwd` is
  * given (so a server's default data path is its own); killed (by PID) when the test ends.
  */
-export function spawnNsq(t: Teardown, args: string[], opts: { argv0?: string; input?: string; cwd?: string; wrapper?: string[] } = {}): Spawned {
+export function spawnNsq(
+  t: Teardown,
+  args: string[],
+  opts: { argv0?: string; input?: string; cwd?: string; /** a command that runs node in another environment (e.g. nsenter into a namespace) */ wrapper?: string[]; /** stdin left open for the test to write to */ open?: boolean } = {},
+): Spawned {
   const cwd = opts.cwd ?? tempDir(t, 'nsq-cwd-');
-  // `wrapper`: a command that runs node in another environment (e.g. nsenter into a namespace)
   const node = [process.execPath, opts.argv0 ?? BIN, ...args];
   const [cmd, ...rest] = opts.wrapper !== undefined ? [...opts.wrapper, ...node] : node;
   const child = spawn(cmd!, rest, { stdio: ['pipe', 'pipe', 'pipe'], cwd });
@@ -59,8 +62,9 @@ export function spawnNsq(t: Teardown, args: string[], opts: { argv0?: string; in
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdin!.on('error', () => {});
   if (opts.input !== undefined) child.stdin!.end(opts.input);
-  else child.stdin!.end();
+  else if (opts.open !== true) child.stdin!.end();
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

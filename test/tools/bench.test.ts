@@ -3,6 +3,7 @@
 
 import { createServer } from 'node:net';
 import t, { type Test } from 'tap';
+import { startLookupd } from '../helpers/lookupd.js';
 import { spawnNsq, startNsqd } from '../helpers/nsqd.js';
 import { getStats, waitFor, type TopicJson } from '../helpers/stats.js';
 import type { BenchResult } from '../../src/tools/bench.js';
@@ -84,6 +85,10 @@ t.test('bad flags and an unreachable nsqd: one line on stderr, non-zero exit', a
     });
   });
   cases.push([['bench', 'sub', `--nsqd-tcp-address=127.0.0.1:${port}`, '--duration', '1s'], /^nsq: connect to 127\.0\.0\.1:\d+: connection refused$/, 1]);
+  cases.push([['bench', 'pub', `--nsqd-tcp-address=127.0.0.1:${port}`, '--duration', '1s'], /^nsq: connect to 127\.0\.0\.1:\d+: connection refused$/, 1]);
+  cases.push([['bench', 'pub', `--lookupd-http-address=127.0.0.1:${port}`, '--duration', '1s'], /^nsq: connect to lookupd 127\.0\.0\.1:\d+: connection refused$/, 1]);
+  const lookupd = await startLookupd(t);
+  cases.push([['bench', 'pub', `--lookupd-http-address=127.0.0.1:${lookupd.httpEndpoint.port}`, '--duration', '1s'], /^nsq: no nsqd registered with lookupd 127\.0\.0\.1:\d+$/, 1]);
   for (const [args, re, exit] of cases) {
     const s = spawnNsq(t, args);
     const { code } = await s.exit;

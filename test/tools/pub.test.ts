@@ -278,6 +278,20 @@ t.test('connection refused: one line, exit 1, nothing published', async (t) => {
   t.equal(count(a, 'half'), 0);
 });
 
+t.test('--http to a server that drops every connection: one line, exit 1 (it exited 0, publishing nothing)', async (t) => {
+  // Node's fetch never settles such a request; with nothing else pending the process just ended
+  const srv = createServer((s) => {
+    s.on('error', () => {});
+    s.destroy();
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => srv.close(() => r())));
+  const port = (srv.address() as { port: number }).port;
+  const p = run(t, ['pub', 'dropped', '--http', `--nsqd-http-address=127.0.0.1:${port}`], { data: 'a\nb\n' });
+  t.equal(await p.exit, 1);
+  t.equal(p.stderr(), `nsq: connect to 127.0.0.1:${port}: no answer within 5000 ms\n`);
+});
+
 t.test('usage errors: one line, exit 2', async (t) => {
   const cases = [['pub'], ['pub', 'bad topic!', 'x'], ['pub', 't', '--defer=5'], ['pub', 't', '--rate=-1'], ['pub', 't', '--delimiter=\\q'], ['pub', 't', '-0', '--delimiter=,'], ['pub', 't', '--bogus']];
   const runs = cases.map((args) => run(t, args));

@@ -306,6 +306,11 @@ t.test('bad flags and an unreachable nsqd: one line on stderr, non-zero exit, no
     [['--topic=x', `--output-dir=${join(file, 'sub')}`], 1, /cannot write to --output-dir .*a-file\/sub: a path component is not a directory/],
     [['--topic=x', `--output-dir=${dir}`, `--work-dir=${file}`], 1, /cannot write to --work-dir/],
     [['--topic=x', `--output-dir=${dir}`, '--nsqd-tcp-address=127.0.0.1:1'], 1, /connect to 127\.0\.0\.1:1: connection refused/],
+    // paths that fail for root too: fs.mkdir's recursive mode never settled on these, and to-file hung
+    [['--topic=x', '--output-dir=/proc/nope'], 1, /^nsq: cannot write to --output-dir \/proc\/nope: no such directory, and it cannot be created there$/],
+    [['--topic=x', '--output-dir=/proc/nope/deeper'], 1, /cannot write to --output-dir \/proc\/nope\/deeper: no such directory/],
+    [['--topic=x', `--output-dir=${dir}`, '--work-dir=/proc/nope'], 1, /cannot write to --work-dir \/proc\/nope/],
+    [['--topic=x', '--output-dir=/proc'], 1, /cannot write to --output-dir \/proc: no file can be created in it/],
   ];
   for (const [args, code, re] of cases) {
     const p = spawnNsq(t, ['to-file', '--nsqd-tcp-address=127.0.0.1:1', ...args]);

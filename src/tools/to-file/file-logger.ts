@@ -93,6 +93,14 @@ export class FileLogger {
         if (this.#started && !this.#stopping) this.#log.warn(`${this.#tag} ${address}: ${err.message}`);
       },
       connected: (address) => this.#log.info(`${this.#tag} consuming from ${address}`),
+      // a connection is closing: write, sync and FIN what it delivered now, not at the next tick
+      draining: () => {
+        this.#syncWanted = true;
+        this.#kick();
+      },
+      waiting: (why) => {
+        if (!this.#stopping) this.#log.warn(`${this.#tag} waiting: ${why}; asking lookupd again every ${formatDuration(d.lookupdPollInterval)}`);
+      },
     };
   }
 

@@ -29,7 +29,7 @@ export class OutputFile {
    * A new file's directory entry is fsynced too, so a machine crash cannot lose the file itself.
    */
   static async open(path: string, opts: { exclusive: boolean; gzipLevel: number }): Promise<OutputFile | null> {
-    await fsp.mkdir(dirname(path), { recursive: true, mode: 0o770 });
+    await makeDirs(dirname(path));
     let fh: fsp.FileHandle;
     try {
       fh = await fsp.open(path, opts.exclusive ? 'wx' : 'a', 0o666);
@@ -100,7 +100,7 @@ async function syncDir(dir: string): Promise<void> {
  * and never replaces; across filesystems the copy is exclusive instead.
  */
 export async function exclusiveRename(src: string, dst: string): Promise<boolean> {
-  await fsp.mkdir(dirname(dst), { recursive: true, mode: 0o770 });
+  await makeDirs(dirname(dst));
   try {
     await fsp.link(src, dst);
   } catch (err) {
@@ -120,6 +120,30 @@ export async function exclusiveRename(src: string, dst: string): Promise<boolean
   await syncDir(dirname(dst));
   await fsp.unlink(src);
   return true;
+}
+
+/**
+ * mkdir -p, one level at a time. Not fs.mkdir's `recursive`: in Node 20 it never settles where a
+ * filesystem answers ENOENT for a directory whose parent exists (/proc/nope), and to-file hung.
+ * An existing non-directory is left for the caller's stat or open to report.
+ */
+export async function makeDirs(dir: string, mode = 0o770): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { mode });
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const parent = dirname(dir);
+    // ENOENT with the parent there: this filesystem will not have it
+    if (code !== 'ENOENT' || parent === dir || (await exists(parent))) throw err;
+    await makeDirs(parent, mode);
+  }
+  try {
+    await fsp.mkdir(dir, { mode });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 export async function exists(path: string): Promise<boolean> {
