@@ -91,7 +91,7 @@ export class Channel {
 
   /** Hands queued messages to ready consumers, round-robin, until either runs out. */
   pump(): void {
-    if (this.#paused || this.#pumping || this.#queue.length === 0) return;
+    if (this.#paused || this.#pumping || this.#queue.length === 0 || this.topic.nsqd.deliveryHeld) return;
     this.#pumping = true;
     const clients = this.clients;
     const q = this.#queue;
@@ -111,6 +111,12 @@ export class Channel {
       if (client === undefined) break;
       const msg = q.shift();
       if (msg === undefined) break;
+      if (msg.id <= this.topic.takenUpTo) {
+        // a replica took this message over while this node was away: it delivers it, not this node
+        msg.state = MSG_DONE;
+        if (this.#acks !== null) this.#acks.add(msg.id);
+        continue;
+      }
       if (client.sampleRate > 0 && Math.random() * 100 >= client.sampleRate) {
         // sampled out, as nsqd does: this channel skips the message for good
         msg.state = MSG_DONE;

@@ -343,8 +343,46 @@ export class ProtocolV2 implements CommandSink, Committer {
         return false;
       case 'AUTH':
         return this.#auth(params);
+      case 'REPL':
+        this.#repl(params);
+        return false;
     }
     throw fatal(E_INVALID, `invalid command ${verb}`);
+  }
+
+  /**
+   * `REPL 1` (ours, not nsqd's): the connection becomes a replication link from an origin node
+   * (docs/replication.md). After the OK every byte belongs to the replication session.
+   */
+  #repl(params: string[]): void {
+    this.#settle();
+    const client = this.client;
+    const nsqd = this.#nsqd;
+    const r = nsqd.replication;
+    if (r === null) throw fatal(E_INVALID, 'REPL needs a durable node (--durable or --durable-topic)');
+    if (client.state !== STATE_INIT) throw fatal(E_INVALID, 'cannot REPL in current state');
+    if (params.length !== 2 || params[1] !== '1') throw fatal(E_INVALID, `REPL version ${params[1] ?? ''} not supported (want 1)`);
+    if (client.snappy || client.deflate) throw fatal(E_INVALID, 'cannot REPL on a compressed connection');
+    if (nsqd.options.authHttpAddresses.length > 0) {
+      if (!client.authed) throw fatal(E_AUTH_FIRST, 'AUTH required before REPL');
+      const grant = client.authState?.authorizations.some((a) => a.publish && a.subscribe && a.topic.source === '.*' && a.channels.some((c) => c.source === '.*'));
+      if (grant !== true) throw fatal(E_UNAUTHORIZED, 'AUTH failed for REPL: needs publish and subscribe on topic .* channel .*');
+    }
+    client.sendResponse(RESPONSE_OK);
+    client.flush();
+    nsqd.logger.info(`PROTOCOL(V2): [${client.remoteAddress}] replication link`);
+    this.#decoder.divert((rest) => {
+      // the client leaves the engine (no heartbeats, no stats); the socket goes to the session
+      this.#gone = true;
+      this.#detach?.();
+      this.connectionClosed();
+      const socket = client.socket;
+      socket.removeAllListeners('end');
+      socket.removeAllListeners('close');
+      socket.removeAllListeners('error');
+      nsqd.removeClient(client);
+      r.accept(socket, Buffer.from(rest));
+    });
   }
 
   #tlsRequired(verb: string): ProtocolError {
@@ -748,6 +786,12 @@ export class ProtocolV2 implements CommandSink, Committer {
 
   /** Runs a publish; a storage failure becomes nsqd's E_PUB_FAILED (MPUB, DPUB likewise), OK is sent otherwise. */
   #published(verb: string, publish: () => void): void {
+    const r = this.#nsqd.replication;
+    if (r !== null && r.needed > 0 && this.#nsqd.isDurableTopic(this.#topic)) {
+      // too few replicas in sync: refused before anything is journaled, so an error is never delivered
+      const why = r.refusal();
+      if (why !== null) throw fatal(`E_${verb}_FAILED`, `${verb} failed ${why}`);
+    }
     try {
       publish();
     } catch (err) {
@@ -787,6 +831,16 @@ export class ProtocolV2 implements CommandSink, Committer {
    */
   #settle(): void {
     if (this.#unsettled.length === 0) return;
+    const durability = this.#nsqd.durability;
+    if (durability !== null && (this.#nsqd.replication?.needed ?? 0) > 0) {
+      // replicated: the OKs can only come from the commit's confirmations (committed()); another
+      // command's answer may go out first (an OK, or a fatal error that closes the connection)
+      if (!this.#awaitingCommit) {
+        this.#awaitingCommit = true;
+        durability.await(this);
+      }
+      return;
+    }
     let failure: Error | null = null;
     try {
       if (this.#nsqd.durability !== null) this.#nsqd.durability.commit();
