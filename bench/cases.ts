@@ -127,6 +127,46 @@ const mpubDurable = publishCase('mpub-durable', 'publish, MPUB x200, --durable (
 /** Single PUBs from 8 connections against --durable: they share fsyncs (group commit). */
 const pubDurable = publishCase('pub-durable', 'publish, PUB from 8 connections, --durable', DEFAULT_MEM_QUEUE, ['--durable'], 1_000_000, { batch: 1, connections: 8 }, { command: 'PUB', connections: 8, durable: true });
 
+// ---- 2b. replication (issue 13) --------------------------------------------------------------
+
+/**
+ * A publish case against a node with --replication-factor=2: a second `nsq serve --durable` is its
+ * replica, so every OK waits for the local fsync and the replica's. Both data paths are fresh.
+ */
+function replicatedCase(name: string, title: string, count: number, o: Partial<PubOptions>, extra: Record<string, unknown>): BenchCase {
+  return {
+    name,
+    title,
+    run: async (cfg) => {
+      const dirs = [mkdtempSync(join(tmpdir(), 'nsq-bench-replica-')), mkdtempSync(join(tmpdir(), 'nsq-bench-origin-'))];
+      try {
+        return await withBenchServer(serverOpts(cfg, `${name}-replica`, DEFAULT_MEM_QUEUE, ['--durable', `--data-path=${dirs[0]}`]), timeout(cfg), (replica) =>
+          withBenchServer(
+            serverOpts(cfg, name, DEFAULT_MEM_QUEUE, ['--durable', `--data-path=${dirs[1]}`, `--replica-address=127.0.0.1:${replica.tcpPort}`, '--replication-factor=2']),
+            timeout(cfg),
+            async (origin) => {
+              const deadline = Date.now() + 10_000;
+              for (;;) {
+                const r = (JSON.parse(await origin.http('GET', '/stats?format=json')) as { replication?: { in_sync: number } }).replication;
+                if ((r?.in_sync ?? 0) >= 1) break;
+                if (Date.now() > deadline) throw new Error('the replica did not get in sync within 10 s');
+                await sleep(50);
+              }
+              const r = await benchPub(pubOptions(origin, `bench_${name.replace(/-/g, '_')}`, { ...o, count: scaled(cfg, count), durationMs: cfg.quick ? 500 : 5000 }));
+              return throughputCase(r, { ...extra, replicationFactor: 2 });
+            },
+          ),
+        );
+      } finally {
+        for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+const mpubReplicated = replicatedCase('mpub-replicated', 'publish, MPUB x200, --durable, replicated (R=2)', 2_000_000, { batch: MPUB_SIZE }, { batch: MPUB_SIZE, durable: true });
+const pubReplicated = replicatedCase('pub-replicated', 'publish, PUB from 8 connections, --durable, replicated (R=2)', 1_000_000, { batch: 1, connections: 8 }, { command: 'PUB', connections: 8, durable: true });
+
 /** The kill -9 harness of test/integration/durable-crash.test.ts, longer and with more publishers. */
 const crash: BenchCase = {
   name: 'crash',
@@ -317,4 +357,4 @@ const startupMany: BenchCase = {
   },
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, consumeCase, latency, rss, startup, startupMany, crash];
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, consumeCase, latency, rss, startup, startupMany, crash];

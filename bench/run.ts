@@ -20,6 +20,8 @@ const TARGETS: Record<string, { ref?: string; floor?: string; ok?: (r: CaseResul
   'mpub-disk': { floor: '>= half of in memory (issue 6)' },
   'mpub-durable': { floor: '>= 100k msg/s (issue 6)', ok: (r) => (r.msgsPerSec ?? 0) >= 100_000 },
   'pub-durable': {},
+  'mpub-replicated': { floor: '>= 0.5x mpub-durable (issue 13)' },
+  'pub-replicated': { floor: '>= 0.5x pub-durable (issue 13)' },
   'startup-topics': { floor: '< 5 s', ok: (r) => Number(r.details['startMs'] ?? Infinity) < 5000 },
   crash: { floor: '0 lost', ok: (r) => Array.isArray(r.details['lost']) && (r.details['lost'] as unknown[]).length === 0 },
   consume: { ref: '425k msg/s', floor: '>= 150k msg/s', ok: (r) => (r.msgsPerSec ?? 0) >= 150_000 },

@@ -99,7 +99,7 @@ export class Channel {
 
   /** Hands queued messages to ready consumers, round-robin, until either runs out. */
   pump(): void {
-    if (this.#paused || this.#pumping || this.#queue.length === 0) return;
+    if (this.#paused || this.#pumping || this.#queue.length === 0 || this.topic.nsqd.deliveryHeld) return;
     // what a publish in progress added is delivered only once the whole publish succeeded
     if (this.topic.nsqd.publishing !== null) {
       if (!this.pumpQueued) this.topic.nsqd.pumpAfterPublish(this);
@@ -124,6 +124,12 @@ export class Channel {
       if (client === undefined) break;
       const msg = q.shift();
       if (msg === undefined) break;
+      if (msg.id <= this.topic.takenUpTo) {
+        // a replica took this message over while this node was away: it delivers it, not this node
+        msg.state = MSG_DONE;
+        if (this.#acks !== null) this.#acks.add(msg.id);
+        continue;
+      }
       if (client.sampleRate > 0 && Math.random() * 100 >= client.sampleRate) {
         // sampled out, as nsqd does: this channel skips the message for good
         msg.state = MSG_DONE;

@@ -7,7 +7,7 @@ import { closeListing, removeFile } from './data-dir.js';
 import { join } from 'node:path';
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { readUint64BE } from '../protocol/uint64.js';
-import { AckLog, Journal, channelAckPrefix, journalPrefix, topicAckPrefix, type JournalRecord } from './journal.js';
+import { AckLog, Journal, channelAckPrefix, journalPrefix, topicAckPrefix, type JournalRecord, type LogHooks } from './journal.js';
 import { replayTopic } from './journal-replay.js';
 import type { DiskQueue } from './disk-queue.js';
 import { openMessageDiskQueue } from './backlog.js';
@@ -54,13 +54,20 @@ export class Durability {
   journal(topic: string, existing?: SegmentInfo[]): Journal {
     const dataPath = this.#nsqd.dataPath;
     if (existing === undefined) removeSegments(dataPath, `${topic}.journal`);
-    return new Journal(dataPath, topic, this.#nsqd.options.maxBytesPerFile, existing ?? [], this.#journalDirty);
+    return new Journal(dataPath, topic, this.#nsqd.options.maxBytesPerFile, existing ?? [], { onDirty: this.#journalDirty, ...this.#replicated() });
   }
 
   acks(prefix: string, existing?: SegmentInfo[]): AckLog {
     const dataPath = this.#nsqd.dataPath;
     if (existing === undefined) removeSegments(dataPath, prefix);
-    return new AckLog(dataPath, prefix, existing ?? [], this.#ackDirty);
+    return new AckLog(dataPath, prefix, existing ?? [], { onDirty: this.#ackDirty, ...this.#replicated() });
+  }
+
+  /** With replication, the links hear of every batch written and every segment removed. */
+  #replicated(): LogHooks {
+    const r = this.#nsqd.replication;
+    if (r === null) return {};
+    return { onWritten: (file, size) => r.fileGrew(file, size), onRemoved: (file) => r.fileRemoved(file) };
   }
 
   #journalDirty = (log: SegmentLog): void => {
@@ -115,7 +122,10 @@ export class Durability {
     setImmediate(this.#turn);
   }
 
-  /** End of the turn: one commit for every publisher of the turn (group commit). */
+  /**
+   * End of the turn: one commit for every publisher of the turn (group commit). With replication
+   * the answers wait until R-1 replicas confirmed the commit too.
+   */
   #turn = (): void => {
     this.#scheduled = false;
     let failure: Error | null = null;
@@ -128,13 +138,22 @@ export class Durability {
     const promises = this.#promises;
     this.#waiting = [];
     this.#promises = [];
-    for (const c of waiting) c.committed(failure);
-    for (const p of promises) {
-      const err = failure ?? this.failure(p.topic);
-      if (err === null) p.resolve();
-      else p.reject(err);
-    }
+    const answer = (unreplicated: Error | null): void => {
+      const f = failure ?? unreplicated;
+      for (const c of waiting) c.committed(f);
+      for (const p of promises) {
+        const err = f ?? this.failure(p.topic);
+        if (err === null) p.resolve();
+        else p.reject(err);
+      }
+    };
+    const r = this.#nsqd.replication;
+    if (r !== null && failure === null && (waiting.length > 0 || promises.length > 0)) r.whenReplicated(this.#lastSeq, answer);
+    else answer(null);
   };
+
+  /** the replication sequence of the last commit (0 without replication) */
+  #lastSeq = 0;
 
   /** A refused write is tried again a little later (not every turn: that would spin on a full disk). */
   #retryLater(): void {
@@ -207,6 +226,8 @@ export class Durability {
     if (!failed) failed = !this.#probeRefused();
     if (failed) this.#retryLater();
     else nsqd.durableRecovered();
+    // what was written goes to the replicas now, with one COMMIT for all of it
+    if (nsqd.replication !== null) this.#lastSeq = nsqd.replication.committed();
     if (metaFailure !== null) throw metaFailure;
   }
 

@@ -8,7 +8,7 @@ import { LOG_LEVELS } from '../util/log.js';
 import { defaultOptions, TLS_NOT_REQUIRED, TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP, type NsqdOptions } from './options.js';
 import { TLS_VERSIONS } from './tls.js';
 
-type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'urls' | 'topics' | 'method' | 'format' | 'floats' | 'tls-required' | 'tls-version' | 'tls-policy';
+type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'urls' | 'topics' | 'method' | 'format' | 'floats' | 'tls-required' | 'tls-version' | 'tls-policy' | 'degraded';
 
 /** Kinds whose flag may be given several times (and takes comma-separated values). */
 export const isListKind = (kind: Kind): boolean => kind === 'list' || kind === 'urls' || kind === 'topics' || kind === 'floats';
@@ -42,6 +42,12 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'sync-timeout': { key: 'syncTimeout', kind: 'duration', describe: 'duration of time per diskqueue fsync' },
   durable: { key: 'durable', kind: 'bool', describe: 'answer PUB/MPUB/DPUB only once the message is fsynced, and keep it until a consumer FINs it (survives kill -9; not in nsqd)' },
   'durable-topic': { key: 'durableTopics', kind: 'topics', describe: 'durable mode for matching topics only (repeatable; * matches any characters, as in payments.*)' },
+  'replica-address': { key: 'replicaAddresses', kind: 'list', describe: "TCP <addr>:<port> of an nsq serve node that keeps a copy of this node's durable topics (repeatable; not in nsqd)" },
+  'replication-factor': { key: 'replicationFactor', kind: 'int', describe: 'copies of each durable message, this node included, before a publish is answered OK (1: no replication)' },
+  'failover-timeout': { key: 'failoverTimeout', kind: 'duration', describe: 'a replica that has not heard from the node it copies for this long delivers its unfinished messages' },
+  'replication-degraded': { key: 'replicationDegraded', kind: 'degraded', describe: 'with fewer in-sync replicas than needed: refuse durable publishes (E_PUB_FAILED), or accept them with fewer copies' },
+  'replica-name': { key: 'replicaName', kind: 'string', describe: "this node's name to its replicas, the same across restarts and a new disk (default: <broadcast-address>:<tcp port>)" },
+  'replication-auth-secret': { key: 'replicationAuthSecret', kind: 'string', describe: 'AUTH secret sent to replicas that require authorization' },
   'queue-scan-interval': { key: 'queueScanInterval', kind: 'duration', describe: 'how often to scan for message and deferral timeouts' },
   'msg-timeout': { key: 'msgTimeout', kind: 'duration', describe: 'default duration to wait before auto-requeing a message' },
   'max-msg-timeout': { key: 'maxMsgTimeout', kind: 'duration', describe: 'maximum duration before a message will timeout' },
@@ -100,6 +106,7 @@ export const CONFIG_NAME_TO_FLAG: Readonly<Record<string, string>> = {
   auth_http_addresses: 'auth-http-address',
   e2e_processing_latency_percentiles: 'e2e-processing-latency-percentile',
   durable_topics: 'durable-topic',
+  replica_addresses: 'replica-address',
 };
 
 /** A key of nsqd's TOML config file, as the flag it sets. */
@@ -193,6 +200,10 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
         if (!(text.toLowerCase() in TLS_VERSIONS)) throw bad(flag, text, `want one of ${Object.keys(TLS_VERSIONS).join(', ')}`);
         out[spec.key] = text.toLowerCase();
         break;
+      case 'degraded':
+        if (text !== 'refuse' && text !== 'accept') throw bad(flag, text, 'want refuse or accept');
+        out[spec.key] = text;
+        break;
       case 'tls-policy':
         if (text !== '' && text !== 'require' && text !== 'require-verify') throw bad(flag, text, 'want require or require-verify');
         out[spec.key] = text;
@@ -201,5 +212,6 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
   }
   const o = out as Partial<NsqdOptions>;
   if (o.nodeId !== undefined && (o.nodeId < 0 || o.nodeId >= 1024)) throw bad('node-id', o.nodeId, 'must be in range [0,1024)');
+  if (o.replicationFactor !== undefined && (o.replicationFactor < 1 || o.replicationFactor > 16)) throw bad('replication-factor', o.replicationFactor, 'want 1 to 16');
   return o;
 }

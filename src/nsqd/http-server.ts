@@ -11,6 +11,7 @@ import { checkMpubBody } from '../protocol/mpub.js';
 import { collectStats, formatStatsText } from './stats.js';
 import { prometheusText } from './metrics.js';
 import type { NSQD } from './nsqd.js';
+import { ReplicationUnconfirmed } from './replication.js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { TLS_REQUIRED } from './options.js';
 import type { NsqdTls } from './tls.js';
@@ -273,7 +274,8 @@ function readBody(req: IncomingMessage, max: number, tooBig: string): Promise<Bu
 // ---- handlers -----------------------------------------------------------------------------------
 
 function ping(ctx: Ctx): Result {
-  if (ctx.nsqd.health !== 'OK') throw new HttpError(500, ctx.nsqd.health);
+  const health = ctx.nsqd.pingHealth;
+  if (health !== 'OK') throw new HttpError(500, health);
   return 'OK';
 }
 
@@ -306,10 +308,19 @@ function existingTopic(ctx: Ctx, name: string): Topic {
   return t;
 }
 
+/** Durable topics of a replicating node refuse publishes while too few replicas are in sync. */
+function checkReplicated(ctx: Ctx, topic: string, code: string): void {
+  const r = ctx.nsqd.replication;
+  if (r === null || r.needed === 0 || !ctx.nsqd.isDurableTopic(topic)) return;
+  const why = r.refusal();
+  if (why !== null) throw new HttpError(503, code);
+}
+
 async function pub(ctx: Ctx): Promise<Result> {
   const o = ctx.nsqd.options;
   const body = await readBody(ctx.req, o.maxMsgSize, 'MSG_TOO_BIG');
   if (body.length === 0) throw new HttpError(400, 'MSG_EMPTY');
+  checkReplicated(ctx, topicArg(ctx, true), 'PUB_FAILED');
   const topic = ctx.nsqd.getTopic(topicArg(ctx, true));
   const deferText = ctx.query.get('defer');
   if (deferText !== null) {
@@ -325,6 +336,7 @@ async function mpub(ctx: Ctx): Promise<Result> {
   const o = ctx.nsqd.options;
   const declared = Number(ctx.req.headers['content-length'] ?? NaN);
   if (declared > o.maxBodySize) throw new HttpError(413, 'BODY_TOO_BIG');
+  checkReplicated(ctx, topicArg(ctx, true), 'MPUB_FAILED');
   const topic = ctx.nsqd.getTopic(topicArg(ctx, true));
   const binaryParam = ctx.query.get('binary');
   let binary = false;
@@ -370,7 +382,9 @@ async function stored(ctx: Ctx, topic: Topic, publish: () => void): Promise<Resu
     // durable mode: answered once the turn's commit has fsynced the journal (shared by every publisher)
     if (ctx.nsqd.durability !== null) await ctx.nsqd.durability.committed(topic.name);
     else ctx.nsqd.flushDiskWrites();
-  } catch {
+  } catch (err) {
+    // on this node's disk, not confirmed by its replicas: no answer (as after a crash), so it is retried
+    if (err instanceof ReplicationUnconfirmed) ctx.req.socket.destroy();
     throw new HttpError(503, 'EXITING');
   }
   return 'OK';

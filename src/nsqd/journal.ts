@@ -8,7 +8,7 @@
 // Ack record: [8-byte ID].
 
 import { readUint64BE, writeUint64BE } from '../protocol/uint64.js';
-import { SegmentLog, listSegments, readSegment, segmentFile, type SegmentInfo } from './segment-log.js';
+import { SegmentLog, listSegments, readSegment, segmentFile, type SegmentInfo, type SegmentLogOptions } from './segment-log.js';
 import type { Logger } from '../util/log.js';
 
 const JOURNAL_FIXED = 4 + 8 + 8 + 8 + 2 + 1;
@@ -19,6 +19,9 @@ const ACK_SEGMENT_BYTES = 4 * 1024 * 1024;
 export const journalPrefix = (topic: string): string => `${topic}.journal`;
 export const topicAckPrefix = (topic: string): string => `${topic}.acks`;
 export const channelAckPrefix = (topic: string, channel: string): string => `${topic}:${channel}.acks`;
+
+/** What the engine hears from a journal's or ack log's segments (see SegmentLogOptions). */
+export type LogHooks = Pick<SegmentLogOptions, 'onDirty' | 'onWritten' | 'onRemoved'>;
 
 export interface JournalRecord {
   id: number;
@@ -37,8 +40,8 @@ export interface JournalRecord {
 export class Journal {
   readonly log: SegmentLog;
 
-  constructor(dataPath: string, topic: string, maxBytesPerFile: number, existing: SegmentInfo[], onDirty?: (log: SegmentLog) => void) {
-    this.log = new SegmentLog({ dataPath, prefix: journalPrefix(topic), maxBytesPerFile, onDirty }, existing);
+  constructor(dataPath: string, topic: string, maxBytesPerFile: number, existing: SegmentInfo[], hooks: LogHooks = {}) {
+    this.log = new SegmentLog({ dataPath, prefix: journalPrefix(topic), maxBytesPerFile, ...hooks }, existing);
   }
 
   /** Adds a message to the batch of this turn (written and fsynced by the engine's commit). */
@@ -110,8 +113,8 @@ export function readJournal(dataPath: string, topic: string, logger: Logger, eac
 export class AckLog {
   readonly log: SegmentLog;
 
-  constructor(dataPath: string, prefix: string, existing: SegmentInfo[], onDirty?: (log: SegmentLog) => void) {
-    this.log = new SegmentLog({ dataPath, prefix, maxBytesPerFile: ACK_SEGMENT_BYTES, onDirty }, existing);
+  constructor(dataPath: string, prefix: string, existing: SegmentInfo[], hooks: LogHooks = {}) {
+    this.log = new SegmentLog({ dataPath, prefix, maxBytesPerFile: ACK_SEGMENT_BYTES, ...hooks }, existing);
   }
 
   add(id: number): void {

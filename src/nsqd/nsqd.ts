@@ -27,6 +27,7 @@ import { createTcpServer } from './tcp-server.js';
 import { createHttpServer } from './http-server.js';
 import { Durability, recover, removeOrphans } from './durable.js';
 import { closeListing, openListing } from './data-dir.js';
+import { Replication } from './replication.js';
 
 /** `orders.*` → /^orders\..*$/: `*` matches any run of characters, the rest is literal */
 function globToRegExp(glob: string): RegExp {
@@ -58,8 +59,24 @@ export class NSQD {
   readonly lookup = new Lookup(this);
   /** "OK", or "NOK - <error>" after a storage failure */
   health = 'OK';
+  /** a returning replicated node delivers nothing until its replicas said what they took over */
+  #deliveryHeld = false;
+
+  get deliveryHeld(): boolean {
+    return this.#deliveryHeld;
+  }
+
+  /** Holds or releases every channel's delivery (releasing pumps them). */
+  holdDelivery(hold: boolean): void {
+    if (this.#deliveryHeld === hold) return;
+    this.#deliveryHeld = hold;
+    if (hold) return;
+    for (const t of this.topics.values()) t.restored();
+  }
   /** --durable: journals, ack logs and the group commit; null in plain mode */
   readonly durability: Durability | null;
+  /** a durable node's replication: links to its replicas, sessions of the origins it copies (docs/replication.md) */
+  readonly replication: Replication | null;
   /** the certificate and client policy (null: no --tls-cert, clients cannot ask for TLS) */
   tls: NsqdTls | null = null;
 
@@ -88,6 +105,7 @@ export class NSQD {
     if (logger === undefined) this.logger.setFormat(this.options.logFormat);
     this.durability = this.options.durable || this.options.durableTopics.length > 0 ? new Durability(this) : null;
     this.#durableTopics = this.options.durableTopics.map(globToRegExp);
+    this.replication = this.durability !== null ? new Replication(this) : null;
   }
 
   readonly #durableTopics: RegExp[];
@@ -117,6 +135,11 @@ export class NSQD {
     // configuration errors come before anything is logged
     this.tls = buildTls(o);
     if (o.authHttpApi && o.authHttpAddresses.length === 0) throw new UserError('cannot authorize the HTTP API (--auth-http-api) without --auth-http-address', 'E_AUTH_CONFIG', 1);
+    if (o.replicationFactor > 1 && this.durability === null) throw new UserError('--replication-factor above 1 needs --durable or --durable-topic: only durable topics are replicated', 'E_BAD_FLAG', 2);
+    if (o.replicaAddresses.length > 0 && this.durability === null) throw new UserError('--replica-address needs --durable or --durable-topic: only durable topics are replicated', 'E_BAD_FLAG', 2);
+    if (o.replicationFactor - 1 > o.replicaAddresses.length) {
+      throw new UserError(`--replication-factor=${o.replicationFactor} needs at least ${o.replicationFactor - 1} --replica-address (${o.replicaAddresses.length} given)`, 'E_BAD_FLAG', 2);
+    }
     this.logger.info(`ID: ${o.nodeId}`);
     const tcpAddr = splitHostPort(o.tcpAddress, '--tcp-address');
     const httpAddr = splitHostPort(o.httpAddress, '--http-address');
@@ -146,6 +169,7 @@ export class NSQD {
       this.#unlock = null;
       throw err;
     }
+    this.replication?.start();
     this.#scanTimer = setInterval(this.#scan, Math.max(10, Math.min(o.queueScanInterval, 1000)));
     this.lookup.setAddresses(o.nsqlookupdTcpAddresses);
     if (o.statsdAddress !== '') {
@@ -223,6 +247,25 @@ export class NSQD {
       topics.push(durable && t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels });
     }
     writeMetadata(this.dataPath, topics);
+    this.replication?.metaChanged();
+  }
+
+  /** The durable topics and channels as replicas keep them (meta.json): nsqd.dat's fields for durable recovery. */
+  durableMetadata(): { topics: TopicMeta[] } {
+    const topics: TopicMeta[] = [];
+    for (const t of this.topics.values()) {
+      if (!t.durable) continue;
+      const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => ({ name: c.name, paused: c.paused, start_id: c.startId }));
+      topics.push(t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels });
+    }
+    return { topics };
+  }
+
+  /** What /ping answers: a storage failure, or too few in-sync replicas (unless degraded publishes are accepted). */
+  get pingHealth(): string {
+    if (this.health !== 'OK') return this.health;
+    const why = this.replication?.refusal() ?? null;
+    return why === null ? 'OK' : `NOK - ${why}`;
   }
 
   async #listen(tcpAddr: HostPort, httpAddr: HostPort, httpsAddr: HostPort | null): Promise<void> {
@@ -447,6 +490,7 @@ export class NSQD {
   #scan = (): void => {
     const now = performance.now();
     for (const topic of this.topics.values()) topic.scan(now);
+    this.replication?.scan(Date.now());
     if (this.durability !== null && now - this.#lastCompact >= COMPACT_INTERVAL_MS) {
       this.#lastCompact = now;
       this.durability.compact();
@@ -484,6 +528,7 @@ export class NSQD {
     this.logger.info('NSQ: closing');
     if (this.#scanTimer !== null) clearInterval(this.#scanTimer);
     this.lookup.close();
+    this.replication?.close();
     this.#statsd?.close();
     const closing: Promise<void>[] = [];
     if (this.#tcp !== null) closing.push(new Promise((resolve) => this.#tcp!.close(() => resolve())));

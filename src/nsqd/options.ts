@@ -39,6 +39,18 @@ export interface NsqdOptions {
   durable: boolean;
   /** --durable-topic: only topics matching one of these (`*` globs) are durable */
   durableTopics: string[];
+  /** --replica-address: nodes that keep a copy of this node's durable topics (docs/replication.md) */
+  replicaAddresses: string[];
+  /** --replication-factor: copies (this node included) before a durable publish is answered */
+  replicationFactor: number;
+  /** --failover-timeout (ms): silence after which a replica delivers an origin's messages */
+  failoverTimeout: number;
+  /** --replication-degraded: with too few in-sync replicas, refuse or accept durable publishes */
+  replicationDegraded: 'refuse' | 'accept';
+  /** --replica-name: this node's name to its replicas ('' = <broadcast-address>:<tcp port>) */
+  replicaName: string;
+  /** --replication-auth-secret: AUTH secret for replicas that require it */
+  replicationAuthSecret: string;
 
   queueScanInterval: number;
   maxMsgSize: number;
@@ -113,6 +125,12 @@ export function defaultOptions(): NsqdOptions {
     syncTimeout: 2000,
     durable: false,
     durableTopics: [],
+    replicaAddresses: [],
+    replicationFactor: 1,
+    failoverTimeout: 10_000,
+    replicationDegraded: 'refuse',
+    replicaName: '',
+    replicationAuthSecret: '',
 
     queueScanInterval: 100,
     maxMsgSize: 1024 * 1024,

@@ -34,6 +34,7 @@ import { clientCertRefusal, upgradeToTls } from './tls.js';
 import { applyIdentify, IdentifyError } from './identify.js';
 import type { NSQD } from './nsqd.js';
 import type { Committer } from './durable.js';
+import { ReplicationUnconfirmed } from './replication.js';
 
 // verbs that carry a body, remembered between the line and the body
 const V_NONE = 0;
@@ -344,8 +345,46 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
         return false;
       case 'AUTH':
         return this.#auth(params);
+      case 'REPL':
+        this.#repl(params);
+        return false;
     }
     throw fatal(E_INVALID, `invalid command ${verb}`);
+  }
+
+  /**
+   * `REPL 1` (ours, not nsqd's): the connection becomes a replication link from an origin node
+   * (docs/replication.md). After the OK every byte belongs to the replication session.
+   */
+  #repl(params: string[]): void {
+    this.#settle();
+    const client = this.client;
+    const nsqd = this.#nsqd;
+    const r = nsqd.replication;
+    if (r === null) throw fatal(E_INVALID, 'REPL needs a durable node (--durable or --durable-topic)');
+    if (client.state !== STATE_INIT) throw fatal(E_INVALID, 'cannot REPL in current state');
+    if (params.length !== 2 || params[1] !== '1') throw fatal(E_INVALID, `REPL version ${params[1] ?? ''} not supported (want 1)`);
+    if (client.snappy || client.deflate) throw fatal(E_INVALID, 'cannot REPL on a compressed connection');
+    if (nsqd.options.authHttpAddresses.length > 0) {
+      if (!client.authed) throw fatal(E_AUTH_FIRST, 'AUTH required before REPL');
+      const grant = client.authState?.authorizations.some((a) => a.publish && a.subscribe && a.topic.source === '.*' && a.channels.some((c) => c.source === '.*'));
+      if (grant !== true) throw fatal(E_UNAUTHORIZED, 'AUTH failed for REPL: needs publish and subscribe on topic .* channel .*');
+    }
+    client.sendResponse(RESPONSE_OK);
+    client.flush();
+    nsqd.logger.info(`PROTOCOL(V2): [${client.remoteAddress}] replication link`);
+    this.#decoder.divert((rest) => {
+      // the client leaves the engine (no heartbeats, no stats); the socket goes to the session
+      this.#gone = true;
+      this.#detach?.();
+      this.connectionClosed();
+      const socket = client.socket;
+      socket.removeAllListeners('end');
+      socket.removeAllListeners('close');
+      socket.removeAllListeners('error');
+      nsqd.removeClient(client);
+      r.accept(socket, Buffer.from(rest));
+    });
   }
 
   #tlsRequired(verb: string): ProtocolError {
@@ -784,6 +823,12 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
 
   /** Runs a publish; a storage failure becomes nsqd's E_PUB_FAILED (MPUB, DPUB likewise), OK is sent otherwise. */
   #published(verb: string, publish: () => void): void {
+    const r = this.#nsqd.replication;
+    if (r !== null && r.needed > 0 && this.#nsqd.isDurableTopic(this.#topic)) {
+      // too few replicas in sync: refused before anything is journaled, so an error is never delivered
+      const why = r.refusal();
+      if (why !== null) throw fatal(`E_${verb}_FAILED`, `${verb} failed ${why}`);
+    }
     try {
       this.#nsqd.publish(publish);
     } catch (err) {
@@ -823,6 +868,16 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
    */
   #settle(): void {
     if (this.#unsettled.length === 0) return;
+    const durability = this.#nsqd.durability;
+    if (durability !== null && (this.#nsqd.replication?.needed ?? 0) > 0) {
+      // replicated: the OKs can only come from the commit's confirmations (committed()); another
+      // command's answer may go out first (an OK, or a fatal error that closes the connection)
+      if (!this.#awaitingCommit) {
+        this.#awaitingCommit = true;
+        durability.await(this);
+      }
+      return;
+    }
     let failure: Error | null = null;
     try {
       if (this.#nsqd.durability !== null) this.#nsqd.durability.commit();
@@ -842,6 +897,13 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
       const topics = this.#unsettledTopics;
       this.#unsettledTopics = [];
       if (failure === null && durability.failing) for (let i = 0; failure === null && i < topics.length; i++) failure = durability.failure(topics[i]!);
+    }
+    if (failure instanceof ReplicationUnconfirmed) {
+      // journaled here and perhaps delivered, not confirmed by the replicas: no answer at all
+      this.#nsqd.logger.warn(`[${this.client.remoteAddress}] - ${failure.message}; closing without an answer`);
+      this.#decoder.stop();
+      this.client.socket.destroy();
+      return;
     }
     if (failure !== null) {
       const verb = held[0]!;

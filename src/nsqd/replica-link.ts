@@ -51,8 +51,8 @@ export interface LinkEvents {
   confirmed(link: ReplicaLink, seq: number): void;
   /** the link went in or out of sync */
   state(link: ReplicaLink, state: LinkState, why?: string): void;
-  /** the replica took this origin over (a TAKEN record); the owner applies it, then calls takenApplied */
-  taken?(link: ReplicaLink, record: Record<string, unknown>): void;
+  /** the replica answered HELLO; `takenOver`: it delivered this incarnation's messages meanwhile (apply, then TAKEN_OK) */
+  stated?(link: ReplicaLink, takenOver: Record<string, unknown> | null): void;
 }
 
 export interface ReplicaLinkOptions {
@@ -151,6 +151,12 @@ export class ReplicaLink {
 
   /** A durable file is now `size` bytes (a batch was written). */
   grew(file: string, size: number): void {
+    const sent = this.#sent.get(file);
+    if (sent !== undefined && size < sent) {
+      // the file was cut back (a refused batch discarded): the replica's copy starts again
+      this.#sent.delete(file);
+      this.#removed.push(file);
+    }
     this.#dirty.set(file, size);
   }
 
@@ -186,7 +192,7 @@ export class ReplicaLink {
       case T_PING:
         return;
       case T_TAKEN:
-        this.#o.events.taken?.(this, f.json);
+        this.#o.events.stated?.(this, f.json);
         return;
       case T_ERROR:
         return this.#down(`replica ${this.address} refused: ${f.text}`);
@@ -201,6 +207,9 @@ export class ReplicaLink {
     if (state['incarnation'] !== this.#o.identity.incarnation || theirs === null || typeof theirs !== 'object') {
       return this.#down(`replica ${this.address} answered HELLO with a STATE for another incarnation`);
     }
+    const taken = state['taken_over'];
+    this.#o.events.stated?.(this, taken !== null && typeof taken === 'object' && !Array.isArray(taken) ? (taken as Record<string, unknown>) : null);
+    if (this.#socket === null) return;
     const ours = listDurableFiles(this.#o.dataPath);
     for (const [name, size] of Object.entries(theirs as Record<string, unknown>)) {
       if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return this.#down(`replica ${this.address} sent a bad STATE`);
@@ -311,6 +320,11 @@ export class ReplicaLink {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** A control frame to the replica (TAKEN_OK). */
+  send(frame: Buffer): void {
+    this.#send(frame);
   }
 
   #send(frame: Buffer): void {

@@ -28,6 +28,15 @@ export interface SegmentLogOptions {
   maxBytesPerFile: number;
   /** a batch got its first record: the owner writes it out by the end of the turn */
   onDirty?: (log: SegmentLog) => void;
+  /** a batch reached the file (replication sends what files grew by): the file's name and new size */
+  onWritten?: (file: string, size: number) => void;
+  /** a segment file was deleted (compaction, or the topic or channel went) */
+  onRemoved?: (file: string) => void;
+}
+
+/** `<prefix>.NNNNNN.dat`, the name of one segment file. */
+export function segmentName(prefix: string, num: number): string {
+  return `${prefix}.${String(num).padStart(6, '0')}.dat`;
 }
 
 export class SegmentLogError extends Error {
@@ -46,7 +55,7 @@ export function listSegments(dataPath: string, prefix: string): number[] {
 }
 
 export function segmentFile(dataPath: string, prefix: string, num: number): string {
-  return join(dataPath, `${prefix}.${String(num).padStart(6, '0')}.dat`);
+  return join(dataPath, segmentName(prefix, num));
 }
 
 export interface SegmentBatches {
@@ -167,6 +176,7 @@ export class SegmentLog {
       this.#size += this.#len;
       this.#len = BATCH_HEADER;
       this.#unsynced = true;
+      this.#o.onWritten?.(segmentName(this.#o.prefix, this.#current.num), this.#size);
       if (this.#buf.length > EARLY_WRITE * 2) this.#buf = Buffer.allocUnsafe(INITIAL_BUFFER);
     }
     if (sync && this.#unsynced && this.#fd !== null) {
@@ -240,6 +250,8 @@ export class SegmentLog {
       this.#truncateTo(this.#fd, this.#syncedSize);
       this.#size = this.#syncedSize;
       this.#unsynced = false;
+      // a replica may have been sent the part cut off: it must follow the file back
+      this.#o.onWritten?.(segmentName(this.#o.prefix, this.#current.num), this.#size);
     }
   }
 
@@ -249,6 +261,7 @@ export class SegmentLog {
     while (this.#sealed.length > 0 && this.#sealed[0]!.maxId < id) {
       const s = this.#sealed.shift()!;
       rmSync(segmentFile(this.#o.dataPath, this.#o.prefix, s.num), { force: true });
+      this.#o.onRemoved?.(segmentName(this.#o.prefix, s.num));
       n++;
     }
     return n;
@@ -277,6 +290,8 @@ export class SegmentLog {
     this.#fd = null;
     this.#closed = true;
     this.#len = BATCH_HEADER;
+    const removed = this.#o.onRemoved;
+    if (removed !== undefined) for (const num of listSegments(this.#o.dataPath, this.#o.prefix)) removed(segmentName(this.#o.prefix, num));
     removeSegments(this.#o.dataPath, this.#o.prefix);
     this.#sealed.length = 0;
   }
@@ -284,7 +299,7 @@ export class SegmentLog {
 
 /** Deletes every segment file of `prefix`. */
 export function removeSegments(dataPath: string, prefix: string): void {
-  for (const num of listSegments(dataPath, prefix)) removeFile(dataPath, `${prefix}.${String(num).padStart(6, '0')}.dat`);
+  for (const num of listSegments(dataPath, prefix)) removeFile(dataPath, segmentName(prefix, num));
 }
 
 /** fsync a folder, so a file created in it survives a crash. */

@@ -6,6 +6,7 @@ import type { Client } from './client.js';
 import { STATE_CLOSING, STATE_SUBSCRIBED } from './client.js';
 import type { Channel } from './channel.js';
 import type { NSQD } from './nsqd.js';
+import type { ReplicationStats } from './replication.js';
 import type { Topic } from './topic.js';
 import { NSQ_VERSION } from '../protocol/constants.js';
 import { formatDuration } from '../util/duration.js';
@@ -141,6 +142,8 @@ export interface Stats {
   topics: TopicStats[] | null;
   memory?: MemoryStats;
   producers?: ClientStats[] | null;
+  /** a node with replicas, or holding copies of others (not in nsqd) */
+  replication?: ReplicationStats;
 }
 
 export interface StatsQuery {
@@ -266,9 +269,11 @@ export function collectStats(nsqd: NSQD, q: StatsQuery): Stats {
       (producers ??= []).push(clientStats(c, true));
     }
   }
-  const stats: Stats = { version: NSQ_VERSION, health: nsqd.health, start_time: nsqd.startTime, topics };
+  const stats: Stats = { version: NSQ_VERSION, health: nsqd.pingHealth, start_time: nsqd.startTime, topics };
   if (q.includeMem) stats.memory = memoryStats();
   stats.producers = producers;
+  const r = nsqd.replication?.statsIfActive();
+  if (r !== undefined) stats.replication = r;
   return stats;
 }
 
@@ -315,6 +320,13 @@ export function formatStatsText(stats: Stats, nodeVersion = process.version): st
   } else {
     out += '\nProducers:\n';
     for (const p of producers) out += `   ${clientLine(p, now)}\n`;
+  }
+  const r = stats.replication;
+  if (r !== undefined) {
+    out += `\nReplication: ${r.name} factor ${r.factor}, ${r.in_sync} of ${r.needed} replica(s) in sync${r.healthy ? '' : r.degraded_mode === 'accept' ? ' (DEGRADED: accepting with fewer copies)' : ' (DEGRADED: refusing durable publishes)'}\n`;
+    for (const l of r.links) out += `   replica ${pad(l.address, 21)} ${pad(l.state, 11)} confirmed: ${pad(l.confirmed_seq, 8)} lag: ${pad(l.lag_bytes, 8)} last contact: ${l.last_contact_ms < 0 ? 'never' : `${l.last_contact_ms}ms`}${l.error !== '' ? ` (${l.error})` : ''}\n`;
+    for (const m of r.mirrors) out += `   copy of ${pad(m.origin, 21)} ${pad(m.state, 11)} bytes: ${pad(m.bytes, 10)} last contact: ${m.last_contact_ms}ms\n`;
+    if (r.taken_over_messages > 0) out += `   taken over: ${r.taken_over_messages} message(s)\n`;
   }
   return out;
 }

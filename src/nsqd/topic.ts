@@ -45,6 +45,11 @@ export class Topic {
    * topic and which went to channels, some since deleted)
    */
   heldFrom = 0;
+  /**
+   * Replication: a replica took over this topic's messages up to this ID while this node was away
+   * (docs/replication.md, "Return"); its channels skip and ack them instead of delivering. -1: none.
+   */
+  takenUpTo = -1;
 
   messageCount = 0;
   messageBytes = 0;

@@ -1,0 +1,609 @@
+// Replication's engine side (docs/replication.md): this node's identity, its links to the replicas
+// it copies to (--replica-address), the sessions of the origins that copy to it, the rule that holds
+// a durable publish's OK until R-1 replicas confirmed it, and the takeover of an origin that has
+// been silent for --failover-timeout.
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { JournalRecord } from './journal.js';
+import { replayTopic } from './journal-replay.js';
+import { ReplicaLink, type LinkState } from './replica-link.js';
+import { ReplicaMirror, listMirrors, writeFileAtomic } from './replica-mirror.js';
+import { ReplicaSession, type Hello, type SessionHost } from './replica-session.js';
+import { splitHostPort } from './listen.js';
+import { syncDir } from './segment-log.js';
+import type { NSQD } from './nsqd.js';
+import { encodeJson, encodeSeq, T_TAKEN, T_TAKEN_OK } from '../protocol/replication.js';
+
+/**
+ * A publish that is on this node's disk (and may already be delivered) but that its replicas did not
+ * confirm within the failover timeout, or the node stopped first: it is neither acknowledged nor
+ * refused. Its connection is closed without an answer, as a crash would leave it, so the publisher
+ * retries (a duplicate, never a loss and never an error-answered message that is delivered).
+ */
+export class ReplicationUnconfirmed extends Error {
+  readonly code = 'E_REPL_UNCONFIRMED';
+}
+
+export const IDENTITY_FILE = 'replication.json';
+export const MIRRORS_DIR = 'replicas';
+
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 5000;
+
+export interface TakeoverRecord {
+  incarnation: string;
+  /** numbers this node's takeovers, so an origin can say which one it applied */
+  number: number;
+  /** per topic, the highest message ID of the origin that this node took over */
+  boundary: Record<string, number>;
+  /** epoch ms */
+  at: number;
+}
+
+interface Identity {
+  name: string;
+  incarnation: string;
+  /** origins this node took over, by name, until they come back and apply it */
+  taken_over: Record<string, TakeoverRecord>;
+  /** takeovers of this node that it has applied, by the replica's name: their number and boundary */
+  applied?: Record<string, { number: number; boundary: Record<string, number> }>;
+}
+
+export interface ReplicationLinkStats {
+  address: string;
+  state: LinkState;
+  confirmed_seq: number;
+  lag_bytes: number;
+  last_contact_ms: number;
+  error: string;
+}
+
+export interface ReplicationMirrorStats {
+  origin: string;
+  incarnation: string;
+  bytes: number;
+  last_contact_ms: number;
+  state: 'following' | 'taken_over';
+}
+
+export interface ReplicationStats {
+  name: string;
+  incarnation: string;
+  factor: number;
+  degraded_mode: 'refuse' | 'accept';
+  in_sync: number;
+  needed: number;
+  healthy: boolean;
+  links: ReplicationLinkStats[];
+  mirrors: ReplicationMirrorStats[];
+  taken_over_messages: number;
+}
+
+class LinkRunner {
+  link: ReplicaLink;
+  error = '';
+  #retry = RECONNECT_MIN_MS;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+  readonly #r: Replication;
+
+  constructor(r: Replication, link: ReplicaLink) {
+    this.#r = r;
+    this.link = link;
+  }
+
+  start(): void {
+    void this.#connect();
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      const { socket, early } = await this.#r.dial(this.link.address);
+      if (this.#closed) {
+        socket.destroy();
+        return;
+      }
+      this.error = '';
+      this.link.attach(socket, early);
+    } catch (err) {
+      this.error = (err as Error).message;
+      this.#r.linkFailed(this, this.error);
+      this.later();
+    }
+  }
+
+  /** The link is down: try again after a back-off (doubling up to 5 s, reset once in sync). */
+  later(): void {
+    if (this.#closed || this.#timer !== null) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#connect();
+    }, this.#retry);
+    this.#timer.unref();
+    this.#retry = Math.min(this.#retry * 2, RECONNECT_MAX_MS);
+  }
+
+  synced(): void {
+    this.#retry = RECONNECT_MIN_MS;
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.link.close('stopping');
+  }
+}
+
+export class Replication implements SessionHost {
+  readonly nsqd: NSQD;
+  readonly factor: number;
+  readonly failoverMs: number;
+  readonly degradedAccept: boolean;
+  readonly root: string;
+  identity!: Identity;
+  #links: LinkRunner[] = [];
+  #seq = 1;
+  /** publishers' answers waiting for confirmations, oldest first */
+  #waiters: Array<{ seq: number; at: number; done: (err: Error | null) => void }> = [];
+  #sessions = new Map<string, ReplicaSession>();
+  /** mirrors found on disk or opened by a session: key origin/incarnation */
+  #mirrors = new Map<string, { origin: string; incarnation: string; lastContact: number; rank: number; dir: string }>();
+  #takingOver = false;
+  takenOverMessages = 0;
+
+  constructor(nsqd: NSQD) {
+    this.nsqd = nsqd;
+    const o = nsqd.options;
+    this.factor = o.replicationFactor;
+    this.failoverMs = o.failoverTimeout;
+    this.degradedAccept = o.replicationDegraded === 'accept';
+    this.root = join(nsqd.dataPath, MIRRORS_DIR);
+  }
+
+  get logger(): NSQD['logger'] {
+    return this.nsqd.logger;
+  }
+
+  get selfName(): string {
+    return this.identity.name;
+  }
+
+  /** Replicas needed besides this node for an OK. */
+  get needed(): number {
+    return Math.max(0, this.factor - 1);
+  }
+
+  // ---- start and stop ---------------------------------------------------------------------------
+
+  /** After the listeners are bound: identity, mirrors held here, links to the replicas. */
+  start(): void {
+    const o = this.nsqd.options;
+    const name = o.replicaName !== '' ? o.replicaName : `${o.broadcastAddress}:${this.nsqd.tcpEndpoint.port}`;
+    this.identity = this.#loadIdentity(name);
+    const now = Date.now();
+    for (const m of listMirrors(this.root)) {
+      const mirror = new ReplicaMirror(this.root, m.origin, m.incarnation);
+      // a restarted replica gives every origin a whole failover timeout from its own start
+      if (mirror.state.taken_over !== true) this.#mirrors.set(`${m.origin}/${m.incarnation}`, { ...m, lastContact: now, rank: 0, dir: mirror.dir });
+      mirror.close();
+    }
+    for (const address of o.replicaAddresses) {
+      const runner: LinkRunner = new LinkRunner(
+        this,
+        new ReplicaLink(address, {
+          dataPath: this.nsqd.dataPath,
+          identity: { name: this.identity.name, incarnation: this.identity.incarnation, replicas: o.replicaAddresses },
+          logger: this.logger,
+          events: {
+            confirmed: () => this.#settle(),
+            state: (_link, state, why) => this.#linkState(runner, state, why),
+            stated: (link, record) => this.#stated(runner, record),
+          },
+          meta: () => this.nsqd.durableMetadata(),
+          currentSeq: () => this.#seq,
+          failoverMs: this.failoverMs,
+        }),
+      );
+      this.#links.push(runner);
+    }
+    // watermarks of takeovers applied before (a restart must not deliver those messages either)
+    for (const a of Object.values(this.identity.applied ?? {})) this.#applyBoundary(a.boundary);
+    if (this.#links.length > 0 && this.#returning) {
+      // back with its disk: nothing is delivered until the replicas said what they took over (or the timeout)
+      for (const l of this.#links) this.#awaitingState.add(l);
+      this.nsqd.holdDelivery(true);
+      this.#holdTimer = setTimeout(() => this.#release('not every replica answered in time'), this.failoverMs);
+      this.#holdTimer.unref();
+    }
+    for (const l of this.#links) l.start();
+    this.logger.info(`REPLICATION: ${this.identity.name} (incarnation ${this.identity.incarnation}), factor ${this.factor}, replicas ${o.replicaAddresses.join(', ') || 'none'}`);
+  }
+
+  #loadIdentity(name: string): Identity {
+    const file = join(this.nsqd.dataPath, IDENTITY_FILE);
+    try {
+      const j = JSON.parse(readFileSync(file, 'utf8')) as Identity;
+      if (typeof j.incarnation === 'string' && /^[0-9a-f]{1,32}$/.test(j.incarnation)) {
+        if (j.name !== name) this.logger.warn(`REPLICATION: this data path was replicated as ${j.name}; now ${name} (replicas know it by the old name until they hear the new one)`);
+        this.#returning = true;
+        return { name, incarnation: j.incarnation, taken_over: j.taken_over ?? {}, applied: j.applied ?? {} };
+      }
+    } catch {
+      // a new data path (or a lost disk): a new incarnation
+    }
+    const id: Identity = { name, incarnation: randomBytes(8).toString('hex'), taken_over: {}, applied: {} };
+    // a node that only receives copies writes its file when it first has something to keep
+    if (this.nsqd.options.replicaAddresses.length > 0) this.#saveIdentity(id);
+    return id;
+  }
+
+  /** the identity was on disk: this node has been replicated before and may have been taken over */
+  #returning = false;
+  #awaitingState = new Set<LinkRunner>();
+  #holdTimer: NodeJS.Timeout | null = null;
+
+  #release(why: string): void {
+    if (!this.nsqd.deliveryHeld) return;
+    if (this.#holdTimer !== null) clearTimeout(this.#holdTimer);
+    this.#holdTimer = null;
+    this.#awaitingState.clear();
+    this.logger.info(`REPLICATION: delivering (${why})`);
+    this.nsqd.holdDelivery(false);
+  }
+
+  #applyBoundary(boundary: Record<string, number>): void {
+    for (const [topic, id] of Object.entries(boundary)) {
+      const t = this.nsqd.getExistingTopic(topic);
+      if (t !== undefined && typeof id === 'number' && id > t.takenUpTo) t.takenUpTo = id;
+    }
+  }
+
+  /**
+   * A replica answered HELLO. When it took this incarnation over while this node was away, its
+   * boundary is applied (those messages are skipped, not delivered), kept in replication.json, and
+   * only then confirmed with TAKEN_OK. Delivery starts once every replica answered.
+   */
+  #stated(runner: LinkRunner, record: Record<string, unknown> | null): void {
+    if (record !== null && record['incarnation'] === this.identity.incarnation) {
+      const boundary = record['boundary'];
+      const number = record['number'];
+      const by = typeof record['by'] === 'string' ? record['by'] : runner.link.address;
+      if (boundary !== null && typeof boundary === 'object' && typeof number === 'number' && Number.isSafeInteger(number)) {
+        const b: Record<string, number> = {};
+        for (const [k, v] of Object.entries(boundary as Record<string, unknown>)) if (typeof v === 'number' && Number.isSafeInteger(v)) b[k] = v;
+        this.#applyBoundary(b);
+        const applied = (this.identity.applied ??= {});
+        const prev = applied[by];
+        if (prev === undefined || prev.number !== number) {
+          applied[by] = { number, boundary: b };
+          this.#saveIdentity();
+          this.logger.warn(`REPLICATION: replica ${by} delivered this node's messages while it was away (takeover ${number}): skipping them here`);
+        }
+        runner.link.send(encodeSeq(T_TAKEN_OK, number));
+      }
+    }
+    if (this.#awaitingState.delete(runner) && this.#awaitingState.size === 0) this.#release('every replica answered');
+  }
+
+  #saveIdentity(id = this.identity): void {
+    writeFileAtomic(join(this.nsqd.dataPath, IDENTITY_FILE), JSON.stringify(id));
+    syncDir(this.nsqd.dataPath);
+  }
+
+  close(): void {
+    if (this.#holdTimer !== null) clearTimeout(this.#holdTimer);
+    for (const l of this.#links) l.close();
+    for (const s of [...this.#sessions.values()]) s.close();
+    const err = new ReplicationUnconfirmed('replication: the node stopped before its replicas confirmed');
+    for (const w of this.#waiters.splice(0)) w.done(err);
+  }
+
+  // ---- origin side: links and the OK rule --------------------------------------------------------
+
+  /** Connects to a replica's TCP port: V2, IDENTIFY (TLS when this node has a certificate), AUTH, REPL. */
+  async dial(address: string): Promise<{ socket: Duplex; early: Buffer }> {
+    const { host, port } = splitHostPort(address, '--replica-address');
+    const { Connection } = await import('../client/connection.js');
+    const o = this.nsqd.options;
+    const tls = o.tlsCert !== '' ? { ca: o.tlsRootCaFile !== '' ? readFileSync(o.tlsRootCaFile) : undefined, cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } : undefined;
+    const conn = await Connection.open({
+      host,
+      port,
+      clientId: 'nsq-replication',
+      hostname: this.identity.name,
+      userAgent: 'nsq-replication/1',
+      heartbeatInterval: -1,
+      connectTimeout: Math.min(5000, this.failoverMs),
+      tls,
+      authSecret: o.replicationAuthSecret !== '' ? o.replicationAuthSecret : undefined,
+    });
+    return conn.detach(Buffer.from('REPL 1\n'));
+  }
+
+  linkFailed(runner: LinkRunner, why: string): void {
+    this.logger.warn(`REPLICATION: replica ${runner.link.address}: ${why}`);
+    this.#settle();
+  }
+
+  #linkState(runner: LinkRunner, state: LinkState, why?: string): void {
+    if (state === 'in_sync') {
+      runner.synced();
+      this.logger.info(`REPLICATION: replica ${runner.link.address} in sync`);
+    } else if (state === 'down') {
+      runner.error = why ?? '';
+      this.logger.warn(`REPLICATION: replica ${runner.link.address} out of sync: ${why ?? 'closed'}`);
+      runner.later();
+    }
+    this.#settle();
+  }
+
+  get inSync(): number {
+    let n = 0;
+    for (const l of this.#links) if (l.link.inSync) n++;
+    return n;
+  }
+
+  /** Null while publishes can be acknowledged; else why they cannot (fewer in-sync replicas than needed). */
+  degraded(): string | null {
+    const have = this.inSync;
+    if (have >= this.needed) return null;
+    return `replication: ${have} of ${this.needed} replica(s) in sync`;
+  }
+
+  /** Whether a durable publish may be taken now (refused up front while degraded, unless accept). */
+  refusal(): string | null {
+    if (this.degradedAccept) return null;
+    return this.degraded();
+  }
+
+  /** The durable files of commit `seq` are on this node's disk: send them, return the sequence. */
+  committed(): number {
+    const seq = ++this.#seq;
+    for (const l of this.#links) l.link.commit(seq);
+    return seq;
+  }
+
+  /** A durable file grew (a batch was written) or went: the links send it with the next commit. */
+  fileGrew(file: string, size: number): void {
+    for (const l of this.#links) l.link.grew(file, size);
+  }
+
+  fileRemoved(file: string): void {
+    for (const l of this.#links) l.link.removed(file);
+  }
+
+  metaChanged(): void {
+    for (const l of this.#links) l.link.metaChanged();
+  }
+
+  /** `done` runs once R-1 in-sync replicas confirmed commit `seq` (or with the reason it cannot be). */
+  whenReplicated(seq: number, done: (err: Error | null) => void): void {
+    this.#waiters.push({ seq, at: Date.now(), done });
+    this.#settle();
+  }
+
+  /** The highest commit confirmed by `needed` in-sync replicas. */
+  #replicatedSeq(): number {
+    if (this.needed === 0) return Infinity;
+    const confirmed = this.#links.filter((l) => l.link.inSync).map((l) => l.link.confirmedSeq);
+    if (confirmed.length < this.needed) return this.degradedAccept ? Infinity : -1;
+    confirmed.sort((a, b) => b - a);
+    return confirmed[this.needed - 1]!;
+  }
+
+  #settle(): void {
+    if (this.#waiters.length === 0) return;
+    const upTo = this.#replicatedSeq();
+    let n = 0;
+    while (n < this.#waiters.length && this.#waiters[n]!.seq <= upTo) n++;
+    if (n > 0) for (const w of this.#waiters.splice(0, n)) w.done(null);
+  }
+
+  /** Scan loop: waits older than the failover timeout while degraded fail; silent origins are taken over. */
+  scan(now: number): void {
+    if (this.#waiters.length > 0 && this.degraded() !== null && !this.degradedAccept) {
+      const why = new ReplicationUnconfirmed(`${this.degraded()!} for ${this.failoverMs} ms: not confirmed`);
+      while (this.#waiters.length > 0 && now - this.#waiters[0]!.at > this.failoverMs) this.#waiters.shift()!.done(why);
+    }
+    if (this.#takingOver) return;
+    for (const [key, m] of this.#mirrors) {
+      const s = this.#sessions.get(m.origin);
+      const contact = s?.mirror !== null && s?.hello?.incarnation === m.incarnation ? Math.max(m.lastContact, s.mirror!.state.last_contact) : m.lastContact;
+      if (now - contact <= this.failoverMs * (m.rank + 1)) continue;
+      this.#mirrors.delete(key);
+      this.#takeover(m.origin, m.incarnation, now - contact);
+      return;
+    }
+  }
+
+  // ---- replica side: sessions (SessionHost) ------------------------------------------------------
+
+  /** REPL on a V2 connection: this node becomes a replica of whoever sends HELLO. */
+  accept(socket: Duplex, early: Buffer): void {
+    new ReplicaSession(socket, early, this);
+  }
+
+  opened(session: ReplicaSession, hello: Hello): void {
+    const old = this.#sessions.get(hello.name);
+    this.#sessions.set(hello.name, session);
+    if (old !== undefined && old !== session) old.close();
+    const key = `${hello.name}/${hello.incarnation}`;
+    const rank = Math.max(0, this.#rankIn(hello.replicas));
+    const existing = this.#mirrors.get(key);
+    const taken = this.identity.taken_over[hello.name];
+    if (taken !== undefined && taken.incarnation === hello.incarnation) {
+      // taken over already: the origin learns it from STATE and nothing is mirrored until it applied it
+      return;
+    }
+    this.#mirrors.set(key, { origin: hello.name, incarnation: hello.incarnation, lastContact: Date.now(), rank, dir: existing?.dir ?? '' });
+    // an older incarnation of this origin (it lost its disk) that is still held here: its messages are
+    // delivered by this node once the timeout runs out, as for a lost node (its clock keeps running)
+    this.logger.info(`REPLICATION: replicating ${hello.name} (incarnation ${hello.incarnation}${rank > 0 ? `, takeover rank ${rank}` : ''})`);
+  }
+
+  closed(session: ReplicaSession): void {
+    const h = session.hello;
+    if (h === null) return;
+    if (this.#sessions.get(h.name) === session) this.#sessions.delete(h.name);
+    const m = this.#mirrors.get(`${h.name}/${h.incarnation}`);
+    if (m !== undefined && session.mirror !== null) m.lastContact = Math.max(m.lastContact, session.mirror.state.last_contact);
+  }
+
+  takenOver(hello: Hello): Record<string, unknown> | null {
+    const t = this.identity.taken_over[hello.name];
+    if (t === undefined || t.incarnation !== hello.incarnation) return null;
+    return { ...t, by: this.identity.name };
+  }
+
+  takenApplied(hello: Hello, n: number): void {
+    const t = this.identity.taken_over[hello.name];
+    if (t === undefined || t.number !== n) return;
+    delete this.identity.taken_over[hello.name];
+    this.#saveIdentity();
+    // from here its copy (refilled by the catch-up) is watched again like any other
+    this.#mirrors.set(`${hello.name}/${hello.incarnation}`, { origin: hello.name, incarnation: hello.incarnation, lastContact: Date.now(), rank: Math.max(0, this.#rankIn(hello.replicas)), dir: '' });
+    this.logger.info(`REPLICATION: ${hello.name} applied takeover ${n}; replicating it again`);
+  }
+
+  /** Where this node stands in an origin's replica list (-1: not found by address). */
+  #rankIn(replicas: string[]): number {
+    const me = this.nsqd.tcpEndpoint;
+    for (let i = 0; i < replicas.length; i++) {
+      try {
+        const { host, port } = splitHostPort(replicas[i]!, 'replica');
+        if (port === me.port && (host === me.host || host === this.nsqd.options.broadcastAddress || host === 'localhost')) return i;
+      } catch {
+        // not an address
+      }
+    }
+    return -1;
+  }
+
+  // ---- takeover -------------------------------------------------------------------------------
+
+  /**
+   * The origin has been silent past the failover timeout: its unfinished messages go into this
+   * node's own topics and channels (new IDs from this node's counter, deferred ones keeping their
+   * due time), committed to this node's journal, before the takeover is recorded and the mirror
+   * goes. A crash in between repeats the takeover at the next start: duplicates, never loss.
+   */
+  #takeover(origin: string, incarnation: string, silentMs: number): void {
+    const nsqd = this.nsqd;
+    this.#takingOver = true;
+    const session = this.#sessions.get(origin);
+    if (session?.hello?.incarnation === incarnation) session.close();
+    const mirror = new ReplicaMirror(this.root, origin, incarnation);
+    try {
+      const meta = mirror.meta as { topics?: Array<{ name: string; paused?: boolean; held_from?: number; channels?: Array<{ name: string; paused?: boolean; start_id?: number }> }> } | null;
+      const topics = Array.isArray(meta?.topics) ? meta!.topics : [];
+      const boundary: Record<string, number> = {};
+      let moved = 0;
+      for (const t of topics) {
+        if (typeof t?.name !== 'string') continue;
+        const topic = nsqd.getTopic(t.name);
+        const chans = (Array.isArray(t.channels) ? t.channels : []).filter((c) => typeof c?.name === 'string' && !c.name.endsWith('#ephemeral'));
+        const local = chans.map((c) => topic.getChannel(c.name));
+        const bodies = nsqd.bodies;
+        const place = (r: JournalRecord, target: string): { id: number; buf: Buffer; at: number } => {
+          const id = nsqd.guid.next();
+          const at = bodies.copy(r.data, r.bodyStart, r.bodyLength);
+          const buf = bodies.buffer;
+          topic.journalAppend(id, r.timestamp, r.due, r.attempts, target, buf, at, r.bodyLength);
+          moved++;
+          return { id, buf, at };
+        };
+        const files = replayTopic(
+          mirror.dir,
+          { name: t.name, paused: t.paused === true, channels: chans.map((c) => ({ name: c.name, startId: c.start_id ?? 0 })), heldFrom: t.held_from ?? 0 },
+          this.logger,
+          {
+            waiting(r) {
+              const p = place(r, '');
+              topic.restoreWaiting(p.id, r.timestamp, r.attempts, p.buf, p.at, r.bodyLength, r.due);
+            },
+            owed(i, r) {
+              const p = place(r, local[i]!.name);
+              local[i]!.restore(p.id, r.timestamp, r.attempts, p.buf, p.at, r.bodyLength, r.due);
+            },
+          },
+        );
+        boundary[t.name] = files.maxId;
+        topic.restored();
+      }
+      nsqd.durability?.commit();
+      const number = Math.max(0, ...Object.values(this.identity.taken_over).map((x) => x.number), this.#lastTakeoverNumber) + 1;
+      this.#lastTakeoverNumber = number;
+      this.identity.taken_over[origin] = { incarnation, number, boundary, at: Date.now() };
+      this.#saveIdentity();
+      mirror.drop();
+      this.takenOverMessages += moved;
+      this.logger.warn(`REPLICATION: ${origin} (incarnation ${incarnation}) silent for ${silentMs} ms: took over ${moved} unfinished message(s) in ${topics.length} topic(s)`);
+    } catch (err) {
+      mirror.close();
+      // tried again at the next scan: nothing was recorded
+      this.#mirrors.set(`${origin}/${incarnation}`, { origin, incarnation, lastContact: 0, rank: 0, dir: mirror.dir });
+      this.logger.error(`REPLICATION: taking over ${origin} failed: ${(err as Error).message}`);
+    } finally {
+      this.#takingOver = false;
+    }
+  }
+
+  #lastTakeoverNumber = 0;
+
+  /** A TAKEN frame for sessions: the record sent to an origin that comes back. */
+  takenFrame(hello: Hello): Buffer | null {
+    const t = this.takenOver(hello);
+    return t === null ? null : encodeJson(T_TAKEN, t);
+  }
+
+  // ---- visibility -------------------------------------------------------------------------------
+
+  /** Stats when this node replicates or holds copies (none for a plain durable node). */
+  statsIfActive(): ReplicationStats | undefined {
+    if (this.identity === undefined) return undefined;
+    if (this.#links.length === 0 && this.#mirrors.size === 0 && this.#sessions.size === 0 && Object.keys(this.identity.taken_over).length === 0) return undefined;
+    return this.stats();
+  }
+
+  stats(): ReplicationStats {
+    const now = Date.now();
+    const mirrors: ReplicationMirrorStats[] = [];
+    for (const m of this.#mirrors.values()) {
+      const s = this.#sessions.get(m.origin);
+      const live = s?.mirror !== null && s?.hello?.incarnation === m.incarnation ? s.mirror! : null;
+      mirrors.push({
+        origin: m.origin,
+        incarnation: m.incarnation,
+        bytes: live?.bytes ?? 0,
+        last_contact_ms: now - Math.max(m.lastContact, live?.state.last_contact ?? 0),
+        state: 'following',
+      });
+    }
+    for (const [origin, t] of Object.entries(this.identity.taken_over)) {
+      mirrors.push({ origin, incarnation: t.incarnation, bytes: 0, last_contact_ms: now - t.at, state: 'taken_over' });
+    }
+    return {
+      name: this.identity.name,
+      incarnation: this.identity.incarnation,
+      factor: this.factor,
+      degraded_mode: this.degradedAccept ? 'accept' : 'refuse',
+      in_sync: this.inSync,
+      needed: this.needed,
+      healthy: this.degraded() === null,
+      links: this.#links.map((l) => ({
+        address: l.link.address,
+        state: l.link.state,
+        confirmed_seq: l.link.confirmedSeq,
+        lag_bytes: l.link.lagBytes,
+        last_contact_ms: l.link.lastContact === 0 ? -1 : now - l.link.lastContact,
+        error: l.error,
+      })),
+      mirrors,
+      taken_over_messages: this.takenOverMessages,
+    };
+  }
+}

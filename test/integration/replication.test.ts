@@ -1,0 +1,210 @@
+// Replication across real processes (docs/replication.md): a publish on a node with
+// --replication-factor=2 is answered OK only once its replica has it; when the node is killed and
+// its data path deleted, the replica delivers every acknowledged, unfinished message (deferred ones
+// at their due time); a node that comes back with its disk does not deliver what the replica took
+// over; with the replica gone, publishes are refused (or accepted with --replication-degraded=accept).
+// A control without replication shows the loss the test is there to catch.
+
+import { rmSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import t, { type Test } from 'tap';
+import nsq from 'nsqjs';
+import { Connection } from '../../src/client/connection.js';
+import { Consumer } from '../../src/client/consumer.js';
+import { serverPorts, spawnNsq, tempDir, type Spawned } from '../helpers/nsqd.js';
+
+interface Node {
+  proc: Spawned;
+  tcp: number;
+  http: number;
+  dir: string;
+  args: string[];
+}
+
+const FAILOVER = '1s';
+
+async function serve(t: Test, dir: string, args: string[], tcpPort = 0): Promise<Node> {
+  const proc = spawnNsq(t, ['serve', '--durable', `--data-path=${dir}`, `--tcp-address=127.0.0.1:${tcpPort}`, '--http-address=127.0.0.1:0', `--failover-timeout=${FAILOVER}`, '--log-level=info', ...args]);
+  const { tcp, http } = await serverPorts(proc);
+  return { proc, tcp, http, dir, args };
+}
+
+async function kill9(n: Node): Promise<void> {
+  n.proc.child.kill('SIGKILL');
+  await n.proc.exit;
+}
+
+async function api(n: Node, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`http://127.0.0.1:${n.http}${path}`, { method, body, signal: AbortSignal.timeout(5000) });
+  return { status: res.status, text: await res.text() };
+}
+
+interface StatsJson {
+  health: string;
+  topics: Array<{ topic_name: string; depth: number; channels: Array<{ channel_name: string; depth: number; deferred_count: number; in_flight_count: number }> }> | null;
+  replication?: { in_sync: number; needed: number; healthy: boolean; mirrors: Array<{ origin: string; state: string }>; taken_over_messages: number };
+}
+
+async function stats(n: Node): Promise<StatsJson> {
+  return JSON.parse((await api(n, 'GET', '/stats?format=json')).text) as StatsJson;
+}
+
+async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await delay(50);
+  }
+}
+
+async function inSync(n: Node): Promise<boolean> {
+  const r = (await stats(n)).replication;
+  return r !== undefined && r.in_sync >= r.needed;
+}
+
+/** Publishes PUBs, one MPUB and one DPUB (due in `deferMs`); returns the bodies answered OK. */
+async function publishMix(t: Test, n: Node, topic: string, prefix: string, count: number, deferMs: number): Promise<string[]> {
+  const conn = await Connection.open({ host: '127.0.0.1', port: n.tcp });
+  t.teardown(() => conn.close());
+  const ok: string[] = [];
+  const half = Math.floor(count / 2);
+  for (let i = 0; i < half; i++) {
+    await conn.publish(topic, `${prefix}${i}`);
+    ok.push(`${prefix}${i}`);
+  }
+  const batch = Array.from({ length: count - half - 1 }, (_, i) => `${prefix}${half + i}`);
+  await conn.mpublish(topic, batch);
+  ok.push(...batch);
+  await conn.dpublish(topic, `${prefix}deferred`, deferMs);
+  ok.push(`${prefix}deferred`);
+  return ok;
+}
+
+/** Consumes from one node until `n` messages or `ms` pass; FINs those `n`, requeues any beyond; returns the bodies. */
+async function consume(t: Test, node: Node, topic: string, channel: string, n: number, ms: number): Promise<string[]> {
+  const got: string[] = [];
+  const c = new Consumer({ topic, channel, nsqdTcpAddresses: [`127.0.0.1:${node.tcp}`], maxInFlight: 50, autoFinish: false }, (m) => {
+    if (got.length >= n) return m.requeue(0);
+    got.push(m.body.toString());
+    m.finish();
+  });
+  c.events.error = () => {};
+  t.teardown(() => c.stop(100));
+  await c.start();
+  const end = Date.now() + ms;
+  while (got.length < n && Date.now() < end) await delay(25);
+  await delay(200);
+  await c.stop();
+  return got;
+}
+
+t.test('kill -9 and a deleted data path: the replica delivers every acknowledged message', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B']);
+  const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2']);
+  await waitFor('A in sync with B', () => inSync(a));
+  t.equal((await api(a, 'POST', '/topic/create?topic=orders')).status, 200);
+  t.equal((await api(a, 'POST', '/channel/create?topic=orders&channel=billing')).status, 200);
+  const sent = await publishMix(t, a, 'orders', 'm', 300, 2500);
+  // a consumer on A finishes some first: the replica must not deliver those again (FINs are replicated)
+  const finished = await consume(t, a, 'orders', 'billing', 100, 3000);
+  t.equal(finished.length, 100, 'A delivered and finished 100 before the crash');
+  await delay(300); // FINs reach B with the next commits
+  await kill9(a);
+  rmSync(a.dir, { recursive: true, force: true });
+
+  await waitFor('B takes over', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
+  const fromB = new Set<string>();
+  const reader = new nsq.Reader('orders', 'billing', { nsqdTCPAddresses: [`127.0.0.1:${b.tcp}`], maxInFlight: 200 });
+  reader.on('error', () => {});
+  reader.on('message', (m: { body: Buffer; finish(): void }) => {
+    fromB.add(m.body.toString());
+    m.finish();
+  });
+  reader.connect();
+  t.teardown(() => reader.close());
+  const delivered = (): number => new Set([...finished, ...fromB]).size;
+  await waitFor(`every acknowledged message delivered (${delivered()} of ${sent.length})`, () => delivered() === sent.length, 10_000);
+  const lost = sent.filter((m) => !fromB.has(m) && !finished.includes(m));
+  t.same(lost, [], 'acknowledged and never delivered: none');
+  const dups = finished.filter((m) => fromB.has(m)).length;
+  t.equal(dups, 0, `duplicates after failover: ${dups} (FINs replicated before the kill)`);
+  t.ok(fromB.has('mdeferred'), 'the deferred message came from B');
+  t.comment(`failover: ${sent.length} acknowledged, ${finished.length} finished on A, ${fromB.size} delivered by B, ${dups} duplicates`);
+});
+
+t.test('control: durable without replication loses everything with its data path', async (t) => {
+  const b = await serve(t, tempDir(t), []);
+  const a = await serve(t, tempDir(t), []);
+  await api(a, 'POST', '/topic/create?topic=orders');
+  await api(a, 'POST', '/channel/create?topic=orders&channel=billing');
+  const sent = await publishMix(t, a, 'orders', 'c', 50, 100);
+  await kill9(a);
+  rmSync(a.dir, { recursive: true, force: true });
+  await delay(1500);
+  const got = await consume(t, b, 'orders', 'billing', sent.length, 500);
+  t.equal(got.length, 0, `without a replica, all ${sent.length} acknowledged messages are gone: the check above can see a loss`);
+});
+
+t.test('with its replica gone, durable publishes are refused and /ping says why; in sync again, accepted', async (t) => {
+  const bDir = tempDir(t);
+  let b = await serve(t, bDir, ['--replica-name=B']);
+  const bPort = b.tcp;
+  const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${bPort}`, '--replication-factor=2']);
+  await waitFor('in sync', () => inSync(a));
+  const conn = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => conn.close());
+  await conn.publish('t', 'before');
+  await kill9(b);
+  await waitFor('A sees B gone', async () => !(await inSync(a)));
+  const ping = await api(a, 'GET', '/ping');
+  t.equal(ping.status, 500);
+  t.match(ping.text, /NOK - replication: 0 of 1 replica\(s\) in sync/);
+  await t.rejects(conn.publish('t', 'refused'), { code: 'E_PUB_FAILED' }, 'PUB refused');
+  const http = await api(a, 'POST', '/pub?topic=t', 'refused-http');
+  t.equal(http.status, 503, 'HTTP /pub 503');
+  b = await serve(t, bDir, ['--replica-name=B'], bPort);
+  await waitFor('in sync again', () => inSync(a));
+  t.equal((await api(a, 'GET', '/ping')).text, 'OK');
+  const again = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => again.close());
+  await again.publish('t', 'after');
+  const got = await consume(t, a, 't', 'c', 2, 3000);
+  t.notOk(got.includes('refused') || got.includes('refused-http'), 'refused publishes are never delivered');
+});
+
+t.test('--replication-degraded=accept: acknowledged with fewer copies, and /stats says so', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B']);
+  const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2', '--replication-degraded=accept']);
+  await waitFor('in sync', () => inSync(a));
+  await kill9(b);
+  await waitFor('A sees B gone', async () => !(await inSync(a)));
+  const conn = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => conn.close());
+  await conn.publish('t', 'degraded');
+  t.equal((await api(a, 'GET', '/ping')).text, 'OK', '/ping stays OK in accept mode');
+  const r = (await stats(a)).replication!;
+  t.equal(r.healthy, false);
+  t.match((await api(a, 'GET', '/stats')).text, /DEGRADED: accepting with fewer copies/);
+});
+
+t.test('back with its disk after a takeover: the node skips what the replica delivered', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B']);
+  const aDir = tempDir(t);
+  const aArgs = ['--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2'];
+  let a = await serve(t, aDir, aArgs);
+  await waitFor('in sync', () => inSync(a));
+  await api(a, 'POST', '/topic/create?topic=jobs');
+  await api(a, 'POST', '/channel/create?topic=jobs&channel=w');
+  const sent = await publishMix(t, a, 'jobs', 'j', 100, 200);
+  await kill9(a);
+  await waitFor('B takes over', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
+  const fromB = await consume(t, b, 'jobs', 'w', sent.length, 8000);
+  t.equal(new Set(fromB).size, sent.length, 'B delivered all of them');
+  a = await serve(t, aDir, aArgs);
+  await waitFor('A in sync again', () => inSync(a));
+  const conn = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => conn.close());
+  await conn.publish('jobs', 'new');
+  const fromA = await consume(t, a, 'jobs', 'w', 1, 3000);
+  t.same(fromA, ['new'], 'A delivers only what came after its return, not the messages B took over');
+});
