@@ -18,7 +18,7 @@ import {
   T_PING,
   T_STATE,
   T_TAKEN,
-  encodeAppend,
+  encodeAppendInPlace,
   encodeJson,
   encodeMeta,
   encodePing,
@@ -301,15 +301,19 @@ export class ReplicaLink {
           this.#dirty.delete(name);
           return true;
         }
-        const data = Buffer.allocUnsafe(end - pos);
-        let got = 0;
-        while (got < data.length) {
-          const n = readSync(fd, data, got, data.length - got, pos + got);
-          if (n === 0) break;
-          got += n;
-        }
-        if (got < data.length) return true;
-        this.#send(encodeAppend(seq, name, pos, data));
+        let short = false;
+        const frame = encodeAppendInPlace(seq, name, pos, end - pos, (buf, at) => {
+          const want = end - pos;
+          let got = 0;
+          while (got < want) {
+            const n = readSync(fd, buf, at + got, want - got, pos + got);
+            if (n === 0) break;
+            got += n;
+          }
+          short = got < want;
+        });
+        if (short) return true;
+        this.#send(frame);
         pos = end;
         this.#sent.set(name, pos);
       }

@@ -16,6 +16,7 @@ const MAX_OPEN = 64;
 export const MIRRORED_FILE = /^[^/\\]+\.(?:journal|acks)\.\d{6,}\.dat$/;
 
 export const META_FILE = 'meta.json';
+const STATE_EVERY_MS = 1000;
 export const STATE_FILE = 'state.json';
 
 export interface MirrorState {
@@ -61,6 +62,7 @@ export class ReplicaMirror {
   #metaDirty = false;
   #dirChanged = false;
   #state: MirrorState = { last_contact: 0, confirmed: 0 };
+  #stateWritten = 0;
 
   /** Opens (creating it when new) the mirror of `origin`/`incarnation` under `root` (<data-path>/replicas). */
   constructor(root: string, origin: string, incarnation: string) {
@@ -167,7 +169,12 @@ export class ReplicaMirror {
       this.#dirChanged = true;
     }
     if (seq > this.#state.confirmed) this.#state.confirmed = seq;
-    writeFileAtomic(join(this.dir, STATE_FILE), JSON.stringify(this.#state));
+    // state.json is bookkeeping (the files are the copy): written at most once a second, not with every fsync
+    const now = Date.now();
+    if (now - this.#stateWritten >= STATE_EVERY_MS) {
+      writeFileAtomic(join(this.dir, STATE_FILE), JSON.stringify(this.#state));
+      this.#stateWritten = now;
+    }
     if (this.#dirChanged) {
       syncDir(this.dir);
       this.#dirChanged = false;
@@ -180,6 +187,11 @@ export class ReplicaMirror {
   }
 
   close(): void {
+    try {
+      if (this.#stateWritten > 0) writeFileAtomic(join(this.dir, STATE_FILE), JSON.stringify(this.#state));
+    } catch {
+      // bookkeeping only
+    }
     for (const fd of this.#open.values()) closeSync(fd);
     this.#open.clear();
   }

@@ -1,11 +1,11 @@
 // The replication link's wire format (docs/replication.md, "Wire protocol"): after `REPL 1` on a V2
 // connection, both sides exchange frames of
-//   [4-byte length of type+payload][4-byte CRC-32C of type+payload][1-byte type][payload]
+//   [4-byte length of type+payload][4-byte CRC-32 of type+payload][1-byte type][payload]
+// (CRC-32 as zlib computes it, natively: the frames carry every replicated byte)
 // A peer is untrusted input: every frame is checked (size, checksum, type, payload layout) before
 // anything in it is handed on, and a bad one stops the decoder with a coded error.
 
 import { crc32 } from 'node:zlib';
-import { crc32c } from './snappy-frame.js';
 import { readUint64BE as readUint64, writeUint64BE as writeUint64 } from './uint64.js';
 
 export const REPL_VERSION = 1;
@@ -74,7 +74,7 @@ export function encodeFrame(type: number, ...parts: Buffer[]): Buffer {
   out[HEADER] = type;
   let pos = HEADER + 1;
   for (const p of parts) pos += p.copy(out, pos);
-  out.writeUInt32BE(crc32c(out, HEADER, HEADER + len), 4);
+  out.writeUInt32BE(crc32(out.subarray(HEADER, HEADER + len)), 4);
   return out;
 }
 
@@ -103,9 +103,28 @@ export function encodeSeq(type: typeof T_COMMIT | typeof T_CONFIRM | typeof T_TA
 
 /** `bytes` are whole segment-log batches to append to `file` at `offset`. */
 export function encodeAppend(seq: number, file: string, offset: number, bytes: Buffer): Buffer {
-  const off = Buffer.allocUnsafe(8);
-  writeUint64(off, 0, offset);
-  return encodeFrame(T_APPEND, seqBuf(seq), nameBuf(file), off, bytes);
+  return encodeAppendInPlace(seq, file, offset, bytes.length, (buf, at) => bytes.copy(buf, at));
+}
+
+/**
+ * An APPEND of `length` bytes that `fill` writes straight into the frame at `at` (read from the
+ * file into the frame: no second copy).
+ */
+export function encodeAppendInPlace(seq: number, file: string, offset: number, length: number, fill: (buf: Buffer, at: number) => void): Buffer {
+  const name = nameBuf(file);
+  const len = 1 + 8 + name.length + 8 + length;
+  const out = Buffer.allocUnsafe(HEADER + len);
+  out.writeUInt32BE(len, 0);
+  out[HEADER] = T_APPEND;
+  let pos = HEADER + 1;
+  writeUint64(out, pos, seq);
+  pos += 8;
+  pos += name.copy(out, pos);
+  writeUint64(out, pos, offset);
+  pos += 8;
+  fill(out, pos);
+  out.writeUInt32BE(crc32(out.subarray(HEADER, HEADER + len)), 4);
+  return out;
 }
 
 export function encodeRemove(seq: number, file: string): Buffer {
@@ -277,8 +296,8 @@ export class ReplFrameDecoder {
       if (buf.length - pos - HEADER < len) break;
       const start = pos + HEADER;
       const end = start + len;
-      if (crc32c(buf, start, end) !== buf.readUInt32BE(pos + 4)) {
-        return this.#fail(new ReplicationProtocolError(E_REPL_CHECKSUM, `frame at stream offset fails its CRC-32C (type ${frameTypeName(buf[start]!)})`));
+      if (crc32(buf.subarray(start, end)) !== buf.readUInt32BE(pos + 4)) {
+        return this.#fail(new ReplicationProtocolError(E_REPL_CHECKSUM, `frame at stream offset fails its CRC-32 (type ${frameTypeName(buf[start]!)})`));
       }
       let frame: ReplFrame;
       try {
