@@ -15,6 +15,7 @@ import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSyn
 import { join } from 'node:path';
 import * as fsAsync from 'node:fs';
 import type { Logger } from '../util/log.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { filesOf, removeFile } from './data-dir.js';
 
 function closeQuietly(fd: number): void {
@@ -177,20 +178,11 @@ export class DiskQueue {
 
   #persistMeta(): void {
     const f = this.#metaFile();
-    const tmp = `${f}.${Math.floor(Math.random() * 1e9)}.tmp`;
     const seq = ++this.#metaSeq;
     const text = this.#metaText();
     try {
-      const fd = openSync(tmp, 'w', 0o600);
-      try {
-        writeSync(fd, text);
-        fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, f);
+      writeFileAtomic(f, text);
     } catch (err) {
-      rmSync(tmp, { force: true });
       // a full disk has no block for a new file, but the old metadata's block can be overwritten;
       // stale metadata would cut the records written since off at the next start
       if (!this.#overwriteMeta(f, text)) throw err;

@@ -2,12 +2,13 @@
 // restart brings them back. Written through a temporary file and a rename; ephemeral ones are left
 // out. Also the data path's lock file, so two servers never share one data path.
 
-import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NSQ_VERSION } from '../protocol/constants.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { UserError } from '../util/errors.js';
 import { syncDir } from './segment-log.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 export interface ChannelMeta {
   name: string;
@@ -60,21 +61,8 @@ export function readMetadata(dataPath: string): TopicMeta[] {
 
 export function writeMetadata(dataPath: string, topics: TopicMeta[]): void {
   const file = join(dataPath, METADATA_FILE);
-  const tmp = `${file}.${Math.floor(Math.random() * 1e9)}.tmp`;
-  try {
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify({ topics, version: NSQ_VERSION }));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch (err) {
-    // a full disk is retried once a second: no half-written temporary file per attempt
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  // a full disk is retried once a second: no half-written temporary file per attempt
+  writeFileAtomic(file, JSON.stringify({ topics, version: NSQ_VERSION }));
   syncDir(dataPath);
 }
 

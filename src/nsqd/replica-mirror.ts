@@ -4,10 +4,11 @@
 // state.json. Appends are checked against the file's size (the origin resends from there when they
 // do not match); commit() makes everything applied so far durable before the origin is confirmed.
 
-import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { E_REPL_OFFSET, E_REPL_PAYLOAD, ReplicationProtocolError } from '../protocol/replication.js';
 import { syncDir } from './segment-log.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 /** Keep at most this many mirror files open; older ones are closed (they are reopened on demand). */
 const MAX_OPEN = 64;
@@ -35,19 +36,6 @@ export function escapeName(name: string): string {
 
 export function unescapeName(s: string): string {
   return s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
-
-/** Writes `data` to `file` so that a crash leaves the old or the new content, never a mix. */
-export function writeFileAtomic(file: string, data: string): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, data);
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
 }
 
 export class ReplicaMirror {
