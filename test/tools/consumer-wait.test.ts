@@ -58,7 +58,7 @@ async function lookupdFront(t: Teardown, target: () => number | null): Promise<{
 }
 
 t.test('tail started before the topic exists waits, says so once, and prints what is published later', async (t) => {
-  const { l, nsqd, publish } = await cluster(t);
+  const { l, publish } = await cluster(t);
   const front = await lookupdFront(t, () => l.httpEndpoint.port);
   const tail = spawnNsq(t, ['tail', 'later', `--lookupd-http-address=127.0.0.1:${front.port}`, POLL, '-n', '2']);
   await waitFor('the waiting line', () => /waiting: no nsqd has topic later yet/.test(tail.stderr()), 8000);
@@ -67,7 +67,7 @@ t.test('tail started before the topic exists waits, says so once, and prints wha
   await waitFor('three more polls', () => front.lookups() >= before + 3, 8000);
   t.equal(tail.child.exitCode, null, 'still running');
   await publish('later', ['one', 'two']);
-  await waitFor('tail subscribed', () => nsqd.getExistingTopic('later')?.channels.size === 1, 8000);
+  // (not "its channel exists": tail takes both, exits, and its ephemeral channel goes, often before a check sees it)
   const { code } = await tail.exit;
   t.equal(code, 0, tail.stderr());
   t.equal(tail.stdout(), 'one\ntwo\n');
