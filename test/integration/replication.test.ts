@@ -208,3 +208,91 @@ t.test('back with its disk after a takeover: the node skips what the replica del
   const fromA = await consume(t, a, 'jobs', 'w', 1, 3000);
   t.same(fromA, ['new'], 'A delivers only what came after its return, not the messages B took over');
 });
+
+/** A TCP proxy the test controls: cut() drops every connection and refuses new ones until restore(). */
+async function proxy(t: Test, target: number): Promise<{ port: number; cut(): void; restore(): void }> {
+  const { createServer, connect } = await import('node:net');
+  const live = new Set<import('node:net').Socket>();
+  let open = true;
+  const server = createServer((s) => {
+    if (!open) return s.destroy();
+    const up = connect({ host: '127.0.0.1', port: target });
+    live.add(s);
+    live.add(up);
+    s.pipe(up);
+    up.pipe(s);
+    const done = (): void => {
+      s.destroy();
+      up.destroy();
+      live.delete(s);
+      live.delete(up);
+    };
+    s.on('error', done);
+    up.on('error', done);
+    s.on('close', done);
+    up.on('close', done);
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  t.teardown(() => {
+    for (const s of live) s.destroy();
+    server.close();
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    cut() {
+      open = false;
+      for (const s of live) s.destroy();
+    },
+    restore() {
+      open = true;
+    },
+  };
+}
+
+/** Consumes for `ms` from a node, FINing everything; returns the bodies. */
+async function consumeFor(t: Test, node: Node, topic: string, channel: string, ms: number): Promise<string[]> {
+  return consume(t, node, topic, channel, Number.MAX_SAFE_INTEGER, ms);
+}
+
+t.test('SIGSTOP past the failover timeout, then SIGCONT: both delivered, nothing lost, the origin stops at the boundary', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B']);
+  const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2']);
+  await waitFor('in sync', () => inSync(a));
+  await api(a, 'POST', '/topic/create?topic=s');
+  await api(a, 'POST', '/channel/create?topic=s&channel=c');
+  const sent = await publishMix(t, a, 's', 's', 120, 300);
+  a.proc.child.kill('SIGSTOP');
+  await waitFor('B takes over the stopped node', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
+  const fromB = await consume(t, b, 's', 'c', sent.length, 8000);
+  a.proc.child.kill('SIGCONT');
+  // A resumes, reconnects, hears of the takeover: from then on it skips those messages
+  await waitFor('A in sync again', () => inSync(a));
+  const fromA = await consumeFor(t, a, 's', 'c', 1500);
+  const all = new Set([...fromB, ...fromA]);
+  t.same(sent.filter((m) => !all.has(m)), [], 'acknowledged and never delivered: none');
+  t.equal(new Set(fromB).size, sent.length, 'B delivered every unfinished message');
+  t.equal(fromA.length, 0, `A delivered nothing B took over after it resumed (${fromA.length})`);
+});
+
+t.test('the replication link cut (a TCP proxy): A refuses, B takes over; restored, A skips what B took', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B']);
+  const p = await proxy(t, b.tcp);
+  const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${p.port}`, '--replication-factor=2']);
+  await waitFor('in sync', () => inSync(a));
+  await api(a, 'POST', '/topic/create?topic=p');
+  await api(a, 'POST', '/channel/create?topic=p&channel=c');
+  const sent = await publishMix(t, a, 'p', 'p', 80, 300);
+  p.cut();
+  await waitFor('A degraded', async () => !(await inSync(a)));
+  const refused = await api(a, 'POST', '/pub?topic=p', 'during-cut');
+  t.equal(refused.status, 503, 'a publish during the cut is refused');
+  await waitFor('B takes over', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
+  const fromB = await consume(t, b, 'p', 'c', sent.length, 8000);
+  p.restore();
+  await waitFor('A in sync again', () => inSync(a));
+  const fromA = await consumeFor(t, a, 'p', 'c', 1500);
+  t.equal(new Set(fromB).size, sent.length, 'B delivered every acknowledged message');
+  t.notOk([...fromA, ...fromB].includes('during-cut'), 'the refused publish was never delivered');
+  t.equal(fromA.length, 0, 'A skips what B took over');
+});
