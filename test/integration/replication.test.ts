@@ -2,8 +2,9 @@
 // --replication-factor=2 is answered OK only once its replica has it; when the node is killed and
 // its data path deleted, the replica delivers every acknowledged, unfinished message (deferred ones
 // at their due time); a node that comes back with its disk does not deliver what the replica took
-// over; with the replica gone, publishes are refused (or accepted with --replication-degraded=accept).
-// A control without replication shows the loss the test is there to catch.
+// over; with the replica gone, publishes are refused (or accepted with --replication-degraded=accept);
+// SIGSTOP past the timeout and a link cut through a TCP proxy are the partition cases. A control
+// without replication shows the loss the test is there to catch.
 
 import { rmSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
