@@ -108,6 +108,8 @@ export class Channel {
     this.#pumping = true;
     const clients = this.clients;
     const q = this.#queue;
+    // replication: IDs at or below this were delivered by a replica while this node was away
+    const takenUpTo = this.topic.takenUpTo;
     let now = -1.5;
     while (q.length > 0) {
       const n = clients.length;
@@ -124,7 +126,7 @@ export class Channel {
       if (client === undefined) break;
       const msg = q.shift();
       if (msg === undefined) break;
-      if (msg.id <= this.topic.takenUpTo) {
+      if (msg.id <= takenUpTo) {
         // a replica took this message over while this node was away: it delivers it, not this node
         msg.state = MSG_DONE;
         if (this.#acks !== null) this.#acks.add(msg.id);

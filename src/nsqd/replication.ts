@@ -279,8 +279,11 @@ export class Replication implements SessionHost {
         this.#applyBoundary(b);
         const applied = (this.identity.applied ??= {});
         const prev = applied[by];
-        if (prev === undefined || prev.number !== number) {
-          applied[by] = { number, boundary: b };
+        // boundaries only grow: keep the highest per topic (a replica's numbering restarts with it)
+        const merged: Record<string, number> = { ...(prev?.boundary ?? {}) };
+        for (const [k, v] of Object.entries(b)) merged[k] = Math.max(v, merged[k] ?? -1);
+        if (prev === undefined || prev.number !== number || JSON.stringify(prev.boundary) !== JSON.stringify(merged)) {
+          applied[by] = { number, boundary: merged };
           this.#saveIdentity();
           this.logger.warn(`REPLICATION: replica ${by} delivered this node's messages while it was away (takeover ${number}): skipping them here`);
         }
