@@ -35,6 +35,7 @@ const NSQD_13: FlagCase[] = [
   ['auth-http-address', '127.0.0.1:4181'],
   ['auth-http-request-method', 'post'],
   ['broadcast-address', 'node1'],
+  // the ports below are flag values that are parsed, never listened on (every listener here is :0)
   ['broadcast-tcp-port', '4150'],
   ['broadcast-http-port', '4151'],
   ['lookupd-tcp-address', '127.0.0.1:4160'],
