@@ -53,11 +53,30 @@ export function prometheusText(nsqd: NSQD): string {
   const heap = f('nodejs_heap_used_bytes', 'JavaScript heap in use', 'gauge');
   heap.samples.push(['', mem.heapUsed]);
   const up = f('nsq_healthy', '1 while /ping answers OK', 'gauge');
-  up.samples.push(['', nsqd.health === 'OK' ? 1 : 0]);
+  up.samples.push(['', nsqd.pingHealth === 'OK' ? 1 : 0]);
   const start = f('process_start_time_seconds', 'start time, seconds since the epoch', 'gauge');
   start.samples.push(['', nsqd.startTime]);
+  // replication (docs/replication.md): only on a node that replicates or holds copies
+  const replication: Family[] = [];
+  const r = nsqd.replication?.statsIfActive();
+  if (r !== undefined) {
+    const inSync = f('nsq_replication_in_sync', 'replicas in sync with this node', 'gauge');
+    inSync.samples.push(['', r.in_sync]);
+    const needed = f('nsq_replication_needed', 'in-sync replicas a durable publish needs (replication factor - 1)', 'gauge');
+    needed.samples.push(['', r.needed]);
+    const lag = f('nsq_replication_lag_bytes', 'bytes of durable files not yet sent to the replica', 'gauge');
+    const linkUp = f('nsq_replication_link_in_sync', '1 while the link to the replica is in sync', 'gauge');
+    for (const l of r.links) {
+      const ll = label('replica', l.address);
+      lag.samples.push([ll, l.lag_bytes]);
+      linkUp.samples.push([ll, l.state === 'in_sync' ? 1 : 0]);
+    }
+    const taken = f('nsq_replication_taken_over_total', 'messages this node took over from silent origins', 'counter');
+    taken.samples.push(['', r.taken_over_messages]);
+    replication.push(inSync, needed, lag, linkUp, taken);
+  }
   let out = '';
-  for (const fam of [topicDepth, topicBackend, topicMessages, topicPaused, depth, backend, inFlight, deferred, messages, requeued, timedOut, consumers, paused, clients, up, rss, heap, start]) {
+  for (const fam of [topicDepth, topicBackend, topicMessages, topicPaused, depth, backend, inFlight, deferred, messages, requeued, timedOut, consumers, paused, clients, up, rss, heap, start, ...replication]) {
     out += `# HELP ${fam.name} ${fam.help}\n# TYPE ${fam.name} ${fam.type}\n`;
     for (const [labels, value] of fam.samples) out += `${fam.name}${labels === '' ? '' : `{${labels}}`} ${value}\n`;
   }

@@ -114,6 +114,7 @@ t.test('kill -9 and a deleted data path: the replica delivers every acknowledged
   rmSync(a.dir, { recursive: true, force: true });
 
   await waitFor('B takes over', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
+  t.match((await api(b, 'GET', '/metrics')).text, /^nsq_replication_taken_over_total 200$/m, "/metrics counts what B took over: A's 200 unfinished");
   const fromB = new Set<string>();
   const reader = new nsq.Reader('orders', 'billing', { nsqdTCPAddresses: [`127.0.0.1:${b.tcp}`], maxInFlight: 200 });
   reader.on('error', () => {});
@@ -160,6 +161,11 @@ t.test('with its replica gone, durable publishes are refused and /ping says why;
   const ping = await api(a, 'GET', '/ping');
   t.equal(ping.status, 500);
   t.match(ping.text, /NOK - replication: 0 of 1 replica\(s\) in sync/);
+  const metrics = (await api(a, 'GET', '/metrics')).text;
+  t.match(metrics, /^nsq_replication_in_sync 0$/m, '/metrics: no replica in sync');
+  t.match(metrics, /^nsq_replication_needed 1$/m);
+  t.match(metrics, new RegExp(`^nsq_replication_link_in_sync\\{replica="127\\.0\\.0\\.1:${bPort}"\\} 0$`, 'm'));
+  t.match(metrics, /^nsq_healthy 0$/m, '/metrics agrees with /ping');
   await t.rejects(conn.publish('t', 'refused'), { code: 'E_PUB_FAILED' }, 'PUB refused');
   const http = await api(a, 'POST', '/pub?topic=t', 'refused-http');
   t.equal(http.status, 503, 'HTTP /pub 503');
