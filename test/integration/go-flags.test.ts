@@ -35,10 +35,10 @@ const NSQD_13: FlagCase[] = [
   ['auth-http-address', '127.0.0.1:4181'],
   ['auth-http-request-method', 'post'],
   ['broadcast-address', 'node1'],
-  // the ports below are flag values that are parsed, never listened on (every listener here is :0)
-  ['broadcast-tcp-port', '4150'],
-  ['broadcast-http-port', '4151'],
-  ['lookupd-tcp-address', '127.0.0.1:4160'],
+  // parsed, never listened on or dialled (every listener here is :0); off NSQ's default ports all the same
+  ['broadcast-tcp-port', '14150'],
+  ['broadcast-http-port', '14151'],
+  ['lookupd-tcp-address', '127.0.0.1:14160'],
   ['http-client-connect-timeout', '2s'],
   ['http-client-request-timeout', '5s'],
   ['data-path', dir],
@@ -95,7 +95,7 @@ const NSQLOOKUPD_13: FlagCase[] = [
 /** Flags refused on purpose: the one line (after the program name) they get. None today. */
 const REFUSED: Record<string, string> = {};
 
-writeFileSync(join(dir, 'nsqd.toml'), 'mem_queue_size = 5\nnsqlookupd_tcp_addresses = ["127.0.0.1:4160"]\n');
+writeFileSync(join(dir, 'nsqd.toml'), 'mem_queue_size = 5\nnsqlookupd_tcp_addresses = ["127.0.0.1:14160"]\n');
 writeFileSync(join(dir, 'nsqlookupd.toml'), 'log_prefix = "[from config] "\ntombstone_lifetime = "10s"\n');
 
 const goArg = ([flag, value]: FlagCase): string => (value === '' ? `-${flag}` : `-${flag}=${value}`);
