@@ -3,6 +3,7 @@
 
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
+import type { Test } from 'tap';
 
 export interface RawAnswer {
   status: number;
@@ -53,4 +54,19 @@ export function rawHttp(port: number, request: string, tls = false): Promise<Raw
     };
     socket.once(tls ? 'secureConnect' : 'connect', writeMore);
   });
+}
+
+/**
+ * The request-head bounds nsqd and nsqlookupd share with Go's server (http.DefaultMaxHeaderBytes):
+ * a 100 KiB header is read and /ping answered, a header or request line over 1 MiB gets 431.
+ */
+export async function checkHeadLimits(t: Test, port: number, tls = false): Promise<void> {
+  const pad = 'a'.repeat(100 * 1024);
+  const header = await rawHttp(port, `GET /ping HTTP/1.1\r\nHost: x\r\nX-Pad: ${pad}\r\nConnection: close\r\n\r\n`, tls);
+  t.same([header.status, header.body], [200, 'OK'], 'a 100 KiB header is read');
+  const huge = 'b'.repeat(1100 * 1024);
+  const longHeader = await rawHttp(port, `GET /ping HTTP/1.1\r\nHost: x\r\nX-Pad: ${huge}\r\n\r\n`, tls);
+  t.same([longHeader.status, longHeader.body], [431, '431 Request Header Fields Too Large'], 'a header over 1 MiB: 431');
+  const longLine = await rawHttp(port, `GET /ping?pad=${huge} HTTP/1.1\r\nHost: x\r\n\r\n`, tls);
+  t.same([longLine.status, longLine.body], [431, '431 Request Header Fields Too Large'], 'a request line over 1 MiB: 431');
 }

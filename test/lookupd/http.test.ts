@@ -8,7 +8,7 @@ import type { Message } from 'nsqjs';
 import { startNsqd } from '../helpers/nsqd.js';
 import type { NSQLookupd } from '../../src/lookupd/lookupd.js';
 import { startLookupd, V1Conn } from '../helpers/lookupd.js';
-import { rawHttp } from '../helpers/http.js';
+import { checkHeadLimits, rawHttp } from '../helpers/http.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -59,13 +59,7 @@ t.test('request heads up to 1 MiB are read; a longer one gets 431 and the server
   const pad = 'a'.repeat(100 * 1024);
   const query = await rawHttp(port, `GET /lookup?topic=nothing&pad=${pad} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
   t.same([query.status, query.body], [404, '{"message":"TOPIC_NOT_FOUND"}'], 'a 100 KiB query string is read (and answered for the topic)');
-  const header = await rawHttp(port, `GET /ping HTTP/1.1\r\nHost: x\r\nX-Pad: ${pad}\r\nConnection: close\r\n\r\n`);
-  t.same([header.status, header.body], [200, 'OK'], 'a 100 KiB header is read');
-  const huge = 'b'.repeat(1100 * 1024);
-  const longHeader = await rawHttp(port, `GET /ping HTTP/1.1\r\nHost: x\r\nX-Pad: ${huge}\r\n\r\n`);
-  t.same([longHeader.status, longHeader.body], [431, '431 Request Header Fields Too Large'], 'a header over 1 MiB: 431');
-  const longLine = await rawHttp(port, `GET /ping?pad=${huge} HTTP/1.1\r\nHost: x\r\n\r\n`);
-  t.same([longLine.status, longLine.body], [431, '431 Request Header Fields Too Large'], 'a request line over 1 MiB: 431');
+  await checkHeadLimits(t, port);
   t.equal((await get(l, '/ping')).text, 'OK', 'the server still answers');
 });
 
