@@ -12,56 +12,8 @@ import t, { type Test } from 'tap';
 import nsq from 'nsqjs';
 import { Connection } from '../../src/client/connection.js';
 import { Consumer } from '../../src/client/consumer.js';
-import { serverPorts, spawnNsq, tempDir, type Spawned } from '../helpers/nsqd.js';
-
-interface Node {
-  proc: Spawned;
-  tcp: number;
-  http: number;
-  dir: string;
-  args: string[];
-}
-
-const FAILOVER = '1s';
-
-async function serve(t: Test, dir: string, args: string[], tcpPort = 0): Promise<Node> {
-  const proc = spawnNsq(t, ['serve', '--durable', `--data-path=${dir}`, `--tcp-address=127.0.0.1:${tcpPort}`, '--http-address=127.0.0.1:0', `--failover-timeout=${FAILOVER}`, '--log-level=info', ...args]);
-  const { tcp, http } = await serverPorts(proc);
-  return { proc, tcp, http, dir, args };
-}
-
-async function kill9(n: Node): Promise<void> {
-  n.proc.child.kill('SIGKILL');
-  await n.proc.exit;
-}
-
-async function api(n: Node, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(`http://127.0.0.1:${n.http}${path}`, { method, body, signal: AbortSignal.timeout(5000) });
-  return { status: res.status, text: await res.text() };
-}
-
-interface StatsJson {
-  health: string;
-  topics: Array<{ topic_name: string; depth: number; channels: Array<{ channel_name: string; depth: number; deferred_count: number; in_flight_count: number }> }> | null;
-  replication?: { in_sync: number; needed: number; healthy: boolean; mirrors: Array<{ origin: string; state: string }>; taken_over_messages: number };
-}
-
-async function stats(n: Node): Promise<StatsJson> {
-  return JSON.parse((await api(n, 'GET', '/stats?format=json')).text) as StatsJson;
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await delay(50);
-  }
-}
-
-async function inSync(n: Node): Promise<boolean> {
-  const r = (await stats(n)).replication;
-  return r !== undefined && r.in_sync >= r.needed;
-}
+import { tempDir } from '../helpers/nsqd.js';
+import { api, inSync, kill9, serve, stats, tookOver, waitFor, type Node } from '../helpers/replication.js';
 
 /** Publishes PUBs, one MPUB and one DPUB (due in `deferMs`); returns the bodies answered OK. */
 async function publishMix(t: Test, n: Node, topic: string, prefix: string, count: number, deferMs: number): Promise<string[]> {
@@ -113,7 +65,7 @@ t.test('kill -9 and a deleted data path: the replica delivers every acknowledged
   await kill9(a);
   rmSync(a.dir, { recursive: true, force: true });
 
-  await waitFor('B takes over', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
+  await waitFor('B takes over', () => tookOver(b), 10_000);
   t.match((await api(b, 'GET', '/metrics')).text, /^nsq_replication_taken_over_total 200$/m, "/metrics counts what B took over: A's 200 unfinished");
   const fromB = new Set<string>();
   const reader = new nsq.Reader('orders', 'billing', { nsqdTCPAddresses: [`127.0.0.1:${b.tcp}`], maxInFlight: 200 });
@@ -204,7 +156,7 @@ t.test('back with its disk after a takeover: the node skips what the replica del
   await api(a, 'POST', '/channel/create?topic=jobs&channel=w');
   const sent = await publishMix(t, a, 'jobs', 'j', 100, 200);
   await kill9(a);
-  await waitFor('B takes over', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
+  await waitFor('B takes over', () => tookOver(b), 10_000);
   const fromB = await consume(t, b, 'jobs', 'w', sent.length, 8000);
   t.equal(new Set(fromB).size, sent.length, 'B delivered all of them');
   a = await serve(t, aDir, aArgs);
@@ -270,7 +222,7 @@ t.test('SIGSTOP past the failover timeout, then SIGCONT: both delivered, nothing
   await api(a, 'POST', '/channel/create?topic=s&channel=c');
   const sent = await publishMix(t, a, 's', 's', 120, 300);
   a.proc.child.kill('SIGSTOP');
-  await waitFor('B takes over the stopped node', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
+  await waitFor('B takes over the stopped node', () => tookOver(b), 10_000);
   const fromB = await consume(t, b, 's', 'c', sent.length, 8000);
   a.proc.child.kill('SIGCONT');
   // A resumes, reconnects, hears of the takeover: from then on it skips those messages
@@ -294,7 +246,7 @@ t.test('the replication link cut (a TCP proxy): A refuses, B takes over; restore
   await waitFor('A degraded', async () => !(await inSync(a)));
   const refused = await api(a, 'POST', '/pub?topic=p', 'during-cut');
   t.equal(refused.status, 503, 'a publish during the cut is refused');
-  await waitFor('B takes over', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
+  await waitFor('B takes over', () => tookOver(b), 10_000);
   const fromB = await consume(t, b, 'p', 'c', sent.length, 8000);
   p.restore();
   await waitFor('A in sync again', () => inSync(a));

@@ -1,37 +1,10 @@
 // `nsq top` in a real terminal (tmux): the screen a person sees, keys they press, and the effect
 // on the server.
 
-import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { startAuthd } from '../helpers/authd.js';
 import { BIN, startNsqd } from '../helpers/nsqd.js';
-
-const SOCKET = `nsq-test-${process.pid}`;
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-
-async function screenWith(session: string, text: string | RegExp | ((screen: string) => boolean), timeoutMs = 8000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      last = tmux('capture-pane', '-t', session, '-p');
-    } catch {
-      last = '(no pane)';
-    }
-    if (typeof text === 'string' ? last.includes(text) : typeof text === 'function' ? text(last) : text.test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`screen never showed ${String(text)}:\n${last}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const sessionAlive = (session: string): boolean => {
-  try {
-    tmux('has-session', '-t', session);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { tmuxServer } from '../helpers/tmux.js';
 
 t.test('nsq top in a terminal: navigate, pause a channel on the server, quit', async (t) => {
   const nsqd = await startNsqd(t);
@@ -40,15 +13,10 @@ t.test('nsq top in a terminal: navigate, pause a channel on the server, quit', a
   topic.getChannel('billing');
   const body = Buffer.from('x');
   for (let i = 0; i < 5; i++) topic.publish(body, 0, 1);
+  const tmux = tmuxServer(t);
+  const { screenWith } = tmux;
   const session = 'top';
   tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '24', `${process.execPath} ${BIN} top --nsqd-http-address=127.0.0.1:${nsqd.httpEndpoint.port} --interval=200ms`);
-  t.teardown(() => {
-    try {
-      tmux('kill-server');
-    } catch {
-      // already gone
-    }
-  });
   const first = await screenWith(session, 'billing');
   t.match(first, /nsq top\s+nodes 1 up/);
   t.match(first, /TOPIC \/ CHANNEL\s+DEPTH/);
@@ -77,8 +45,8 @@ t.test('nsq top in a terminal: navigate, pause a channel on the server, quit', a
 
   tmux('send-keys', '-t', session, 'q');
   const deadline = Date.now() + 5000;
-  while (sessionAlive(session) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  t.notOk(sessionAlive(session), 'q quits the program');
+  while (tmux.alive(session) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.notOk(tmux.alive(session), 'q quits the program');
 });
 
 t.test('nsq top --auth-secret: actions on a node started with --auth-http-api carry the secret as the bearer', async (t) => {
@@ -87,13 +55,8 @@ t.test('nsq top --auth-secret: actions on a node started with --auth-http-api ca
   const nsqd = await startNsqd(t, { authHttpAddresses: [authd.address], authHttpApi: true });
   const topic = nsqd.getTopic('orders');
   topic.getChannel('billing');
-  t.teardown(() => {
-    try {
-      tmux('kill-server');
-    } catch {
-      // already gone
-    }
-  });
+  const tmux = tmuxServer(t);
+  const { screenWith } = tmux;
   const top = (session: string, extra: string): void => {
     tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '24', `${process.execPath} ${BIN} top --nsqd-http-address=127.0.0.1:${nsqd.httpEndpoint.port} --interval=200ms ${extra}`);
   };
