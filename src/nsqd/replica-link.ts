@@ -22,6 +22,7 @@ import {
   encodeJson,
   encodeMeta,
   encodePing,
+  pingInterval,
   encodeRemove,
   encodeSeq,
   T_COMMIT,
@@ -35,7 +36,7 @@ import {
 const CHUNK = 4 * 1024 * 1024;
 /** Stop reading files for a link while this much is waiting in its socket; 'drain' resumes. */
 const HIGH_WATER = 16 * 1024 * 1024;
-const PING_MS = 1000;
+
 
 export type LinkState = 'connecting' | 'catching_up' | 'in_sync' | 'down';
 
@@ -137,7 +138,7 @@ export class ReplicaLink {
     socket.on('close', () => this.#down(`replication link to ${this.address} closed`));
     const id = this.#o.identity;
     this.#send(encodeJson(T_HELLO, { version: 1, name: id.name, incarnation: id.incarnation, replicas: id.replicas, restore: false }));
-    this.#ping = setInterval(() => this.#tick(), PING_MS);
+    this.#ping = setInterval(() => this.#tick(), pingInterval(this.#o.failoverMs));
     this.#ping.unref();
     if (early.length > 0) this.#decoder.push(early);
   }
@@ -342,7 +343,7 @@ export class ReplicaLink {
       this.#down(`replica ${this.address} silent for ${now - this.#lastHeard} ms`);
       return;
     }
-    if (now - this.#lastSent >= PING_MS) this.#send(encodePing());
+    if (now - this.#lastSent >= pingInterval(this.#o.failoverMs)) this.#send(encodePing());
   }
 
   #protocolError(err: Error): void {

@@ -19,6 +19,7 @@ import {
   encodeError,
   encodeJson,
   encodePing,
+  pingInterval,
   encodeSeq,
   T_CONFIRM,
   frameTypeName,
@@ -39,6 +40,8 @@ export interface SessionHost {
   logger: Logger;
   /** this node's own name: an origin of that name is a loop in the configuration */
   selfName: string;
+  /** this node's --failover-timeout: PINGs come often enough for it (unset: 1 s) */
+  failoverMs?: number;
   /** a session said HELLO: the host may refuse it (by throwing) and learns which mirror it uses */
   opened(session: ReplicaSession, hello: Hello): void;
   closed(session: ReplicaSession): void;
@@ -70,9 +73,10 @@ export class ReplicaSession {
     socket.on('data', (chunk: Buffer) => this.#decoder.push(chunk));
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
+    const every = pingInterval(host.failoverMs ?? 4000);
     this.#ping = setInterval(() => {
-      if (Date.now() - this.#lastSent >= 1000) this.#send(encodePing());
-    }, 1000);
+      if (Date.now() - this.#lastSent >= every) this.#send(encodePing());
+    }, every);
     this.#ping.unref();
     if (early.length > 0) this.#decoder.push(early);
   }

@@ -255,3 +255,18 @@ t.test('the replication link cut (a TCP proxy): A refuses, B takes over; restore
   t.notOk([...fromA, ...fromB].includes('during-cut'), 'the refused publish was never delivered');
   t.equal(fromA.length, 0, 'A skips what B took over');
 });
+
+t.test('an idle origin is not taken over: PINGs come well inside a 1 s failover timeout', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B']);
+  const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2']);
+  await waitFor('in sync', () => inSync(a));
+  t.equal((await api(a, 'POST', '/pub?topic=idle', 'x')).status, 200);
+  const end = Date.now() + 4000;
+  let dropped = false;
+  while (Date.now() < end && !dropped) {
+    dropped = !(await inSync(a)) || (await tookOver(b));
+    await delay(100);
+  }
+  t.notOk(dropped, 'in sync for 4 idle seconds, and B took nothing over');
+  t.equal((await stats(b)).replication?.mirrors[0]?.state, 'following');
+});
