@@ -1,5 +1,6 @@
 // Pushes nsqd's statsd metrics over UDP every --statsd-interval, with nsqd's names:
 // topic.<t>.message_count (counter), topic.<t>.depth (gauge), topic.<t>.channel.<c>.in_flight_count ...
+// and, on a node that replicates or holds copies, /metrics' replication figures as replication.*.
 
 import { createSocket, type Socket } from 'node:dgram';
 import type { NSQD } from './nsqd.js';
@@ -11,6 +12,11 @@ interface Last {
   timeoutCount: number;
 }
 
+/** A host:port as one statsd key segment: `127.0.0.1:4150` → `127_0_0_1_4150` (dots would nest, `:` ends the key). */
+export function statName(address: string): string {
+  return address.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
 export class StatsdPusher {
   #nsqd: NSQD;
   #socket: Socket;
@@ -18,6 +24,7 @@ export class StatsdPusher {
   #port: number;
   #timer: NodeJS.Timeout;
   #last = new Map<string, Last>();
+  #lastTakenOver = 0;
 
   constructor(nsqd: NSQD) {
     this.#nsqd = nsqd;
@@ -78,6 +85,20 @@ export class StatsdPusher {
         c(`${k}.timeout_count`, cd.timeoutCount);
         g(`${k}.clients`, ch.clients.length);
       }
+    }
+    // the same figures and the same condition as /metrics (metrics.ts): none on a node without replication
+    const r = this.#nsqd.replication?.statsIfActive();
+    if (r !== undefined) {
+      g('replication.in_sync', r.in_sync);
+      g('replication.needed', r.needed);
+      g('replication.lag_bytes', r.links.reduce((n, l) => n + l.lag_bytes, 0));
+      for (const l of r.links) {
+        const k = `replication.replica.${statName(l.address)}`;
+        g(`${k}.in_sync`, l.state === 'in_sync' ? 1 : 0);
+        g(`${k}.lag_bytes`, l.lag_bytes);
+      }
+      c('replication.taken_over', Math.max(0, r.taken_over_messages - this.#lastTakenOver));
+      this.#lastTakenOver = r.taken_over_messages;
     }
     if (o.statsdMemStats) {
       const m = process.memoryUsage();

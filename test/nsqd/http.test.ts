@@ -629,6 +629,7 @@ t.test('--statsd-address: nsqd metric names pushed over UDP', async (t) => {
   t.ok(lines.includes(`${prefix}topic.st.message_bytes:9|c`));
   t.ok(lines.includes(`${prefix}topic.st.channel.c.depth:3|g`), 'gauge');
   t.ok(lines.some((l) => l.startsWith(`${prefix}mem.heap_in_use_bytes:`)));
+  t.notOk(lines.some((l) => l.includes('replication.')), 'no replication lines from a node without replication');
   t.ok(packets.every((p) => Buffer.byteLength(p) <= 508), 'packets within --statsd-udp-packet-size');
 });
 
