@@ -330,6 +330,7 @@ export class Replication implements SessionHost {
 
   linkFailed(runner: LinkRunner, why: string): void {
     this.logger.warn(`REPLICATION: replica ${runner.link.address}: ${why}`);
+    this.#logHealth();
     this.#settle();
   }
 
@@ -337,12 +338,29 @@ export class Replication implements SessionHost {
     if (state === 'in_sync') {
       runner.synced();
       this.logger.info(`REPLICATION: replica ${runner.link.address} in sync`);
+      this.#logHealth();
     } else if (state === 'down') {
       runner.error = why ?? '';
       this.logger.warn(`REPLICATION: replica ${runner.link.address} out of sync: ${why ?? 'closed'}`);
+      this.#logHealth();
       runner.later();
     }
     this.#settle();
+  }
+
+  /** the last health line logged said degraded: each change is logged once, not each failed retry */
+  #loggedDegraded = false;
+
+  /** After a link failed or came into sync: says when publishes lose or regain their copies, and what they get meanwhile. */
+  #logHealth(): void {
+    const why = this.degraded();
+    if (why !== null && !this.#loggedDegraded) {
+      this.#loggedDegraded = true;
+      this.logger.warn(`REPLICATION: DEGRADED, ${why}: ${this.degradedAccept ? 'accepting durable publishes with fewer copies (--replication-degraded=accept)' : 'refusing durable publishes'}`);
+    } else if (why === null && this.#loggedDegraded) {
+      this.#loggedDegraded = false;
+      this.logger.info(`REPLICATION: ${this.inSync} of ${this.needed} replica(s) in sync: durable publishes have every copy again`);
+    }
   }
 
   get inSync(): number {

@@ -124,6 +124,9 @@ t.test('with its replica gone, durable publishes are refused and /ping says why;
   b = await serve(t, bDir, ['--replica-name=B'], bPort);
   await waitFor('in sync again', () => inSync(a));
   t.equal((await api(a, 'GET', '/ping')).text, 'OK');
+  const log = a.proc.stderr();
+  t.equal(log.match(/REPLICATION: DEGRADED, replication: 0 of 1 replica\(s\) in sync: refusing durable publishes\n/g)?.length, 1, 'the log says A refuses, once, not once per reconnect attempt');
+  t.match(log, /INFO: REPLICATION: 1 of 1 replica\(s\) in sync: durable publishes have every copy again\n/);
   const again = await Connection.open({ host: '127.0.0.1', port: a.tcp });
   t.teardown(() => again.close());
   await again.publish('t', 'after');
@@ -144,6 +147,7 @@ t.test('--replication-degraded=accept: acknowledged with fewer copies, and /stat
   const r = (await stats(a)).replication!;
   t.equal(r.healthy, false);
   t.match((await api(a, 'GET', '/stats')).text, /DEGRADED: accepting with fewer copies/);
+  t.match(a.proc.stderr(), /WARNING: REPLICATION: DEGRADED, replication: 0 of 1 replica\(s\) in sync: accepting durable publishes with fewer copies \(--replication-degraded=accept\)\n/, 'and the log says so');
 });
 
 t.test('back with its disk after a takeover: the node skips what the replica delivered', async (t) => {
