@@ -1,7 +1,11 @@
 // The dashboard's data: turns successive /stats snapshots into rows with rates (from counter
-// deltas, as nsq_stat computes them), sparkline history, filtering and sorting. Plain TS, no React.
+// deltas, as nsq_stat computes them), sparkline history, filtering and sorting, and each node's
+// replication (replication.ts). Plain TS, no React.
 
 import type { ChannelStats, ClientStats, Snapshot, TopicStats } from './poller.js';
+import { nodeReplication, takeoversByOrigin, type NodeReplication } from './replication.js';
+
+export { humanize, sparkline } from './format.js';
 
 export interface Rates {
   /** messages/s into the topic or channel */
@@ -53,6 +57,12 @@ export interface NodeStatus {
   error?: string;
   version?: string;
   topics: number;
+  /** the node's replication while it answers; undefined without one (Go nsqd, plain nodes) */
+  replication?: NodeReplication;
+  /** its replication name, remembered from earlier polls while it is down */
+  replicationName?: string;
+  /** the nodes (replication names) that list this one as taken over */
+  takenOverBy: string[];
 }
 
 export interface ClientRow extends ClientStats {
@@ -102,6 +112,8 @@ export class TopModel {
   #nodes: NodeStatus[] = [];
   #clients = new Map<string, ClientRow[]>();
   #lastSnapshot: Snapshot | null = null;
+  /** node address → replication name, kept while the node is down so a takeover can be shown on it */
+  #names = new Map<string, string>();
 
   constructor(historyLength = 60) {
     this.historyLength = historyLength;
@@ -119,7 +131,15 @@ export class TopModel {
     const channels = new Map<string, ChannelRow>();
     const nextPrev = new Map<string, Counters & { start: number; at: number }>();
     this.#clients.clear();
-    this.#nodes = s.nodes.map((n) => ({ address: n.address, up: n.ok, error: n.error, version: n.stats?.version, topics: n.stats?.topics?.length ?? 0 }));
+    this.#nodes = s.nodes.map((n) => {
+      const replication = n.ok ? nodeReplication(n.stats?.replication) : undefined;
+      if (replication !== undefined) this.#names.set(n.address, replication.name);
+      else if (n.ok) this.#names.delete(n.address);
+      const replicationName = this.#names.get(n.address);
+      return { address: n.address, up: n.ok, error: n.error, version: n.stats?.version, topics: n.stats?.topics?.length ?? 0, replication, replicationName, takenOverBy: [] };
+    });
+    const takeovers = takeoversByOrigin(this.#nodes);
+    for (const n of this.#nodes) if (n.replicationName !== undefined) n.takenOverBy = takeovers.get(n.replicationName) ?? [];
 
     for (const node of s.nodes) {
       if (!node.ok || node.stats === undefined) {
@@ -284,28 +304,4 @@ function comparator(sort: SortKey): (a: { name: string; depth: number; inRate: n
     default:
       return byName;
   }
-}
-
-/** 12.3k, 4.5M: counts that fit a column. */
-export function humanize(n: number): string {
-  const abs = Math.abs(n);
-  if (abs < 1000) return Number.isInteger(n) ? String(n) : n < 10 ? n.toFixed(1) : String(Math.round(n));
-  const units = ['k', 'M', 'G', 'T'];
-  let v = n;
-  let u = -1;
-  while (Math.abs(v) >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${Math.abs(v) < 10 ? v.toFixed(1) : Math.round(v)}${units[u]}`;
-}
-
-const SPARKS = '▁▂▃▄▅▆▇█';
-
-/** A sparkline of the last `width` values, scaled to their maximum. */
-export function sparkline(values: readonly number[], width = 20): string {
-  const v = values.slice(-width);
-  const max = Math.max(0, ...v);
-  if (v.length === 0) return '';
-  return v.map((x) => (max === 0 ? SPARKS[0] : SPARKS[Math.min(SPARKS.length - 1, Math.floor((x / max) * (SPARKS.length - 1) + 0.0001))])).join('');
 }

@@ -4,6 +4,7 @@
 import Table from 'cli-table3';
 import { humanize, type TopModel, type TopicRow } from './model.js';
 import type { Snapshot } from './poller.js';
+import { replicationLine } from './replication.js';
 
 const pad = (v: string | number, n: number): string => String(v).padStart(n);
 
@@ -32,7 +33,11 @@ export function onceTable(model: TopModel, snapshot: Snapshot, filter = ''): str
   const lines: string[] = [];
   const totals = model.totals();
   lines.push(`nodes: ${totals.nodesUp} up, ${totals.nodesDown} down   topics: ${totals.topics}   in: ${rate(totals.inRate)}   out: ${rate(totals.outRate)}   depth: ${humanize(totals.depth)}`);
-  for (const n of model.nodes) if (!n.up) lines.push(`node ${n.address} is down: ${n.error ?? 'no answer'}`);
+  for (const n of model.nodes) {
+    const repl = replicationLine(n.replication, n.takenOverBy);
+    if (!n.up) lines.push(`node ${n.address} is down: ${n.error ?? 'no answer'}${repl === null ? '' : `  ·  ${repl.text}`}`);
+    else if (repl !== null) lines.push(`node ${n.address} (${n.replication?.name ?? n.replicationName}) ${repl.text}`);
+  }
   const table = new Table({
     head: ['topic / channel', 'depth', 'in-flight', 'deferred', 'req/s', 'timeout/s', 'in/s', 'out/s', 'consumers', 'paused'],
     style: { head: [], border: [], compact: true },
