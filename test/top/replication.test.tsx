@@ -3,21 +3,16 @@
 // shown on the replica and on the node it took over (matched by replication name, remembered while
 // that node is down), the --once lines, and the screen with and without colour.
 
-process.env['FORCE_COLOR'] = '1';
-
-import { readFileSync } from 'node:fs';
 import t from 'tap';
 import type { Snapshot, Stats } from '../../src/top/poller.js';
+import { chalk, render, statsFixture as fixture } from '../helpers/ink.js';
 
-const { render } = await import('ink-testing-library');
-const { default: chalk } = await import('chalk');
 const { App } = await import('../../src/top/ui/app.js');
 const { TopModel } = await import('../../src/top/model.js');
 const { Poller } = await import('../../src/top/poller.js');
 const { onceTable } = await import('../../src/top/plain.js');
 const { nodeReplication, replicationLine } = await import('../../src/top/replication.js');
 
-const fixture = (name: string): Stats => JSON.parse(readFileSync(new URL(`../../../test/fixtures/stats/${name}.json`, import.meta.url), 'utf8')) as Stats;
 const inSync = fixture('replication-origin-in-sync');
 const following = fixture('replication-replica-following');
 const degraded = fixture('replication-origin-degraded');

@@ -1,20 +1,14 @@
 // The dashboard's screen as a person sees it, colours included (level fixed), from a recorded
 // Go nsqd /stats answer: a change to what is shown fails here.
 
-process.env['FORCE_COLOR'] = '1';
-
-import { readFileSync } from 'node:fs';
 import t from 'tap';
-import type { Stats } from '../../src/top/poller.js';
+import { render, statsFixture } from '../helpers/ink.js';
 
-const { render } = await import('ink-testing-library');
-const { default: chalk } = await import('chalk');
 const { App } = await import('../../src/top/ui/app.js');
 const { TopModel } = await import('../../src/top/model.js');
 const { Poller } = await import('../../src/top/poller.js');
 
-chalk.level = 1;
-const fixture = (): Stats => JSON.parse(readFileSync(new URL('../../../test/fixtures/stats/go-nsqd-1.3.json', import.meta.url), 'utf8')) as Stats;
+const fixture = () => statsFixture('go-nsqd-1.3');
 
 t.test('main screen and consumer screen, with colours', async (t) => {
   const model = new TopModel();
