@@ -104,17 +104,32 @@ export async function consume(t: Test, node: Node, topic: string, channel: strin
 }
 
 /** A TCP proxy the test controls: cut() drops every connection and refuses new ones until restore(). */
-export async function proxy(t: Test, target: number): Promise<{ port: number; cut(): void; restore(): void }> {
+export interface Proxy {
+  port: number;
+  /** drops every connection and refuses new ones until restore() */
+  cut(): void;
+  restore(): void;
+  /** holds the bytes going one way ('up': to the target, 'down': from it) in the proxy until flow() */
+  hold(way: 'up' | 'down'): void;
+  flow(way: 'up' | 'down'): void;
+}
+
+export async function proxy(t: Test, target: number): Promise<Proxy> {
   const { createServer, connect } = await import('node:net');
   const live = new Set<import('node:net').Socket>();
+  const pairs: Array<{ s: import('node:net').Socket; up: import('node:net').Socket }> = [];
+  const held = { up: false, down: false };
   let open = true;
   const server = createServer((s) => {
     if (!open) return s.destroy();
     const up = connect({ host: '127.0.0.1', port: target });
     live.add(s);
     live.add(up);
-    s.pipe(up);
-    up.pipe(s);
+    pairs.push({ s, up });
+    if (!held.up) s.pipe(up);
+    else s.pause();
+    if (!held.down) up.pipe(s);
+    else up.pause();
     const done = (): void => {
       s.destroy();
       up.destroy();
@@ -140,6 +155,21 @@ export async function proxy(t: Test, target: number): Promise<{ port: number; cu
     },
     restore() {
       open = true;
+    },
+    hold(way) {
+      held[way] = true;
+      for (const { s, up } of pairs) {
+        const [from, to] = way === 'up' ? [s, up] : [up, s];
+        from.unpipe(to);
+        from.pause();
+      }
+    },
+    flow(way) {
+      held[way] = false;
+      for (const { s, up } of pairs) {
+        const [from, to] = way === 'up' ? [s, up] : [up, s];
+        from.pipe(to);
+      }
     },
   };
 }

@@ -172,3 +172,49 @@ t.test('the replication link cut (a TCP proxy): A refuses, B takes over; restore
   t.notOk([...fromA, ...fromB].includes('during-cut'), 'the refused publish was never delivered');
   t.equal(fromA.length, 0, 'A skips what B took over');
 });
+
+t.test('plain topics on a replicated node are not replicated and never refused; durable ones are', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B']);
+  const a = await serve(t, tempDir(t), ['--durable=false', '--durable-topic=pay.*', '--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2']);
+  await waitFor('in sync', () => inSync(a));
+  await kill9(b);
+  await waitFor('A degraded', async () => !(await inSync(a)));
+  const conn = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => conn.close());
+  await conn.publish('logs', 'plain-1');
+  await t.rejects(conn.publish('pay.eu', 'durable-refused'), { code: 'E_PUB_FAILED' }, 'the durable topic is refused while degraded');
+  const again = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => again.close());
+  await again.mpublish('logs', ['plain-2', 'plain-3']);
+  t.equal((await api(a, 'POST', '/pub?topic=logs', 'plain-4')).status, 200, 'HTTP /pub to a plain topic: 200');
+  t.equal((await api(a, 'POST', '/pub?topic=pay.eu', 'durable-refused-http')).status, 503, 'HTTP /pub to the durable topic: 503');
+  const got = await consume(t, a, 'logs', 'c', 4, 3000);
+  t.same(got.sort(), ['plain-1', 'plain-2', 'plain-3', 'plain-4'], 'plain publishes are delivered as nsqd would');
+  t.same(await consumeFor(t, a, 'pay.eu', 'c', 500), [], 'refused durable publishes are never delivered');
+});
+
+t.test('a pipelined publish is answered only once the replica confirmed its own commit, not an earlier one', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B', '--failover-timeout=8s']);
+  const p = await proxy(t, b.tcp);
+  const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${p.port}`, '--replication-factor=2', '--failover-timeout=8s']);
+  await waitFor('in sync', () => inSync(a));
+  const conn = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => conn.close());
+  await conn.publish('q', 'warm');
+  const answered: string[] = [];
+  // B's confirmation of the first publish's commit is held in the proxy...
+  p.hold('down');
+  const first = conn.publish('q', 'first').then(() => void answered.push('first'));
+  await delay(300);
+  // ...and the second publish's commit never reaches B while the first one's confirmation goes back
+  p.hold('up');
+  const second = conn.publish('q', 'second').then(() => void answered.push('second'));
+  await delay(300);
+  p.flow('down');
+  await first;
+  await delay(500);
+  t.same(answered, ['first'], 'the second publish is not answered: B does not have it yet');
+  p.flow('up');
+  await second;
+  t.same(answered, ['first', 'second'], 'answered once B confirmed it');
+});
