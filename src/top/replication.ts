@@ -45,6 +45,9 @@ export interface NodeReplication {
   tookOver: string[];
   /** messages this node took over since it started */
   takenOverMessages: number;
+  /** where a restore from the replicas stands on a node that started empty ('' : it did not) */
+  restore: string;
+  restoredMessages: number;
 }
 
 /** The dashboard's view of a node's `replication` object; undefined for a node without one. */
@@ -67,6 +70,8 @@ export function nodeReplication(r: ReplicationStats | undefined): NodeReplicatio
     mirrors,
     tookOver: mirrors.filter((m) => m.state === 'taken_over').map((m) => m.origin),
     takenOverMessages: r.taken_over_messages ?? 0,
+    restore: typeof r.restore === 'string' ? r.restore : '',
+    restoredMessages: r.restored_messages ?? 0,
   };
 }
 
@@ -105,6 +110,27 @@ function linkText(l: ReplicaLinkView): string {
   return `replica ${l.address} ${words(l.state)}${behind}, last contact ${ago(l.lastContactMs)}${error !== '' ? ` (${error})` : ''}`;
 }
 
+/** A node that started with an empty data path, taking its messages back from its replicas' copies. */
+function restoreText(r: NodeReplication): { text: string; level: Level } | null {
+  switch (r.restore) {
+    case '':
+    case 'nothing':
+      return null;
+    case 'asking':
+    case 'fetching':
+    case 'replicating':
+      return { text: `RESTORING from replicas (${r.restore})`, level: 'warn' };
+    case 'done':
+      return { text: `restored ${r.restoredMessages} messages from replicas`, level: 'ok' };
+    case 'unreleased':
+      return { text: `restored ${r.restoredMessages} messages, not yet on a replica (the replicas keep their copies)`, level: 'warn' };
+    case 'failed':
+      return { text: 'RESTORE FAILED (the replicas keep their copies)', level: 'bad' };
+    default:
+      return { text: `restore ${r.restore}`, level: 'warn' };
+  }
+}
+
 /**
  * A node's replication in one line of words (readable without colour), and how alarming it is;
  * null for a node with nothing to say (no replication, nothing taken over).
@@ -135,6 +161,11 @@ export function replicationLine(r: NodeReplication | undefined, takenOverBy: rea
     for (const m of r.mirrors) {
       if (m.state === 'taken_over') continue;
       parts.push(`copy of ${m.origin} ${words(m.state)}, ${bytes(m.bytes)}`);
+    }
+    const restore = restoreText(r);
+    if (restore !== null) {
+      parts.push(restore.text);
+      worse(restore.level);
     }
     if (r.tookOver.length > 0) {
       parts.push(`TOOK OVER ${r.tookOver.join(', ')} (${r.takenOverMessages} messages)`);

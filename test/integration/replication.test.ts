@@ -8,48 +8,11 @@
 
 import { rmSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import nsq from 'nsqjs';
 import { Connection } from '../../src/client/connection.js';
-import { Consumer } from '../../src/client/consumer.js';
 import { tempDir } from '../helpers/nsqd.js';
-import { api, inSync, kill9, serve, stats, tookOver, waitFor, type Node } from '../helpers/replication.js';
-
-/** Publishes PUBs, one MPUB and one DPUB (due in `deferMs`); returns the bodies answered OK. */
-async function publishMix(t: Test, n: Node, topic: string, prefix: string, count: number, deferMs: number): Promise<string[]> {
-  const conn = await Connection.open({ host: '127.0.0.1', port: n.tcp });
-  t.teardown(() => conn.close());
-  const ok: string[] = [];
-  const half = Math.floor(count / 2);
-  for (let i = 0; i < half; i++) {
-    await conn.publish(topic, `${prefix}${i}`);
-    ok.push(`${prefix}${i}`);
-  }
-  const batch = Array.from({ length: count - half - 1 }, (_, i) => `${prefix}${half + i}`);
-  await conn.mpublish(topic, batch);
-  ok.push(...batch);
-  await conn.dpublish(topic, `${prefix}deferred`, deferMs);
-  ok.push(`${prefix}deferred`);
-  return ok;
-}
-
-/** Consumes from one node until `n` messages or `ms` pass; FINs those `n`, requeues any beyond; returns the bodies. */
-async function consume(t: Test, node: Node, topic: string, channel: string, n: number, ms: number): Promise<string[]> {
-  const got: string[] = [];
-  const c = new Consumer({ topic, channel, nsqdTcpAddresses: [`127.0.0.1:${node.tcp}`], maxInFlight: 50, autoFinish: false }, (m) => {
-    if (got.length >= n) return m.requeue(0);
-    got.push(m.body.toString());
-    m.finish();
-  });
-  c.events.error = () => {};
-  t.teardown(() => c.stop(100));
-  await c.start();
-  const end = Date.now() + ms;
-  while (got.length < n && Date.now() < end) await delay(25);
-  await delay(200);
-  await c.stop();
-  return got;
-}
+import { api, consume, consumeFor, inSync, kill9, proxy, publishMix, serve, stats, tookOver, waitFor } from '../helpers/replication.js';
 
 t.test('kill -9 and a deleted data path: the replica delivers every acknowledged message', async (t) => {
   const b = await serve(t, tempDir(t), ['--replica-name=B']);
@@ -65,7 +28,7 @@ t.test('kill -9 and a deleted data path: the replica delivers every acknowledged
   await kill9(a);
   rmSync(a.dir, { recursive: true, force: true });
 
-  await waitFor('B takes over', () => tookOver(b), 10_000);
+  await waitFor('B takes over', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
   t.match((await api(b, 'GET', '/metrics')).text, /^nsq_replication_taken_over_total 200$/m, "/metrics counts what B took over: A's 200 unfinished");
   const fromB = new Set<string>();
   const reader = new nsq.Reader('orders', 'billing', { nsqdTCPAddresses: [`127.0.0.1:${b.tcp}`], maxInFlight: 200 });
@@ -160,7 +123,7 @@ t.test('back with its disk after a takeover: the node skips what the replica del
   await api(a, 'POST', '/channel/create?topic=jobs&channel=w');
   const sent = await publishMix(t, a, 'jobs', 'j', 100, 200);
   await kill9(a);
-  await waitFor('B takes over', () => tookOver(b), 10_000);
+  await waitFor('B takes over', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
   const fromB = await consume(t, b, 'jobs', 'w', sent.length, 8000);
   t.equal(new Set(fromB).size, sent.length, 'B delivered all of them');
   a = await serve(t, aDir, aArgs);
@@ -172,52 +135,6 @@ t.test('back with its disk after a takeover: the node skips what the replica del
   t.same(fromA, ['new'], 'A delivers only what came after its return, not the messages B took over');
 });
 
-/** A TCP proxy the test controls: cut() drops every connection and refuses new ones until restore(). */
-async function proxy(t: Test, target: number): Promise<{ port: number; cut(): void; restore(): void }> {
-  const { createServer, connect } = await import('node:net');
-  const live = new Set<import('node:net').Socket>();
-  let open = true;
-  const server = createServer((s) => {
-    if (!open) return s.destroy();
-    const up = connect({ host: '127.0.0.1', port: target });
-    live.add(s);
-    live.add(up);
-    s.pipe(up);
-    up.pipe(s);
-    const done = (): void => {
-      s.destroy();
-      up.destroy();
-      live.delete(s);
-      live.delete(up);
-    };
-    s.on('error', done);
-    up.on('error', done);
-    s.on('close', done);
-    up.on('close', done);
-  });
-  server.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  t.teardown(() => {
-    for (const s of live) s.destroy();
-    server.close();
-  });
-  return {
-    port: (server.address() as { port: number }).port,
-    cut() {
-      open = false;
-      for (const s of live) s.destroy();
-    },
-    restore() {
-      open = true;
-    },
-  };
-}
-
-/** Consumes for `ms` from a node, FINing everything; returns the bodies. */
-async function consumeFor(t: Test, node: Node, topic: string, channel: string, ms: number): Promise<string[]> {
-  return consume(t, node, topic, channel, Number.MAX_SAFE_INTEGER, ms);
-}
-
 t.test('SIGSTOP past the failover timeout, then SIGCONT: both delivered, nothing lost, the origin stops at the boundary', async (t) => {
   const b = await serve(t, tempDir(t), ['--replica-name=B']);
   const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2']);
@@ -226,7 +143,7 @@ t.test('SIGSTOP past the failover timeout, then SIGCONT: both delivered, nothing
   await api(a, 'POST', '/channel/create?topic=s&channel=c');
   const sent = await publishMix(t, a, 's', 's', 120, 300);
   a.proc.child.kill('SIGSTOP');
-  await waitFor('B takes over the stopped node', () => tookOver(b), 10_000);
+  await waitFor('B takes over the stopped node', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
   const fromB = await consume(t, b, 's', 'c', sent.length, 8000);
   a.proc.child.kill('SIGCONT');
   // A resumes, reconnects, hears of the takeover: from then on it skips those messages
@@ -250,7 +167,7 @@ t.test('the replication link cut (a TCP proxy): A refuses, B takes over; restore
   await waitFor('A degraded', async () => !(await inSync(a)));
   const refused = await api(a, 'POST', '/pub?topic=p', 'during-cut');
   t.equal(refused.status, 503, 'a publish during the cut is refused');
-  await waitFor('B takes over', () => tookOver(b), 10_000);
+  await waitFor('B takes over', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
   const fromB = await consume(t, b, 'p', 'c', sent.length, 8000);
   p.restore();
   await waitFor('A in sync again', () => inSync(a));
@@ -258,6 +175,52 @@ t.test('the replication link cut (a TCP proxy): A refuses, B takes over; restore
   t.equal(new Set(fromB).size, sent.length, 'B delivered every acknowledged message');
   t.notOk([...fromA, ...fromB].includes('during-cut'), 'the refused publish was never delivered');
   t.equal(fromA.length, 0, 'A skips what B took over');
+});
+
+t.test('plain topics on a replicated node are not replicated and never refused; durable ones are', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B']);
+  const a = await serve(t, tempDir(t), ['--durable=false', '--durable-topic=pay.*', '--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2']);
+  await waitFor('in sync', () => inSync(a));
+  await kill9(b);
+  await waitFor('A degraded', async () => !(await inSync(a)));
+  const conn = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => conn.close());
+  await conn.publish('logs', 'plain-1');
+  await t.rejects(conn.publish('pay.eu', 'durable-refused'), { code: 'E_PUB_FAILED' }, 'the durable topic is refused while degraded');
+  const again = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => again.close());
+  await again.mpublish('logs', ['plain-2', 'plain-3']);
+  t.equal((await api(a, 'POST', '/pub?topic=logs', 'plain-4')).status, 200, 'HTTP /pub to a plain topic: 200');
+  t.equal((await api(a, 'POST', '/pub?topic=pay.eu', 'durable-refused-http')).status, 503, 'HTTP /pub to the durable topic: 503');
+  const got = await consume(t, a, 'logs', 'c', 4, 3000);
+  t.same(got.sort(), ['plain-1', 'plain-2', 'plain-3', 'plain-4'], 'plain publishes are delivered as nsqd would');
+  t.same(await consumeFor(t, a, 'pay.eu', 'c', 500), [], 'refused durable publishes are never delivered');
+});
+
+t.test('a pipelined publish is answered only once the replica confirmed its own commit, not an earlier one', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B', '--failover-timeout=8s']);
+  const p = await proxy(t, b.tcp);
+  const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${p.port}`, '--replication-factor=2', '--failover-timeout=8s']);
+  await waitFor('in sync', () => inSync(a));
+  const conn = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => conn.close());
+  await conn.publish('q', 'warm');
+  const answered: string[] = [];
+  // B's confirmation of the first publish's commit is held in the proxy...
+  p.hold('down');
+  const first = conn.publish('q', 'first').then(() => void answered.push('first'));
+  await delay(300);
+  // ...and the second publish's commit never reaches B while the first one's confirmation goes back
+  p.hold('up');
+  const second = conn.publish('q', 'second').then(() => void answered.push('second'));
+  await delay(300);
+  p.flow('down');
+  await first;
+  await delay(500);
+  t.same(answered, ['first'], 'the second publish is not answered: B does not have it yet');
+  p.flow('up');
+  await second;
+  t.same(answered, ['first', 'second'], 'answered once B confirmed it');
 });
 
 t.test('an idle origin is not taken over: PINGs come well inside a 1 s failover timeout', async (t) => {

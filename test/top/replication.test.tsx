@@ -40,6 +40,11 @@ t.test('each state in words', async (t) => {
   t.same(replicationLine(nodeReplication(tookOver.replication)), { text: 'TOOK OVER A (5 messages)', level: 'warn' });
   t.equal(replicationLine(nodeReplication(goNsqd.replication)), null, 'Go nsqd: nothing');
   t.equal(replicationLine(undefined, ['B'])?.text, 'TAKEN OVER by B');
+  const restored = (restore: string) => replicationLine(nodeReplication({ ...inSync.replication!, restore, restored_messages: 7 }));
+  t.same(restored('done'), { text: `repl 1/1 ok  lag 0B  ·  replica ${B} in sync  ·  restored 7 messages from replicas`, level: 'ok' });
+  t.match(restored('fetching'), { text: /· {2}RESTORING from replicas \(fetching\)$/, level: 'warn' });
+  t.match(restored('failed'), { text: /· {2}RESTORE FAILED \(the replicas keep their copies\)$/, level: 'bad' });
+  t.notMatch(restored('nothing')!.text, /restor/i, 'started empty and nothing to restore: nothing to say');
   const catchingUp = { ...inSync.replication!, in_sync: 0, healthy: false, links: [{ ...inSync.replication!.links[0]!, state: 'catching_up' as const, lag_bytes: 12_345, last_contact_ms: 2500 }] };
   t.match(replicationLine(nodeReplication(catchingUp))!.text, `lag 12kB  ·  replica ${B} catching up, 12kB behind, last contact 2.5s ago`);
 });
