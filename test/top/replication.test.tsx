@@ -31,7 +31,7 @@ t.test('each state in words', async (t) => {
   t.same(replicationLine(nodeReplication(inSync.replication)), { text: `repl 1/1 ok  lag 0B  ·  replica ${B} in sync`, level: 'ok' });
   t.same(replicationLine(nodeReplication(following.replication)), { text: 'copy of A following, 220B', level: 'ok' });
   t.same(replicationLine(nodeReplication(degraded.replication)), {
-    text: `repl 0/1 DEGRADED, refusing durable publishes  ·  replica ${B} down, last contact 337ms ago (replication link closed)`,
+    text: `repl 0/1 DEGRADED, refusing durable publishes  ·  replica ${B} down, last contact 391ms ago (replication link closed)`,
     level: 'bad',
   });
   const acc = replicationLine(nodeReplication(accepting.replication))!;
@@ -80,7 +80,7 @@ t.test('--once: the degraded origin, and nothing new for a cluster without repli
   const m = new TopModel();
   m.update(snap(1000, ['a:4151', degraded], ['b:4151', 'connection refused']));
   const once = onceTable(m, snap(1000));
-  t.match(once, `\nnode a:4151 (A) repl 0/1 DEGRADED, refusing durable publishes  ·  replica ${B} down, last contact 337ms ago (replication link closed)\n`);
+  t.match(once, `\nnode a:4151 (A) repl 0/1 DEGRADED, refusing durable publishes  ·  replica ${B} down, last contact 391ms ago (replication link closed)\n`);
   t.match(once, '\nnode b:4151 is down: connection refused\n', 'a replica never seen up: no name, no mark');
   const plain = new TopModel();
   plain.update(snap(1000, ['go:4151', goNsqd]));
