@@ -37,6 +37,16 @@ const CHUNK = 4 * 1024 * 1024;
 const HIGH_WATER = 16 * 1024 * 1024;
 const PING_MS = 1000;
 
+/**
+ * How often a side of a link looks whether to PING: every second, or a quarter of the failover
+ * timeout when that is shorter; it pings when it sent nothing for half of that. So the gap between
+ * frames stays under 1.5 times it, well inside the other side's clock (an idle link with
+ * --failover-timeout=1s was taken over between two pings a second apart).
+ */
+export function pingInterval(failoverMs: number): number {
+  return Math.min(PING_MS, Math.max(50, Math.floor(failoverMs / 4)));
+}
+
 export type LinkState = 'connecting' | 'catching_up' | 'in_sync' | 'down';
 
 export interface LinkIdentity {
@@ -137,7 +147,7 @@ export class ReplicaLink {
     socket.on('close', () => this.#down(`replication link to ${this.address} closed`));
     const id = this.#o.identity;
     this.#send(encodeJson(T_HELLO, { version: 1, name: id.name, incarnation: id.incarnation, replicas: id.replicas, restore: false }));
-    this.#ping = setInterval(() => this.#tick(), PING_MS);
+    this.#ping = setInterval(() => this.#tick(), pingInterval(this.#o.failoverMs));
     this.#ping.unref();
     if (early.length > 0) this.#decoder.push(early);
   }
@@ -342,7 +352,7 @@ export class ReplicaLink {
       this.#down(`replica ${this.address} silent for ${now - this.#lastHeard} ms`);
       return;
     }
-    if (now - this.#lastSent >= PING_MS) this.#send(encodePing());
+    if (now - this.#lastSent >= pingInterval(this.#o.failoverMs) / 2) this.#send(encodePing());
   }
 
   #protocolError(err: Error): void {

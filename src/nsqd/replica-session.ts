@@ -25,6 +25,7 @@ import {
   type ReplFrame,
 } from '../protocol/replication.js';
 import { ReplicaMirror } from './replica-mirror.js';
+import { pingInterval } from './replica-link.js';
 
 export interface Hello {
   name: string;
@@ -39,6 +40,8 @@ export interface SessionHost {
   logger: Logger;
   /** this node's own name: an origin of that name is a loop in the configuration */
   selfName: string;
+  /** this node's --failover-timeout (ms): how often the session pings follows it (default 4 s) */
+  failoverMs?: number;
   /** a session said HELLO: the host may refuse it (by throwing) and learns which mirror it uses */
   opened(session: ReplicaSession, hello: Hello): void;
   closed(session: ReplicaSession): void;
@@ -70,9 +73,10 @@ export class ReplicaSession {
     socket.on('data', (chunk: Buffer) => this.#decoder.push(chunk));
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
+    const every = pingInterval(host.failoverMs ?? 4000);
     this.#ping = setInterval(() => {
-      if (Date.now() - this.#lastSent >= 1000) this.#send(encodePing());
-    }, 1000);
+      if (Date.now() - this.#lastSent >= every / 2) this.#send(encodePing());
+    }, every);
     this.#ping.unref();
     if (early.length > 0) this.#decoder.push(early);
   }
