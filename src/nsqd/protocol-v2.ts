@@ -367,8 +367,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     if (client.snappy || client.deflate) throw fatal(E_INVALID, 'cannot REPL on a compressed connection');
     if (nsqd.options.authHttpAddresses.length > 0) {
       if (!client.authed) throw fatal(E_AUTH_FIRST, 'AUTH required before REPL');
-      const grant = client.authState?.authorizations.some((a) => a.publish && a.subscribe && a.topic.source === '.*' && a.channels.some((c) => c.source === '.*'));
-      if (grant !== true) throw fatal(E_UNAUTHORIZED, 'AUTH failed for REPL: needs publish and subscribe on topic .* channel .*');
+      if (client.authState?.allowsAll !== true) throw fatal(E_UNAUTHORIZED, 'AUTH failed for REPL: needs publish and subscribe on topic .* channel .*');
     }
     client.sendResponse(RESPONSE_OK);
     client.flush();

@@ -17,6 +17,7 @@ import { splitHostPort } from './listen.js';
 import { syncDir } from './segment-log.js';
 import type { NSQD } from './nsqd.js';
 import { encodeJson, encodeSeq, T_TAKEN, T_TAKEN_OK } from '../protocol/replication.js';
+import { E_AUTH_FAILED, E_AUTH_FIRST, E_INVALID, E_UNAUTHORIZED } from '../protocol/errors.js';
 
 /**
  * A publish that is on this node's disk (and may already be delivered) but that its replicas did not
@@ -33,6 +34,14 @@ export const MIRRORS_DIR = 'replicas';
 
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
+
+/**
+ * Dial failures that mean the replica answered and will not take the link until a configuration
+ * changes (its --tls-* or AUTH against this node's, or not an nsq serve node), not that it is down.
+ * E_TLS and E_AUTH_REQUIRED are the client's own: no TLS offered or the handshake failed; AUTH asked
+ * for and no --replication-auth-secret.
+ */
+const LINK_REFUSALS = new Set(['E_TLS', 'E_AUTH_REQUIRED', E_AUTH_FAILED, E_AUTH_FIRST, E_UNAUTHORIZED, E_INVALID]);
 
 export interface TakeoverRecord {
   incarnation: string;
@@ -55,7 +64,8 @@ interface Identity {
 
 export interface ReplicationLinkStats {
   address: string;
-  state: LinkState;
+  /** `refused`: down, and the last dial was refused (see `error`) */
+  state: LinkState | 'refused';
   confirmed_seq: number;
   lag_bytes: number;
   last_contact_ms: number;
@@ -86,6 +96,8 @@ export interface ReplicationStats {
 class LinkRunner {
   link: ReplicaLink;
   error = '';
+  /** the last dial was refused by the replica (LINK_REFUSALS), not unanswered */
+  refused = false;
   #retry = RECONNECT_MIN_MS;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
@@ -109,10 +121,15 @@ class LinkRunner {
         return;
       }
       this.error = '';
+      this.refused = false;
       this.link.attach(socket, early);
     } catch (err) {
-      this.error = (err as Error).message;
-      this.#r.linkFailed(this, this.error);
+      const e = err as Error & { code?: unknown };
+      // every retry fails the same way while nothing changes: the log says it once
+      const again = e.message === this.error;
+      this.error = e.message;
+      this.refused = typeof e.code === 'string' && LINK_REFUSALS.has(e.code);
+      this.#r.linkFailed(this, this.error, again);
       this.later();
     }
   }
@@ -308,12 +325,11 @@ export class Replication implements SessionHost {
 
   // ---- origin side: links and the OK rule --------------------------------------------------------
 
-  /** Connects to a replica's TCP port: V2, IDENTIFY (TLS when this node has a certificate), AUTH, REPL. */
+  /** Connects to a replica's TCP port: V2, IDENTIFY (TLS when this node has a root CA or a certificate), AUTH, REPL. */
   async dial(address: string): Promise<{ socket: Duplex; early: Buffer }> {
     const { host, port } = splitHostPort(address, '--replica-address');
     const { Connection } = await import('../client/connection.js');
     const o = this.nsqd.options;
-    const tls = o.tlsCert !== '' ? { ca: o.tlsRootCaFile !== '' ? readFileSync(o.tlsRootCaFile) : undefined, cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } : undefined;
     const conn = await Connection.open({
       host,
       port,
@@ -322,14 +338,14 @@ export class Replication implements SessionHost {
       userAgent: 'nsq-replication/1',
       heartbeatInterval: -1,
       connectTimeout: Math.min(5000, this.failoverMs),
-      tls,
+      tls: this.nsqd.replicaTls ?? undefined,
       authSecret: o.replicationAuthSecret !== '' ? o.replicationAuthSecret : undefined,
     });
     return conn.detach(Buffer.from('REPL 1\n'));
   }
 
-  linkFailed(runner: LinkRunner, why: string): void {
-    this.logger.warn(`REPLICATION: replica ${runner.link.address}: ${why}`);
+  linkFailed(runner: LinkRunner, why: string, again: boolean): void {
+    if (!again) this.logger.warn(`REPLICATION: replica ${runner.link.address}${runner.refused ? ' refused the link' : ''}: ${why} (retrying)`);
     this.#settle();
   }
 
@@ -339,6 +355,7 @@ export class Replication implements SessionHost {
       this.logger.info(`REPLICATION: replica ${runner.link.address} in sync`);
     } else if (state === 'down') {
       runner.error = why ?? '';
+      runner.refused = false;
       this.logger.warn(`REPLICATION: replica ${runner.link.address} out of sync: ${why ?? 'closed'}`);
       runner.later();
     }
@@ -600,7 +617,7 @@ export class Replication implements SessionHost {
       healthy: this.degraded() === null,
       links: this.#links.map((l) => ({
         address: l.link.address,
-        state: l.link.state,
+        state: l.refused && l.link.state === 'down' ? 'refused' : l.link.state,
         confirmed_seq: l.link.confirmedSeq,
         lag_bytes: l.link.lagBytes,
         last_contact_ms: l.link.lastContact === 0 ? -1 : now - l.link.lastContact,
