@@ -11,93 +11,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import nsq from 'nsqjs';
 import { Connection } from '../../src/client/connection.js';
-import { Consumer } from '../../src/client/consumer.js';
-import { serverPorts, spawnNsq, tempDir, type Spawned } from '../helpers/nsqd.js';
+import { tempDir } from '../helpers/nsqd.js';
+import { api, consume, inSync, kill9, publishMix, serve, stats, type Node } from '../helpers/replication.js';
+import { waitFor as waitUntil } from '../helpers/stats.js';
 
-interface Node {
-  proc: Spawned;
-  tcp: number;
-  http: number;
-  dir: string;
-  args: string[];
-}
-
-const FAILOVER = '1s';
-
-async function serve(t: Test, dir: string, args: string[], tcpPort = 0): Promise<Node> {
-  const proc = spawnNsq(t, ['serve', '--durable', `--data-path=${dir}`, `--tcp-address=127.0.0.1:${tcpPort}`, '--http-address=127.0.0.1:0', `--failover-timeout=${FAILOVER}`, '--log-level=info', ...args]);
-  const { tcp, http } = await serverPorts(proc);
-  return { proc, tcp, http, dir, args };
-}
-
-async function kill9(n: Node): Promise<void> {
-  n.proc.child.kill('SIGKILL');
-  await n.proc.exit;
-}
-
-async function api(n: Node, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(`http://127.0.0.1:${n.http}${path}`, { method, body, signal: AbortSignal.timeout(5000) });
-  return { status: res.status, text: await res.text() };
-}
-
-interface StatsJson {
-  health: string;
-  topics: Array<{ topic_name: string; depth: number; channels: Array<{ channel_name: string; depth: number; deferred_count: number; in_flight_count: number }> }> | null;
-  replication?: { in_sync: number; needed: number; healthy: boolean; mirrors: Array<{ origin: string; state: string }>; taken_over_messages: number };
-}
-
-async function stats(n: Node): Promise<StatsJson> {
-  return JSON.parse((await api(n, 'GET', '/stats?format=json')).text) as StatsJson;
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await delay(50);
-  }
-}
-
-async function inSync(n: Node): Promise<boolean> {
-  const r = (await stats(n)).replication;
-  return r !== undefined && r.in_sync >= r.needed;
-}
-
-/** Publishes PUBs, one MPUB and one DPUB (due in `deferMs`); returns the bodies answered OK. */
-async function publishMix(t: Test, n: Node, topic: string, prefix: string, count: number, deferMs: number): Promise<string[]> {
-  const conn = await Connection.open({ host: '127.0.0.1', port: n.tcp });
-  t.teardown(() => conn.close());
-  const ok: string[] = [];
-  const half = Math.floor(count / 2);
-  for (let i = 0; i < half; i++) {
-    await conn.publish(topic, `${prefix}${i}`);
-    ok.push(`${prefix}${i}`);
-  }
-  const batch = Array.from({ length: count - half - 1 }, (_, i) => `${prefix}${half + i}`);
-  await conn.mpublish(topic, batch);
-  ok.push(...batch);
-  await conn.dpublish(topic, `${prefix}deferred`, deferMs);
-  ok.push(`${prefix}deferred`);
-  return ok;
-}
-
-/** Consumes from one node until `n` messages or `ms` pass; FINs those `n`, requeues any beyond; returns the bodies. */
-async function consume(t: Test, node: Node, topic: string, channel: string, n: number, ms: number): Promise<string[]> {
-  const got: string[] = [];
-  const c = new Consumer({ topic, channel, nsqdTcpAddresses: [`127.0.0.1:${node.tcp}`], maxInFlight: 50, autoFinish: false }, (m) => {
-    if (got.length >= n) return m.requeue(0);
-    got.push(m.body.toString());
-    m.finish();
-  });
-  c.events.error = () => {};
-  t.teardown(() => c.stop(100));
-  await c.start();
-  const end = Date.now() + ms;
-  while (got.length < n && Date.now() < end) await delay(25);
-  await delay(200);
-  await c.stop();
-  return got;
-}
+/** Polls every 50 ms, 15 s unless told. */
+const waitFor = (what: string, cond: () => Promise<boolean> | boolean, ms = 15_000): Promise<true> => waitUntil(what, async () => (await cond()) || undefined, ms, 50);
 
 t.test('kill -9 and a deleted data path: the replica delivers every acknowledged message', async (t) => {
   const b = await serve(t, tempDir(t), ['--replica-name=B']);
@@ -169,7 +88,7 @@ t.test('with its replica gone, durable publishes are refused and /ping says why;
   await t.rejects(conn.publish('t', 'refused'), { code: 'E_PUB_FAILED' }, 'PUB refused');
   const http = await api(a, 'POST', '/pub?topic=t', 'refused-http');
   t.equal(http.status, 503, 'HTTP /pub 503');
-  b = await serve(t, bDir, ['--replica-name=B'], bPort);
+  b = await serve(t, bDir, ['--replica-name=B'], { tcpPort: bPort });
   await waitFor('in sync again', () => inSync(a));
   t.equal((await api(a, 'GET', '/ping')).text, 'OK');
   const again = await Connection.open({ host: '127.0.0.1', port: a.tcp });
