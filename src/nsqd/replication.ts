@@ -16,7 +16,8 @@ import { ReplicaSession, type Hello, type SessionHost } from './replica-session.
 import { splitHostPort } from './listen.js';
 import { syncDir } from './segment-log.js';
 import type { NSQD } from './nsqd.js';
-import { encodeJson, encodeSeq, T_TAKEN, T_TAKEN_OK } from '../protocol/replication.js';
+import { encodeError, encodeJson, encodeSeq, T_TAKEN, T_TAKEN_OK } from '../protocol/replication.js';
+import { keepGranted } from './auth.js';
 import { E_AUTH_FAILED, E_AUTH_FIRST, E_INVALID, E_UNAUTHORIZED } from '../protocol/errors.js';
 
 /**
@@ -27,6 +28,12 @@ import { E_AUTH_FAILED, E_AUTH_FIRST, E_INVALID, E_UNAUTHORIZED } from '../proto
  */
 export class ReplicationUnconfirmed extends Error {
   readonly code = 'E_REPL_UNCONFIRMED';
+}
+
+/** A REPL's authorization: when it expires, and how to ask for it again (resolves to the next expiry; rejects once refused). */
+export interface ReplGrant {
+  expires: number;
+  renew: () => Promise<number>;
 }
 
 export const IDENTITY_FILE = 'replication.json';
@@ -443,9 +450,20 @@ export class Replication implements SessionHost {
 
   // ---- replica side: sessions (SessionHost) ------------------------------------------------------
 
-  /** REPL on a V2 connection: this node becomes a replica of whoever sends HELLO. */
-  accept(socket: Duplex, early: Buffer): void {
-    new ReplicaSession(socket, early, this);
+  /**
+   * REPL on a V2 connection: this node becomes a replica of whoever sends HELLO. With auth on,
+   * `grant` is the REPL's authorization: asked for again whenever it expires, and the link is
+   * closed once it no longer covers topic .* channel .* (the origin's next dial is then refused at AUTH).
+   */
+  accept(socket: Duplex, early: Buffer, grant?: ReplGrant): void {
+    const session = new ReplicaSession(socket, early, this);
+    if (grant === undefined) return;
+    const stop = keepGranted(grant.expires, grant.renew, (err) => {
+      this.logger.warn(`REPLICATION: origin ${session.origin}: AUTH failed ${err.message}; link closed`);
+      session.send(encodeError(E_UNAUTHORIZED, 'AUTH failed for REPL'));
+      session.close();
+    });
+    socket.once('close', stop);
   }
 
   opened(session: ReplicaSession, hello: Hello): void {

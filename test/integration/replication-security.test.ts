@@ -60,6 +60,9 @@ function linksSeen(b: Node): { tls: number; plain: number } {
   return { tls: links.filter((a) => upgraded.has(a)).length, plain: links.filter((a) => !upgraded.has(a)).length };
 }
 
+/** How many replication links the replica took. */
+const linkCount = (b: Node): number => [...b.proc.stderr().matchAll(/\] replication link$/gm)].length;
+
 /** Bytes the replica holds of `origin`'s durable files. */
 async function mirrored(b: Node, origin: string): Promise<number> {
   return (await stats(b)).replication?.mirrors.find((m) => m.origin === origin)?.bytes ?? 0;
@@ -145,7 +148,7 @@ t.test('AUTH on the replica: the origin sends --replication-auth-secret over the
   await degraded(t, writer);
 });
 
-t.test('a secret the auth server refuses: one log line, /stats says refused, publishes refused; once granted, in sync without a restart', async (t) => {
+t.test('a secret the auth server refuses: one log line, /stats says refused, publishes refused; once granted, in sync without a restart; renewed at each expiry; withdrawn, refused again', async (t) => {
   const authd = await startAuthd(t, {});
   const b = await serve(t, tempDir(t), ['--replica-name=B', `--auth-http-address=${authd.address}`]);
   const a = await origin(t, b, 'A', ['--replication-auth-secret=later']);
@@ -157,9 +160,20 @@ t.test('a secret the auth server refuses: one log line, /stats says refused, pub
   t.equal(lines.length, 1, `${tries()} tries, logged once: ${lines[0] ?? ''}`);
   t.match(lines[0], /REPLICATION: replica 127\.0\.0\.1:\d+ refused the link: E_AUTH_FAILED AUTH failed \(retrying\)/);
 
-  authd.secrets.set('later', GRANT_ALL);
+  // granted for one second at a time: the replica asks again as each grant expires
+  authd.secrets.set('later', { ...GRANT_ALL, ttl: 1 });
   await synced(a, 15_000);
   t.equal((await api(a, 'GET', '/ping')).text, 'OK', '/ping OK again');
   t.equal((await publishMix(t, a, 'orders', 'g', 10, 100)).length, 10, 'publishes answered OK');
   t.equal(a.proc.child.exitCode, null, 'the same process all along');
+
+  const asked = tries();
+  await waitFor('two renewals', () => tries() >= asked + 2, 5000, 50);
+  t.ok(await inSync(a), 'renewed grants keep the link in sync');
+  t.equal(linkCount(b), 1, 'on the same link: no reconnect');
+
+  authd.secrets.delete('later');
+  t.match(await refused(a), /^E_AUTH_FAILED AUTH failed$/, 'a withdrawn grant: the link is closed at its expiry, and the next dial refused');
+  t.match(b.proc.stderr(), /REPLICATION: origin A: AUTH failed .*; link closed/);
+  await degraded(t, a);
 });
