@@ -19,7 +19,13 @@ import type { Topic } from './topic.js';
 
 /** A publisher whose answers wait for the commit of the turn. */
 export interface Committer {
-  committed(err: Error | null): void;
+  /**
+   * The turn's commit is about to be written: the publishes held so far are the ones it covers
+   * (later ones wait for a later commit). Returns them as a batch for committed(), and whether any
+   * is on a durable topic (only those wait for replicas).
+   */
+  seal(): { batch: object; durable: boolean };
+  committed(batch: object, err: Error | null): void;
 }
 
 /** how soon a journal or ack log write the disk refused is tried again */
@@ -128,28 +134,33 @@ export class Durability {
    */
   #turn = (): void => {
     this.#scheduled = false;
+    // exactly what this commit covers: a publish that arrives while its replicas confirm waits for the next one
+    const sealed = this.#waiting.map((c) => ({ c, ...c.seal() }));
+    const promises = this.#promises;
+    this.#waiting = [];
+    this.#promises = [];
     let failure: Error | null = null;
     try {
       this.commit();
     } catch (err) {
       failure = err as Error;
     }
-    const waiting = this.#waiting;
-    const promises = this.#promises;
-    this.#waiting = [];
-    this.#promises = [];
-    const answer = (unreplicated: Error | null): void => {
+    const r = this.#nsqd.replication;
+    const replicated = r !== null && r.needed > 0 && failure === null;
+    const answer = (durable: boolean, unreplicated: Error | null): void => {
       const f = failure ?? unreplicated;
-      for (const c of waiting) c.committed(f);
+      for (const w of sealed) if (!replicated || w.durable === durable) w.c.committed(w.batch, f);
       for (const p of promises) {
+        if (replicated && this.#nsqd.isDurableTopic(p.topic) !== durable) continue;
         const err = f ?? this.failure(p.topic);
         if (err === null) p.resolve();
         else p.reject(err);
       }
     };
-    const r = this.#nsqd.replication;
-    if (r !== null && failure === null && (waiting.length > 0 || promises.length > 0)) r.whenReplicated(this.#lastSeq, answer);
-    else answer(null);
+    if (!replicated) return answer(true, null);
+    // plain topics' publishers are answered now; durable ones once R-1 replicas confirmed this commit
+    answer(false, null);
+    if (sealed.some((w) => w.durable) || promises.some((p) => this.#nsqd.isDurableTopic(p.topic))) r!.whenReplicated(this.#lastSeq, (err) => answer(true, err));
   };
 
   /** the replication sequence of the last commit (0 without replication) */

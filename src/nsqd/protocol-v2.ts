@@ -54,6 +54,14 @@ const CH_SPACE = 32;
 /** Go's %q, as nsqd prints names in error messages. */
 const q = goQuote;
 
+/** Publishes covered by one commit: their OKs go out in order, once it is done (and confirmed). */
+interface SealedBatch {
+  verbs: string[];
+  topics: string[];
+  done: boolean;
+  err: Error | null;
+}
+
 export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
   readonly client: Client;
   readonly #nsqd: NSQD;
@@ -75,6 +83,8 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
   #unsettledTopics: string[] = [];
   /** durable mode: registered for the commit at the end of this turn */
   #awaitingCommit = false;
+  /** replicated: publishes sealed into a commit, answered in order once each commit is confirmed */
+  #sealed: SealedBatch[] = [];
   #keptAt = 0;
   /**
    * Non-null while an auth server query is under way: what arrived meanwhile, replayed in order
@@ -870,11 +880,26 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     }
   }
 
-  /** The turn's commit is done (Committer). */
-  committed(err: Error | null): void {
+  /** The turn's commit is being written: it covers the publishes held until now (Committer). */
+  seal(): { batch: object; durable: boolean } {
     this.#awaitingCommit = false;
-    if (this.client.state === STATE_CLOSING && this.client.socket.destroyed) return;
-    this.#answer(err);
+    const batch: SealedBatch = { verbs: this.#unsettled, topics: this.#unsettledTopics, done: false, err: null };
+    this.#unsettled = [];
+    this.#unsettledTopics = [];
+    this.#sealed.push(batch);
+    return { batch, durable: batch.topics.some((t) => this.#nsqd.isDurableTopic(t)) };
+  }
+
+  /** A sealed batch's commit is done (and confirmed): answered once every batch before it is (Committer). */
+  committed(batch: object, err: Error | null): void {
+    const b = batch as SealedBatch;
+    b.done = true;
+    b.err = err;
+    while (this.#sealed.length > 0 && this.#sealed[0]!.done) {
+      const next = this.#sealed.shift()!;
+      if (this.client.socket.destroyed) continue;
+      this.#answer(next.verbs, next.topics, next.err);
+    }
   }
 
   /**
@@ -901,17 +926,18 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     } catch (err) {
       failure = err as Error;
     }
-    this.#answer(failure);
+    const held = this.#unsettled;
+    const topics = this.#unsettledTopics;
+    this.#unsettled = [];
+    this.#unsettledTopics = [];
+    this.#answer(held, topics, failure);
   }
 
-  #answer(failure: Error | null): void {
-    const held = this.#unsettled;
+  /** OKs for `held` publishes (of `topics`, durable mode), or the failure that ends the connection. */
+  #answer(held: string[], topics: string[], failure: Error | null): void {
     if (held.length === 0) return;
-    this.#unsettled = [];
     const durability = this.#nsqd.durability;
     if (durability !== null) {
-      const topics = this.#unsettledTopics;
-      this.#unsettledTopics = [];
       if (failure === null && durability.failing) for (let i = 0; failure === null && i < topics.length; i++) failure = durability.failure(topics[i]!);
     }
     if (failure instanceof ReplicationUnconfirmed) {

@@ -5,11 +5,12 @@
 // all of it is fsynced there. After any outage the replica's STATE (its files and sizes) is where
 // sending starts again, so catching up and running are one mechanism.
 
-import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import { MIRRORED_FILE } from './replica-mirror.js';
+import { SEND_HIGH_WATER, readAppends } from './replica-append.js';
 import {
   ReplFrameDecoder,
   T_CONFIRM,
@@ -18,7 +19,6 @@ import {
   T_PING,
   T_STATE,
   T_TAKEN,
-  encodeAppendInPlace,
   encodeJson,
   encodeMeta,
   encodePing,
@@ -31,10 +31,6 @@ import {
 } from '../protocol/replication.js';
 
 
-/** Most bytes of file data one APPEND frame carries (whole batches; a bigger single batch goes alone). */
-const CHUNK = 4 * 1024 * 1024;
-/** Stop reading files for a link while this much is waiting in its socket; 'drain' resumes. */
-const HIGH_WATER = 16 * 1024 * 1024;
 const PING_MS = 1000;
 
 /**
@@ -259,7 +255,7 @@ export class ReplicaLink {
     const seq = this.#wantSeq;
     for (const name of this.#removed.splice(0)) this.#send(encodeRemove(seq, name));
     for (const [name, size] of this.#dirty) {
-      if (socket.writableLength > HIGH_WATER) {
+      if (socket.writableLength > SEND_HIGH_WATER) {
         this.lagBytes = this.#pendingBytes();
         return; // 'drain' pumps again; COMMIT waits for the data it covers
       }
@@ -295,38 +291,12 @@ export class ReplicaLink {
       return true;
     }
     try {
-      let pos = from;
-      const header = Buffer.allocUnsafe(8);
-      while (pos < to) {
-        // whole batches up to CHUNK bytes (at least one, however big)
-        let end = pos;
-        while (end < to) {
-          if (readSync(fd, header, 0, 8, end) < 8) break;
-          const next = end + 8 + header.readUInt32BE(0);
-          if (next > to || (next - pos > CHUNK && end > pos)) break;
-          end = next;
-        }
-        if (end === pos) {
-          this.#o.logger.error(`REPLICATION(${this.address}): ${name} has no whole batch at ${pos}; sent up to there`);
-          this.#dirty.delete(name);
-          return true;
-        }
-        let short = false;
-        const frame = encodeAppendInPlace(seq, name, pos, end - pos, (buf, at) => {
-          const want = end - pos;
-          let got = 0;
-          while (got < want) {
-            const n = readSync(fd, buf, at + got, want - got, pos + got);
-            if (n === 0) break;
-            got += n;
-          }
-          short = got < want;
-        });
-        if (short) return true;
+      const r = readAppends(fd, name, seq, from, to, (frame, end) => {
         this.#send(frame);
-        pos = end;
-        this.#sent.set(name, pos);
-      }
+        this.#sent.set(name, end);
+        return true;
+      });
+      if (r.end === 'short') this.#o.logger.warn(`REPLICATION(${this.address}): ${name} has no whole batch at ${r.reached} (cut back meanwhile?); sent up to there`);
       return true;
     } catch (err) {
       this.#o.logger.error(`REPLICATION(${this.address}): reading ${name}: ${(err as Error).message}`);

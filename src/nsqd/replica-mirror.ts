@@ -4,7 +4,7 @@
 // state.json. Appends are checked against the file's size (the origin resends from there when they
 // do not match); commit() makes everything applied so far durable before the origin is confirmed.
 
-import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { E_REPL_OFFSET, E_REPL_PAYLOAD, ReplicationProtocolError } from '../protocol/replication.js';
 import { syncDir } from './segment-log.js';
@@ -19,14 +19,16 @@ export const MIRRORED_FILE = /^[^/\\]+\.(?:journal|acks)\.\d{6,}\.dat$/;
 export const META_FILE = 'meta.json';
 const STATE_EVERY_MS = 1000;
 export const STATE_FILE = 'state.json';
+/** a copy whose messages were taken over, kept until they are replicated onward */
+export const RETIRED_SUFFIX = '.taken';
 
 export interface MirrorState {
   /** epoch ms of the last frame from the origin */
   last_contact: number;
   /** the highest COMMIT made durable */
   confirmed: number;
-  /** set once its messages went into this node's own journal */
-  taken_over?: boolean;
+  /** the origin's replica addresses in its order (HELLO): where this copy stands for a takeover */
+  replicas?: string[];
 }
 
 /** `%`-escapes what cannot stand in one path component (a node name is `host:port`). */
@@ -169,9 +171,23 @@ export class ReplicaMirror {
     }
   }
 
-  markTakenOver(): void {
-    this.#state.taken_over = true;
-    writeFileAtomic(join(this.dir, STATE_FILE), JSON.stringify(this.#state));
+  /** Kept with the next state write (every second at most, and at close). */
+  setReplicas(replicas: string[]): void {
+    this.#state.replicas = replicas;
+  }
+
+  /**
+   * Its messages were taken over into this node's own journal: the copy is moved aside to
+   * `<incarnation>.taken` (an origin that comes back finds no copy and sends everything again) and
+   * deleted once that journal is on this node's replicas too. Returns the new folder.
+   */
+  retire(): string {
+    this.close();
+    const to = `${this.dir}${RETIRED_SUFFIX}`;
+    rmSync(to, { recursive: true, force: true });
+    renameSync(this.dir, to);
+    syncDir(join(this.dir, '..'));
+    return to;
   }
 
   close(): void {
@@ -233,6 +249,27 @@ export function listMirrors(root: string): Array<{ origin: string; incarnation: 
       continue;
     }
     for (const inc of incs) if (/^[0-9a-f]{1,32}$/.test(inc)) out.push({ origin: unescapeName(n), incarnation: inc });
+  }
+  return out;
+}
+
+/** Folders of copies taken over (retired) under `root`, to be deleted once that is replicated onward. */
+export function listRetired(root: string): string[] {
+  const out: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    let incs: string[];
+    try {
+      incs = readdirSync(join(root, n));
+    } catch {
+      continue;
+    }
+    for (const inc of incs) if (inc.endsWith(RETIRED_SUFFIX)) out.push(join(root, n, inc));
   }
   return out;
 }

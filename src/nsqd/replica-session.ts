@@ -2,6 +2,8 @@
 // applied to its mirror, COMMITs made durable once per turn and confirmed. Anything wrong in what the
 // origin sends ends the session with an ERROR frame; nothing of a bad frame is applied.
 
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import {
@@ -21,11 +23,17 @@ import {
   encodePing,
   encodeSeq,
   T_CONFIRM,
+  T_CLAIM,
+  T_FETCH,
+  T_RELEASE,
+  encodeMeta,
   frameTypeName,
   type ReplFrame,
 } from '../protocol/replication.js';
 import { ReplicaMirror } from './replica-mirror.js';
 import { pingInterval } from './replica-link.js';
+import { SEND_HIGH_WATER, readAppends } from './replica-append.js';
+import type { HeldCopy } from './replica-call.js';
 
 export interface Hello {
   name: string;
@@ -49,7 +57,16 @@ export interface SessionHost {
   takenOver(hello: Hello): Record<string, unknown> | null;
   /** the origin applied takeover `n` */
   takenApplied?(hello: Hello, n: number): void;
+  /**
+   * FETCH (a node restoring) or CLAIM (another replica taking over): the copies of `origin` held here
+   * (one incarnation, or all with null), which are not taken over while `session` lasts.
+   */
+  hold?(session: ReplicaSession, origin: string, incarnation: string | null): HeldCopy[];
+  /** RELEASE: the messages of that copy are safe elsewhere; it may go */
+  release?(session: ReplicaSession, origin: string, incarnation: string): void;
 }
+
+const INCARNATION = /^[0-9a-f]{1,32}$/;
 
 export class ReplicaSession {
   readonly #socket: Duplex;
@@ -57,6 +74,8 @@ export class ReplicaSession {
   readonly #decoder: ReplFrameDecoder;
   hello: Hello | null = null;
   mirror: ReplicaMirror | null = null;
+  /** FETCH, CLAIM or RELEASE came first: a call, not a link that follows an origin */
+  #call = false;
   #commitSeq = 0;
   #commitScheduled = false;
   #closed = false;
@@ -90,7 +109,7 @@ export class ReplicaSession {
     try {
       if (f.type === T_HELLO) return this.#onHello(f.json);
       const m = this.mirror;
-      if (m === null) throw new ReplicationProtocolError(E_REPL_PAYLOAD, `${frameTypeName(f.type)} before HELLO`);
+      if (m === null) return this.#onCall(f);
       m.touch(Date.now());
       switch (f.type) {
         case T_APPEND:
@@ -125,12 +144,13 @@ export class ReplicaSession {
 
   #onHello(j: Record<string, unknown>): void {
     if (this.hello !== null) throw new ReplicationProtocolError(E_REPL_PAYLOAD, 'a second HELLO');
+    if (this.#call) throw new ReplicationProtocolError(E_REPL_PAYLOAD, 'HELLO on a call');
     const name = j['name'];
     const inc = j['incarnation'];
     const replicas = j['replicas'];
     if (j['version'] !== 1) throw new ReplicationProtocolError(E_REPL_PAYLOAD, `replication version ${JSON.stringify(j['version'])} is not 1`);
     if (typeof name !== 'string' || name.length === 0 || name.length > 255) throw new ReplicationProtocolError(E_REPL_PAYLOAD, 'HELLO without a name');
-    if (typeof inc !== 'string' || !/^[0-9a-f]{1,32}$/.test(inc)) throw new ReplicationProtocolError(E_REPL_PAYLOAD, 'HELLO without an incarnation');
+    if (typeof inc !== 'string' || !INCARNATION.test(inc)) throw new ReplicationProtocolError(E_REPL_PAYLOAD, 'HELLO without an incarnation');
     if (!Array.isArray(replicas) || !replicas.every((r) => typeof r === 'string')) throw new ReplicationProtocolError(E_REPL_PAYLOAD, 'HELLO without its replica list');
     if (name === this.#host.selfName) throw new ReplicationProtocolError(E_REPL_PAYLOAD, `origin ${name} is this node: a node cannot be its own replica`);
     const hello: Hello = { name, incarnation: inc, replicas: replicas as string[], restore: j['restore'] === true };
@@ -138,6 +158,7 @@ export class ReplicaSession {
     this.#host.opened(this, hello);
     this.mirror = new ReplicaMirror(this.#host.root, name, inc);
     this.mirror.touch(Date.now());
+    this.mirror.setReplicas(hello.replicas);
     this.#send(
       encodeJson(T_STATE, {
         incarnation: inc,
@@ -146,6 +167,85 @@ export class ReplicaSession {
         taken_over: this.#host.takenOver(hello),
       }),
     );
+  }
+
+  // ---- calls: FETCH, CLAIM, RELEASE ------------------------------------------------------------
+
+  #onCall(f: ReplFrame): void {
+    const host = this.#host;
+    if (f.type === T_PING) return;
+    if ((f.type !== T_FETCH && f.type !== T_CLAIM && f.type !== T_RELEASE) || host.hold === undefined || host.release === undefined) {
+      throw new ReplicationProtocolError(E_REPL_PAYLOAD, `${frameTypeName(f.type)} before HELLO`);
+    }
+    this.#call = true;
+    const j = f.json;
+    const origin = f.type === T_FETCH ? j['name'] : j['origin'];
+    const inc = j['incarnation'];
+    if (typeof origin !== 'string' || origin.length === 0 || origin.length > 255) throw new ReplicationProtocolError(E_REPL_PAYLOAD, `${frameTypeName(f.type)} without an origin name`);
+    if (origin === host.selfName) throw new ReplicationProtocolError(E_REPL_PAYLOAD, `${origin} is this node`);
+    if (!(typeof inc === 'string' && INCARNATION.test(inc)) && !(f.type === T_FETCH && inc === null)) {
+      throw new ReplicationProtocolError(E_REPL_PAYLOAD, `${frameTypeName(f.type)} without an incarnation`);
+    }
+    if (f.type === T_RELEASE) {
+      host.release(this, origin, inc as string);
+      this.#send(encodeSeq(T_CONFIRM, 0));
+      return;
+    }
+    const held = host.hold(this, origin, inc as string | null);
+    if (f.type === T_CLAIM) {
+      host.logger.info(`REPLICATION: ${typeof j['by'] === 'string' ? j['by'] : 'a replica'} takes ${origin} (incarnation ${inc as string}) over; holding this copy back`);
+      this.#send(encodeSeq(T_CONFIRM, 0));
+      return;
+    }
+    if (inc === null) {
+      this.#send(encodeJson(T_STATE, { mirrors: held.map(({ incarnation, last_contact, bytes }) => ({ incarnation, last_contact, bytes })) }));
+      return;
+    }
+    const copy = held[0];
+    if (copy === undefined) throw new ReplicationProtocolError('E_REPL_GONE', `no copy of ${origin} incarnation ${inc as string} here`);
+    const have = j['have'];
+    if (have === null || typeof have !== 'object' || Array.isArray(have)) throw new ReplicationProtocolError(E_REPL_PAYLOAD, 'FETCH without its file sizes');
+    host.logger.info(`REPLICATION: ${origin} restores incarnation ${inc as string} from this node's copy (${copy.bytes} bytes)`);
+    void this.#stream(origin, inc as string, have as Record<string, unknown>).catch((err: Error) => {
+      host.logger.error(`REPLICATION: sending ${origin}'s copy: ${err.message}`);
+      this.#send(encodeError('E_REPL_DISK', err.message));
+      this.close();
+    });
+  }
+
+  /** FETCH: the copy's bytes beyond `have`, file by file, then its META and COMMIT 0 (the end). */
+  async #stream(origin: string, inc: string, have: Record<string, unknown>): Promise<void> {
+    const copy = new ReplicaMirror(this.#host.root, origin, inc);
+    const dir = copy.dir;
+    const files = copy.files();
+    const meta = copy.meta;
+    copy.close();
+    const socket = this.#socket;
+    for (const [file, size] of Object.entries(files)) {
+      const h = have[file];
+      let pos = typeof h === 'number' && Number.isSafeInteger(h) && h >= 0 ? h : 0;
+      if (pos >= size) continue;
+      const fd = openSync(join(dir, file), 'r');
+      try {
+        for (;;) {
+          const r = readAppends(fd, file, 0, pos, size, (frame) => {
+            this.#send(frame);
+            return socket.writableLength < SEND_HIGH_WATER;
+          });
+          pos = r.reached;
+          if (r.end !== 'paused') break;
+          await new Promise<void>((resolve) => {
+            socket.once('drain', resolve);
+            socket.once('close', resolve);
+          });
+          if (this.#closed) return;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+    this.#send(encodeMeta(0, meta ?? {}));
+    this.#send(encodeSeq(T_COMMIT, 0));
   }
 
   /** One fsync of the mirror per turn, however many COMMITs came in it. */

@@ -4,13 +4,14 @@
 // been silent for --failover-timeout.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { JournalRecord } from './journal.js';
 import { replayTopic } from './journal-replay.js';
-import { ReplicaLink, type LinkState } from './replica-link.js';
-import { ReplicaMirror, listMirrors } from './replica-mirror.js';
+import { ReplicaLink, listDurableFiles, type LinkState } from './replica-link.js';
+import { ReplicaMirror, escapeName, listMirrors, listRetired } from './replica-mirror.js';
+import { ReplicaCall, type HeldCopy } from './replica-call.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { ReplicaSession, type Hello, type SessionHost } from './replica-session.js';
 import { splitHostPort } from './listen.js';
@@ -38,6 +39,8 @@ export interface ReplGrant {
 
 export const IDENTITY_FILE = 'replication.json';
 export const MIRRORS_DIR = 'replicas';
+/** where a node that starts empty gathers its replicas' copies of it before taking them in */
+export const RESTORE_DIR = 'restore';
 
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
@@ -98,6 +101,20 @@ export interface ReplicationStats {
   links: ReplicationLinkStats[];
   mirrors: ReplicationMirrorStats[];
   taken_over_messages: number;
+  /** messages this node took back from its replicas' copies when it started with an empty data path */
+  restored_messages: number;
+  /** a restore's progress, when this node started empty */
+  restore?: string;
+}
+
+interface WatchedMirror {
+  origin: string;
+  incarnation: string;
+  /** epoch ms of the origin's last frame (or of this node's start, or of the end of a call that held it) */
+  lastContact: number;
+  /** where this node stands in the origin's replica list (-1: not found); the k-th waits (k+1) timeouts */
+  rank: number;
+  replicas: string[];
 }
 
 class LinkRunner {
@@ -163,6 +180,12 @@ class LinkRunner {
   }
 }
 
+/** Deletes a copy's folder (its messages are safe elsewhere) and makes that durable. */
+function dropDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  syncDir(join(dir, '..'));
+}
+
 export class Replication implements SessionHost {
   readonly nsqd: NSQD;
   readonly factor: number;
@@ -176,9 +199,14 @@ export class Replication implements SessionHost {
   #waiters: Array<{ seq: number; at: number; done: (err: Error | null) => void }> = [];
   #sessions = new Map<string, ReplicaSession>();
   /** mirrors found on disk or opened by a session: key origin/incarnation */
-  #mirrors = new Map<string, { origin: string; incarnation: string; lastContact: number; rank: number; dir: string }>();
+  #mirrors = new Map<string, WatchedMirror>();
+  /** copies held back from takeover while a call (FETCH, CLAIM) is open: session → mirror keys */
+  #holds = new Map<ReplicaSession, Set<string>>();
+  /** work that waits until a commit is on this node's replicas too (dropping a taken-over copy) */
+  #onward: Array<{ seq: number; run: () => void }> = [];
   #takingOver = false;
   takenOverMessages = 0;
+  restoredMessages = 0;
 
   constructor(nsqd: NSQD) {
     this.nsqd = nsqd;
@@ -209,12 +237,17 @@ export class Replication implements SessionHost {
     const o = this.nsqd.options;
     const name = o.replicaName !== '' ? o.replicaName : `${o.broadcastAddress}:${this.nsqd.tcpEndpoint.port}`;
     this.identity = this.#loadIdentity(name);
+    // an interrupted restore: its copies are still held by the replicas (which take them over if asked by no one)
+    rmSync(join(this.nsqd.dataPath, RESTORE_DIR), { recursive: true, force: true });
     const now = Date.now();
+    // copies taken over before a restart go once this node's journal (which holds their messages) is replicated
+    for (const dir of listRetired(this.root)) this.#afterOnward(this.#seq, () => dropDir(dir));
     for (const m of listMirrors(this.root)) {
       const mirror = new ReplicaMirror(this.root, m.origin, m.incarnation);
-      // a restarted replica gives every origin a whole failover timeout from its own start
-      if (mirror.state.taken_over !== true) this.#mirrors.set(`${m.origin}/${m.incarnation}`, { ...m, lastContact: now, rank: 0, dir: mirror.dir });
+      const replicas = mirror.state.replicas ?? [];
       mirror.close();
+      // a restarted replica gives every origin a whole failover timeout from its own start
+      this.#mirrors.set(`${m.origin}/${m.incarnation}`, { ...m, lastContact: now, rank: this.#rankIn(replicas), replicas });
     }
     for (const address of o.replicaAddresses) {
       const runner: LinkRunner = new LinkRunner(
@@ -245,6 +278,7 @@ export class Replication implements SessionHost {
       this.#holdTimer.unref();
     }
     for (const l of this.#links) l.start();
+    if (this.#fresh && this.#links.length > 0) void this.#restore();
     this.logger.info(`REPLICATION: ${this.identity.name} (incarnation ${this.identity.incarnation}), factor ${this.factor}, replicas ${o.replicaAddresses.join(', ') || 'none'}`);
   }
 
@@ -261,6 +295,7 @@ export class Replication implements SessionHost {
       // a new data path (or a lost disk): a new incarnation
     }
     const id: Identity = { name, incarnation: randomBytes(8).toString('hex'), taken_over: {}, applied: {} };
+    this.#fresh = true;
     // a node that only receives copies writes its file when it first has something to keep
     if (this.nsqd.options.replicaAddresses.length > 0) this.#saveIdentity(id);
     return id;
@@ -268,6 +303,8 @@ export class Replication implements SessionHost {
 
   /** the identity was on disk: this node has been replicated before and may have been taken over */
   #returning = false;
+  /** no identity on disk: a new node, or one whose disk was lost (its replicas may hold a copy of it) */
+  #fresh = false;
   #awaitingState = new Set<LinkRunner>();
   #holdTimer: NodeJS.Timeout | null = null;
 
@@ -323,6 +360,7 @@ export class Replication implements SessionHost {
   }
 
   close(): void {
+    this.#closed = true;
     if (this.#holdTimer !== null) clearTimeout(this.#holdTimer);
     for (const l of this.#links) l.close();
     for (const s of [...this.#sessions.values()]) s.close();
@@ -437,15 +475,25 @@ export class Replication implements SessionHost {
       const why = new ReplicationUnconfirmed(`${this.degraded()!} for ${this.failoverMs} ms: not confirmed`);
       while (this.#waiters.length > 0 && now - this.#waiters[0]!.at > this.failoverMs) this.#waiters.shift()!.done(why);
     }
+    this.#runOnward();
     if (this.#takingOver) return;
     for (const [key, m] of this.#mirrors) {
+      if (this.#held(key)) continue;
       const s = this.#sessions.get(m.origin);
       const contact = s?.mirror !== null && s?.hello?.incarnation === m.incarnation ? Math.max(m.lastContact, s.mirror!.state.last_contact) : m.lastContact;
-      if (now - contact <= this.failoverMs * (m.rank + 1)) continue;
+      if (now - contact <= this.failoverMs * (Math.max(0, m.rank) + 1)) continue;
       this.#mirrors.delete(key);
-      this.#takeover(m.origin, m.incarnation, now - contact);
+      this.#takingOver = true;
+      void this.#claimAndTakeOver(m, now - contact).finally(() => {
+        this.#takingOver = false;
+      });
       return;
     }
+  }
+
+  #held(key: string): boolean {
+    for (const keys of this.#holds.values()) if (keys.has(key)) return true;
+    return false;
   }
 
   // ---- replica side: sessions (SessionHost) ------------------------------------------------------
@@ -471,20 +519,29 @@ export class Replication implements SessionHost {
     this.#sessions.set(hello.name, session);
     if (old !== undefined && old !== session) old.close();
     const key = `${hello.name}/${hello.incarnation}`;
-    const rank = Math.max(0, this.#rankIn(hello.replicas));
-    const existing = this.#mirrors.get(key);
+    const rank = this.#rankIn(hello.replicas);
     const taken = this.identity.taken_over[hello.name];
     if (taken !== undefined && taken.incarnation === hello.incarnation) {
       // taken over already: the origin learns it from STATE and nothing is mirrored until it applied it
       return;
     }
-    this.#mirrors.set(key, { origin: hello.name, incarnation: hello.incarnation, lastContact: Date.now(), rank, dir: existing?.dir ?? '' });
+    this.#mirrors.set(key, { origin: hello.name, incarnation: hello.incarnation, lastContact: Date.now(), rank, replicas: hello.replicas });
     // an older incarnation of this origin (it lost its disk) that is still held here: its messages are
     // delivered by this node once the timeout runs out, as for a lost node (its clock keeps running)
     this.logger.info(`REPLICATION: replicating ${hello.name} (incarnation ${hello.incarnation}${rank > 0 ? `, takeover rank ${rank}` : ''})`);
   }
 
   closed(session: ReplicaSession): void {
+    const held = this.#holds.get(session);
+    if (held !== undefined) {
+      // the call ended without a RELEASE: the copies' clocks start again from now
+      this.#holds.delete(session);
+      const now = Date.now();
+      for (const key of held) {
+        const m = this.#mirrors.get(key);
+        if (m !== undefined) m.lastContact = Math.max(m.lastContact, now);
+      }
+    }
     const h = session.hello;
     if (h === null) return;
     if (this.#sessions.get(h.name) === session) this.#sessions.delete(h.name);
@@ -504,8 +561,38 @@ export class Replication implements SessionHost {
     delete this.identity.taken_over[hello.name];
     this.#saveIdentity();
     // from here its copy (refilled by the catch-up) is watched again like any other
-    this.#mirrors.set(`${hello.name}/${hello.incarnation}`, { origin: hello.name, incarnation: hello.incarnation, lastContact: Date.now(), rank: Math.max(0, this.#rankIn(hello.replicas)), dir: '' });
+    this.#mirrors.set(`${hello.name}/${hello.incarnation}`, { origin: hello.name, incarnation: hello.incarnation, lastContact: Date.now(), rank: this.#rankIn(hello.replicas), replicas: hello.replicas });
     this.logger.info(`REPLICATION: ${hello.name} applied takeover ${n}; replicating it again`);
+  }
+
+  /** FETCH or CLAIM: the copies of `origin` held here (not followed by a live link), held back from takeover. */
+  hold(session: ReplicaSession, origin: string, incarnation: string | null): HeldCopy[] {
+    const out: HeldCopy[] = [];
+    const live = this.#sessions.get(origin)?.hello?.incarnation;
+    let keys = this.#holds.get(session);
+    for (const [key, m] of this.#mirrors) {
+      if (m.origin !== origin || m.incarnation === live || (incarnation !== null && m.incarnation !== incarnation)) continue;
+      const dir = join(this.root, escapeName(origin), m.incarnation);
+      let bytes = 0;
+      for (const size of listDurableFiles(dir).values()) bytes += size;
+      const copy = new ReplicaMirror(this.root, origin, m.incarnation);
+      const lastContact = copy.state.last_contact;
+      copy.close();
+      if (keys === undefined) this.#holds.set(session, (keys = new Set()));
+      keys.add(key);
+      out.push({ incarnation: m.incarnation, last_contact: lastContact, bytes });
+    }
+    return out.sort((a, b) => b.last_contact - a.last_contact);
+  }
+
+  /** RELEASE: `origin`'s messages in that copy are safe elsewhere (restored by it, or taken over by another replica). */
+  release(session: ReplicaSession, origin: string, incarnation: string): void {
+    const key = `${origin}/${incarnation}`;
+    if (!this.#mirrors.has(key) || this.#sessions.get(origin)?.hello?.incarnation === incarnation) return;
+    this.#mirrors.delete(key);
+    this.#holds.get(session)?.delete(key);
+    new ReplicaMirror(this.root, origin, incarnation).drop();
+    this.logger.info(`REPLICATION: copy of ${origin} (incarnation ${incarnation}) released: its messages are safe on another node`);
   }
 
   /** Where this node stands in an origin's replica list (-1: not found by address). */
@@ -525,70 +612,125 @@ export class Replication implements SessionHost {
   // ---- takeover -------------------------------------------------------------------------------
 
   /**
-   * The origin has been silent past the failover timeout: its unfinished messages go into this
-   * node's own topics and channels (new IDs from this node's counter, deferred ones keeping their
-   * due time), committed to this node's journal, before the takeover is recorded and the mirror
-   * goes. A crash in between repeats the takeover at the next start: duplicates, never loss.
+   * The origin has been silent past the failover timeout. With R ≥ 3 the replicas ranked after this
+   * one are told first (CLAIM: they hold their copies back); then the takeover; once its commit is
+   * on this node's own replicas, the copy here goes and the claimed replicas are told to drop theirs
+   * (RELEASE). A claimed replica that hears nothing more takes over itself later: duplicates, never
+   * a loss.
    */
-  #takeover(origin: string, incarnation: string, silentMs: number): void {
-    const nsqd = this.nsqd;
-    this.#takingOver = true;
+  async #claimAndTakeOver(m: WatchedMirror, silentMs: number): Promise<void> {
+    const later = m.rank >= 0 ? m.replicas.slice(m.rank + 1) : [];
+    const calls: ReplicaCall[] = [];
+    await Promise.all(
+      later.map(async (address) => {
+        const call = await this.#call(address, Date.now() + Math.min(this.failoverMs, 2000));
+        if (call === null) return;
+        try {
+          await call.claim(m.origin, m.incarnation, this.identity.name);
+          calls.push(call);
+        } catch (err) {
+          call.close();
+          this.logger.warn(`REPLICATION: CLAIM of ${m.origin} to ${address}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    const done = this.#takeover(m.origin, m.incarnation, silentMs);
+    if (done === null) {
+      for (const c of calls) c.close();
+      return;
+    }
+    this.#afterOnward(done.seq, () => {
+      dropDir(done.retired);
+      for (const c of calls) {
+        void c
+          .release(m.origin, m.incarnation)
+          .catch((err: Error) => this.logger.warn(`REPLICATION: RELEASE of ${m.origin} to ${c.address}: ${err.message}`))
+          .finally(() => c.close());
+      }
+    });
+  }
+
+  /**
+   * Takes a silent origin's unfinished messages into this node's own topics and channels (see
+   * #absorb), then records the takeover (what a returning origin is told) and marks the copy taken
+   * over (moved aside). Returns the commit's sequence and where the copy went, or null when it
+   * failed (tried again at the next scan).
+   */
+  #takeover(origin: string, incarnation: string, silentMs: number): { seq: number; retired: string } | null {
     const session = this.#sessions.get(origin);
     if (session?.hello?.incarnation === incarnation) session.close();
     const mirror = new ReplicaMirror(this.root, origin, incarnation);
     try {
-      const meta = mirror.meta as { topics?: Array<{ name: string; paused?: boolean; held_from?: number; channels?: Array<{ name: string; paused?: boolean; start_id?: number }> }> } | null;
-      const topics = Array.isArray(meta?.topics) ? meta!.topics : [];
-      const boundary: Record<string, number> = {};
-      let moved = 0;
-      for (const t of topics) {
-        if (typeof t?.name !== 'string') continue;
-        const topic = nsqd.getTopic(t.name);
-        const chans = (Array.isArray(t.channels) ? t.channels : []).filter((c) => typeof c?.name === 'string' && !c.name.endsWith('#ephemeral'));
-        const local = chans.map((c) => topic.getChannel(c.name));
-        const bodies = nsqd.bodies;
-        const place = (r: JournalRecord, target: string): { id: number; buf: Buffer; at: number } => {
-          const id = nsqd.guid.next();
-          const at = bodies.copy(r.data, r.bodyStart, r.bodyLength);
-          const buf = bodies.buffer;
-          topic.journalAppend(id, r.timestamp, r.due, r.attempts, target, buf, at, r.bodyLength);
-          moved++;
-          return { id, buf, at };
-        };
-        const files = replayTopic(
-          mirror.dir,
-          { name: t.name, paused: t.paused === true, channels: chans.map((c) => ({ name: c.name, startId: c.start_id ?? 0 })), heldFrom: t.held_from ?? 0 },
-          this.logger,
-          {
-            waiting(r) {
-              const p = place(r, '');
-              topic.restoreWaiting(p.id, r.timestamp, r.attempts, p.buf, p.at, r.bodyLength, r.due);
-            },
-            owed(i, r) {
-              const p = place(r, local[i]!.name);
-              local[i]!.restore(p.id, r.timestamp, r.attempts, p.buf, p.at, r.bodyLength, r.due);
-            },
-          },
-        );
-        boundary[t.name] = files.maxId;
-        topic.restored();
-      }
-      nsqd.durability?.commit();
+      const { moved, topics, boundary, seq } = this.#absorb(mirror);
       const number = Math.max(0, ...Object.values(this.identity.taken_over).map((x) => x.number), this.#lastTakeoverNumber) + 1;
       this.#lastTakeoverNumber = number;
       this.identity.taken_over[origin] = { incarnation, number, boundary, at: Date.now() };
       this.#saveIdentity();
-      mirror.drop();
+      const retired = mirror.retire();
       this.takenOverMessages += moved;
-      this.logger.warn(`REPLICATION: ${origin} (incarnation ${incarnation}) silent for ${silentMs} ms: took over ${moved} unfinished message(s) in ${topics.length} topic(s)`);
+      this.logger.warn(`REPLICATION: ${origin} (incarnation ${incarnation}) silent for ${silentMs} ms: took over ${moved} unfinished message(s) in ${topics} topic(s)`);
+      return { seq, retired };
     } catch (err) {
       mirror.close();
       // tried again at the next scan: nothing was recorded
-      this.#mirrors.set(`${origin}/${incarnation}`, { origin, incarnation, lastContact: 0, rank: 0, dir: mirror.dir });
+      this.#mirrors.set(`${origin}/${incarnation}`, { origin, incarnation, lastContact: 0, rank: 0, replicas: [] });
       this.logger.error(`REPLICATION: taking over ${origin} failed: ${(err as Error).message}`);
-    } finally {
-      this.#takingOver = false;
+      return null;
     }
+  }
+
+  /**
+   * Puts the unfinished messages of a copy (per channel: journal replay from start_id minus acks;
+   * paused and channel-less topics from held_from) into this node's own topics of the same names,
+   * each with its channel as target, as new journal records with IDs from this node's counter,
+   * deferred ones keeping their due time; one group commit, which this node's replication copies
+   * onward. Throws when the journal could not be written (the messages may then be in memory too:
+   * a retry costs duplicates, never a loss).
+   */
+  #absorb(mirror: ReplicaMirror): { moved: number; topics: number; boundary: Record<string, number>; seq: number } {
+    const nsqd = this.nsqd;
+    const meta = mirror.meta as { topics?: Array<{ name: string; paused?: boolean; held_from?: number; channels?: Array<{ name: string; paused?: boolean; start_id?: number }> }> } | null;
+    const topics = Array.isArray(meta?.topics) ? meta!.topics : [];
+    const boundary: Record<string, number> = {};
+    let moved = 0;
+    for (const t of topics) {
+      if (typeof t?.name !== 'string') continue;
+      const topic = nsqd.getTopic(t.name);
+      const chans = (Array.isArray(t.channels) ? t.channels : []).filter((c) => typeof c?.name === 'string' && !c.name.endsWith('#ephemeral'));
+      const local = chans.map((c) => topic.getChannel(c.name));
+      const bodies = nsqd.bodies;
+      const place = (r: JournalRecord, target: string): { id: number; buf: Buffer; at: number } => {
+        const id = nsqd.guid.next();
+        const at = bodies.copy(r.data, r.bodyStart, r.bodyLength);
+        const buf = bodies.buffer;
+        topic.journalAppend(id, r.timestamp, r.due, r.attempts, target, buf, at, r.bodyLength);
+        moved++;
+        return { id, buf, at };
+      };
+      const files = replayTopic(
+        mirror.dir,
+        { name: t.name, paused: t.paused === true, channels: chans.map((c) => ({ name: c.name, startId: c.start_id ?? 0 })), heldFrom: t.held_from ?? 0 },
+        this.logger,
+        {
+          waiting(r) {
+            const p = place(r, '');
+            topic.restoreWaiting(p.id, r.timestamp, r.attempts, p.buf, p.at, r.bodyLength, r.due);
+          },
+          owed(i, r) {
+            const p = place(r, local[i]!.name);
+            local[i]!.restore(p.id, r.timestamp, r.attempts, p.buf, p.at, r.bodyLength, r.due);
+          },
+        },
+      );
+      boundary[t.name] = files.maxId;
+      topic.restored();
+    }
+    nsqd.durability?.commit();
+    for (const t of topics) {
+      const failure = typeof t?.name === 'string' ? nsqd.durability?.failure(t.name) : null;
+      if (failure) throw new Error(`journal of ${t.name}: ${failure.message}`);
+    }
+    return { moved, topics: topics.length, boundary, seq: this.#seq };
   }
 
   #lastTakeoverNumber = 0;
@@ -598,6 +740,148 @@ export class Replication implements SessionHost {
     const t = this.takenOver(hello);
     return t === null ? null : encodeJson(T_TAKEN, t);
   }
+
+  // ---- onward replication, calls, restore -----------------------------------------------------
+
+  /**
+   * The highest commit that is on this node's replicas too: confirmed by `needed` in-sync replicas,
+   * or by every in-sync one when fewer are in sync (at least one); Infinity when this node copies to
+   * no one. Unlike the OK rule this ignores --replication-degraded=accept: it decides when another
+   * node's copy may go.
+   */
+  #onwardSeq(): number {
+    if (this.needed === 0 || this.#links.length === 0) return Infinity;
+    const confirmed = this.#links.filter((l) => l.link.inSync).map((l) => l.link.confirmedSeq);
+    if (confirmed.length === 0) return -1;
+    confirmed.sort((a, b) => b - a);
+    return confirmed[Math.min(this.needed, confirmed.length) - 1]!;
+  }
+
+  /** Runs `run` (from the scan loop) once commit `seq` is on this node's replicas. */
+  #afterOnward(seq: number, run: () => void): void {
+    this.#onward.push({ seq, run });
+  }
+
+  #runOnward(): void {
+    if (this.#onward.length === 0) return;
+    const upTo = this.#onwardSeq();
+    const due = this.#onward.filter((w) => w.seq <= upTo);
+    if (due.length === 0) return;
+    this.#onward = this.#onward.filter((w) => w.seq > upTo);
+    for (const w of due) {
+      try {
+        w.run();
+      } catch (err) {
+        this.logger.error(`REPLICATION: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  #whenOnward(seq: number, deadline: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.#onwardSeq() >= seq) return resolve(true);
+        if (Date.now() > deadline || this.#closed) return resolve(false);
+        setTimeout(check, 50).unref();
+      };
+      check();
+    });
+  }
+
+  /** A short replication call to `address` (tried until `deadline`), or null. */
+  async #call(address: string, deadline: number): Promise<ReplicaCall | null> {
+    for (;;) {
+      try {
+        const { socket, early } = await this.dial(address);
+        return new ReplicaCall(address, socket, early, this.failoverMs);
+      } catch (err) {
+        if (Date.now() + RECONNECT_MIN_MS > deadline || this.#closed) {
+          this.logger.warn(`REPLICATION: ${address}: ${(err as Error).message}`);
+          return null;
+        }
+        await new Promise((r) => setTimeout(r, RECONNECT_MIN_MS).unref());
+      }
+    }
+  }
+
+  /**
+   * This node started without replication.json (a new disk): its replicas may hold a copy of its
+   * previous incarnation. Each is asked (for up to --failover-timeout); the freshest incarnation's
+   * copies are fetched and merged file by file (the longest copy of each file), and their unfinished
+   * messages taken into this node's journal as a takeover would (new IDs, deferred ones keeping
+   * their due time). Once that commit is on this node's replicas, the copies are released. Until
+   * then the replicas hold them back; if this node dies first, they take them over: duplicates,
+   * never a loss.
+   */
+  async #restore(): Promise<void> {
+    const name = this.identity.name;
+    const deadline = Date.now() + this.failoverMs;
+    const calls: ReplicaCall[] = [];
+    this.restoreState = 'asking';
+    try {
+      const answers = await Promise.all(
+        this.#links.map(async (l) => {
+          const call = await this.#call(l.link.address, deadline);
+          if (call === null) return null;
+          calls.push(call);
+          try {
+            return { call, held: await call.held(name) };
+          } catch (err) {
+            this.logger.warn(`REPLICATION: restore: ${(err as Error).message}`);
+            return null;
+          }
+        }),
+      );
+      let best: HeldCopy | null = null;
+      for (const a of answers) for (const h of a?.held ?? []) if (h.incarnation !== this.identity.incarnation && (best === null || h.last_contact > best.last_contact)) best = h;
+      if (best === null) {
+        this.restoreState = 'nothing';
+        this.logger.info(`REPLICATION: no replica holds a copy of ${name}: starting empty`);
+        return;
+      }
+      const inc = best.incarnation;
+      const holders = answers
+        .flatMap((a) => (a === null ? [] : a.held.filter((h) => h.incarnation === inc).map((h) => ({ call: a.call, lastContact: h.last_contact }))))
+        .sort((a, b) => b.lastContact - a.lastContact);
+      this.restoreState = 'fetching';
+      const staging = new ReplicaMirror(join(this.nsqd.dataPath, RESTORE_DIR), name, inc);
+      const fetched: ReplicaCall[] = [];
+      for (const h of holders) {
+        try {
+          await h.call.fetch(name, inc, staging);
+          fetched.push(h.call);
+        } catch (err) {
+          this.logger.warn(`REPLICATION: restore: ${(err as Error).message}`);
+        }
+      }
+      if (fetched.length === 0 || this.#closed) {
+        staging.drop();
+        this.restoreState = 'failed';
+        return;
+      }
+      const { moved, topics, seq } = this.#absorb(staging);
+      staging.drop();
+      this.restoredMessages += moved;
+      this.logger.warn(`REPLICATION: restored ${moved} unfinished message(s) in ${topics} topic(s) of incarnation ${inc} from ${fetched.map((c) => c.address).join(', ')}`);
+      this.restoreState = 'replicating';
+      if (!(await this.#whenOnward(seq, Date.now() + 3 * this.failoverMs))) {
+        this.restoreState = 'unreleased';
+        this.logger.warn(`REPLICATION: the restored messages are not on a replica yet: the replicas keep their copies (and deliver them after the failover timeout: duplicates)`);
+        return;
+      }
+      await Promise.all(fetched.map((c) => c.release(name, inc).catch((err: Error) => this.logger.warn(`REPLICATION: restore: ${err.message}`))));
+      this.restoreState = 'done';
+    } catch (err) {
+      this.restoreState = 'failed';
+      this.logger.error(`REPLICATION: restore failed: ${(err as Error).message} (the replicas keep their copies)`);
+    } finally {
+      for (const c of calls) c.close();
+    }
+  }
+
+  /** Where a restore from the replicas stands ('' when this node did not start empty). */
+  restoreState: '' | 'asking' | 'nothing' | 'fetching' | 'replicating' | 'unreleased' | 'done' | 'failed' = '';
+  #closed = false;
 
   // ---- visibility -------------------------------------------------------------------------------
 
@@ -643,6 +927,8 @@ export class Replication implements SessionHost {
       })),
       mirrors,
       taken_over_messages: this.takenOverMessages,
+      restored_messages: this.restoredMessages,
+      ...(this.restoreState !== '' ? { restore: this.restoreState } : {}),
     };
   }
 }

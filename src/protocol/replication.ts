@@ -22,6 +22,8 @@ export const T_TAKEN = 0x09;
 export const T_TAKEN_OK = 0x0a;
 export const T_CLAIM = 0x0b;
 export const T_ERROR = 0x0c;
+export const T_FETCH = 0x0d;
+export const T_RELEASE = 0x0e;
 
 const TYPE_NAMES: Record<number, string> = {
   [T_HELLO]: 'HELLO',
@@ -36,6 +38,8 @@ const TYPE_NAMES: Record<number, string> = {
   [T_TAKEN_OK]: 'TAKEN_OK',
   [T_CLAIM]: 'CLAIM',
   [T_ERROR]: 'ERROR',
+  [T_FETCH]: 'FETCH',
+  [T_RELEASE]: 'RELEASE',
 };
 
 export function frameTypeName(type: number): string {
@@ -146,7 +150,7 @@ export function encodeError(code: string, text: string): Buffer {
 // ---- decoding ---------------------------------------------------------------------------------
 
 export type ReplFrame =
-  | { type: typeof T_HELLO | typeof T_STATE | typeof T_TAKEN | typeof T_CLAIM; json: Record<string, unknown> }
+  | { type: typeof T_HELLO | typeof T_STATE | typeof T_TAKEN | typeof T_CLAIM | typeof T_FETCH | typeof T_RELEASE; json: Record<string, unknown> }
   | { type: typeof T_APPEND; seq: number; file: string; offset: number; bytes: Buffer }
   | { type: typeof T_REMOVE; seq: number; file: string }
   | { type: typeof T_META; seq: number; json: Record<string, unknown> }
@@ -201,6 +205,8 @@ export function parseFrame(type: number, buf: Buffer, start: number, end: number
     case T_STATE:
     case T_TAKEN:
     case T_CLAIM:
+    case T_FETCH:
+    case T_RELEASE:
       return { type, json: json(buf, start, end) };
     case T_APPEND: {
       const seq = seqAt(buf, start, end);

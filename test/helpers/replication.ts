@@ -1,25 +1,15 @@
-// Spawned `nsq serve --durable` nodes for the replication tests: start one, kill -9 it, ask its HTTP
-// API (plain, or HTTPS with the test certificates when the node requires TLS) and its /stats;
-// publish a mix of PUB, MPUB and DPUB to one and consume from one.
+// Helpers for replication tests with real processes (docs/replication.md): durable nodes started
+// with a short failover timeout, their /stats, publishers that record what was acknowledged,
+// consumers that record what was delivered, and a TCP proxy whose connections a test can cut.
+// A node that requires TLS is asked over HTTPS with the test certificates.
 
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Test } from 'tap';
 import { Connection, type ConnectionConfig } from '../../src/client/connection.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { serverPorts, spawnNsq, type Spawned } from './nsqd.js';
-import { waitFor } from './stats.js';
-
-interface Teardown {
-  teardown(fn: () => unknown): void;
-}
-
-/** How the test reaches a node's HTTPS API (its plain HTTP is refused with --tls-required=true). */
-export interface HttpsClient {
-  ca: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-}
 
 export interface Node {
   proc: Spawned;
@@ -27,20 +17,29 @@ export interface Node {
   http: number;
   dir: string;
   args: string[];
+  /** set when the test reaches the API over HTTPS (its plain HTTP is refused with --tls-required=true) */
   https?: HttpsClient & { port: number };
+}
+
+/** The certificates the test's HTTPS requests trust and present. */
+export interface HttpsClient {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
 }
 
 export const FAILOVER = '1s';
 
-/** `nsq serve --durable` on loopback port 0 (TCP on `tcpPort` when given), failover after 1 s. */
-export async function serve(t: Teardown, dir: string, args: string[], opts: { tcpPort?: number; https?: HttpsClient } = {}): Promise<Node> {
+/** `https`: the API is asked over the node's HTTPS listener (it needs --tls-cert) with these certificates. */
+export async function serve(t: Test, dir: string, args: string[], tcpPort = 0, https?: HttpsClient): Promise<Node> {
   // a node with --tls-cert listens for HTTPS too: on port 0 as well, never on the default 4152
-  const proc = spawnNsq(t, ['serve', '--durable', `--data-path=${dir}`, `--tcp-address=127.0.0.1:${opts.tcpPort ?? 0}`, '--http-address=127.0.0.1:0', '--https-address=127.0.0.1:0', `--failover-timeout=${FAILOVER}`, '--log-level=info', ...args]);
+  const proc = spawnNsq(t, ['serve', '--durable', `--data-path=${dir}`, `--tcp-address=127.0.0.1:${tcpPort}`, '--http-address=127.0.0.1:0', '--https-address=127.0.0.1:0', `--failover-timeout=${FAILOVER}`, '--log-level=info', ...args]);
   const { tcp, http } = await serverPorts(proc);
   const node: Node = { proc, tcp, http, dir, args };
-  if (opts.https !== undefined) {
-    const port = await waitFor('the HTTPS listener', () => /HTTPS: listening on .*:(\d+)/.exec(proc.stderr())?.[1], 10_000);
-    node.https = { ...opts.https, port: Number(port) };
+  if (https !== undefined) {
+    let port: RegExpExecArray | null = null;
+    await waitFor('the HTTPS listener', () => (port = /HTTPS: listening on .*:(\d+)/.exec(proc.stderr())) !== null, 10_000);
+    node.https = { ...https, port: Number(port![1]) };
   }
   return node;
 }
@@ -70,26 +69,35 @@ export function api(n: Node, method: string, path: string, body?: string): Promi
   });
 }
 
-export interface ReplicationJson {
-  in_sync: number;
-  needed: number;
-  healthy: boolean;
-  links: Array<{ address: string; state: string; error: string }>;
-  mirrors: Array<{ origin: string; state: string; bytes: number }>;
-  taken_over_messages: number;
-}
-
 export interface StatsJson {
   health: string;
   topics: Array<{ topic_name: string; depth: number; channels: Array<{ channel_name: string; depth: number; deferred_count: number; in_flight_count: number }> }> | null;
-  replication?: ReplicationJson;
+  replication?: {
+    name: string;
+    incarnation: string;
+    in_sync: number;
+    needed: number;
+    healthy: boolean;
+    links: Array<{ address: string; state: string; error: string }>;
+    mirrors: Array<{ origin: string; incarnation: string; state: string; bytes: number }>;
+    taken_over_messages: number;
+    restored_messages: number;
+    restore?: string;
+  };
 }
 
 export async function stats(n: Node): Promise<StatsJson> {
   return JSON.parse((await api(n, 'GET', '/stats?format=json')).text) as StatsJson;
 }
 
-/** Enough of the node's replicas are in sync for its durable publishes to be answered OK. */
+export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await delay(50);
+  }
+}
+
 export async function inSync(n: Node): Promise<boolean> {
   const r = (await stats(n)).replication;
   return r !== undefined && r.in_sync >= r.needed;
@@ -99,7 +107,7 @@ export async function inSync(n: Node): Promise<boolean> {
 export type ClientSettings = Omit<ConnectionConfig, 'host' | 'port'>;
 
 /** Publishes PUBs, one MPUB and one DPUB (due in `deferMs`); returns the bodies answered OK. */
-export async function publishMix(t: Teardown, n: Node, topic: string, prefix: string, count: number, deferMs: number, client: ClientSettings = {}): Promise<string[]> {
+export async function publishMix(t: Test, n: Node, topic: string, prefix: string, count: number, deferMs: number, client: ClientSettings = {}): Promise<string[]> {
   const conn = await Connection.open({ ...client, host: '127.0.0.1', port: n.tcp });
   t.teardown(() => conn.close());
   const ok: string[] = [];
@@ -117,7 +125,7 @@ export async function publishMix(t: Teardown, n: Node, topic: string, prefix: st
 }
 
 /** Consumes from one node until `n` messages or `ms` pass; FINs those `n`, requeues any beyond; returns the bodies. */
-export async function consume(t: Teardown, node: Node, topic: string, channel: string, n: number, ms: number, client: ClientSettings = {}): Promise<string[]> {
+export async function consume(t: Test, node: Node, topic: string, channel: string, n: number, ms: number, client: ClientSettings = {}): Promise<string[]> {
   const got: string[] = [];
   const c = new Consumer({ ...client, topic, channel, nsqdTcpAddresses: [`127.0.0.1:${node.tcp}`], maxInFlight: 50, autoFinish: false }, (m) => {
     if (got.length >= n) return m.requeue(0);
@@ -132,4 +140,80 @@ export async function consume(t: Teardown, node: Node, topic: string, channel: s
   await delay(200);
   await c.stop();
   return got;
+}
+
+/** A TCP proxy the test controls: cut() drops every connection and refuses new ones until restore(). */
+export interface Proxy {
+  port: number;
+  /** drops every connection and refuses new ones until restore() */
+  cut(): void;
+  restore(): void;
+  /** holds the bytes going one way ('up': to the target, 'down': from it) in the proxy until flow() */
+  hold(way: 'up' | 'down'): void;
+  flow(way: 'up' | 'down'): void;
+}
+
+export async function proxy(t: Test, target: number): Promise<Proxy> {
+  const { createServer, connect } = await import('node:net');
+  const live = new Set<import('node:net').Socket>();
+  const pairs: Array<{ s: import('node:net').Socket; up: import('node:net').Socket }> = [];
+  const held = { up: false, down: false };
+  let open = true;
+  const server = createServer((s) => {
+    if (!open) return s.destroy();
+    const up = connect({ host: '127.0.0.1', port: target });
+    live.add(s);
+    live.add(up);
+    pairs.push({ s, up });
+    if (!held.up) s.pipe(up);
+    else s.pause();
+    if (!held.down) up.pipe(s);
+    else up.pause();
+    const done = (): void => {
+      s.destroy();
+      up.destroy();
+      live.delete(s);
+      live.delete(up);
+    };
+    s.on('error', done);
+    up.on('error', done);
+    s.on('close', done);
+    up.on('close', done);
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  t.teardown(() => {
+    for (const s of live) s.destroy();
+    server.close();
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    cut() {
+      open = false;
+      for (const s of live) s.destroy();
+    },
+    restore() {
+      open = true;
+    },
+    hold(way) {
+      held[way] = true;
+      for (const { s, up } of pairs) {
+        const [from, to] = way === 'up' ? [s, up] : [up, s];
+        from.unpipe(to);
+        from.pause();
+      }
+    },
+    flow(way) {
+      held[way] = false;
+      for (const { s, up } of pairs) {
+        const [from, to] = way === 'up' ? [s, up] : [up, s];
+        from.pipe(to);
+      }
+    },
+  };
+}
+
+/** Consumes for `ms` from a node, FINing everything; returns the bodies. */
+export async function consumeFor(t: Test, node: Node, topic: string, channel: string, ms: number): Promise<string[]> {
+  return consume(t, node, topic, channel, Number.MAX_SAFE_INTEGER, ms);
 }

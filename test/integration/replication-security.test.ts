@@ -52,7 +52,10 @@ async function degraded(t: Test, a: Node): Promise<void> {
   t.match(ping.text, /NOK - replication: 0 of 1 replica\(s\) in sync/);
 }
 
-/** The replication links a replica took, by whether that connection had been upgraded to TLS first. */
+/**
+ * The replication connections a replica took (links, and the FETCH call a node with a new data path
+ * makes first), by whether that connection had been upgraded to TLS first.
+ */
 function linksSeen(b: Node): { tls: number; plain: number } {
   const log = b.proc.stderr();
   const upgraded = new Set([...log.matchAll(/\[([^\]]+)\] upgrading connection to TLS/g)].map((m) => m[1]));
@@ -60,7 +63,7 @@ function linksSeen(b: Node): { tls: number; plain: number } {
   return { tls: links.filter((a) => upgraded.has(a)).length, plain: links.filter((a) => !upgraded.has(a)).length };
 }
 
-/** How many replication links the replica took. */
+/** How many replication connections the replica took. */
 const linkCount = (b: Node): number => [...b.proc.stderr().matchAll(/\] replication link$/gm)].length;
 
 /** Bytes the replica holds of `origin`'s durable files. */
@@ -69,7 +72,7 @@ async function mirrored(b: Node, origin: string): Promise<number> {
 }
 
 t.test("TLS required on the replica: the link is TLS, verified with the origin's --tls-root-ca-file; the replica delivers once the origin is lost", async (t) => {
-  const b = await serve(t, tempDir(t), ['--replica-name=B', ...NODE_CERT, '--tls-required=true'], { https: { ca: CA } });
+  const b = await serve(t, tempDir(t), ['--replica-name=B', ...NODE_CERT, '--tls-required=true'], 0, { ca: CA });
   // controls: the replica's TCP port takes nothing plain, neither a client's commands nor a link
   const client = await Connection.open({ host: '127.0.0.1', port: b.tcp });
   t.teardown(() => client.close());
@@ -96,8 +99,10 @@ t.test("TLS required on the replica: the link is TLS, verified with the origin's
 });
 
 t.test('client certificates: under require-verify the origin presents its --tls-cert; none, or one the CA did not sign, is refused; under require any will do', async (t) => {
-  const b = await serve(t, tempDir(t), ['--replica-name=B', ...NODE_CERT, '--tls-client-auth-policy=require-verify', ROOT_CA], {
-    https: { ca: CA, cert: certs.read(certs.clientCert), key: certs.read(certs.clientKey) },
+  const b = await serve(t, tempDir(t), ['--replica-name=B', ...NODE_CERT, '--tls-client-auth-policy=require-verify', ROOT_CA], 0, {
+    ca: CA,
+    cert: certs.read(certs.clientCert),
+    key: certs.read(certs.clientKey),
   });
   const OTHER_CERT = [`--tls-cert=${certs.otherCert}`, `--tls-key=${certs.otherKey}`];
   const [none, stranger, a] = await Promise.all([origin(t, b, 'N', [ROOT_CA]), origin(t, b, 'S', [ROOT_CA, ...OTHER_CERT]), origin(t, b, 'A', [ROOT_CA, ...NODE_CERT])]);
@@ -121,10 +126,12 @@ t.test('TLS offered, not required: an origin with a root CA uses it, one without
   const [b, c] = await Promise.all([serve(t, tempDir(t), ['--replica-name=B', ...NODE_CERT, '--snappy=true', '--deflate=true']), serve(t, tempDir(t), ['--replica-name=C'])]);
   const [a, a2] = await Promise.all([origin(t, b, 'A', [ROOT_CA]), origin(t, c, 'A2', [ROOT_CA])]);
   await synced(a);
-  t.same(linksSeen(b), { tls: 1, plain: 0 }, 'the origin with --tls-root-ca-file asked for TLS');
+  const before = linksSeen(b);
+  t.ok(before.tls >= 1 && before.plain === 0, `the origin with --tls-root-ca-file asked for TLS (${JSON.stringify(before)})`);
   const p = await origin(t, b, 'P', []);
   await synced(p);
-  t.same(linksSeen(b), { tls: 1, plain: 1 }, 'the origin without TLS settings replicates plain');
+  const after = linksSeen(b);
+  t.ok(after.plain >= 1, `the origin without TLS settings replicates plain (${JSON.stringify(after)})`);
   t.equal((await publishMix(t, a, 'orders', 'a', 10, 100)).length, 10);
   t.equal((await publishMix(t, p, 'orders', 'p', 10, 100)).length, 10);
   t.ok((await mirrored(b, 'A')) > 0 && (await mirrored(b, 'P')) > 0, 'the replica holds both');
@@ -168,9 +175,10 @@ t.test('a secret the auth server refuses: one log line, /stats says refused, pub
   t.equal(a.proc.child.exitCode, null, 'the same process all along');
 
   const asked = tries();
+  const links = linkCount(b);
   await waitFor('two renewals', () => tries() >= asked + 2, 5000, 50);
   t.ok(await inSync(a), 'renewed grants keep the link in sync');
-  t.equal(linkCount(b), 1, 'on the same link: no reconnect');
+  t.equal(linkCount(b), links, 'on the same link: no reconnect');
 
   authd.secrets.delete('later');
   t.match(await refused(a), /^E_AUTH_FAILED AUTH failed$/, 'a withdrawn grant: the link is closed at its expiry, and the next dial refused');

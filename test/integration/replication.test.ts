@@ -8,15 +8,11 @@
 
 import { rmSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import nsq from 'nsqjs';
 import { Connection } from '../../src/client/connection.js';
 import { tempDir } from '../helpers/nsqd.js';
-import { api, consume, inSync, kill9, publishMix, serve, stats, type Node } from '../helpers/replication.js';
-import { waitFor as waitUntil } from '../helpers/stats.js';
-
-/** Polls every 50 ms, 15 s unless told. */
-const waitFor = (what: string, cond: () => Promise<boolean> | boolean, ms = 15_000): Promise<true> => waitUntil(what, async () => (await cond()) || undefined, ms, 50);
+import { api, consume, consumeFor, inSync, kill9, proxy, publishMix, serve, stats, waitFor } from '../helpers/replication.js';
 
 t.test('kill -9 and a deleted data path: the replica delivers every acknowledged message', async (t) => {
   const b = await serve(t, tempDir(t), ['--replica-name=B']);
@@ -88,7 +84,7 @@ t.test('with its replica gone, durable publishes are refused and /ping says why;
   await t.rejects(conn.publish('t', 'refused'), { code: 'E_PUB_FAILED' }, 'PUB refused');
   const http = await api(a, 'POST', '/pub?topic=t', 'refused-http');
   t.equal(http.status, 503, 'HTTP /pub 503');
-  b = await serve(t, bDir, ['--replica-name=B'], { tcpPort: bPort });
+  b = await serve(t, bDir, ['--replica-name=B'], bPort);
   await waitFor('in sync again', () => inSync(a));
   t.equal((await api(a, 'GET', '/ping')).text, 'OK');
   const again = await Connection.open({ host: '127.0.0.1', port: a.tcp });
@@ -135,52 +131,6 @@ t.test('back with its disk after a takeover: the node skips what the replica del
   t.same(fromA, ['new'], 'A delivers only what came after its return, not the messages B took over');
 });
 
-/** A TCP proxy the test controls: cut() drops every connection and refuses new ones until restore(). */
-async function proxy(t: Test, target: number): Promise<{ port: number; cut(): void; restore(): void }> {
-  const { createServer, connect } = await import('node:net');
-  const live = new Set<import('node:net').Socket>();
-  let open = true;
-  const server = createServer((s) => {
-    if (!open) return s.destroy();
-    const up = connect({ host: '127.0.0.1', port: target });
-    live.add(s);
-    live.add(up);
-    s.pipe(up);
-    up.pipe(s);
-    const done = (): void => {
-      s.destroy();
-      up.destroy();
-      live.delete(s);
-      live.delete(up);
-    };
-    s.on('error', done);
-    up.on('error', done);
-    s.on('close', done);
-    up.on('close', done);
-  });
-  server.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  t.teardown(() => {
-    for (const s of live) s.destroy();
-    server.close();
-  });
-  return {
-    port: (server.address() as { port: number }).port,
-    cut() {
-      open = false;
-      for (const s of live) s.destroy();
-    },
-    restore() {
-      open = true;
-    },
-  };
-}
-
-/** Consumes for `ms` from a node, FINing everything; returns the bodies. */
-async function consumeFor(t: Test, node: Node, topic: string, channel: string, ms: number): Promise<string[]> {
-  return consume(t, node, topic, channel, Number.MAX_SAFE_INTEGER, ms);
-}
-
 t.test('SIGSTOP past the failover timeout, then SIGCONT: both delivered, nothing lost, the origin stops at the boundary', async (t) => {
   const b = await serve(t, tempDir(t), ['--replica-name=B']);
   const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2']);
@@ -221,4 +171,50 @@ t.test('the replication link cut (a TCP proxy): A refuses, B takes over; restore
   t.equal(new Set(fromB).size, sent.length, 'B delivered every acknowledged message');
   t.notOk([...fromA, ...fromB].includes('during-cut'), 'the refused publish was never delivered');
   t.equal(fromA.length, 0, 'A skips what B took over');
+});
+
+t.test('plain topics on a replicated node are not replicated and never refused; durable ones are', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B']);
+  const a = await serve(t, tempDir(t), ['--durable=false', '--durable-topic=pay.*', '--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2']);
+  await waitFor('in sync', () => inSync(a));
+  await kill9(b);
+  await waitFor('A degraded', async () => !(await inSync(a)));
+  const conn = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => conn.close());
+  await conn.publish('logs', 'plain-1');
+  await t.rejects(conn.publish('pay.eu', 'durable-refused'), { code: 'E_PUB_FAILED' }, 'the durable topic is refused while degraded');
+  const again = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => again.close());
+  await again.mpublish('logs', ['plain-2', 'plain-3']);
+  t.equal((await api(a, 'POST', '/pub?topic=logs', 'plain-4')).status, 200, 'HTTP /pub to a plain topic: 200');
+  t.equal((await api(a, 'POST', '/pub?topic=pay.eu', 'durable-refused-http')).status, 503, 'HTTP /pub to the durable topic: 503');
+  const got = await consume(t, a, 'logs', 'c', 4, 3000);
+  t.same(got.sort(), ['plain-1', 'plain-2', 'plain-3', 'plain-4'], 'plain publishes are delivered as nsqd would');
+  t.same(await consumeFor(t, a, 'pay.eu', 'c', 500), [], 'refused durable publishes are never delivered');
+});
+
+t.test('a pipelined publish is answered only once the replica confirmed its own commit, not an earlier one', async (t) => {
+  const b = await serve(t, tempDir(t), ['--replica-name=B', '--failover-timeout=8s']);
+  const p = await proxy(t, b.tcp);
+  const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${p.port}`, '--replication-factor=2', '--failover-timeout=8s']);
+  await waitFor('in sync', () => inSync(a));
+  const conn = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => conn.close());
+  await conn.publish('q', 'warm');
+  const answered: string[] = [];
+  // B's confirmation of the first publish's commit is held in the proxy...
+  p.hold('down');
+  const first = conn.publish('q', 'first').then(() => void answered.push('first'));
+  await delay(300);
+  // ...and the second publish's commit never reaches B while the first one's confirmation goes back
+  p.hold('up');
+  const second = conn.publish('q', 'second').then(() => void answered.push('second'));
+  await delay(300);
+  p.flow('down');
+  await first;
+  await delay(500);
+  t.same(answered, ['first'], 'the second publish is not answered: B does not have it yet');
+  p.flow('up');
+  await second;
+  t.same(answered, ['first', 'second'], 'answered once B confirmed it');
 });

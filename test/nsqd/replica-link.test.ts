@@ -11,7 +11,9 @@ import t, { type Test } from 'tap';
 import { AckLog, Journal, channelAckPrefix } from '../../src/nsqd/journal.js';
 import { ReplicaLink, listDurableFiles, type LinkState } from '../../src/nsqd/replica-link.js';
 import { ReplicaSession, type SessionHost } from '../../src/nsqd/replica-session.js';
-import { encodeJson, encodeSeq, T_CONFIRM, T_STATE } from '../../src/protocol/replication.js';
+import { ReplicaCall } from '../../src/nsqd/replica-call.js';
+import { ReplicaMirror, listMirrors } from '../../src/nsqd/replica-mirror.js';
+import { encodeJson, encodeSeq, T_CONFIRM, T_FETCH, T_HELLO, T_STATE } from '../../src/protocol/replication.js';
 import { Logger } from '../../src/util/log.js';
 import { tempDir } from '../helpers/nsqd.js';
 
@@ -23,12 +25,13 @@ interface Replica {
   root: string;
   sessions: ReplicaSession[];
   log: string[];
+  released: string[];
 }
 
 async function startReplica(t: Test, root = join(tempDir(t), 'replicas'), failoverMs?: number): Promise<Replica> {
   const log: string[] = [];
   const logger = new Logger('debug', '', (l) => log.push(l));
-  const r: Replica = { server: createServer(), port: 0, root, sessions: [], log };
+  const r: Replica = { server: createServer(), port: 0, root, sessions: [], log, released: [] };
   const host: SessionHost = {
     root,
     logger,
@@ -37,6 +40,19 @@ async function startReplica(t: Test, root = join(tempDir(t), 'replicas'), failov
     opened() {},
     closed() {},
     takenOver: () => null,
+    // calls: every copy under `root` of that origin (the engine also holds them back from takeover)
+    hold: (_s, origin, incarnation) =>
+      listMirrors(root)
+        .filter((m) => m.origin === origin && (incarnation === null || m.incarnation === incarnation))
+        .map((m) => {
+          const copy = new ReplicaMirror(root, origin, m.incarnation);
+          copy.close();
+          return { incarnation: m.incarnation, last_contact: copy.state.last_contact, bytes: copy.bytes };
+        }),
+    release: (_s, origin, incarnation) => {
+      r.released.push(`${origin}/${incarnation}`);
+      new ReplicaMirror(root, origin, incarnation).drop();
+    },
   };
   r.server.on('connection', (s: Socket) => r.sessions.push(new ReplicaSession(s, Buffer.alloc(0), host)));
   r.server.listen(0, '127.0.0.1');
@@ -262,4 +278,59 @@ t.test('a hostile replica (bad STATE, a CONFIRM for nothing sent) takes the link
     t.notOk(o.confirmed > 1, `${what}: nothing confirmed`);
     server.close();
   }
+});
+
+t.test('calls: FETCH lists a copy and streams it back byte for byte; CLAIM and RELEASE are confirmed; bad calls refused', async (t) => {
+  const r = await startReplica(t);
+  const o = new Origin(t);
+  await o.attach(r.port);
+  await until('in sync', () => o.link.inSync);
+  for (let i = 0; i < 5; i++) o.turn(300, 500);
+  await until('confirm', () => o.confirmed >= o.seq);
+  o.link.close();
+
+  const open = async (): Promise<ReplicaCall> => {
+    const s = connect({ host: '127.0.0.1', port: r.port });
+    await once(s, 'connect');
+    const call = new ReplicaCall('replica', s, Buffer.alloc(0), 5000);
+    t.teardown(() => call.close());
+    return call;
+  };
+  const call = await open();
+  const held = await call.held('origin:1');
+  t.match(held, [{ incarnation: INC }], 'the copy is listed');
+  t.ok(held[0]!.bytes > 100_000 && held[0]!.last_contact > 0, 'with its size and last contact');
+  t.same(await call.held('nobody:1'), [], 'no copy of an unknown origin');
+  const staging = join(tempDir(t), 'restore');
+  const into = new ReplicaMirror(staging, 'origin:1', INC);
+  await call.fetch('origin:1', INC, into);
+  sameFiles(t, o.dir, into.dir, 'fetched');
+  t.match(into.meta, { topics: [{ name: 'orders' }] }, 'and its metadata');
+  // the files are already there: a second fetch (another replica's copy) adds nothing and ends cleanly
+  await call.fetch('origin:1', INC, into);
+  sameFiles(t, o.dir, into.dir, 'fetched twice');
+  into.close();
+  await call.claim('origin:1', INC, 'other:1');
+  await call.release('origin:1', INC);
+  t.same(r.released, [`origin:1/${INC}`], 'RELEASE reached the host');
+  t.same(listMirrors(r.root), [], 'and the copy is gone');
+
+  const refused = async (frames: Buffer[]): Promise<string> => {
+    const s = connect({ host: '127.0.0.1', port: r.port });
+    await once(s, 'connect');
+    const got: Buffer[] = [];
+    s.on('data', (b: Buffer) => got.push(b));
+    for (const f of frames) s.write(f);
+    await once(s, 'close');
+    return Buffer.concat(got).toString('latin1');
+  };
+  t.match(await refused([encodeJson(T_FETCH, { version: 1, name: 'origin:1', incarnation: INC, have: {} })]), /E_REPL_GONE/, 'FETCH of a copy not held');
+  t.match(await refused([encodeJson(T_FETCH, { version: 1, name: 'origin:1', incarnation: '../x', have: {} })]), /without an incarnation/);
+  t.match(await refused([encodeJson(T_FETCH, { version: 1, name: 'replica:1', incarnation: null, have: {} })]), /is this node/);
+  t.match(
+    await refused([encodeJson(T_FETCH, { version: 1, name: 'origin:1', incarnation: null, have: {} }), encodeJson(T_HELLO, { version: 1, name: 'x', incarnation: 'aa', replicas: [] })]),
+    /HELLO on a call/,
+    'a call cannot turn into a link',
+  );
+  await t.rejects((await open()).fetch('origin:1', 'abcd', new ReplicaMirror(staging, 'origin:1', 'abcd')), /refused: E_REPL_GONE/, 'the caller sees the refusal');
 });

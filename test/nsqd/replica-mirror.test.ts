@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { Journal, readJournal, type JournalRecord } from '../../src/nsqd/journal.js';
-import { ReplicaMirror, escapeName, listMirrors, unescapeName } from '../../src/nsqd/replica-mirror.js';
+import { ReplicaMirror, escapeName, listMirrors, listRetired, unescapeName } from '../../src/nsqd/replica-mirror.js';
 import { listSegments, segmentFile } from '../../src/nsqd/segment-log.js';
 import { E_REPL_OFFSET, E_REPL_PAYLOAD } from '../../src/protocol/replication.js';
 import { Logger } from '../../src/util/log.js';
@@ -95,9 +95,13 @@ t.test('only durable file names are written, and meta.json and state.json surviv
   const again = new ReplicaMirror(root, 'h:1', '01');
   t.same(again.meta, { topics: [{ name: 'orders', paused: true, channels: [] }] });
   t.same(again.state, { last_contact: 12345, confirmed: 7 });
-  again.markTakenOver();
-  t.equal(new ReplicaMirror(root, 'h:1', '01').state.taken_over, true);
   t.notOk(readdirSync(again.dir).some((n) => n.endsWith('.tmp')), 'no temporary files left');
+  // taken over: moved aside, no longer listed as a copy, listed as retired until it is deleted
+  const retired = again.retire();
+  t.same(listMirrors(root), [], 'a retired copy is not a copy to follow or take over');
+  t.same(listRetired(root), [retired]);
+  t.ok(readdirSync(retired).includes('meta.json'), 'its files are still there');
+  t.same(new ReplicaMirror(root, 'h:1', '01').files(), {}, 'an origin that comes back finds no copy');
 });
 
 t.test('remove, drop, and listing mirrors by origin name', async (t) => {

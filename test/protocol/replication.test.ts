@@ -19,9 +19,12 @@ import {
   encodeRemove,
   encodeSeq,
   T_APPEND,
+  T_CLAIM,
   T_COMMIT,
   T_CONFIRM,
+  T_FETCH,
   T_HELLO,
+  T_RELEASE,
   T_REMOVE,
   T_STATE,
   T_TAKEN_OK,
@@ -81,13 +84,16 @@ const stream = Buffer.concat([
   encodeSeq(T_TAKEN_OK, 3),
   encodePing(),
   encodeError('E_REPL_OFFSET', 'orders.journal.000000.dat is 10 bytes'),
+  encodeJson(T_FETCH, { version: 1, name: 'a:4150', incarnation: null, have: {} }),
+  encodeJson(T_CLAIM, { origin: 'a:4150', incarnation: '12ab', by: 'c:4150' }),
+  encodeJson(T_RELEASE, { origin: 'a:4150', incarnation: '12ab' }),
 ]);
 
 const whole = decode([stream]);
 
 t.test('every frame type round-trips', async (t) => {
   t.same(whole.errors, []);
-  t.equal(whole.frames.length, 11);
+  t.equal(whole.frames.length, 14);
   const f = whole.frames.map((s) => JSON.parse(s));
   t.match(f[0], { type: T_HELLO, json: { name: 'a:4150', incarnation: '12ab' } });
   t.match(f[2], { type: T_APPEND, seq: 1, file: 'orders.journal.000000.dat', offset: 0, bytes: two.toString('hex') });
@@ -97,6 +103,9 @@ t.test('every frame type round-trips', async (t) => {
   t.match(f[6], { type: T_COMMIT, seq: 1 });
   t.match(f[7], { type: T_CONFIRM, seq: 2 ** 40 + 5 });
   t.match(f[10], { text: 'E_REPL_OFFSET orders.journal.000000.dat is 10 bytes' });
+  t.match(f[11], { type: T_FETCH, json: { name: 'a:4150', incarnation: null } });
+  t.match(f[12], { type: T_CLAIM, json: { origin: 'a:4150', by: 'c:4150' } });
+  t.match(f[13], { type: T_RELEASE, json: { incarnation: '12ab' } });
 });
 
 t.test('byte at a time gives the same frames', async (t) => {
