@@ -359,12 +359,26 @@ export class Connection implements FrameSink {
       const ok = this.#expectAnswer(compression !== null);
       ok.catch(() => {});
       await this.#startTls(cfg.tls!, cfg.host, this.#takeEarly());
-      await ok;
+      await ok.catch((err: unknown) => {
+        throw this.#tlsRefused(err);
+      });
     }
     if (compression === null) return;
     this.#startCompression(compression, r.deflate_level);
     const early = this.#takeEarly();
     await Promise.all([this.#expectAnswer(false), early.length > 0 ? this.#receiveLayer!(early) : undefined]);
+  }
+
+  /**
+   * The server closed the connection between the handshake and its OK. With TLS 1.3 the handshake
+   * ends on the client before the server has judged the client's certificate: this is how nsqd
+   * refuses one (or the lack of one) under --tls-client-auth-policy.
+   */
+  #tlsRefused(err: unknown): unknown {
+    if (!(err instanceof NsqError) || err.code !== 'E_CLOSED') return err;
+    const reason = (this.#closeError as { reason?: unknown } | null)?.reason;
+    const why = typeof reason === 'string' ? ` (${reason})` : '';
+    return new NsqError('E_TLS', `${this.address} closed the connection after the TLS handshake${why}: it refused this client's certificate, or wants one`);
   }
 
   #takeEarly(): Buffer {

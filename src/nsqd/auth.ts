@@ -3,6 +3,8 @@
 // (--auth-http-api). Patterns are regular expressions matched unanchored, as nsqd's
 // regexp.MatchString does ("foo" also allows "foobar").
 
+import type { NsqdOptions } from './options.js';
+
 export interface AuthQuery {
   remoteIp: string;
   tls: boolean;
@@ -15,6 +17,11 @@ export interface AuthHttpOptions {
   method: string;
   connectTimeout: number;
   requestTimeout: number;
+}
+
+/** The node's settings for asking its auth servers. */
+export function authHttpOptions(o: NsqdOptions): AuthHttpOptions {
+  return { method: o.authHttpRequestMethod, connectTimeout: o.httpClientConnectTimeout, requestTimeout: o.httpClientRequestTimeout };
 }
 
 const PERMISSIONS = new Set(['subscribe', 'publish']);
@@ -184,6 +191,39 @@ export async function queryAnyAuthd(addresses: readonly string[], q: AuthQuery, 
     }
   }
   throw new AuthQueryError(failures.join('; '), refused);
+}
+
+/** setTimeout's longest delay */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Keeps a long-lived grant (a replication link's) fresh, as nsqd asks again once an authorization
+ * expires: at `expires`, `renew` asks the auth servers and resolves to the new expiry; a refusal or
+ * a failure calls `lost`, once. Returns the function that stops it.
+ */
+export function keepGranted(expires: number, renew: () => Promise<number>, lost: (err: Error) => void): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const arm = (at: number): void => {
+    timer = setTimeout(() => {
+      timer = null;
+      renew().then(
+        (next) => {
+          if (!stopped) arm(next);
+        },
+        (err: Error) => {
+          if (!stopped) lost(err);
+        },
+      );
+      // a TTL beyond setTimeout's range (24.8 days) is asked about early, not at once
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
+    timer.unref();
+  };
+  arm(expires);
+  return () => {
+    stopped = true;
+    if (timer !== null) clearTimeout(timer);
+  };
 }
 
 /** Most answers the HTTP API keeps: a flood of distinct secrets cannot grow memory. */

@@ -18,7 +18,7 @@ import type { NsqdTls } from './tls.js';
 import type { TLSSocket } from 'node:tls';
 import type { Topic } from './topic.js';
 import type { Channel } from './channel.js';
-import { AuthCache, AuthQueryError, type AuthState } from './auth.js';
+import { AuthCache, AuthQueryError, authHttpOptions, type AuthState } from './auth.js';
 import { peerCommonName } from './tls.js';
 
 
@@ -95,7 +95,7 @@ export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | Http
   const authCache = o.authHttpApi
     ? new AuthCache(
         () => o.authHttpAddresses,
-        () => ({ method: o.authHttpRequestMethod, connectTimeout: o.httpClientConnectTimeout, requestTimeout: o.httpClientRequestTimeout }),
+        () => authHttpOptions(o),
       )
     : null;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {

@@ -17,7 +17,8 @@ import { defaultOptions, type NsqdOptions } from './options.js';
 import { Topic } from './topic.js';
 import { guardAccepts } from './accept-guard.js';
 import { formatHostPort, listen, listenBoth, splitHostPort, type HostPort } from './listen.js';
-import { buildTls, type NsqdTls } from './tls.js';
+import { buildReplicaTls, buildTls, type NsqdTls } from './tls.js';
+import type { ClientTls } from '../client/connection.js';
 import { Lookup } from './lookup.js';
 import { isValidChannelName } from '../protocol/names.js';
 import { lockDataPath, readMetadata, writeMetadata, type TopicMeta } from './metadata.js';
@@ -79,6 +80,8 @@ export class NSQD {
   readonly replication: Replication | null;
   /** the certificate and client policy (null: no --tls-cert, clients cannot ask for TLS) */
   tls: NsqdTls | null = null;
+  /** what the links to --replica-address present and trust (null: plain links) */
+  replicaTls: ClientTls | null = null;
 
   #nextClientId = 1;
   #dirty: Client[] = [];
@@ -134,6 +137,7 @@ export class NSQD {
     const o = this.options;
     // configuration errors come before anything is logged
     this.tls = buildTls(o);
+    if (o.replicaAddresses.length > 0) this.replicaTls = buildReplicaTls(o);
     if (o.authHttpApi && o.authHttpAddresses.length === 0) throw new UserError('cannot authorize the HTTP API (--auth-http-api) without --auth-http-address', 'E_AUTH_CONFIG', 1);
     if (o.replicationFactor > 1 && this.durability === null) throw new UserError('--replication-factor above 1 needs --durable or --durable-topic: only durable topics are replicated', 'E_BAD_FLAG', 2);
     if (o.replicaAddresses.length > 0 && this.durability === null) throw new UserError('--replica-address needs --durable or --durable-topic: only durable topics are replicated', 'E_BAD_FLAG', 2);

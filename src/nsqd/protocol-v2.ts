@@ -27,14 +27,14 @@ import { parseMessageId } from '../protocol/message-id.js';
 import { goQuote, isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import type { Socket } from 'node:net';
 import { SnappyFrameDecoder, SnappyFrameError } from '../protocol/snappy-frame.js';
-import { queryAnyAuthd } from './auth.js';
+import { authHttpOptions, queryAnyAuthd, type AuthQuery } from './auth.js';
 import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED, type ClientProtocol } from './client.js';
 import { TLS_NOT_REQUIRED } from './options.js';
 import { clientCertRefusal, upgradeToTls } from './tls.js';
 import { applyIdentify, IdentifyError } from './identify.js';
 import type { NSQD } from './nsqd.js';
 import type { Committer } from './durable.js';
-import { ReplicationUnconfirmed } from './replication.js';
+import { ReplicationUnconfirmed, type ReplGrant } from './replication.js';
 
 // verbs that carry a body, remembered between the line and the body
 const V_NONE = 0;
@@ -375,10 +375,21 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     if (client.state !== STATE_INIT) throw fatal(E_INVALID, 'cannot REPL in current state');
     if (params.length !== 2 || params[1] !== '1') throw fatal(E_INVALID, `REPL version ${params[1] ?? ''} not supported (want 1)`);
     if (client.snappy || client.deflate) throw fatal(E_INVALID, 'cannot REPL on a compressed connection');
+    let grant: ReplGrant | undefined;
     if (nsqd.options.authHttpAddresses.length > 0) {
       if (!client.authed) throw fatal(E_AUTH_FIRST, 'AUTH required before REPL');
-      const grant = client.authState?.authorizations.some((a) => a.publish && a.subscribe && a.topic.source === '.*' && a.channels.some((c) => c.source === '.*'));
-      if (grant !== true) throw fatal(E_UNAUTHORIZED, 'AUTH failed for REPL: needs publish and subscribe on topic .* channel .*');
+      if (client.authState?.allowsAll !== true) throw fatal(E_UNAUTHORIZED, 'AUTH failed for REPL: needs publish and subscribe on topic .* channel .*');
+      // the link outlives the AUTH: the replication side asks again whenever the grant expires
+      const query = this.#authQuery();
+      const o = nsqd.options;
+      grant = {
+        expires: client.authState.expires,
+        renew: async () => {
+          const state = await queryAnyAuthd(o.authHttpAddresses, query, authHttpOptions(o));
+          if (!state.allowsAll) throw new Error('the grant no longer covers publish and subscribe on topic .* channel .*');
+          return state.expires;
+        },
+      };
     }
     client.sendResponse(RESPONSE_OK);
     client.flush();
@@ -393,7 +404,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
       socket.removeAllListeners('close');
       socket.removeAllListeners('error');
       nsqd.removeClient(client);
-      r.accept(socket, Buffer.from(rest));
+      r.accept(socket, Buffer.from(rest), grant);
     });
   }
 
@@ -584,14 +595,19 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
         if (rest.length > 0) this.#held?.push({ buf: rest, fromSocket: this.#input === null });
       });
     }
-    const query = { remoteIp: client.socket.remoteAddress ?? '', tls: client.tls, commonName: client.tlsCommonName, secret: client.authSecret };
-    queryAnyAuthd(o.authHttpAddresses, query, { method: o.authHttpRequestMethod, connectTimeout: o.httpClientConnectTimeout, requestTimeout: o.httpClientRequestTimeout }).then(
+    queryAnyAuthd(o.authHttpAddresses, this.#authQuery(), authHttpOptions(o)).then(
       (state) => {
         client.authState = state;
         this.#resumeAfter(done, null);
       },
       (err: Error) => this.#resumeAfter(done, err),
     );
+  }
+
+  /** What the auth servers are told about this client (nsqd's query parameters). */
+  #authQuery(): AuthQuery {
+    const client = this.client;
+    return { remoteIp: client.socket.remoteAddress ?? '', tls: client.tls, commonName: client.tlsCommonName, secret: client.authSecret };
   }
 
   #resumeAfter(done: (err: Error | null) => void, err: Error | null): void {

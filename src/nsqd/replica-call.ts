@@ -23,10 +23,10 @@ import {
   T_STATE,
   encodeJson,
   encodePing,
-  pingInterval,
   frameTypeName,
   type ReplFrame,
 } from '../protocol/replication.js';
+import { pingInterval } from './replica-link.js';
 import type { ReplicaMirror } from './replica-mirror.js';
 
 /** A copy of an origin that a peer holds (FETCH's listing). */

@@ -22,7 +22,6 @@ import {
   encodeJson,
   encodeMeta,
   encodePing,
-  pingInterval,
   encodeRemove,
   encodeSeq,
   T_COMMIT,
@@ -30,6 +29,19 @@ import {
   type ReplFrame,
   type ReplicationProtocolError,
 } from '../protocol/replication.js';
+
+
+const PING_MS = 1000;
+
+/**
+ * How often a side of a link looks whether to PING: every second, or a quarter of the failover
+ * timeout when that is shorter; it pings when it sent nothing for half of that. So the gap between
+ * frames stays under 1.5 times it, well inside the other side's clock (an idle link with
+ * --failover-timeout=1s was taken over between two pings a second apart).
+ */
+export function pingInterval(failoverMs: number): number {
+  return Math.min(PING_MS, Math.max(50, Math.floor(failoverMs / 4)));
+}
 
 export type LinkState = 'connecting' | 'catching_up' | 'in_sync' | 'down';
 
@@ -310,7 +322,7 @@ export class ReplicaLink {
       this.#down(`replica ${this.address} silent for ${now - this.#lastHeard} ms`);
       return;
     }
-    if (now - this.#lastSent >= pingInterval(this.#o.failoverMs)) this.#send(encodePing());
+    if (now - this.#lastSent >= pingInterval(this.#o.failoverMs) / 2) this.#send(encodePing());
   }
 
   #protocolError(err: Error): void {

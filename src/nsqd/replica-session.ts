@@ -21,7 +21,6 @@ import {
   encodeError,
   encodeJson,
   encodePing,
-  pingInterval,
   encodeSeq,
   T_CONFIRM,
   T_CLAIM,
@@ -32,6 +31,7 @@ import {
   type ReplFrame,
 } from '../protocol/replication.js';
 import { ReplicaMirror } from './replica-mirror.js';
+import { pingInterval } from './replica-link.js';
 import { SEND_HIGH_WATER, readAppends } from './replica-append.js';
 import type { HeldCopy } from './replica-call.js';
 
@@ -48,7 +48,7 @@ export interface SessionHost {
   logger: Logger;
   /** this node's own name: an origin of that name is a loop in the configuration */
   selfName: string;
-  /** this node's --failover-timeout: PINGs come often enough for it (unset: 1 s) */
+  /** this node's --failover-timeout (ms): how often the session pings follows it (default 4 s) */
   failoverMs?: number;
   /** a session said HELLO: the host may refuse it (by throwing) and learns which mirror it uses */
   opened(session: ReplicaSession, hello: Hello): void;
@@ -94,7 +94,7 @@ export class ReplicaSession {
     socket.on('close', () => this.close());
     const every = pingInterval(host.failoverMs ?? 4000);
     this.#ping = setInterval(() => {
-      if (Date.now() - this.#lastSent >= every) this.#send(encodePing());
+      if (Date.now() - this.#lastSent >= every / 2) this.#send(encodePing());
     }, every);
     this.#ping.unref();
     if (early.length > 0) this.#decoder.push(early);

@@ -17,7 +17,9 @@ import { ReplicaSession, type Hello, type SessionHost } from './replica-session.
 import { splitHostPort } from './listen.js';
 import { syncDir } from './segment-log.js';
 import type { NSQD } from './nsqd.js';
-import { encodeJson, encodeSeq, T_TAKEN, T_TAKEN_OK } from '../protocol/replication.js';
+import { encodeError, encodeJson, encodeSeq, T_TAKEN, T_TAKEN_OK } from '../protocol/replication.js';
+import { keepGranted } from './auth.js';
+import { E_AUTH_FAILED, E_AUTH_FIRST, E_INVALID, E_UNAUTHORIZED } from '../protocol/errors.js';
 
 /**
  * A publish that is on this node's disk (and may already be delivered) but that its replicas did not
@@ -29,6 +31,12 @@ export class ReplicationUnconfirmed extends Error {
   readonly code = 'E_REPL_UNCONFIRMED';
 }
 
+/** A REPL's authorization: when it expires, and how to ask for it again (resolves to the next expiry; rejects once refused). */
+export interface ReplGrant {
+  expires: number;
+  renew: () => Promise<number>;
+}
+
 export const IDENTITY_FILE = 'replication.json';
 export const MIRRORS_DIR = 'replicas';
 /** where a node that starts empty gathers its replicas' copies of it before taking them in */
@@ -36,6 +44,14 @@ export const RESTORE_DIR = 'restore';
 
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
+
+/**
+ * Dial failures that mean the replica answered and will not take the link until a configuration
+ * changes (its --tls-* or AUTH against this node's, or not an nsq serve node), not that it is down.
+ * E_TLS and E_AUTH_REQUIRED are the client's own: no TLS offered or the handshake failed; AUTH asked
+ * for and no --replication-auth-secret.
+ */
+const LINK_REFUSALS = new Set(['E_TLS', 'E_AUTH_REQUIRED', E_AUTH_FAILED, E_AUTH_FIRST, E_UNAUTHORIZED, E_INVALID]);
 
 export interface TakeoverRecord {
   incarnation: string;
@@ -58,7 +74,8 @@ interface Identity {
 
 export interface ReplicationLinkStats {
   address: string;
-  state: LinkState;
+  /** `refused`: down, and the last dial was refused (see `error`) */
+  state: LinkState | 'refused';
   confirmed_seq: number;
   lag_bytes: number;
   last_contact_ms: number;
@@ -103,6 +120,8 @@ interface WatchedMirror {
 class LinkRunner {
   link: ReplicaLink;
   error = '';
+  /** the last dial was refused by the replica (LINK_REFUSALS), not unanswered */
+  refused = false;
   #retry = RECONNECT_MIN_MS;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
@@ -126,10 +145,15 @@ class LinkRunner {
         return;
       }
       this.error = '';
+      this.refused = false;
       this.link.attach(socket, early);
     } catch (err) {
-      this.error = (err as Error).message;
-      this.#r.linkFailed(this, this.error);
+      const e = err as Error & { code?: unknown };
+      // every retry fails the same way while nothing changes: the log says it once
+      const again = e.message === this.error;
+      this.error = e.message;
+      this.refused = typeof e.code === 'string' && LINK_REFUSALS.has(e.code);
+      this.#r.linkFailed(this, this.error, again);
       this.later();
     }
   }
@@ -346,12 +370,11 @@ export class Replication implements SessionHost {
 
   // ---- origin side: links and the OK rule --------------------------------------------------------
 
-  /** Connects to a replica's TCP port: V2, IDENTIFY (TLS when this node has a certificate), AUTH, REPL. */
+  /** Connects to a replica's TCP port: V2, IDENTIFY (TLS when this node has a root CA or a certificate), AUTH, REPL. */
   async dial(address: string): Promise<{ socket: Duplex; early: Buffer }> {
     const { host, port } = splitHostPort(address, '--replica-address');
     const { Connection } = await import('../client/connection.js');
     const o = this.nsqd.options;
-    const tls = o.tlsCert !== '' ? { ca: o.tlsRootCaFile !== '' ? readFileSync(o.tlsRootCaFile) : undefined, cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) } : undefined;
     const conn = await Connection.open({
       host,
       port,
@@ -360,14 +383,14 @@ export class Replication implements SessionHost {
       userAgent: 'nsq-replication/1',
       heartbeatInterval: -1,
       connectTimeout: Math.min(5000, this.failoverMs),
-      tls,
+      tls: this.nsqd.replicaTls ?? undefined,
       authSecret: o.replicationAuthSecret !== '' ? o.replicationAuthSecret : undefined,
     });
     return conn.detach(Buffer.from('REPL 1\n'));
   }
 
-  linkFailed(runner: LinkRunner, why: string): void {
-    this.logger.warn(`REPLICATION: replica ${runner.link.address}: ${why}`);
+  linkFailed(runner: LinkRunner, why: string, again: boolean): void {
+    if (!again) this.logger.warn(`REPLICATION: replica ${runner.link.address}${runner.refused ? ' refused the link' : ''}: ${why} (retrying)`);
     this.#logHealth();
     this.#settle();
   }
@@ -379,6 +402,7 @@ export class Replication implements SessionHost {
       this.#logHealth();
     } else if (state === 'down') {
       runner.error = why ?? '';
+      runner.refused = false;
       this.logger.warn(`REPLICATION: replica ${runner.link.address} out of sync: ${why ?? 'closed'}`);
       this.#logHealth();
       runner.later();
@@ -492,9 +516,20 @@ export class Replication implements SessionHost {
 
   // ---- replica side: sessions (SessionHost) ------------------------------------------------------
 
-  /** REPL on a V2 connection: this node becomes a replica of whoever sends HELLO. */
-  accept(socket: Duplex, early: Buffer): void {
-    new ReplicaSession(socket, early, this);
+  /**
+   * REPL on a V2 connection: this node becomes a replica of whoever sends HELLO. With auth on,
+   * `grant` is the REPL's authorization: asked for again whenever it expires, and the link is
+   * closed once it no longer covers topic .* channel .* (the origin's next dial is then refused at AUTH).
+   */
+  accept(socket: Duplex, early: Buffer, grant?: ReplGrant): void {
+    const session = new ReplicaSession(socket, early, this);
+    if (grant === undefined) return;
+    const stop = keepGranted(grant.expires, grant.renew, (err) => {
+      this.logger.warn(`REPLICATION: origin ${session.origin}: AUTH failed ${err.message}; link closed`);
+      session.send(encodeError(E_UNAUTHORIZED, 'AUTH failed for REPL'));
+      session.close();
+    });
+    socket.once('close', stop);
   }
 
   opened(session: ReplicaSession, hello: Hello): void {
@@ -902,7 +937,7 @@ export class Replication implements SessionHost {
       healthy: this.degraded() === null,
       links: this.#links.map((l) => ({
         address: l.link.address,
-        state: l.link.state,
+        state: l.refused && l.link.state === 'down' ? 'refused' : l.link.state,
         confirmed_seq: l.link.confirmedSeq,
         lag_bytes: l.link.lagBytes,
         last_contact_ms: l.link.lastContact === 0 ? -1 : now - l.link.lastContact,

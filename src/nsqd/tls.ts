@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, TLSSocket, type SecureContext, type SecureVersion, type TlsOptions } from 'node:tls';
 import type { Socket } from 'node:net';
+import type { ClientTls } from '../client/connection.js';
 import { UserError } from '../util/errors.js';
 import { TLS_NOT_REQUIRED, TLS_REQUIRED, type NsqdOptions } from './options.js';
 
@@ -75,6 +76,29 @@ export function buildTls(o: NsqdOptions): NsqdTls | null {
     rejectUnauthorized,
     requireCert: requestCert,
   };
+}
+
+/**
+ * What this node trusts and presents when it dials its replicas (docs/replication.md, "TLS and AUTH
+ * on a link"): its --tls-root-ca-file verifies the replica's certificate (Node's roots without one),
+ * its --tls-cert/--tls-key is the client certificate. Null: neither a root CA nor a certificate, so
+ * the links are plain. Otherwise a link is TLS or nothing: a replica that does not offer TLS is
+ * refused, so no one between the nodes can turn it plain by answering IDENTIFY without tls_v1.
+ */
+export function buildReplicaTls(o: NsqdOptions): ClientTls | null {
+  if (o.tlsRootCaFile === '' && o.tlsCert === '') return null;
+  const client: ClientTls = {};
+  if (o.tlsRootCaFile !== '') client.ca = readPem(o.tlsRootCaFile, 'open');
+  if (o.tlsCert !== '') {
+    client.cert = readPem(o.tlsCert, 'open');
+    client.key = readPem(o.tlsKey, 'open');
+  }
+  try {
+    createSecureContext(client);
+  } catch (err) {
+    throw new UserError(`failed to build TLS config - ${(err as Error).message}`, 'E_TLS_CONFIG', 1);
+  }
+  return client;
 }
 
 /**

@@ -143,16 +143,6 @@ export function encodePing(): Buffer {
   return encodeFrame(T_PING);
 }
 
-/**
- * How long a side of a replication link stays silent before it sends PING: 1 s, or a quarter of the
- * failover timeout when that is shorter. Checked as often, so the other side hears something at
- * least every half timeout (a 1 s check of a 1 s idle time left up to 2 s of silence, and a replica
- * with --failover-timeout=1s took over an origin that was only idle).
- */
-export function pingInterval(failoverMs: number): number {
-  return Math.max(50, Math.min(1000, Math.floor(failoverMs / 4)));
-}
-
 export function encodeError(code: string, text: string): Buffer {
   return encodeFrame(T_ERROR, Buffer.from(`${code} ${text}`, 'utf8'));
 }

@@ -8,7 +8,7 @@ import { humanize } from './format.js';
 export interface ReplicaLinkView {
   /** the replica's TCP address, as the origin names it */
   address: string;
-  /** connecting, catching_up, in_sync or down (any other value a newer node sends is shown as is) */
+  /** connecting, catching_up, in_sync, down or refused (any other value a newer node sends is shown as is) */
   state: string;
   lagBytes: number;
   /** ms since the replica was last heard from; -1: never */
@@ -99,7 +99,7 @@ function ago(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s ago`;
 }
 
-const STATE_WORDS: Record<string, string> = { in_sync: 'in sync', catching_up: 'catching up', connecting: 'connecting', down: 'down', following: 'following', taken_over: 'taken over' };
+const STATE_WORDS: Record<string, string> = { in_sync: 'in sync', catching_up: 'catching up', connecting: 'connecting', down: 'down', refused: 'refused the link', following: 'following', taken_over: 'taken over' };
 const words = (state: string): string => STATE_WORDS[state] ?? state;
 
 function linkText(l: ReplicaLinkView): string {

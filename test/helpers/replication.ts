@@ -1,10 +1,13 @@
 // Helpers for replication tests with real processes (docs/replication.md): durable nodes started
 // with a short failover timeout, their /stats, publishers that record what was acknowledged,
 // consumers that record what was delivered, and a TCP proxy whose connections a test can cut.
+// A node that requires TLS is asked over HTTPS with the test certificates.
 
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Test } from 'tap';
-import { Connection } from '../../src/client/connection.js';
+import { Connection, type ConnectionConfig } from '../../src/client/connection.js';
 import { Consumer } from '../../src/client/consumer.js';
 import type { ReplicationStats } from '../../src/nsqd/replication.js';
 import { serverPorts, spawnNsq, type Spawned } from './nsqd.js';
@@ -15,15 +18,32 @@ export interface Node {
   http: number;
   dir: string;
   args: string[];
+  /** set when the test reaches the API over HTTPS (its plain HTTP is refused with --tls-required=true) */
+  https?: HttpsClient & { port: number };
+}
+
+/** The certificates the test's HTTPS requests trust and present. */
+export interface HttpsClient {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
 }
 
 /** The failover timeout the tests run with: short, so a takeover happens within a test. */
 export const FAILOVER = '1s';
 
-export async function serve(t: Test, dir: string, args: string[], tcpPort = 0): Promise<Node> {
-  const proc = spawnNsq(t, ['serve', '--durable', `--data-path=${dir}`, `--tcp-address=127.0.0.1:${tcpPort}`, '--http-address=127.0.0.1:0', `--failover-timeout=${FAILOVER}`, '--log-level=info', ...args]);
+/** `https`: the API is asked over the node's HTTPS listener (it needs --tls-cert) with these certificates. */
+export async function serve(t: Test, dir: string, args: string[], tcpPort = 0, https?: HttpsClient): Promise<Node> {
+  // a node with --tls-cert listens for HTTPS too: on port 0 as well, never on the default 4152
+  const proc = spawnNsq(t, ['serve', '--durable', `--data-path=${dir}`, `--tcp-address=127.0.0.1:${tcpPort}`, '--http-address=127.0.0.1:0', '--https-address=127.0.0.1:0', `--failover-timeout=${FAILOVER}`, '--log-level=info', ...args]);
   const { tcp, http } = await serverPorts(proc);
-  return { proc, tcp, http, dir, args };
+  const node: Node = { proc, tcp, http, dir, args };
+  if (https !== undefined) {
+    let port: RegExpExecArray | null = null;
+    await waitFor('the HTTPS listener', () => (port = /HTTPS: listening on .*:(\d+)/.exec(proc.stderr())) !== null, 10_000);
+    node.https = { ...https, port: Number(port![1]) };
+  }
+  return node;
 }
 
 export async function kill9(n: Node): Promise<void> {
@@ -31,9 +51,24 @@ export async function kill9(n: Node): Promise<void> {
   await n.proc.exit;
 }
 
-export async function api(n: Node, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(`http://127.0.0.1:${n.http}${path}`, { method, body, signal: AbortSignal.timeout(5000) });
-  return { status: res.status, text: await res.text() };
+/**
+ * One request to the node's API, over HTTPS when the node was started with `https`. No keep-alive:
+ * a killed node's port may come back as another node's.
+ */
+export function api(n: Node, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+  const h = n.https;
+  const opts = { host: '127.0.0.1', path, method, agent: false, timeout: 5000 };
+  return new Promise((resolve, reject) => {
+    const answer = (res: IncomingMessage): void => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    };
+    const req = h === undefined ? httpRequest({ ...opts, port: n.http }, answer) : httpsRequest({ ...opts, port: h.port, ca: h.ca, cert: h.cert, key: h.key }, answer);
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.end(body);
+  });
 }
 
 export interface StatsJson {
@@ -63,9 +98,12 @@ export async function tookOver(n: Node): Promise<boolean> {
   return ((await stats(n)).replication?.taken_over_messages ?? 0) > 0;
 }
 
+/** Connection settings besides the address: TLS, an auth secret. */
+export type ClientSettings = Omit<ConnectionConfig, 'host' | 'port'>;
+
 /** Publishes PUBs, one MPUB and one DPUB (due in `deferMs`); returns the bodies answered OK. */
-export async function publishMix(t: Test, n: Node, topic: string, prefix: string, count: number, deferMs: number): Promise<string[]> {
-  const conn = await Connection.open({ host: '127.0.0.1', port: n.tcp });
+export async function publishMix(t: Test, n: Node, topic: string, prefix: string, count: number, deferMs: number, client: ClientSettings = {}): Promise<string[]> {
+  const conn = await Connection.open({ ...client, host: '127.0.0.1', port: n.tcp });
   t.teardown(() => conn.close());
   const ok: string[] = [];
   const half = Math.floor(count / 2);
@@ -82,9 +120,9 @@ export async function publishMix(t: Test, n: Node, topic: string, prefix: string
 }
 
 /** Consumes from one node until `n` messages or `ms` pass; FINs those `n`, requeues any beyond; returns the bodies. */
-export async function consume(t: Test, node: Node, topic: string, channel: string, n: number, ms: number): Promise<string[]> {
+export async function consume(t: Test, node: Node, topic: string, channel: string, n: number, ms: number, client: ClientSettings = {}): Promise<string[]> {
   const got: string[] = [];
-  const c = new Consumer({ topic, channel, nsqdTcpAddresses: [`127.0.0.1:${node.tcp}`], maxInFlight: 50, autoFinish: false }, (m) => {
+  const c = new Consumer({ ...client, topic, channel, nsqdTcpAddresses: [`127.0.0.1:${node.tcp}`], maxInFlight: 50, autoFinish: false }, (m) => {
     if (got.length >= n) return m.requeue(0);
     got.push(m.body.toString());
     m.finish();

@@ -28,7 +28,7 @@ interface Replica {
   released: string[];
 }
 
-async function startReplica(t: Test, root = join(tempDir(t), 'replicas')): Promise<Replica> {
+async function startReplica(t: Test, root = join(tempDir(t), 'replicas'), failoverMs?: number): Promise<Replica> {
   const log: string[] = [];
   const logger = new Logger('debug', '', (l) => log.push(l));
   const r: Replica = { server: createServer(), port: 0, root, sessions: [], log, released: [] };
@@ -36,6 +36,7 @@ async function startReplica(t: Test, root = join(tempDir(t), 'replicas')): Promi
     root,
     logger,
     selfName: 'replica:1',
+    failoverMs,
     opened() {},
     closed() {},
     takenOver: () => null,
@@ -76,7 +77,10 @@ class Origin {
   link!: ReplicaLink;
   #known = new Map<string, number>();
 
-  constructor(t: Test) {
+  readonly failoverMs: number;
+
+  constructor(t: Test, failoverMs = 5000) {
+    this.failoverMs = failoverMs;
     this.dir = tempDir(t);
     this.journal = new Journal(this.dir, 'orders', 16 * 1024, []);
     this.acks = new AckLog(this.dir, channelAckPrefix('orders', 'billing'), []);
@@ -94,7 +98,7 @@ class Origin {
       },
       meta: () => ({ topics: [{ name: 'orders', paused: false, channels: [{ name: 'billing', start_id: 0 }] }] }),
       currentSeq: () => this.seq,
-      failoverMs: 5000,
+      failoverMs: this.failoverMs,
     });
   }
 
@@ -158,6 +162,27 @@ t.test('each commit is confirmed once the mirror holds it; the mirror equals the
   t.ok(listDurableFiles(o.dir).size > 3, 'the journal rolled into several segments');
   sameFiles(t, o.dir, mirrorDir(r), 'after 40 commits');
   t.same(o.states, ['catching_up', 'in_sync']);
+});
+
+t.test('an idle link pings well inside a short failover timeout, both ways: it stays in sync and the replica keeps hearing from it', async (t) => {
+  const FAILOVER_MS = 1000;
+  const r = await startReplica(t, undefined, FAILOVER_MS);
+  const o = new Origin(t, FAILOVER_MS);
+  t.teardown(() => o.link.close());
+  await o.attach(r.port);
+  await until('in sync', () => o.link.inSync);
+  // idle for three failover timeouts: the replica's clock (last contact) and the origin's (last heard)
+  let replicaSilent = 0;
+  let originSilent = 0;
+  for (const end = Date.now() + 3 * FAILOVER_MS; Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 10));
+    const now = Date.now();
+    replicaSilent = Math.max(replicaSilent, now - r.sessions[0]!.mirror!.state.last_contact);
+    originSilent = Math.max(originSilent, now - o.link.lastContact);
+  }
+  t.ok(replicaSilent < FAILOVER_MS / 2, `the replica heard from the origin at least every ${replicaSilent} ms`);
+  t.ok(originSilent < FAILOVER_MS / 2, `the origin heard from the replica at least every ${originSilent} ms`);
+  t.same(o.states, ['catching_up', 'in_sync'], 'never out of sync');
 });
 
 t.test('a cut link catches up from the STATE: missing data, removed files, a longer file there', async (t) => {
