@@ -40,6 +40,8 @@ t.test('each state in words', async (t) => {
   t.same(replicationLine(nodeReplication(tookOver.replication)), { text: 'TOOK OVER A (5 messages)', level: 'warn' });
   t.equal(replicationLine(nodeReplication(goNsqd.replication)), null, 'Go nsqd: nothing');
   t.equal(replicationLine(undefined, ['B'])?.text, 'TAKEN OVER by B');
+  const refused = { ...degraded.replication!, links: [{ ...degraded.replication!.links[0]!, state: 'refused' as const, error: 'E_UNAUTHORIZED AUTH failed' }] };
+  t.match(replicationLine(nodeReplication(refused))!.text, `replica ${B} refused the link, last contact 391ms ago (E_UNAUTHORIZED AUTH failed)`);
   const restored = (restore: string) => replicationLine(nodeReplication({ ...inSync.replication!, restore, restored_messages: 7 }));
   t.same(restored('done'), { text: `repl 1/1 ok  lag 0B  ·  replica ${B} in sync  ·  restored 7 messages from replicas`, level: 'ok' });
   t.match(restored('fetching'), { text: /· {2}RESTORING from replicas \(fetching\)$/, level: 'warn' });
