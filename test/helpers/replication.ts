@@ -148,7 +148,7 @@ export interface Proxy {
   flow(way: 'up' | 'down'): void;
 }
 
-export async function proxy(t: Test, target: number): Promise<Proxy> {
+export async function proxy(t: { teardown(fn: () => unknown): void }, target: number): Promise<Proxy> {
   const { createServer, connect } = await import('node:net');
   const live = new Set<import('node:net').Socket>();
   const pairs: Array<{ s: import('node:net').Socket; up: import('node:net').Socket }> = [];

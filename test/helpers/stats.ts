@@ -1,6 +1,7 @@
 // Test helpers for looking at a running engine from outside: /stats over HTTP, and polling.
 
 import type { NSQD } from '../../src/nsqd/nsqd.js';
+import type { ReplicationStats } from '../../src/nsqd/replication.js';
 
 export interface ClientJson {
   client_id: string;
@@ -47,6 +48,8 @@ export interface StatsJson {
   start_time: number;
   topics: TopicJson[] | null;
   producers: ClientJson[] | null;
+  /** a node that replicates or holds copies (docs/replication.md, Visibility) */
+  replication?: ReplicationStats;
 }
 
 export function httpBase(nsqd: NSQD): string {
