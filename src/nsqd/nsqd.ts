@@ -124,6 +124,11 @@ export class NSQD {
     return this.#loading;
   }
 
+  /** how often the scan loop runs (in-flight and deferred timeouts, replication's failover clock) */
+  get scanIntervalMs(): number {
+    return Math.max(10, Math.min(this.options.queueScanInterval, 1000));
+  }
+
   /** where topics and channels keep their disk queues and nsqd.dat (default: the current folder) */
   get dataPath(): string {
     return resolve(this.options.dataPath || process.cwd());
@@ -174,7 +179,7 @@ export class NSQD {
       throw err;
     }
     this.replication?.start();
-    this.#scanTimer = setInterval(this.#scan, Math.max(10, Math.min(o.queueScanInterval, 1000)));
+    this.#scanTimer = setInterval(this.#scan, this.scanIntervalMs);
     this.lookup.setAddresses(o.nsqlookupdTcpAddresses);
     if (o.statsdAddress !== '') {
       const { StatsdPusher } = await import('./statsd.js');

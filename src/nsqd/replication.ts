@@ -158,7 +158,11 @@ class LinkRunner {
     }
   }
 
-  /** The link is down: try again after a back-off (doubling up to 5 s, reset once in sync). */
+  /**
+   * The link is down: try again after a back-off (doubling up to 5 s, reset once in sync), never
+   * longer than a quarter of the failover timeout: a replica that comes back gives this node one
+   * timeout from its start before it takes it over, so this node must call again well within it.
+   */
   later(): void {
     if (this.#closed || this.#timer !== null) return;
     this.#timer = setTimeout(() => {
@@ -166,7 +170,7 @@ class LinkRunner {
       void this.#connect();
     }, this.#retry);
     this.#timer.unref();
-    this.#retry = Math.min(this.#retry * 2, RECONNECT_MAX_MS);
+    this.#retry = Math.min(this.#retry * 2, Math.max(RECONNECT_MIN_MS, Math.min(RECONNECT_MAX_MS, this.#r.failoverMs / 4)));
   }
 
   synced(): void {
@@ -489,6 +493,12 @@ export class Replication implements SessionHost {
 
   /** Scan loop: waits older than the failover timeout while degraded fail; silent origins are taken over. */
   scan(now: number): void {
+    // a scan much later than its interval: this node stood still (SIGSTOP, a blocked event loop) and
+    // could not hear its origins meanwhile; that time is not their silence
+    const every = this.nsqd.scanIntervalMs;
+    const still = this.#lastScan === 0 ? 0 : now - this.#lastScan - every;
+    this.#lastScan = now;
+    if (still > every) for (const m of this.#mirrors.values()) m.lastContact = Math.min(now, Math.max(m.lastContact, this.#contact(m) + still));
     if (this.#waiters.length > 0 && this.degraded() !== null && !this.degradedAccept) {
       const why = new ReplicationUnconfirmed(`${this.degraded()!} for ${this.failoverMs} ms: not confirmed`);
       while (this.#waiters.length > 0 && now - this.#waiters[0]!.at > this.failoverMs) this.#waiters.shift()!.done(why);
@@ -497,8 +507,7 @@ export class Replication implements SessionHost {
     if (this.#takingOver) return;
     for (const [key, m] of this.#mirrors) {
       if (this.#held(key)) continue;
-      const s = this.#sessions.get(m.origin);
-      const contact = s?.mirror !== null && s?.hello?.incarnation === m.incarnation ? Math.max(m.lastContact, s.mirror!.state.last_contact) : m.lastContact;
+      const contact = this.#contact(m);
       if (now - contact <= this.failoverMs * (Math.max(0, m.rank) + 1)) continue;
       this.#mirrors.delete(key);
       this.#takingOver = true;
@@ -508,6 +517,15 @@ export class Replication implements SessionHost {
       return;
     }
   }
+
+  /** epoch ms of the last frame heard from a copy's origin (on its live session, if any) */
+  #contact(m: WatchedMirror): number {
+    const s = this.#sessions.get(m.origin);
+    return s?.mirror !== null && s?.hello?.incarnation === m.incarnation ? Math.max(m.lastContact, s.mirror!.state.last_contact) : m.lastContact;
+  }
+
+  /** when the scan last ran (epoch ms; 0 before the first) */
+  #lastScan = 0;
 
   #held(key: string): boolean {
     for (const keys of this.#holds.values()) if (keys.has(key)) return true;
