@@ -10,6 +10,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { benchPub, benchSub, startSub, type BenchResult, type PubOptions } from '../src/tools/bench.js';
 import { runCrashRounds } from './durable-crash.js';
+import { describeSummary, runReplicationFaults, summarize, type Round } from './replication-faults.js';
 import { BenchServer as Server, withServer as withBenchServer, type BenchServer, type ServerOptions } from './server.js';
 
 export const BODY_SIZE = 200;
@@ -187,6 +188,48 @@ const crash: BenchCase = {
   },
 };
 
+/**
+ * The fault-injection run of test/integration/replication-faults.test.ts, longer: 3 nodes in a ring
+ * (R=2) + 2 lookupds under load, cycles of kill -9 + rm -rf, kill -9 + restart after the takeover,
+ * kill -9 + restart within the timeout, SIGSTOP past the timeout, the replication link cut.
+ */
+const FAULTS_FAILOVER_MS = 2000;
+const replicationFaults: BenchCase = {
+  name: 'replication-faults',
+  title: 'replication: 3-node ring, kill -9/rm -rf/SIGSTOP/link cut x3 cycles (x1 --quick)',
+  run: async (cfg) => {
+    const cleanups: (() => unknown)[] = [];
+    try {
+      const rounds: Round[] = [];
+      for (let k = 0; k < (cfg.quick ? 1 : 3); k++) {
+        rounds.push({ fault: 'wipe', node: k % 3 }, { fault: 'restart', node: (k + 1) % 3 }, { fault: 'restart-quick', node: (k + 2) % 3 }, { fault: 'stop', node: (k + 2) % 3 }, { fault: 'cut', node: 0 });
+      }
+      const r = await runReplicationFaults({
+        mode: 'replicated',
+        rounds,
+        proxiedLink: 0,
+        // 2 s: long enough for a restart-quick node to be back inside it
+        failoverMs: FAULTS_FAILOVER_MS,
+        loadMs: cfg.quick ? 1500 : 5000,
+        afterMs: cfg.quick ? 500 : 2000,
+        teardown: { teardown: (fn) => cleanups.push(fn) },
+        log: (line) => process.stderr.write(`\n  ${line}`),
+      });
+      const summary = summarize(r.rounds);
+      for (const s of summary) process.stderr.write(`\n  ${describeSummary(s)}`);
+      const takeovers = r.rounds.flatMap((x) => (x.takeoverMs === null ? [] : [x.takeoverMs])).sort((a, b) => a - b);
+      const median = takeovers[Math.floor(takeovers.length / 2)];
+      return {
+        msgsPerSec: r.ackedPerSec,
+        other: `${r.lost} lost of ${r.acked} acked, ${r.duplicates} duplicates, takeover ${median ?? '-'} ms (median)`,
+        details: { ...r, summary, failoverMs: FAULTS_FAILOVER_MS },
+      };
+    } finally {
+      for (const fn of cleanups.reverse()) await fn();
+    }
+  },
+};
+
 // ---- 3. consume ------------------------------------------------------------------------------
 
 const consumeCase: BenchCase = {
@@ -357,4 +400,4 @@ const startupMany: BenchCase = {
   },
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, consumeCase, latency, rss, startup, startupMany, crash];
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, consumeCase, latency, rss, startup, startupMany, crash, replicationFaults];

@@ -76,49 +76,48 @@ export interface FaultOptions {
   log?: (line: string) => void;
 }
 
-export interface RoundResult {
-  fault: FaultKind;
-  /** name of the node hit, and of its replica */
-  node: string;
-  replica: string;
-  /** bodies answered OK in this round */
+/** What was published and what became of it, in a round or the whole run. */
+export interface Tally {
+  /** bodies answered OK */
   acked: number;
   /** answered with an error (refused while degraded) */
   refused: number;
   /** sent and never answered (connection lost, timed out) */
   unknown: number;
-  /** acknowledged in this round and never delivered (must be 0 with replication) */
+  /** acknowledged and never delivered (must be 0 with replication) */
   lost: number;
   /** up to 20 of them */
   lostBodies: string[];
-  /** deliveries in this round beyond the first of each body */
+  /** deliveries beyond the first of each body */
   duplicates: number;
+  /** refused bodies that were delivered anyway (must be 0) */
+  refusedDelivered: number;
+}
+
+export interface RoundResult extends Tally {
+  fault: FaultKind;
+  /** name of the node hit, and of its replica (null without replication) */
+  node: string;
+  replica: string | null;
   /** in flight on the node hit, just before the fault */
   inFlightAtFault: number;
-  /** messages the replica took over */
+  /** messages taken over in this round (by the replica, and by any other node) */
   takenOver: number;
+  /** messages the node hit took back from its replica's copy (a wipe round, restarted inside the timeout) */
+  restored: number;
   /** fault → the replica's takeover (from its /stats); null: none seen */
   takeoverMs: number | null;
   /** fault → the first delivery by another node of a body published to the node hit in this round */
   firstDeliveryMs: number | null;
-  /** refused bodies that were delivered anyway (must be 0) */
-  refusedDelivered: number;
   /** messages the cluster still held when the drain gave up (NaN: a node did not answer) */
   heldAtEnd: number;
   seconds: number;
 }
 
-export interface FaultsResult {
+/** The whole run: its rounds, and the tally over all of them. */
+export interface FaultsResult extends Tally {
   rounds: RoundResult[];
-  acked: number;
-  refused: number;
-  unknown: number;
-  /** acknowledged, never delivered, over the whole run */
-  lost: number;
-  lostBodies: string[];
-  duplicates: number;
   deliveries: number;
-  refusedDelivered: number;
   /** acknowledged bodies per second of the run */
   ackedPerSec: number;
   /** starting the cluster */
@@ -325,6 +324,8 @@ async function drain(c: ReplicationCluster, ledger: Ledger, timeoutMs: number): 
   }
 }
 
+const takenOverByNode = (c: ReplicationCluster): Promise<number[]> => Promise.all(c.nodes.map((n) => c.takenOverMessages(n.index)));
+
 /** Runs the rounds against a fresh cluster; every process and folder goes with `teardown`. */
 export async function runReplicationFaults(o: FaultOptions): Promise<FaultsResult> {
   const started = Date.now();
@@ -349,23 +350,23 @@ export async function runReplicationFaults(o: FaultOptions): Promise<FaultsResul
     publishers.start(k);
     await sleep(o.loadMs);
     const inFlightAtFault = (await c.channel(node, TOPIC, CHANNEL))?.inFlight ?? 0;
-    const takenBefore = await c.takenOverMessages(replica);
+    const takenBefore = await takenOverByNode(c);
     const t0 = Date.now();
     ledger.watch = { round: k, node, firstAt: null };
+    // watched from the fault on, whatever the fault: a quick restart may still be too slow
+    const watch = replicated ? c.watchTakeover(node, t0, takeoverWait) : null;
     // without replication nothing takes over: the fault lasts as long as a failover would
-    const takeover = async (): Promise<number | null> => (replicated ? c.waitTakeover(node, t0, takeoverWait) : fault === 'wipe' ? null : sleep(o.failoverMs).then(() => null));
-    let takenAt: number | null = null;
+    const takeover = async (): Promise<unknown> => (watch !== null ? watch.at : sleep(o.failoverMs));
     switch (fault) {
       case 'wipe':
         await c.kill9(node);
         c.wipe(node);
         await c.restart(node);
-        // the replica takes the lost incarnation over when the timeout runs out (or, restored, never)
-        takenAt = await takeover();
+        // the replica takes the lost incarnation over when the timeout runs out, unless the node restored from it
         break;
       case 'restart':
         await c.kill9(node);
-        takenAt = await takeover();
+        await takeover();
         await c.restart(node);
         break;
       case 'restart-quick':
@@ -375,27 +376,33 @@ export async function runReplicationFaults(o: FaultOptions): Promise<FaultsResul
         break;
       case 'stop':
         c.pause(node);
-        takenAt = await takeover();
+        await takeover();
         c.resume(node);
         break;
       case 'cut':
         if (c.proxy === null) throw new Error('a cut round needs proxiedLink');
         c.proxy.cut();
-        takenAt = await takeover();
+        await takeover();
         c.proxy.restore();
         break;
     }
     await sleep(o.afterMs);
     await publishers.stop();
+    // a takeover (or none: restored, back in time) shows within a few timeouts of the fault; the
+    // drain must not end before it, as what the replica takes over is in no node's /stats until then
+    if (watch !== null) await Promise.race([watch.at, sleep(t0 + 3 * o.failoverMs - Date.now())]);
+    watch?.stop();
+    const takenAt = watch === null ? null : await watch.at;
     publishMs += Date.now() - roundStart;
     await c.waitInSync();
     const heldAtEnd = await drain(c, ledger, o.drainTimeoutMs ?? 20_000);
-    const takenOver = replicated ? (await c.takenOverMessages(replica)) - takenBefore : 0;
+    // a counter that went down belongs to a restarted process: all of it is this round's
+    const takenOver = (await takenOverByNode(c)).reduce((sum, n, i) => sum + (n >= takenBefore[i]! ? n - takenBefore[i]! : n), 0);
     const lostBodies = ledger.missing(k);
     const r: RoundResult = {
       fault,
       node: c.nodes[node]!.name,
-      replica: c.nodes[replica]!.name,
+      replica: replicated ? c.nodes[replica]!.name : null,
       acked: ledger.acked.size - before.acked,
       refused: ledger.refused.size - before.refused,
       unknown: ledger.unknown - before.unknown,
@@ -403,7 +410,8 @@ export async function runReplicationFaults(o: FaultOptions): Promise<FaultsResul
       lostBodies: lostBodies.slice(0, 20),
       duplicates: ledger.duplicates - before.duplicates,
       inFlightAtFault,
-      takenOver: Math.max(0, takenOver),
+      takenOver,
+      restored: fault === 'wipe' && replicated ? await c.restoredMessages(node) : 0,
       takeoverMs: takenAt === null ? null : takenAt - t0,
       firstDeliveryMs: ledger.watch.firstAt === null ? null : ledger.watch.firstAt - t0,
       refusedDelivered: [...ledger.refused].filter((b) => b.startsWith(`${k}.`) && ledger.seen.has(b)).length,
@@ -437,8 +445,54 @@ const ms = (x: number | null): string => (x === null ? '-' : `${x} ms`);
 
 export function describeRound(k: number, r: RoundResult): string {
   return (
-    `round ${k + 1} ${r.fault} ${r.node} (replica ${r.replica}): ${r.acked} acked, ${r.refused} refused, ${r.unknown} unanswered; ` +
-    `${r.lost} lost; ${r.duplicates} duplicates (in flight at the fault ${r.inFlightAtFault}, taken over ${r.takenOver}); ` +
+    `round ${k + 1} ${r.fault} ${r.node}${r.replica === null ? '' : ` (replica ${r.replica})`}: ${r.acked} acked, ${r.refused} refused, ${r.unknown} unanswered; ` +
+    `${r.lost} lost; ${r.duplicates} duplicates (in flight at the fault ${r.inFlightAtFault}, taken over ${r.takenOver}${r.fault === 'wipe' ? `, restored ${r.restored}` : ''}); ` +
     `takeover after ${ms(r.takeoverMs)}, first delivery by another node after ${ms(r.firstDeliveryMs)}; ${r.seconds.toFixed(1)} s`
+  );
+}
+
+export interface FaultSummary {
+  fault: FaultKind;
+  rounds: number;
+  acked: number;
+  lost: number;
+  duplicates: number;
+  /** the most duplicates one round of this kind cost */
+  maxDuplicates: number;
+  /** messages in flight on the node hit, summed over the rounds */
+  inFlightAtFault: number;
+  takenOver: number;
+  restored: number;
+  /** fault → takeover, per round (ms; rounds without one left out) */
+  takeoverMs: number[];
+  firstDeliveryMs: number[];
+}
+
+/** The rounds grouped by fault kind: what each kind costs. */
+export function summarize(rounds: RoundResult[]): FaultSummary[] {
+  const by = new Map<FaultKind, FaultSummary>();
+  for (const r of rounds) {
+    let s = by.get(r.fault);
+    if (s === undefined) by.set(r.fault, (s = { fault: r.fault, rounds: 0, acked: 0, lost: 0, duplicates: 0, maxDuplicates: 0, inFlightAtFault: 0, takenOver: 0, restored: 0, takeoverMs: [], firstDeliveryMs: [] }));
+    s.rounds++;
+    s.acked += r.acked;
+    s.lost += r.lost;
+    s.duplicates += r.duplicates;
+    s.maxDuplicates = Math.max(s.maxDuplicates, r.duplicates);
+    s.inFlightAtFault += r.inFlightAtFault;
+    s.takenOver += r.takenOver;
+    s.restored += r.restored;
+    if (r.takeoverMs !== null) s.takeoverMs.push(r.takeoverMs);
+    if (r.firstDeliveryMs !== null) s.firstDeliveryMs.push(r.firstDeliveryMs);
+  }
+  return [...by.values()];
+}
+
+const range = (xs: number[]): string => (xs.length === 0 ? '-' : `${Math.min(...xs)}-${Math.max(...xs)} ms`);
+
+export function describeSummary(s: FaultSummary): string {
+  return (
+    `${s.fault} x${s.rounds}: ${s.lost} lost of ${s.acked} acked; ${s.duplicates} duplicates (at most ${s.maxDuplicates} in a round; ` +
+    `${s.inFlightAtFault} in flight at the faults, ${s.takenOver} taken over${s.fault === 'wipe' ? `, ${s.restored} restored` : ''}); takeover ${range(s.takeoverMs)}, first delivery by the replica ${range(s.firstDeliveryMs)}`
   );
 }

@@ -2,7 +2,7 @@
 // fresh `nsq serve` children, prints one table and writes the figures to
 // bench/results/<timestamp>.json and bench/results/latest.json.
 //
-//   node dist/bench/run.js [--quick] [--only pub,mpub,mpub-durable,crash,...] [--prof]
+//   node dist/bench/run.js [--quick] [--only pub,mpub,mpub-durable,crash,replication-faults,...] [--prof]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -24,6 +24,7 @@ const TARGETS: Record<string, { ref?: string; floor?: string; ok?: (r: CaseResul
   'pub-replicated': { floor: '>= 0.5x pub-durable (issue 13)' },
   'startup-topics': { floor: '< 5 s', ok: (r) => Number(r.details['startMs'] ?? Infinity) < 5000 },
   crash: { floor: '0 lost', ok: (r) => Array.isArray(r.details['lost']) && (r.details['lost'] as unknown[]).length === 0 },
+  'replication-faults': { floor: '0 lost', ok: (r) => r.details['lost'] === 0 },
   consume: { ref: '425k msg/s', floor: '>= 150k msg/s', ok: (r) => (r.msgsPerSec ?? 0) >= 150_000 },
   latency: { floor: 'p99 < 5 ms', ok: (r) => (r.p99Ms ?? Infinity) < 5 },
   rss: { ref: '~360 MiB', floor: '< 400 MiB', ok: (r) => (r.rssMiB ?? Infinity) < 400 },

@@ -266,20 +266,32 @@ export class ReplicationCluster {
     return at >= since - 5 ? at : null;
   }
 
-  /** Polls the replica of `origin` until it took it over after `since`; its time, or null after `timeoutMs`. */
-  async waitTakeover(origin: number, since: number, timeoutMs: number): Promise<number | null> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Polls the replica of `origin` until it took it over after `since`: `at` resolves with that time,
+   * or null after `timeoutMs` or once stop() is called (a fault that may well cause no takeover).
+   */
+  watchTakeover(origin: number, since: number, timeoutMs: number): { at: Promise<number | null>; stop(): void } {
+    let stopped = false;
     const replica = this.replicaOf(origin);
-    while (Date.now() < deadline) {
-      const at = await this.takenOverAt(replica, origin, since);
-      if (at !== null) return at;
-      await delay(50);
-    }
-    return null;
+    const at = (async (): Promise<number | null> => {
+      const deadline = Date.now() + timeoutMs;
+      while (!stopped && Date.now() < deadline) {
+        const when = await this.takenOverAt(replica, origin, since);
+        if (when !== null) return when;
+        await delay(50);
+      }
+      return null;
+    })();
+    return { at, stop: () => void (stopped = true) };
   }
 
   /** taken_over_messages of node i (0 without replication or when it does not answer) */
   async takenOverMessages(i: number): Promise<number> {
     return (await this.stats(i).catch(() => null))?.replication?.taken_over_messages ?? 0;
+  }
+
+  /** restored_messages of node i: what it took back from its replicas' copies when it started empty */
+  async restoredMessages(i: number): Promise<number> {
+    return (await this.stats(i).catch(() => null))?.replication?.restored_messages ?? 0;
   }
 }

@@ -7,7 +7,7 @@
 // The long run: `npm run bench -- --only replication-faults` (bench/replication-faults.ts).
 
 import t, { type Test } from 'tap';
-import { runReplicationFaults, type FaultsResult, type Round } from '../../bench/replication-faults.js';
+import { describeSummary, runReplicationFaults, summarize, type FaultsResult, type Round } from '../../bench/replication-faults.js';
 
 const FAILOVER_MS = 1000;
 const SHORT = { failoverMs: FAILOVER_MS, loadMs: 1200, afterMs: 500, pauseMs: 2, drainTimeoutMs: 20_000 };
@@ -30,7 +30,13 @@ t.test('3 nodes in a ring, 4 kinds of fault: no acknowledged message is lost', a
     t.same(round.lostBodies, [], `${what}: acknowledged and never delivered: none (${round.lost}; the cluster held ${round.heldAtEnd})`);
     t.equal(round.refusedDelivered, 0, `${what}: no refused publish was delivered`);
     if (round.fault !== 'wipe') t.not(round.takeoverMs, null, `${what}: ${round.replica} took ${round.node} over (after ${round.takeoverMs} ms)`);
+    // every duplicate is a message delivered again by a replica that took it over (or by a node
+    // restored from one), or one in flight when the node failed: a node that comes back must not
+    // deliver what was taken, and a live node must not be taken over
+    const bound = round.takenOver + round.restored + round.inFlightAtFault;
+    t.ok(round.duplicates <= bound, `${what}: ${round.duplicates} duplicates, at most the ${bound} taken over, restored or in flight`);
   }
+  for (const s of summarize(r.rounds)) t.comment(describeSummary(s));
   t.equal(r.lost, 0, 'at the end: acknowledged and never delivered: none');
   t.ok(r.refused > 0, `publishes were refused while a node had no replica in sync (${r.refused})`);
   report(t, r);
