@@ -38,7 +38,8 @@ const REFUSALS = new Set(['E_PUB_FAILED', 'E_MPUB_FAILED', 'E_DPUB_FAILED']);
 /**
  * wipe: kill -9, rm -rf of the data path, restart empty at once (a replaced machine);
  * restart: kill -9, restart with the disk once the replica took over;
- * restart-quick: kill -9, restart with the disk within the failover timeout;
+ * restart-quick: kill -9, restart with the disk a quarter of the failover timeout later (meant to be
+ *   back inside it; a slow start may still be too late, and the takeover is watched all the same);
  * stop: SIGSTOP until the replica took over, then SIGCONT (split brain);
  * cut: the proxied replication link cut until the replica took over, then restored.
  */

@@ -38,7 +38,8 @@ t.test('3 nodes in a ring, 4 kinds of fault: no acknowledged message is lost', a
   }
   for (const s of summarize(r.rounds)) t.comment(describeSummary(s));
   t.equal(r.lost, 0, 'at the end: acknowledged and never delivered: none');
-  t.ok(r.refused > 0, `publishes were refused while a node had no replica in sync (${r.refused})`);
+  // a publisher blocked on a node whose replica is gone is answered once the replica is back, or not at all
+  t.ok(r.refused + r.unknown > 0, `publishes were refused (${r.refused}) or left unanswered (${r.unknown}) while a node had no replica in sync`);
   report(t, r);
 });
 
