@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serverPorts, spawnNsq, type Spawned } from './nsqd.js';
 import { delay, waitFor, type StatsJson } from './stats.js';
-import { proxy as startProxy, type TcpProxy } from './replication.js';
+import { proxy as startProxy, type Proxy } from './replication.js';
 
 export interface Teardown {
   teardown(fn: () => unknown): void;
@@ -27,7 +27,7 @@ export interface ClusterOptions {
   nodes?: number;
   /** --failover-timeout in ms (default 1000) */
   failoverMs?: number;
-  /** the node whose link to its replica runs through a TcpProxy (replicated mode; default none) */
+  /** the node whose link to its replica runs through a TCP proxy (replicated mode; default none) */
   proxiedLink?: number;
   /** more flags for every node */
   args?: string[];
@@ -67,7 +67,7 @@ export class ReplicationCluster {
   readonly nodes: ClusterNode[];
   /** lookupd HTTP addresses (host:port), for consumers */
   readonly lookupdHttp: string[];
-  readonly proxy: TcpProxy | null;
+  readonly proxy: Proxy | null;
   readonly #t: Teardown;
   readonly #lookupdTcp: string[];
   readonly #proxiedLink: number | null;
@@ -75,7 +75,7 @@ export class ReplicationCluster {
   /** logs of processes that are gone, per node */
   readonly #logs: string[][];
 
-  private constructor(t: Teardown, o: ClusterOptions, nodes: ClusterNode[], lookupds: { tcp: string[]; http: string[] }, proxy: TcpProxy | null) {
+  private constructor(t: Teardown, o: ClusterOptions, nodes: ClusterNode[], lookupds: { tcp: string[]; http: string[] }, proxy: Proxy | null) {
     this.#t = t;
     this.mode = o.mode;
     this.failoverMs = o.failoverMs ?? 1000;
@@ -98,7 +98,7 @@ export class ReplicationCluster {
       t.teardown(() => rmSync(dataPath, { recursive: true, force: true }));
       nodes.push({ index: i, name: NAMES[i]!, tcp: await freePort(), http: await freePort(), dataPath, proc: null, paused: false });
     }
-    let proxy: TcpProxy | null = null;
+    let proxy: Proxy | null = null;
     if (o.mode === 'replicated' && o.proxiedLink !== undefined) proxy = await startProxy(t, nodes[(o.proxiedLink + 1) % nodes.length]!.tcp);
     const c = new ReplicationCluster(t, o, nodes, lookupds, proxy);
     await Promise.all(nodes.map((n) => c.restart(n.index)));
