@@ -165,6 +165,8 @@ export class Durability {
 
   /** the replication sequence of the last commit (0 without replication) */
   #lastSeq = 0;
+  /** journal records made durable by the commit under way (replication counts its lag in messages) */
+  #records = 0;
 
   /** A refused write is tried again a little later (not every turn: that would spin on a full disk). */
   #retryLater(): void {
@@ -212,6 +214,7 @@ export class Durability {
       }
       try {
         log.write(true);
+        this.#records += log.takeRecords();
         this.#journals.delete(log);
         this.#failed.delete(log.prefix);
         this.#probes.delete(log.prefix);
@@ -238,7 +241,8 @@ export class Durability {
     if (failed) this.#retryLater();
     else nsqd.durableRecovered();
     // what was written goes to the replicas now, with one COMMIT for all of it
-    if (nsqd.replication !== null) this.#lastSeq = nsqd.replication.committed();
+    if (nsqd.replication !== null) this.#lastSeq = nsqd.replication.committed(this.#records);
+    this.#records = 0;
     if (metaFailure !== null) throw metaFailure;
   }
 

@@ -65,15 +65,17 @@ export function prometheusText(nsqd: NSQD): string {
     const needed = f('nsq_replication_needed', 'in-sync replicas a durable publish needs (replication factor - 1)', 'gauge');
     needed.samples.push(['', r.needed]);
     const lag = f('nsq_replication_lag_bytes', 'bytes of durable files not yet sent to the replica', 'gauge');
+    const lagMsgs = f('nsq_replication_lag_messages', 'messages committed here since the replica last confirmed', 'gauge');
     const linkUp = f('nsq_replication_link_in_sync', '1 while the link to the replica is in sync', 'gauge');
     for (const l of r.links) {
       const ll = label('replica', l.address);
       lag.samples.push([ll, l.lag_bytes]);
+      lagMsgs.samples.push([ll, l.lag_messages]);
       linkUp.samples.push([ll, l.state === 'in_sync' ? 1 : 0]);
     }
     const taken = f('nsq_replication_taken_over_total', 'messages this node took over from silent origins', 'counter');
     taken.samples.push(['', r.taken_over_messages]);
-    replication.push(inSync, needed, lag, linkUp, taken);
+    replication.push(inSync, needed, lag, lagMsgs, linkUp, taken);
   }
   let out = '';
   for (const fam of [topicDepth, topicBackend, topicMessages, topicPaused, depth, backend, inFlight, deferred, messages, requeued, timedOut, consumers, paused, clients, up, rss, heap, start, ...replication]) {

@@ -43,6 +43,8 @@ export const MIRRORS_DIR = 'replicas';
 export const RESTORE_DIR = 'restore';
 
 const RECONNECT_MIN_MS = 250;
+/** commits remembered for lag in messages while a replica is behind */
+const MAX_HISTORY = 100_000;
 const RECONNECT_MAX_MS = 5000;
 
 /**
@@ -78,6 +80,8 @@ export interface ReplicationLinkStats {
   state: LinkState | 'refused';
   confirmed_seq: number;
   lag_bytes: number;
+  /** messages committed here since the replica's last confirmation (a lower bound after a long outage) */
+  lag_messages: number;
   last_contact_ms: number;
   error: string;
 }
@@ -449,10 +453,56 @@ export class Replication implements SessionHost {
   }
 
   /** The durable files of commit `seq` are on this node's disk: send them, return the sequence. */
-  committed(): number {
+  committed(records = 0): number {
     const seq = ++this.#seq;
+    if (records > 0) this.#count(seq, records);
     for (const l of this.#links) l.link.commit(seq);
     return seq;
+  }
+
+  // ---- lag in messages: journal records committed here since a replica's last confirmation ------
+
+  /** cumulative records after each counted commit, with its sequence: [seq, total, seq, total, ...] */
+  #history: number[] = [];
+  #historyHead = 0;
+  /** the total of the newest entry dropped from the front */
+  #prunedTotal = 0;
+  #records = 0;
+
+  #count(seq: number, records: number): void {
+    this.#records += records;
+    const h = this.#history;
+    h.push(seq, this.#records);
+    // what every replica confirmed is no longer needed (bounded: a replica down for long keeps at most MAX_HISTORY)
+    let min = Infinity;
+    for (const l of this.#links) if (l.link.confirmedSeq < min) min = l.link.confirmedSeq;
+    while (this.#historyHead + 2 < h.length && (h[this.#historyHead + 2]! <= min || h.length - this.#historyHead > MAX_HISTORY * 2)) {
+      this.#prunedTotal = h[this.#historyHead + 1]!;
+      this.#historyHead += 2;
+    }
+    if (this.#historyHead > 4096 && this.#historyHead * 2 > h.length) {
+      this.#history = h.slice(this.#historyHead);
+      this.#historyHead = 0;
+    }
+  }
+
+  /** Records committed after commit `seq` (a replica's confirmation): at least that many are not on it. */
+  lagMessages(seq: number): number {
+    const h = this.#history;
+    let lo = this.#historyHead / 2;
+    let hi = h.length / 2 - 1;
+    if (hi < lo || h[hi * 2]! <= seq) return 0;
+    // the newest entry at or below seq
+    let at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (h[mid * 2]! <= seq) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const before = at < 0 ? this.#prunedTotal : h[at * 2 + 1]!;
+    return this.#records - before;
   }
 
   /** A durable file grew (a batch was written) or went: the links send it with the next commit. */
@@ -958,6 +1008,7 @@ export class Replication implements SessionHost {
         state: l.refused && l.link.state === 'down' ? 'refused' : l.link.state,
         confirmed_seq: l.link.confirmedSeq,
         lag_bytes: l.link.lagBytes,
+        lag_messages: this.lagMessages(l.link.confirmedSeq),
         last_contact_ms: l.link.lastContact === 0 ? -1 : now - l.link.lastContact,
         error: l.error,
       })),

@@ -145,6 +145,7 @@ export class SegmentLog {
   commitRecord(n: number, id: number): void {
     if (this.#len === BATCH_HEADER && this.#o.onDirty !== undefined) this.#o.onDirty(this);
     this.#len += n;
+    this.#records++;
     const c = this.#current;
     if (id < c.minId) c.minId = id;
     if (id > c.maxId) c.maxId = id;
@@ -234,6 +235,15 @@ export class SegmentLog {
     }
   }
 
+  /** Records added since the last takeRecords() (the commit counts what it made durable). */
+  takeRecords(): number {
+    const n = this.#records;
+    this.#records = 0;
+    return n;
+  }
+
+  #records = 0;
+
   /** Bytes in the batch being built. */
   get pendingBytes(): number {
     return this.#len - BATCH_HEADER;
@@ -246,6 +256,7 @@ export class SegmentLog {
    */
   discard(): void {
     this.#len = BATCH_HEADER;
+    this.#records = 0;
     if (this.#fd !== null && this.#size > this.#syncedSize) {
       this.#truncateTo(this.#fd, this.#syncedSize);
       this.#size = this.#syncedSize;

@@ -92,10 +92,12 @@ export class StatsdPusher {
       g('replication.in_sync', r.in_sync);
       g('replication.needed', r.needed);
       g('replication.lag_bytes', r.links.reduce((n, l) => n + l.lag_bytes, 0));
+      g('replication.lag_messages', r.links.reduce((n, l) => Math.max(n, l.lag_messages), 0));
       for (const l of r.links) {
         const k = `replication.replica.${statName(l.address)}`;
         g(`${k}.in_sync`, l.state === 'in_sync' ? 1 : 0);
         g(`${k}.lag_bytes`, l.lag_bytes);
+        g(`${k}.lag_messages`, l.lag_messages);
       }
       c('replication.taken_over', Math.max(0, r.taken_over_messages - this.#lastTakenOver));
       this.#lastTakenOver = r.taken_over_messages;

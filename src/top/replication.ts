@@ -11,6 +11,8 @@ export interface ReplicaLinkView {
   /** connecting, catching_up, in_sync, down or refused (any other value a newer node sends is shown as is) */
   state: string;
   lagBytes: number;
+  /** messages committed on the origin since this replica's last confirmation */
+  lagMessages: number;
   /** ms since the replica was last heard from; -1: never */
   lastContactMs: number;
   error: string;
@@ -39,6 +41,8 @@ export interface NodeReplication {
   health: ReplicationHealth;
   /** bytes not yet sent, all replicas together */
   lagBytes: number;
+  /** messages the replica furthest behind has not confirmed */
+  lagMessages: number;
   links: ReplicaLinkView[];
   mirrors: MirrorView[];
   /** origins (by name) whose messages this node took over and still holds the record of */
@@ -53,7 +57,7 @@ export interface NodeReplication {
 /** The dashboard's view of a node's `replication` object; undefined for a node without one. */
 export function nodeReplication(r: ReplicationStats | undefined): NodeReplication | undefined {
   if (r === undefined || r === null || typeof r !== 'object') return undefined;
-  const links = (r.links ?? []).map((l) => ({ address: l.address, state: l.state, lagBytes: l.lag_bytes ?? 0, lastContactMs: l.last_contact_ms ?? -1, error: l.error ?? '' }));
+  const links = (r.links ?? []).map((l) => ({ address: l.address, state: l.state, lagBytes: l.lag_bytes ?? 0, lagMessages: l.lag_messages ?? 0, lastContactMs: l.last_contact_ms ?? -1, error: l.error ?? '' }));
   const mirrors = (r.mirrors ?? []).map((m) => ({ origin: m.origin, state: m.state, bytes: m.bytes ?? 0, lastContactMs: m.last_contact_ms ?? -1 }));
   const needed = r.needed ?? Math.max(0, (r.factor ?? 1) - 1);
   const inSync = r.in_sync ?? 0;
@@ -66,6 +70,7 @@ export function nodeReplication(r: ReplicationStats | undefined): NodeReplicatio
     needed,
     health,
     lagBytes: links.reduce((n, l) => n + l.lagBytes, 0),
+    lagMessages: links.reduce((n, l) => Math.max(n, l.lagMessages), 0),
     links,
     mirrors,
     tookOver: mirrors.filter((m) => m.state === 'taken_over').map((m) => m.origin),
@@ -104,7 +109,7 @@ const words = (state: string): string => STATE_WORDS[state] ?? state;
 
 function linkText(l: ReplicaLinkView): string {
   if (l.state === 'in_sync') return `replica ${l.address} in sync${l.lagBytes > 0 ? `, ${bytes(l.lagBytes)} to send` : ''}`;
-  const behind = l.state === 'catching_up' ? `, ${bytes(l.lagBytes)} behind` : '';
+  const behind = l.state === 'catching_up' ? `, ${bytes(l.lagBytes)} behind` : l.lagMessages > 0 ? `, ${humanize(l.lagMessages)} messages not on it` : '';
   // the node's error names the address again ("connect to <address>: connection refused")
   const error = l.error.replaceAll(` to ${l.address}`, '').replaceAll(` ${l.address}`, '');
   return `replica ${l.address} ${words(l.state)}${behind}, last contact ${ago(l.lastContactMs)}${error !== '' ? ` (${error})` : ''}`;
@@ -151,7 +156,7 @@ export function replicationLine(r: NodeReplication | undefined, takenOverBy: rea
       const state = r.health === 'ok' ? 'ok' : r.health === 'accepting' ? 'DEGRADED, accepting with fewer copies' : 'DEGRADED, refusing durable publishes';
       // a link that is down reports no lag (nothing is being sent): a lag shows only while one is up
       const connected = r.links.some((l) => l.state === 'in_sync' || l.state === 'catching_up');
-      parts.push(`repl ${r.inSync}/${r.needed} ${state}${connected ? `  lag ${bytes(r.lagBytes)}` : ''}`);
+      parts.push(`repl ${r.inSync}/${r.needed} ${state}${connected ? `  lag ${humanize(r.lagMessages)} msgs ${bytes(r.lagBytes)}` : ''}`);
       worse(r.health === 'ok' ? 'ok' : r.health === 'accepting' ? 'warn' : 'bad');
       for (const l of r.links) {
         parts.push(linkText(l));

@@ -96,12 +96,22 @@ export class ReplicationCluster {
     for (let i = 0; i < (o.nodes ?? 3); i++) {
       const dataPath = mkdtempSync(join(tmpdir(), `nsq-ring-${NAMES[i]}-`));
       t.teardown(() => rmSync(dataPath, { recursive: true, force: true }));
-      nodes.push({ index: i, name: NAMES[i]!, tcp: await freePort(), http: await freePort(), dataPath, proc: null, paused: false });
+      // a ring names its replicas before they start, so its TCP ports are chosen first; the others take the kernel's
+      nodes.push({ index: i, name: NAMES[i]!, tcp: o.mode === 'replicated' ? await freePort() : 0, http: 0, dataPath, proc: null, paused: false });
     }
     let proxy: Proxy | null = null;
     if (o.mode === 'replicated' && o.proxiedLink !== undefined) proxy = await startProxy(t, nodes[(o.proxiedLink + 1) % nodes.length]!.tcp);
     const c = new ReplicationCluster(t, o, nodes, lookupds, proxy);
-    await Promise.all(nodes.map((n) => c.restart(n.index)));
+    for (let attempt = 1; ; attempt++) {
+      const started = await Promise.allSettled(nodes.map((n) => c.restart(n.index)));
+      const failed = started.find((r) => r.status === 'rejected');
+      if (failed === undefined) break;
+      // a port chosen above was taken by another process meanwhile: all again on new ports (a ring must agree on them)
+      if (attempt === 3 || !/address already in use/.test(String(failed.reason))) throw failed.reason;
+      for (const n of nodes) await c.kill9(n.index);
+      for (const n of nodes) n.tcp = await freePort();
+      if (proxy !== null) throw failed.reason;
+    }
     if (o.mode === 'replicated') await c.waitInSync();
     return c;
   }
@@ -127,7 +137,7 @@ export class ReplicationCluster {
   }
 
   #serveArgs(n: ClusterNode): string[] {
-    const args = ['serve', `--data-path=${n.dataPath}`, `--tcp-address=127.0.0.1:${n.tcp}`, `--http-address=127.0.0.1:${n.http}`, ...this.#lookupdTcp.map((a) => `--lookupd-tcp-address=${a}`)];
+    const args = ['serve', `--data-path=${n.dataPath}`, `--tcp-address=127.0.0.1:${n.tcp}`, '--http-address=127.0.0.1:0', ...this.#lookupdTcp.map((a) => `--lookupd-tcp-address=${a}`)];
     if (this.mode !== 'plain') args.push('--durable');
     if (this.mode === 'replicated') {
       const replica = this.nodes[this.replicaOf(n.index)]!;
@@ -143,7 +153,10 @@ export class ReplicationCluster {
     if (n.proc !== null) throw new Error(`node ${n.name} is running`);
     mkdirSync(n.dataPath, { recursive: true });
     const proc = spawnNsq(this.#t, this.#serveArgs(n));
-    await serverPorts(proc);
+    const ports = await serverPorts(proc);
+    // the TCP port stays what replicas and consumers know; the HTTP port is the kernel's each time
+    n.tcp = ports.tcp;
+    n.http = ports.http;
     n.proc = proc;
     n.paused = false;
   }

@@ -34,6 +34,8 @@ t.test('statsd: replication.in_sync, needed, lag_bytes per replica and taken_ove
   t.ok(batch.includes(`${link}.in_sync:1|g`), "the replica's link, its address as one key segment");
   t.ok(batch.some((l) => /^nsq\.a\.replication\.lag_bytes:\d+\|g$/.test(l)), 'lag_bytes, all replicas summed');
   t.ok(batch.some((l) => new RegExp(`^${link.replace(/\./g, '\\.')}\\.lag_bytes:\\d+\\|g$`).test(l)), 'lag_bytes of the replica');
+  t.ok(batch.some((l) => /^nsq\.a\.replication\.lag_messages:\d+\|g$/.test(l)), 'lag_messages, the replica furthest behind');
+  t.ok(batch.some((l) => new RegExp(`^${link.replace(/\./g, '\\.')}\\.lag_messages:\\d+\\|g$`).test(l)), 'lag_messages of the replica');
   t.ok(batch.includes('nsq.a.replication.taken_over:0|c'), 'taken_over: a counter, nothing yet');
   await pushed(/^nsq\.b\.replication\.needed:0\|g$/);
   t.pass('B (factor 1, holding a copy of A) pushes the replication figures too, as /metrics shows them');

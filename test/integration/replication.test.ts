@@ -218,9 +218,13 @@ t.test('a pipelined publish is answered only once the replica confirmed its own 
   await first;
   await delay(500);
   t.same(answered, ['first'], 'the second publish is not answered: B does not have it yet');
+  const link = (await stats(a)).replication!.links[0]!;
+  t.equal(link.lag_messages, 1, '/stats: 1 message committed on A that B has not confirmed');
+  t.match((await api(a, 'GET', '/metrics')).text, /^nsq_replication_lag_messages\{replica="[^"]+"\} 1$/m, '/metrics says the same');
   p.flow('up');
   await second;
   t.same(answered, ['first', 'second'], 'answered once B confirmed it');
+  t.equal((await stats(a)).replication!.links[0]!.lag_messages, 0, 'no lag once B confirmed it');
 });
 
 t.test('an idle origin is not taken over: PINGs come well inside a 1 s failover timeout', async (t) => {

@@ -34,7 +34,7 @@ t.test('--once: in sync, degraded with the replica killed, in sync again after i
   const bLine = `node 127.0.0.1:${b.http} (B)`;
 
   const ok = await once();
-  t.match(ok, `\n${aLine} 1/1 ok  lag 0B  ·  replica 127.0.0.1:${b.tcp} in sync\n`, "A's line: 1 of 1 replica in sync");
+  t.match(ok, `\n${aLine} 1/1 ok  lag 0 msgs 0B  ·  replica 127.0.0.1:${b.tcp} in sync\n`, "A's line: 1 of 1 replica in sync");
   t.match(ok, new RegExp(`\\n${escape(bLine)} copy of A following, [1-9]\\d*B\\n`), "B's line: the copy it holds");
 
   await kill9(b);
@@ -47,7 +47,7 @@ t.test('--once: in sync, degraded with the replica killed, in sync again after i
   b = await restart(t, b);
   await waitFor('A in sync again', () => inSync(a));
   const again = await once();
-  t.match(again, `\n${aLine} 1/1 ok  lag 0B  ·  replica 127.0.0.1:${b.tcp} in sync\n`, 'in sync again');
+  t.match(again, `\n${aLine} 1/1 ok  lag 0 msgs 0B  ·  replica 127.0.0.1:${b.tcp} in sync\n`, 'in sync again');
   t.notMatch(again, /DEGRADED|is down/);
 });
 
@@ -61,7 +61,7 @@ t.test('in a terminal, NO_COLOR: degraded, in sync again, then A taken over by B
   const aLine = `127.0.0.1:${a.http} (A) repl`;
   const screen = (text: string | RegExp | ((s: string) => boolean)): Promise<string> => tmux.screenWith(session, text, 10_000);
 
-  const ok = await screen(`${aLine} 1/1 ok  lag 0B  ·  replica 127.0.0.1:${b.tcp} in sync`);
+  const ok = await screen(`${aLine} 1/1 ok  lag 0 msgs 0B  ·  replica 127.0.0.1:${b.tcp} in sync`);
   t.match(ok, new RegExp(`127\\.0\\.0\\.1:${b.http} \\(B\\) copy of A following, [1-9]\\d*B`));
   const colours = tmux('capture-pane', '-t', session, '-p', '-e');
   t.notMatch(colours, /\x1b\[[0-9;]*(?:3[0-7]|9[0-7]|38;)[0-9;]*m/, 'NO_COLOR: no colour on screen, the words carry the state');
@@ -72,7 +72,7 @@ t.test('in a terminal, NO_COLOR: degraded, in sync again, then A taken over by B
   t.match(degraded, `replica 127.0.0.1:${b.tcp} down`);
 
   b = await restart(t, b);
-  await screen(`${aLine} 1/1 ok  lag 0B  ·  replica 127.0.0.1:${b.tcp} in sync`);
+  await screen(`${aLine} 1/1 ok  lag 0 msgs 0B  ·  replica 127.0.0.1:${b.tcp} in sync`);
   t.pass('back in sync on screen after the replica restarts');
 
   await kill9(a);

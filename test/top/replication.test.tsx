@@ -28,7 +28,7 @@ const snap = (at: number, ...nodes: [string, Stats | string][]): Snapshot => ({
 });
 
 t.test('each state in words', async (t) => {
-  t.same(replicationLine(nodeReplication(inSync.replication)), { text: `repl 1/1 ok  lag 0B  ·  replica ${B} in sync`, level: 'ok' });
+  t.same(replicationLine(nodeReplication(inSync.replication)), { text: `repl 1/1 ok  lag 0 msgs 0B  ·  replica ${B} in sync`, level: 'ok' });
   t.same(replicationLine(nodeReplication(following.replication)), { text: 'copy of A following, 220B', level: 'ok' });
   t.same(replicationLine(nodeReplication(degraded.replication)), {
     text: `repl 0/1 DEGRADED, refusing durable publishes  ·  replica ${B} down, last contact 391ms ago (replication link closed)`,
@@ -43,12 +43,12 @@ t.test('each state in words', async (t) => {
   const refused = { ...degraded.replication!, links: [{ ...degraded.replication!.links[0]!, state: 'refused' as const, error: 'E_UNAUTHORIZED AUTH failed' }] };
   t.match(replicationLine(nodeReplication(refused))!.text, `replica ${B} refused the link, last contact 391ms ago (E_UNAUTHORIZED AUTH failed)`);
   const restored = (restore: string) => replicationLine(nodeReplication({ ...inSync.replication!, restore, restored_messages: 7 }));
-  t.same(restored('done'), { text: `repl 1/1 ok  lag 0B  ·  replica ${B} in sync  ·  restored 7 messages from replicas`, level: 'ok' });
+  t.same(restored('done'), { text: `repl 1/1 ok  lag 0 msgs 0B  ·  replica ${B} in sync  ·  restored 7 messages from replicas`, level: 'ok' });
   t.match(restored('fetching'), { text: /· {2}RESTORING from replicas \(fetching\)$/, level: 'warn' });
   t.match(restored('failed'), { text: /· {2}RESTORE FAILED \(the replicas keep their copies\)$/, level: 'bad' });
   t.notMatch(restored('nothing')!.text, /restor/i, 'started empty and nothing to restore: nothing to say');
   const catchingUp = { ...inSync.replication!, in_sync: 0, healthy: false, links: [{ ...inSync.replication!.links[0]!, state: 'catching_up' as const, lag_bytes: 12_345, last_contact_ms: 2500 }] };
-  t.match(replicationLine(nodeReplication(catchingUp))!.text, `lag 12kB  ·  replica ${B} catching up, 12kB behind, last contact 2.5s ago`);
+  t.match(replicationLine(nodeReplication(catchingUp))!.text, `lag 0 msgs 12kB  ·  replica ${B} catching up, 12kB behind, last contact 2.5s ago`);
 });
 
 t.test('the model: per-node replication, and a takeover marked on the node that was taken over', async (t) => {
@@ -103,7 +103,7 @@ t.test('the screen: a line per replicating node, coloured by health, readable wi
   chalk.level = 1;
   poller.onSnapshot(snap(1000, ['a:4151', inSync], ['b:4151', following]));
   const ok = await frame('copy of A');
-  t.match(ok, `\x1b[32ma:4151 (A) repl 1/1 ok  lag 0B  ·  replica ${B} in sync`, 'green while in sync');
+  t.match(ok, `\x1b[32ma:4151 (A) repl 1/1 ok  lag 0 msgs 0B  ·  replica ${B} in sync`, 'green while in sync');
   t.match(ok, '\x1b[32mb:4151 (B) copy of A following, 220B');
   poller.onSnapshot(snap(2000, ['a:4151', degraded], ['b:4151', 'connection refused']));
   t.match(await frame('DEGRADED'), '\x1b[31ma:4151 (A) repl 0/1 DEGRADED, refusing durable publishes', 'red while refusing');
