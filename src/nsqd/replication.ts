@@ -90,8 +90,22 @@ export interface ReplicationMirrorStats {
   origin: string;
   incarnation: string;
   bytes: number;
+  /** the copy's bytes per topic (journal and ack segments) */
+  topics: Record<string, number>;
   last_contact_ms: number;
   state: 'following' | 'taken_over';
+}
+
+/** A copy's files summed per topic (`orders.journal.000001.dat`, `orders:billing.acks.000000.dat`, ...). */
+function bytesPerTopic(files: Iterable<[string, number]>): { bytes: number; topics: Record<string, number> } {
+  const topics: Record<string, number> = {};
+  let bytes = 0;
+  for (const [name, size] of files) {
+    const topic = name.replace(/\.(?:journal|acks)\.\d+\.dat$/, '').split(':')[0]!;
+    topics[topic] = (topics[topic] ?? 0) + size;
+    bytes += size;
+  }
+  return { bytes, topics };
 }
 
 export interface ReplicationStats {
@@ -984,16 +998,18 @@ export class Replication implements SessionHost {
     for (const m of this.#mirrors.values()) {
       const s = this.#sessions.get(m.origin);
       const live = s?.mirror !== null && s?.hello?.incarnation === m.incarnation ? s.mirror! : null;
+      // a copy whose origin is away still holds its files: read their sizes from the folder
+      const files = live !== null ? Object.entries(live.files()) : listDurableFiles(join(this.root, escapeName(m.origin), m.incarnation));
       mirrors.push({
         origin: m.origin,
         incarnation: m.incarnation,
-        bytes: live?.bytes ?? 0,
+        ...bytesPerTopic(files),
         last_contact_ms: now - Math.max(m.lastContact, live?.state.last_contact ?? 0),
         state: 'following',
       });
     }
     for (const [origin, t] of Object.entries(this.identity.taken_over)) {
-      mirrors.push({ origin, incarnation: t.incarnation, bytes: 0, last_contact_ms: now - t.at, state: 'taken_over' });
+      mirrors.push({ origin, incarnation: t.incarnation, bytes: 0, topics: {}, last_contact_ms: now - t.at, state: 'taken_over' });
     }
     return {
       name: this.identity.name,

@@ -325,7 +325,10 @@ export function formatStatsText(stats: Stats, nodeVersion = process.version): st
   if (r !== undefined) {
     out += `\nReplication: ${r.name} factor ${r.factor}, ${r.in_sync} of ${r.needed} replica(s) in sync${r.healthy ? '' : r.degraded_mode === 'accept' ? ' (DEGRADED: accepting with fewer copies)' : ' (DEGRADED: refusing durable publishes)'}\n`;
     for (const l of r.links) out += `   replica ${pad(l.address, 21)} ${pad(l.state, 11)} confirmed: ${pad(l.confirmed_seq, 8)} lag: ${pad(l.lag_messages, 8)} msgs ${pad(l.lag_bytes, 10)} bytes  last contact: ${l.last_contact_ms < 0 ? 'never' : `${l.last_contact_ms}ms`}${l.error !== '' ? ` (${l.error})` : ''}\n`;
-    for (const m of r.mirrors) out += `   copy of ${pad(m.origin, 21)} ${pad(m.state, 11)} bytes: ${pad(m.bytes, 10)} last contact: ${m.last_contact_ms}ms\n`;
+    for (const m of r.mirrors) {
+      out += `   copy of ${pad(m.origin, 21)} ${pad(m.state, 11)} bytes: ${pad(m.bytes, 10)} last contact: ${m.last_contact_ms}ms\n`;
+      for (const [topic, bytes] of Object.entries(m.topics)) out += `      [${pad(topic, 20)}] bytes: ${bytes}\n`;
+    }
     if (r.taken_over_messages > 0) out += `   taken over: ${r.taken_over_messages} message(s)\n`;
   }
   return out;

@@ -21,7 +21,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function mirrorsOf(n: Node): Promise<Array<{ origin: string; incarnation: string; state: string }>> {
+async function mirrorsOf(n: Node): Promise<Array<{ origin: string; incarnation: string; state: string; bytes: number; topics: Record<string, number> }>> {
   return (await stats(n)).replication?.mirrors ?? [];
 }
 
@@ -41,6 +41,9 @@ t.test('back with an empty data path inside the failover timeout: restored from 
   t.ok(oldInc, 'B holds a copy of A');
   await kill9(a);
   rmSync(aDir, { recursive: true, force: true });
+  const held = (await mirrorsOf(b)).find((m) => m.origin === 'A' && m.incarnation === oldInc);
+  t.ok(held !== undefined && held.bytes > 0 && held.topics['orders'] === held.bytes, `B's /stats: the copy's ${held?.bytes} bytes, all of topic orders, while A is down`);
+  t.match((await api(b, 'GET', '/stats')).text, /copy of A +following +bytes: [1-9]\d* .*\n +\[orders +\] bytes: [1-9]/, 'and in the text format, per topic');
 
   a = await serve(t, aDir, aArgs, a.tcp);
   await waitFor('A restored its messages from B', async () => (await stats(a)).replication?.restore === 'done', 15_000);
@@ -95,4 +98,27 @@ t.test('R=3 on three nodes: one replica takes a lost node over, the other is tol
   await delay(500);
   t.same(sent.filter((m) => !got.includes(m)), [], 'acknowledged and never delivered: none');
   t.equal(got.length, sent.length, `each delivered once (${got.length - new Set(got).size} duplicates)`);
+});
+
+t.test('R=3: two nodes lost at once, disks and all; the third delivers both their acknowledged messages', async (t) => {
+  const ports = { A: await freePort(), B: await freePort(), C: await freePort() };
+  const others = (me: keyof typeof ports): string[] =>
+    (Object.keys(ports) as Array<keyof typeof ports>).filter((n) => n !== me).map((n) => `--replica-address=127.0.0.1:${ports[n]}`);
+  const start = (name: keyof typeof ports): Promise<Node> => serve(t, tempDir(t), [`--replica-name=${name}`, '--replication-factor=3', ...others(name)], ports[name]);
+  const [a, b, c] = await Promise.all([start('A'), start('B'), start('C')]);
+  await waitFor('all in sync', async () => (await inSync(a)) && (await inSync(b)) && (await inSync(c)));
+  for (const n of [a, b]) {
+    await api(n, 'POST', '/topic/create?topic=jobs');
+    await api(n, 'POST', '/channel/create?topic=jobs&channel=w');
+  }
+  const sent = [...(await publishMix(t, a, 'jobs', 'a', 40, 500)), ...(await publishMix(t, b, 'jobs', 'b', 40, 500))];
+  await delay(300);
+  await Promise.all([kill9(a), kill9(b)]);
+  rmSync(a.dir, { recursive: true, force: true });
+  rmSync(b.dir, { recursive: true, force: true });
+
+  await waitFor('C takes both over', async () => (await stats(c)).replication?.taken_over_messages === sent.length, 15_000);
+  const got = await consume(t, c, 'jobs', 'w', sent.length, 10_000);
+  t.same(sent.filter((m) => !got.includes(m)), [], `acknowledged and never delivered: none (${got.length} of ${sent.length} from C)`);
+  t.equal(got.length, new Set(got).size, 'each once');
 });
