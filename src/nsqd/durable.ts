@@ -7,7 +7,7 @@ import { closeListing, removeFile } from './data-dir.js';
 import { join } from 'node:path';
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { readUint64BE } from '../protocol/uint64.js';
-import { AckLog, Journal, channelAckPrefix, journalPrefix, topicAckPrefix, type JournalRecord, type LogHooks } from './journal.js';
+import { AckLog, Journal, channelAckPrefix, journalPrefix, topicAckPrefix, topicOfJournal, type JournalRecord, type LogHooks } from './journal.js';
 import { replayTopic } from './journal-replay.js';
 import type { DiskQueue } from './disk-queue.js';
 import { openMessageDiskQueue } from './backlog.js';
@@ -214,7 +214,9 @@ export class Durability {
       }
       try {
         log.write(true);
-        this.#records += log.takeRecords();
+        const records = log.takeRecords();
+        this.#records += records;
+        if (nsqd.replication !== null) nsqd.replication.topicCommitted(topicOfJournal(log.prefix), records);
         this.#journals.delete(log);
         this.#failed.delete(log.prefix);
         this.#probes.delete(log.prefix);

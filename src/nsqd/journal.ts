@@ -17,6 +17,8 @@ const ACK_RECORD = 8;
 const ACK_SEGMENT_BYTES = 4 * 1024 * 1024;
 
 export const journalPrefix = (topic: string): string => `${topic}.journal`;
+/** The topic of a journal's segment-log prefix (journalPrefix's inverse). */
+export const topicOfJournal = (prefix: string): string => prefix.slice(0, -'.journal'.length);
 export const topicAckPrefix = (topic: string): string => `${topic}.acks`;
 export const channelAckPrefix = (topic: string, channel: string): string => `${topic}:${channel}.acks`;
 

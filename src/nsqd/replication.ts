@@ -12,6 +12,7 @@ import { replayTopic } from './journal-replay.js';
 import { ReplicaLink, listDurableFiles, type LinkState } from './replica-link.js';
 import { ReplicaMirror, escapeName, listMirrors, listRetired } from './replica-mirror.js';
 import { ReplicaCall, type HeldCopy } from './replica-call.js';
+import { CommitCounts } from './commit-counts.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { ReplicaSession, type Hello, type SessionHost } from './replica-session.js';
 import { splitHostPort } from './listen.js';
@@ -43,8 +44,6 @@ export const MIRRORS_DIR = 'replicas';
 export const RESTORE_DIR = 'restore';
 
 const RECONNECT_MIN_MS = 250;
-/** commits remembered for lag in messages while a replica is behind */
-const MAX_HISTORY = 100_000;
 const RECONNECT_MAX_MS = 5000;
 
 /**
@@ -476,47 +475,45 @@ export class Replication implements SessionHost {
 
   // ---- lag in messages: journal records committed here since a replica's last confirmation ------
 
-  /** cumulative records after each counted commit, with its sequence: [seq, total, seq, total, ...] */
-  #history: number[] = [];
-  #historyHead = 0;
-  /** the total of the newest entry dropped from the front */
-  #prunedTotal = 0;
-  #records = 0;
+  #counts = new CommitCounts();
+  /** the same per durable topic */
+  #topicCounts = new Map<string, CommitCounts>();
 
-  #count(seq: number, records: number): void {
-    this.#records += records;
-    const h = this.#history;
-    h.push(seq, this.#records);
-    // what every replica confirmed is no longer needed (bounded: a replica down for long keeps at most MAX_HISTORY)
+  /** The commit under way made `records` of `topic`'s journal records durable (before committed()). */
+  topicCommitted(topic: string, records: number): void {
+    if (records === 0) return;
+    let c = this.#topicCounts.get(topic);
+    if (c === undefined) this.#topicCounts.set(topic, (c = new CommitCounts()));
+    c.add(this.#seq + 1, records, this.#slowestConfirmed());
+  }
+
+  #slowestConfirmed(): number {
     let min = Infinity;
     for (const l of this.#links) if (l.link.confirmedSeq < min) min = l.link.confirmedSeq;
-    while (this.#historyHead + 2 < h.length && (h[this.#historyHead + 2]! <= min || h.length - this.#historyHead > MAX_HISTORY * 2)) {
-      this.#prunedTotal = h[this.#historyHead + 1]!;
-      this.#historyHead += 2;
-    }
-    if (this.#historyHead > 4096 && this.#historyHead * 2 > h.length) {
-      this.#history = h.slice(this.#historyHead);
-      this.#historyHead = 0;
-    }
+    return min;
+  }
+
+  #count(seq: number, records: number): void {
+    this.#counts.add(seq, records, this.#slowestConfirmed());
   }
 
   /** Records committed after commit `seq` (a replica's confirmation): at least that many are not on it. */
   lagMessages(seq: number): number {
-    const h = this.#history;
-    let lo = this.#historyHead / 2;
-    let hi = h.length / 2 - 1;
-    if (hi < lo || h[hi * 2]! <= seq) return 0;
-    // the newest entry at or below seq
-    let at = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (h[mid * 2]! <= seq) {
-        at = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    const before = at < 0 ? this.#prunedTotal : h[at * 2 + 1]!;
-    return this.#records - before;
+    return this.#counts.after(seq);
+  }
+
+  /**
+   * A durable topic's replication for /stats: its records committed here that the slowest counted
+   * replica has not confirmed (null when this node copies to no one).
+   */
+  topicLag(topic: string): { lag_messages: number } | null {
+    if (this.#links.length === 0) return null;
+    const c = this.#topicCounts.get(topic);
+    if (c === undefined) return { lag_messages: 0 };
+    const confirmed = this.#links.map((l) => l.link.confirmedSeq).sort((x, y) => y - x);
+    // the replicas an OK counts on: the `needed` best confirmed ones
+    const seq = confirmed[Math.max(0, Math.min(this.needed, confirmed.length) - 1)] ?? 0;
+    return { lag_messages: c.after(seq) };
   }
 
   /** A durable file grew (a batch was written) or went: the links send it with the next commit. */

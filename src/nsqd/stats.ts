@@ -121,6 +121,8 @@ export interface TopicStats {
   message_bytes: number;
   paused: boolean;
   e2e_processing_latency: LatencyResult;
+  /** a durable topic on a node that replicates: its messages the counted replicas have not confirmed */
+  replication?: { lag_messages: number };
 }
 
 export interface MemoryStats {
@@ -235,7 +237,13 @@ function topicStats(t: Topic, channelName: string | undefined, includeClients: b
     message_bytes: t.messageBytes,
     paused: t.paused,
     e2e_processing_latency: topicLatency(t),
+    ...topicReplication(t),
   };
+}
+
+function topicReplication(t: Topic): { replication?: { lag_messages: number } } {
+  const lag = t.durableMode ? t.nsqd.replication?.topicLag(t.name) : null;
+  return lag === null || lag === undefined ? {} : { replication: lag };
 }
 
 function memoryStats(): MemoryStats {
@@ -307,7 +315,7 @@ export function formatStatsText(stats: Stats, nodeVersion = process.version): st
   } else {
     out += '\nTopics:';
     for (const t of topics) {
-      out += `\n${t.paused ? '*P ' : '   '}[${pad(t.topic_name, 15)}] depth: ${pad(t.depth, 5)} be-depth: ${pad(t.backend_depth, 5)} msgs: ${pad(t.message_count, 8)} e2e%: ${e2eText(t.e2e_processing_latency)}\n`;
+      out += `\n${t.paused ? '*P ' : '   '}[${pad(t.topic_name, 15)}] depth: ${pad(t.depth, 5)} be-depth: ${pad(t.backend_depth, 5)} msgs: ${pad(t.message_count, 8)} e2e%: ${e2eText(t.e2e_processing_latency)}${t.replication !== undefined ? ` repl-lag: ${t.replication.lag_messages}` : ''}\n`;
       for (const c of t.channels) {
         out += `${c.paused ? '   *P ' : '      '}[${pad(c.channel_name, 25)}] depth: ${pad(c.depth, 5)} be-depth: ${pad(c.backend_depth, 5)} inflt: ${pad(c.in_flight_count, 4)} def: ${pad(c.deferred_count, 4)} re-q: ${pad(c.requeue_count, 5)} timeout: ${pad(c.timeout_count, 5)} msgs: ${pad(c.message_count, 8)} e2e%: ${e2eText(c.e2e_processing_latency)}\n`;
         for (const cl of c.clients ?? []) out += `        ${clientLine(cl, now)}\n`;
