@@ -232,44 +232,39 @@ export class ReplicaMirror {
   }
 }
 
-/** Every origin incarnation a replica holds a mirror of, under `root`. */
-export function listMirrors(root: string): Array<{ origin: string; incarnation: string }> {
-  const out: Array<{ origin: string; incarnation: string }> = [];
+/** Every `<origin>/<entry>` folder under `root` (<data-path>/replicas). */
+function eachCopyFolder(root: string, visit: (origin: string, entry: string) => void): void {
   let names: string[];
   try {
     names = readdirSync(root);
   } catch {
-    return out;
+    return;
   }
   for (const n of names) {
-    let incs: string[];
+    let entries: string[];
     try {
-      incs = readdirSync(join(root, n));
+      entries = readdirSync(join(root, n));
     } catch {
       continue;
     }
-    for (const inc of incs) if (/^[0-9a-f]{1,32}$/.test(inc)) out.push({ origin: unescapeName(n), incarnation: inc });
+    for (const e of entries) visit(n, e);
   }
+}
+
+/** Every origin incarnation a replica holds a mirror of, under `root`. */
+export function listMirrors(root: string): Array<{ origin: string; incarnation: string }> {
+  const out: Array<{ origin: string; incarnation: string }> = [];
+  eachCopyFolder(root, (n, inc) => {
+    if (/^[0-9a-f]{1,32}$/.test(inc)) out.push({ origin: unescapeName(n), incarnation: inc });
+  });
   return out;
 }
 
 /** Folders of copies taken over (retired) under `root`, to be deleted once that is replicated onward. */
 export function listRetired(root: string): string[] {
   const out: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(root);
-  } catch {
-    return out;
-  }
-  for (const n of names) {
-    let incs: string[];
-    try {
-      incs = readdirSync(join(root, n));
-    } catch {
-      continue;
-    }
-    for (const inc of incs) if (inc.endsWith(RETIRED_SUFFIX)) out.push(join(root, n, inc));
-  }
+  eachCopyFolder(root, (n, e) => {
+    if (e.endsWith(RETIRED_SUFFIX)) out.push(join(root, n, e));
+  });
   return out;
 }

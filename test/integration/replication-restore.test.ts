@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import nsq from 'nsqjs';
 import { tempDir } from '../helpers/nsqd.js';
 import { api, consume, consumeFor, inSync, kill9, publishMix, serve, stats, waitFor, type Node } from '../helpers/replication.js';
@@ -19,6 +19,17 @@ async function freePort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise((r) => s.close(r));
   return port;
+}
+
+/** A, B and C, each naming the other two as replicas (A's list: B then C), R=3, all in sync. */
+async function ringOfThree(t: Test): Promise<[Node, Node, Node]> {
+  const ports = { A: await freePort(), B: await freePort(), C: await freePort() };
+  const names = Object.keys(ports) as Array<keyof typeof ports>;
+  const start = (me: keyof typeof ports): Promise<Node> =>
+    serve(t, tempDir(t), [`--replica-name=${me}`, '--replication-factor=3', ...names.filter((n) => n !== me).map((n) => `--replica-address=127.0.0.1:${ports[n]}`)], ports[me]);
+  const [a, b, c] = await Promise.all([start('A'), start('B'), start('C')]);
+  await waitFor('all in sync', async () => (await inSync(a)) && (await inSync(b)) && (await inSync(c)));
+  return [a, b, c];
 }
 
 async function mirrorsOf(n: Node): Promise<Array<{ origin: string; incarnation: string; state: string; bytes: number; topics: Record<string, number> }>> {
@@ -65,12 +76,7 @@ t.test('back with an empty data path inside the failover timeout: restored from 
 });
 
 t.test('R=3 on three nodes: one replica takes a lost node over, the other is told (CLAIM, RELEASE) and does not', async (t) => {
-  const ports = { A: await freePort(), B: await freePort(), C: await freePort() };
-  const others = (me: keyof typeof ports): string[] =>
-    (Object.keys(ports) as Array<keyof typeof ports>).filter((n) => n !== me).map((n) => `--replica-address=127.0.0.1:${ports[n]}`);
-  const start = (name: keyof typeof ports): Promise<Node> => serve(t, tempDir(t), [`--replica-name=${name}`, '--replication-factor=3', ...others(name)], ports[name]);
-  const [a, b, c] = await Promise.all([start('A'), start('B'), start('C')]);
-  await waitFor('all in sync', async () => (await inSync(a)) && (await inSync(b)) && (await inSync(c)));
+  const [a, b, c] = await ringOfThree(t);
   await api(a, 'POST', '/topic/create?topic=jobs');
   await api(a, 'POST', '/channel/create?topic=jobs&channel=w');
   const sent = await publishMix(t, a, 'jobs', 'j', 60, 500);
@@ -101,12 +107,7 @@ t.test('R=3 on three nodes: one replica takes a lost node over, the other is tol
 });
 
 t.test('R=3: two nodes lost at once, disks and all; the third delivers both their acknowledged messages', async (t) => {
-  const ports = { A: await freePort(), B: await freePort(), C: await freePort() };
-  const others = (me: keyof typeof ports): string[] =>
-    (Object.keys(ports) as Array<keyof typeof ports>).filter((n) => n !== me).map((n) => `--replica-address=127.0.0.1:${ports[n]}`);
-  const start = (name: keyof typeof ports): Promise<Node> => serve(t, tempDir(t), [`--replica-name=${name}`, '--replication-factor=3', ...others(name)], ports[name]);
-  const [a, b, c] = await Promise.all([start('A'), start('B'), start('C')]);
-  await waitFor('all in sync', async () => (await inSync(a)) && (await inSync(b)) && (await inSync(c)));
+  const [a, b, c] = await ringOfThree(t);
   for (const n of [a, b]) {
     await api(n, 'POST', '/topic/create?topic=jobs');
     await api(n, 'POST', '/channel/create?topic=jobs&channel=w');
