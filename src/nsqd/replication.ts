@@ -720,7 +720,7 @@ export class Replication implements SessionHost {
     const calls: ReplicaCall[] = [];
     await Promise.all(
       later.map(async (address) => {
-        const call = await this.#call(address, Date.now() + Math.min(this.failoverMs, 2000));
+        const call = await this.#call(address, Date.now() + Math.min(this.failoverMs, 2000), `CLAIM of ${m.origin}`);
         if (call === null) return;
         try {
           await call.claim(m.origin, m.incarnation, this.identity.name);
@@ -886,14 +886,14 @@ export class Replication implements SessionHost {
   }
 
   /** A short replication call to `address` (tried until `deadline`), or null. */
-  async #call(address: string, deadline: number): Promise<ReplicaCall | null> {
+  async #call(address: string, deadline: number, what: string): Promise<ReplicaCall | null> {
     for (;;) {
       try {
         const { socket, early } = await this.dial(address);
         return new ReplicaCall(address, socket, early, this.failoverMs);
       } catch (err) {
         if (Date.now() + RECONNECT_MIN_MS > deadline || this.#closed) {
-          this.logger.warn(`REPLICATION: ${address}: ${(err as Error).message}`);
+          this.logger.warn(`REPLICATION: ${what} on ${address}: ${(err as Error).message}`);
           return null;
         }
         await new Promise((r) => setTimeout(r, RECONNECT_MIN_MS).unref());
@@ -918,7 +918,7 @@ export class Replication implements SessionHost {
     try {
       const answers = await Promise.all(
         this.#links.map(async (l) => {
-          const call = await this.#call(l.link.address, deadline);
+          const call = await this.#call(l.link.address, deadline, 'restore from its copy');
           if (call === null) return null;
           calls.push(call);
           try {

@@ -243,3 +243,17 @@ t.test('an idle origin is not taken over: PINGs come well inside a 1 s failover 
   t.notOk(dropped, 'in sync for 4 idle seconds, and B took nothing over');
   t.equal((await stats(b)).replication?.mirrors[0]?.state, 'following');
 });
+
+t.test('a replica that does not speak REPL (a plain node, as a Go nsqd answers E_INVALID): refused, degraded, said once', async (t) => {
+  const plain = await serve(t, tempDir(t), ['--durable=false']);
+  const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${plain.tcp}`, '--replication-factor=2']);
+  await waitFor('the link refused', async () => (await stats(a)).replication?.links[0]?.state === 'refused');
+  const link = (await stats(a)).replication!.links[0]!;
+  t.match(link.error, /E_INVALID/, `/stats says why: ${link.error}`);
+  const conn = await Connection.open({ host: '127.0.0.1', port: a.tcp });
+  t.teardown(() => conn.close());
+  await t.rejects(conn.publish('t', 'x'), { code: 'E_PUB_FAILED' }, 'durable publishes are refused');
+  await delay(1500);
+  const said = a.proc.stderr().split('\n').filter((l) => l.includes(`replica 127.0.0.1:${plain.tcp} refused the link: E_INVALID`));
+  t.equal(said.length, 1, `the refusal is logged once, not at every retry: ${JSON.stringify(said)}`);
+});
