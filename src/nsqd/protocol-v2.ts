@@ -60,6 +60,10 @@ interface SealedBatch {
   topics: string[];
   done: boolean;
   err: Error | null;
+  /** the group of the commit that covers it (null: not yet sealed into one) */
+  commit: SealedBatch[] | null;
+  /** an answer to another command, sent in its turn (not publishes) */
+  then: (() => void) | null;
 }
 
 export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
@@ -415,12 +419,15 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
   #fail(err: ProtocolError): void {
     this.#settle();
     const client = this.client;
-    client.sendError(err.frameText());
     if (err.fatal) {
+      // the connection ends now: publishes still waiting for their replicas go unanswered (a publisher retries)
+      client.sendError(err.frameText());
       this.#nsqd.logger.error(`[${client.remoteAddress}] - ${err.message}`);
       this.#decoder.stop();
       client.close();
     } else {
+      const text = err.frameText();
+      this.#reply(() => client.sendError(text));
       this.#nsqd.logger.debug(`[${client.remoteAddress}] - ${err.message}`);
     }
   }
@@ -675,7 +682,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     channel.addClient(client);
     client.channel = channel;
     client.state = STATE_SUBSCRIBED;
-    client.sendResponse(RESPONSE_OK);
+    this.#reply(() => client.sendResponse(RESPONSE_OK));
   }
 
   #rdy(params: string[]): void {
@@ -773,7 +780,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     if (client.state !== STATE_SUBSCRIBED) throw fatal(E_INVALID, 'cannot CLS in current state');
     client.readyCount = 0;
     client.state = STATE_CLOSING;
-    client.sendResponse(RESPONSE_CLOSE_WAIT);
+    this.#reply(() => client.sendResponse(RESPONSE_CLOSE_WAIT));
   }
 
   #publishTopic(verb: string, params: string[], minParams: number): void {
@@ -880,26 +887,66 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     }
   }
 
-  /** The turn's commit is being written: it covers the publishes held until now (Committer). */
+  /**
+   * The turn's commit is being written: it covers the publishes held until now, with those set
+   * aside before an answer that had to wait for them (Committer).
+   */
   seal(): { batch: object; durable: boolean } {
     this.#awaitingCommit = false;
-    const batch: SealedBatch = { verbs: this.#unsettled, topics: this.#unsettledTopics, done: false, err: null };
-    this.#unsettled = [];
-    this.#unsettledTopics = [];
-    this.#sealed.push(batch);
-    return { batch, durable: batch.topics.some((t) => this.#nsqd.isDurableTopic(t)) };
+    this.#holdPublishes();
+    const group: SealedBatch[] = [];
+    for (const b of this.#sealed) {
+      if (b.commit !== null) continue;
+      b.commit = group;
+      group.push(b);
+    }
+    return { batch: group, durable: group.some((b) => b.topics.some((t) => this.#nsqd.isDurableTopic(t))) };
   }
 
-  /** A sealed batch's commit is done (and confirmed): answered once every batch before it is (Committer). */
+  /** A sealed group's commit is done (and confirmed): answered once everything before it is (Committer). */
   committed(batch: object, err: Error | null): void {
-    const b = batch as SealedBatch;
-    b.done = true;
-    b.err = err;
+    for (const b of batch as SealedBatch[]) {
+      b.done = true;
+      b.err = err;
+    }
+    this.#flushSealed();
+  }
+
+  /** The publishes held so far become a batch of their own, in line (answered with the next commit). */
+  #holdPublishes(): void {
+    if (this.#unsettled.length === 0) return;
+    this.#sealed.push({ verbs: this.#unsettled, topics: this.#unsettledTopics, done: false, err: null, commit: null, then: null });
+    this.#unsettled = [];
+    this.#unsettledTopics = [];
+  }
+
+  #flushSealed(): void {
     while (this.#sealed.length > 0 && this.#sealed[0]!.done) {
       const next = this.#sealed.shift()!;
       if (this.client.socket.destroyed) continue;
-      this.#answer(next.verbs, next.topics, next.err);
+      if (next.then !== null) next.then();
+      else this.#answer(next.verbs, next.topics, next.err);
     }
+  }
+
+  /**
+   * Sends the answer of a command other than a publish (SUB's OK, CLS's CLOSE_WAIT, a non-fatal
+   * error) after the OKs of the publishes before it: at once, unless replicated publishes wait for
+   * their replicas (only then does an answer wait, in line). IDENTIFY and AUTH answer at once: they
+   * come before anything else a client sends.
+   */
+  #reply(send: () => void): void {
+    const replicated = this.#nsqd.durability !== null && (this.#nsqd.replication?.needed ?? 0) > 0;
+    if (!replicated || (this.#sealed.length === 0 && this.#unsettled.length === 0)) return send();
+    if (this.#unsettled.length > 0) {
+      this.#holdPublishes();
+      if (!this.#awaitingCommit) {
+        this.#awaitingCommit = true;
+        this.#nsqd.durability!.await(this);
+      }
+    }
+    this.#sealed.push({ verbs: [], topics: [], done: true, err: null, commit: null, then: send });
+    this.#flushSealed();
   }
 
   /**

@@ -257,3 +257,23 @@ t.test('a replica that does not speak REPL (a plain node, as a Go nsqd answers E
   const said = a.proc.stderr().split('\n').filter((l) => l.includes(`replica 127.0.0.1:${plain.tcp} refused the link: E_INVALID`));
   t.equal(said.length, 1, `the refusal is logged once, not at every retry: ${JSON.stringify(said)}`);
 });
+
+t.test("another command's answer waits behind the publish OKs still waiting for the replica", async (t) => {
+  const { RawConn } = await import('../helpers/raw.js');
+  const b = await serve(t, tempDir(t), ['--replica-name=B', '--failover-timeout=8s']);
+  const p = await proxy(t, b.tcp);
+  const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${p.port}`, '--replication-factor=2', '--failover-timeout=8s']);
+  await waitFor('in sync', () => inSync(a));
+  const raw = await RawConn.open(a.tcp);
+  t.teardown(() => raw.close());
+  const body = Buffer.from('held');
+  const size = Buffer.alloc(4);
+  size.writeUInt32BE(body.length);
+  // B's confirmation is held: the PUB's OK cannot go out, so neither may SUB's OK nor FIN's error
+  p.hold('down');
+  raw.send(Buffer.concat([Buffer.from('PUB q\n'), size, body, Buffer.from('SUB q c\nFIN 0000000000000000\n')]));
+  t.ok(await raw.quietFor(600), 'nothing answered while the PUB waits for B');
+  p.flow('down');
+  const frames = [await raw.next(), await raw.next(), await raw.next()].map((f) => f?.text);
+  t.same(frames, ['OK', 'OK', 'E_FIN_FAILED FIN 0000000000000000 failed ID not in flight'], 'then in command order: PUB, SUB, FIN');
+});
