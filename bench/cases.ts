@@ -10,6 +10,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { benchPub, benchSub, startSub, type BenchResult, type PubOptions } from '../src/tools/bench.js';
 import { runCrashRounds } from './durable-crash.js';
+import { requestResponse, type RrResult } from './request-response.js';
 import { describeSummary, runReplicationFaults, summarize, type Round } from './replication-faults.js';
 import { BenchServer as Server, withServer as withBenchServer, type BenchServer, type ServerOptions } from './server.js';
 
@@ -254,6 +255,56 @@ const consumeCase: BenchCase = {
     }),
 };
 
+// ---- 3b. request/response (issue 15) ---------------------------------------------------------
+
+/** Starts bench/ceiling.ts as its own process; resolves with its port and a stop function. */
+async function startCeiling(): Promise<{ port: number; stop: () => void }> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./ceiling.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /listening on (\d+)/.exec(out);
+      if (m !== null) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the ceiling server exited (${code})`)));
+  });
+  return { port, stop: () => child.kill('SIGKILL') };
+}
+
+/**
+ * One command, wait for its OK, repeat, from 2 connections (as Go's bench_writer): against
+ * `nsq serve` and against the ceiling server in the same run; the ratio is the figure.
+ */
+function requestResponseCase(name: string, title: string, batch: number): BenchCase {
+  return {
+    name,
+    title,
+    run: async (cfg) => {
+      const o = { topic: `bench_${name.replace(/-/g, '_')}`, connections: 2, batch, size: BODY_SIZE, durationMs: cfg.quick ? 1000 : 5000 };
+      const ceiling = await startCeiling();
+      let top: RrResult;
+      try {
+        top = await requestResponse({ ...o, port: ceiling.port });
+      } finally {
+        ceiling.stop();
+      }
+      const r = await withServer(serverOpts(cfg, name, BIG_MEM_QUEUE), timeout(cfg), (server) => requestResponse({ ...o, port: server.tcpPort }));
+      const ratio = r.msgsPerSec / top.msgsPerSec;
+      return {
+        msgsPerSec: r.msgsPerSec,
+        mibPerSec: round((r.msgsPerSec * BODY_SIZE) / MIB, 2),
+        other: `${ratio.toFixed(2)}x of the ceiling (${top.msgsPerSec.toLocaleString('en-US')} msg/s)`,
+        details: { connections: 2, batch, roundTripsPerSec: r.roundTripsPerSec, ceilingMsgsPerSec: top.msgsPerSec, ceilingRoundTripsPerSec: top.roundTripsPerSec, ratioToCeiling: round(ratio, 3) },
+      };
+    },
+  };
+}
+
+const rrPub = requestResponseCase('rr-pub', 'publish, one PUB at a time from 2 connections (wait for each OK), in memory', 1);
+const rrMpub = requestResponseCase('rr-mpub', 'publish, one MPUB x200 at a time from 2 connections (wait for each OK), in memory', MPUB_SIZE);
+
 // ---- 4. latency ------------------------------------------------------------------------------
 
 const RATE = 10_000;
@@ -400,4 +451,4 @@ const startupMany: BenchCase = {
   },
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, consumeCase, latency, rss, startup, startupMany, crash, replicationFaults];
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, latency, rss, startup, startupMany, crash, replicationFaults];

@@ -22,6 +22,8 @@ const TARGETS: Record<string, { ref?: string; floor?: string; ok?: (r: CaseResul
   'pub-durable': {},
   'mpub-replicated': { floor: '>= 0.5x mpub-durable (issue 13)' },
   'pub-replicated': { floor: '>= 0.5x pub-durable (issue 13)' },
+  'rr-pub': { ref: '1.10-1.12x of a naive ceiling (issue 15)', floor: '>= 0.95x ceiling (issue 15)', ok: (r) => Number(r.details['ratioToCeiling']) >= 0.95 },
+  'rr-mpub': { floor: '>= 0.95x ceiling (issue 15)', ok: (r) => Number(r.details['ratioToCeiling']) >= 0.95 },
   'startup-topics': { floor: '< 5 s', ok: (r) => Number(r.details['startMs'] ?? Infinity) < 5000 },
   crash: { floor: '0 lost', ok: (r) => Array.isArray(r.details['lost']) && (r.details['lost'] as unknown[]).length === 0 },
   'replication-faults': { floor: '0 lost', ok: (r) => r.details['lost'] === 0 },
