@@ -54,6 +54,9 @@ const CH_SPACE = 32;
 /** Go's %q, as nsqd prints names in error messages. */
 const q = goQuote;
 
+/** The `commit` of an answer in line that waits for no commit (another command's answer). */
+const NO_COMMIT: SealedBatch[] = [];
+
 /** Publishes covered by one commit: their OKs go out in order, once it is done (and confirmed). */
 interface SealedBatch {
   verbs: string[];
@@ -945,7 +948,8 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
         this.#nsqd.durability!.await(this);
       }
     }
-    this.#sealed.push({ verbs: [], topics: [], done: true, err: null, commit: null, then: send });
+    // done already and waits for no commit: it goes out once everything before it has
+    this.#sealed.push({ verbs: [], topics: [], done: true, err: null, commit: NO_COMMIT, then: send });
     this.#flushSealed();
   }
 
