@@ -669,15 +669,12 @@ export class Replication implements SessionHost {
     let keys = this.#holds.get(session);
     for (const [key, m] of this.#mirrors) {
       if (m.origin !== origin || m.incarnation === live || (incarnation !== null && m.incarnation !== incarnation)) continue;
-      const dir = join(this.root, escapeName(origin), m.incarnation);
-      let bytes = 0;
-      for (const size of listDurableFiles(dir).values()) bytes += size;
+      // the copy's own reading of its folder gives its sizes and its last contact
       const copy = new ReplicaMirror(this.root, origin, m.incarnation);
-      const lastContact = copy.state.last_contact;
       copy.close();
       if (keys === undefined) this.#holds.set(session, (keys = new Set()));
       keys.add(key);
-      out.push({ incarnation: m.incarnation, last_contact: lastContact, bytes });
+      out.push({ incarnation: m.incarnation, last_contact: copy.state.last_contact, bytes: copy.bytes });
     }
     return out.sort((a, b) => b.last_contact - a.last_contact);
   }
