@@ -8,7 +8,8 @@ import { pub } from './pub.js';
 import { serve } from './serve.js';
 import { tail } from './tail.js';
 import { toFile } from './to-file.js';
+import { toHttp } from './to-http.js';
 import { top } from './top.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, top, bench, completion];
+export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, toHttp, top, bench, completion];

@@ -12,6 +12,7 @@ const ALIASES: Record<string, string> = {
   to_nsq: 'pub',
   nsq_tail: 'tail',
   nsq_to_file: 'to-file',
+  nsq_to_http: 'to-http',
   nsq_stat: 'top',
 };
 

@@ -147,7 +147,7 @@ function readPemFlag(argv: Record<string, unknown>, flag: string): Buffer | unde
 }
 
 /** go-nsq config names (as nsq_tail, nsq_to_file and to_nsq pass them on) → our flag */
-const GO_NSQ_OPTIONS: Record<string, string> = {
+export const GO_NSQ_OPTIONS: Record<string, string> = {
   tls_v1: 'tls',
   tls_root_ca_file: 'tls-root-ca-file',
   tls_insecure_skip_verify: 'tls-insecure-skip-verify',
