@@ -9,7 +9,8 @@ import { serve } from './serve.js';
 import { tail } from './tail.js';
 import { toFile } from './to-file.js';
 import { toHttp } from './to-http.js';
+import { toNsq } from './to-nsq.js';
 import { top } from './top.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, toHttp, top, bench, completion];
+export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, toHttp, toNsq, top, bench, completion];

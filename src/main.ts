@@ -13,6 +13,7 @@ const ALIASES: Record<string, string> = {
   nsq_tail: 'tail',
   nsq_to_file: 'to-file',
   nsq_to_http: 'to-http',
+  nsq_to_nsq: 'to-nsq',
   nsq_stat: 'top',
 };
 

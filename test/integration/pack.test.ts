@@ -19,7 +19,7 @@ t.test('npm pack installs globally and every command runs', { timeout: 240_000 }
   const prefix = join(dir, 'prefix');
   execFileSync('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', join(dir, tarball!)], { cwd: dir, stdio: 'pipe', timeout: 180_000 });
   const bin = join(prefix, 'bin');
-  for (const name of ['nsq', 'nsqd', 'to_nsq', 'nsq_tail', 'nsq_to_file', 'nsq_to_http', 'nsq_stat']) t.ok(existsSync(join(bin, name)), `${name} installed`);
+  for (const name of ['nsq', 'nsqd', 'to_nsq', 'nsq_tail', 'nsq_to_file', 'nsq_to_http', 'nsq_to_nsq', 'nsq_stat']) t.ok(existsSync(join(bin, name)), `${name} installed`);
 
   const version = execFileSync(join(bin, 'nsq'), ['--version'], { encoding: 'utf8' });
   t.match(version, /^nsq v\d+\.\d+\.\d+/);
