@@ -4,14 +4,13 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { CommandModule } from 'yargs';
 import { isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
-import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from '../src/util/client-flags.js';
-import { UserError } from '../src/util/errors.js';
-import { durationFlag, lastValue } from '../src/util/flag-values.js';
 import { Logger } from '../src/util/log.js';
 import { MODES } from '../src/tools/relay/host-pool.js';
 import { TO_HTTP_DEFAULTS, type ToHttpMode, type ToHttpOptions } from '../src/tools/to-http/options.js';
 import { NSQ_VERSION, packageVersion } from '../src/version.js';
-import { GO_NSQ_OPTION_NAMES, integerFlag, readGoNsqOptions } from './flags/go-nsq.js';
+import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
+import { GO_NSQ_OPTION_NAMES, readGoNsqOptions } from './flags/go-nsq.js';
+import { badFlag, choiceFlag, durationFlag, integerFlag, lastValue, numberFlag, POSITIVE, usageError } from './flags/values.js';
 
 const G = 'nsq_to_http options:';
 const TO_HTTP_MODES: readonly ToHttpMode[] = [...MODES, 'multicast'];
@@ -37,6 +36,7 @@ SIGINT/SIGTERM: RDY 0 and CLS, messages waiting for a request slot are requeued 
 requests under way get up to --http-client-request-timeout to be answered (then FIN or
 REQ), exit 0. It exits 1 when no nsqd can be reached at start.`;
 
+/** A repeatable flag's values as given (URLs and headers may hold commas). */
 function strings(v: unknown): string[] {
   if (v === undefined) return [];
   return (Array.isArray(v) ? v : [v]).map(String);
@@ -49,13 +49,12 @@ export function parseHeaders(raw: string[]): Record<string, string> {
     const colon = h.indexOf(':');
     const key = colon === -1 ? '' : h.slice(0, colon).trim();
     const value = colon === -1 ? '' : h.slice(colon + 1).trim();
-    const bad = (why: string): UserError => new UserError(`invalid value "${h}" for flag --header: ${why}`, 'E_BAD_FLAG', 2);
-    if (key === '' || value === '') throw bad("want 'key: value'");
+    if (key === '' || value === '') throw badFlag('header', h, "want 'key: value'");
     try {
       validateHeaderName(key);
       validateHeaderValue(key, value);
     } catch (err) {
-      throw bad((err as Error).message);
+      throw badFlag('header', h, (err as Error).message);
     }
     out[key] = value;
   }
@@ -67,9 +66,9 @@ function httpUrl(flag: string, url: string): void {
   try {
     u = new URL(url.replace('%s', 'x'));
   } catch {
-    throw new UserError(`invalid value "${url}" for flag --${flag}: not a URL`, 'E_BAD_FLAG', 2);
+    throw badFlag(flag, url, 'not a URL');
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UserError(`invalid value "${url}" for flag --${flag}: want an http:// or https:// URL`, 'E_BAD_FLAG', 2);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw badFlag(flag, url, 'want an http:// or https:// URL');
 }
 
 /** The command line → ToHttpOptions, and notes about options that change nothing. */
@@ -77,17 +76,17 @@ export function toHttpOptions(argv: Record<string, unknown>): { options: ToHttpO
   const d = TO_HTTP_DEFAULTS;
   const go = readGoNsqOptions(argv, 'consumer-opt');
   const topic = argv['topic'] === undefined ? '' : lastValue(argv['topic']);
-  if (topic === '') throw new UserError('--topic is required', 'E_BAD_FLAG', 2);
-  if (!isValidTopicName(topic)) throw new UserError(`invalid value "${topic}" for flag --topic: not a valid topic name`, 'E_BAD_TOPIC', 2);
+  if (topic === '') throw usageError('--topic is required');
+  if (!isValidTopicName(topic)) throw badFlag('topic', topic, 'not a valid topic name');
   const channel = argv['channel'] === undefined ? d.channel : lastValue(argv['channel']);
-  if (!isValidChannelName(channel)) throw new UserError(`invalid value "${channel}" for flag --channel: not a valid channel name`, 'E_BAD_CHANNEL', 2);
+  if (!isValidChannelName(channel)) throw badFlag('channel', channel, 'not a valid channel name');
 
   const gets = strings(argv['get']);
   const posts = strings(argv['post']);
-  if (gets.length === 0 && posts.length === 0) throw new UserError('--get or --post is required', 'E_BAD_FLAG', 2);
-  if (gets.length > 0 && posts.length > 0) throw new UserError('use --get or --post, not both', 'E_BAD_FLAG', 2);
+  if (gets.length === 0 && posts.length === 0) throw usageError('--get or --post is required');
+  if (gets.length > 0 && posts.length > 0) throw usageError('use --get or --post, not both');
   for (const g of gets) {
-    if (g.split('%s').length !== 2) throw new UserError(`invalid value "${g}" for flag --get: want a URL with one %s (replaced by the message, query-escaped)`, 'E_BAD_FLAG', 2);
+    if (g.split('%s').length !== 2) throw badFlag('get', g, 'want a URL with one %s (replaced by the message, query-escaped)');
     httpUrl('get', g);
   }
   for (const p of posts) httpUrl('post', p);
@@ -95,15 +94,12 @@ export function toHttpOptions(argv: Record<string, unknown>): { options: ToHttpO
   let contentType = d.contentType;
   if (argv['content-type'] !== undefined) {
     contentType = lastValue(argv['content-type']);
-    if (posts.length === 0) throw new UserError('--content-type is only used with --post', 'E_BAD_FLAG', 2);
-    if (contentType === '') throw new UserError('--content-type requires a value when used', 'E_BAD_FLAG', 2);
+    if (posts.length === 0) throw usageError('--content-type is only used with --post');
+    if (contentType === '') throw usageError('--content-type requires a value when used');
   }
-  const mode = (argv['mode'] === undefined ? d.mode : lastValue(argv['mode'])) as ToHttpMode;
-  if (!TO_HTTP_MODES.includes(mode)) throw new UserError(`invalid value "${mode}" for flag --mode: want ${TO_HTTP_MODES.join(', ')}`, 'E_BAD_FLAG', 2);
-
-  const sampleText = argv['sample'] === undefined ? '1' : lastValue(argv['sample']).trim();
-  const sample = Number(sampleText);
-  if (sampleText === '' || !Number.isFinite(sample) || sample < 0 || sample > 1) throw new UserError(`invalid value "${sampleText}" for flag --sample: want a number from 0.0 to 1.0`, 'E_BAD_FLAG', 2);
+  const mode = argv['mode'] === undefined ? d.mode : choiceFlag('mode', argv['mode'], TO_HTTP_MODES);
+  const sample = argv['sample'] === undefined ? d.sample : numberFlag('sample', argv['sample'], 0);
+  if (sample > 1) throw badFlag('sample', lastValue(argv['sample']), 'want a number from 0.0 to 1.0');
 
   const client = readClientFlags(go.argv, 'to_http', packageVersion());
   const userAgent = typeof argv['user-agent'] === 'string' ? argv['user-agent'] : undefined;
@@ -121,16 +117,16 @@ export function toHttpOptions(argv: Record<string, unknown>): { options: ToHttpO
     userAgent: userAgent ?? go.userAgent ?? client.userAgent,
     transport: readTransportFlags(go.argv),
     authSecret: client.authSecret,
-    consumer: { ...go.tuning, maxInFlight: integerFlag(argv, 'max-in-flight', go.tuning.maxInFlight ?? d.maxInFlight, 1) },
+    consumer: { ...go.tuning, maxInFlight: argv['max-in-flight'] === undefined ? (go.tuning.maxInFlight ?? d.maxInFlight) : integerFlag('max-in-flight', argv['max-in-flight'], 1) },
     method: posts.length > 0 ? 'POST' : 'GET',
     urls: [...new Set(posts.length > 0 ? posts : gets)],
     headers,
     mode,
-    concurrency: integerFlag(argv, 'n', d.concurrency, 1, 100_000),
+    concurrency: argv['n'] === undefined ? d.concurrency : integerFlag('n', argv['n'], 1, 100_000),
     sample,
-    connectTimeout: argv['http-client-connect-timeout'] === undefined ? d.connectTimeout : durationFlag('http-client-connect-timeout', lastValue(argv['http-client-connect-timeout']), 1),
-    requestTimeout: argv['http-client-request-timeout'] === undefined ? d.requestTimeout : durationFlag('http-client-request-timeout', lastValue(argv['http-client-request-timeout']), 1),
-    statusEvery: integerFlag(argv, 'status-every', d.statusEvery, 0),
+    connectTimeout: argv['http-client-connect-timeout'] === undefined ? d.connectTimeout : durationFlag('http-client-connect-timeout', argv['http-client-connect-timeout'], POSITIVE),
+    requestTimeout: argv['http-client-request-timeout'] === undefined ? d.requestTimeout : durationFlag('http-client-request-timeout', argv['http-client-request-timeout'], POSITIVE),
+    statusEvery: argv['status-every'] === undefined ? d.statusEvery : integerFlag('status-every', argv['status-every'], 0),
   };
   return { options, notes: go.notes };
 }

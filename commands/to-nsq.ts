@@ -2,16 +2,15 @@
 // in src/tools/to-nsq.ts.
 
 import type { CommandModule } from 'yargs';
-import { parseAddress } from '../src/client/producer.js';
 import { isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
-import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from '../src/util/client-flags.js';
-import { UserError } from '../src/util/errors.js';
-import { lastValue } from '../src/util/flag-values.js';
+import { parseHostPort } from '../src/util/host-port.js';
 import { Logger } from '../src/util/log.js';
-import { MODES, type Mode } from '../src/tools/relay/host-pool.js';
+import { MODES } from '../src/tools/relay/host-pool.js';
 import { TO_NSQ_DEFAULTS, type ToNsqOptions } from '../src/tools/to-nsq/options.js';
 import { packageVersion } from '../src/version.js';
-import { GO_NSQ_OPTION_NAMES, integerFlag, readGoNsqOptions } from './flags/go-nsq.js';
+import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
+import { GO_NSQ_OPTION_NAMES, readGoNsqOptions } from './flags/go-nsq.js';
+import { addressesFlag, badFlag, choiceFlag, integerFlag, lastValue, listValue, usageError } from './flags/values.js';
 
 const G = 'nsq_to_nsq options:';
 
@@ -42,20 +41,12 @@ At start it exits 1 when no destination or no source nsqd can be reached; once r
 destination that goes away is retried. SIGINT/SIGTERM: RDY 0 and CLS, publishes under way
 get up to 5s to be acknowledged (then FIN or REQ), exit 0.`;
 
-function strings(v: unknown): string[] {
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter((s) => s !== '');
-}
-
-/** host:port → one spelling, to see whether a destination is also a source. */
+/** Whether two dialled host:port addresses name the same node (as far as their text tells). */
 function sameNode(a: string, b: string): boolean {
-  try {
-    const x = parseAddress(a);
-    const y = parseAddress(b);
-    return x.port === y.port && x.host.replace(/^localhost$/, '127.0.0.1') === y.host.replace(/^localhost$/, '127.0.0.1');
-  } catch {
-    return false;
-  }
+  const x = parseHostPort(a, 4150);
+  const y = parseHostPort(b, 4150);
+  const host = (h: string): string => (h === '' || h === 'localhost' ? '127.0.0.1' : h);
+  return x !== null && y !== null && x.port === y.port && host(x.host) === host(y.host);
 }
 
 /** The command line → ToNsqOptions, and notes about options that change nothing. */
@@ -67,35 +58,27 @@ export function toNsqOptions(argv: Record<string, unknown>): { options: ToNsqOpt
   const sourceArgv = { ...consumerGo.argv, 'producer-opt': undefined };
   const destArgv = { ...producerGo.argv, 'consumer-opt': undefined };
 
-  const topics = [...new Set(strings(argv['topic']))];
-  if (topics.length === 0) throw new UserError('--topic is required (may be given multiple times)', 'E_BAD_FLAG', 2);
-  for (const t of topics) if (!isValidTopicName(t)) throw new UserError(`invalid value "${t}" for flag --topic: not a valid topic name`, 'E_BAD_TOPIC', 2);
+  const topics = listValue(argv['topic']);
+  if (topics.length === 0) throw usageError('--topic is required (may be given multiple times)');
+  for (const t of topics) if (!isValidTopicName(t)) throw badFlag('topic', t, 'not a valid topic name');
   const channel = argv['channel'] === undefined ? d.channel : lastValue(argv['channel']);
-  if (!isValidChannelName(channel)) throw new UserError(`invalid value "${channel}" for flag --channel: not a valid channel name`, 'E_BAD_CHANNEL', 2);
+  if (!isValidChannelName(channel)) throw badFlag('channel', channel, 'not a valid channel name');
   const destinationTopic = argv['destination-topic'] === undefined || lastValue(argv['destination-topic']) === '' ? null : lastValue(argv['destination-topic']);
-  if (destinationTopic !== null && !isValidTopicName(destinationTopic)) throw new UserError(`invalid value "${destinationTopic}" for flag --destination-topic: not a valid topic name`, 'E_BAD_TOPIC', 2);
+  if (destinationTopic !== null && !isValidTopicName(destinationTopic)) throw badFlag('destination-topic', destinationTopic, 'not a valid topic name');
 
-  const destinations = [...new Set(strings(argv['destination-nsqd-tcp-address']))];
-  if (destinations.length === 0) throw new UserError('--destination-nsqd-tcp-address is required (may be given multiple times)', 'E_BAD_FLAG', 2);
-  for (const a of destinations) {
-    try {
-      parseAddress(a);
-    } catch {
-      throw new UserError(`invalid value "${a}" for flag --destination-nsqd-tcp-address: want host:port`, 'E_BAD_FLAG', 2);
-    }
-  }
-  const mode = (argv['mode'] === undefined ? d.mode : lastValue(argv['mode'])) as Mode;
-  if (!MODES.includes(mode)) throw new UserError(`invalid value "${mode}" for flag --mode: want ${MODES.join(', ')}`, 'E_BAD_FLAG', 2);
+  const destinations = addressesFlag('destination-nsqd-tcp-address', argv['destination-nsqd-tcp-address'], [], { defaultPort: 4150 });
+  if (destinations.length === 0) throw usageError('--destination-nsqd-tcp-address is required (may be given multiple times)');
+  const mode = argv['mode'] === undefined ? d.mode : choiceFlag('mode', argv['mode'], MODES);
 
   const requireField = argv['require-json-field'] === undefined || lastValue(argv['require-json-field']) === '' ? null : lastValue(argv['require-json-field']);
   const requireValue = argv['require-json-value'] === undefined || lastValue(argv['require-json-value']) === '' ? null : lastValue(argv['require-json-value']);
-  if (requireValue !== null && requireField === null) throw new UserError('--require-json-value needs --require-json-field (the field whose value to check)', 'E_BAD_FLAG', 2);
+  if (requireValue !== null && requireField === null) throw usageError('--require-json-value needs --require-json-field (the field whose value to check)');
 
   const source = readClientFlags(sourceArgv, 'to_nsq', packageVersion());
   for (const topic of topics) {
     const dest = destinationTopic ?? topic;
     const loop = source.lookupdHttpAddresses.length === 0 && dest === topic && destinations.find((a) => source.nsqdTcpAddresses.some((s) => sameNode(a, s)));
-    if (loop) throw new UserError(`--destination-nsqd-tcp-address ${loop} is also a source of topic "${topic}": every message would be published back where it came from (give --destination-topic)`, 'E_BAD_FLAG', 2);
+    if (loop) throw usageError(`--destination-nsqd-tcp-address ${loop} is also a source of topic "${topic}": every message would be published back where it came from (give --destination-topic)`);
   }
   const userAgent = typeof argv['user-agent'] === 'string' ? argv['user-agent'] : undefined;
   // the connection settings of --producer-opt (readGoNsqOptions noted the consumer-only ones)
@@ -113,22 +96,22 @@ export function toNsqOptions(argv: Record<string, unknown>): { options: ToNsqOpt
     userAgent: userAgent ?? consumerGo.userAgent ?? source.userAgent,
     transport: readTransportFlags(sourceArgv),
     authSecret: source.authSecret,
-    consumer: { ...consumerGo.tuning, maxInFlight: integerFlag(argv, 'max-in-flight', consumerGo.tuning.maxInFlight ?? d.maxInFlight, 1) },
+    consumer: { ...consumerGo.tuning, maxInFlight: argv['max-in-flight'] === undefined ? (consumerGo.tuning.maxInFlight ?? d.maxInFlight) : integerFlag('max-in-flight', argv['max-in-flight'], 1) },
     destinations,
     destinationTopic,
     destinationTransport: readTransportFlags(destArgv),
     destinationAuthSecret: readClientFlags(destArgv, 'to_nsq', packageVersion()).authSecret,
     producer: connection,
     mode,
-    json: { requireField, requireValue, whitelist: [...new Set(strings(argv['whitelist-json-field']))] },
-    statusEvery: integerFlag(argv, 'status-every', d.statusEvery, 0),
+    json: { requireField, requireValue, whitelist: listValue(argv['whitelist-json-field']) },
+    statusEvery: argv['status-every'] === undefined ? d.statusEvery : integerFlag('status-every', argv['status-every'], 0),
   };
   return { options, notes: [...consumerGo.notes, ...producerGo.notes] };
 }
 
 export const toNsq: CommandModule = {
   command: 'to-nsq',
-  describe: 'republish every message of topics to other nsqd nodes, at least once (nsq_to_nsq)',
+  describe: 'Republish every message of topics to other nsqd nodes, at least once (nsq_to_nsq)',
   builder: (y) =>
     transportFlags(authFlag(clientFlags(y)), 'consumer-opt')
       .usage('nsq to-nsq --topic=<topic> --destination-nsqd-tcp-address=<host:port> [options]\n\nConsumes topics and publishes every message to other nsqd nodes, finishing it once the destination acknowledged it.')

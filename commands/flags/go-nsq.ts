@@ -3,10 +3,9 @@
 // compression and auth ones are left for readTransportFlags; go-nsq's own tuning knobs that have
 // no counterpart in our client are accepted with a note that they have no effect.
 
-import { GO_NSQ_OPTIONS } from '../../src/util/client-flags.js';
-import { DurationError, parseDuration } from '../../src/util/duration.js';
-import { UserError } from '../../src/util/errors.js';
 import type { ConsumerTuning } from '../../src/tools/relay/run.js';
+import { GO_NSQ_OPTIONS } from './client.js';
+import { badFlag, durationFlag, integerFlag } from './values.js';
 
 type GoOptFlag = 'consumer-opt' | 'producer-opt';
 
@@ -20,29 +19,16 @@ export interface GoNsqSettings {
   argv: Record<string, unknown>;
 }
 
-type Reader = (value: string, bad: (why: string) => UserError) => Partial<Record<keyof ConsumerTuning | 'lookupdPollInterval' | 'userAgent', number | string>>;
+/** Reads one option's value; `label` names it in errors (`consumer-opt=max_attempts`). */
+type Reader = (value: string, label: string) => Partial<Record<keyof ConsumerTuning | 'lookupdPollInterval' | 'userAgent', number | string>>;
 
-function duration(key: keyof ConsumerTuning | 'lookupdPollInterval', min = 0): Reader {
-  return (v, bad) => {
-    let ms: number;
-    try {
-      ms = parseDuration(v);
-    } catch (err) {
-      if (err instanceof DurationError) throw bad(err.message);
-      throw err;
-    }
-    if (ms < min) throw bad(`want a duration of ${min === 0 ? '0' : `${min}ms`} or more`);
-    return { [key]: ms };
-  };
-}
+const duration =
+  (key: keyof ConsumerTuning | 'lookupdPollInterval', min = 0): Reader =>
+  (v, label) => ({ [key]: durationFlag(label, v, min) });
 
-function integer(key: keyof ConsumerTuning, min: number, max: number): Reader {
-  return (v, bad) => {
-    const n = Number(v.trim());
-    if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) throw bad(`want an integer from ${min} to ${max}`);
-    return { [key]: n };
-  };
-}
+const integer =
+  (key: keyof ConsumerTuning, min: number, max: number): Reader =>
+  (v, label) => ({ [key]: integerFlag(label, v, min, max) });
 
 const text =
   (key: 'clientId' | 'hostname' | 'userAgent'): Reader =>
@@ -97,10 +83,9 @@ export function readGoNsqOptions(argv: Record<string, unknown>, flag: GoOptFlag)
     const comma = opt.indexOf(',');
     const name = comma === -1 ? opt : opt.slice(0, comma);
     const value = comma === -1 ? 'true' : opt.slice(comma + 1);
-    const bad = (why: string): UserError => new UserError(`invalid value "${opt}" for flag --${flag}: ${why}`, 'E_BAD_FLAG', 2);
     const reader = READERS[name];
     if (reader !== undefined) {
-      const set = reader(value, bad);
+      const set = reader(value, `${flag}=${name}`);
       for (const [k, v] of Object.entries(set)) {
         if (flag === 'producer-opt' && CONSUMER_ONLY.has(k)) out.notes.push(`--${flag}=${name}: only a consumer setting, no effect on the destinations`);
         else if (k === 'lookupdPollInterval') out.lookupdPollInterval = v as number;
@@ -112,21 +97,9 @@ export function readGoNsqOptions(argv: Record<string, unknown>, flag: GoOptFlag)
     } else if (name in GO_NSQ_OPTIONS) {
       transport.push(opt);
     } else {
-      throw bad(`supported options are ${GO_NSQ_OPTION_NAMES.join(', ')} (and, with no effect, ${[...NO_EFFECT].join(', ')})`);
+      throw badFlag(flag, opt, `supported options are ${GO_NSQ_OPTION_NAMES.join(', ')} (and, with no effect, ${[...NO_EFFECT].join(', ')})`);
     }
   }
   out.argv[flag] = transport.length > 0 ? transport : undefined;
   return out;
-}
-
-/** An integer flag (Go's flag.Int): the last value, within bounds. */
-export function integerFlag(argv: Record<string, unknown>, flag: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = argv[flag];
-  if (raw === undefined) return fallback;
-  const s = String(Array.isArray(raw) ? raw[raw.length - 1] : raw).trim();
-  const n = Number(s);
-  if (!/^[+-]?\d+$/.test(s) || n < min || n > max) {
-    throw new UserError(`invalid value "${s}" for flag --${flag}: want an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}`, 'E_BAD_FLAG', 2);
-  }
-  return n;
 }

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Message } from '../client/connection.js';
 import { Consumer } from '../client/consumer.js';
-import { useTlsForHttps } from '../util/client-flags.js';
+import { useTlsForHttps } from '../client/http.js';
 import type { Logger } from '../util/log.js';
 import { HostPool } from './relay/host-pool.js';
 import { runRelay, type Relay } from './relay/run.js';

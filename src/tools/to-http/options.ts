@@ -1,6 +1,6 @@
 // nsq to-http's options: what the command line is turned into, and the defaults of nsq_to_http 1.3.
 
-import type { TransportOptions } from '../../util/client-flags.js';
+import type { TransportOptions } from '../../client/connection.js';
 import type { Mode } from '../relay/host-pool.js';
 import type { ConsumerTuning } from '../relay/run.js';
 
