@@ -105,8 +105,11 @@ export function toHttpOptions(argv: Record<string, unknown>): { options: ToHttpO
   const userAgent = typeof argv['user-agent'] === 'string' ? argv['user-agent'] : undefined;
   const headers: Record<string, string> = { 'User-Agent': userAgent ?? `nsq_to_http v${NSQ_VERSION}` };
   if (posts.length > 0) headers['Content-Type'] = contentType;
-  // --header comes last: it may replace User-Agent and Content-Type, as in nsq_to_http
-  Object.assign(headers, parseHeaders(strings(argv['header'])));
+  // --header comes last: it may replace User-Agent and Content-Type, as in nsq_to_http (names are case-blind)
+  for (const [key, value] of Object.entries(parseHeaders(strings(argv['header'])))) {
+    for (const k of Object.keys(headers)) if (k.toLowerCase() === key.toLowerCase()) delete headers[k];
+    headers[key] = value;
+  }
 
   const options: ToHttpOptions = {
     topic,

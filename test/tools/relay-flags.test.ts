@@ -137,7 +137,7 @@ t.test("defaults are nsq_to_http's and nsq_to_nsq's", async (t) => {
   t.match(n, { channel: 'nsq_to_nsq', mode: 'hostpool', statusEvery: 250, destinationTopic: null, consumer: { maxInFlight: 200 } });
   // --header replaces a default header, --user-agent names both sides
   const ua = (await check('nsq_to_http', [...HTTP_BASE, '-header=user-agent: mine', '--user-agent=both'])).options;
-  t.same([(ua['headers'] as Record<string, string>)['user-agent'], ua['userAgent']], ['mine', 'both']);
+  t.same([ua['headers'], ua['userAgent']], [{ 'Content-Type': 'application/octet-stream', 'user-agent': 'mine' }, 'both']);
 });
 
 t.test('go-nsq options: consumer settings, transport ones, no-effect ones noted, unknown ones refused', async (t) => {
