@@ -22,6 +22,11 @@ t.test('nsq completion <shell> prints the same scripts', async (t) => {
   }
   const bad = spawnNsq(t, ['completion', 'tcsh']);
   t.equal((await bad.exit).code, 2);
+  t.equal(bad.stderr(), 'nsq: unknown shell "tcsh": want bash, zsh or fish\n');
+  const none = spawnNsq(t, ['completion']);
+  t.equal((await none.exit).code, 2, 'no shell: a usage error');
+  t.equal(none.stdout(), '', 'nothing a shell would source');
+  t.match(none.stderr(), /^nsq: which shell\? .*bash.*zsh.*fish/);
 });
 
 t.test('bash completes commands and flags', async (t) => {
@@ -35,6 +40,21 @@ t.test('bash completes commands and flags', async (t) => {
   t.ok(complete(['nsq', 'serve', '--max-']).includes('--max-msg-size'));
   t.same(complete(['nsq', 'top', '--pl']), ['--plain']);
   t.same(complete(['nsq', 'completion', 'z']), ['zsh']);
+  // subcommands, and the flags of the subcommand given
+  t.same(complete(['nsq', 'bench', 'p']), ['pub']);
+  t.same(complete(['nsq', 'bench', 'pub', '--si']), ['--size']);
+  t.same(complete(['nsq', 'bench', 'sub', '--si']), [], 'bench sub has no --size');
+  // values of flags that take one of a fixed set
+  t.same(complete(['nsq', 'serve', '--log-level', '']), ['debug', 'info', 'warn', 'error', 'fatal']);
+  t.same(complete(['nsq', 'tail', '--format', 'j']), ['json']);
+  t.same(complete(['nsq', 'serve', '--tls-min-version', 'tls1.']).sort(), ['tls1.0', 'tls1.1', 'tls1.2', 'tls1.3']);
+  // the Go tool names complete their command's flags from the first word on
+  t.same(complete(['nsqd', '--mem-q']), ['--mem-queue-size']);
+  t.same(complete(['nsq_tail', '--print-t']), ['--print-topic']);
+  t.same(complete(['to_nsq', '--deli']), ['--delimiter']);
+  t.same(complete(['/usr/local/bin/nsqlookupd', '--tombstone']), ['--tombstone-lifetime']);
+  const registered = execFileSync('bash', ['-c', `source "${script}"; complete -p`], { encoding: 'utf8' });
+  for (const name of ['nsq', 'nsqd', 'nsqlookupd', 'to_nsq', 'nsq_tail', 'nsq_to_file', 'nsq_stat']) t.match(registered, new RegExp(`_nsq .*\\b${name}\\b`), `registered for ${name}`);
 });
 
 t.test('zsh and fish scripts name every serve flag', async (t) => {
