@@ -4,6 +4,7 @@ import type { CommandModule } from 'yargs';
 import { bench } from './bench.js';
 import { completion } from './completion.js';
 import { lookupd } from './lookupd.js';
+import { ls } from './ls.js';
 import { pub } from './pub.js';
 import { serve } from './serve.js';
 import { tail } from './tail.js';
@@ -11,4 +12,4 @@ import { toFile } from './to-file.js';
 import { top } from './top.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, top, bench, completion];
+export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, top, ls, bench, completion];
