@@ -2,6 +2,7 @@
 
 import type { CommandModule } from 'yargs';
 import { bench } from './bench.js';
+import { channel } from './channel.js';
 import { completion } from './completion.js';
 import { lookupd } from './lookupd.js';
 import { ls } from './ls.js';
@@ -10,6 +11,7 @@ import { serve } from './serve.js';
 import { tail } from './tail.js';
 import { toFile } from './to-file.js';
 import { top } from './top.js';
+import { topic } from './topic.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, top, ls, bench, completion];
+export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, top, ls, topic, channel, bench, completion];

@@ -4,7 +4,7 @@ _nsq() {
   local cur cmd opts
   cur="${COMP_WORDS[COMP_CWORD]}"
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=( $(compgen -W "serve lookupd pub tail to-file top bench completion --help --version" -- "$cur") )
+    COMPREPLY=( $(compgen -W "serve lookupd pub tail to-file top ls topic channel bench completion --help --version" -- "$cur") )
     return 0
   fi
   cmd="${COMP_WORDS[1]}"
@@ -15,6 +15,9 @@ _nsq() {
     tail) opts="--auth-secret --channel --consumer-opt --count --deflate --deflate-level -f --format --help --lookupd-http-address --lookupd-poll-interval --max-in-flight -n --nsqd-http-address --nsqd-tcp-address --print-topic --requeue --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent" ;;
     to-file) opts="--auth-secret --channel --consumer-opt --datetime-format --deflate --deflate-level --filename-format --gzip --gzip-level --help --host-identifier --log-level --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-http-address --nsqd-tcp-address --output-dir --rotate-interval --rotate-size --skip-empty-files --snappy --sync-interval --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --topic-pattern --topic-refresh --user-agent --work-dir" ;;
     top) opts="--auth-secret --channel --color --count --filter --help --interval --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --once --plain --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent" ;;
+    ls) opts="--help --json --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent" ;;
+    topic) opts="--auth-secret --help --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --user-agent -y --yes" ;;
+    channel) opts="--auth-secret --help --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --user-agent -y --yes" ;;
     bench) opts="--help" ;;
     completion) opts="bash zsh fish" ;;
     *) opts="" ;;
