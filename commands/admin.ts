@@ -5,9 +5,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { AdminAction } from '../src/client/admin.js';
 import { NAME_RULE, isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
-import { authFlag, clientFlags, httpsFlags, readClientFlags, readTransportFlags, useTlsForHttps } from '../src/util/client-flags.js';
-import { UserError } from '../src/util/errors.js';
 import { packageVersion } from '../src/version.js';
+import { authFlag, clientFlags, httpsFlags, readClientFlags, readTransportFlags } from './flags/client.js';
+import { durationFlag, POSITIVE, usageError } from './flags/values.js';
 
 /** ADMIN_ACTIONS of src/client/admin.ts, which this module must not import at start-up */
 const ACTIONS: readonly AdminAction[] = ['create', 'delete', 'pause', 'unpause', 'empty'];
@@ -33,16 +33,17 @@ export interface HttpAdminConnection {
 /** The flags of httpAdminFlags as options; the TLS ones are applied to the process's https:// requests. */
 export async function readHttpAdminFlags(argv: Record<string, unknown>, tool: string): Promise<HttpAdminConnection> {
   const flags = readClientFlags(argv, tool, packageVersion());
-  const { durationFlag, lastValue } = await import('../src/util/flag-values.js');
-  const timeoutMs = durationFlag('timeout', lastValue(argv['timeout']), 1);
-  await useTlsForHttps(readTransportFlags(argv));
+  const timeoutMs = durationFlag('timeout', argv['timeout'], POSITIVE);
+  const transport = readTransportFlags(argv);
+  const { useTlsForHttps } = await import('../src/client/http.js');
+  await useTlsForHttps(transport);
   return { nsqdHttpAddresses: flags.nsqdHttpAddresses, lookupdHttpAddresses: flags.lookupdHttpAddresses, timeoutMs, authSecret: flags.authSecret };
 }
 
 /** A topic or channel name as nsqd would take it, or the one-line error (exit 2). */
 export function checkName(kind: 'topic' | 'channel', name: string): string {
   const valid = kind === 'topic' ? isValidTopicName(name) : isValidChannelName(name);
-  if (!valid) throw new UserError(`invalid ${kind} name ${JSON.stringify(name)}: ${NAME_RULE}`, kind === 'topic' ? 'E_BAD_TOPIC' : 'E_BAD_CHANNEL', 2);
+  if (!valid) throw usageError(`invalid ${kind} name ${JSON.stringify(name)}: ${NAME_RULE}`, kind === 'topic' ? 'E_BAD_TOPIC' : 'E_BAD_CHANNEL');
   return name;
 }
 
@@ -58,7 +59,7 @@ function actionCommand(kind: 'topic' | 'channel', action: AdminAction): CommandM
   const args = kind === 'topic' ? '<topic>' : '<topic> <channel>';
   return {
     command: `${action} ${args}`,
-    describe: `${DOES[action].replace(/^(\w+)/, `$1 a ${kind}`)}`,
+    describe: DOES[action].replace(/^(\w)(\w*)/, (_, first: string, rest: string) => `${first.toUpperCase()}${rest} a ${kind}`),
     builder: (y) => {
       let b = y.positional('topic', { type: 'string', describe: 'topic name' });
       if (kind === 'channel') b = b.positional('channel', { type: 'string', describe: 'channel name' });
@@ -100,7 +101,7 @@ export function adminCommand(kind: 'topic' | 'channel'): CommandModule {
   const example = kind === 'topic' ? 'orders' : 'orders billing';
   return {
     command: kind,
-    describe: `create, delete, pause, unpause or empty a ${kind} on nsqd nodes: nsq ${kind} <action> ${args}`,
+    describe: `Create, delete, pause, unpause or empty a ${kind} on nsqd nodes: nsq ${kind} <action> ${args}`,
     builder: (y) => {
       let b = httpAdminFlags(y, true)
         .usage(`nsq ${kind} <create|delete|pause|unpause|empty> ${args} [options]`)

@@ -1,7 +1,11 @@
 // `nsq bench pub|sub`: measure an nsqd's publish and consume throughput and latency.
 
 import type { Argv, CommandModule } from 'yargs';
-import { authFlag, clientFlags, transportFlags } from '../src/util/client-flags.js';
+import { isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
+import type { BenchReport, CommonOptions, PubOptions, SubOptions } from '../src/tools/bench.js';
+import { packageVersion } from '../src/version.js';
+import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
+import { badFlag, durationFlag, integerFlag, lastValue, POSITIVE } from './flags/values.js';
 
 const G = 'bench options:';
 // kept in step with BENCH_DEFAULTS in src/tools/bench.ts, which this module must not import (start-up)
@@ -28,8 +32,10 @@ const pubCmd: CommandModule = {
       .example('$0 bench pub --duration 30s', 'MPUBs of 200 × 200 B to topic bench on 127.0.0.1:4150')
       .example('$0 bench pub --batch 1 --rate 10000 --json', 'PUB at 10k msgs/s, results as JSON'),
   handler: async (argv) => {
+    const a = argv as Record<string, unknown>;
+    const options = readPubOptions(a);
     const { runBench } = await import('../src/tools/bench.js');
-    await runBench('pub', argv as Record<string, unknown>);
+    await runBench({ mode: 'pub', ...options }, readReport(a));
   },
 };
 
@@ -43,8 +49,10 @@ const subCmd: CommandModule = {
       .example('$0 bench sub --duration 30s', 'consume topic bench, channel bench')
       .example('$0 bench sub --consumers 4 --max-in-flight 10000', ''),
   handler: async (argv) => {
+    const a = argv as Record<string, unknown>;
+    const options = readSubOptions(a);
     const { runBench } = await import('../src/tools/bench.js');
-    await runBench('sub', argv as Record<string, unknown>);
+    await runBench({ mode: 'sub', ...options }, readReport(a));
   },
 };
 
@@ -54,3 +62,41 @@ export const bench: CommandModule = {
   builder: (y) => y.command(pubCmd).command(subCmd).demandCommand(1, 'bench needs a mode: pub or sub'),
   handler: () => {},
 };
+
+// ---- reading -----------------------------------------------------------------------------------
+
+function common(argv: Record<string, unknown>, connectionsFlag: string): CommonOptions {
+  const topic = lastValue(argv['topic'] ?? D.topic);
+  if (!isValidTopicName(topic)) throw badFlag('topic', topic, 'not a valid topic name');
+  const flags = readClientFlags(argv, 'bench', packageVersion());
+  return {
+    addresses: flags.nsqdTcpAddresses,
+    userAgent: flags.userAgent,
+    transport: readTransportFlags(argv),
+    authSecret: flags.authSecret,
+    topic,
+    connections: integerFlag(connectionsFlag, argv[connectionsFlag] ?? 1, 1),
+    durationMs: durationFlag('duration', argv['duration'] ?? D.duration, POSITIVE),
+    count: integerFlag('count', argv['count'] ?? 0, 0),
+  };
+}
+
+export function readPubOptions(argv: Record<string, unknown>): PubOptions {
+  return {
+    ...common(argv, 'producers'),
+    size: integerFlag('size', argv['size'] ?? D.size, 1),
+    batch: integerFlag('batch', argv['batch'] ?? D.batch, 1),
+    rate: integerFlag('rate', argv['rate'] ?? D.rate, 0),
+  };
+}
+
+export function readSubOptions(argv: Record<string, unknown>): SubOptions {
+  const channel = lastValue(argv['channel'] ?? D.channel);
+  if (!isValidChannelName(channel)) throw badFlag('channel', channel, 'not a valid channel name');
+  return { ...common(argv, 'consumers'), channel, maxInFlight: integerFlag('max-in-flight', argv['max-in-flight'] ?? D.maxInFlight, 1) };
+}
+
+function readReport(argv: Record<string, unknown>): BenchReport {
+  const c = readClientFlags(argv, 'bench', packageVersion());
+  return { lookupdHttpAddresses: c.lookupdHttpAddresses, lookupdPollInterval: c.lookupdPollInterval, json: argv['json'] === true };
+}

@@ -12,7 +12,7 @@ export const completion: CommandModule = {
       .example('$0 completion zsh > "${fpath[1]}/_nsq"', '')
       .example('$0 completion fish > ~/.config/fish/completions/nsq.fish', ''),
   handler: async (argv) => {
-    const { completionScript } = await import('../src/completion.js');
+    const { completionScript } = await import('./completion-scripts.js');
     process.stdout.write(completionScript(argv['shell'] as 'bash' | 'zsh' | 'fish'));
   },
 };

@@ -16,7 +16,7 @@ Exit status:
 
 export const ls: CommandModule = {
   command: 'ls [topic]',
-  describe: 'list nodes, topics and channels with their depth, in flight, deferred, consumers and paused',
+  describe: 'List nodes, topics and channels with their depth, in flight, deferred, consumers and paused',
   builder: (y) =>
     httpAdminFlags(y, false)
       .parserConfiguration({ 'parse-positional-numbers': false })

@@ -1,11 +1,13 @@
 // `nsq top` (also `nsq_stat`, which means `nsq top --plain`): live statistics of nsqd nodes.
 
 import type { CommandModule } from 'yargs';
-import { authFlag, clientFlags, httpsFlags } from '../src/util/client-flags.js';
+import { packageVersion } from '../src/version.js';
+import { authFlag, clientFlags, httpsFlags, readClientFlags, readTransportFlags } from './flags/client.js';
+import { durationFlag, integerFlag, lastValue, POSITIVE } from './flags/values.js';
 
 export const top: CommandModule = {
   command: 'top',
-  describe: 'live dashboard of nsqd topics, channels and consumers (with pause/empty/delete)',
+  describe: 'Live dashboard of nsqd topics, channels and consumers (with pause/empty/delete)',
   builder: (y) =>
     httpsFlags(authFlag(clientFlags(y), true))
       .option('interval', { type: 'string', default: '1s', describe: 'time between polls (Go duration)' })
@@ -24,36 +26,24 @@ export const top: CommandModule = {
       .example('$0 top --nsqd-http-address=https://a:4152 --tls-root-ca-file=ca.pem', 'a node that requires TLS, over HTTPS'),
   handler: async (argv) => {
     if (argv['color'] === false || process.env['NO_COLOR']) process.env['FORCE_COLOR'] = '0';
-    const [{ runTop }, { readClientFlags, readTransportFlags, useTlsForHttps }, { parseDuration }, { packageVersion }, { UserError }] = await Promise.all([
-      import('../src/top/run.js'),
-      import('../src/util/client-flags.js'),
-      import('../src/util/duration.js'),
-      import('../src/version.js'),
-      import('../src/util/errors.js'),
-    ]);
-    const duration = (flag: string): number => {
-      try {
-        const ms = parseDuration(String(argv[flag]));
-        if (ms <= 0) throw new Error('must be positive');
-        return ms;
-      } catch (err) {
-        throw new UserError(`invalid value "${String(argv[flag])}" for flag --${flag}: ${(err as Error).message}`, 'E_BAD_FLAG', 2);
-      }
-    };
-    const flags = readClientFlags(argv, 'top', packageVersion());
-    await useTlsForHttps(readTransportFlags(argv));
-    await runTop({
+    const a = argv as Record<string, unknown>;
+    const flags = readClientFlags(a, 'top', packageVersion());
+    const transport = readTransportFlags(a);
+    const options = {
       nsqdHttpAddresses: flags.nsqdHttpAddresses,
       lookupdHttpAddresses: flags.lookupdHttpAddresses,
-      intervalMs: duration('interval'),
-      timeoutMs: duration('timeout'),
+      intervalMs: durationFlag('interval', argv['interval'], POSITIVE),
+      timeoutMs: durationFlag('timeout', argv['timeout'], POSITIVE),
       once: argv['once'] === true,
       plain: argv['plain'] === true,
-      topic: argv['topic'] as string | undefined,
-      channel: argv['channel'] as string | undefined,
-      count: Number(argv['count'] ?? 0),
-      filter: String(argv['filter'] ?? ''),
+      topic: argv['topic'] === undefined ? undefined : lastValue(argv['topic']),
+      channel: argv['channel'] === undefined ? undefined : lastValue(argv['channel']),
+      count: integerFlag('count', argv['count'] ?? 0, 0),
+      filter: lastValue(argv['filter'] ?? ''),
       authSecret: flags.authSecret,
-    });
+    };
+    const [{ runTop }, { useTlsForHttps }] = await Promise.all([import('../src/top/run.js'), import('../src/client/http.js')]);
+    await useTlsForHttps(transport);
+    await runTop(options);
   },
 };

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { completionFiles } from '../../src/completion.js';
+import { completionFiles } from '../../commands/completion-scripts.js';
 import { spawnNsq } from '../helpers/nsqd.js';
 
 const dir = new URL('../../../completions/', import.meta.url);

@@ -10,7 +10,7 @@ import { Consumer } from '../../src/client/consumer.js';
 import type { Message } from '../../src/client/connection.js';
 import { Producer } from '../../src/client/producer.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
-import { Batch, isoTimestamp, makeFormatter } from '../../src/tools/tail.js';
+import { Batch, isoTimestamp, makeFormatter } from '../../src/tools/message-format.js';
 import { BIN, spawnNsq, startNsqd, type Spawned } from '../helpers/nsqd.js';
 import { channelStats, httpBase, topicStats, waitFor } from '../helpers/stats.js';
 

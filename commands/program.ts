@@ -1,9 +1,9 @@
 // The yargs program: every subcommand from commands/, strict flags, one-line errors (exit 2).
 
 import yargs from 'yargs';
-import { commands } from '../commands/index.js';
-import { UserError } from './util/errors.js';
-import { packageVersion } from './version.js';
+import { commands } from './index.js';
+import { UserError } from '../src/util/errors.js';
+import { packageVersion } from '../src/version.js';
 
 /**
  * Go's flag package: a flag given twice takes the last value. Repeatable flags (declared

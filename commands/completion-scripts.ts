@@ -2,7 +2,7 @@
 // command, so they cannot drift from the flags the program really takes.
 
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { commands } from '../commands/index.js';
+import { commands } from './index.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];

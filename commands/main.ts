@@ -2,8 +2,8 @@
 // and hands the arguments to yargs. `--version` is answered before anything heavy loads.
 
 import { basename } from 'node:path';
-import { normalizeGoFlags } from './util/argv.js';
-import { NSQ_VERSION, packageVersion } from './version.js';
+import { normalizeGoFlags } from './flags/go-argv.js';
+import { NSQ_VERSION, packageVersion } from '../src/version.js';
 
 /** Go tool names this program answers to, and the subcommand each one means. */
 const ALIASES: Record<string, string> = {
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const { runCli } = await import('./cli.js');
+  const { runCli } = await import('./program.js');
   await runCli([...(ALIAS_ARGS[name] ?? []), ...args], name, ALIASES[name]);
 }
 
