@@ -67,7 +67,7 @@ export function terminalIo(): AdminIo {
 /**
  * The nodes to act on: those named, and those the lookupds give. As nsqadmin: the topic's nodes;
  * for `topic create` every registered node; for `channel create` the topic's nodes, or every node
- * when none has the topic yet (nsqd creates the topic with the channel).
+ * when none has the topic yet (runAdmin creates the topic there first).
  */
 async function targetNodes(o: AdminOptions): Promise<string[]> {
   const nodes = [...o.nsqdHttpAddresses];
