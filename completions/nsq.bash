@@ -13,7 +13,7 @@ _nsq() {
     nsq_stat) cmd=top; sub="${COMP_WORDS[1]}" ;;
     *)
       if [ "$COMP_CWORD" -eq 1 ]; then
-        COMPREPLY=( $(compgen -W "serve lookupd pub tail to-file top bench completion --help --version" -- "$cur") )
+        COMPREPLY=( $(compgen -W "serve lookupd pub tail to-file top ls topic channel bench completion --help --version" -- "$cur") )
         return 0
       fi
       cmd="${COMP_WORDS[1]}"; sub="${COMP_WORDS[2]}"
@@ -63,6 +63,62 @@ _nsq() {
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
       opts="--auth-secret --channel --color --count --filter --help --interval --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --once --plain --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+      ;;
+    ls)
+      case "$prev" in
+        --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+      esac
+      opts="--help --json --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+      ;;
+    topic)
+      case "$sub" in
+        create)
+          opts="--help --topic"
+          ;;
+        delete)
+          opts="--help --topic"
+          ;;
+        pause)
+          opts="--help --topic"
+          ;;
+        unpause)
+          opts="--help --topic"
+          ;;
+        empty)
+          opts="--help --topic"
+          ;;
+        *)
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="create delete pause unpause empty --auth-secret --help --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --user-agent -y --yes"
+          ;;
+      esac
+      ;;
+    channel)
+      case "$sub" in
+        create)
+          opts="--channel --help --topic"
+          ;;
+        delete)
+          opts="--channel --help --topic"
+          ;;
+        pause)
+          opts="--channel --help --topic"
+          ;;
+        unpause)
+          opts="--channel --help --topic"
+          ;;
+        empty)
+          opts="--channel --help --topic"
+          ;;
+        *)
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="create delete pause unpause empty --auth-secret --help --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --user-agent -y --yes"
+          ;;
+      esac
       ;;
     bench)
       case "$sub" in

@@ -39,6 +39,9 @@ t.test('bash completes commands and flags', async (t) => {
   t.same(complete(['nsq', 'serve', '--tcp']), ['--tcp-address']);
   t.ok(complete(['nsq', 'serve', '--max-']).includes('--max-msg-size'));
   t.same(complete(['nsq', 'top', '--pl']), ['--plain']);
+  t.same(complete(['nsq', 'l']), ['lookupd', 'ls']);
+  t.same(complete(['nsq', 'ls', '--js']), ['--json']);
+  t.same(complete(['nsq', 'channel', '--ye']), ['--yes']);
   t.same(complete(['nsq', 'completion', 'z']), ['zsh']);
   // subcommands, and the flags of the subcommand given
   t.same(complete(['nsq', 'bench', 'p']), ['pub']);
