@@ -14,7 +14,7 @@ const ACTIONS: readonly AdminAction[] = ['create', 'delete', 'pause', 'unpause',
 
 /** --nsqd-http-address, --lookupd-http-address, the HTTPS flags and --timeout; `auth`: --auth-secret too. */
 export function httpAdminFlags<T>(y: Argv<T>, auth: boolean): Argv<T> {
-  const base = clientFlags(y);
+  const base = clientFlags(y, { http: true });
   return httpsFlags(auth ? authFlag(base, true) : base)
     // clientFlags' TCP and polling flags mean nothing to a command that makes one round of HTTP requests
     .hide('nsqd-tcp-address')

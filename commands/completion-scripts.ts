@@ -75,7 +75,9 @@ function specOf(name: string, describe: string, builder: unknown): CommandSpec {
     }));
   const subcommands = Object.entries(internals.getInternalMethods().getCommandInstance().getCommandHandlers())
     .filter(([, h]) => h.description !== false)
-    .map(([sub, h]) => specOf(sub, clean(String(h.description ?? '')), h.builder));
+    .map(([sub, h]) => specOf(sub, clean(String(h.description ?? '')), h.builder))
+    // a subcommand takes its parent's flags too
+    .map((c) => ({ ...c, options: [...c.options, ...options.filter((o) => !c.options.some((x) => x.name === o.name))].sort((a, b) => a.name.localeCompare(b.name)) }));
   return { name, describe, options, subcommands };
 }
 

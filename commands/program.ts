@@ -35,7 +35,7 @@ const exitWith = (message: string, exitCode: number): never => {
 export async function runCli(args: string[], name: string, alias?: string, hooks?: CliHooks): Promise<void> {
   const fail = hooks?.fail ?? exitWith;
   // flags are read by their spelled names; camelCase copies only made unknown flags reported twice
-  let cli = yargs(args).scriptName(name).parserConfiguration({ 'camel-case-expansion': false }).middleware(lastValueWins as never, true);
+  let cli = yargs(args).scriptName(name).parserConfiguration({ 'camel-case-expansion': false, 'parse-numbers': false }).middleware(lastValueWins as never, true);
   if (hooks !== undefined) cli = cli.exitProcess(false);
   if (alias !== undefined) {
     const cmd = commands.find((c) => c.command === alias || (Array.isArray(c.command) && c.command[0] === alias));
@@ -77,8 +77,9 @@ function explain(msg: string, args: string[], topLevel: boolean, y: unknown): st
     const guess = closest(firstWord, commandNames());
     return `unknown command "${firstWord}"${guess === null ? '; see nsq --help' : `; did you mean "${guess}"?`}`;
   }
-  const given = (w: string): boolean => args.some((a) => a === `--${w}` || a.startsWith(`--${w}=`) || a === `-${w}` || a.startsWith(`-${w}=`));
-  const flag = words.find(given);
+  const spelled = (w: string): string | undefined =>
+    [`--${w}`, `-${w}`, `--no-${w}`].find((f) => args.some((a) => a === f || a.startsWith(`${f}=`)));
+  const flag = words.find((w) => spelled(w) !== undefined);
   if (flag === undefined) {
     // a word where a subcommand was expected (`nsq bench pubb`)
     const subs = (y as { getInternalMethods(): { getCommandInstance(): { getCommands(): string[] } } }).getInternalMethods().getCommandInstance().getCommands();
@@ -86,7 +87,8 @@ function explain(msg: string, args: string[], topLevel: boolean, y: unknown): st
     return `unknown argument "${words[0]}"${guess === null ? '' : `; did you mean "${guess}"?`}`;
   }
   const known = Object.keys((y as { getOptions(): { key: Record<string, unknown> } }).getOptions().key).filter((k) => k.length > 1 && k !== '$0');
-  const dash = flag.length === 1 ? '-' : '--';
-  const guess = closest(flag, known);
-  return `unknown flag ${dash}${flag}${guess === null ? '' : ` (did you mean --${guess}?)`}`;
+  // as typed (--no-x stays --no-x), with Go's single dash made double
+  const typed = spelled(flag)!.replace(/^-(?=[^-])/, flag.length === 1 ? '-' : '--');
+  const guess = closest(typed.replace(/^-+/, ''), known) ?? closest(flag, known);
+  return `unknown flag ${typed}${guess === null ? '' : ` (did you mean --${guess}?)`}`;
 }

@@ -42,81 +42,111 @@ _nsq() {
       case "$prev" in
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="-0 --allow-empty --auth-secret --defer --deflate --deflate-level --delimiter --help --http --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --null --producer-opt --progress -q --quiet --rate --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+      opts="-0 --allow-empty --auth-secret --defer --deflate --deflate-level --delimiter --help --http --lookupd-http-address --nsqd-http-address --nsqd-tcp-address --null --producer-opt --progress -q --quiet --rate --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
       ;;
     tail)
       case "$prev" in
         --format) COMPREPLY=( $(compgen -W "raw json" -- "$cur") ); return 0 ;;
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="--auth-secret --channel --consumer-opt --count --deflate --deflate-level -f --format --help --lookupd-http-address --lookupd-poll-interval --max-in-flight -n --nsqd-http-address --nsqd-tcp-address --print-topic --requeue --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+      opts="--auth-secret --channel --consumer-opt --count --deflate --deflate-level -f --format --help --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-tcp-address --print-topic --requeue --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
       ;;
     to-file)
       case "$prev" in
         --log-level) COMPREPLY=( $(compgen -W "debug info warn error fatal" -- "$cur") ); return 0 ;;
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="--auth-secret --channel --consumer-opt --datetime-format --deflate --deflate-level --filename-format --gzip --gzip-level --help --host-identifier --log-level --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-http-address --nsqd-tcp-address --output-dir --rotate-interval --rotate-size --skip-empty-files --snappy --sync-interval --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --topic-pattern --topic-refresh --user-agent --work-dir"
+      opts="--auth-secret --channel --consumer-opt --datetime-format --deflate --deflate-level --filename-format --gzip --gzip-level --help --host-identifier --log-level --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-tcp-address --output-dir --rotate-interval --rotate-size --skip-empty-files --snappy --sync-interval --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --topic-pattern --topic-refresh --user-agent --work-dir"
       ;;
     top)
       case "$prev" in
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="--auth-secret --channel --color --count --filter --help --interval --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --once --plain --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+      opts="--auth-secret --channel --color --count --filter --help --interval --lookupd-http-address --nsqd-http-address --once --plain --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic"
       ;;
     ls)
       case "$prev" in
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="--help --json --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+      opts="--help --json --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic"
       ;;
     topic)
       case "$sub" in
         create)
-          opts="--help --topic"
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="--auth-secret --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic -y --yes"
           ;;
         delete)
-          opts="--help --topic"
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="--auth-secret --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic -y --yes"
           ;;
         pause)
-          opts="--help --topic"
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="--auth-secret --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic -y --yes"
           ;;
         unpause)
-          opts="--help --topic"
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="--auth-secret --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic -y --yes"
           ;;
         empty)
-          opts="--help --topic"
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="--auth-secret --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic -y --yes"
           ;;
         *)
           case "$prev" in
             --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
           esac
-          opts="create delete pause unpause empty --auth-secret --help --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --user-agent -y --yes"
+          opts="create delete pause unpause empty --auth-secret --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file -y --yes"
           ;;
       esac
       ;;
     channel)
       case "$sub" in
         create)
-          opts="--channel --help --topic"
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="--auth-secret --channel --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic -y --yes"
           ;;
         delete)
-          opts="--channel --help --topic"
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="--auth-secret --channel --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic -y --yes"
           ;;
         pause)
-          opts="--channel --help --topic"
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="--auth-secret --channel --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic -y --yes"
           ;;
         unpause)
-          opts="--channel --help --topic"
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="--auth-secret --channel --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic -y --yes"
           ;;
         empty)
-          opts="--channel --help --topic"
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="--auth-secret --channel --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic -y --yes"
           ;;
         *)
           case "$prev" in
             --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
           esac
-          opts="create delete pause unpause empty --auth-secret --help --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --user-agent -y --yes"
+          opts="create delete pause unpause empty --auth-secret --help --lookupd-http-address --nsqd-http-address --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file -y --yes"
           ;;
       esac
       ;;
@@ -126,13 +156,13 @@ _nsq() {
           case "$prev" in
             --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
           esac
-          opts="--auth-secret --batch --count --deflate --deflate-level --duration --help --json --lookupd-http-address --lookupd-poll-interval --nsqd-http-address --nsqd-tcp-address --producers --rate --size --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+          opts="--auth-secret --batch --count --deflate --deflate-level --duration --help --json --lookupd-http-address --lookupd-poll-interval --nsqd-tcp-address --producers --rate --size --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
           ;;
         sub)
           case "$prev" in
             --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
           esac
-          opts="--auth-secret --channel --consumers --count --deflate --deflate-level --duration --help --json --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-http-address --nsqd-tcp-address --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+          opts="--auth-secret --channel --consumers --count --deflate --deflate-level --duration --help --json --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-tcp-address --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
           ;;
         *)
           opts="pub sub --help"

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { completionFiles } from '../../commands/completion-scripts.js';
+import { withGeneratedSections } from '../../commands/reference.js';
 import { spawnNsq } from '../helpers/nsqd.js';
 
 const dir = new URL('../../../completions/', import.meta.url);
@@ -12,6 +13,13 @@ t.test('completions/ matches the command definitions (run `npm run completions` 
   for (const [name, text] of Object.entries(completionFiles())) {
     t.equal(readFileSync(new URL(name, dir), 'utf8'), text, `completions/${name} is current`);
   }
+});
+
+t.test("the README's flag tables match the flag definitions (run `npm run completions` after changing flags)", async (t) => {
+  const readme = readFileSync(new URL('../README.md', dir), 'utf8');
+  t.equal(readme, withGeneratedSections(readme), 'README.md tables are current');
+  // the table is the one users read: every serve flag is in it
+  for (const f of ['--tcp-address', '--mem-queue-size', '--durable', '--replica-address', '--with-lookupd', '--tombstone-lifetime']) t.match(readme, `| \`${f}\` |`);
 });
 
 t.test('nsq completion <shell> prints the same scripts', async (t) => {
