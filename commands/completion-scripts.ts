@@ -1,7 +1,9 @@
 // Shell completion scripts for bash, zsh and fish, generated from the yargs definitions of every
 // command, so they cannot drift from the flags the program really takes.
 
-import yargs, { type Argv, type CommandModule } from 'yargs';
+import yargs, { type Argv, type CommandModule, type Options } from 'yargs';
+import { LOG_LEVELS } from '../src/util/log.js';
+import { ALIASES } from './aliases.js';
 import { commands } from './index.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
@@ -10,15 +12,35 @@ export type Shell = (typeof SHELLS)[number];
 interface OptionSpec {
   name: string;
   describe: string;
-  boolean: boolean;
-  choices: string[];
+  /** false: a switch (--json), true: takes a value (--topic x) */
+  takesValue: boolean;
+  /** the values to offer, for flags with a fixed set */
+  values: string[];
 }
 
 interface CommandSpec {
   name: string;
   describe: string;
   options: OptionSpec[];
+  /** `nsq bench pub`, `nsq topic create`: one level */
+  subcommands: CommandSpec[];
 }
+
+/**
+ * Values offered for flags that take one of a fixed set, by flag name (yargs `choices` would also
+ * validate them, and these are checked, case-insensitively where Go is, by commands/flags/).
+ */
+const FLAG_VALUES: Record<string, readonly string[]> = {
+  'log-level': LOG_LEVELS,
+  'log-format': ['text', 'json'],
+  'tls-min-version': ['tls1.0', 'tls1.1', 'tls1.2', 'tls1.3'],
+  'tls-required': ['true', 'false', 'tcp-https'],
+  'tls-client-auth-policy': ['require', 'require-verify'],
+  'auth-http-request-method': ['get', 'post'],
+  'replication-degraded': ['refuse', 'accept'],
+  format: ['raw', 'json'],
+  mode: ['round-robin', 'hostpool', 'fanout'],
+};
 
 const clean = (s: string): string => s.replace(/^__yargsString__:/, '').replace(/\s+/g, ' ').trim();
 
@@ -27,27 +49,45 @@ function commandName(c: CommandModule): string {
   return String(cmd ?? '').split(' ')[0]!;
 }
 
-/** Every command with its flags, as yargs knows them. */
+interface YargsInternals {
+  getOptions(): { key: Record<string, unknown>; boolean: string[]; choices?: Record<string, unknown[]> };
+  getInternalMethods(): {
+    getUsageInstance(): { getDescriptions(): Record<string, string> };
+    getCommandInstance(): { getCommandHandlers(): Record<string, { original: string; description: string | false; builder: unknown }> };
+  };
+}
+
+function specOf(name: string, describe: string, builder: unknown): CommandSpec {
+  const y = yargs([]) as Argv;
+  if (typeof builder === 'function') (builder as (y: Argv) => unknown)(y);
+  else if (builder) y.options(builder as Record<string, Options>);
+  const internals = y as unknown as YargsInternals;
+  const o = internals.getOptions();
+  const descriptions = internals.getInternalMethods().getUsageInstance().getDescriptions();
+  const options: OptionSpec[] = Object.keys(o.key)
+    .filter((k) => k !== 'version' && /^[a-zA-Z0-9][a-z0-9-]*$/.test(k))
+    .sort()
+    .map((k) => ({
+      name: k,
+      describe: clean(descriptions[k] ?? ''),
+      takesValue: !o.boolean.includes(k),
+      values: [...(o.choices?.[k] ?? FLAG_VALUES[k] ?? [])].map(String),
+    }));
+  const subcommands = Object.entries(internals.getInternalMethods().getCommandInstance().getCommandHandlers())
+    .filter(([, h]) => h.description !== false)
+    .map(([sub, h]) => specOf(sub, clean(String(h.description ?? '')), h.builder))
+    // a subcommand takes its parent's flags too
+    .map((c) => ({ ...c, options: [...c.options, ...options.filter((o) => !c.options.some((x) => x.name === o.name))].sort((a, b) => a.name.localeCompare(b.name)) }));
+  return { name, describe, options, subcommands };
+}
+
+/** Every command with its flags and subcommands, as yargs knows them. */
 export function commandSpecs(): CommandSpec[] {
   const specs: CommandSpec[] = [];
   for (const c of commands) {
     const name = commandName(c);
     if (name === '' || name === 'completion' || c.describe === false) continue;
-    const y = yargs([]) as Argv;
-    if (typeof c.builder === 'function') c.builder(y);
-    else if (c.builder) y.options(c.builder);
-    const o = (y as unknown as { getOptions(): { key: Record<string, unknown>; boolean: string[] } }).getOptions();
-    const descriptions = (y as unknown as { getInternalMethods(): { getUsageInstance(): { getDescriptions(): Record<string, string> } } }).getInternalMethods().getUsageInstance().getDescriptions();
-    const options: OptionSpec[] = Object.keys(o.key)
-      .filter((k) => k !== 'version' && /^[a-zA-Z0-9][a-z0-9-]*$/.test(k))
-      .sort()
-      .map((k) => ({
-        name: k,
-        describe: clean(descriptions[k] ?? ''),
-        boolean: o.boolean.includes(k),
-        choices: ((o as unknown as { choices: Record<string, string[]> }).choices?.[k] ?? []).map(String),
-      }));
-    specs.push({ name, describe: clean(String(c.describe ?? '')), options });
+    specs.push(specOf(name, clean(String(c.describe ?? '')), c.builder));
   }
   return specs;
 }
@@ -63,19 +103,50 @@ export function completionScript(shell: Shell, specs = commandSpecs()): string {
   return fish(specs);
 }
 
+/** Program names the scripts register: nsq, and every Go tool name (each standing for one command). */
+const ALIAS_NAMES = Object.keys(ALIASES);
+
+const bq = (words: string[]): string => words.join(' ');
+
+/** bash: the words to offer after `cmd [sub]`, and the value words per flag. */
+function bashCase(s: CommandSpec, indent: string): string {
+  const lines: string[] = [];
+  const valued = s.options.filter((o) => o.values.length > 0);
+  if (valued.length > 0) {
+    lines.push(`${indent}case "$prev" in`);
+    for (const o of valued) lines.push(`${indent}  ${flag(o.name)}) COMPREPLY=( $(compgen -W "${bq(o.values)}" -- "$cur") ); return 0 ;;`);
+    lines.push(`${indent}esac`);
+  }
+  lines.push(`${indent}opts="${bq([...s.subcommands.map((c) => c.name), ...s.options.map((o) => flag(o.name))])}"`);
+  return lines.join('\n');
+}
+
 function bash(specs: CommandSpec[]): string {
   const cases = specs
-    .map((s) => `    ${s.name}) opts="${s.options.map((o) => flag(o.name)).join(' ')}" ;;`)
+    .map((s) => {
+      if (s.subcommands.length === 0) return `    ${s.name})\n${bashCase(s, '      ')}\n      ;;`;
+      const subs = s.subcommands.map((c) => `        ${c.name})\n${bashCase(c, '          ')}\n          ;;`).join('\n');
+      return `    ${s.name})\n      case "$sub" in\n${subs}\n        *)\n${bashCase({ ...s, options: s.options }, '          ')}\n          ;;\n      esac\n      ;;`;
+    })
+    .join('\n');
+  const aliasCases = Object.entries(ALIASES)
+    .map(([alias, cmd]) => `    ${alias}) cmd=${cmd}; sub="\${COMP_WORDS[1]}" ;;`)
     .join('\n');
   return `${HEADER}# bash: source this file, or copy it to /etc/bash_completion.d/nsq
 _nsq() {
-  local cur cmd opts
+  local cur prev cmd sub opts
   cur="\${COMP_WORDS[COMP_CWORD]}"
-  if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=( $(compgen -W "${specs.map((s) => s.name).join(' ')} completion --help --version" -- "$cur") )
-    return 0
-  fi
-  cmd="\${COMP_WORDS[1]}"
+  prev="\${COMP_WORDS[COMP_CWORD-1]}"
+  case "\${COMP_WORDS[0]##*/}" in
+${aliasCases}
+    *)
+      if [ "$COMP_CWORD" -eq 1 ]; then
+        COMPREPLY=( $(compgen -W "${specs.map((s) => s.name).join(' ')} completion --help --version" -- "$cur") )
+        return 0
+      fi
+      cmd="\${COMP_WORDS[1]}"; sub="\${COMP_WORDS[2]}"
+      ;;
+  esac
   case "$cmd" in
 ${cases}
     completion) opts="bash zsh fish" ;;
@@ -84,23 +155,47 @@ ${cases}
   COMPREPLY=( $(compgen -W "$opts --help" -- "$cur") )
   return 0
 }
-complete -o default -F _nsq nsq
+complete -o default -F _nsq nsq ${ALIAS_NAMES.join(' ')}
 `;
 }
 
 const zq = (s: string): string => s.replace(/'/g, "'\\''").replace(/:/g, '\\:').replace(/\[/g, '(').replace(/\]/g, ')');
 
+/** zsh _arguments specs for a command's flags (values offered for the fixed sets). */
+function zshArgs(s: CommandSpec, indent: string): string {
+  const args = s.options.map((o) => `'${flag(o.name)}[${zq(o.describe)}]${!o.takesValue ? '' : o.values.length > 0 ? `:value:(${o.values.join(' ')})` : ':value:'}'`);
+  return `_arguments \\\n${indent}  ${args.join(` \\\n${indent}  `)}`;
+}
+
+function zshCommand(s: CommandSpec, indent: string): string {
+  if (s.subcommands.length === 0) return `${indent}${zshArgs(s, indent)}`;
+  const subs = s.subcommands.map((c) => `'${c.name}:${zq(c.describe)}'`).join(' ');
+  const cases = s.subcommands.map((c) => `${indent}    ${c.name})\n${indent}      ${zshArgs(c, indent + '      ')}\n${indent}      ;;`).join('\n');
+  return `${indent}if (( CURRENT == 2 )); then\n${indent}  local -a subs; subs=(${subs}); _describe 'subcommand' subs\n${indent}else\n${indent}  case $words[2] in\n${cases}\n${indent}  esac\n${indent}fi`;
+}
+
 function zsh(specs: CommandSpec[]): string {
   const subs = specs.map((s) => `      '${s.name}:${zq(s.describe)}'`).join('\n');
-  const cases = specs
-    .map((s) => {
-      const args = s.options.map((o) => `'${flag(o.name)}[${zq(o.describe)}]${o.boolean ? '' : ':value:'}'`).join(' \\\n            ');
-      return `        ${s.name})\n          _arguments \\\n            ${args}\n          ;;`;
-    })
+  const cases = specs.map((s) => `        ${s.name})\n${zshCommand(s, '          ')}\n          ;;`).join('\n');
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const aliasCases = Object.entries(ALIASES)
+    .filter(([, cmd]) => byName.has(cmd))
+    .map(([alias, cmd]) => `    ${alias})\n      _nsq_command ${cmd}\n      return\n      ;;`)
     .join('\n');
-  return `#compdef nsq
+  return `#compdef nsq ${ALIAS_NAMES.join(' ')}
 ${HEADER}# zsh: put this file, named _nsq, in a folder on your $fpath
+_nsq_command() {
+  case $1 in
+${cases}
+        completion)
+          _values 'shell' bash zsh fish
+          ;;
+  esac
+}
 _nsq() {
+  case $service in
+${aliasCases}
+  esac
   local line state
   _arguments -C '1: :->cmds' '*::arg:->args'
   case $state in
@@ -108,17 +203,12 @@ _nsq() {
       local -a subcommands
       subcommands=(
 ${subs}
-      'completion:print a shell completion script'
+      'completion:Print a shell completion script'
       )
       _describe 'command' subcommands
       ;;
     args)
-      case $line[1] in
-${cases}
-        completion)
-          _values 'shell' bash zsh fish
-          ;;
-      esac
+      _nsq_command $line[1]
       ;;
   esac
 }
@@ -128,17 +218,35 @@ _nsq "$@"
 
 const fq = (s: string): string => s.replace(/'/g, "\\'");
 
+function fishOptions(lines: string[], program: string, condition: string, s: CommandSpec): void {
+  for (const o of s.options) {
+    const values = o.values.length > 0 ? ` -xa '${o.values.join(' ')}'` : o.takesValue ? ' -r' : '';
+    lines.push(`complete -c ${program} -n '${condition}' ${o.name.length === 1 ? '-s' : '-l'} ${o.name}${values} -d '${fq(o.describe)}'`);
+  }
+}
+
 function fish(specs: CommandSpec[]): string {
-  const lines: string[] = [`${HEADER}# fish: copy to ~/.config/fish/completions/nsq.fish`, 'complete -c nsq -f'];
+  const lines: string[] = [`${HEADER}# fish: copy to ~/.config/fish/completions/nsq.fish, or add \`nsq completion fish | source\` to config.fish (that also completes nsqd, nsq_tail, ...)`, 'complete -c nsq -f'];
   const names = [...specs.map((s) => s.name), 'completion'].join(' ');
   for (const s of specs) lines.push(`complete -c nsq -n 'not __fish_seen_subcommand_from ${names}' -a ${s.name} -d '${fq(s.describe)}'`);
-  lines.push(`complete -c nsq -n 'not __fish_seen_subcommand_from ${names}' -a completion -d 'print a shell completion script'`);
+  lines.push(`complete -c nsq -n 'not __fish_seen_subcommand_from ${names}' -a completion -d 'Print a shell completion script'`);
   for (const s of specs) {
-    for (const o of s.options) {
-      lines.push(`complete -c nsq -n '__fish_seen_subcommand_from ${s.name}' ${o.name.length === 1 ? '-s' : '-l'} ${o.name}${o.boolean ? '' : ' -r'} -d '${fq(o.describe)}'`);
+    const seen = `__fish_seen_subcommand_from ${s.name}`;
+    if (s.subcommands.length > 0) {
+      const subNames = s.subcommands.map((c) => c.name).join(' ');
+      for (const c of s.subcommands) lines.push(`complete -c nsq -n '${seen}; and not __fish_seen_subcommand_from ${subNames}' -a ${c.name} -d '${fq(c.describe)}'`);
+      for (const c of s.subcommands) fishOptions(lines, 'nsq', `${seen}; and __fish_seen_subcommand_from ${c.name}`, c);
     }
+    fishOptions(lines, 'nsq', seen, s);
   }
   lines.push("complete -c nsq -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'");
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  for (const [alias, cmd] of Object.entries(ALIASES)) {
+    const s = byName.get(cmd);
+    if (s === undefined) continue;
+    lines.push(`complete -c ${alias} -f`);
+    fishOptions(lines, alias, 'true', s);
+  }
   return lines.join('\n') + '\n';
 }
 

@@ -2,8 +2,10 @@
 
 import type { CommandModule } from 'yargs';
 import { bench } from './bench.js';
+import { channel } from './channel.js';
 import { completion } from './completion.js';
 import { lookupd } from './lookupd.js';
+import { ls } from './ls.js';
 import { pub } from './pub.js';
 import { serve } from './serve.js';
 import { tail } from './tail.js';
@@ -11,6 +13,7 @@ import { toFile } from './to-file.js';
 import { toHttp } from './to-http.js';
 import { toNsq } from './to-nsq.js';
 import { top } from './top.js';
+import { topic } from './topic.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, toHttp, toNsq, top, bench, completion];
+export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, toHttp, toNsq, top, ls, topic, channel, bench, completion];

@@ -2,25 +2,9 @@
 // and hands the arguments to yargs. `--version` is answered before anything heavy loads.
 
 import { basename } from 'node:path';
+import { ALIAS_ARGS, ALIASES } from './aliases.js';
 import { normalizeGoFlags } from './flags/go-argv.js';
 import { NSQ_VERSION, packageVersion } from '../src/version.js';
-
-/** Go tool names this program answers to, and the subcommand each one means. */
-const ALIASES: Record<string, string> = {
-  nsqd: 'serve',
-  nsqlookupd: 'lookupd',
-  to_nsq: 'pub',
-  nsq_tail: 'tail',
-  nsq_to_file: 'to-file',
-  nsq_to_http: 'to-http',
-  nsq_to_nsq: 'to-nsq',
-  nsq_stat: 'top',
-};
-
-/** Arguments a Go tool name implies, before the user's own (which win). */
-const ALIAS_ARGS: Record<string, string[]> = {
-  nsq_stat: ['--plain', '--interval=2s'],
-};
 
 function invokedAs(): string {
   const name = basename(process.argv[1] ?? 'nsq').replace(/\.(c|m)?js$/, '');

@@ -7,7 +7,7 @@ import type { PubConfig } from '../src/tools/pub.js';
 import type { UserError } from '../src/util/errors.js';
 import { packageVersion } from '../src/version.js';
 import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
-import { durationFlag, numberFlag, usageError } from './flags/values.js';
+import { durationFlag, numberFlag, usageError, valueOption } from './flags/values.js';
 
 const EPILOGUE = `Without messages on the command line, stdin is read and split at the delimiter; the last record
 is published even without a delimiter after it, and empty records are skipped unless --allow-empty.
@@ -41,7 +41,7 @@ export const pub: CommandModule = {
       .option('delimiter', { type: 'string', describe: 'record separator for stdin; escapes \\n \\t \\r \\0 \\xHH \\\\; may be several bytes [default: "\\n"]', group: 'Publishing:' })
       .option('null', { alias: '0', type: 'boolean', describe: 'records are separated by NUL bytes (as find -print0)', group: 'Publishing:' })
       .option('allow-empty', { type: 'boolean', describe: 'publish empty records too (nsqd refuses them: they are reported)', group: 'Publishing:' })
-      .option('rate', { type: 'number', describe: 'at most this many records per second (0: no limit)', default: 0, group: 'Publishing:' })
+      .option('rate', valueOption('number', { describe: 'at most this many records per second (0: no limit)', default: 0, group: 'Publishing:' }))
       .option('defer', { type: 'string', describe: 'deliver each message after this long (DPUB; Go duration: 500ms, 1m30s)', group: 'Publishing:' })
       .option('http', { type: 'boolean', describe: 'publish over HTTP (/mpub, /pub) to --nsqd-http-address instead of TCP', group: 'Publishing:' })
       .option('progress', { type: 'boolean', describe: 'report progress and a summary even when stderr is not a terminal', group: 'Output:' })
@@ -52,7 +52,7 @@ export const pub: CommandModule = {
       .example(`${self} jobs --defer=5m --nsqd-tcp-address=a:4150 --nsqd-tcp-address=b:4150`, 'each record to both nodes, delivered 5 minutes later')
       .epilogue(EPILOGUE);
     // one value per flag: an array option would otherwise swallow the topic and messages after it
-    return transportFlags(authFlag(clientFlags(built), true), 'producer-opt').nargs('nsqd-tcp-address', 1).nargs('nsqd-http-address', 1);
+    return transportFlags(authFlag(clientFlags(built, { tcp: true, http: true, userAgent: true }), true), 'producer-opt').nargs('nsqd-tcp-address', 1).nargs('nsqd-http-address', 1);
   },
   handler: async (argv) => {
     const options = readPubOptions(argv as Record<string, unknown>);

@@ -4,7 +4,7 @@
 import type { CommandModule } from 'yargs';
 import { isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
 import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
-import { integerFlag, lastValue, listValue, usageError } from './flags/values.js';
+import { integerFlag, lastValue, listValue, usageError, valueOption } from './flags/values.js';
 import { packageVersion } from '../src/version.js';
 
 const TEMPLATE_HELP = `Formats (--format):
@@ -46,16 +46,17 @@ export const tail: CommandModule = {
         .strictOptions()
         .option('topic', { type: 'string', array: true, describe: 'topic to tail (may be given multiple times; same as a positional topic)' })
         .option('channel', { type: 'string', describe: 'channel to consume [default: tail<6 random digits>#ephemeral]' })
-        .option('count', { alias: 'n', type: 'number', default: 0, describe: 'exit after this many messages in all (0: never; waits if starved)' })
+        .option('count', valueOption('number', { alias: 'n', default: 0, describe: 'exit after this many messages in all (0: never; waits if starved)' }))
         .option('print-topic', { type: 'boolean', default: false, describe: 'prefix each line with "<topic> | " (raw and template formats)' })
         .option('format', { alias: 'f', type: 'string', default: 'raw', describe: 'raw, json or a template such as \'{{timestamp}} {{body}}\' (see below)' })
         .option('requeue', { type: 'boolean', default: false, describe: 'put every message back (REQ, no delay) instead of finishing it; changes attempts counts and order (see below)' })
-        .option('max-in-flight', { type: 'number', default: 200, describe: 'messages in flight per topic' })
+        .option('max-in-flight', valueOption('number', { default: 200, describe: 'messages in flight per topic' }))
         .example('$0 tail events', 'print every message of "events" as it arrives')
         .example('$0 tail events clicks --print-topic -n 10', 'the next 10 messages of two topics, each line prefixed by its topic')
         .example("$0 tail events -f '{{timestamp}} {{body}}'", 'a template')
         .example('$0 tail events --channel=archive --requeue -n 5', 'show 5 messages waiting in a channel, leave them there')
         .epilog(TEMPLATE_HELP),
+      { tcp: true, poll: true, userAgent: true },
     )), 'consumer-opt'),
   handler: async (argv) => {
     const positional = argv._.map(String);

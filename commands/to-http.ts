@@ -10,7 +10,7 @@ import { TO_HTTP_DEFAULTS, type ToHttpMode, type ToHttpOptions } from '../src/to
 import { NSQ_VERSION, packageVersion } from '../src/version.js';
 import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
 import { GO_NSQ_OPTION_NAMES, readGoNsqOptions } from './flags/go-nsq.js';
-import { badFlag, choiceFlag, durationFlag, integerFlag, lastValue, numberFlag, POSITIVE, usageError } from './flags/values.js';
+import { badFlag, choiceFlag, durationFlag, integerFlag, lastValue, numberFlag, POSITIVE, usageError, valueOption } from './flags/values.js';
 
 const G = 'nsq_to_http options:';
 const TO_HTTP_MODES: readonly ToHttpMode[] = [...MODES, 'multicast'];
@@ -138,7 +138,7 @@ export const toHttp: CommandModule = {
   command: 'to-http',
   describe: 'GET or POST every message of a topic to HTTP endpoints, at least once (nsq_to_http)',
   builder: (y) =>
-    transportFlags(authFlag(clientFlags(y)), 'consumer-opt')
+    transportFlags(authFlag(clientFlags(y, { tcp: true, poll: true, userAgent: true })), 'consumer-opt')
       .usage('nsq to-http --topic=<topic> (--post=<url> | --get=<url with %s>) [options]\n\nSends every message of a topic to HTTP endpoints, finishing it once the endpoint answered 2xx.')
       .parserConfiguration({ 'duplicate-arguments-array': true })
       .option('consumer-opt', { describe: 'go-nsq option as <name>,<value> (may be given multiple times): max_attempts, default_requeue_delay, max_backoff_duration, tls_v1, ... (see below)' })
@@ -150,12 +150,12 @@ export const toHttp: CommandModule = {
       .option('content-type', { type: 'string', describe: `the Content-Type of POST requests [default: ${TO_HTTP_DEFAULTS.contentType}]`, group: G })
       .option('header', { type: 'string', array: true, nargs: 1, describe: "custom header for HTTP requests, 'key: value' (may be given multiple times)", group: G })
       .option('mode', { type: 'string', describe: `round-robin, hostpool, epsilon-greedy (one endpoint per message) or multicast (every endpoint) [default: ${TO_HTTP_DEFAULTS.mode}]`, group: G })
-      .option('n', { type: 'string', describe: `number of concurrent requests [default: ${TO_HTTP_DEFAULTS.concurrency}]`, group: G })
-      .option('max-in-flight', { type: 'string', describe: `max number of messages to allow in flight [default: ${TO_HTTP_DEFAULTS.maxInFlight}]`, group: G })
-      .option('sample', { type: 'string', describe: 'fraction of messages to send (0.0-1.0); the others are finished unsent [default: 1]', group: G })
-      .option('http-client-connect-timeout', { type: 'string', describe: 'timeout for HTTP connect [default: 2s]', group: G })
-      .option('http-client-request-timeout', { type: 'string', describe: 'timeout for HTTP request [default: 20s]', group: G })
-      .option('status-every', { type: 'string', describe: `the # of requests between logging status (per endpoint), 0 disables [default: ${TO_HTTP_DEFAULTS.statusEvery}]`, group: G })
+      .option('n', valueOption('number', { describe: `number of concurrent requests [default: ${TO_HTTP_DEFAULTS.concurrency}]`, group: G }))
+      .option('max-in-flight', valueOption('number', { describe: `max number of messages to allow in flight [default: ${TO_HTTP_DEFAULTS.maxInFlight}]`, group: G }))
+      .option('sample', valueOption('number', { describe: 'fraction of messages to send (0.0-1.0); the others are finished unsent [default: 1]', group: G }))
+      .option('http-client-connect-timeout', valueOption('duration', { describe: 'timeout for HTTP connect [default: 2s]', group: G }))
+      .option('http-client-request-timeout', valueOption('duration', { describe: 'timeout for HTTP request [default: 20s]', group: G }))
+      .option('status-every', valueOption('number', { describe: `the # of requests between logging status (per endpoint), 0 disables [default: ${TO_HTTP_DEFAULTS.statusEvery}]`, group: G }))
       .example("$0 to-http --topic=events --post='http://127.0.0.1:8080/ingest'", 'POST every message of "events"')
       .example("$0 to-http --topic=events --get='http://127.0.0.1:8080/hit?msg=%s' --mode=round-robin --get='http://127.0.0.1:8081/hit?msg=%s'", 'GET, alternating two endpoints')
       .epilog(HELP),

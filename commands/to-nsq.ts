@@ -10,7 +10,7 @@ import { TO_NSQ_DEFAULTS, type ToNsqOptions } from '../src/tools/to-nsq/options.
 import { packageVersion } from '../src/version.js';
 import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
 import { GO_NSQ_OPTION_NAMES, readGoNsqOptions } from './flags/go-nsq.js';
-import { addressesFlag, badFlag, choiceFlag, integerFlag, lastValue, listValue, usageError } from './flags/values.js';
+import { addressesFlag, badFlag, choiceFlag, integerFlag, lastValue, listValue, usageError, valueOption } from './flags/values.js';
 
 const G = 'nsq_to_nsq options:';
 
@@ -113,7 +113,7 @@ export const toNsq: CommandModule = {
   command: 'to-nsq',
   describe: 'Republish every message of topics to other nsqd nodes, at least once (nsq_to_nsq)',
   builder: (y) =>
-    transportFlags(authFlag(clientFlags(y)), 'consumer-opt')
+    transportFlags(authFlag(clientFlags(y, { tcp: true, poll: true, userAgent: true })), 'consumer-opt')
       .usage('nsq to-nsq --topic=<topic> --destination-nsqd-tcp-address=<host:port> [options]\n\nConsumes topics and publishes every message to other nsqd nodes, finishing it once the destination acknowledged it.')
       .parserConfiguration({ 'duplicate-arguments-array': true })
       .option('consumer-opt', { describe: 'go-nsq option for the source, as <name>,<value> (may be given multiple times): max_attempts, default_requeue_delay, max_backoff_duration, tls_v1, ... (see below)' })
@@ -123,8 +123,8 @@ export const toNsq: CommandModule = {
       .option('destination-nsqd-tcp-address', { type: 'string', array: true, nargs: 1, describe: 'destination nsqd TCP address (may be given multiple times) [required]', group: G })
       .option('destination-topic', { type: 'string', describe: 'use this destination topic for all consumed topics [default: the consumed topic name]', group: G })
       .option('mode', { type: 'string', describe: `the upstream request mode: round-robin, hostpool, epsilon-greedy [default: ${TO_NSQ_DEFAULTS.mode}]`, group: G })
-      .option('max-in-flight', { type: 'string', describe: `max number of messages to allow in flight (per topic) [default: ${TO_NSQ_DEFAULTS.maxInFlight}]`, group: G })
-      .option('status-every', { type: 'string', describe: `the # of publishes between logging status (per destination), 0 disables [default: ${TO_NSQ_DEFAULTS.statusEvery}]`, group: G })
+      .option('max-in-flight', valueOption('number', { describe: `max number of messages to allow in flight (per topic) [default: ${TO_NSQ_DEFAULTS.maxInFlight}]`, group: G }))
+      .option('status-every', valueOption('number', { describe: `the # of publishes between logging status (per destination), 0 disables [default: ${TO_NSQ_DEFAULTS.statusEvery}]`, group: G }))
       .option('require-json-field', { type: 'string', describe: 'for JSON messages: only pass messages that contain this field', group: G })
       .option('require-json-value', { type: 'string', describe: 'for JSON messages: only pass messages in which the required field has this value', group: G })
       .option('whitelist-json-field', { type: 'string', array: true, nargs: 1, describe: 'for JSON messages: pass this field (may be given multiple times)', group: G })

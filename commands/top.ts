@@ -3,20 +3,20 @@
 import type { CommandModule } from 'yargs';
 import { packageVersion } from '../src/version.js';
 import { authFlag, clientFlags, httpsFlags, readClientFlags, readTransportFlags } from './flags/client.js';
-import { durationFlag, integerFlag, lastValue, POSITIVE } from './flags/values.js';
+import { durationFlag, integerFlag, lastValue, POSITIVE, valueOption } from './flags/values.js';
 
 export const top: CommandModule = {
   command: 'top',
   describe: 'Live dashboard of nsqd topics, channels and consumers (with pause/empty/delete)',
   builder: (y) =>
-    httpsFlags(authFlag(clientFlags(y), true))
-      .option('interval', { type: 'string', default: '1s', describe: 'time between polls (Go duration)' })
-      .option('timeout', { type: 'string', default: '2s', describe: 'how long to wait for each node' })
+    httpsFlags(authFlag(clientFlags(y, { http: true }), true))
+      .option('interval', valueOption('duration', { default: '1s', describe: 'time between polls (Go duration)' }))
+      .option('timeout', valueOption('duration', { default: '2s', describe: 'how long to wait for each node' }))
       .option('once', { type: 'boolean', default: false, describe: 'print one table of the current state and exit (the default without a terminal)' })
       .option('plain', { type: 'boolean', default: false, describe: 'nsq_stat output: one line per interval for --topic/--channel' })
       .option('topic', { type: 'string', describe: 'topic for --plain' })
       .option('channel', { type: 'string', describe: 'channel for --plain' })
-      .option('count', { type: 'number', default: 0, describe: '--plain: number of reports (0: until interrupted)' })
+      .option('count', valueOption('number', { default: 0, describe: '--plain: number of reports (0: until interrupted)' }))
       .option('filter', { type: 'string', default: '', describe: 'start with this name filter' })
       .option('color', { type: 'boolean', default: true, describe: 'colours (--no-color or NO_COLOR turns them off)' })
       .epilog('Keys: ↑/↓ j/k move · Enter open · Esc back · / filter · s sort · p pause/unpause · e empty · d delete · space freeze · ? help · q quit')

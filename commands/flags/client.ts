@@ -14,14 +14,30 @@ export const DEFAULT_NSQD_HTTP = '127.0.0.1:4151';
 /** The shared connection flags, read. */
 export type ClientFlags = ClientOptions;
 
-/** Adds --nsqd-tcp-address (repeatable), --nsqd-http-address (repeatable), --user-agent. */
-export function clientFlags<T>(y: Argv<T>): Argv<T> {
-  return y
-    .option('nsqd-tcp-address', { type: 'string', array: true, nargs: 1, describe: `nsqd TCP address (may be given multiple times) [default: ${DEFAULT_NSQD_TCP}]`, group: 'Connection:' })
-    .option('nsqd-http-address', { type: 'string', array: true, nargs: 1, describe: `nsqd HTTP address (may be given multiple times) [default: ${DEFAULT_NSQD_HTTP}]`, group: 'Connection:' })
-    .option('lookupd-http-address', { type: 'string', array: true, nargs: 1, describe: 'lookupd HTTP address to discover nsqd nodes (may be given multiple times)', group: 'Connection:' })
-    .option('lookupd-poll-interval', { type: 'string', describe: 'how often to ask lookupd for the nodes again (Go duration) [default: 1m]', group: 'Connection:' })
-    .option('user-agent', { type: 'string', describe: 'user agent sent to nsqd in IDENTIFY', group: 'Connection:' }) as unknown as Argv<T>;
+/** Which of the shared connection flags a command uses (it lists only those). */
+export interface ClientFlagSet {
+  /** --nsqd-tcp-address: it speaks TCP to nsqd */
+  tcp?: boolean;
+  /** --nsqd-http-address: it speaks HTTP to nsqd */
+  http?: boolean;
+  /** --lookupd-poll-interval: it asks lookupd again while it runs */
+  poll?: boolean;
+  /** --user-agent: it sends IDENTIFY */
+  userAgent?: boolean;
+}
+
+/**
+ * Adds --nsqd-tcp-address and --nsqd-http-address (repeatable), --lookupd-http-address, and
+ * --lookupd-poll-interval, --user-agent, as far as the command uses them.
+ */
+export function clientFlags<T>(y: Argv<T>, uses: ClientFlagSet = { tcp: true, http: true, poll: true, userAgent: true }): Argv<T> {
+  const group = 'Connection:';
+  if (uses.tcp === true) y = y.option('nsqd-tcp-address', { type: 'string', array: true, nargs: 1, describe: `nsqd TCP address (may be given multiple times) [default: ${DEFAULT_NSQD_TCP}]`, group });
+  if (uses.http === true) y = y.option('nsqd-http-address', { type: 'string', array: true, nargs: 1, describe: `nsqd HTTP address (may be given multiple times) [default: ${DEFAULT_NSQD_HTTP}]`, group });
+  y = y.option('lookupd-http-address', { type: 'string', array: true, nargs: 1, describe: 'lookupd HTTP address to discover nsqd nodes (may be given multiple times)', group });
+  if (uses.poll === true) y = y.option('lookupd-poll-interval', { type: 'string', describe: 'how often to ask lookupd for the nodes again (Go duration) [default: 1m]', group });
+  if (uses.userAgent === true) y = y.option('user-agent', { type: 'string', describe: 'user agent sent to nsqd in IDENTIFY', group });
+  return y as unknown as Argv<T>;
 }
 
 /**

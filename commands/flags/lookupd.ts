@@ -5,13 +5,16 @@ import type { Argv } from 'yargs';
 import { LOOKUPD_FLAGS, lookupdFlagDefault } from '../../src/lookupd/flags.js';
 import type { LookupdOptions } from '../../src/lookupd/options.js';
 import { withConfigFile, type ConfigFlag } from './config-file.js';
-import { boolFlag, durationFlag, hostPortFlag, lastValue, levelFlag } from './values.js';
+import { valueOption, boolFlag, durationFlag, hostPortFlag, lastValue, levelFlag } from './values.js';
 
 /** Every nsqlookupd flag as a yargs option (strings: read below, after --config). */
 export function lookupdFlags<T>(y: Argv<T>, group = 'nsqlookupd options:'): Argv<T> {
   for (const [flag, spec] of Object.entries(LOOKUPD_FLAGS)) {
     // no yargs default: a value left unset can still come from --config (command line > config > default)
-    y.option(flag, { type: 'string', describe: spec.describe, ...(spec.key === null ? {} : { defaultDescription: JSON.stringify(lookupdFlagDefault(spec)) }), group });
+    const shown = spec.kind === 'bool' ? 'boolean' : spec.kind === 'duration' ? 'duration' : null;
+    const def = spec.key === null ? {} : { defaultDescription: shown === null ? JSON.stringify(lookupdFlagDefault(spec)) : lookupdFlagDefault(spec) };
+    if (shown === null) y.option(flag, { type: 'string', describe: spec.describe, ...def, group });
+    else y.option(flag, valueOption(shown, { describe: spec.describe, ...def, group }));
   }
   return y.option('config', { type: 'string', describe: "path to a config file in nsqlookupd's TOML format (underscored option names)", group }) as unknown as Argv<T>;
 }

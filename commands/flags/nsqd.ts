@@ -7,14 +7,19 @@ import { TLS_NOT_REQUIRED, TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP, type NsqdOpti
 import { TLS_VERSIONS } from '../../src/nsqd/tls.js';
 import type { TomlValue } from '../../src/util/toml.js';
 import { flagsFromConfigFile, withConfigFile, type ConfigFlag } from './config-file.js';
-import { badFlag, boolFlag, durationFlag, hostPortFlag, integerFlag, lastValue, levelFlag, listValue } from './values.js';
+import { valueOption, badFlag, boolFlag, durationFlag, hostPortFlag, integerFlag, lastValue, levelFlag, listValue } from './values.js';
 
 /** Every nsqd flag as a yargs option (values stay strings: they are read below, after --config). */
 export function nsqdFlags<T>(y: Argv<T>, group = 'nsqd options:'): Argv<T> {
   for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
     if (isListKind(spec.kind)) y.option(flag, { type: 'string', array: true, nargs: 1, describe: spec.describe, group });
     // no yargs default: a value left unset can still come from --config (command line > config > default)
-    else y.option(flag, { type: 'string', describe: spec.describe, ...(spec.key === null ? {} : { defaultDescription: JSON.stringify(String(flagDefault(spec))) }), group });
+    else {
+      const shown = spec.kind === 'int' || spec.kind === 'bytes' ? 'number' : spec.kind === 'bool' ? 'boolean' : spec.kind === 'duration' ? 'duration' : null;
+      const def = spec.key === null ? {} : { defaultDescription: shown === null ? JSON.stringify(String(flagDefault(spec))) : String(flagDefault(spec)) };
+      if (shown === null) y.option(flag, { type: 'string', describe: spec.describe, ...def, group });
+      else y.option(flag, valueOption(shown, { describe: spec.describe, ...def, group }));
+    }
   }
   return y.option('config', { type: 'string', describe: "path to a config file in nsqd's TOML format (underscored option names)", group }) as unknown as Argv<T>;
 }

@@ -12,7 +12,7 @@ export const EXIT_USAGE = 2;
 
 /** `invalid value "x" for flag --name: why` */
 export function badFlag(flag: string, value: unknown, why: string): UserError {
-  return new UserError(`invalid value "${String(value)}" for flag --${flag}: ${why}`, 'E_BAD_FLAG', EXIT_USAGE);
+  return new UserError(`invalid value "${String(value)}" for flag ${flag.length === 1 ? "-" : "--"}${flag}: ${why}`, "E_BAD_FLAG", EXIT_USAGE);
 }
 
 /** A usage error that is not about one flag's value (a missing topic, two flags that exclude each other). */
@@ -110,4 +110,20 @@ export function addressesFlag(flag: string, raw: unknown, fallback: string[], ru
   const list = listValue(raw);
   if (list.length === 0) return fallback;
   return list.map((a) => hostPortFlag(flag, a, rules));
+}
+
+export interface ValueOption {
+  describe: string;
+  default?: string | number | boolean;
+  defaultDescription?: string;
+  group?: string;
+  alias?: string;
+}
+
+/**
+ * A yargs option whose value our readers check (so yargs leaves it as typed: "abc" reaches
+ * integerFlag as "abc", not NaN), shown in --help as [number], [boolean] or [duration].
+ */
+export function valueOption(shown: 'number' | 'boolean' | 'duration', o: ValueOption): ValueOption & { requiresArg?: boolean } {
+  return { ...o, describe: `${o.describe} [${shown}]`, ...(shown === 'boolean' ? {} : { requiresArg: true }) };
 }

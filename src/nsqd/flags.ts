@@ -20,7 +20,7 @@ export interface FlagSpec {
 }
 
 export const NSQD_FLAGS: Record<string, FlagSpec> = {
-  'tcp-address': { key: 'tcpAddress', kind: 'address', describe: '<addr>:<port> to listen on for TCP clients' },
+  'tcp-address': { key: 'tcpAddress', kind: 'address', describe: '<addr>:<port> to listen on for TCP clients (nsqd listens on 0.0.0.0:4150 by default; give that to accept remote clients)' },
   'http-address': { key: 'httpAddress', kind: 'address', describe: '<addr>:<port> to listen on for HTTP clients' },
   'https-address': { key: 'httpsAddress', kind: 'string', describe: '<addr>:<port> to listen on for HTTPS clients (when --tls-cert is given)' },
   'broadcast-address': { key: 'broadcastAddress', kind: 'string', describe: 'address that will be registered with lookupd (default: the host name, or 127.0.0.1 when listening on loopback only)' },

@@ -1,7 +1,7 @@
 // Polls /stats?format=json of every node in parallel, with a timeout per node. A node that does
 // not answer becomes a "down" entry with its error; the others are unaffected.
 
-import { askLookupds, httpAddressOf, httpBase, type Producer } from '../client/discovery.js';
+import { httpBase, lookupAllHttpNodes } from '../client/discovery.js';
 import type { ChannelStats, ClientStats, Stats, TopicStats } from '../nsqd/stats.js';
 
 export type { ChannelStats, ClientStats, Stats, TopicStats };
@@ -51,8 +51,7 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
 /** The HTTP addresses of every node registered with the lookupds that answer; null when none does. */
 export async function lookupNodes(lookupds: readonly string[], timeoutMs: number): Promise<string[] | null> {
   try {
-    const producers = await askLookupds<Producer>(lookupds, '/nodes', (b) => b['producers'], timeoutMs);
-    return [...new Set(producers.map(httpAddressOf))];
+    return await lookupAllHttpNodes(lookupds, timeoutMs);
   } catch {
     return null;
   }

@@ -235,7 +235,7 @@ t.test('-version under every name: the version, exit 0', async (t) => {
 
 t.test('an unknown flag or a bad boolean: one line, exit 2', async (t) => {
   const cases = [
-    [['-bogus-flag'], NSQLOOKUPD, 'nsqlookupd: Unknown argument: bogus-flag\n'],
+    [['-bogus-flag'], NSQLOOKUPD, 'nsqlookupd: unknown flag --bogus-flag\n'],
     [['-verbose=maybe', ...EPHEMERAL], NSQD, 'nsqd: invalid value "maybe" for flag --verbose: want true or false\n'],
     [['lookupd', '-verbose=maybe', ...EPHEMERAL], undefined, 'nsq: invalid value "maybe" for flag --verbose: want true or false\n'],
   ] as const;

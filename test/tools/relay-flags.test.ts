@@ -1,7 +1,7 @@
 // Every flag of nsq_to_http 1.3 and nsq_to_nsq 1.3 (apps/nsq_to_http/nsq_to_http.go and
 // apps/nsq_to_nsq/nsq_to_nsq.go), in Go's single-dash spelling, through the program's own parser
 // in-process (the yargs program and the commands' option readers): what each sets, the one-line
-// refusals (exit 2), and the README's tables against the same lists.
+// refusals (exit 2), and the tables of docs/nsqd-compatibility.md against the same lists.
 
 import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -166,7 +166,7 @@ t.test('refusals: one line, exit 2', async (t) => {
     ['header without a value', 'nsq_to_http', [...HTTP_BASE, '-header=X-A:'], `invalid value "X-A:" for flag --header: want 'key: value'`],
     ['header name', 'nsq_to_http', [...HTTP_BASE, '-header=X A: 1'], 'invalid value "X A: 1" for flag --header: Header name must be a valid HTTP token ["X A"]'],
     ['sample above 1', 'nsq_to_http', [...HTTP_BASE, '-sample=1.5'], 'invalid value "1.5" for flag --sample: want a number from 0.0 to 1.0'],
-    ['n of 0', 'nsq_to_http', [...HTTP_BASE, '-n', '0'], 'invalid value "0" for flag --n: want an integer from 1 to 100000'],
+    ['n of 0', 'nsq_to_http', [...HTTP_BASE, '-n', '0'], 'invalid value "0" for flag -n: want an integer from 1 to 100000'],
     ['bad topic', 'nsq_to_nsq', ['-topic=a b', '-destination-nsqd-tcp-address=127.0.0.1:1'], 'invalid value "a b" for flag --topic: not a valid topic name'],
     ['no destination', 'nsq_to_nsq', ['-topic=t'], '--destination-nsqd-tcp-address is required (may be given multiple times)'],
     ['bad destination', 'nsq_to_nsq', ['-topic=t', '-destination-nsqd-tcp-address=a:b:c'], 'invalid value "a:b:c" for flag --destination-nsqd-tcp-address: want host:port'],
@@ -176,24 +176,25 @@ t.test('refusals: one line, exit 2', async (t) => {
   for (const [what, go, args, message] of cases) t.equal(await refused(go, args), `${go}: ${message}`, what);
   for (const [go, flags] of Object.entries(GONE) as ['nsq_to_http' | 'nsq_to_nsq', string[]][]) {
     const base = go === 'nsq_to_http' ? HTTP_BASE : NSQ_BASE;
-    for (const f of flags) t.match(await refused(go, [...base, arg(f, 'x')]), new RegExp(`^${go}: Unknown argument`), `${go} -${f}: gone in 1.3, refused`);
+    for (const f of flags) t.match(await refused(go, [...base, arg(f, 'x')]), new RegExp(`^${go}: unknown flag --${f}\\b`), `${go} -${f}: gone in 1.3, refused`);
   }
 });
 
-t.test('the README lists exactly these flags', async (t) => {
-  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-  const start = readme.indexOf('## nsq_to_http and nsq_to_nsq flag compatibility');
+t.test('docs/nsqd-compatibility.md lists exactly these flags', async (t) => {
+  const doc = readFileSync(new URL('../../../docs/nsqd-compatibility.md', import.meta.url), 'utf8');
+  const start = doc.indexOf('## nsq_to_http and nsq_to_nsq flags');
   t.ok(start !== -1, 'the section exists');
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const end = doc.indexOf('\n## ', start + 1);
+  const section = doc.slice(start, end === -1 ? undefined : end);
   const lists = { nsq_to_http: [...NSQ_TO_HTTP_13.map(([f]) => f), 'get', 'version'], nsq_to_nsq: [...NSQ_TO_NSQ_13.map(([f]) => f), 'require-json-value', 'version'] };
   for (const [go, list] of Object.entries(lists)) {
     const table = new RegExp(`\\| ${go} 1\\.3 flag \\|[^\\n]*\\n\\|[-|]+\\|\\n((?:\\|[^\\n]*\\n)+)`).exec(section);
     t.ok(table, `a table for ${go}`);
     const rows = (table?.[1] ?? '').trim().split('\n');
     const named = rows.flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/`-([a-z0-9-]+)`/g)].map((m) => m[1]!));
-    t.same(named.sort(), [...list].sort(), `${go}: the README's rows name every 1.3 flag, once`);
+    t.same(named.sort(), [...list].sort(), `${go}: the rows name every 1.3 flag, once`);
     const gone = new RegExp(`${go} .*no longer has[^\\n]*`).exec(section)?.[0] ?? '';
-    t.same([...gone.matchAll(/`-([a-z0-9-]+)`/g)].map((m) => m[1]).sort(), [...GONE[go as keyof typeof GONE]].sort(), `${go}: the README names the flags 1.3 dropped`);
+    t.same([...gone.matchAll(/`-([a-z0-9-]+)`/g)].map((m) => m[1]).sort(), [...GONE[go as keyof typeof GONE]].sort(), `${go}: the flags 1.3 dropped are named`);
   }
 });
 

@@ -426,5 +426,5 @@ t.test('invoked as nsq_tail: nsq_tail flags, Go-style', async (t) => {
   t.same(tail.stdout().split('\n').sort(), ['', 'go1 | one', 'go2 | two']);
   const bad = spawnNsq(t, ['-topic=x', '-bogus'], { argv0: alias });
   t.equal(await exited(bad), 2);
-  t.match(bad.stderr(), /^nsq_tail: Unknown argument: bogus\n$/);
+  t.match(bad.stderr(), /^nsq_tail: unknown flag --bogus\n$/);
 });
