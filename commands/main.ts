@@ -25,6 +25,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`nsq: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  // a user's mistake found outside yargs' own checks (a flag folded in by middleware) keeps its exit code
+  const code = err instanceof Error && typeof (err as { exitCode?: unknown }).exitCode === 'number' ? (err as unknown as { exitCode: number }).exitCode : 1;
+  process.stderr.write(`${invokedAs()}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(code);
 });

@@ -4,6 +4,8 @@ import yargs from 'yargs';
 import { commands } from './index.js';
 import { UserError } from '../src/util/errors.js';
 import { closest } from './flags/suggest.js';
+import { withGoOptions } from './flags/client.js';
+import { READS_OWN_GO_OPTIONS } from './flags/go-nsq.js';
 import { packageVersion } from '../src/version.js';
 
 /**
@@ -15,6 +17,18 @@ function lastValueWins(argv: Record<string, unknown>, y: unknown): void {
   for (const [key, value] of Object.entries(argv)) {
     if (Array.isArray(value) && key !== '_' && !arrays.has(key) && value.length > 0) argv[key] = value[value.length - 1];
   }
+}
+
+/**
+ * go-nsq's --consumer-opt/--producer-opt name,value pairs become the flags they stand for; the
+ * commands that read them per side themselves (to-nsq: the source's and the destinations') are left alone.
+ */
+function foldGoOptions(command: string | undefined): (argv: Record<string, unknown>) => void {
+  return (argv) => {
+    if (argv['consumer-opt'] === undefined && argv['producer-opt'] === undefined) return;
+    if (READS_OWN_GO_OPTIONS.has(command ?? String((argv['_'] as unknown[] | undefined)?.[0] ?? ''))) return;
+    Object.assign(argv, withGoOptions(argv));
+  };
 }
 
 /**
@@ -35,7 +49,8 @@ const exitWith = (message: string, exitCode: number): never => {
 export async function runCli(args: string[], name: string, alias?: string, hooks?: CliHooks): Promise<void> {
   const fail = hooks?.fail ?? exitWith;
   // flags are read by their spelled names; camelCase copies only made unknown flags reported twice
-  let cli = yargs(args).scriptName(name).parserConfiguration({ 'camel-case-expansion': false, 'parse-numbers': false }).middleware(lastValueWins as never, true);
+  let cli = yargs(args).scriptName(name).parserConfiguration({ 'camel-case-expansion': false, 'parse-numbers': false }).middleware(lastValueWins as never, true)
+    .middleware(foldGoOptions(alias) as never);
   if (hooks !== undefined) cli = cli.exitProcess(false);
   if (alias !== undefined) {
     const cmd = commands.find((c) => c.command === alias || (Array.isArray(c.command) && c.command[0] === alias));

@@ -38,6 +38,9 @@ export const toFile: CommandModule = {
       .option('rotate-size', valueOption('number', { default: '0', describe: 'rotate the file when it grows bigger than this many bytes (0: never)', group: G }))
       .option('rotate-interval', valueOption('duration', { default: '0s', describe: 'rotate the file every duration (0s: never)', group: G }))
       .option('sync-interval', valueOption('duration', { default: '30s', describe: 'sync files to disk (and FIN what they hold) every duration', group: G }))
+      .option('log-prefix', { type: 'string', default: '[nsq_to_file] ', describe: 'log message prefix', group: G })
+      .option('http-client-connect-timeout', valueOption('duration', { default: '2s', describe: 'timeout for HTTP connect (lookupd queries for --topic-pattern; with the request timeout, one deadline per query)', group: G }))
+      .option('http-client-request-timeout', valueOption('duration', { default: '5s', describe: 'timeout for HTTP request (lookupd queries for --topic-pattern)', group: G }))
       .option('log-level', { type: 'string', default: 'info', describe: 'log verbosity: debug, info, warn, error or fatal', group: G })
       .example('$0 to-file --topic=events --output-dir=/var/log/nsq', 'one file per hour: events.<host>.2026-01-31_14.log')
       .example('$0 to-file --topic=events --gzip --rotate-size=104857600 --work-dir=/data/tmp --output-dir=/data/done', ''),
@@ -104,6 +107,8 @@ export function readToFileOptions(argv: Record<string, unknown>): ToFileOptions 
     rotateInterval: duration(argv, 'rotate-interval', d.rotateInterval, true),
     syncInterval: duration(argv, 'sync-interval', d.syncInterval, false),
     logLevel: argv['log-level'] === undefined ? d.logLevel : levelFlag('log-level', argv['log-level']),
+    logPrefix: str(argv, 'log-prefix', d.logPrefix),
+    lookupdTimeout: duration(argv, 'http-client-connect-timeout', d.httpClientConnectTimeout, false) + duration(argv, 'http-client-request-timeout', d.httpClientRequestTimeout, false),
     client: readClientFlags(argv, 'to_file', packageVersion()),
     transport: readTransportFlags(argv),
   };

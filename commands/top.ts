@@ -12,6 +12,9 @@ export const top: CommandModule = {
     httpsFlags(authFlag(clientFlags(y, { http: true }), true))
       .option('interval', valueOption('duration', { default: '1s', describe: 'time between polls (Go duration)' }))
       .option('timeout', valueOption('duration', { default: '2s', describe: 'how long to wait for each node' }))
+      .option('http-client-connect-timeout', valueOption('duration', { describe: "nsq_stat's: timeout for HTTP connect; with --http-client-request-timeout, replaces --timeout (their sum bounds each poll)" }))
+      .option('http-client-request-timeout', valueOption('duration', { describe: "nsq_stat's: timeout for HTTP request" }))
+      .option('status-every', { type: 'string', hidden: false, describe: '[deprecated in nsq_stat] accepted, no effect' })
       .option('once', { type: 'boolean', default: false, describe: 'print one table of the current state and exit (the default without a terminal)' })
       .option('plain', { type: 'boolean', default: false, describe: 'nsq_stat output: one line per interval for --topic/--channel' })
       .option('topic', { type: 'string', describe: 'topic for --plain' })
@@ -33,7 +36,11 @@ export const top: CommandModule = {
       nsqdHttpAddresses: flags.nsqdHttpAddresses,
       lookupdHttpAddresses: flags.lookupdHttpAddresses,
       intervalMs: durationFlag('interval', argv['interval'], POSITIVE),
-      timeoutMs: durationFlag('timeout', argv['timeout'], POSITIVE),
+      // nsq_stat's two HTTP timeouts, when given, make one deadline per poll (as --timeout)
+      timeoutMs:
+        argv['http-client-connect-timeout'] !== undefined || argv['http-client-request-timeout'] !== undefined
+          ? durationFlag('http-client-connect-timeout', argv['http-client-connect-timeout'] ?? '2s', POSITIVE) + durationFlag('http-client-request-timeout', argv['http-client-request-timeout'] ?? '5s', POSITIVE)
+          : durationFlag('timeout', argv['timeout'], POSITIVE),
       once: argv['once'] === true,
       plain: argv['plain'] === true,
       topic: argv['topic'] === undefined ? undefined : lastValue(argv['topic']),

@@ -58,7 +58,7 @@ _nsq() {
         --log-level) COMPREPLY=( $(compgen -W "debug info warn error fatal" -- "$cur") ); return 0 ;;
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="--auth-secret --channel --consumer-opt --datetime-format --deflate --deflate-level --filename-format --gzip --gzip-level --help --host-identifier --log-level --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-tcp-address --output-dir --rotate-interval --rotate-size --skip-empty-files --snappy --sync-interval --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --topic-pattern --topic-refresh --user-agent --work-dir"
+      opts="--auth-secret --channel --consumer-opt --datetime-format --deflate --deflate-level --filename-format --gzip --gzip-level --help --host-identifier --http-client-connect-timeout --http-client-request-timeout --log-level --log-prefix --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-tcp-address --output-dir --rotate-interval --rotate-size --skip-empty-files --snappy --sync-interval --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --topic-pattern --topic-refresh --user-agent --work-dir"
       ;;
     to-http)
       case "$prev" in
@@ -78,7 +78,7 @@ _nsq() {
       case "$prev" in
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="--auth-secret --channel --color --count --filter --help --interval --lookupd-http-address --nsqd-http-address --once --plain --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic"
+      opts="--auth-secret --channel --color --count --filter --help --http-client-connect-timeout --http-client-request-timeout --interval --lookupd-http-address --nsqd-http-address --once --plain --status-every --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic"
       ;;
     ls)
       case "$prev" in

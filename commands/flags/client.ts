@@ -134,11 +134,22 @@ export const GO_NSQ_OPTIONS: Record<string, string> = {
   deflate: 'deflate',
   deflate_level: 'deflate-level',
   auth_secret: 'auth-secret',
+  user_agent: 'user-agent',
+  max_in_flight: 'max-in-flight',
+  lookupd_poll_interval: 'lookupd-poll-interval',
 };
+
+/** go-nsq's other config names: accepted (scripts pass them) with a warning that they change nothing here. */
+const GO_NSQ_NO_EFFECT = new Set([
+  'dial_timeout', 'read_timeout', 'write_timeout', 'local_addr', 'lookupd_poll_jitter', 'max_requeue_delay', 'default_requeue_delay',
+  'backoff_strategy', 'max_backoff_duration', 'backoff_multiplier', 'max_attempts', 'low_rdy_idle_timeout', 'low_rdy_timeout',
+  'rdy_redistribute_interval', 'client_id', 'hostname', 'heartbeat_interval', 'sample_rate', 'output_buffer_size', 'output_buffer_timeout', 'msg_timeout',
+]);
+const warned = new Set<string>();
 const BOOL_FLAGS = new Set(['tls', 'tls-insecure-skip-verify', 'snappy', 'deflate']);
 
-/** Folds --consumer-opt / --producer-opt values into the flags they stand for. */
-function withGoOptions(argv: Record<string, unknown>): Record<string, unknown> {
+/** Folds --consumer-opt / --producer-opt values into the flags they stand for (the program does it for every command). */
+export function withGoOptions(argv: Record<string, unknown>): Record<string, unknown> {
   const out = { ...argv };
   for (const flag of ['consumer-opt', 'producer-opt']) {
     const raw = argv[flag];
@@ -149,6 +160,11 @@ function withGoOptions(argv: Record<string, unknown>): Record<string, unknown> {
       // go-nsq: a name without a value is boolean true
       const value = comma === -1 ? 'true' : opt.slice(comma + 1);
       const ours = GO_NSQ_OPTIONS[name];
+      if (ours === undefined && GO_NSQ_NO_EFFECT.has(name)) {
+        if (!warned.has(name)) process.stderr.write(`nsq: warning: --${flag} ${name} has no effect here (accepted for the Go tools' command lines)\n`);
+        warned.add(name);
+        continue;
+      }
       if (ours === undefined) throw badFlag(flag, opt, `supported options are ${Object.keys(GO_NSQ_OPTIONS).join(', ')}`);
       if (BOOL_FLAGS.has(ours)) {
         const v = value.toLowerCase();

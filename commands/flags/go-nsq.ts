@@ -68,7 +68,14 @@ const NO_EFFECT = new Set([
 ]);
 
 /** Every name --consumer-opt / --producer-opt takes, for help texts and errors. */
-export const GO_NSQ_OPTION_NAMES = [...Object.keys(READERS), ...Object.keys(GO_NSQ_OPTIONS)];
+export const GO_NSQ_OPTION_NAMES = [...new Set([...Object.keys(READERS), ...Object.keys(GO_NSQ_OPTIONS)])];
+
+/**
+ * The commands that read their go-nsq options here (the program's middleware folds everyone
+ * else's into the shared flags): to-http acts on the consumer settings, to-nsq keeps the source's
+ * and the destinations' apart.
+ */
+export const READS_OWN_GO_OPTIONS: ReadonlySet<string> = new Set(['to-http', 'to-nsq']);
 
 /** Consumer-only settings: in --producer-opt they change nothing (go-nsq shares one Config type). */
 const CONSUMER_ONLY = new Set(['maxInFlight', 'maxAttempts', 'requeueDelay', 'maxBackoff', 'lookupdPollInterval', 'sampleRate']);

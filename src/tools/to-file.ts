@@ -46,7 +46,7 @@ async function writableDir(dir: string, flag: string): Promise<void> {
 export async function runToFile(opts: ToFileOptions): Promise<void> {
   const { client, transport } = opts;
   await useTlsForHttps(transport);
-  const logger = new Logger(opts.logLevel, '[nsq_to_file] ');
+  const logger = new Logger(opts.logLevel, opts.logPrefix);
   await writableDir(opts.outputDir, '--output-dir');
   if (opts.workDir !== opts.outputDir) await writableDir(opts.workDir, '--work-dir');
 
@@ -110,7 +110,7 @@ export async function runToFile(opts: ToFileOptions): Promise<void> {
       // --topic-pattern: topics appear in lookupd over time; each new match gets its own files
       const pattern = opts.topicPattern;
       const look = async (): Promise<void> => {
-        for (const topic of await lookupTopics(client.lookupdHttpAddresses)) {
+        for (const topic of await lookupTopics(client.lookupdHttpAddresses, opts.lookupdTimeout)) {
           if (stopping || followed.has(topic) || !pattern.test(topic)) continue;
           followed.add(topic);
           logger.info(`[${topic}/${opts.channel}] topic matches --topic-pattern, following it`);

@@ -70,3 +70,33 @@ t.test('--help: usage line, capitalised description, value types, only the flags
   t.notMatch(help['bench'], /--nsqd-http-address/);
   t.match(help['pub'], /--nsqd-http-address/, 'pub --http uses it');
 });
+
+t.test("the Go tools' flags: accepted, and doing what they say", async (t) => {
+  const { startNsqd, tempDir } = await import('../helpers/nsqd.js');
+  const { getStats, waitFor } = await import('../helpers/stats.js');
+  const nsqd = await startNsqd(t);
+  const tcp = `-nsqd-tcp-address=127.0.0.1:${nsqd.tcpEndpoint!.port}`;
+  const http = `-nsqd-http-address=127.0.0.1:${nsqd.httpEndpoint!.port}`;
+
+  // nsq_tail -consumer-opt user_agent,... reaches nsqd; an option with no effect here is a warning, not an error
+  const tail = spawnNsq(t, ['tail', 'goflags', tcp, '-consumer-opt=user_agent,go-script/1', '-consumer-opt=max_attempts,5', '-n', '1']);
+  await waitFor('tail subscribed', async () => ((await getStats(nsqd)).topics ?? []).find((x) => x.topic_name === 'goflags')?.channels?.[0]?.clients?.[0]);
+  const client = ((await getStats(nsqd)).topics ?? []).find((x) => x.topic_name === 'goflags')!.channels![0]!.clients![0]!;
+  t.equal((client as unknown as { user_agent: string }).user_agent, 'go-script/1', 'user_agent from -consumer-opt');
+  tail.child.kill('SIGTERM');
+  await tail.exit;
+  t.match(tail.stderr(), /warning: --consumer-opt max_attempts has no effect here/);
+
+  // nsq_to_file -log-prefix and its HTTP timeouts
+  const out = tempDir(t, 'goflags-out');
+  const tf = spawnNsq(t, ['to-file', '-topic=goflags2', tcp, `-output-dir=${out}`, '-log-prefix=[mine] ', '-http-client-connect-timeout=1s', '-http-client-request-timeout=2s']);
+  await waitFor('to-file subscribed', async () => ((await getStats(nsqd)).topics ?? []).find((x) => x.topic_name === 'goflags2')?.channels?.[0]?.clients?.[0]);
+  tf.child.kill('SIGTERM');
+  t.equal((await tf.exit).code, 0);
+  t.match(tf.stderr(), /^\[mine\] .*received SIGTERM/m, 'log lines carry -log-prefix');
+
+  // nsq_stat -status-every (deprecated in nsq_stat) and its HTTP timeouts
+  const stat = await run(t, ['top', '--plain', '--topic=goflags2', '--channel=nsq_to_file', '--count=1', '--interval=100ms', http, '-status-every=5', '-http-client-connect-timeout=1s', '-http-client-request-timeout=1s']);
+  t.equal(stat.code, 0, stat.stderr);
+  t.match(stat.stdout, /\d/, 'one report');
+});

@@ -148,6 +148,10 @@ t.test('go-nsq options: consumer settings, transport ones, no-effect ones noted,
   t.match(p.options, { producer: { connectTimeout: 2000 }, transport: { deflate: true }, destinationTransport: {} });
   t.notOk((p.options['destinationTransport'] as { deflate?: boolean }).deflate, '--consumer-opt stays on the source side');
   t.same(p.notes, ['--producer-opt=max_attempts: only a consumer setting, no effect on the destinations']);
+  // each side keeps its own: the program's fold of go-nsq options into the shared flags leaves to-nsq alone
+  const sides = await check('nsq_to_nsq', [...NSQ_BASE, '-producer-opt=tls_v1,true', '-producer-opt=user_agent,dest-ua', '-producer-opt=max_in_flight,3']);
+  t.match(sides.options, { destinationTransport: { tls: {} }, userAgent: /^nsq-to_nsq\//, consumer: { maxInFlight: 200 } });
+  t.equal((sides.options['transport'] as { tls?: object }).tls, undefined, '--producer-opt=tls_v1 is not the source\'s TLS');
   t.match(await refused('nsq_to_http', [...HTTP_BASE, '-consumer-opt=no_such,1']), /^nsq_to_http: invalid value "no_such,1" for flag --consumer-opt: supported options are max_in_flight, max_attempts, .*tls_v1/);
   t.equal(await refused('nsq_to_http', [...HTTP_BASE, '-consumer-opt=default_requeue_delay,5']), 'nsq_to_http: invalid value "5" for flag --consumer-opt=default_requeue_delay: missing unit in duration "5"');
 });

@@ -21,6 +21,9 @@ export const TO_FILE_DEFAULTS = {
   rotateInterval: 0,
   syncInterval: 30_000,
   logLevel: 'info' as LogLevel,
+  logPrefix: '[nsq_to_file] ',
+  httpClientConnectTimeout: 2_000,
+  httpClientRequestTimeout: 5_000,
 };
 
 export interface ToFileOptions {
@@ -47,6 +50,9 @@ export interface ToFileOptions {
   /** ms between syncs (and rotation checks) */
   syncInterval: number;
   logLevel: LogLevel;
+  logPrefix: string;
+  /** bounds each lookupd query for --topic-pattern (ms; nsq_to_file's connect + request timeouts) */
+  lookupdTimeout: number;
   client: ClientOptions;
   transport: TransportOptions;
 }
