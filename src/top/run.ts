@@ -47,7 +47,8 @@ async function runOnce(o: TopOptions): Promise<void> {
   const first = await poller.pollOnce();
   model.update(first);
   if (!first.nodes.some((n) => n.ok)) {
-    throw new UserError(`no nsqd answered: ${first.nodes.map((n) => `${n.address}: ${n.error}`).join('; ')}`, 'E_UNREACHABLE', 1);
+    const why = [...first.nodes.map((n) => `${n.address}: ${n.error}`), ...(first.lookupds ?? []).filter((l) => !l.ok).map((l) => `lookupd ${l.address}: ${l.error}`)];
+    throw new UserError(`no nsqd answered: ${why.length === 0 ? 'none registered with lookupd' : why.join('; ')}`, 'E_UNREACHABLE', 1);
   }
   await sleep(Math.min(o.intervalMs, 1000));
   const second = await poller.pollOnce();
@@ -72,7 +73,8 @@ async function runPlain(o: TopOptions): Promise<void> {
       const s = await poller.pollOnce();
       model.update(s);
       if (!s.nodes.some((n) => n.ok)) {
-        throw new UserError(`failed to get nsqd stats - ${s.nodes.map((n) => `${n.address}: ${n.error}`).join('; ')}`, 'E_UNREACHABLE', 1);
+        const why = [...s.nodes.map((n) => `${n.address}: ${n.error}`), ...(s.lookupds ?? []).filter((l) => !l.ok).map((l) => `lookupd ${l.address}: ${l.error}`)];
+        throw new UserError(`failed to get nsqd stats - ${why.length === 0 ? 'no nsqd registered with lookupd' : why.join('; ')}`, 'E_UNREACHABLE', 1);
       }
       if (plainRow(model, o.topic, o.channel) === null) {
         throw new UserError(`failed to find channel(${o.channel}) in stats metadata for topic(${o.topic})`, 'E_NOT_FOUND', 1);

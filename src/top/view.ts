@@ -2,6 +2,7 @@
 // navigation is testable without a terminal. Components render what this and the model say.
 
 import { SORT_KEYS, type ClientRow, type SortKey, type TopModel, type TopicRow, type ChannelRow } from './model.js';
+import { replicationLine, type Level } from './replication.js';
 
 export type Screen = { kind: 'topics' } | { kind: 'topic'; topic: string } | { kind: 'channel'; topic: string; channel: string };
 
@@ -136,6 +137,28 @@ export function press(v: ViewState, key: Key, model: TopModel): [ViewState, Effe
     }
   }
   return [v, null];
+}
+
+/** A line under the header: a node that is down or replicates, a lookupd that does not answer (health in words, so it reads without colour). */
+export interface Note {
+  key: string;
+  text: string;
+  level: Level;
+}
+
+/** The header's notes, at most `max` lines: the last then says how many more there are. */
+export function headerNotes(model: TopModel, max = Infinity): Note[] {
+  const notes: Note[] = [];
+  for (const n of model.nodes) {
+    const repl = replicationLine(n.replication, n.takenOverBy);
+    if (!n.up) notes.push({ key: n.address, level: 'bad', text: `${n.address} down: ${n.error ?? 'no answer'} (retrying)${repl === null ? '' : `  ·  ${repl.text}`}` });
+    else if (repl !== null) notes.push({ key: n.address, level: repl.level, text: `${n.address} (${n.replication?.name ?? n.replicationName}) ${repl.text}` });
+  }
+  for (const l of model.lookupds) if (!l.ok) notes.push({ key: `lookupd ${l.address}`, level: 'bad', text: `lookupd ${l.address} down: ${l.error ?? 'no answer'} (retrying)` });
+  if (notes.length <= max) return notes;
+  const kept = notes.slice(0, Math.max(0, max - 1));
+  const more = notes.slice(kept.length);
+  return [...kept, { key: '…', level: more.some((n) => n.level === 'bad') ? 'bad' : 'warn', text: `… and ${more.length} more` }];
 }
 
 export function describeTarget(t: Target): string {

@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { TopModel } from '../../src/top/model.js';
-import { initialView, lines, press, screen, type Key, type ViewState } from '../../src/top/view.js';
+import { headerNotes, initialView, lines, press, screen, type Key, type ViewState } from '../../src/top/view.js';
 import type { Stats } from '../../src/top/poller.js';
 
 function stats(): Stats {
@@ -76,4 +76,15 @@ t.test('s cycles the sort, space freezes, ? shows help, q quits', async (t) => {
   t.notOk(run(['?', 'x']).v.help, 'any key closes the help');
   t.same(run(['q']).effects, [{ kind: 'quit' }]);
   t.same(run([{ input: 'c', ctrl: true }]).effects, [{ kind: 'quit' }]);
+});
+
+t.test('header notes: nodes down and lookupds down, each on a line, capped', async (t) => {
+  const m = new TopModel();
+  m.update({ at: 1000, nodes: [{ address: 'n:4151', ok: true, stats: stats() }, { address: 'm:4151', ok: false, error: 'connection refused' }], lookupds: [{ address: 'l:4161', ok: false, error: 'connection refused' }, { address: 'k:4161', ok: true }] });
+  t.same(headerNotes(m), [
+    { key: 'm:4151', level: 'bad', text: 'm:4151 down: connection refused (retrying)' },
+    { key: 'lookupd l:4161', level: 'bad', text: 'lookupd l:4161 down: connection refused (retrying)' },
+  ]);
+  t.same(m.totals().nodesUp + m.totals().nodesDown, 2, 'lookupds are not counted as nodes');
+  t.same(headerNotes(m, 1), [{ key: '…', level: 'bad', text: '… and 2 more' }]);
 });

@@ -5,7 +5,7 @@ import { useCallback, useRef, useState } from 'react';
 import { runAction } from '../actions.js';
 import type { TopModel } from '../model.js';
 import type { Poller } from '../poller.js';
-import { describeTarget, initialView, lines as linesOf, press, screen, type Target, type ActionKind, type ViewState } from '../view.js';
+import { describeTarget, headerNotes, initialView, lines as linesOf, press, screen, type Target, type ActionKind, type ViewState } from '../view.js';
 import { ChannelScreen } from './channel-screen.js';
 import { Header } from './header.js';
 import { Help } from './help.js';
@@ -66,7 +66,7 @@ export function App({ model, poller, act = runAction }: AppProps): React.JSX.Ele
   const s = screen(view);
   return (
     <Box flexDirection="column">
-      <Header model={model} view={view} />
+      <Header model={model} view={view} notes={headerNotes(model)} />
       {view.help ? (
         <Help />
       ) : s.kind === 'topics' ? (
