@@ -34,7 +34,7 @@ export async function runTop(o: TopOptions): Promise<void> {
   // ink and react load only here: every other command starts without them
   const [{ render }, { createElement }, { App }, { runAction }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js'), import('./actions.js')]);
   const act = (action: ActionKind, target: Target): Promise<string> => runAction(action, target, { authSecret: o.authSecret });
-  const app = render(createElement(App, { model, poller, act }), { exitOnCtrlC: false });
+  const app = render(createElement(App, { model, poller, act, filter: o.filter }), { exitOnCtrlC: false });
   poller.start();
   await app.waitUntilExit();
   poller.stop();

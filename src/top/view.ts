@@ -86,6 +86,8 @@ export type Effect = { kind: 'quit' } | { kind: 'action'; action: ActionKind; ta
 export function press(v: ViewState, key: Key, model: TopModel): [ViewState, Effect] {
   const all = lines(v, model);
   if (key.ctrl && key.input === 'c') return [v, { kind: 'quit' }];
+  // an action's message has been read once a key is pressed: the key hints come back
+  if (v.message !== null) v = { ...v, message: null };
   if (v.confirm !== null) {
     if (key.input === 'y' || key.input === 'Y') return [{ ...v, confirm: null, message: null }, { kind: 'action', action: v.confirm.action, target: v.confirm.target }];
     return [{ ...v, confirm: null, message: 'cancelled' }, null];
@@ -159,6 +161,22 @@ export function headerNotes(model: TopModel, max = Infinity): Note[] {
   const kept = notes.slice(0, Math.max(0, max - 1));
   const more = notes.slice(kept.length);
   return [...kept, { key: '…', level: more.some((n) => n.level === 'bad') ? 'bad' : 'warn', text: `… and ${more.length} more` }];
+}
+
+/** What the screen says instead of rows: before the first answer, when no node answers, when nothing matches. */
+export function emptyText(v: ViewState, model: TopModel): string {
+  const snapshot = model.snapshot;
+  if (snapshot === null) return 'waiting for the first answer…';
+  if (!snapshot.nodes.some((n) => n.ok)) {
+    if (snapshot.nodes.length > 0) return 'no nsqd answered: nodes unreachable (retrying)';
+    if (model.lookupds.some((l) => l.ok)) return 'no nsqd registered with lookupd yet';
+    return 'no lookupd answered: cannot find the nodes (retrying)';
+  }
+  const s = screen(v);
+  if (s.kind === 'topic') return model.topic(s.topic) === undefined ? `topic ${s.topic} is gone` : 'no channels';
+  if (s.kind === 'channel') return 'no consumers connected';
+  if (v.filter !== '' && model.topics().length > 0) return `no topic or channel matches "${v.filter}"`;
+  return 'no topics yet';
 }
 
 export function describeTarget(t: Target): string {

@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { TopModel } from '../../src/top/model.js';
-import { headerNotes, initialView, lines, press, screen, type Key, type ViewState } from '../../src/top/view.js';
+import { emptyText, headerNotes, initialView, lines, press, screen, type Key, type ViewState } from '../../src/top/view.js';
 import type { Stats } from '../../src/top/poller.js';
 
 function stats(): Stats {
@@ -87,4 +87,30 @@ t.test('header notes: nodes down and lookupds down, each on a line, capped', asy
   ]);
   t.same(m.totals().nodesUp + m.totals().nodesDown, 2, 'lookupds are not counted as nodes');
   t.same(headerNotes(m, 1), [{ key: '…', level: 'bad', text: '… and 2 more' }]);
+});
+
+t.test('a key press ends a message: the key hints come back', async (t) => {
+  const cancelled = run(['e', 'n']).v;
+  t.equal(cancelled.message, 'cancelled');
+  t.equal(run(['j'], cancelled).v.message, null, 'j moves and ends it');
+  t.equal(run(['j'], cancelled).v.cursor, 1);
+  t.equal(run(['x'], cancelled).v.message, null, 'so does a key that does nothing');
+  t.equal(run([{ input: '', downArrow: true }, 'p'], { ...initialView, stack: [{ kind: 'channel', topic: 'alpha', channel: 'a1' }] }).v.message, 'select a topic or channel to pause', 'a key that says something says it');
+});
+
+t.test('what the screen says without rows', async (t) => {
+  t.equal(emptyText(initialView, new TopModel()), 'waiting for the first answer…', 'before the first poll');
+  const down = new TopModel();
+  down.update({ at: 1000, nodes: [{ address: 'n:4151', ok: false, error: 'connection refused' }] });
+  t.equal(emptyText(initialView, down), 'no nsqd answered: nodes unreachable (retrying)');
+  const none = new TopModel();
+  none.update({ at: 1000, nodes: [], lookupds: [{ address: 'l:4161', ok: true }] });
+  t.equal(emptyText(initialView, none), 'no nsqd registered with lookupd yet');
+  const lost = new TopModel();
+  lost.update({ at: 1000, nodes: [], lookupds: [{ address: 'l:4161', ok: false, error: 'connection refused' }] });
+  t.equal(emptyText(initialView, lost), 'no lookupd answered: cannot find the nodes (retrying)');
+  const empty = new TopModel();
+  empty.update({ at: 1000, nodes: [{ address: 'n:4151', ok: true, stats: { ...stats(), topics: [] } }] });
+  t.equal(emptyText(initialView, empty), 'no topics yet', 'only when a node answered');
+  t.equal(emptyText({ ...initialView, filter: 'zzz' }, model), 'no topic or channel matches "zzz"');
 });
