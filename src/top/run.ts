@@ -32,9 +32,10 @@ export async function runTop(o: TopOptions): Promise<void> {
   // ink renders only a final frame when it thinks it runs in CI; here a person is at a terminal
   for (const key of Object.keys(process.env)) if (key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_')) delete process.env[key];
   // ink and react load only here: every other command starts without them
-  const [{ render }, { createElement }, { App }, { runAction }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js'), import('./actions.js')]);
+  const [{ render }, { createElement }, { App }, { runAction }, { default: chalk }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js'), import('./actions.js'), import('chalk')]);
   const act = (action: ActionKind, target: Target): Promise<string> => runAction(action, target, { authSecret: o.authSecret });
-  const app = render(createElement(App, { model, poller, act, filter: o.filter }), { exitOnCtrlC: false });
+  // ink draws styles through chalk: at level 0 (NO_COLOR, --no-color, a dumb terminal) there is no reverse video
+  const app = render(createElement(App, { model, poller, act, filter: o.filter, marker: chalk.level === 0 }), { exitOnCtrlC: false });
   poller.start();
   await app.waitUntilExit();
   poller.stop();

@@ -1,5 +1,6 @@
 // `nsq top` in a real terminal (tmux), the screen as a person reads it: --filter from the start,
-// the key hints after an action's message, and what it says while no node answers.
+// the selected row without colours, the key hints after an action's message, and what it says
+// while no node answers.
 
 import { createServer } from 'node:net';
 import t, { type Test } from 'tap';
@@ -27,6 +28,8 @@ async function node(t: Test): Promise<{ http: string; nsqd: NSQD }> {
   return { http: `127.0.0.1:${nsqd.httpEndpoint.port}`, nsqd };
 }
 
+const markedLines = (screen: string): string[] => screen.split('\n').filter((l) => l.startsWith('>'));
+
 t.test('--filter: the live view starts filtered, as after typing / and the text; Esc clears it', async (t) => {
   const { http } = await node(t);
   const tmux = tmuxServer(t);
@@ -38,6 +41,38 @@ t.test('--filter: the live view starts filtered, as after typing / and the text;
   tmux('send-keys', '-t', 'f', 'Escape');
   const all = await tmux.screenWith('f', 'events');
   t.notMatch(all, /filter:/, 'Esc clears it');
+});
+
+t.test('NO_COLOR or --no-color: the selected row is marked with ">", and the mark moves with j/k', async (t) => {
+  const { http, nsqd } = await node(t);
+  const tmux = tmuxServer(t);
+  top(tmux, 'env', http, [], [110, 24], { NO_COLOR: '1' });
+  top(tmux, 'flag', http, ['--no-color']);
+  top(tmux, 'colour', http);
+  for (const session of ['env', 'flag']) {
+    const first = await tmux.screenWith(session, 'billing', FIRST_FRAME_MS);
+    t.equal(markedLines(first).length, 1, `${session}: one row is marked`);
+    t.match(markedLines(first)[0], /^> events\s+1\s/, `${session}: the first`);
+    t.notMatch(tmux('capture-pane', '-t', session, '-p', '-e'), /\x1b\[/, `${session}: no styles at all`);
+  }
+  // the control: with colours the selected row is in reverse video, and there is no mark
+  const coloured = await tmux.screenWith('colour', 'billing', FIRST_FRAME_MS, ['-e']);
+  t.match(coloured, /\x1b\[(?:\d+;)*7m[^\n]*events\s+1\s/, 'colours: the selected row in reverse video');
+  t.equal(markedLines(tmux('capture-pane', '-t', 'colour', '-p')).length, 0, 'colours: no mark');
+  const moved = async (key: string, row: RegExp): Promise<void> => {
+    tmux('send-keys', '-t', 'env', key);
+    const s = await tmux.screenWith('env', (s) => markedLines(s).length === 1 && row.test(markedLines(s)[0]!));
+    t.equal(markedLines(s).length, 1, `after ${key}: one marked row, ${row}`);
+  };
+  await moved('j', /^> orders /);
+  await moved('j', /^>   └ audit /);
+  await moved('k', /^> orders /);
+  // what a prompt acts on is what is marked
+  tmux('send-keys', '-t', 'env', 'd');
+  await tmux.screenWith('env', 'delete topic orders on 1 node(s)? (y/N)');
+  tmux('send-keys', '-t', 'env', 'n');
+  await tmux.screenWith('env', 'cancelled');
+  t.ok(nsqd.getTopic('orders').getExistingChannel('billing'), 'nothing deleted');
 });
 
 t.test('an action\'s message gives way to the key hints at the next key', async (t) => {

@@ -113,7 +113,7 @@ t.test('--filter is where the dashboard starts; an action\'s message gives way t
   nsqd.getTopic('events');
   const model = new TopModel();
   const poller = new Poller([`127.0.0.1:${nsqd.httpEndpoint.port}`], 100, 1000);
-  const ui = render(<App model={model} poller={poller} filter="ord" messageMs={150} act={async () => 'pause topic orders: done on 1 node'} />);
+  const ui = render(<App model={model} poller={poller} filter="ord" marker messageMs={150} act={async () => 'pause topic orders: done on 1 node'} />);
   t.teardown(() => {
     poller.stop();
     ui.unmount();
@@ -122,6 +122,8 @@ t.test('--filter is where the dashboard starts; an action\'s message gives way t
   const first = await frameWith(ui.lastFrame, 'billing');
   t.match(first, /filter: ord/);
   t.notMatch(first, /events/);
+  t.match(first, /^> orders /m, 'marker: the selected row starts with ">"');
+  t.match(first, /^ {4}└ billing /m, 'the other rows keep the gutter blank');
   ui.stdin.write('p');
   await frameWith(ui.lastFrame, 'pause topic orders: done on 1 node');
   const back = await frameWith(ui.lastFrame, /↑↓ move · Enter open/, 3000);

@@ -21,14 +21,16 @@ export interface AppProps {
   act?: (action: ActionKind, target: Target) => Promise<string>;
   /** the name filter to start with (--filter), as if typed after `/` and kept with Enter */
   filter?: string;
+  /** mark the selected row with `>`: for a terminal that shows no styles (no reverse video) */
+  marker?: boolean;
   /** how long an action's message stays before the key hints come back (a key press ends it sooner) */
   messageMs?: number;
 }
 
-const APP_DEFAULTS = { act: runAction, filter: '', messageMs: 5000 } satisfies Partial<AppProps>;
+const APP_DEFAULTS = { act: runAction, filter: '', marker: false, messageMs: 5000 } satisfies Partial<AppProps>;
 
 export function App(props: AppProps): React.JSX.Element {
-  const { model, poller, act, filter, messageMs } = { ...APP_DEFAULTS, ...props };
+  const { model, poller, act, filter, marker, messageMs } = { ...APP_DEFAULTS, ...props };
   const { exit } = useApp();
   const [view, setView] = useState<ViewState>(() => ({ ...initialView, filter }));
   useSnapshots(poller, model, view.frozen);
@@ -91,11 +93,11 @@ export function App(props: AppProps): React.JSX.Element {
       {view.help ? (
         <Help />
       ) : s.kind === 'topics' ? (
-        <TopicsScreen lines={all} selected={selected} width={width} empty={empty} />
+        <TopicsScreen lines={all} selected={selected} width={width} marker={marker} empty={empty} />
       ) : s.kind === 'topic' ? (
-        <TopicScreen topic={s.topic} lines={all} selected={selected} width={width} empty={empty} />
+        <TopicScreen topic={s.topic} lines={all} selected={selected} width={width} marker={marker} empty={empty} />
       ) : (
-        <ChannelScreen topic={s.topic} channel={s.channel} lines={all} selected={selected} width={width} empty={empty} />
+        <ChannelScreen topic={s.topic} channel={s.channel} lines={all} selected={selected} width={width} marker={marker} empty={empty} />
       )}
       {view.confirm !== null ? (
         <Text color="yellow" bold>

@@ -21,13 +21,13 @@ const COLUMNS: Column<Line>[] = [
   { title: 'NODE', width: 21, priority: 4, align: 'left', value: (l) => c(l).node },
 ];
 
-export function ChannelScreen({ topic, channel, lines, selected, width, empty }: { topic: string; channel: string; lines: Line[]; selected: number; width: number; empty: string }): React.JSX.Element {
+export function ChannelScreen({ topic, channel, lines, selected, width, marker, empty }: { topic: string; channel: string; lines: Line[]; selected: number; width: number; marker: boolean; empty: string }): React.JSX.Element {
   return (
     <>
       <Text>
         <Text bold>{topic}</Text> / <Text bold>{channel}</Text> <Text dimColor>— consumers (Esc: back)</Text>
       </Text>
-      {lines.length === 0 ? <Text dimColor>{empty}</Text> : <Table columns={COLUMNS} rows={lines} selected={selected} width={width} style={() => ({})} keyOf={(l) => `${c(l).node}|${c(l).remote_address}`} />}
+      {lines.length === 0 ? <Text dimColor>{empty}</Text> : <Table columns={COLUMNS} rows={lines} selected={selected} width={width} marker={marker} style={() => ({})} keyOf={(l) => `${c(l).node}|${c(l).remote_address}`} />}
     </>
   );
 }

@@ -1,4 +1,5 @@
-// A table of rows under fitted columns, with one selected row.
+// A table of rows under fitted columns, with one selected row: in reverse video, and with a `>`
+// in a gutter when styles do not show (NO_COLOR, --no-color, a dumb terminal).
 
 import { Box, Text } from 'ink';
 import { cell, fitColumns, type Column } from '../columns.js';
@@ -9,9 +10,23 @@ export interface RowStyle {
   bold?: boolean;
 }
 
-export function Table<R>({ columns, rows, selected, width, style, keyOf }: { columns: Column<R>[]; rows: R[]; selected: number; width: number; style: (row: R) => RowStyle; keyOf: (row: R) => string }): React.JSX.Element {
-  const cols = fitColumns(columns, width);
-  const head = cols.map((c) => cell(c.title, c.width, c.align)).join(' ');
+export interface TableProps<R> {
+  columns: Column<R>[];
+  rows: R[];
+  selected: number;
+  width: number;
+  style: (row: R) => RowStyle;
+  keyOf: (row: R) => string;
+  /** mark the selected row with `>`, for a terminal without styles */
+  marker?: boolean;
+}
+
+const GUTTER = 2;
+
+export function Table<R>({ columns, rows, selected, width, style, keyOf, marker = false }: TableProps<R>): React.JSX.Element {
+  const cols = fitColumns(columns, marker ? width - GUTTER : width);
+  const gutter = (on: boolean): string => (marker ? (on ? '> ' : '  ') : '');
+  const head = gutter(false) + cols.map((c) => cell(c.title, c.width, c.align)).join(' ');
   return (
     <Box flexDirection="column">
       <Text bold underline>
@@ -19,9 +34,10 @@ export function Table<R>({ columns, rows, selected, width, style, keyOf }: { col
       </Text>
       {rows.map((r, i) => {
         const s = style(r);
-        const text = cols.map((c) => cell(c.value(r), c.width, c.align)).join(' ');
+        const on = i === selected;
+        const text = gutter(on) + cols.map((c) => cell(c.value(r), c.width, c.align)).join(' ');
         return (
-          <Text key={keyOf(r)} inverse={i === selected} color={s.color} dimColor={s.dim} bold={s.bold}>
+          <Text key={keyOf(r)} inverse={on} color={s.color} dimColor={s.dim} bold={s.bold}>
             {text}
           </Text>
         );

@@ -23,13 +23,13 @@ const COLUMNS: Column<Line>[] = [
   { title: 'NODES', width: 30, priority: 5, align: 'left', value: (l) => r(l).nodes.join(' ') },
 ];
 
-export function TopicScreen({ topic, lines, selected, width, empty }: { topic: string; lines: Line[]; selected: number; width: number; empty: string }): React.JSX.Element {
+export function TopicScreen({ topic, lines, selected, width, marker, empty }: { topic: string; lines: Line[]; selected: number; width: number; marker: boolean; empty: string }): React.JSX.Element {
   return (
     <>
       <Text>
         <Text bold>{topic}</Text> <Text dimColor>— channels (Enter: consumers, Esc: back)</Text>
       </Text>
-      {lines.length === 0 ? <Text dimColor>{empty}</Text> : <Table columns={COLUMNS} rows={lines} selected={selected} width={width} style={lineStyle} keyOf={(l) => r(l).name} />}
+      {lines.length === 0 ? <Text dimColor>{empty}</Text> : <Table columns={COLUMNS} rows={lines} selected={selected} width={width} marker={marker} style={lineStyle} keyOf={(l) => r(l).name} />}
     </>
   );
 }

@@ -32,7 +32,7 @@ export function lineStyle(l: Line): RowStyle {
   return { bold: l.kind === 'topic' };
 }
 
-export function TopicsScreen({ lines, selected, width, empty }: { lines: Line[]; selected: number; width: number; empty: string }): React.JSX.Element {
+export function TopicsScreen({ lines, selected, width, marker, empty }: { lines: Line[]; selected: number; width: number; marker: boolean; empty: string }): React.JSX.Element {
   if (lines.length === 0) return <Text dimColor>{empty}</Text>;
-  return <Table columns={COLUMNS} rows={lines} selected={selected} width={width} style={lineStyle} keyOf={(l) => (l.kind === 'channel' ? `${l.row.topic}|${l.row.name}` : l.kind === 'topic' ? l.row.name : '')} />;
+  return <Table columns={COLUMNS} rows={lines} selected={selected} width={width} marker={marker} style={lineStyle} keyOf={(l) => (l.kind === 'channel' ? `${l.row.topic}|${l.row.name}` : l.kind === 'topic' ? l.row.name : '')} />;
 }
