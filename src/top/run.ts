@@ -22,6 +22,9 @@ export interface TopOptions {
   authSecret: string;
 }
 
+const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[H';
+const LEAVE_ALTERNATE_SCREEN = '\x1b[?1049l';
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runTop(o: TopOptions): Promise<void> {
@@ -34,11 +37,22 @@ export async function runTop(o: TopOptions): Promise<void> {
   // ink and react load only here: every other command starts without them
   const [{ render }, { createElement }, { App }, { runAction }, { default: chalk }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js'), import('./actions.js'), import('chalk')]);
   const act = (action: ActionKind, target: Target): Promise<string> => runAction(action, target, { authSecret: o.authSecret });
-  // ink draws styles through chalk: at level 0 (NO_COLOR, --no-color, a dumb terminal) there is no reverse video
-  const app = render(createElement(App, { model, poller, act, filter: o.filter, marker: chalk.level === 0 }), { exitOnCtrlC: false });
-  poller.start();
-  await app.waitUntilExit();
-  poller.stop();
+  // the screen of its own, as top and less have: what was on the terminal is back after q, and a
+  // resize redraws a screen that holds only the dashboard (an inline frame leaves copies of itself
+  // in the scrollback when the terminal rewraps it)
+  const leave = (): void => void process.stdout.write(LEAVE_ALTERNATE_SCREEN);
+  process.stdout.write(ENTER_ALTERNATE_SCREEN);
+  process.once('exit', leave);
+  try {
+    // ink draws styles through chalk: at level 0 (NO_COLOR, --no-color, a dumb terminal) there is no reverse video
+    const app = render(createElement(App, { model, poller, act, filter: o.filter, marker: chalk.level === 0 }), { exitOnCtrlC: false });
+    poller.start();
+    await app.waitUntilExit();
+  } finally {
+    poller.stop();
+    process.off('exit', leave);
+    leave();
+  }
 }
 
 /** Two polls `interval` apart (so rates mean something), then one table. */

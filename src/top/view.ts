@@ -179,6 +179,27 @@ export function emptyText(v: ViewState, model: TopModel): string {
   return 'no topics yet';
 }
 
+const HINTS = ['↑↓ move', 'Enter open', '/ filter', 's sort', 'p pause', 'e empty', 'd delete', 'space freeze'];
+const HINTS_ALWAYS = '? help · q quit';
+
+/** The key hints that fit `width`, after `lead` (where the page is): the least used go first, `? help · q quit` stays. */
+export function keyHints(width: number, lead = ''): string {
+  const shown = [...HINTS];
+  const line = (): string => [...(lead === '' ? [] : [lead]), ...shown, HINTS_ALWAYS].join(' · ');
+  while (shown.length > 0 && [...line()].length > width) shown.pop();
+  return line();
+}
+
+/**
+ * The rows of a list of `count` that are shown in `height` lines: whole pages, so the rows stay
+ * put while the cursor moves within a page.
+ */
+export function pageOf(count: number, selected: number, height: number): { start: number; end: number } {
+  if (height <= 0 || count <= height) return { start: 0, end: count };
+  const start = Math.floor(Math.max(0, Math.min(selected, count - 1)) / height) * height;
+  return { start, end: Math.min(count, start + height) };
+}
+
 export function describeTarget(t: Target): string {
   return t.channel === undefined ? `topic ${t.topic}` : `channel ${t.topic}/${t.channel}`;
 }

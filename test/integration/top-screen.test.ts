@@ -1,9 +1,11 @@
 // `nsq top` in a real terminal (tmux), the screen as a person reads it: --filter from the start,
-// the selected row without colours, the key hints after an action's message, and what it says
-// while no node answers.
+// the selected row without colours, whole frames after a resize, the help in a small terminal,
+// the key hints after an action's message, and what it says while no node answers.
 
 import { createServer } from 'node:net';
 import t, { type Test } from 'tap';
+import { KEYS } from '../../src/top/ui/help.js';
+import { keyHints } from '../../src/top/view.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import { startNsqd } from '../helpers/nsqd.js';
 import { nsqCommand, tmuxServer, type Tmux } from '../helpers/tmux.js';
@@ -73,6 +75,64 @@ t.test('NO_COLOR or --no-color: the selected row is marked with ">", and the mar
   tmux('send-keys', '-t', 'env', 'n');
   await tmux.screenWith('env', 'cancelled');
   t.ok(nsqd.getTopic('orders').getExistingChannel('billing'), 'nothing deleted');
+});
+
+t.test('a resize leaves nothing of the frame before; the help fits 60x20', async (t) => {
+  const { http } = await node(t);
+  const tmux = tmuxServer(t);
+  // started from a shell with output before it, as a person does
+  tmux('new-session', '-d', '-s', 'r', '-x', '110', '-y', '24', `seq 1 5; exec ${nsqCommand(['top', `--nsqd-http-address=${http}`, '--interval=200ms'])}`);
+  await tmux.screenWith('r', 'billing', FIRST_FRAME_MS);
+  /** the screen is one frame of `rows` lines: header on top, hints at the bottom, each row once */
+  const whole = (cols: number, rows: number) => (s: string): boolean => {
+    const lines = s.split('\n');
+    const count = (re: RegExp): number => lines.filter((l) => re.test(l)).length;
+    return (
+      lines.length >= rows &&
+      /^nsq top /.test(lines[0]!) &&
+      // the hints drawn for this width: the frame is the new one
+      lines[rows - 1]!.trimEnd() === keyHints(cols) &&
+      count(/^nsq top /) === 1 &&
+      count(/^TOPIC \/ CHANNEL/) === 1 &&
+      count(/^events /) === 1 &&
+      count(/└ billing/) === 1 &&
+      count(HINTS) === 1 &&
+      // the header, the table's head, its 4 rows, the hints: any other line is left over
+      lines.filter((l) => l.trim() !== '').length === 7
+    );
+  };
+  for (const [cols, rows] of [[90, 24], [70, 24], [50, 18], [100, 30], [60, 20]] as const) {
+    tmux('resize-window', '-t', 'r', '-x', String(cols), '-y', String(rows));
+    const s = await tmux.screenWith('r', whole(cols, rows));
+    t.ok(whole(cols, rows)(s), `${cols}x${rows}: one whole frame, nothing left over`);
+  }
+
+  tmux('send-keys', '-t', 'r', '?');
+  const help = await tmux.screenWith('r', 'any key closes this help');
+  const lines = help.split('\n');
+  for (const [k, what] of KEYS) t.ok(lines.some((l) => l.includes(`${k.padEnd(16)}${what}`)), `help line "${k}" is whole on one line`);
+  t.ok(lines.some((l) => /^╭─+╮$/.test(l.trimEnd()) && l.trimEnd().length <= 60), 'the box top fits');
+  t.ok(lines.some((l) => /^╰─+╯$/.test(l.trimEnd())), 'and its bottom is on screen');
+  t.match(lines[0], /^nsq top /);
+  t.match(lines[19], HINTS, 'the hints stay on the last line');
+});
+
+t.test('more rows than the terminal has: a page at a time, under a header that stays', async (t) => {
+  const nsqd = await startNsqd(t);
+  for (let i = 0; i < 30; i++) nsqd.getTopic(`t${String(i).padStart(2, '0')}`);
+  const tmux = tmuxServer(t);
+  top(tmux, 'p', `127.0.0.1:${nsqd.httpEndpoint.port}`, [], [60, 12]);
+  const first = await tmux.screenWith('p', 't08', FIRST_FRAME_MS);
+  const lines = first.split('\n');
+  t.match(lines[0], /^nsq top  nodes 1 up/, 'the header on the first line');
+  t.match(lines[1], /^TOPIC \/ CHANNEL/);
+  t.match(lines[2], /^t00 /);
+  t.match(lines[10], /^t08 /, '9 rows fit');
+  t.match(lines[11], /^1–9 of 30 · .*\? help · q quit/, 'the last line says where the page is');
+  tmux('send-keys', '-t', 'p', ...Array<string>(9).fill('j'));
+  const next = await tmux.screenWith('p', '10–18 of 30');
+  t.match(next.split('\n')[2], /^t09 /, 'moving past the page turns it');
+  t.match(next.split('\n')[0], /^nsq top /);
 });
 
 t.test('an action\'s message gives way to the key hints at the next key', async (t) => {

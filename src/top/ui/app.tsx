@@ -1,18 +1,20 @@
 // The dashboard: wires key presses to the view reducer, snapshots to the model, and actions to nsqd.
+// On a terminal the frame is exactly its height (the table shows a page of rows), so a redraw
+// after a resize covers the whole screen and leaves nothing of the frame before.
 
 import { Box, Text, useApp, useInput } from 'ink';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { runAction } from '../actions.js';
 import type { TopModel } from '../model.js';
 import type { Poller } from '../poller.js';
-import { describeTarget, emptyText, headerNotes, initialView, lines as linesOf, press, screen, type Target, type ActionKind, type ViewState } from '../view.js';
+import { describeTarget, emptyText, headerNotes, initialView, keyHints, lines as linesOf, pageOf, press, screen, type Target, type ActionKind, type ViewState } from '../view.js';
 import { ChannelScreen } from './channel-screen.js';
 import { Header } from './header.js';
 import { Help } from './help.js';
 import { TopicScreen } from './topic-screen.js';
 import { TopicsScreen } from './topics-screen.js';
 import { useSnapshots } from './use-snapshots.js';
-import { useTerminalWidth } from './use-terminal-width.js';
+import { useTerminalSize } from './use-terminal-size.js';
 
 export interface AppProps {
   model: TopModel;
@@ -34,7 +36,7 @@ export function App(props: AppProps): React.JSX.Element {
   const { exit } = useApp();
   const [view, setView] = useState<ViewState>(() => ({ ...initialView, filter }));
   useSnapshots(poller, model, view.frozen);
-  const width = useTerminalWidth();
+  const { columns: width, rows: height } = useTerminalSize();
 
   const current = useRef(view);
   current.current = view;
@@ -86,27 +88,38 @@ export function App(props: AppProps): React.JSX.Element {
   const all = linesOf(view, model);
   const selected = Math.min(view.cursor, Math.max(0, all.length - 1));
   const s = screen(view);
-  const empty = emptyText(view, model);
+  // the lines around the table: the header's first line, the footer, a screen's title, the table's head
+  const fixed = 2 + (s.kind === 'topics' ? 0 : 1) + 1;
+  const notes = headerNotes(model, height === undefined ? Infinity : Math.max(1, Math.floor(height / 3)));
+  const page = pageOf(all.length, selected, height === undefined ? all.length : Math.max(1, height - fixed - notes.length));
+  const where = page.start > 0 || page.end < all.length ? `${page.start + 1}–${page.end} of ${all.length}` : '';
+  const shown = { lines: all, selected, width, page, marker, empty: emptyText(view, model) };
   return (
-    <Box flexDirection="column">
-      <Header model={model} view={view} notes={headerNotes(model)} />
-      {view.help ? (
-        <Help />
-      ) : s.kind === 'topics' ? (
-        <TopicsScreen lines={all} selected={selected} width={width} marker={marker} empty={empty} />
-      ) : s.kind === 'topic' ? (
-        <TopicScreen topic={s.topic} lines={all} selected={selected} width={width} marker={marker} empty={empty} />
-      ) : (
-        <ChannelScreen topic={s.topic} channel={s.channel} lines={all} selected={selected} width={width} marker={marker} empty={empty} />
-      )}
+    <Box flexDirection="column" width={width} height={height}>
+      <Header model={model} view={view} notes={notes} />
+      <Box flexDirection="column" flexGrow={1} overflow="hidden">
+        {view.help ? (
+          <Help />
+        ) : s.kind === 'topics' ? (
+          <TopicsScreen {...shown} />
+        ) : s.kind === 'topic' ? (
+          <TopicScreen topic={s.topic} {...shown} />
+        ) : (
+          <ChannelScreen topic={s.topic} channel={s.channel} {...shown} />
+        )}
+      </Box>
       {view.confirm !== null ? (
-        <Text color="yellow" bold>
+        <Text color="yellow" bold wrap="truncate-middle">
           {view.confirm.action} {describeTarget(view.confirm.target)} on {view.confirm.target.nodes.length} node(s)? (y/N)
         </Text>
       ) : view.message !== null ? (
-        <Text color="cyan">{view.message}</Text>
+        <Text color="cyan" wrap="truncate-middle">
+          {view.message}
+        </Text>
       ) : (
-        <Text dimColor>↑↓ move · Enter open · / filter · s sort · p pause · e empty · d delete · space freeze · ? help · q quit</Text>
+        <Text dimColor wrap="truncate-end">
+          {keyHints(width, where)}
+        </Text>
       )}
     </Box>
   );

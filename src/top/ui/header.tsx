@@ -12,7 +12,7 @@ export function Header({ model, view, notes }: { model: TopModel; view: ViewStat
   const t = model.totals();
   return (
     <Box flexDirection="column">
-      <Text>
+      <Text wrap="truncate-end">
         <Text bold>nsq top</Text>
         {'  '}
         <Text color={t.nodesDown > 0 ? 'red' : 'green'}>
@@ -21,10 +21,11 @@ export function Header({ model, view, notes }: { model: TopModel; view: ViewStat
         {'  '}in <Text bold>{humanize(t.inRate)}/s</Text>
         {'  '}out <Text bold>{humanize(t.outRate)}/s</Text>
         {'  '}depth <Text bold>{humanize(t.depth)}</Text>
+        {/* the filter and [frozen] before the sort: a narrow terminal cuts the end of this line */}
+        {view.filter !== '' || view.filtering ? <Text color="cyan">{`  filter: ${view.filter}${view.filtering ? '▏' : ''}`}</Text> : null}
+        {view.frozen ? <Text color="yellow">{'  [frozen]'}</Text> : null}
         {'  '}
         <Text dimColor>sort: {view.sort}</Text>
-        {view.filter !== '' || view.filtering ? <Text color="cyan">{`  filter: ${view.filter}${view.filtering ? '▏' : ''}`}</Text> : null}
-        {view.frozen ? <Text color="yellow"> [frozen]</Text> : null}
       </Text>
       {notes.map((n) => (
         <Text key={n.key} color={LEVEL_COLOURS[n.level]} wrap="truncate-end">
