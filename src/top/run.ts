@@ -43,13 +43,23 @@ export async function runTop(o: TopOptions): Promise<void> {
   const leave = (): void => void process.stdout.write(LEAVE_ALTERNATE_SCREEN);
   process.stdout.write(ENTER_ALTERNATE_SCREEN);
   process.once('exit', leave);
+  // a signal ends it as q does, so the terminal gets its screen back ('exit' does not run on a signal's death)
+  const SIGNALS = { SIGTERM: 15, SIGHUP: 1 } as const;
+  let quit = (): void => {};
+  const onSignal = (signal: keyof typeof SIGNALS): void => {
+    process.exitCode = 128 + SIGNALS[signal];
+    quit();
+  };
+  for (const sig of Object.keys(SIGNALS) as (keyof typeof SIGNALS)[]) process.on(sig, onSignal);
   try {
     // ink draws styles through chalk: at level 0 (NO_COLOR, --no-color, a dumb terminal) there is no reverse video
     const app = render(createElement(App, { model, poller, act, filter: o.filter, marker: chalk.level === 0 }), { exitOnCtrlC: false });
+    quit = () => app.unmount();
     poller.start();
     await app.waitUntilExit();
   } finally {
     poller.stop();
+    for (const sig of Object.keys(SIGNALS) as (keyof typeof SIGNALS)[]) process.off(sig, onSignal);
     process.off('exit', leave);
     leave();
   }

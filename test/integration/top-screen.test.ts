@@ -1,7 +1,9 @@
 // `nsq top` in a real terminal (tmux), the screen as a person reads it: --filter from the start,
 // the selected row without colours, whole frames after a resize, the help in a small terminal,
-// the key hints after an action's message, and what it says while no node answers.
+// the key hints after an action's message, what it says while no node answers, and the terminal
+// given back after q or a signal.
 
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import t, { type Test } from 'tap';
 import { KEYS } from '../../src/top/ui/help.js';
@@ -165,4 +167,21 @@ t.test('no node answers: it says so, not "no topics yet"', async (t) => {
   t.notMatch(down, /no topics yet/);
   const none = await tmux.screenWith('empty', 'nodes 1 up', FIRST_FRAME_MS);
   t.match(none, /no topics yet/, 'a node that answers with no topics');
+});
+
+t.test('q and SIGTERM give the terminal back as it was', async (t) => {
+  const { http } = await node(t);
+  const tmux = tmuxServer(t);
+  const cmd = nsqCommand(['top', `--nsqd-http-address=${http}`, '--interval=200ms']);
+  for (const session of ['q', 'term']) tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '20', `echo before top; ${cmd}; echo "exit $?"; sleep 60`);
+  for (const session of ['q', 'term']) await tmux.screenWith(session, 'billing', FIRST_FRAME_MS);
+  tmux('send-keys', '-t', 'q', 'q');
+  // the shell's child is env, which execs node: the pid of top
+  const shell = tmux('display-message', '-p', '-t', 'term', '#{pane_pid}').trim();
+  const pid = Number(execFileSync('pgrep', ['-P', shell], { encoding: 'utf8' }).trim());
+  process.kill(pid, 'SIGTERM');
+  for (const [session, code] of [['q', 0], ['term', 143]] as const) {
+    const back = await tmux.screenWith(session, `exit ${code}`);
+    t.match(back, /^before top\nexit \d+\n/, `${session}: what was on the screen is back, and nothing of the dashboard`);
+  }
 });
