@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The one executable: everything lives in the compiled dist/ tree.
-import '../dist/src/main.js';
+import '../dist/commands/main.js';

@@ -1,56 +1,101 @@
 // `nsq bench pub|sub`: measure an nsqd's publish and consume throughput and latency.
 
 import type { Argv, CommandModule } from 'yargs';
-import { authFlag, clientFlags, transportFlags } from '../src/util/client-flags.js';
+import { isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
+import type { BenchReport, CommonOptions, PubOptions, SubOptions } from '../src/tools/bench.js';
+import { packageVersion } from '../src/version.js';
+import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
+import { badFlag, durationFlag, integerFlag, lastValue, POSITIVE, valueOption } from './flags/values.js';
 
 const G = 'bench options:';
 // kept in step with BENCH_DEFAULTS in src/tools/bench.ts, which this module must not import (start-up)
 const D = { topic: 'bench', channel: 'bench', duration: '10s', size: '200', batch: '200', rate: '0', maxInFlight: '2500' };
 
 function shared(y: Argv, connections: 'producers' | 'consumers'): Argv {
-  return transportFlags(authFlag(clientFlags(y)))
-    .hide('nsqd-http-address')
+  return transportFlags(authFlag(clientFlags(y, { tcp: true, poll: true, userAgent: true })))
     .option('topic', { type: 'string', default: D.topic, describe: 'topic to publish to / consume from', group: G })
-    .option('duration', { type: 'string', default: D.duration, describe: 'how long to run (Go duration: 10s, 1m30s)', group: G })
-    .option('count', { type: 'string', default: '0', describe: 'stop after this many messages (0: run for --duration)', group: G })
-    .option(connections, { type: 'string', default: '1', describe: 'connections to each nsqd', group: G })
+    .option('duration', valueOption('duration', { default: D.duration, describe: 'how long to run (Go duration: 10s, 1m30s)', group: G }))
+    .option('count', valueOption('number', { default: '0', describe: 'stop after this many messages (0: run for --duration)', group: G }))
+    .option(connections, valueOption('number', { default: '1', describe: 'connections to each nsqd', group: G }))
     .option('json', { type: 'boolean', default: false, describe: 'print the results as one JSON object', group: G });
 }
 
 const pubCmd: CommandModule = {
   command: 'pub',
-  describe: 'publish as fast as nsqd acknowledges (or at --rate) and report msgs/s, MiB/s and ack latency',
+  describe: 'Publish as fast as nsqd acknowledges (or at --rate) and report msgs/s, MiB/s and ack latency',
   builder: (y) =>
     shared(y, 'producers')
-      .option('size', { type: 'string', default: D.size, describe: 'message body size in bytes (16 or more carry a send time for `bench sub`)', group: G })
-      .option('batch', { type: 'string', default: D.batch, describe: 'messages per MPUB (1: PUB)', group: G })
-      .option('rate', { type: 'string', default: D.rate, describe: 'messages per second over all connections (0: full speed)', group: G })
+      .option('size', valueOption('number', { default: D.size, describe: 'message body size in bytes (16 or more carry a send time for `bench sub`)', group: G }))
+      .option('batch', valueOption('number', { default: D.batch, describe: 'messages per MPUB (1: PUB)', group: G }))
+      .option('rate', valueOption('number', { default: D.rate, describe: 'messages per second over all connections (0: full speed)', group: G }))
       .example('$0 bench pub --duration 30s', 'MPUBs of 200 × 200 B to topic bench on 127.0.0.1:4150')
       .example('$0 bench pub --batch 1 --rate 10000 --json', 'PUB at 10k msgs/s, results as JSON'),
   handler: async (argv) => {
+    const a = argv as Record<string, unknown>;
+    const options = readPubOptions(a);
     const { runBench } = await import('../src/tools/bench.js');
-    await runBench('pub', argv as Record<string, unknown>);
+    await runBench({ mode: 'pub', ...options }, readReport(a));
   },
 };
 
 const subCmd: CommandModule = {
   command: 'sub',
-  describe: 'consume and FIN as fast as nsqd delivers; report msgs/s, MiB/s and end-to-end latency',
+  describe: 'Consume and FIN as fast as nsqd delivers; report msgs/s, MiB/s and end-to-end latency',
   builder: (y) =>
     shared(y, 'consumers')
       .option('channel', { type: 'string', default: D.channel, describe: 'channel to consume from', group: G })
-      .option('max-in-flight', { type: 'string', default: D.maxInFlight, describe: 'messages in flight over all connections (RDY)', group: G })
+      .option('max-in-flight', valueOption('number', { default: D.maxInFlight, describe: 'messages in flight over all connections (RDY)', group: G }))
       .example('$0 bench sub --duration 30s', 'consume topic bench, channel bench')
       .example('$0 bench sub --consumers 4 --max-in-flight 10000', ''),
   handler: async (argv) => {
+    const a = argv as Record<string, unknown>;
+    const options = readSubOptions(a);
     const { runBench } = await import('../src/tools/bench.js');
-    await runBench('sub', argv as Record<string, unknown>);
+    await runBench({ mode: 'sub', ...options }, readReport(a));
   },
 };
 
 export const bench: CommandModule = {
   command: 'bench',
-  describe: 'benchmark an nsqd: `bench pub` publishes, `bench sub` consumes (run both for end-to-end latency)',
+  describe: 'Benchmark an nsqd: `bench pub` publishes, `bench sub` consumes (run both for end-to-end latency)',
   builder: (y) => y.command(pubCmd).command(subCmd).demandCommand(1, 'bench needs a mode: pub or sub'),
   handler: () => {},
 };
+
+// ---- reading -----------------------------------------------------------------------------------
+
+function common(argv: Record<string, unknown>, connectionsFlag: string): CommonOptions {
+  const topic = lastValue(argv['topic'] ?? D.topic);
+  if (!isValidTopicName(topic)) throw badFlag('topic', topic, 'not a valid topic name');
+  const flags = readClientFlags(argv, 'bench', packageVersion());
+  return {
+    addresses: flags.nsqdTcpAddresses,
+    userAgent: flags.userAgent,
+    transport: readTransportFlags(argv),
+    authSecret: flags.authSecret,
+    topic,
+    connections: integerFlag(connectionsFlag, argv[connectionsFlag] ?? 1, 1),
+    durationMs: durationFlag('duration', argv['duration'] ?? D.duration, POSITIVE),
+    count: integerFlag('count', argv['count'] ?? 0, 0),
+  };
+}
+
+export function readPubOptions(argv: Record<string, unknown>): PubOptions {
+  return {
+    ...common(argv, 'producers'),
+    size: integerFlag('size', argv['size'] ?? D.size, 1),
+    batch: integerFlag('batch', argv['batch'] ?? D.batch, 1),
+    rate: integerFlag('rate', argv['rate'] ?? D.rate, 0),
+  };
+}
+
+export function readSubOptions(argv: Record<string, unknown>): SubOptions {
+  const channel = lastValue(argv['channel'] ?? D.channel);
+  if (!isValidChannelName(channel)) throw badFlag('channel', channel, 'not a valid channel name');
+  return { ...common(argv, 'consumers'), channel, maxInFlight: integerFlag('max-in-flight', argv['max-in-flight'] ?? D.maxInFlight, 1) };
+}
+
+function readReport(argv: Record<string, unknown>): BenchReport {
+  const c = readClientFlags(argv, 'bench', packageVersion());
+  return { lookupdHttpAddresses: c.lookupdHttpAddresses, lookupdPollInterval: c.lookupdPollInterval, json: argv['json'] === true };
+}

@@ -2,13 +2,16 @@
 
 import type { CommandModule } from 'yargs';
 import { bench } from './bench.js';
+import { channel } from './channel.js';
 import { completion } from './completion.js';
 import { lookupd } from './lookupd.js';
+import { ls } from './ls.js';
 import { pub } from './pub.js';
 import { serve } from './serve.js';
 import { tail } from './tail.js';
 import { toFile } from './to-file.js';
 import { top } from './top.js';
+import { topic } from './topic.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, top, bench, completion];
+export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, top, ls, topic, channel, bench, completion];

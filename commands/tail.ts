@@ -3,8 +3,8 @@
 
 import type { CommandModule } from 'yargs';
 import { isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
-import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from '../src/util/client-flags.js';
-import { UserError } from '../src/util/errors.js';
+import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
+import { integerFlag, lastValue, listValue, usageError, valueOption } from './flags/values.js';
 import { packageVersion } from '../src/version.js';
 
 const TEMPLATE_HELP = `Formats (--format):
@@ -32,22 +32,11 @@ Stops after -n messages; on SIGINT/SIGTERM (CLS, waits up to 3s for the messages
 in flight, exit 0); or when the reader of stdout goes away (\`| head\`: exit 0,
 quietly, at the next message written).`;
 
-function integer(v: unknown, flag: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`invalid value "${String(v)}" for flag --${flag}: want an integer >= ${min}`, 'E_BAD_FLAG', 2);
-  return n;
-}
-
-function strings(v: unknown): string[] {
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).map(String);
-}
-
 // `command` is plain 'tail' so the nsq_tail alias finds it; topics are read from argv._, which lets
 // `nsq tail a b`, `nsq_tail a b` and `nsq_tail --topic=a --topic=b` all work.
 export const tail: CommandModule = {
   command: 'tail',
-  describe: 'print messages from topics as they arrive (nsq_tail): nsq tail <topic...>',
+  describe: 'Print messages from topics as they arrive (nsq_tail): nsq tail <topic...>',
   builder: (y) =>
     transportFlags(authFlag(clientFlags(
       y
@@ -57,41 +46,46 @@ export const tail: CommandModule = {
         .strictOptions()
         .option('topic', { type: 'string', array: true, describe: 'topic to tail (may be given multiple times; same as a positional topic)' })
         .option('channel', { type: 'string', describe: 'channel to consume [default: tail<6 random digits>#ephemeral]' })
-        .option('count', { alias: 'n', type: 'number', default: 0, describe: 'exit after this many messages in all (0: never; waits if starved)' })
+        .option('count', valueOption('number', { alias: 'n', default: 0, describe: 'exit after this many messages in all (0: never; waits if starved)' }))
         .option('print-topic', { type: 'boolean', default: false, describe: 'prefix each line with "<topic> | " (raw and template formats)' })
         .option('format', { alias: 'f', type: 'string', default: 'raw', describe: 'raw, json or a template such as \'{{timestamp}} {{body}}\' (see below)' })
         .option('requeue', { type: 'boolean', default: false, describe: 'put every message back (REQ, no delay) instead of finishing it; changes attempts counts and order (see below)' })
-        .option('max-in-flight', { type: 'number', default: 200, describe: 'messages in flight per topic' })
+        .option('max-in-flight', valueOption('number', { default: 200, describe: 'messages in flight per topic' }))
         .example('$0 tail events', 'print every message of "events" as it arrives')
         .example('$0 tail events clicks --print-topic -n 10', 'the next 10 messages of two topics, each line prefixed by its topic')
         .example("$0 tail events -f '{{timestamp}} {{body}}'", 'a template')
         .example('$0 tail events --channel=archive --requeue -n 5', 'show 5 messages waiting in a channel, leave them there')
         .epilog(TEMPLATE_HELP),
+      { tcp: true, poll: true, userAgent: true },
     )), 'consumer-opt'),
   handler: async (argv) => {
     const positional = argv._.map(String);
     // as `nsq tail`, argv._ starts with the command itself; as `nsq_tail` it holds only topics
     if (argv['$0'] !== 'nsq_tail' && positional[0] === 'tail') positional.shift();
-    const topics = [...new Set([...positional, ...strings(argv['topic'])])];
-    if (topics.length === 0) throw new UserError('no topic given: nsq tail <topic...> (or --topic=<topic>)', 'E_USAGE', 2);
+    const topics = [...new Set([...positional, ...listValue(argv['topic'])])];
+    if (topics.length === 0) throw usageError('no topic given: nsq tail <topic...> (or --topic=<topic>)');
     for (const topic of topics) {
-      if (!isValidTopicName(topic)) throw new UserError(`invalid topic name ${JSON.stringify(topic)}: 1-64 characters of [.a-zA-Z0-9_-], optionally ending in #ephemeral`, 'E_BAD_TOPIC', 2);
+      if (!isValidTopicName(topic)) throw usageError(`invalid topic name ${JSON.stringify(topic)}: 1-64 characters of [.a-zA-Z0-9_-], optionally ending in #ephemeral`, 'E_BAD_TOPIC');
     }
-    const channelFlag = argv['channel'] as string | undefined;
+    const channelFlag = argv['channel'] === undefined ? undefined : lastValue(argv['channel']);
     if (channelFlag !== undefined && !isValidChannelName(channelFlag)) {
-      throw new UserError(`invalid channel name ${JSON.stringify(channelFlag)}: 1-64 characters of [.a-zA-Z0-9_-], optionally ending in #ephemeral`, 'E_BAD_CHANNEL', 2);
+      throw usageError(`invalid channel name ${JSON.stringify(channelFlag)}: 1-64 characters of [.a-zA-Z0-9_-], optionally ending in #ephemeral`, 'E_BAD_CHANNEL');
     }
     const requeue = argv['requeue'] === true;
-    if (requeue && channelFlag === undefined) throw new UserError('--requeue needs --channel: the channel whose messages to look at', 'E_USAGE', 2);
-    const count = integer(argv['count'], 'n', 0);
-    const maxInFlight = integer(argv['max-in-flight'], 'max-in-flight', 1);
+    if (requeue && channelFlag === undefined) throw usageError('--requeue needs --channel: the channel whose messages to look at');
+    const count = integerFlag('n', argv['count'], 0);
+    const maxInFlight = integerFlag('max-in-flight', argv['max-in-flight'], 1);
     const client = readClientFlags(argv as Record<string, unknown>, 'tail', packageVersion());
     const transport = readTransportFlags(argv as Record<string, unknown>);
 
-    const { makeFormatter, randomChannel, runTail } = await import('../src/tools/tail.js');
-    const format = String(argv['format']);
+    const [{ randomChannel, runTail }, { FormatError, makeFormatter }] = await Promise.all([import('../src/tools/tail.js'), import('../src/tools/message-format.js')]);
+    const format = lastValue(argv['format']);
     const printTopic = argv['print-topic'] === true;
-    makeFormatter(format, printTopic); // a bad template is a usage error before connecting
+    try {
+      makeFormatter(format, printTopic); // a bad template is a usage error before connecting
+    } catch (err) {
+      throw err instanceof FormatError ? usageError(err.message, 'E_BAD_FLAG') : err;
+    }
     await runTail({
       topics,
       channel: channelFlag ?? randomChannel(),

@@ -38,6 +38,9 @@ export interface ConnectionConfig {
   authSecret?: string;
 }
 
+/** What the client commands pass on to every connection they open: TLS and compression. */
+export type TransportOptions = Pick<ConnectionConfig, 'tls' | 'snappy' | 'deflate' | 'deflateLevel'>;
+
 export interface ClientTls {
   /** PEM certificate authority the server's certificate must be signed by (default: Node's roots) */
   ca?: Buffer;

@@ -81,10 +81,35 @@ export async function lookupTopic(lookupd: string, topic: string, timeoutMs = 50
   return (body.producers ?? body.data?.producers ?? []).filter((p) => typeof p.broadcast_address === 'string' && Number.isInteger(p.tcp_port));
 }
 
+/** Every nsqd registered with the lookupds that answer (/nodes); throws when none answers. */
+async function lookupRegisteredNodes(lookupds: readonly string[], timeoutMs = 5000): Promise<Producer[]> {
+  return (await askLookupds<Producer>(lookupds, '/nodes', (b) => b['producers'], timeoutMs)).filter((p) => typeof p.broadcast_address === 'string' && Number.isInteger(p.tcp_port));
+}
+
 /** TCP addresses of every nsqd registered with the lookupds (for publishing, where no topic exists yet). */
 export async function lookupAllNodes(lookupds: readonly string[], timeoutMs = 5000): Promise<string[]> {
   const producers = await askLookupds<Producer>(lookupds, '/nodes', (b) => b['producers'], timeoutMs);
   return [...new Set(producers.map(tcpAddressOf))];
+}
+
+/** HTTP addresses of every nsqd registered with the lookupds (nsq top, nsq ls); throws when none answers. */
+export async function lookupAllHttpNodes(lookupds: readonly string[], timeoutMs = 5000): Promise<string[]> {
+  const producers = await askLookupds<Producer>(lookupds, '/nodes', (b) => b['producers'], timeoutMs);
+  return [...new Set(producers.map(httpAddressOf))];
+}
+
+/** The union of the producers of `topic` the lookupds list, one per node; throws when no lookupd answers. */
+export async function lookupTopicProducers(lookupds: readonly string[], topic: string, timeoutMs = 5000): Promise<Producer[]> {
+  const answers = await Promise.allSettled(lookupds.map((l) => lookupTopic(l, topic, timeoutMs)));
+  const ok = answers.filter((a): a is PromiseFulfilledResult<Producer[]> => a.status === 'fulfilled');
+  if (ok.length === 0 && answers.length > 0) throw (answers[0] as PromiseRejectedResult).reason as Error;
+  return uniqueProducers(ok.flatMap((a) => a.value));
+}
+
+function uniqueProducers(producers: Producer[]): Producer[] {
+  const unique = new Map<string, Producer>();
+  for (const p of producers) unique.set(tcpAddressOf(p), p);
+  return [...unique.values()];
 }
 
 /**
@@ -92,14 +117,8 @@ export async function lookupAllNodes(lookupds: readonly string[], timeoutMs = 50
  * node registered with them (publishing creates the topic there). Throws when no lookupd answers.
  */
 export async function lookupPublishNodes(lookupds: readonly string[], topic: string, timeoutMs = 5000): Promise<Producer[]> {
-  const answers = await Promise.allSettled(lookupds.map((l) => lookupTopic(l, topic, timeoutMs)));
-  const ok = answers.filter((a): a is PromiseFulfilledResult<Producer[]> => a.status === 'fulfilled');
-  if (ok.length === 0 && answers.length > 0) throw (answers[0] as PromiseRejectedResult).reason as Error;
-  let producers = ok.flatMap((a) => a.value);
-  if (producers.length === 0) producers = (await askLookupds<Producer>(lookupds, '/nodes', (b) => b['producers'], timeoutMs)).filter((p) => typeof p.broadcast_address === 'string' && Number.isInteger(p.tcp_port));
-  const unique = new Map<string, Producer>();
-  for (const p of producers) unique.set(tcpAddressOf(p), p);
-  return [...unique.values()];
+  const producers = await lookupTopicProducers(lookupds, topic, timeoutMs);
+  return producers.length > 0 ? producers : uniqueProducers(await lookupRegisteredNodes(lookupds, timeoutMs));
 }
 
 /** Every topic the lookupds that answer know about. */

@@ -1,7 +1,7 @@
 // The clients' HTTP requests (lookupd queries, pub --http): one answer, read whole, within a deadline,
 // and errors that say which address and why.
 
-import { NsqError } from './connection.js';
+import { NsqError, type TransportOptions } from './connection.js';
 
 /** fetch's "fetch failed" names its reason in `cause`: an error saying which address and why, with the cause's code. */
 export function fetchError(err: unknown, address: string): NsqError {
@@ -30,4 +30,14 @@ export async function fetchWithin(url: string, init: RequestInit, timeoutMs: num
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The TLS options of a tool's TCP connections also apply to its HTTP calls to https:// addresses
+ * (lookupd queries, `pub --http`, `top`). undici is loaded only when TLS options are given.
+ */
+export async function useTlsForHttps(transport: TransportOptions): Promise<void> {
+  if (transport.tls === undefined) return;
+  const { useHttpsOptions } = await import('../util/https-client.js');
+  useHttpsOptions(transport.tls);
 }

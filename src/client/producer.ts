@@ -4,6 +4,7 @@
 
 import { Connection, NsqError, type ConnectionConfig } from './connection.js';
 import { encodeMpub, encodePub } from '../protocol/encoders.js';
+import { parseHostPort, type HostPort } from '../util/host-port.js';
 
 export interface ProducerOptions extends Omit<ConnectionConfig, 'host' | 'port'> {
   /** most messages in one MPUB (default 200) */
@@ -158,11 +159,8 @@ export class Producer {
 }
 
 /** "host:port", "[::1]:port" or ":port" (meaning 127.0.0.1). */
-export function parseAddress(address: string, defaultPort = 4150): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d{1,5}))?$/.exec(address.trim());
-  if (m === null) throw new NsqError('E_BAD_ADDRESS', `invalid address "${address}": want host:port`);
-  const port = m[3] === undefined ? defaultPort : Number(m[3]);
-  if (port < 1 || port > 65535) throw new NsqError('E_BAD_ADDRESS', `invalid port in "${address}"`);
-  const host = m[1] ?? m[2] ?? '';
-  return { host: host === '' ? '127.0.0.1' : host, port };
+export function parseAddress(address: string, defaultPort = 4150): HostPort {
+  const a = parseHostPort(address, defaultPort);
+  if (a === null || a.port === 0) throw new NsqError('E_BAD_ADDRESS', `invalid address "${address}": want host:port`);
+  return { host: a.host === '' ? '127.0.0.1' : a.host, port: a.port };
 }

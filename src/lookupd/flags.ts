@@ -1,18 +1,17 @@
-// nsqlookupd's command-line flags: names as nsqlookupd spells them, each mapped to an option field.
-// Defaults come from lookupd.ts, so the help text and the server cannot disagree.
+// nsqlookupd's flags as the server knows them: names as nsqlookupd spells them, each mapped to an
+// option field and a kind (commands/flags/lookupd.ts reads the command line by this table).
+// Defaults come from options.ts, so the help text and the server cannot disagree.
 
-import { splitHostPort } from '../nsqd/listen.js';
 import { formatDuration } from '../util/duration.js';
-import { badFlag, boolFlag, durationFlag, lastValue, levelFlag, type ConfigFlag } from '../util/flag-values.js';
 import { LOG_LEVELS } from '../util/log.js';
 import { defaultLookupdOptions, type LookupdOptions } from './options.js';
 
-type Kind = 'string' | 'address' | 'duration' | 'level' | 'bool';
+export type LookupdKind = 'string' | 'address' | 'duration' | 'level' | 'bool';
 
 export interface LookupdFlagSpec {
   /** null: accepted for compatibility with nsqlookupd's command lines, and has no effect here */
   key: keyof LookupdOptions | null;
-  kind: Kind;
+  kind: LookupdKind;
   describe: string;
 }
 
@@ -27,54 +26,9 @@ export const LOOKUPD_FLAGS: Record<string, LookupdFlagSpec> = {
   verbose: { key: null, kind: 'bool', describe: '[deprecated] has no effect, use --log-level' },
 };
 
-/** A key of nsqlookupd's TOML config file (the flag's name with underscores), as the flag it sets. */
-export function lookupdConfigFlag(key: string): ConfigFlag {
-  const flag = key.replace(/_/g, '-');
-  return LOOKUPD_FLAGS[flag] === undefined ? undefined : { flag, repeatable: false };
-}
-
 /** The default shown in --help, in the syntax the flag takes. */
 export function lookupdFlagDefault(spec: LookupdFlagSpec, defaults: LookupdOptions = defaultLookupdOptions()): string {
   if (spec.key === null) return '';
   const v = defaults[spec.key];
   return spec.kind === 'duration' ? formatDuration(v as number) : String(v);
-}
-
-
-/** Turns parsed flag values (strings from yargs) into server options, rejecting bad ones. */
-export function lookupdOptionsFromFlags(values: Record<string, unknown>): Partial<LookupdOptions> {
-  const out: Record<string, unknown> = {};
-  for (const [flag, spec] of Object.entries(LOOKUPD_FLAGS)) {
-    const raw = values[flag];
-    if (raw === undefined) continue;
-    const text = lastValue(raw);
-    if (spec.key === null) {
-      // no effect, but nsqlookupd refuses what its flag type refuses
-      if (spec.kind === 'bool') boolFlag(flag, text);
-      continue;
-    }
-    switch (spec.kind) {
-      case 'string':
-        out[spec.key] = text;
-        break;
-      case 'address':
-        try {
-          splitHostPort(text, `--${flag}`);
-        } catch {
-          throw badFlag(flag, text, 'want host:port');
-        }
-        out[spec.key] = text;
-        break;
-      case 'duration':
-        out[spec.key] = durationFlag(flag, text, 0);
-        break;
-      case 'level':
-        out[spec.key] = levelFlag(flag, text);
-        break;
-      case 'bool':
-        out[spec.key] = boolFlag(flag, text);
-        break;
-    }
-  }
-  return out as Partial<LookupdOptions>;
 }

@@ -1,14 +1,13 @@
-// nsqd's command-line flags: names as nsqd spells them, each mapped to an option field.
+// nsqd's flags as the engine knows them: names as nsqd spells them, each mapped to an option field
+// and a kind, as Go's Options struct tags do. It feeds /config/:opt, and the command line
+// (commands/flags/nsqd.ts reads values by it), --config, completions and the README's flag table.
 // Defaults come from options.ts, so the help text and the engine cannot disagree.
 
 import { formatDuration } from '../util/duration.js';
-import { badFlag, boolFlag, durationFlag, flagsFromConfigFile, lastValue, levelFlag, type ConfigFlag } from '../util/flag-values.js';
-import type { TomlValue } from '../util/toml.js';
 import { LOG_LEVELS } from '../util/log.js';
-import { defaultOptions, TLS_NOT_REQUIRED, TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP, type NsqdOptions } from './options.js';
-import { TLS_VERSIONS } from './tls.js';
+import { defaultOptions, TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP, type NsqdOptions } from './options.js';
 
-type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'urls' | 'topics' | 'method' | 'format' | 'floats' | 'tls-required' | 'tls-version' | 'tls-policy' | 'degraded';
+export type Kind = 'string' | 'address' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'urls' | 'topics' | 'method' | 'format' | 'floats' | 'tls-required' | 'tls-version' | 'tls-policy' | 'degraded';
 
 /** Kinds whose flag may be given several times (and takes comma-separated values). */
 export const isListKind = (kind: Kind): boolean => kind === 'list' || kind === 'urls' || kind === 'topics' || kind === 'floats';
@@ -21,8 +20,8 @@ export interface FlagSpec {
 }
 
 export const NSQD_FLAGS: Record<string, FlagSpec> = {
-  'tcp-address': { key: 'tcpAddress', kind: 'string', describe: '<addr>:<port> to listen on for TCP clients' },
-  'http-address': { key: 'httpAddress', kind: 'string', describe: '<addr>:<port> to listen on for HTTP clients' },
+  'tcp-address': { key: 'tcpAddress', kind: 'address', describe: '<addr>:<port> to listen on for TCP clients (nsqd listens on 0.0.0.0:4150 by default; give that to accept remote clients)' },
+  'http-address': { key: 'httpAddress', kind: 'address', describe: '<addr>:<port> to listen on for HTTP clients' },
   'https-address': { key: 'httpsAddress', kind: 'string', describe: '<addr>:<port> to listen on for HTTPS clients (when --tls-cert is given)' },
   'broadcast-address': { key: 'broadcastAddress', kind: 'string', describe: 'address that will be registered with lookupd (default: the host name, or 127.0.0.1 when listening on loopback only)' },
   'broadcast-tcp-port': { key: 'broadcastTcpPort', kind: 'int', describe: 'TCP port registered with lookupd (defaults to the TCP port this nsqd listens on)' },
@@ -96,9 +95,6 @@ export function flagDefault(spec: FlagSpec, defaults: NsqdOptions = defaultOptio
   return v as string | number;
 }
 
-const bad = badFlag;
-
-/** nsqd's config-file names whose flag is spelled differently */
 /** nsqd's config file names that are not the flag's name with underscores */
 export const CONFIG_NAME_TO_FLAG: Readonly<Record<string, string>> = {
   id: 'node-id',
@@ -108,110 +104,3 @@ export const CONFIG_NAME_TO_FLAG: Readonly<Record<string, string>> = {
   durable_topics: 'durable-topic',
   replica_addresses: 'replica-address',
 };
-
-/** A key of nsqd's TOML config file, as the flag it sets. */
-export function nsqdConfigFlag(key: string): ConfigFlag {
-  const flag = CONFIG_NAME_TO_FLAG[key] ?? key.replace(/_/g, '-');
-  const spec = NSQD_FLAGS[flag];
-  return spec === undefined ? undefined : { flag, repeatable: isListKind(spec.kind) };
-}
-
-/** Reads nsqd's TOML config file into flag values (by flag name). */
-export const flagsFromConfig = (config: Record<string, TomlValue>, file: string): Record<string, unknown> => flagsFromConfigFile(config, file, nsqdConfigFlag);
-
-/** Turns parsed flag values (strings from yargs) into engine options, rejecting bad ones. */
-export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdOptions> {
-  const out: Record<string, unknown> = {};
-  for (const [flag, spec] of Object.entries(NSQD_FLAGS)) {
-    const raw = values[flag];
-    if (raw === undefined) continue;
-    if (spec.key === null) {
-      // no effect, but nsqd refuses what its flag type refuses
-      if (spec.kind === 'bool') boolFlag(flag, lastValue(raw));
-      continue;
-    }
-    if (spec.kind === 'floats') {
-      const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
-      const nums = list.map((v) => {
-        const n = Number(v);
-        if (!Number.isFinite(n) || n <= 0 || n > 1) throw bad(flag, v, 'want a number in (0, 1.0]');
-        return n;
-      });
-      out[spec.key] = [...new Set(nums)];
-      continue;
-    }
-    if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'topics') {
-      const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
-      for (const a of list) {
-        if (spec.kind === 'topics') {
-          // a topic name, where * stands for any characters
-          if (!/^[.a-zA-Z0-9_*-]{1,64}$/.test(a)) throw bad(flag, a, 'want a topic name, * matching any characters');
-          continue;
-        }
-        if (spec.kind === 'urls' && /^https?:\/\/[^\s]+$/.test(a)) continue;
-        if (!/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(a)) throw bad(flag, a, spec.kind === 'urls' ? 'want host:port or an http(s):// URL' : 'want host:port');
-      }
-      out[spec.key] = [...new Set(list)];
-      continue;
-    }
-    const text = lastValue(raw);
-    switch (spec.kind) {
-      case 'string':
-        out[spec.key] = text;
-        break;
-      case 'int':
-      case 'bytes': {
-        if (!/^-?\d+$/.test(text.trim())) throw bad(flag, text, 'want an integer');
-        const n = Number(text);
-        if (spec.kind === 'bytes' && n <= 0) throw bad(flag, text, 'want a positive size in bytes');
-        out[spec.key] = n;
-        break;
-      }
-      case 'duration':
-        out[spec.key] = durationFlag(flag, text);
-        break;
-      case 'bool':
-        out[spec.key] = boolFlag(flag, text);
-        break;
-      case 'method':
-        // nsqd: --auth-http-request-method must be post or get
-        if (text !== 'get' && text !== 'post') throw bad(flag, text, 'want get or post');
-        out[spec.key] = text;
-        break;
-      case 'format':
-        if (text !== 'text' && text !== 'json') throw bad(flag, text, 'want text or json');
-        out[spec.key] = text;
-        break;
-      case 'level':
-        out[spec.key] = levelFlag(flag, text);
-        break;
-      case 'tls-required': {
-        // Go's strconv.ParseBool words, or tcp-https; a bare flag means true
-        const lower = text.toLowerCase();
-        if (lower === 'tcp-https') out[spec.key] = TLS_REQUIRED_EXCEPT_HTTP;
-        else if (['', '1', 't', 'true'].includes(lower)) out[spec.key] = TLS_REQUIRED;
-        else if (['0', 'f', 'false'].includes(lower)) out[spec.key] = TLS_NOT_REQUIRED;
-        else throw bad(flag, text, 'want true, false or tcp-https');
-        break;
-      }
-      case 'tls-version':
-        // nsqd leaves the default for an empty value (its example config has tls_min_version = "")
-        if (text === '') break;
-        if (!(text.toLowerCase() in TLS_VERSIONS)) throw bad(flag, text, `want one of ${Object.keys(TLS_VERSIONS).join(', ')}`);
-        out[spec.key] = text.toLowerCase();
-        break;
-      case 'degraded':
-        if (text !== 'refuse' && text !== 'accept') throw bad(flag, text, 'want refuse or accept');
-        out[spec.key] = text;
-        break;
-      case 'tls-policy':
-        if (text !== '' && text !== 'require' && text !== 'require-verify') throw bad(flag, text, 'want require or require-verify');
-        out[spec.key] = text;
-        break;
-    }
-  }
-  const o = out as Partial<NsqdOptions>;
-  if (o.nodeId !== undefined && (o.nodeId < 0 || o.nodeId >= 1024)) throw bad('node-id', o.nodeId, 'must be in range [0,1024)');
-  if (o.replicationFactor !== undefined && (o.replicationFactor < 1 || o.replicationFactor > 16)) throw bad('replication-factor', o.replicationFactor, 'want 1 to 16');
-  return o;
-}

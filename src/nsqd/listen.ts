@@ -2,20 +2,16 @@
 
 import type { Server } from 'node:net';
 import { UserError } from '../util/errors.js';
+import { formatHostPort, parseHostPort, type HostPort } from '../util/host-port.js';
 import { guardAccepts, type GuardLogger } from './accept-guard.js';
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
+export { formatHostPort, type HostPort };
 
 /** "host:port", "[::1]:port" or ":port" (all interfaces, as Go accepts it). */
 export function splitHostPort(addr: string, what: string): HostPort {
-  const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d{1,5})$/.exec(addr.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (m === null || port > 65535) throw new UserError(`invalid ${what} "${addr}": want host:port`, 'E_BAD_ADDRESS', 1);
-  const host = m[1] ?? m[2] ?? '';
-  return { host: host === '' ? '0.0.0.0' : host, port };
+  const a = parseHostPort(addr);
+  if (a === null) throw new UserError(`invalid ${what} "${addr}": want host:port`, 'E_BAD_ADDRESS', 1);
+  return { host: a.host === '' ? '0.0.0.0' : a.host, port: a.port };
 }
 
 export function listen(server: Server, addr: HostPort): Promise<HostPort> {
@@ -34,10 +30,6 @@ export function listen(server: Server, addr: HostPort): Promise<HostPort> {
       resolve({ host: a.address, port: a.port });
     });
   });
-}
-
-export function formatHostPort(e: HostPort): string {
-  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }
 
 /**

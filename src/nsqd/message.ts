@@ -1,5 +1,7 @@
-// One message as a channel holds it. The body is a range of a received buffer (never copied);
-// each channel gets its own Message (attempts, deadline, owner) sharing the same body bytes.
+// One message once it is delivered (in flight or deferred): queued messages live packed in typed
+// arrays (message-queue.ts) and become a Message only when sent. The body is a range of a body-store
+// slab (or of a buffer of its own for big bodies); each channel gets its own Message (attempts,
+// deadline, owner) sharing the same body bytes.
 
 import type { Client } from './client.js';
 

@@ -99,7 +99,9 @@ export function lockDataPath(dataPath: string): () => void {
         rmSync(lock, { force: true });
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`failed to lock data-path: ${(err as Error).message}`, 'E_DATA_PATH', 1);
+      const code = (err as NodeJS.ErrnoException).code;
+      // access(W_OK) says yes to root almost anywhere (/proc, /sys, a read-only mount): creating the lock is the real test
+      if (code !== 'EEXIST') throw new UserError(`failed to lock data-path: ${dataPath} is not writable (no file can be created in it: ${code ?? (err as Error).message})`, 'E_DATA_PATH', 1);
       const holder = Number(readFileSync(lock, 'utf8').trim());
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
         throw new UserError(`failed to lock data-path: ${dataPath} is in use by another nsqd (pid ${holder})`, 'E_DATA_PATH', 1);

@@ -1,6 +1,8 @@
 // Topic and channel name rules, as nsqd enforces them.
 
 const NAME_RE = /^[.a-zA-Z0-9_-]+(#ephemeral)?$/;
+/** The rule above in words, for the command line's errors. */
+export const NAME_RULE = '1-64 characters of [.a-zA-Z0-9_-], optionally ending in #ephemeral';
 const EPHEMERAL_SUFFIX = '#ephemeral';
 
 function isValidName(name: string): boolean {

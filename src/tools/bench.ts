@@ -9,11 +9,10 @@
 // this way; across hosts that needs synchronised clocks. Shorter bodies are filler only.
 
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import { Connection, NsqError, type Pipeline, type PublishBatch, type PublishSource } from '../client/connection.js';
+import { Connection, NsqError, type Pipeline, type PublishBatch, type PublishSource, type TransportOptions } from '../client/connection.js';
 import { parseAddress } from '../client/producer.js';
-import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
-import { readClientFlags, readTransportFlags, useTlsForHttps, type TransportOptions } from '../util/client-flags.js';
-import { formatDuration, parseDuration } from '../util/duration.js';
+import { useTlsForHttps } from '../client/http.js';
+import { formatDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../version.js';
 
@@ -45,7 +44,7 @@ export const BENCH_DEFAULTS = {
   maxInFlight: 2500,
 };
 
-interface CommonOptions {
+export interface CommonOptions {
   /** nsqd TCP addresses (host:port); `connections` connections to each */
   addresses: string[];
   topic: string;
@@ -441,47 +440,6 @@ export async function benchSub(o: SubOptions): Promise<BenchResult> {
 
 // ---- the command -------------------------------------------------------------------------------
 
-function integer(argv: Record<string, unknown>, flag: string, min: number): number {
-  const v = argv[flag];
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`invalid value "${String(v)}" for flag --${flag}: want an integer >= ${min}`, 'E_BAD_FLAG', 2);
-  return n;
-}
-
-function common(argv: Record<string, unknown>, connectionsFlag: string): CommonOptions {
-  const topic = String(argv['topic'] ?? BENCH_DEFAULTS.topic);
-  if (!isValidTopicName(topic)) throw new UserError(`invalid value "${topic}" for flag --topic: not a valid topic name`, 'E_BAD_FLAG', 2);
-  const rawDuration = String(argv['duration'] ?? BENCH_DEFAULTS.duration);
-  let durationMs: number;
-  try {
-    durationMs = parseDuration(rawDuration);
-  } catch (err) {
-    throw new UserError(`invalid value "${rawDuration}" for flag --duration: ${(err as Error).message}`, 'E_BAD_FLAG', 2);
-  }
-  if (!(durationMs > 0)) throw new UserError(`invalid value "${rawDuration}" for flag --duration: must be positive`, 'E_BAD_FLAG', 2);
-  const flags = readClientFlags(argv, 'bench', packageVersion());
-  return {
-    addresses: flags.nsqdTcpAddresses,
-    userAgent: flags.userAgent,
-    transport: readTransportFlags(argv),
-    authSecret: flags.authSecret,
-    topic,
-    connections: integer(argv, connectionsFlag, 1),
-    durationMs,
-    count: integer(argv, 'count', 0),
-  };
-}
-
-export function readPubOptions(argv: Record<string, unknown>): PubOptions {
-  return { ...common(argv, 'producers'), size: integer(argv, 'size', 1), batch: integer(argv, 'batch', 1), rate: integer(argv, 'rate', 0) };
-}
-
-export function readSubOptions(argv: Record<string, unknown>): SubOptions {
-  const channel = String(argv['channel'] ?? BENCH_DEFAULTS.channel);
-  if (!isValidChannelName(channel)) throw new UserError(`invalid value "${channel}" for flag --channel: not a valid channel name`, 'E_BAD_FLAG', 2);
-  return { ...common(argv, 'consumers'), channel, maxInFlight: integer(argv, 'max-in-flight', 1) };
-}
-
 const num = (x: number, digits = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** The short human report. */
@@ -506,11 +464,21 @@ export function formatResult(r: BenchResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+export type BenchRun = ({ mode: 'pub' } & PubOptions) | ({ mode: 'sub' } & SubOptions);
+
+export interface BenchReport {
+  /** nodes are found through these lookupds when `addresses` is empty */
+  lookupdHttpAddresses: string[];
+  lookupdPollInterval: number;
+  /** one JSON object instead of the human report */
+  json: boolean;
+}
+
 /** `nsq bench pub|sub`: runs, then prints the report (or one JSON object with --json). Ctrl-C stops early and reports. */
-export async function runBench(mode: 'pub' | 'sub', argv: Record<string, unknown>): Promise<void> {
-  const opts = mode === 'pub' ? readPubOptions(argv) : readSubOptions(argv);
+export async function runBench(run: BenchRun, report: BenchReport): Promise<void> {
+  const { mode, ...opts } = run;
   if (opts.transport !== undefined) await useTlsForHttps(opts.transport);
-  const client = readClientFlags(argv, 'bench', packageVersion());
+  const client = report;
   const lookupds = client.lookupdHttpAddresses;
   const ac = new AbortController();
   const onSignal = (): void => ac.abort();
@@ -556,5 +524,5 @@ export async function runBench(mode: 'pub' | 'sub', argv: Record<string, unknown
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  process.stdout.write(argv['json'] === true ? `${JSON.stringify(result)}\n` : formatResult(result));
+  process.stdout.write(report.json ? `${JSON.stringify(result)}\n` : formatResult(result));
 }

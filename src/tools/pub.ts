@@ -2,15 +2,11 @@
 // automatic MPUB batching, or HTTP), with every acknowledgement accounted for in the exit code.
 
 import type { Readable } from 'node:stream';
-import { NsqError } from '../client/connection.js';
-import { fetchWithin } from '../client/http.js';
+import { NsqError, type TransportOptions } from '../client/connection.js';
+import { fetchWithin, useTlsForHttps } from '../client/http.js';
 import { parseAddress, Producer } from '../client/producer.js';
 import { encodeMpubBody } from '../protocol/mpub.js';
-import { isValidTopicName } from '../protocol/names.js';
-import { readClientFlags, readTransportFlags, useTlsForHttps, type TransportOptions } from '../util/client-flags.js';
-import { DurationError, parseDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
-import { packageVersion } from '../version.js';
 
 export const EXIT_OK = 0;
 export const EXIT_CONNECTION = 1;
@@ -66,95 +62,6 @@ export interface PubConfig {
   /** AUTH secret for nodes that require it ('' : none) */
   authSecret: string;
   progress: 'auto' | 'always' | 'never';
-}
-
-function usage(message: string): UserError {
-  return new UserError(message, 'E_USAGE', EXIT_USAGE);
-}
-
-// ---- flags ------------------------------------------------------------------------------------
-
-const ESCAPES: Record<string, number> = { '0': 0, a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, e: 27, '\\': 92 };
-
-/** A --delimiter value: text with C-style escapes (\n, \t, \0, \xHH, \\); any number of bytes. */
-export function parseDelimiter(text: string): Buffer {
-  const bytes: Buffer[] = [];
-  let lit = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c !== '\\') {
-      lit += c;
-      continue;
-    }
-    const e = text[i + 1];
-    if (e === undefined) throw usage(`invalid value "${text}" for flag --delimiter: ends with a lone backslash (write \\\\ for one)`);
-    let byte: number;
-    if (e === 'x') {
-      const hex = text.slice(i + 2, i + 4);
-      if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw usage(`invalid value "${text}" for flag --delimiter: \\x takes two hex digits`);
-      byte = parseInt(hex, 16);
-      i += 3;
-    } else if (e in ESCAPES) {
-      byte = ESCAPES[e]!;
-      i += 1;
-    } else {
-      throw usage(`invalid value "${text}" for flag --delimiter: unknown escape \\${e}`);
-    }
-    if (lit !== '') bytes.push(Buffer.from(lit));
-    lit = '';
-    bytes.push(Buffer.from([byte]));
-  }
-  if (lit !== '') bytes.push(Buffer.from(lit));
-  const out = Buffer.concat(bytes);
-  if (out.length === 0) throw usage('flag --delimiter must not be empty');
-  return out;
-}
-
-export function configFromFlags(argv: Record<string, unknown>): PubConfig {
-  const name = typeof argv['$0'] === 'string' && argv['$0'] !== '' ? argv['$0'] : 'nsq';
-  // under `nsq`, argv._ starts with the command word; under to_nsq the command is the default one
-  const positional = [...(((argv['_'] as unknown[] | undefined) ?? []).slice(name === 'to_nsq' ? 0 : 1)), ...((argv['--'] as unknown[] | undefined) ?? [])].map(String);
-  let topic = typeof argv['topic'] === 'string' ? argv['topic'] : undefined;
-  if (topic === undefined) topic = positional.shift();
-  if (topic === undefined || topic === '') throw usage('a topic is required: nsq pub <topic> [message...] (or --topic)');
-  if (!isValidTopicName(topic)) throw usage(`invalid topic name "${topic}": 1-64 characters of [.a-zA-Z0-9_-], optionally ending in #ephemeral`);
-
-  if (argv['null'] === true && argv['delimiter'] !== undefined) throw usage('give either -0 or --delimiter, not both');
-  const delimiter = argv['null'] === true ? Buffer.from([0]) : parseDelimiter(typeof argv['delimiter'] === 'string' ? argv['delimiter'] : '\\n');
-
-  const rate = argv['rate'] === undefined ? 0 : Number(argv['rate']);
-  if (!Number.isFinite(rate) || rate < 0) throw usage(`invalid value "${String(argv['rate'])}" for flag --rate: want messages per second (0 for no limit)`);
-
-  let deferMs = 0;
-  if (argv['defer'] !== undefined) {
-    try {
-      deferMs = Math.round(parseDuration(String(argv['defer'])));
-    } catch (err) {
-      if (err instanceof DurationError) throw usage(`invalid value "${String(argv['defer'])}" for flag --defer: ${err.message}`);
-      throw err;
-    }
-    if (deferMs < 0) throw usage(`invalid value "${String(argv['defer'])}" for flag --defer: must not be negative`);
-  }
-
-  if (argv['quiet'] === true && argv['progress'] === true) throw usage('give either --quiet or --progress, not both');
-  const client = readClientFlags(argv, 'pub', packageVersion());
-  return {
-    name,
-    topic,
-    messages: positional.length > 0 ? positional.map((m) => Buffer.from(m)) : null,
-    delimiter,
-    allowEmpty: argv['allow-empty'] === true,
-    rate,
-    deferMs,
-    http: argv['http'] === true,
-    nsqdTcpAddresses: client.nsqdTcpAddresses,
-    nsqdHttpAddresses: client.nsqdHttpAddresses,
-    lookupdHttpAddresses: client.lookupdHttpAddresses,
-    userAgent: client.userAgent,
-    transport: readTransportFlags(argv),
-    authSecret: client.authSecret,
-    progress: argv['quiet'] === true ? 'never' : argv['progress'] === true ? 'always' : 'auto',
-  };
 }
 
 // ---- splitting --------------------------------------------------------------------------------
@@ -759,8 +666,7 @@ async function readRecords(
   if (last !== null) await take([last]);
 }
 
-export async function runPub(argv: Record<string, unknown>): Promise<void> {
-  const cfg = configFromFlags(argv);
+export async function runPub(cfg: PubConfig): Promise<void> {
   await useTlsForHttps(cfg.transport);
   const spread = cfg.lookupdHttpAddresses.length > 0;
   const addresses = cfg.http ? cfg.nsqdHttpAddresses : cfg.nsqdTcpAddresses;

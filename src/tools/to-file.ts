@@ -4,13 +4,12 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { lookupTopics } from '../client/discovery.js';
-import { readClientFlags, readTransportFlags, useTlsForHttps } from '../util/client-flags.js';
+import { useTlsForHttps } from '../client/http.js';
 import { UserError } from '../util/errors.js';
 import { Logger } from '../util/log.js';
-import { packageVersion } from '../version.js';
 import { FileLogger } from './to-file/file-logger.js';
 import { makeDirs } from './to-file/output-file.js';
-import { filenameTemplate, readToFileOptions } from './to-file/options.js';
+import { filenameTemplate, type ToFileOptions } from './to-file/options.js';
 
 const WHY: Record<string, string> = {
   ENOTDIR: 'a path component is not a directory',
@@ -44,12 +43,10 @@ async function writableDir(dir: string, flag: string): Promise<void> {
   }
 }
 
-export async function runToFile(argv: Record<string, unknown>): Promise<void> {
-  const opts = readToFileOptions(argv);
-  const client = readClientFlags(argv, 'to_file', packageVersion());
-  const transport = readTransportFlags(argv);
+export async function runToFile(opts: ToFileOptions): Promise<void> {
+  const { client, transport } = opts;
   await useTlsForHttps(transport);
-  const logger = new Logger(opts.logLevel, '[nsq_to_file] ');
+  const logger = new Logger(opts.logLevel, opts.logPrefix);
   await writableDir(opts.outputDir, '--output-dir');
   if (opts.workDir !== opts.outputDir) await writableDir(opts.workDir, '--work-dir');
 
@@ -113,7 +110,7 @@ export async function runToFile(argv: Record<string, unknown>): Promise<void> {
       // --topic-pattern: topics appear in lookupd over time; each new match gets its own files
       const pattern = opts.topicPattern;
       const look = async (): Promise<void> => {
-        for (const topic of await lookupTopics(client.lookupdHttpAddresses)) {
+        for (const topic of await lookupTopics(client.lookupdHttpAddresses, opts.lookupdTimeout)) {
           if (stopping || followed.has(topic) || !pattern.test(topic)) continue;
           followed.add(topic);
           logger.info(`[${topic}/${opts.channel}] topic matches --topic-pattern, following it`);

@@ -1,7 +1,7 @@
 // Polls /stats?format=json of every node in parallel, with a timeout per node. A node that does
 // not answer becomes a "down" entry with its error; the others are unaffected.
 
-import { askLookupds, httpAddressOf, httpBase, type Producer } from '../client/discovery.js';
+import { httpBase, lookupAllHttpNodes } from '../client/discovery.js';
 import type { ChannelStats, ClientStats, Stats, TopicStats } from '../nsqd/stats.js';
 
 export type { ChannelStats, ClientStats, Stats, TopicStats };
@@ -64,9 +64,9 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
  */
 export async function lookupNodes(lookupds: readonly string[], timeoutMs: number): Promise<{ nodes: string[] | null; lookupds: LookupdSnapshot[] }> {
   const answers = await Promise.all(
-    lookupds.map(async (address): Promise<{ address: string; producers?: Producer[]; error?: string }> => {
+    lookupds.map(async (address): Promise<{ address: string; nodes?: string[]; error?: string }> => {
       try {
-        return { address, producers: await askLookupds<Producer>([address], '/nodes', (b) => b['producers'], timeoutMs) };
+        return { address, nodes: await lookupAllHttpNodes([address], timeoutMs) };
       } catch (err) {
         // the client's errors name the address ("connect to lookupd X: why"); the screen names it already
         const why = (err as Error).message.replace(`connect to lookupd ${address}: `, '');
@@ -74,10 +74,10 @@ export async function lookupNodes(lookupds: readonly string[], timeoutMs: number
       }
     }),
   );
-  const answered = answers.filter((a) => a.producers !== undefined);
+  const answered = answers.filter((a) => a.nodes !== undefined);
   return {
-    nodes: answered.length === 0 ? null : [...new Set(answered.flatMap((a) => a.producers!.map(httpAddressOf)))],
-    lookupds: answers.map((a) => (a.producers !== undefined ? { address: a.address, ok: true } : { address: a.address, ok: false, error: a.error })),
+    nodes: answered.length === 0 ? null : [...new Set(answered.flatMap((a) => a.nodes!))],
+    lookupds: answers.map((a) => (a.nodes !== undefined ? { address: a.address, ok: true } : { address: a.address, ok: false, error: a.error })),
   };
 }
 

@@ -19,3 +19,4 @@ export function useHttpsOptions(tls: ClientTls): void {
     }),
   );
 }
+

@@ -8,12 +8,12 @@ import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type * as Tap from 'tap';
-import { runCli } from '../../src/cli.js';
-import { lookupdOptions } from '../../src/lookupd/run.js';
+import { runCli } from '../../commands/program.js';
+import { readLookupdOptions } from '../../commands/flags/lookupd.js';
 import { LOOKUPD_FLAGS } from '../../src/lookupd/flags.js';
 import { NSQD_FLAGS } from '../../src/nsqd/flags.js';
-import { serveOptions } from '../../src/nsqd/serve.js';
-import { normalizeGoFlags } from '../../src/util/argv.js';
+import { readNsqdOptions } from '../../commands/flags/nsqd.js';
+import { normalizeGoFlags } from '../../commands/flags/go-argv.js';
 import { BIN, serverPorts, spawnNsq, tempDir } from '../helpers/nsqd.js';
 
 const dir = tempDir(t, 'nsq-go-flags-');
@@ -115,7 +115,7 @@ async function check(args: string[], name: string, alias: string | undefined): P
   const command = alias ?? args[0];
   await runCli(normalizeGoFlags(args), name, alias, {
     handler: async (argv) => {
-      options = command === 'serve' ? (await serveOptions(argv)).options : await lookupdOptions(argv);
+      options = command === 'serve' ? await readNsqdOptions(argv) : await readLookupdOptions(argv);
     },
     fail: (message, exitCode) => {
       throw new Refused(message, exitCode);
@@ -235,7 +235,7 @@ t.test('-version under every name: the version, exit 0', async (t) => {
 
 t.test('an unknown flag or a bad boolean: one line, exit 2', async (t) => {
   const cases = [
-    [['-bogus-flag'], NSQLOOKUPD, 'nsqlookupd: Unknown argument: bogus-flag\n'],
+    [['-bogus-flag'], NSQLOOKUPD, 'nsqlookupd: unknown flag --bogus-flag\n'],
     [['-verbose=maybe', ...EPHEMERAL], NSQD, 'nsqd: invalid value "maybe" for flag --verbose: want true or false\n'],
     [['lookupd', '-verbose=maybe', ...EPHEMERAL], undefined, 'nsq: invalid value "maybe" for flag --verbose: want true or false\n'],
   ] as const;

@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, MAGIC_V2 } from '../../src/protocol/constants.js';
 import { encodeCommand, encodeCommandWithBody, encodeDpub, encodeIdentify, encodeMpub, encodePub } from '../../src/protocol/encoders.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
-import { flagsFromConfig, optionsFromFlags } from '../../src/nsqd/flags.js';
+import { flagsFromConfig, optionsFromFlags } from '../../commands/flags/nsqd.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../../src/nsqd/options.js';
 import { startAuthd, type AuthAnswer } from '../helpers/authd.js';

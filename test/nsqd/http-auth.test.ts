@@ -5,7 +5,7 @@
 import { request as httpsRequest } from 'node:https';
 import t, { type Test } from 'tap';
 import { AuthCache } from '../../src/nsqd/auth.js';
-import { flagsFromConfig, optionsFromFlags } from '../../src/nsqd/flags.js';
+import { flagsFromConfig, optionsFromFlags } from '../../commands/flags/nsqd.js';
 import { NSQD } from '../../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../../src/nsqd/options.js';
 import { startAuthd, type AuthAnswer, type Authd } from '../helpers/authd.js';

@@ -10,7 +10,7 @@ import { Consumer } from '../../src/client/consumer.js';
 import type { Message } from '../../src/client/connection.js';
 import { Producer } from '../../src/client/producer.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
-import { Batch, isoTimestamp, makeFormatter } from '../../src/tools/tail.js';
+import { Batch, isoTimestamp, makeFormatter } from '../../src/tools/message-format.js';
 import { BIN, spawnNsq, startNsqd, type Spawned } from '../helpers/nsqd.js';
 import { channelStats, httpBase, topicStats, waitFor } from '../helpers/stats.js';
 
@@ -426,5 +426,5 @@ t.test('invoked as nsq_tail: nsq_tail flags, Go-style', async (t) => {
   t.same(tail.stdout().split('\n').sort(), ['', 'go1 | one', 'go2 | two']);
   const bad = spawnNsq(t, ['-topic=x', '-bogus'], { argv0: alias });
   t.equal(await exited(bad), 2);
-  t.match(bad.stderr(), /^nsq_tail: Unknown argument: bogus\n$/);
+  t.match(bad.stderr(), /^nsq_tail: unknown flag --bogus\n$/);
 });

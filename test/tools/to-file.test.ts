@@ -8,7 +8,8 @@ import { gunzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { Producer } from '../../src/client/producer.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
-import { filenameTemplate, readToFileOptions } from '../../src/tools/to-file/options.js';
+import { readToFileOptions } from '../../commands/to-file.js';
+import { filenameTemplate } from '../../src/tools/to-file/options.js';
 import { strftime } from '../../src/tools/to-file/strftime.js';
 import { BIN, spawnNsq, startNsqd, type Spawned } from '../helpers/nsqd.js';
 
@@ -80,7 +81,7 @@ t.test('filename template: <REV> only when something can clash, .gz added, host 
   t.throws(() => o({ gzip: true, 'filename-format': '<TOPIC>.log' }), /missing <REV>/);
   t.throws(() => o({ 'sync-interval': '0s' }), /must be positive/);
   t.throws(() => o({ 'rotate-interval': '5' }), /missing unit/);
-  t.throws(() => o({ 'gzip-level': '0' }), /must be 1-9/);
+  t.throws(() => o({ 'gzip-level': '0' }), /want an integer from 1 to 9/);
   t.throws(() => o({ topic: ['bad topic!'] }), /not a valid topic name/);
 });
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { formatDuration, parseDuration } from '../../src/util/duration.js';
-import { normalizeGoFlags } from '../../src/util/argv.js';
+import { normalizeGoFlags } from '../../commands/flags/go-argv.js';
 
 t.test('Go duration syntax', async (t) => {
   t.equal(parseDuration('90s'), 90_000);

@@ -7,7 +7,7 @@ import type { Message } from '../../client/connection.js';
 import { Consumer } from '../../client/consumer.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Logger } from '../../util/log.js';
-import type { TransportOptions } from '../../util/client-flags.js';
+import type { TransportOptions } from '../../client/connection.js';
 import type { ToFileOptions } from './options.js';
 import { exclusiveRename, exists, OutputFile } from './output-file.js';
 import { strftime } from './strftime.js';

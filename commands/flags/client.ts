@@ -1,36 +1,43 @@
-// Flags every client command shares (pub, tail, to-file, bench, top), with the Go tools' names.
-// By default they talk to the local node.
+// Flags every client command shares (pub, tail, to-file, bench, top, ...), with the Go tools'
+// names: their yargs definitions and their reading into typed options. By default the tools talk
+// to the local node.
 
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import type { ClientTls, ConnectionConfig } from '../client/connection.js';
-import { parseDuration } from './duration.js';
-import { UserError } from './errors.js';
-import { parseAddress } from '../client/producer.js';
+import type { ClientTls, TransportOptions } from '../../src/client/connection.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import { addressesFlag, badFlag, durationFlag, integerFlag, lastValue, POSITIVE, usageError } from './values.js';
 
 export const DEFAULT_NSQD_TCP = '127.0.0.1:4150';
 export const DEFAULT_NSQD_HTTP = '127.0.0.1:4151';
 
-export interface ClientFlags {
-  nsqdTcpAddresses: string[];
-  nsqdHttpAddresses: string[];
-  /** lookupd HTTP addresses: nodes are discovered through them (empty: none given) */
-  lookupdHttpAddresses: string[];
-  /** ms between lookupd polls */
-  lookupdPollInterval: number;
-  userAgent: string;
-  /** sent with AUTH to servers that require it ('' : none) */
-  authSecret: string;
+/** The shared connection flags, read. */
+export type ClientFlags = ClientOptions;
+
+/** Which of the shared connection flags a command uses (it lists only those). */
+export interface ClientFlagSet {
+  /** --nsqd-tcp-address: it speaks TCP to nsqd */
+  tcp?: boolean;
+  /** --nsqd-http-address: it speaks HTTP to nsqd */
+  http?: boolean;
+  /** --lookupd-poll-interval: it asks lookupd again while it runs */
+  poll?: boolean;
+  /** --user-agent: it sends IDENTIFY */
+  userAgent?: boolean;
 }
 
-/** Adds --nsqd-tcp-address (repeatable), --nsqd-http-address (repeatable), --user-agent. */
-export function clientFlags<T>(y: Argv<T>): Argv<T> {
-  return y
-    .option('nsqd-tcp-address', { type: 'string', array: true, nargs: 1, describe: `nsqd TCP address (may be given multiple times) [default: ${DEFAULT_NSQD_TCP}]`, group: 'Connection:' })
-    .option('nsqd-http-address', { type: 'string', array: true, nargs: 1, describe: `nsqd HTTP address (may be given multiple times) [default: ${DEFAULT_NSQD_HTTP}]`, group: 'Connection:' })
-    .option('lookupd-http-address', { type: 'string', array: true, nargs: 1, describe: 'lookupd HTTP address to discover nsqd nodes (may be given multiple times)', group: 'Connection:' })
-    .option('lookupd-poll-interval', { type: 'string', describe: 'how often to ask lookupd for the nodes again (Go duration) [default: 1m]', group: 'Connection:' })
-    .option('user-agent', { type: 'string', describe: 'user agent sent to nsqd in IDENTIFY', group: 'Connection:' }) as unknown as Argv<T>;
+/**
+ * Adds --nsqd-tcp-address and --nsqd-http-address (repeatable), --lookupd-http-address, and
+ * --lookupd-poll-interval, --user-agent, as far as the command uses them.
+ */
+export function clientFlags<T>(y: Argv<T>, uses: ClientFlagSet = { tcp: true, http: true, poll: true, userAgent: true }): Argv<T> {
+  const group = 'Connection:';
+  if (uses.tcp === true) y = y.option('nsqd-tcp-address', { type: 'string', array: true, nargs: 1, describe: `nsqd TCP address (may be given multiple times) [default: ${DEFAULT_NSQD_TCP}]`, group });
+  if (uses.http === true) y = y.option('nsqd-http-address', { type: 'string', array: true, nargs: 1, describe: `nsqd HTTP address (may be given multiple times) [default: ${DEFAULT_NSQD_HTTP}]`, group });
+  y = y.option('lookupd-http-address', { type: 'string', array: true, nargs: 1, describe: 'lookupd HTTP address to discover nsqd nodes (may be given multiple times)', group });
+  if (uses.poll === true) y = y.option('lookupd-poll-interval', { type: 'string', describe: 'how often to ask lookupd for the nodes again (Go duration) [default: 1m]', group });
+  if (uses.userAgent === true) y = y.option('user-agent', { type: 'string', describe: 'user agent sent to nsqd in IDENTIFY', group });
+  return y as unknown as Argv<T>;
 }
 
 /**
@@ -54,54 +61,23 @@ function authSecret(argv: Record<string, unknown>): string {
   return flag === undefined ? '' : lastString(flag);
 }
 
-function addresses(raw: unknown, flag: string, fallback: string, defaultPort: number): string[] {
-  const list = raw === undefined ? [] : (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter((s) => s !== '');
-  if (list.length === 0) return [fallback];
-  // HTTP addresses may say their scheme (https:// for a node that serves its API over TLS)
-  const http = flag.endsWith('http-address');
-  for (const a of list) {
-    try {
-      parseAddress(http ? a.replace(/^https?:\/\//, '').replace(/\/$/, '') : a, defaultPort);
-    } catch {
-      throw new UserError(`invalid value "${a}" for flag --${flag}: want host:port${http ? ' or http(s)://host:port' : ''}`, 'E_BAD_FLAG', 2);
-    }
-  }
-  return [...new Set(list)];
-}
-
-function pollInterval(raw: unknown): number {
-  if (raw === undefined) return 60_000;
-  try {
-    const ms = parseDuration(String(raw));
-    if (ms > 0) return ms;
-  } catch {
-    // reported below
-  }
-  throw new UserError(`invalid value "${String(raw)}" for flag --lookupd-poll-interval: want a positive Go duration`, 'E_BAD_FLAG', 2);
-}
-
-function lastString(raw: unknown): string {
-  const v = Array.isArray(raw) ? raw[raw.length - 1] : raw;
-  return v === undefined ? '' : String(v);
-}
+const lastString = (raw: unknown): string => (raw === undefined ? '' : lastValue(raw));
 
 export function readClientFlags(argv: Record<string, unknown>, tool: string, version: string): ClientFlags {
-  const lookupds = argv['lookupd-http-address'] === undefined ? [] : addresses(argv['lookupd-http-address'], 'lookupd-http-address', '', 4161);
+  const lookupds = addressesFlag('lookupd-http-address', argv['lookupd-http-address'], [], { defaultPort: 4161, http: true });
+  // with lookupd the nodes are discovered: the local node is no longer assumed
+  const local = (fallback: string): string[] => (lookupds.length > 0 ? [] : [fallback]);
   return {
-    // with lookupd the nodes are discovered: the local node is no longer assumed
-    nsqdTcpAddresses: lookupds.length > 0 && argv['nsqd-tcp-address'] === undefined ? [] : addresses(argv['nsqd-tcp-address'], 'nsqd-tcp-address', DEFAULT_NSQD_TCP, 4150),
+    nsqdTcpAddresses: addressesFlag('nsqd-tcp-address', argv['nsqd-tcp-address'], local(DEFAULT_NSQD_TCP), { defaultPort: 4150 }),
     lookupdHttpAddresses: lookupds,
-    lookupdPollInterval: pollInterval(argv['lookupd-poll-interval']),
-    nsqdHttpAddresses: lookupds.length > 0 && argv['nsqd-http-address'] === undefined ? [] : addresses(argv['nsqd-http-address'], 'nsqd-http-address', DEFAULT_NSQD_HTTP, 4151),
+    lookupdPollInterval: argv['lookupd-poll-interval'] === undefined ? 60_000 : durationFlag('lookupd-poll-interval', argv['lookupd-poll-interval'], POSITIVE),
+    nsqdHttpAddresses: addressesFlag('nsqd-http-address', argv['nsqd-http-address'], local(DEFAULT_NSQD_HTTP), { defaultPort: 4151, http: true }),
     userAgent: typeof argv['user-agent'] === 'string' ? argv['user-agent'] : `nsq-${tool}/${version}`,
     authSecret: authSecret(argv),
   };
 }
 
 // ---- transport: TLS and compression for the TCP client commands (pub, tail, to-file, bench) ----
-
-/** What the TCP commands pass on to every connection they open. */
-export type TransportOptions = Pick<ConnectionConfig, 'tls' | 'snappy' | 'deflate' | 'deflateLevel'>;
 
 const TLS_MIN_VERSIONS: Record<string, NonNullable<ClientTls['minVersion']>> = {
   'ssl3.0': 'TLSv1',
@@ -142,7 +118,7 @@ function readPemFlag(argv: Record<string, unknown>, flag: string): Buffer | unde
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw new UserError(`cannot read --${flag} ${file}: ${why}`, 'E_BAD_FLAG', 2);
+    throw usageError(`cannot read --${flag} ${file}: ${why}`, 'E_BAD_FLAG');
   }
 }
 
@@ -158,11 +134,22 @@ const GO_NSQ_OPTIONS: Record<string, string> = {
   deflate: 'deflate',
   deflate_level: 'deflate-level',
   auth_secret: 'auth-secret',
+  user_agent: 'user-agent',
+  max_in_flight: 'max-in-flight',
+  lookupd_poll_interval: 'lookupd-poll-interval',
 };
+
+/** go-nsq's other config names: accepted (scripts pass them) with a warning that they change nothing here. */
+const GO_NSQ_NO_EFFECT = new Set([
+  'dial_timeout', 'read_timeout', 'write_timeout', 'local_addr', 'lookupd_poll_jitter', 'max_requeue_delay', 'default_requeue_delay',
+  'backoff_strategy', 'max_backoff_duration', 'backoff_multiplier', 'max_attempts', 'low_rdy_idle_timeout', 'low_rdy_timeout',
+  'rdy_redistribute_interval', 'client_id', 'hostname', 'heartbeat_interval', 'sample_rate', 'output_buffer_size', 'output_buffer_timeout', 'msg_timeout',
+]);
+const warned = new Set<string>();
 const BOOL_FLAGS = new Set(['tls', 'tls-insecure-skip-verify', 'snappy', 'deflate']);
 
-/** Folds --consumer-opt / --producer-opt values into the flags they stand for. */
-function withGoOptions(argv: Record<string, unknown>): Record<string, unknown> {
+/** Folds --consumer-opt / --producer-opt values into the flags they stand for (the program does it for every command). */
+export function withGoOptions(argv: Record<string, unknown>): Record<string, unknown> {
   const out = { ...argv };
   for (const flag of ['consumer-opt', 'producer-opt']) {
     const raw = argv[flag];
@@ -173,12 +160,17 @@ function withGoOptions(argv: Record<string, unknown>): Record<string, unknown> {
       // go-nsq: a name without a value is boolean true
       const value = comma === -1 ? 'true' : opt.slice(comma + 1);
       const ours = GO_NSQ_OPTIONS[name];
-      if (ours === undefined) throw new UserError(`invalid value "${opt}" for flag --${flag}: supported options are ${Object.keys(GO_NSQ_OPTIONS).join(', ')}`, 'E_BAD_FLAG', 2);
+      if (ours === undefined && GO_NSQ_NO_EFFECT.has(name)) {
+        if (!warned.has(name)) process.stderr.write(`nsq: warning: --${flag} ${name} has no effect here (accepted for the Go tools' command lines)\n`);
+        warned.add(name);
+        continue;
+      }
+      if (ours === undefined) throw badFlag(flag, opt, `supported options are ${Object.keys(GO_NSQ_OPTIONS).join(', ')}`);
       if (BOOL_FLAGS.has(ours)) {
         const v = value.toLowerCase();
         if (['1', 't', 'true'].includes(v)) out[ours] = true;
         else if (['0', 'f', 'false'].includes(v)) out[ours] = false;
-        else throw new UserError(`invalid value "${opt}" for flag --${flag}: want true or false`, 'E_BAD_FLAG', 2);
+        else throw badFlag(flag, opt, 'want true or false');
       } else {
         out[ours] = value;
       }
@@ -205,16 +197,6 @@ function tlsFlags<T>(y: Argv<T>, group: string): Argv<T> {
     .option('tls-min-version', { type: 'string', describe: 'lowest TLS version to accept: tls1.0, tls1.1, tls1.2, tls1.3 [default: tls1.2]', group }) as unknown as Argv<T>;
 }
 
-/**
- * The TLS flags also apply to the command's HTTP calls to https:// addresses (lookupd queries,
- * `pub --http`, `top`); loaded only when TLS flags are given.
- */
-export async function useTlsForHttps(transport: TransportOptions): Promise<void> {
-  if (transport.tls === undefined) return;
-  const { useHttpsOptions } = await import('./https-client.js');
-  useHttpsOptions(transport.tls);
-}
-
 export function readTransportFlags(cli: Record<string, unknown>): TransportOptions {
   const argv = withGoOptions(cli);
   const out: TransportOptions = {};
@@ -223,7 +205,7 @@ export function readTransportFlags(cli: Record<string, unknown>): TransportOptio
     const tls: ClientTls = {};
     const cert = readPemFlag(argv, 'tls-cert');
     const key = readPemFlag(argv, 'tls-key');
-    if ((cert === undefined) !== (key === undefined)) throw new UserError('--tls-cert and --tls-key must be given together', 'E_BAD_FLAG', 2);
+    if ((cert === undefined) !== (key === undefined)) throw usageError('--tls-cert and --tls-key must be given together', 'E_BAD_FLAG');
     if (cert !== undefined) tls.cert = cert;
     if (key !== undefined) tls.key = key;
     const ca = readPemFlag(argv, 'tls-root-ca-file');
@@ -232,21 +214,19 @@ export function readTransportFlags(cli: Record<string, unknown>): TransportOptio
     if (given('tls-min-version')) {
       const v = String(argv['tls-min-version']).toLowerCase();
       const node = TLS_MIN_VERSIONS[v];
-      if (node === undefined) throw new UserError(`invalid value "${String(argv['tls-min-version'])}" for flag --tls-min-version: want one of ${Object.keys(TLS_MIN_VERSIONS).join(', ')}`, 'E_BAD_FLAG', 2);
+      if (node === undefined) throw badFlag('tls-min-version', argv['tls-min-version'], `want one of ${Object.keys(TLS_MIN_VERSIONS).join(', ')}`);
       tls.minVersion = node;
     }
     out.tls = tls;
   }
-  if (argv['snappy'] === true && argv['deflate'] === true) throw new UserError('give either --snappy or --deflate, not both', 'E_BAD_FLAG', 2);
+  if (argv['snappy'] === true && argv['deflate'] === true) throw usageError('give either --snappy or --deflate, not both', 'E_BAD_FLAG');
   if (argv['snappy'] === true) out.snappy = true;
   if (argv['deflate'] === true || argv['deflate-level'] !== undefined) {
     out.deflate = true;
     if (argv['deflate-level'] !== undefined) {
-      const n = Number(argv['deflate-level']);
-      if (!Number.isInteger(n) || n < 1 || n > 9) throw new UserError(`invalid value "${String(argv['deflate-level'])}" for flag --deflate-level: want an integer from 1 to 9`, 'E_BAD_FLAG', 2);
-      out.deflateLevel = n;
+      out.deflateLevel = integerFlag('deflate-level', argv['deflate-level'], 1, 9);
     }
-    if (out.snappy === true) throw new UserError('give either --snappy or --deflate, not both', 'E_BAD_FLAG', 2);
+    if (out.snappy === true) throw usageError('give either --snappy or --deflate, not both', 'E_BAD_FLAG');
   }
   return out;
 }

@@ -2,23 +2,9 @@
 // and hands the arguments to yargs. `--version` is answered before anything heavy loads.
 
 import { basename } from 'node:path';
-import { normalizeGoFlags } from './util/argv.js';
-import { NSQ_VERSION, packageVersion } from './version.js';
-
-/** Go tool names this program answers to, and the subcommand each one means. */
-const ALIASES: Record<string, string> = {
-  nsqd: 'serve',
-  nsqlookupd: 'lookupd',
-  to_nsq: 'pub',
-  nsq_tail: 'tail',
-  nsq_to_file: 'to-file',
-  nsq_stat: 'top',
-};
-
-/** Arguments a Go tool name implies, before the user's own (which win). */
-const ALIAS_ARGS: Record<string, string[]> = {
-  nsq_stat: ['--plain', '--interval=2s'],
-};
+import { ALIAS_ARGS, ALIASES } from './aliases.js';
+import { normalizeGoFlags } from './flags/go-argv.js';
+import { NSQ_VERSION, packageVersion } from '../src/version.js';
 
 function invokedAs(): string {
   const name = basename(process.argv[1] ?? 'nsq').replace(/\.(c|m)?js$/, '');
@@ -34,11 +20,13 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const { runCli } = await import('./cli.js');
+  const { runCli } = await import('./program.js');
   await runCli([...(ALIAS_ARGS[name] ?? []), ...args], name, ALIASES[name]);
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`nsq: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  // a user's mistake found outside yargs' own checks (a flag folded in by middleware) keeps its exit code
+  const code = err instanceof Error && typeof (err as { exitCode?: unknown }).exitCode === 'number' ? (err as unknown as { exitCode: number }).exitCode : 1;
+  process.stderr.write(`${invokedAs()}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(code);
 });

@@ -1,23 +1,22 @@
 // `nsq serve`: run the engine in the foreground until SIGINT/SIGTERM; with --with-lookupd, a lookupd
 // in the same process too, so one command gives a complete local cluster of one.
 
-import { withConfigFile } from '../util/flag-values.js';
-import { nsqdConfigFlag, optionsFromFlags } from './flags.js';
-import { NSQD } from './nsqd.js';
-import type { NsqdOptions } from './options.js';
+import { NSQD } from '../src/nsqd/nsqd.js';
+import type { NsqdOptions } from '../src/nsqd/options.js';
+import type { LookupdOptions } from '../src/lookupd/options.js';
 
-/** The engine's options from the command line and its --config file; a bad value is a UserError. */
-export async function serveOptions(cli: Record<string, unknown>): Promise<{ flags: Record<string, unknown>; options: Partial<NsqdOptions> }> {
-  const flags = await withConfigFile(cli, nsqdConfigFlag);
-  return { flags, options: optionsFromFlags(flags) };
+export interface ServeRun {
+  nsqd: Partial<NsqdOptions>;
+  /** --with-lookupd: the lookupd to run beside the engine (null: none) */
+  withLookupd: Pick<LookupdOptions, 'tcpAddress' | 'httpAddress'> | null;
 }
 
-export async function runServe(cli: Record<string, unknown>): Promise<void> {
-  const { flags, options } = await serveOptions(cli);
+export async function runServe(run: ServeRun): Promise<void> {
+  const options = { ...run.nsqd };
   let lookupd: { stop(): Promise<void> } | null = null;
-  if (flags['with-lookupd'] === true) {
-    const [{ NSQLookupd }] = await Promise.all([import('../lookupd/lookupd.js')]);
-    const l = new NSQLookupd({ tcpAddress: String(flags['with-lookupd-tcp-address'] ?? '127.0.0.1:4160'), httpAddress: String(flags['with-lookupd-http-address'] ?? '127.0.0.1:4161') });
+  if (run.withLookupd !== null) {
+    const { NSQLookupd } = await import('../src/lookupd/lookupd.js');
+    const l = new NSQLookupd(run.withLookupd);
     await l.start();
     lookupd = l;
     options.nsqlookupdTcpAddresses = [...(options.nsqlookupdTcpAddresses ?? []), `${l.tcpEndpoint.host}:${l.tcpEndpoint.port}`];

@@ -1,0 +1,17 @@
+// The Go tools' names this program answers to (a symlink, or the package's bin entries), and what
+// each one means: used by the entry point and by the completion scripts.
+
+/** Go tool names this program answers to, and the subcommand each one means. */
+export const ALIASES: Record<string, string> = {
+  nsqd: 'serve',
+  nsqlookupd: 'lookupd',
+  to_nsq: 'pub',
+  nsq_tail: 'tail',
+  nsq_to_file: 'to-file',
+  nsq_stat: 'top',
+};
+
+/** Arguments a Go tool name implies, before the user's own (which win). */
+export const ALIAS_ARGS: Record<string, string[]> = {
+  nsq_stat: ['--plain', '--interval=2s'],
+};
