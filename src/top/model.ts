@@ -2,7 +2,7 @@
 // deltas, as nsq_stat computes them), sparkline history, filtering and sorting, and each node's
 // replication (replication.ts). Plain TS, no React.
 
-import type { ChannelStats, ClientStats, Snapshot, TopicStats } from './poller.js';
+import type { ChannelStats, ClientStats, LookupdSnapshot, Snapshot, TopicStats } from './poller.js';
 import { nodeReplication, takeoversByOrigin, type NodeReplication } from './replication.js';
 
 export { humanize, sparkline } from './format.js';
@@ -247,6 +247,11 @@ export class TopModel {
     return this.#nodes;
   }
 
+  /** the lookupds asked for the nodes in the last poll (none without --lookupd-http-address) */
+  get lookupds(): LookupdSnapshot[] {
+    return this.#lastSnapshot?.lookupds ?? [];
+  }
+
   /** Topics (with their channels) matching `filter` (a substring of the topic or a channel name), sorted. */
   topics(filter = '', sort: SortKey = 'name'): TopicRow[] {
     const f = filter.toLowerCase();
@@ -268,7 +273,7 @@ export class TopModel {
     return this.#clients.get(`${topic}|${channel}`) ?? [];
   }
 
-  /** Totals for the header line. */
+  /** Totals for the header line; the node counts are of nsqd nodes only, never lookupds. */
   totals(): { nodesUp: number; nodesDown: number; inRate: number; outRate: number; depth: number; topics: number } {
     let inRate = 0;
     let outRate = 0;

@@ -38,6 +38,7 @@ export function onceTable(model: TopModel, snapshot: Snapshot, filter = ''): str
     if (!n.up) lines.push(`node ${n.address} is down: ${n.error ?? 'no answer'}${repl === null ? '' : `  ·  ${repl.text}`}`);
     else if (repl !== null) lines.push(`node ${n.address} (${n.replication?.name ?? n.replicationName}) ${repl.text}`);
   }
+  for (const l of model.lookupds) if (!l.ok) lines.push(`lookupd ${l.address} is down: ${l.error ?? 'no answer'}`);
   const table = new Table({
     head: ['topic / channel', 'depth', 'in-flight', 'deferred', 'req/s', 'timeout/s', 'in/s', 'out/s', 'consumers', 'paused'],
     style: { head: [], border: [], compact: true },
@@ -50,7 +51,7 @@ export function onceTable(model: TopModel, snapshot: Snapshot, filter = ''): str
       table.push([`  ${c.name}`, humanize(c.depth), humanize(c.inFlight), humanize(c.deferred), humanize(c.requeueRate), humanize(c.timeoutRate), humanize(c.inRate), humanize(c.outRate), String(c.consumers), c.paused ? 'paused' : '']);
     }
   }
-  if (topics.length === 0) lines.push(snapshot.nodes.some((n) => n.ok) ? 'no topics' : 'no node answered');
+  if (topics.length === 0) lines.push(snapshot.nodes.some((n) => n.ok) ? 'no topics' : snapshot.nodes.length === 0 ? 'no nsqd registered with lookupd' : 'no node answered');
   else lines.push(table.toString());
   return lines.join('\n') + '\n';
 }

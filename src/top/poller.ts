@@ -14,10 +14,20 @@ export interface NodeSnapshot {
   stats?: Stats;
 }
 
+/** A lookupd asked for the nodes (--lookupd-http-address): not a node itself, never counted as one. */
+export interface LookupdSnapshot {
+  address: string;
+  ok: boolean;
+  error?: string;
+}
+
 export interface Snapshot {
   /** ms since the epoch when the poll started */
   at: number;
+  /** the nsqd nodes */
   nodes: NodeSnapshot[];
+  /** the lookupds that were asked for them; absent without --lookupd-http-address */
+  lookupds?: LookupdSnapshot[];
 }
 
 export function statsUrl(address: string): string {
@@ -48,13 +58,27 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   return String(err);
 }
 
-/** The HTTP addresses of every node registered with the lookupds that answer; null when none does. */
-export async function lookupNodes(lookupds: readonly string[], timeoutMs: number): Promise<string[] | null> {
-  try {
-    return await lookupAllHttpNodes(lookupds, timeoutMs);
-  } catch {
-    return null;
-  }
+/**
+ * The HTTP addresses of every node registered with the lookupds that answer (null when none does),
+ * and how each lookupd answered: one that is down is shown as such, while the others still count.
+ */
+export async function lookupNodes(lookupds: readonly string[], timeoutMs: number): Promise<{ nodes: string[] | null; lookupds: LookupdSnapshot[] }> {
+  const answers = await Promise.all(
+    lookupds.map(async (address): Promise<{ address: string; nodes?: string[]; error?: string }> => {
+      try {
+        return { address, nodes: await lookupAllHttpNodes([address], timeoutMs) };
+      } catch (err) {
+        // the client's errors name the address ("connect to lookupd X: why"); the screen names it already
+        const why = (err as Error).message.replace(`connect to lookupd ${address}: `, '');
+        return { address, error: why };
+      }
+    }),
+  );
+  const answered = answers.filter((a) => a.nodes !== undefined);
+  return {
+    nodes: answered.length === 0 ? null : [...new Set(answered.flatMap((a) => a.nodes!))],
+    lookupds: answers.map((a) => (a.nodes !== undefined ? { address: a.address, ok: true } : { address: a.address, ok: false, error: a.error })),
+  };
 }
 
 export async function pollAll(addresses: readonly string[], timeoutMs: number): Promise<Snapshot> {
@@ -104,13 +128,14 @@ export class Poller {
 
   async #poll(): Promise<Snapshot> {
     if (this.#lookupds.length === 0) return pollAll(this.#addresses, this.#timeoutMs);
-    const listed = await lookupNodes(this.#lookupds, this.#timeoutMs);
+    const { nodes: listed, lookupds } = await lookupNodes(this.#lookupds, this.#timeoutMs);
+    // while no lookupd answers, the nodes found before are still watched
     const current = new Set(listed ?? this.#discovered);
     for (const a of current) this.#discovered.add(a);
     const gone = [...this.#discovered].filter((a) => !current.has(a) && !this.#addresses.includes(a));
     const snapshot = await pollAll([...new Set([...this.#addresses, ...current])], this.#timeoutMs);
     for (const a of gone) snapshot.nodes.push({ address: a, ok: false, error: 'no longer registered with lookupd' });
-    if (listed === null) snapshot.nodes.push(...this.#lookupds.map((l) => ({ address: l, ok: false, error: 'lookupd did not answer' })));
+    snapshot.lookupds = lookupds;
     return snapshot;
   }
 

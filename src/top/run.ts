@@ -22,6 +22,9 @@ export interface TopOptions {
   authSecret: string;
 }
 
+const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[H';
+const LEAVE_ALTERNATE_SCREEN = '\x1b[?1049l';
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runTop(o: TopOptions): Promise<void> {
@@ -32,12 +35,34 @@ export async function runTop(o: TopOptions): Promise<void> {
   // ink renders only a final frame when it thinks it runs in CI; here a person is at a terminal
   for (const key of Object.keys(process.env)) if (key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_')) delete process.env[key];
   // ink and react load only here: every other command starts without them
-  const [{ render }, { createElement }, { App }, { runAction }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js'), import('./actions.js')]);
+  const [{ render }, { createElement }, { App }, { runAction }, { default: chalk }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js'), import('./actions.js'), import('chalk')]);
   const act = (action: ActionKind, target: Target): Promise<string> => runAction(action, target, { authSecret: o.authSecret });
-  const app = render(createElement(App, { model, poller, act }), { exitOnCtrlC: false });
-  poller.start();
-  await app.waitUntilExit();
-  poller.stop();
+  // the screen of its own, as top and less have: what was on the terminal is back after q, and a
+  // resize redraws a screen that holds only the dashboard (an inline frame leaves copies of itself
+  // in the scrollback when the terminal rewraps it)
+  const leave = (): void => void process.stdout.write(LEAVE_ALTERNATE_SCREEN);
+  process.stdout.write(ENTER_ALTERNATE_SCREEN);
+  process.once('exit', leave);
+  // a signal ends it as q does, so the terminal gets its screen back ('exit' does not run on a signal's death)
+  const SIGNALS = { SIGTERM: 15, SIGHUP: 1 } as const;
+  let quit = (): void => {};
+  const onSignal = (signal: keyof typeof SIGNALS): void => {
+    process.exitCode = 128 + SIGNALS[signal];
+    quit();
+  };
+  for (const sig of Object.keys(SIGNALS) as (keyof typeof SIGNALS)[]) process.on(sig, onSignal);
+  try {
+    // ink draws styles through chalk: at level 0 (NO_COLOR, --no-color, a dumb terminal) there is no reverse video
+    const app = render(createElement(App, { model, poller, act, filter: o.filter, marker: chalk.level === 0 }), { exitOnCtrlC: false });
+    quit = () => app.unmount();
+    poller.start();
+    await app.waitUntilExit();
+  } finally {
+    poller.stop();
+    for (const sig of Object.keys(SIGNALS) as (keyof typeof SIGNALS)[]) process.off(sig, onSignal);
+    process.off('exit', leave);
+    leave();
+  }
 }
 
 /** Two polls `interval` apart (so rates mean something), then one table. */
@@ -47,7 +72,8 @@ async function runOnce(o: TopOptions): Promise<void> {
   const first = await poller.pollOnce();
   model.update(first);
   if (!first.nodes.some((n) => n.ok)) {
-    throw new UserError(`no nsqd answered: ${first.nodes.map((n) => `${n.address}: ${n.error}`).join('; ')}`, 'E_UNREACHABLE', 1);
+    const why = [...first.nodes.map((n) => `${n.address}: ${n.error}`), ...(first.lookupds ?? []).filter((l) => !l.ok).map((l) => `lookupd ${l.address}: ${l.error}`)];
+    throw new UserError(`no nsqd answered: ${why.length === 0 ? 'none registered with lookupd' : why.join('; ')}`, 'E_UNREACHABLE', 1);
   }
   await sleep(Math.min(o.intervalMs, 1000));
   const second = await poller.pollOnce();
@@ -72,7 +98,8 @@ async function runPlain(o: TopOptions): Promise<void> {
       const s = await poller.pollOnce();
       model.update(s);
       if (!s.nodes.some((n) => n.ok)) {
-        throw new UserError(`failed to get nsqd stats - ${s.nodes.map((n) => `${n.address}: ${n.error}`).join('; ')}`, 'E_UNREACHABLE', 1);
+        const why = [...s.nodes.map((n) => `${n.address}: ${n.error}`), ...(s.lookupds ?? []).filter((l) => !l.ok).map((l) => `lookupd ${l.address}: ${l.error}`)];
+        throw new UserError(`failed to get nsqd stats - ${why.length === 0 ? 'no nsqd registered with lookupd' : why.join('; ')}`, 'E_UNREACHABLE', 1);
       }
       if (plainRow(model, o.topic, o.channel) === null) {
         throw new UserError(`failed to find channel(${o.channel}) in stats metadata for topic(${o.topic})`, 'E_NOT_FOUND', 1);

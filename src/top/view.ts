@@ -2,6 +2,7 @@
 // navigation is testable without a terminal. Components render what this and the model say.
 
 import { SORT_KEYS, type ClientRow, type SortKey, type TopModel, type TopicRow, type ChannelRow } from './model.js';
+import { replicationLine, type Level } from './replication.js';
 
 export type Screen = { kind: 'topics' } | { kind: 'topic'; topic: string } | { kind: 'channel'; topic: string; channel: string };
 
@@ -85,6 +86,8 @@ export type Effect = { kind: 'quit' } | { kind: 'action'; action: ActionKind; ta
 export function press(v: ViewState, key: Key, model: TopModel): [ViewState, Effect] {
   const all = lines(v, model);
   if (key.ctrl && key.input === 'c') return [v, { kind: 'quit' }];
+  // an action's message has been read once a key is pressed: the key hints come back
+  if (v.message !== null) v = { ...v, message: null };
   if (v.confirm !== null) {
     if (key.input === 'y' || key.input === 'Y') return [{ ...v, confirm: null, message: null }, { kind: 'action', action: v.confirm.action, target: v.confirm.target }];
     return [{ ...v, confirm: null, message: 'cancelled' }, null];
@@ -136,6 +139,65 @@ export function press(v: ViewState, key: Key, model: TopModel): [ViewState, Effe
     }
   }
   return [v, null];
+}
+
+/** A line under the header: a node that is down or replicates, a lookupd that does not answer (health in words, so it reads without colour). */
+export interface Note {
+  key: string;
+  text: string;
+  level: Level;
+}
+
+/** The header's notes, at most `max` lines: the last then says how many more there are. */
+export function headerNotes(model: TopModel, max = Infinity): Note[] {
+  const notes: Note[] = [];
+  for (const n of model.nodes) {
+    const repl = replicationLine(n.replication, n.takenOverBy);
+    if (!n.up) notes.push({ key: n.address, level: 'bad', text: `${n.address} down: ${n.error ?? 'no answer'} (retrying)${repl === null ? '' : `  ·  ${repl.text}`}` });
+    else if (repl !== null) notes.push({ key: n.address, level: repl.level, text: `${n.address} (${n.replication?.name ?? n.replicationName}) ${repl.text}` });
+  }
+  for (const l of model.lookupds) if (!l.ok) notes.push({ key: `lookupd ${l.address}`, level: 'bad', text: `lookupd ${l.address} down: ${l.error ?? 'no answer'} (retrying)` });
+  if (notes.length <= max) return notes;
+  const kept = notes.slice(0, Math.max(0, max - 1));
+  const more = notes.slice(kept.length);
+  return [...kept, { key: '…', level: more.some((n) => n.level === 'bad') ? 'bad' : 'warn', text: `… and ${more.length} more` }];
+}
+
+/** What the screen says instead of rows: before the first answer, when no node answers, when nothing matches. */
+export function emptyText(v: ViewState, model: TopModel): string {
+  const snapshot = model.snapshot;
+  if (snapshot === null) return 'waiting for the first answer…';
+  if (!snapshot.nodes.some((n) => n.ok)) {
+    if (snapshot.nodes.length > 0) return 'no nsqd answered: nodes unreachable (retrying)';
+    if (model.lookupds.some((l) => l.ok)) return 'no nsqd registered with lookupd yet';
+    return 'no lookupd answered: cannot find the nodes (retrying)';
+  }
+  const s = screen(v);
+  if (s.kind === 'topic') return model.topic(s.topic) === undefined ? `topic ${s.topic} is gone` : 'no channels';
+  if (s.kind === 'channel') return 'no consumers connected';
+  if (v.filter !== '' && model.topics().length > 0) return `no topic or channel matches "${v.filter}"`;
+  return 'no topics yet';
+}
+
+const HINTS = ['↑↓ move', 'Enter open', '/ filter', 's sort', 'p pause', 'e empty', 'd delete', 'space freeze'];
+const HINTS_ALWAYS = '? help · q quit';
+
+/** The key hints that fit `width`, after `lead` (where the page is): the least used go first, `? help · q quit` stays. */
+export function keyHints(width: number, lead = ''): string {
+  const shown = [...HINTS];
+  const line = (): string => [...(lead === '' ? [] : [lead]), ...shown, HINTS_ALWAYS].join(' · ');
+  while (shown.length > 0 && [...line()].length > width) shown.pop();
+  return line();
+}
+
+/**
+ * The rows of a list of `count` that are shown in `height` lines: whole pages, so the rows stay
+ * put while the cursor moves within a page.
+ */
+export function pageOf(count: number, selected: number, height: number): { start: number; end: number } {
+  if (height <= 0 || count <= height) return { start: 0, end: count };
+  const start = Math.floor(Math.max(0, Math.min(selected, count - 1)) / height) * height;
+  return { start, end: Math.min(count, start + height) };
 }
 
 export function describeTarget(t: Target): string {

@@ -3,6 +3,19 @@
 
 import { execFileSync } from 'node:child_process';
 import type { Test } from 'tap';
+import { BIN } from './nsqd.js';
+
+/**
+ * The shell command that runs the compiled `nsq` with `args` in a session, in the environment a
+ * person has: without the colour switches tap sets for its children (NO_COLOR=1, FORCE_COLOR=0)
+ * unless `env` sets them, and without tap's NODE_OPTIONS hook (it costs each start most of a second
+ * on a loaded machine).
+ */
+export function nsqCommand(args: string[], env: Record<string, string> = {}): string {
+  const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const set = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`);
+  return ['env', '-u', 'NO_COLOR', '-u', 'FORCE_COLOR', '-u', 'NODE_OPTIONS', ...set, quote(process.execPath), quote(BIN), ...args.map(quote)].join(' ');
+}
 
 export interface Tmux {
   (...args: string[]): string;

@@ -106,3 +106,26 @@ t.test('a node that does not answer is shown down, the rest stays', async (t) =>
   t.match(f, new RegExp(`127\\.0\\.0\\.1:${deadPort} down: connection refused \\(retrying\\)`));
   t.match(f, /alive/);
 });
+
+t.test('--filter is where the dashboard starts; an action\'s message gives way to the key hints after messageMs', async (t) => {
+  const nsqd = await startNsqd(t);
+  nsqd.getTopic('orders').getChannel('billing');
+  nsqd.getTopic('events');
+  const model = new TopModel();
+  const poller = new Poller([`127.0.0.1:${nsqd.httpEndpoint.port}`], 100, 1000);
+  const ui = render(<App model={model} poller={poller} filter="ord" marker messageMs={150} act={async () => 'pause topic orders: done on 1 node'} />);
+  t.teardown(() => {
+    poller.stop();
+    ui.unmount();
+  });
+  poller.start();
+  const first = await frameWith(ui.lastFrame, 'billing');
+  t.match(first, /filter: ord/);
+  t.notMatch(first, /events/);
+  t.match(first, /^> orders /m, 'marker: the selected row starts with ">"');
+  t.match(first, /^ {4}└ billing /m, 'the other rows keep the gutter blank');
+  ui.stdin.write('p');
+  await frameWith(ui.lastFrame, 'pause topic orders: done on 1 node');
+  const back = await frameWith(ui.lastFrame, /↑↓ move · Enter open/, 3000);
+  t.notMatch(back, /done on 1 node/, 'the message went by itself');
+});

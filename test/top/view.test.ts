@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { TopModel } from '../../src/top/model.js';
-import { initialView, lines, press, screen, type Key, type ViewState } from '../../src/top/view.js';
+import { emptyText, headerNotes, initialView, keyHints, lines, pageOf, press, screen, type Key, type ViewState } from '../../src/top/view.js';
 import type { Stats } from '../../src/top/poller.js';
 
 function stats(): Stats {
@@ -76,4 +76,52 @@ t.test('s cycles the sort, space freezes, ? shows help, q quits', async (t) => {
   t.notOk(run(['?', 'x']).v.help, 'any key closes the help');
   t.same(run(['q']).effects, [{ kind: 'quit' }]);
   t.same(run([{ input: 'c', ctrl: true }]).effects, [{ kind: 'quit' }]);
+});
+
+t.test('a key press ends a message: the key hints come back', async (t) => {
+  const cancelled = run(['e', 'n']).v;
+  t.equal(cancelled.message, 'cancelled');
+  t.equal(run(['j'], cancelled).v.message, null, 'j moves and ends it');
+  t.equal(run(['j'], cancelled).v.cursor, 1);
+  t.equal(run(['x'], cancelled).v.message, null, 'so does a key that does nothing');
+  t.equal(run([{ input: '', downArrow: true }, 'p'], { ...initialView, stack: [{ kind: 'channel', topic: 'alpha', channel: 'a1' }] }).v.message, 'select a topic or channel to pause', 'a key that says something says it');
+});
+
+t.test('what the screen says without rows', async (t) => {
+  t.equal(emptyText(initialView, new TopModel()), 'waiting for the first answer…', 'before the first poll');
+  const down = new TopModel();
+  down.update({ at: 1000, nodes: [{ address: 'n:4151', ok: false, error: 'connection refused' }] });
+  t.equal(emptyText(initialView, down), 'no nsqd answered: nodes unreachable (retrying)');
+  const none = new TopModel();
+  none.update({ at: 1000, nodes: [], lookupds: [{ address: 'l:4161', ok: true }] });
+  t.equal(emptyText(initialView, none), 'no nsqd registered with lookupd yet');
+  const lost = new TopModel();
+  lost.update({ at: 1000, nodes: [], lookupds: [{ address: 'l:4161', ok: false, error: 'connection refused' }] });
+  t.equal(emptyText(initialView, lost), 'no lookupd answered: cannot find the nodes (retrying)');
+  const empty = new TopModel();
+  empty.update({ at: 1000, nodes: [{ address: 'n:4151', ok: true, stats: { ...stats(), topics: [] } }] });
+  t.equal(emptyText(initialView, empty), 'no topics yet', 'only when a node answered');
+  t.equal(emptyText({ ...initialView, filter: 'zzz' }, model), 'no topic or channel matches "zzz"');
+});
+
+t.test('header notes: nodes down and lookupds down, each on a line, capped', async (t) => {
+  const m = new TopModel();
+  m.update({ at: 1000, nodes: [{ address: 'n:4151', ok: true, stats: stats() }, { address: 'm:4151', ok: false, error: 'connection refused' }], lookupds: [{ address: 'l:4161', ok: false, error: 'connection refused' }, { address: 'k:4161', ok: true }] });
+  t.same(headerNotes(m), [
+    { key: 'm:4151', level: 'bad', text: 'm:4151 down: connection refused (retrying)' },
+    { key: 'lookupd l:4161', level: 'bad', text: 'lookupd l:4161 down: connection refused (retrying)' },
+  ]);
+  t.same(m.totals().nodesUp + m.totals().nodesDown, 2, 'lookupds are not counted as nodes');
+  t.same(headerNotes(m, 1), [{ key: '…', level: 'bad', text: '… and 2 more' }]);
+});
+
+t.test('key hints fit the width; rows are shown a page at a time', async (t) => {
+  for (const w of [40, 60, 80, 100, 120]) t.ok([...keyHints(w)].length <= w, `hints fit ${w} columns`);
+  t.match(keyHints(40), /\? help · q quit$/, 'help and quit stay');
+  t.equal(keyHints(200), '↑↓ move · Enter open · / filter · s sort · p pause · e empty · d delete · space freeze · ? help · q quit');
+  t.match(keyHints(60, '11–20 of 25'), /^11–20 of 25 · /);
+  t.same(pageOf(5, 4, 10), { start: 0, end: 5 }, 'all rows when they fit');
+  t.same(pageOf(25, 9, 10), { start: 0, end: 10 });
+  t.same(pageOf(25, 10, 10), { start: 10, end: 20 }, 'the cursor past the page turns it');
+  t.same(pageOf(25, 24, 10), { start: 20, end: 25 });
 });

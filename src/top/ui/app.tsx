@@ -1,34 +1,47 @@
 // The dashboard: wires key presses to the view reducer, snapshots to the model, and actions to nsqd.
+// On a terminal the frame is exactly its height (the table shows a page of rows), so a redraw
+// after a resize covers the whole screen and leaves nothing of the frame before.
 
 import { Box, Text, useApp, useInput } from 'ink';
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { runAction } from '../actions.js';
 import type { TopModel } from '../model.js';
 import type { Poller } from '../poller.js';
-import { describeTarget, initialView, lines as linesOf, press, screen, type Target, type ActionKind, type ViewState } from '../view.js';
+import { describeTarget, emptyText, headerNotes, initialView, keyHints, lines as linesOf, pageOf, press, screen, type Target, type ActionKind, type ViewState } from '../view.js';
 import { ChannelScreen } from './channel-screen.js';
 import { Header } from './header.js';
 import { Help } from './help.js';
 import { TopicScreen } from './topic-screen.js';
 import { TopicsScreen } from './topics-screen.js';
 import { useSnapshots } from './use-snapshots.js';
-import { useTerminalWidth } from './use-terminal-width.js';
+import { useTerminalSize } from './use-terminal-size.js';
 
 export interface AppProps {
   model: TopModel;
   poller: Poller;
   /** how actions reach nsqd (tests may pass their own) */
   act?: (action: ActionKind, target: Target) => Promise<string>;
+  /** the name filter to start with (--filter), as if typed after `/` and kept with Enter */
+  filter?: string;
+  /** mark the selected row with `>`: for a terminal that shows no styles (no reverse video) */
+  marker?: boolean;
+  /** how long an action's message stays before the key hints come back (a key press ends it sooner) */
+  messageMs?: number;
 }
 
-export function App({ model, poller, act = runAction }: AppProps): React.JSX.Element {
+const APP_DEFAULTS = { act: runAction, filter: '', marker: false, messageMs: 5000 } satisfies Partial<AppProps>;
+
+export function App(props: AppProps): React.JSX.Element {
+  const { model, poller, act, filter, marker, messageMs } = { ...APP_DEFAULTS, ...props };
   const { exit } = useApp();
-  const [view, setView] = useState<ViewState>(initialView);
+  const [view, setView] = useState<ViewState>(() => ({ ...initialView, filter }));
   useSnapshots(poller, model, view.frozen);
-  const width = useTerminalWidth();
+  const { columns: width, rows: height } = useTerminalSize();
 
   const current = useRef(view);
   current.current = view;
+  /** the "<action> <target>…" line while the action runs: it stays until the answer replaces it */
+  const pending = useRef<string | null>(null);
 
   const onKey = useCallback(
     (input: string, key: { upArrow: boolean; downArrow: boolean; return: boolean; escape: boolean; backspace: boolean; delete: boolean; ctrl: boolean }) => {
@@ -44,9 +57,12 @@ export function App({ model, poller, act = runAction }: AppProps): React.JSX.Ele
         return;
       }
       if (effect?.kind === 'action') {
-        current.current = { ...next, message: `${effect.action} ${describeTarget(effect.target)}…` };
+        const running = `${effect.action} ${describeTarget(effect.target)}…`;
+        pending.current = running;
+        current.current = { ...next, message: running };
         setView(current.current);
         void act(effect.action, effect.target).then((message) => {
+          if (pending.current === running) pending.current = null;
           setView((w) => ({ ...w, message }));
           poller.refresh();
         });
@@ -61,29 +77,49 @@ export function App({ model, poller, act = runAction }: AppProps): React.JSX.Ele
   onKeyRef.current = onKey;
   useInput(onKey);
 
+  // a message goes after messageMs; the answer of a running action is waited for
+  useEffect(() => {
+    const shown = view.message;
+    if (shown === null || shown === pending.current) return;
+    const timer = setTimeout(() => setView((w) => (w.message === shown ? { ...w, message: null } : w)), messageMs);
+    return () => clearTimeout(timer);
+  }, [view.message, messageMs]);
+
   const all = linesOf(view, model);
   const selected = Math.min(view.cursor, Math.max(0, all.length - 1));
   const s = screen(view);
+  // the lines around the table: the header's first line, the footer, a screen's title, the table's head
+  const fixed = 2 + (s.kind === 'topics' ? 0 : 1) + 1;
+  const notes = headerNotes(model, height === undefined ? Infinity : Math.max(1, Math.floor(height / 3)));
+  const page = pageOf(all.length, selected, height === undefined ? all.length : Math.max(1, height - fixed - notes.length));
+  const where = page.start > 0 || page.end < all.length ? `${page.start + 1}–${page.end} of ${all.length}` : '';
+  const shown = { lines: all, selected, width, page, marker, empty: emptyText(view, model) };
   return (
-    <Box flexDirection="column">
-      <Header model={model} view={view} />
-      {view.help ? (
-        <Help />
-      ) : s.kind === 'topics' ? (
-        <TopicsScreen lines={all} selected={selected} width={width} />
-      ) : s.kind === 'topic' ? (
-        <TopicScreen topic={s.topic} lines={all} selected={selected} width={width} />
-      ) : (
-        <ChannelScreen topic={s.topic} channel={s.channel} lines={all} selected={selected} width={width} />
-      )}
+    <Box flexDirection="column" width={width} height={height}>
+      <Header model={model} view={view} notes={notes} />
+      <Box flexDirection="column" flexGrow={1} overflow="hidden">
+        {view.help ? (
+          <Help />
+        ) : s.kind === 'topics' ? (
+          <TopicsScreen {...shown} />
+        ) : s.kind === 'topic' ? (
+          <TopicScreen topic={s.topic} {...shown} />
+        ) : (
+          <ChannelScreen topic={s.topic} channel={s.channel} {...shown} />
+        )}
+      </Box>
       {view.confirm !== null ? (
-        <Text color="yellow" bold>
+        <Text color="yellow" bold wrap="truncate-middle">
           {view.confirm.action} {describeTarget(view.confirm.target)} on {view.confirm.target.nodes.length} node(s)? (y/N)
         </Text>
       ) : view.message !== null ? (
-        <Text color="cyan">{view.message}</Text>
+        <Text color="cyan" wrap="truncate-middle">
+          {view.message}
+        </Text>
       ) : (
-        <Text dimColor>↑↓ move · Enter open · / filter · s sort · p pause · e empty · d delete · space freeze · ? help · q quit</Text>
+        <Text dimColor wrap="truncate-end">
+          {keyHints(width, where)}
+        </Text>
       )}
     </Box>
   );

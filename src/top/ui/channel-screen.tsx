@@ -4,7 +4,7 @@ import { Text } from 'ink';
 import type { Column } from '../columns.js';
 import { humanize, type ClientRow } from '../model.js';
 import type { Line } from '../view.js';
-import { Table } from './table.js';
+import { Table, type ScreenProps } from './table.js';
 
 const c = (l: Line): ClientRow => l.row as ClientRow;
 const flags = (r: ClientRow): string => [r.tls ? 'tls' : '', r.snappy ? 'snappy' : '', r.deflate ? 'deflate' : ''].filter(Boolean).join(',') || '-';
@@ -21,13 +21,13 @@ const COLUMNS: Column<Line>[] = [
   { title: 'NODE', width: 21, priority: 4, align: 'left', value: (l) => c(l).node },
 ];
 
-export function ChannelScreen({ topic, channel, lines, selected, width }: { topic: string; channel: string; lines: Line[]; selected: number; width: number }): React.JSX.Element {
+export function ChannelScreen({ topic, channel, lines, selected, width, page, marker, empty }: ScreenProps & { topic: string; channel: string }): React.JSX.Element {
   return (
     <>
-      <Text>
+      <Text wrap="truncate-end">
         <Text bold>{topic}</Text> / <Text bold>{channel}</Text> <Text dimColor>— consumers (Esc: back)</Text>
       </Text>
-      {lines.length === 0 ? <Text dimColor>no consumers connected</Text> : <Table columns={COLUMNS} rows={lines} selected={selected} width={width} style={() => ({})} keyOf={(l) => `${c(l).node}|${c(l).remote_address}`} />}
+      {lines.length === 0 ? <Text dimColor wrap="truncate-end">{empty}</Text> : <Table columns={COLUMNS} rows={lines} selected={selected} width={width} page={page} marker={marker} style={() => ({})} keyOf={(l) => `${c(l).node}|${c(l).remote_address}`} />}
     </>
   );
 }

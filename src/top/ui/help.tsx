@@ -1,16 +1,19 @@
-// The key reference (`?`).
+// The key reference (`?`). Every line fits a 60-column terminal, and none wraps in a narrower one.
 
 import { Box, Text } from 'ink';
 
+const KEY_WIDTH = 16;
+
+/** [keys, what they do]: with the key column, a description fits 60 columns less the box (4). */
 export const KEYS: [string, string][] = [
   ['↑/↓  j/k', 'move'],
-  ['Enter', 'open a topic (its channels) or a channel (its consumers)'],
+  ['Enter', 'open a topic, then a channel'],
   ['Esc  Backspace', 'back'],
-  ['/', 'filter by topic or channel name (Enter keeps it, Esc clears it)'],
-  ['s', 'cycle sort: name, depth, in rate, out rate'],
-  ['p', 'pause or unpause the selected topic or channel'],
-  ['e', 'empty the selected topic or channel (asks first)'],
-  ['d', 'delete the selected topic or channel (asks first)'],
+  ['/', 'filter by name (Enter keeps, Esc clears)'],
+  ['s', 'sort: name, depth, in rate, out rate'],
+  ['p', 'pause or unpause the selected row'],
+  ['e', 'empty the selected row (asks first)'],
+  ['d', 'delete the selected row (asks first)'],
   ['space', 'freeze or resume updates'],
   ['?', 'this help'],
   ['q  Ctrl-C', 'quit'],
@@ -21,12 +24,14 @@ export function Help(): React.JSX.Element {
     <Box flexDirection="column" borderStyle="round" paddingX={1}>
       <Text bold>keys</Text>
       {KEYS.map(([k, what]) => (
-        <Text key={k}>
-          <Text color="cyan">{k.padEnd(16)}</Text>
+        <Text key={k} wrap="truncate-end">
+          <Text color="cyan">{k.padEnd(KEY_WIDTH)}</Text>
           {what}
         </Text>
       ))}
-      <Text dimColor>any key closes this help</Text>
+      <Text dimColor wrap="truncate-end">
+        any key closes this help
+      </Text>
     </Box>
   );
 }

@@ -4,7 +4,7 @@ import { Text } from 'ink';
 import type { Column } from '../columns.js';
 import { humanize, type ChannelRow } from '../model.js';
 import type { Line } from '../view.js';
-import { Table } from './table.js';
+import { Table, type ScreenProps } from './table.js';
 import { lineStyle } from './topics-screen.js';
 
 const r = (l: Line): ChannelRow => l.row as ChannelRow;
@@ -23,13 +23,13 @@ const COLUMNS: Column<Line>[] = [
   { title: 'NODES', width: 30, priority: 5, align: 'left', value: (l) => r(l).nodes.join(' ') },
 ];
 
-export function TopicScreen({ topic, lines, selected, width }: { topic: string; lines: Line[]; selected: number; width: number }): React.JSX.Element {
+export function TopicScreen({ topic, lines, selected, width, page, marker, empty }: ScreenProps & { topic: string }): React.JSX.Element {
   return (
     <>
-      <Text>
+      <Text wrap="truncate-end">
         <Text bold>{topic}</Text> <Text dimColor>— channels (Enter: consumers, Esc: back)</Text>
       </Text>
-      {lines.length === 0 ? <Text dimColor>no channels</Text> : <Table columns={COLUMNS} rows={lines} selected={selected} width={width} style={lineStyle} keyOf={(l) => r(l).name} />}
+      {lines.length === 0 ? <Text dimColor wrap="truncate-end">{empty}</Text> : <Table columns={COLUMNS} rows={lines} selected={selected} width={width} page={page} marker={marker} style={lineStyle} keyOf={(l) => r(l).name} />}
     </>
   );
 }

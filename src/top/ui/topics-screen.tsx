@@ -4,7 +4,7 @@ import { Text } from 'ink';
 import type { Column } from '../columns.js';
 import { humanize, sparkline } from '../model.js';
 import type { Line } from '../view.js';
-import { Table, type RowStyle } from './table.js';
+import { Table, type RowStyle, type ScreenProps } from './table.js';
 
 const num = (f: (l: Line) => number) => (l: Line) => humanize(f(l));
 const rowOf = (l: Line) => l.row as { depth: number; inFlight: number; deferred: number; requeueRate: number; timeoutRate: number; inRate: number; outRate: number; consumers: number; paused: boolean; history: number[]; stalled: boolean };
@@ -32,7 +32,7 @@ export function lineStyle(l: Line): RowStyle {
   return { bold: l.kind === 'topic' };
 }
 
-export function TopicsScreen({ lines, selected, width }: { lines: Line[]; selected: number; width: number }): React.JSX.Element {
-  if (lines.length === 0) return <Text dimColor>no topics yet</Text>;
-  return <Table columns={COLUMNS} rows={lines} selected={selected} width={width} style={lineStyle} keyOf={(l) => (l.kind === 'channel' ? `${l.row.topic}|${l.row.name}` : l.kind === 'topic' ? l.row.name : '')} />;
+export function TopicsScreen({ lines, selected, width, page, marker, empty }: ScreenProps): React.JSX.Element {
+  if (lines.length === 0) return <Text dimColor wrap="truncate-end">{empty}</Text>;
+  return <Table columns={COLUMNS} rows={lines} selected={selected} width={width} page={page} marker={marker} style={lineStyle} keyOf={(l) => (l.kind === 'channel' ? `${l.row.topic}|${l.row.name}` : l.kind === 'topic' ? l.row.name : '')} />;
 }

@@ -11,8 +11,7 @@ exports[`dist/test/top/snapshot.test.js > TAP > main screen and consumer screen,
 [1morders[22m / [1mbilling[22m [2m— consumers (Esc: back)[22m
 [4m[1mCLIENT                 ADDRESS               USER AGENT           RDY  INFLT     FIN    REQ[22m[24m
 [7mworker-1.local         10.0.0.7:51234        go-nsq/1.1.0          10      5     875      3[27m
-[2m↑↓ move · Enter open · / filter · s sort · p pause · e empty · d delete · space freeze · ? help · q [22m
-[2mquit[22m
+[2m↑↓ move · Enter open · / filter · s sort · p pause · e empty · d delete · ? help · q quit[22m
 `
 
 exports[`dist/test/top/snapshot.test.js > TAP > main screen and consumer screen, with colours > main screen 1`] = `
@@ -22,6 +21,5 @@ exports[`dist/test/top/snapshot.test.js > TAP > main screen and consumer screen,
 [7m[31morders                             0      5      1     10      0     100     100     1       [39m[27m
 [2m  └ audit                        100      0      0      0      0     100       0     0 paused[22m
 [33m  └ billing                      120      5      1     10      0     100     100     1       [39m
-[2m↑↓ move · Enter open · / filter · s sort · p pause · e empty · d delete · space freeze · ? help · q [22m
-[2mquit[22m
+[2m↑↓ move · Enter open · / filter · s sort · p pause · e empty · d delete · ? help · q quit[22m
 `

@@ -1,0 +1,187 @@
+// `nsq top` in a real terminal (tmux), the screen as a person reads it: --filter from the start,
+// the selected row without colours, whole frames after a resize, the help in a small terminal,
+// the key hints after an action's message, what it says while no node answers, and the terminal
+// given back after q or a signal.
+
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import t, { type Test } from 'tap';
+import { KEYS } from '../../src/top/ui/help.js';
+import { keyHints } from '../../src/top/view.js';
+import type { NSQD } from '../../src/nsqd/nsqd.js';
+import { startNsqd } from '../helpers/nsqd.js';
+import { nsqCommand, tmuxServer, type Tmux } from '../helpers/tmux.js';
+
+/** the program's start on a loaded machine: ink and react load before the first frame */
+const FIRST_FRAME_MS = 15_000;
+const HINTS = /↑↓ move · .*\? help · q quit/;
+
+/** `nsq top` against `http` in a new session of `cols`×`rows`, in a person's environment and `env`. */
+function top(tmux: Tmux, session: string, http: string, args: string[] = [], size: [number, number] = [110, 24], env: Record<string, string> = {}): void {
+  tmux('new-session', '-d', '-s', session, '-x', String(size[0]), '-y', String(size[1]), nsqCommand(['top', `--nsqd-http-address=${http}`, '--interval=200ms', ...args], env));
+}
+
+/** An nsqd with topics events and orders (channels audit and billing), one message in each. */
+async function node(t: Test): Promise<{ http: string; nsqd: NSQD }> {
+  const nsqd = await startNsqd(t);
+  const orders = nsqd.getTopic('orders');
+  orders.getChannel('audit');
+  orders.getChannel('billing');
+  orders.publish(Buffer.from('x'), 0, 1);
+  nsqd.getTopic('events').publish(Buffer.from('x'), 0, 1);
+  return { http: `127.0.0.1:${nsqd.httpEndpoint.port}`, nsqd };
+}
+
+const markedLines = (screen: string): string[] => screen.split('\n').filter((l) => l.startsWith('>'));
+
+t.test('--filter: the live view starts filtered, as after typing / and the text; Esc clears it', async (t) => {
+  const { http } = await node(t);
+  const tmux = tmuxServer(t);
+  top(tmux, 'f', http, ['--filter=ord']);
+  const first = await tmux.screenWith('f', 'billing', FIRST_FRAME_MS);
+  t.match(first, /^nsq top .* filter: ord/, 'the header shows the filter');
+  t.notMatch(first, /events/, 'a topic that does not match is not listed');
+  t.match(first, /^orders\s+0 .*\n  └ audit\s+1 .*\n  └ billing\s+1 /m, 'the topic that matches, with its channels');
+  tmux('send-keys', '-t', 'f', 'Escape');
+  const all = await tmux.screenWith('f', 'events');
+  t.notMatch(all, /filter:/, 'Esc clears it');
+});
+
+t.test('NO_COLOR or --no-color: the selected row is marked with ">", and the mark moves with j/k', async (t) => {
+  const { http, nsqd } = await node(t);
+  const tmux = tmuxServer(t);
+  top(tmux, 'env', http, [], [110, 24], { NO_COLOR: '1' });
+  top(tmux, 'flag', http, ['--no-color']);
+  top(tmux, 'colour', http);
+  for (const session of ['env', 'flag']) {
+    const first = await tmux.screenWith(session, 'billing', FIRST_FRAME_MS);
+    t.equal(markedLines(first).length, 1, `${session}: one row is marked`);
+    t.match(markedLines(first)[0], /^> events\s+1\s/, `${session}: the first`);
+    t.notMatch(tmux('capture-pane', '-t', session, '-p', '-e'), /\x1b\[/, `${session}: no styles at all`);
+  }
+  // the control: with colours the selected row is in reverse video, and there is no mark
+  const coloured = await tmux.screenWith('colour', 'billing', FIRST_FRAME_MS, ['-e']);
+  t.match(coloured, /\x1b\[(?:\d+;)*7m[^\n]*events\s+1\s/, 'colours: the selected row in reverse video');
+  t.equal(markedLines(tmux('capture-pane', '-t', 'colour', '-p')).length, 0, 'colours: no mark');
+  const moved = async (key: string, row: RegExp): Promise<void> => {
+    tmux('send-keys', '-t', 'env', key);
+    const s = await tmux.screenWith('env', (s) => markedLines(s).length === 1 && row.test(markedLines(s)[0]!));
+    t.equal(markedLines(s).length, 1, `after ${key}: one marked row, ${row}`);
+  };
+  await moved('j', /^> orders /);
+  await moved('j', /^>   └ audit /);
+  await moved('k', /^> orders /);
+  // what a prompt acts on is what is marked
+  tmux('send-keys', '-t', 'env', 'd');
+  await tmux.screenWith('env', 'delete topic orders on 1 node(s)? (y/N)');
+  tmux('send-keys', '-t', 'env', 'n');
+  await tmux.screenWith('env', 'cancelled');
+  t.ok(nsqd.getTopic('orders').getExistingChannel('billing'), 'nothing deleted');
+});
+
+t.test('a resize leaves nothing of the frame before; the help fits 60x20', async (t) => {
+  const { http } = await node(t);
+  const tmux = tmuxServer(t);
+  // started from a shell with output before it, as a person does
+  tmux('new-session', '-d', '-s', 'r', '-x', '110', '-y', '24', `seq 1 5; exec ${nsqCommand(['top', `--nsqd-http-address=${http}`, '--interval=200ms'])}`);
+  await tmux.screenWith('r', 'billing', FIRST_FRAME_MS);
+  /** the screen is one frame of `rows` lines: header on top, hints at the bottom, each row once */
+  const whole = (cols: number, rows: number) => (s: string): boolean => {
+    const lines = s.split('\n');
+    const count = (re: RegExp): number => lines.filter((l) => re.test(l)).length;
+    return (
+      lines.length >= rows &&
+      /^nsq top /.test(lines[0]!) &&
+      // the hints drawn for this width: the frame is the new one
+      lines[rows - 1]!.trimEnd() === keyHints(cols) &&
+      count(/^nsq top /) === 1 &&
+      count(/^TOPIC \/ CHANNEL/) === 1 &&
+      count(/^events /) === 1 &&
+      count(/└ billing/) === 1 &&
+      count(HINTS) === 1 &&
+      // the header, the table's head, its 4 rows, the hints: any other line is left over
+      lines.filter((l) => l.trim() !== '').length === 7
+    );
+  };
+  for (const [cols, rows] of [[90, 24], [70, 24], [50, 18], [100, 30], [60, 20]] as const) {
+    tmux('resize-window', '-t', 'r', '-x', String(cols), '-y', String(rows));
+    const s = await tmux.screenWith('r', whole(cols, rows));
+    t.ok(whole(cols, rows)(s), `${cols}x${rows}: one whole frame, nothing left over`);
+  }
+
+  tmux('send-keys', '-t', 'r', '?');
+  const help = await tmux.screenWith('r', 'any key closes this help');
+  const lines = help.split('\n');
+  for (const [k, what] of KEYS) t.ok(lines.some((l) => l.includes(`${k.padEnd(16)}${what}`)), `help line "${k}" is whole on one line`);
+  t.ok(lines.some((l) => /^╭─+╮$/.test(l.trimEnd()) && l.trimEnd().length <= 60), 'the box top fits');
+  t.ok(lines.some((l) => /^╰─+╯$/.test(l.trimEnd())), 'and its bottom is on screen');
+  t.match(lines[0], /^nsq top /);
+  t.match(lines[19], HINTS, 'the hints stay on the last line');
+});
+
+t.test('more rows than the terminal has: a page at a time, under a header that stays', async (t) => {
+  const nsqd = await startNsqd(t);
+  for (let i = 0; i < 30; i++) nsqd.getTopic(`t${String(i).padStart(2, '0')}`);
+  const tmux = tmuxServer(t);
+  top(tmux, 'p', `127.0.0.1:${nsqd.httpEndpoint.port}`, [], [60, 12]);
+  const first = await tmux.screenWith('p', 't08', FIRST_FRAME_MS);
+  const lines = first.split('\n');
+  t.match(lines[0], /^nsq top  nodes 1 up/, 'the header on the first line');
+  t.match(lines[1], /^TOPIC \/ CHANNEL/);
+  t.match(lines[2], /^t00 /);
+  t.match(lines[10], /^t08 /, '9 rows fit');
+  t.match(lines[11], /^1–9 of 30 · .*\? help · q quit/, 'the last line says where the page is');
+  tmux('send-keys', '-t', 'p', ...Array<string>(9).fill('j'));
+  const next = await tmux.screenWith('p', '10–18 of 30');
+  t.match(next.split('\n')[2], /^t09 /, 'moving past the page turns it');
+  t.match(next.split('\n')[0], /^nsq top /);
+});
+
+t.test('an action\'s message gives way to the key hints at the next key', async (t) => {
+  const { http, nsqd } = await node(t);
+  const tmux = tmuxServer(t);
+  top(tmux, 'm', http);
+  await tmux.screenWith('m', 'billing', FIRST_FRAME_MS);
+  tmux('send-keys', '-t', 'm', 'p');
+  const done = await tmux.screenWith('m', 'pause topic events: done on 1 node');
+  t.notMatch(done, HINTS, 'the message takes the hints\' line');
+  t.ok(nsqd.getTopic('events').paused);
+  tmux('send-keys', '-t', 'm', 'j');
+  const back = await tmux.screenWith('m', HINTS);
+  t.notMatch(back, /pause topic events/, 'the message is gone');
+});
+
+t.test('no node answers: it says so, not "no topics yet"', async (t) => {
+  // a port nothing listens on: bind one, then release it
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const empty = await startNsqd(t);
+  const tmux = tmuxServer(t);
+  top(tmux, 'down', `127.0.0.1:${port}`);
+  top(tmux, 'empty', `127.0.0.1:${empty.httpEndpoint.port}`);
+  const down = await tmux.screenWith('down', 'connection refused', FIRST_FRAME_MS);
+  t.match(down, /nodes 0 up, 1 down/);
+  t.match(down, /no nsqd answered: nodes unreachable \(retrying\)/);
+  t.notMatch(down, /no topics yet/);
+  const none = await tmux.screenWith('empty', 'nodes 1 up', FIRST_FRAME_MS);
+  t.match(none, /no topics yet/, 'a node that answers with no topics');
+});
+
+t.test('q and SIGTERM give the terminal back as it was', async (t) => {
+  const { http } = await node(t);
+  const tmux = tmuxServer(t);
+  const cmd = nsqCommand(['top', `--nsqd-http-address=${http}`, '--interval=200ms']);
+  for (const session of ['q', 'term']) tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '20', `echo before top; ${cmd}; echo "exit $?"; sleep 60`);
+  for (const session of ['q', 'term']) await tmux.screenWith(session, 'billing', FIRST_FRAME_MS);
+  tmux('send-keys', '-t', 'q', 'q');
+  // the shell's child is env, which execs node: the pid of top
+  const shell = tmux('display-message', '-p', '-t', 'term', '#{pane_pid}').trim();
+  const pid = Number(execFileSync('pgrep', ['-P', shell], { encoding: 'utf8' }).trim());
+  process.kill(pid, 'SIGTERM');
+  for (const [session, code] of [['q', 0], ['term', 143]] as const) {
+    const back = await tmux.screenWith(session, `exit ${code}`);
+    t.match(back, /^before top\nexit \d+\n/, `${session}: what was on the screen is back, and nothing of the dashboard`);
+  }
+});
