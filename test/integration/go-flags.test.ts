@@ -163,9 +163,9 @@ for (const { go, command, list, keyOf } of programs) {
   });
 }
 
-t.test('the README lists exactly these flags, accepted or refused as the code does', async (t) => {
-  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-  const start = readme.indexOf('## nsqd flag compatibility');
+t.test('docs/nsqd-compatibility.md lists exactly these flags, accepted or refused as the code does', async (t) => {
+  const readme = readFileSync(new URL('../../../docs/nsqd-compatibility.md', import.meta.url), 'utf8');
+  const start = readme.indexOf('## nsqd and nsqlookupd flags');
   const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
   t.ok(start !== -1, 'the section exists');
   for (const { go, list } of programs) {
