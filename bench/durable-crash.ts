@@ -7,6 +7,7 @@
 import { Connection } from '../src/client/connection.js';
 import { Consumer } from '../src/client/consumer.js';
 import { BenchServer } from './server.js';
+import type { TopicStats } from '../src/protocol/stats-json.js';
 
 const TOPIC = 'crash';
 const CHANNEL = 'c';
@@ -157,9 +158,7 @@ export async function runCrashRounds(o: CrashOptions): Promise<CrashResult> {
 
 /** Messages the channel still holds: queued, in flight and deferred. */
 async function channelHeld(server: BenchServer): Promise<number> {
-  const stats = JSON.parse(await server.http('GET', `/stats?format=json&topic=${TOPIC}`)) as {
-    topics: { depth: number; channels: { channel_name: string; depth: number; in_flight_count: number; deferred_count: number }[] }[];
-  };
+  const stats = JSON.parse(await server.http('GET', `/stats?format=json&topic=${TOPIC}`)) as { topics: TopicStats[] };
   const t = stats.topics[0];
   if (t === undefined) return 0;
   const c = t.channels.find((x) => x.channel_name === CHANNEL);

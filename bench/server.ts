@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { TopicStats } from '../src/protocol/stats-json.js';
 
 /** bin/nsq.js, resolved from dist/bench/server.js */
 const NSQ_BIN = fileURLToPath(new URL('../../bin/nsq.js', import.meta.url));
@@ -144,9 +145,7 @@ export class BenchServer {
 
   /** Queued messages of a topic and of its channels, from /stats. */
   async depths(topic: string): Promise<{ topic: number; channels: Record<string, number> }> {
-    const stats = JSON.parse(await this.http('GET', `/stats?format=json&topic=${encodeURIComponent(topic)}`)) as {
-      topics: { topic_name: string; depth: number; channels: { channel_name: string; depth: number }[] }[];
-    };
+    const stats = JSON.parse(await this.http('GET', `/stats?format=json&topic=${encodeURIComponent(topic)}`)) as { topics: TopicStats[] };
     const t = stats.topics.find((x) => x.topic_name === topic);
     if (t === undefined) throw new Error(`topic ${topic} not in /stats`);
     return { topic: t.depth, channels: Object.fromEntries(t.channels.map((c) => [c.channel_name, c.depth])) };

@@ -43,7 +43,9 @@ export function pingInterval(failoverMs: number): number {
   return Math.min(PING_MS, Math.max(50, Math.floor(failoverMs / 4)));
 }
 
-export type LinkState = 'connecting' | 'catching_up' | 'in_sync' | 'down';
+import type { LinkState } from '../protocol/stats-json.js';
+
+export type { LinkState };
 
 export interface LinkIdentity {
   name: string;

@@ -19,6 +19,7 @@ import { splitHostPort } from './listen.js';
 import { syncDir } from './segment-log.js';
 import type { NSQD } from './nsqd.js';
 import { encodeError, encodeJson, encodeSeq, T_TAKEN, T_TAKEN_OK } from '../protocol/replication.js';
+import type { ReplicationLinkStats, ReplicationMirrorStats, ReplicationStats } from '../protocol/stats-json.js';
 import { keepGranted } from './auth.js';
 import { E_AUTH_FAILED, E_AUTH_FIRST, E_INVALID, E_UNAUTHORIZED } from '../protocol/errors.js';
 
@@ -73,28 +74,6 @@ interface Identity {
   applied?: Record<string, { number: number; boundary: Record<string, number> }>;
 }
 
-export interface ReplicationLinkStats {
-  address: string;
-  /** `refused`: down, and the last dial was refused (see `error`) */
-  state: LinkState | 'refused';
-  confirmed_seq: number;
-  lag_bytes: number;
-  /** messages committed here since the replica's last confirmation (a lower bound after a long outage) */
-  lag_messages: number;
-  last_contact_ms: number;
-  error: string;
-}
-
-export interface ReplicationMirrorStats {
-  origin: string;
-  incarnation: string;
-  bytes: number;
-  /** the copy's bytes per topic (journal and ack segments) */
-  topics: Record<string, number>;
-  last_contact_ms: number;
-  state: 'following' | 'taken_over';
-}
-
 /** A copy's files summed per topic (`orders.journal.000001.dat`, `orders:billing.acks.000000.dat`, ...). */
 function bytesPerTopic(files: Iterable<[string, number]>): { bytes: number; topics: Record<string, number> } {
   const topics: Record<string, number> = {};
@@ -105,23 +84,6 @@ function bytesPerTopic(files: Iterable<[string, number]>): { bytes: number; topi
     bytes += size;
   }
   return { bytes, topics };
-}
-
-export interface ReplicationStats {
-  name: string;
-  incarnation: string;
-  factor: number;
-  degraded_mode: 'refuse' | 'accept';
-  in_sync: number;
-  needed: number;
-  healthy: boolean;
-  links: ReplicationLinkStats[];
-  mirrors: ReplicationMirrorStats[];
-  taken_over_messages: number;
-  /** messages this node took back from its replicas' copies when it started with an empty data path */
-  restored_messages: number;
-  /** a restore's progress, when this node started empty */
-  restore?: string;
 }
 
 interface WatchedMirror {

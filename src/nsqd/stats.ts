@@ -6,7 +6,7 @@ import type { Client } from './client.js';
 import { STATE_CLOSING, STATE_SUBSCRIBED } from './client.js';
 import type { Channel } from './channel.js';
 import type { NSQD } from './nsqd.js';
-import type { ReplicationStats } from './replication.js';
+import type { ChannelStats, ClientStats, LatencyResult, MemoryStats, Stats, TopicStats } from '../protocol/stats-json.js';
 import type { Topic } from './topic.js';
 import { NSQ_VERSION } from '../protocol/constants.js';
 import { formatDuration } from '../util/duration.js';
@@ -63,89 +63,6 @@ export function quantileResult(values: readonly number[], quantiles: readonly nu
   const sorted = [...values].sort((a, b) => a - b);
   const percentiles = quantiles.map((quantile) => ({ quantile, value: sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(quantile * sorted.length) - 1))]! }));
   return { count: sorted.length, percentiles };
-}
-
-export interface LatencyResult {
-  count: number;
-  percentiles: { quantile: number; value: number }[] | null;
-}
-
-export interface ClientStats {
-  client_id: string;
-  hostname: string;
-  version: string;
-  remote_address: string;
-  state: number;
-  ready_count: number;
-  in_flight_count: number;
-  message_count: number;
-  finish_count: number;
-  requeue_count: number;
-  connect_ts: number;
-  sample_rate: number;
-  deflate: boolean;
-  snappy: boolean;
-  user_agent: string;
-  authed?: boolean;
-  auth_identity?: string;
-  auth_identity_url?: string;
-  pub_counts?: { topic: string; count: number }[];
-  tls?: boolean;
-  tls_cipher_suite?: string;
-  tls_version?: string;
-  tls_negotiated_protocol?: string;
-  tls_negotiated_protocol_is_mutual?: boolean;
-}
-
-export interface ChannelStats {
-  channel_name: string;
-  depth: number;
-  backend_depth: number;
-  in_flight_count: number;
-  deferred_count: number;
-  message_count: number;
-  requeue_count: number;
-  timeout_count: number;
-  client_count: number;
-  clients: ClientStats[] | null;
-  paused: boolean;
-  e2e_processing_latency: LatencyResult;
-}
-
-export interface TopicStats {
-  topic_name: string;
-  channels: ChannelStats[];
-  depth: number;
-  backend_depth: number;
-  message_count: number;
-  message_bytes: number;
-  paused: boolean;
-  e2e_processing_latency: LatencyResult;
-  /** a durable topic on a node that replicates: its messages the counted replicas have not confirmed */
-  replication?: { lag_messages: number };
-}
-
-export interface MemoryStats {
-  heap_objects: number;
-  heap_idle_bytes: number;
-  heap_in_use_bytes: number;
-  heap_released_bytes: number;
-  gc_pause_usec_100: number;
-  gc_pause_usec_99: number;
-  gc_pause_usec_95: number;
-  next_gc_bytes: number;
-  gc_total_runs: number;
-}
-
-export interface Stats {
-  version: string;
-  health: string;
-  start_time: number;
-  topics: TopicStats[] | null;
-  memory?: MemoryStats;
-  producers?: ClientStats[] | null;
-  /** a node with replicas, or holding copies of others (not in nsqd) */
-  replication?: ReplicationStats;
 }
 
 export interface StatsQuery {

@@ -2,7 +2,7 @@
 // not answer becomes a "down" entry with its error; the others are unaffected.
 
 import { httpBase, lookupAllHttpNodes } from '../client/discovery.js';
-import type { ChannelStats, ClientStats, Stats, TopicStats } from '../nsqd/stats.js';
+import type { ChannelStats, ClientStats, Stats, TopicStats } from '../protocol/stats-json.js';
 
 export type { ChannelStats, ClientStats, Stats, TopicStats };
 

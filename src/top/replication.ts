@@ -2,7 +2,7 @@
 // of /stats (docs/replication.md, Visibility), takeovers matched across nodes by replication name,
 // and the one line of text both outputs print. Plain TS, no React.
 
-import type { ReplicationStats } from '../nsqd/replication.js';
+import type { ReplicationStats } from '../protocol/stats-json.js';
 import { humanize } from './format.js';
 
 export interface ReplicaLinkView {

@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Test } from 'tap';
 import { Connection, type ConnectionConfig } from '../../src/client/connection.js';
 import { Consumer } from '../../src/client/consumer.js';
-import type { ReplicationStats } from '../../src/nsqd/replication.js';
+import type { Stats as StatsJson } from '../../src/protocol/stats-json.js';
 import { serverPorts, spawnNsq, type Spawned } from './nsqd.js';
 
 export interface Node {
@@ -71,11 +71,7 @@ export function api(n: Node, method: string, path: string, body?: string): Promi
   });
 }
 
-export interface StatsJson {
-  health: string;
-  topics: Array<{ topic_name: string; depth: number; channels: Array<{ channel_name: string; depth: number; deferred_count: number; in_flight_count: number }> }> | null;
-  replication?: ReplicationStats;
-}
+export type { Stats as StatsJson } from '../../src/protocol/stats-json.js';
 
 export async function stats(n: Node): Promise<StatsJson> {
   return JSON.parse((await api(n, 'GET', '/stats?format=json')).text) as StatsJson;

@@ -1,56 +1,10 @@
 // Test helpers for looking at a running engine from outside: /stats over HTTP, and polling.
 
 import type { NSQD } from '../../src/nsqd/nsqd.js';
-import type { ReplicationStats } from '../../src/nsqd/replication.js';
 
-export interface ClientJson {
-  client_id: string;
-  hostname: string;
-  version: string;
-  remote_address: string;
-  state: number;
-  ready_count: number;
-  in_flight_count: number;
-  message_count: number;
-  finish_count: number;
-  requeue_count: number;
-  user_agent: string;
-  pub_counts?: { topic: string; count: number }[];
-}
-
-export interface ChannelJson {
-  channel_name: string;
-  depth: number;
-  backend_depth: number;
-  in_flight_count: number;
-  deferred_count: number;
-  message_count: number;
-  requeue_count: number;
-  timeout_count: number;
-  client_count: number;
-  clients: ClientJson[] | null;
-  paused: boolean;
-}
-
-export interface TopicJson {
-  topic_name: string;
-  channels: ChannelJson[];
-  depth: number;
-  backend_depth: number;
-  message_count: number;
-  message_bytes: number;
-  paused: boolean;
-}
-
-export interface StatsJson {
-  version: string;
-  health: string;
-  start_time: number;
-  topics: TopicJson[] | null;
-  producers: ClientJson[] | null;
-  /** a node that replicates or holds copies (docs/replication.md, Visibility) */
-  replication?: ReplicationStats;
-}
+/** /stats JSON as the engine writes it (one definition: src/protocol/stats-json.ts). */
+export type { ChannelStats as ChannelJson, ClientStats as ClientJson, Stats as StatsJson, TopicStats as TopicJson } from '../../src/protocol/stats-json.js';
+import type { ChannelStats as ChannelJson, Stats as StatsJson, TopicStats as TopicJson } from '../../src/protocol/stats-json.js';
 
 export function httpBase(nsqd: NSQD): string {
   return `http://127.0.0.1:${nsqd.httpEndpoint.port}`;

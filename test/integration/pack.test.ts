@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import { serverPorts, spawnNsq, tempDir } from '../helpers/nsqd.js';
+import type { TopicStats } from '../../src/protocol/stats-json.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -50,7 +51,7 @@ t.test('npm pack installs globally and every command runs', { timeout: 240_000 }
   // wait until the tail's channel exists, so it sees every message
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const s = (await (await fetch(`http://127.0.0.1:${ports.http}/stats?format=json&topic=packed`)).json()) as { topics: { channels: unknown[] }[] | null };
+    const s = (await (await fetch(`http://127.0.0.1:${ports.http}/stats?format=json&topic=packed`)).json()) as { topics: TopicStats[] | null };
     if (s.topics?.[0]?.channels.length) break;
     if (Date.now() > deadline) throw new Error('tail never subscribed');
     await new Promise((r) => setTimeout(r, 50));

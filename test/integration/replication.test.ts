@@ -13,6 +13,7 @@ import nsq from 'nsqjs';
 import { Connection } from '../../src/client/connection.js';
 import { tempDir } from '../helpers/nsqd.js';
 import { api, consume, consumeFor, inSync, kill9, proxy, publishMix, serve, stats, tookOver, waitFor } from '../helpers/replication.js';
+import type { TopicStats } from '../../src/protocol/stats-json.js';
 
 t.test('kill -9 and a deleted data path: the replica delivers every acknowledged message', async (t) => {
   const b = await serve(t, tempDir(t), ['--replica-name=B']);
@@ -220,7 +221,7 @@ t.test('a pipelined publish is answered only once the replica confirmed its own 
   t.same(answered, ['first'], 'the second publish is not answered: B does not have it yet');
   const link = (await stats(a)).replication!.links[0]!;
   t.equal(link.lag_messages, 1, '/stats: 1 message committed on A that B has not confirmed');
-  const topics = (JSON.parse((await api(a, 'GET', '/stats?format=json&topic=q')).text) as { topics: Array<{ topic_name: string; replication?: { lag_messages: number } }> }).topics;
+  const topics = (JSON.parse((await api(a, 'GET', '/stats?format=json&topic=q')).text) as { topics: TopicStats[] }).topics;
   t.same(topics.find((x) => x.topic_name === 'q')?.replication, { lag_messages: 1 }, "and per topic: topic q's 1");
   t.match((await api(a, 'GET', '/metrics')).text, /^nsq_replication_lag_messages\{replica="[^"]+"\} 1$/m, '/metrics says the same');
   p.flow('up');

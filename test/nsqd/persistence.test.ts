@@ -8,6 +8,7 @@ import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import { serverPorts, spawnNsq, startNsqd, tempDir } from '../helpers/nsqd.js';
+import type { TopicStats } from '../../src/protocol/stats-json.js';
 
 const tcp = (n: NSQD): string => `127.0.0.1:${n.tcpEndpoint.port}`;
 
@@ -41,7 +42,7 @@ t.test('beyond --mem-queue-size messages go to disk, in nsqd file names, and com
   const ch = n.getExistingTopic('over')!.getExistingChannel('c')!;
   t.equal(ch.depth, 100);
   t.equal(ch.backendDepth, 90);
-  const stats = (await (await fetch(`http://127.0.0.1:${n.httpEndpoint.port}/stats?format=json&topic=over`)).json()) as { topics: { channels: { depth: number; backend_depth: number }[] }[] };
+  const stats = (await (await fetch(`http://127.0.0.1:${n.httpEndpoint.port}/stats?format=json&topic=over`)).json()) as { topics: TopicStats[] };
   t.same([stats.topics[0]!.channels[0]!.depth, stats.topics[0]!.channels[0]!.backend_depth], [100, 90], '/stats reports memory + disk');
   await new Promise((r) => setImmediate(r));
   t.ok(existsSync(join(dir, 'over:c.diskqueue.000000.dat')), 'channel queue file named <topic>:<channel>');
@@ -187,7 +188,7 @@ t.test('SIGTERM writes everything to disk and a restarted server delivers it', a
   t.equal((await s1.exit).code, 0);
   const s2 = spawnNsq(t, args);
   const p2 = await serverPorts(s2);
-  const stats = (await (await fetch(`http://127.0.0.1:${p2.http}/stats?format=json&topic=sig`)).json()) as { topics: { channels: { depth: number }[] }[] };
+  const stats = (await (await fetch(`http://127.0.0.1:${p2.http}/stats?format=json&topic=sig`)).json()) as { topics: TopicStats[] };
   t.equal(stats.topics[0]!.channels[0]!.depth, 500, 'all 500 are back after the restart');
   s2.child.kill('SIGTERM');
   await s2.exit;

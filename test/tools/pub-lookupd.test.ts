@@ -10,6 +10,7 @@ import type { NSQD } from '../../src/nsqd/nsqd.js';
 import { startLookupd } from '../helpers/lookupd.js';
 import { serverPorts, spawnNsq, startNsqd } from '../helpers/nsqd.js';
 import { waitFor } from '../helpers/stats.js';
+import type { TopicStats } from '../../src/protocol/stats-json.js';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
@@ -66,7 +67,7 @@ t.test('a node killed mid-run: its share goes to the other node, none lost, exit
   const ports = await serverPorts(s);
   await waitFor('both nsqd registered', async () => (await registeredNodes(l)) === 2, 8000);
   const depthOfB = async (): Promise<number> => {
-    const stats = (await (await fetch(`http://127.0.0.1:${ports.http}/stats?format=json&topic=kill`)).json()) as { topics: { topic_name: string; message_count: number }[] | null };
+    const stats = (await (await fetch(`http://127.0.0.1:${ports.http}/stats?format=json&topic=kill`)).json()) as { topics: TopicStats[] | null };
     return (stats.topics ?? []).find((x) => x.topic_name === 'kill')?.message_count ?? 0;
   };
 
