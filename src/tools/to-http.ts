@@ -6,12 +6,11 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Message } from '../client/connection.js';
-import { Consumer } from '../client/consumer.js';
+import type { Consumer } from '../client/consumer.js';
 import { useTlsForHttps } from '../client/http.js';
 import type { Logger } from '../util/log.js';
 import { HostPool } from './relay/host-pool.js';
-import { runRelay, type Relay } from './relay/run.js';
-import { TimerMetrics } from './relay/timer-metrics.js';
+import { RelayMetrics, runRelay, sourceConsumer, type Relay } from './relay/run.js';
 import type { ToHttpOptions } from './to-http/options.js';
 import { getUrl, Sender } from './to-http/request.js';
 
@@ -27,8 +26,7 @@ export class ToHttp implements Relay {
   #consumer: Consumer;
   #sender: Sender;
   #pool: HostPool;
-  #aggregate: TimerMetrics;
-  #perAddress = new Map<string, TimerMetrics>();
+  #metrics: RelayMetrics;
   #active = 0;
   #waiting: Job[] = [];
   #stopping = false;
@@ -41,38 +39,8 @@ export class ToHttp implements Relay {
     this.#log = logger;
     this.#sender = new Sender({ connectTimeout: opts.connectTimeout, requestTimeout: opts.requestTimeout, maxSockets: opts.concurrency, headers: opts.headers });
     this.#pool = new HostPool(opts.urls, opts.mode === 'multicast' ? 'round-robin' : opts.mode);
-    const status = (line: string): void => logger.info(line);
-    this.#aggregate = new TimerMetrics(opts.statusEvery, '[aggregate]:', status);
-    // one endpoint: the aggregate says it all
-    if (opts.urls.length > 1) for (const u of opts.urls) this.#perAddress.set(u, new TimerMetrics(opts.statusEvery, `[${u}]:`, status));
-    this.#consumer = new Consumer(
-      {
-        ...opts.transport,
-        ...opts.consumer,
-        topic: opts.topic,
-        channel: opts.channel,
-        nsqdTcpAddresses: opts.nsqdTcpAddresses,
-        lookupdHttpAddresses: opts.lookupdHttpAddresses,
-        lookupdPollInterval: opts.lookupdPollInterval,
-        userAgent: opts.userAgent,
-        authSecret: opts.authSecret,
-        // FIN once the handler's promise resolves, REQ (with go-nsq's delay) when it rejects
-        autoFinish: true,
-        maxAttempts: opts.consumer.maxAttempts ?? 0,
-      },
-      this.#handle,
-    );
-    const where = `[${opts.topic}/${opts.channel}]`;
-    this.#consumer.events = {
-      connected: (address) => logger.info(`${where} consuming from ${address}`),
-      error: (err, address) => {
-        // a message that timed out at nsqd and came back: nothing to tell
-        if (!this.#started || this.#stopping || /^E_(FIN|REQ|TOUCH)_FAILED$/.test((err as { code?: string }).code ?? '')) return;
-        logger.warn(`${where} ${address}: ${err.message} (retrying)`);
-      },
-      waiting: (why) => logger.warn(`${where} waiting: ${why}`),
-      giveUp: (msg) => logger.error(`${where} message ${msg.id} attempted ${msg.attempts} times, giving up (max_attempts)`),
-    };
+    this.#metrics = new RelayMetrics(opts.statusEvery, opts.urls, logger);
+    this.#consumer = sourceConsumer(opts, opts.topic, this.#handle, logger, () => !this.#started || this.#stopping);
   }
 
   async start(): Promise<void> {
@@ -109,7 +77,7 @@ export class ToHttp implements Relay {
     try {
       await this.#deliver(job.msg);
       this.counts.sent++;
-      this.#aggregate.add(performance.now() - started);
+      this.#metrics.message(performance.now() - started);
       job.resolve();
     } catch (err) {
       this.counts.failed++;
@@ -153,7 +121,7 @@ export class ToHttp implements Relay {
       this.#log.warn(`[${o.topic}/${o.channel}] ${o.method} ${url}: ${(err as Error).message}; message ${msg.id} requeued (attempt ${msg.attempts})`);
       throw err;
     }
-    this.#perAddress.get(url)?.add(performance.now() - started);
+    this.#metrics.destination(url, performance.now() - started);
   }
 
   /**

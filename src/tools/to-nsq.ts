@@ -7,13 +7,12 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Message } from '../client/connection.js';
-import { Consumer } from '../client/consumer.js';
+import type { Consumer } from '../client/consumer.js';
 import { Producer } from '../client/producer.js';
 import { useTlsForHttps } from '../client/http.js';
 import type { Logger } from '../util/log.js';
 import { HostPool } from './relay/host-pool.js';
-import { runRelay, type Relay } from './relay/run.js';
-import { TimerMetrics } from './relay/timer-metrics.js';
+import { RelayMetrics, runRelay, sourceConsumer, type Relay } from './relay/run.js';
 import { JsonFilter } from './to-nsq/json-filter.js';
 import type { ToNsqOptions } from './to-nsq/options.js';
 
@@ -27,8 +26,7 @@ export class ToNsq implements Relay {
   #consumers: Consumer[] = [];
   #pool: HostPool;
   #filter: JsonFilter;
-  #aggregate: TimerMetrics;
-  #perAddress = new Map<string, TimerMetrics>();
+  #metrics: RelayMetrics;
   #started = false;
   #stopping = false;
   readonly counts = { published: 0, failed: 0, filtered: 0 };
@@ -38,41 +36,15 @@ export class ToNsq implements Relay {
     this.#log = logger;
     this.#pool = new HostPool(opts.destinations, opts.mode);
     this.#filter = new JsonFilter(opts.json);
-    const status = (line: string): void => logger.info(line);
-    this.#aggregate = new TimerMetrics(opts.statusEvery, '[aggregate]:', status);
-    if (opts.destinations.length > 1) for (const d of opts.destinations) this.#perAddress.set(d, new TimerMetrics(opts.statusEvery, `[${d}]:`, status));
+    this.#metrics = new RelayMetrics(opts.statusEvery, opts.destinations, logger);
     for (const d of opts.destinations) {
       this.#producers.set(d, new Producer(d, { ...opts.destinationTransport, ...opts.producer, userAgent: opts.userAgent, authSecret: opts.destinationAuthSecret }));
     }
     for (const topic of opts.topics) {
       const destTopic = opts.destinationTopic ?? topic;
       const where = `[${topic}/${opts.channel}]`;
-      const consumer = new Consumer(
-        {
-          ...opts.transport,
-          ...opts.consumer,
-          topic,
-          channel: opts.channel,
-          nsqdTcpAddresses: opts.nsqdTcpAddresses,
-          lookupdHttpAddresses: opts.lookupdHttpAddresses,
-          lookupdPollInterval: opts.lookupdPollInterval,
-          userAgent: opts.userAgent,
-          authSecret: opts.authSecret,
-          // FIN once the publish was acknowledged, REQ (with go-nsq's delay) when it failed
-          autoFinish: true,
-          maxAttempts: opts.consumer.maxAttempts ?? 0,
-        },
-        (msg) => this.#handle(msg, destTopic, where),
-      );
-      consumer.events = {
-        connected: (address) => logger.info(`${where} consuming from ${address}`),
-        error: (err, address) => {
-          if (!this.#started || this.#stopping || /^E_(FIN|REQ|TOUCH)_FAILED$/.test((err as { code?: string }).code ?? '')) return;
-          logger.warn(`${where} ${address}: ${err.message} (retrying)`);
-        },
-        waiting: (why) => logger.warn(`${where} waiting: ${why}`),
-        giveUp: (msg) => logger.error(`${where} message ${msg.id} attempted ${msg.attempts} times, giving up (max_attempts)`),
-      };
+      // FIN once the publish was acknowledged, REQ (with go-nsq's delay) when it failed
+      const consumer = sourceConsumer(opts, topic, (msg) => this.#handle(msg, destTopic, where), logger, () => !this.#started || this.#stopping);
       this.#consumers.push(consumer);
     }
   }
@@ -132,8 +104,8 @@ export class ToNsq implements Relay {
           this.#pool.mark(address, true);
           this.counts.published++;
           const ms = performance.now() - started;
-          this.#perAddress.get(address)?.add(ms);
-          this.#aggregate.add(ms);
+          this.#metrics.destination(address, ms);
+          this.#metrics.message(ms);
         },
         (err: Error) => {
           this.#pool.mark(address, false);

@@ -1,22 +1,12 @@
 // nsq to-http's options: what the command line is turned into, and the defaults of nsq_to_http 1.3.
 
-import type { TransportOptions } from '../../client/connection.js';
 import type { Mode } from '../relay/host-pool.js';
-import type { ConsumerTuning } from '../relay/run.js';
+import type { ConsumerTuning, RelaySource } from '../relay/run.js';
 
 export type ToHttpMode = Mode | 'multicast';
 
-export interface ToHttpOptions {
+export interface ToHttpOptions extends RelaySource {
   topic: string;
-  channel: string;
-  nsqdTcpAddresses: string[];
-  lookupdHttpAddresses: string[];
-  lookupdPollInterval: number;
-  /** sent to nsqd in IDENTIFY */
-  userAgent: string;
-  transport: TransportOptions;
-  authSecret: string;
-  consumer: ConsumerTuning;
   method: 'GET' | 'POST';
   /** POST: the URLs; GET: URL templates with one `%s`, replaced by the query-escaped body */
   urls: string[];

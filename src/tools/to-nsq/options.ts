@@ -2,21 +2,11 @@
 
 import type { TransportOptions } from '../../client/connection.js';
 import type { Mode } from '../relay/host-pool.js';
-import type { ConsumerTuning } from '../relay/run.js';
+import type { ConsumerTuning, RelaySource } from '../relay/run.js';
 import type { JsonFilterOptions } from './json-filter.js';
 
-export interface ToNsqOptions {
+export interface ToNsqOptions extends RelaySource {
   topics: string[];
-  channel: string;
-  nsqdTcpAddresses: string[];
-  lookupdHttpAddresses: string[];
-  lookupdPollInterval: number;
-  /** sent in IDENTIFY, to both sides */
-  userAgent: string;
-  /** the source's TLS and compression, and its AUTH secret */
-  transport: TransportOptions;
-  authSecret: string;
-  consumer: ConsumerTuning;
   destinations: string[];
   /** null: each message keeps its topic's name */
   destinationTopic: string | null;
