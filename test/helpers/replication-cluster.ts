@@ -7,12 +7,12 @@
 // test/integration/replication-faults.test.ts and `npm run bench -- --only replication-faults`.
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serverPorts, spawnNsq, type Spawned } from './nsqd.js';
 import { delay, waitFor, type StatsJson } from './stats.js';
 import { proxy as startProxy, type Proxy } from './replication.js';
+import { freePort } from './ports.js';
 
 export interface Teardown {
   teardown(fn: () => unknown): void;
@@ -48,18 +48,6 @@ export interface ClusterNode {
 
 const NAMES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const STATS_TIMEOUT_MS = 2000;
-
-/** A port nothing listens on now, from the kernel (port 0), for a node that must keep it across restarts. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve, reject) => {
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', resolve);
-  });
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 export class ReplicationCluster {
   readonly mode: ClusterMode;

@@ -2,19 +2,11 @@
 // terminal, bad names (both before any request), a node down, a topic no node has, and
 // --auth-secret against a node started with --auth-http-api.
 
-import { createServer } from 'node:net';
 import t from 'tap';
 import { startAuthd } from '../helpers/authd.js';
 import { lookupdTopics, nsq, post, registered, startCliCluster, topicOn, untouchable } from '../helpers/cli-cluster.js';
 import { startNsqd } from '../helpers/nsqd.js';
-
-async function deadAddress(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return `127.0.0.1:${port}`;
-}
+import { deadAddress } from '../helpers/ports.js';
 
 t.test('refusals, failures and names, against a lookupd and its node', async (t) => {
   const c = await startCliCluster(t, 1);

@@ -2,12 +2,12 @@
 // table and --json with known depths, in flight, deferred, consumers and paused; nodes and lookupds
 // that do not answer.
 
-import { createServer } from 'node:net';
 import t from 'tap';
 import { nsq, post, registered, startCliCluster, untouchable } from '../helpers/cli-cluster.js';
 import { RawConn } from '../helpers/raw.js';
 import { waitFor } from '../helpers/stats.js';
 import type { LsTopic } from '../../src/tools/ls.js';
+import { deadAddress } from '../helpers/ports.js';
 
 /** The table's rows as cells (header included), from cli-table3's box drawing. */
 function rows(out: string): string[][] {
@@ -18,15 +18,6 @@ function rows(out: string): string[][] {
 }
 
 const row = (out: string, topic: string, channel: string, node: string): string[] | undefined => rows(out).find((r) => r[0] === topic && r[1] === channel && r[2] === node);
-
-/** An address nothing listens on. */
-async function deadAddress(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return `127.0.0.1:${port}`;
-}
 
 // one cluster for the file: starting processes is most of its time
 const c = await startCliCluster(t);

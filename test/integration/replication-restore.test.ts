@@ -5,21 +5,12 @@
 // node over while the other, told by CLAIM and RELEASE, does not.
 
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import nsq from 'nsqjs';
 import { tempDir } from '../helpers/nsqd.js';
 import { api, consume, consumeFor, inSync, kill9, publishMix, serve, stats, waitFor, type Node } from '../helpers/replication.js';
-
-/** A port nothing listens on now (for nodes that must name each other before they start). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort } from '../helpers/ports.js';
 
 /** A, B and C, each naming the other two as replicas (A's list: B then C), R=3, all in sync. */
 async function ringOfThree(t: Test): Promise<[Node, Node, Node]> {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { BIN, serverPorts, spawnNsq } from '../helpers/nsqd.js';
+import { freePorts } from '../helpers/ports.js';
 
 const EPHEMERAL = ['--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0'];
 
@@ -119,19 +120,6 @@ t.test('--log-level=error silences the info lines', async (t) => {
   q.child.kill('SIGTERM');
   t.equal((await q.exit).code, 0);
 });
-
-/** Ports that were free a moment ago (the OS picks them; nothing is fixed). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((r) => {
-      const s = createServer();
-      s.listen(0, '127.0.0.1', () => r(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
-}
 
 t.test('bad flags: one line on stderr, exit 2, no stack', async (t) => {
   for (const args of [
