@@ -198,6 +198,11 @@ export class Client {
     }
   }
 
+  /** Writes what this turn buffered now rather than with every other connection's, later in the turn. */
+  flushIfDirty(): void {
+    if (this.#dirty) this.flush();
+  }
+
   /** Writes the buffered frames to the socket. */
   flush(): void {
     this.#dirty = false;

@@ -175,6 +175,9 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     }
     this.#decoder.push(buf);
     this.#settleChunk();
+    // answer in the turn the command was read: a producer that waits for each OK (go-nsq's
+    // Publish, nsqjs) gets it without waiting for the next loop phase; one write per chunk read
+    this.client.flushIfDirty();
   }
 
   /**
