@@ -2,7 +2,7 @@
 // and hands the arguments to yargs. `--version` is answered before anything heavy loads.
 
 import { basename } from 'node:path';
-import { ALIAS_ARGS, ALIASES } from './aliases.js';
+import { ALIAS_ARGS, ALIASES, COMMAND_NAMES } from './aliases.js';
 import { normalizeGoFlags } from './flags/go-argv.js';
 import { NSQ_VERSION, packageVersion } from '../src/version.js';
 
@@ -14,7 +14,9 @@ function invokedAs(): string {
 async function main(): Promise<void> {
   const name = invokedAs();
   let args = normalizeGoFlags(process.argv.slice(2));
-  if (args.length === 1 && (args[0] === '--version' || args[0] === '-v' || args[0] === '-V')) {
+  const isVersion = (a: string | undefined): boolean => a === '--version' || a === '-v' || a === '-V';
+  // `nsq --version`, `nsqd --version`, and `nsq serve --version` (the same answer): no yargs
+  if ((args.length === 1 && isVersion(args[0])) || (name === 'nsq' && args.length === 2 && COMMAND_NAMES.includes(args[0]!) && args[1] === '--version')) {
     process.stdout.write(
       name === 'nsq' ? `nsq v${packageVersion()} (nsqd protocol ${NSQ_VERSION}, node ${process.version})\n` : `${name} v${NSQ_VERSION} (nsq v${packageVersion()}, node ${process.version})\n`,
     );

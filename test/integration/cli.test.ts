@@ -5,9 +5,22 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { COMMAND_NAMES } from '../../commands/aliases.js';
+import { commands } from '../../commands/index.js';
 import { BIN, serverPorts, spawnNsq } from '../helpers/nsqd.js';
 
 const EPHEMERAL = ['--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0'];
+
+t.test('nsq <command> --version answers as nsq --version does', async (t) => {
+  t.same(COMMAND_NAMES, commands.map((c) => String(c.command).split(' ')[0]), 'the fast path knows every command');
+  const v = spawnNsq(t, ['--version']);
+  t.equal((await v.exit).code, 0);
+  for (const cmd of ['serve', 'tail', 'pub']) {
+    const c = spawnNsq(t, [cmd, '--version']);
+    t.equal((await c.exit).code, 0);
+    t.equal(c.stdout(), v.stdout(), `nsq ${cmd} --version`);
+  }
+});
 
 t.test('nsq --version and --help answer and exit 0', async (t) => {
   const v = spawnNsq(t, ['--version']);
