@@ -2,13 +2,16 @@
 
 import type { Argv, CommandModule } from 'yargs';
 import { isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
-import type { BenchReport, CommonOptions, PubOptions, SubOptions } from '../src/tools/bench.js';
+import type { PubOptions } from '../src/tools/bench/pub.js';
+import type { BenchReport } from '../src/tools/bench/run.js';
+import type { CommonOptions } from '../src/tools/bench/shared.js';
+import type { SubOptions } from '../src/tools/bench/sub.js';
 import { packageVersion } from '../src/version.js';
 import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
 import { badFlag, durationFlag, integerFlag, lastValue, POSITIVE, valueOption } from './flags/values.js';
 
 const G = 'bench options:';
-// kept in step with BENCH_DEFAULTS in src/tools/bench.ts, which this module must not import (start-up)
+// kept in step with BENCH_DEFAULTS in src/tools/bench/shared.ts, which this module must not import (start-up)
 const D = { topic: 'bench', channel: 'bench', duration: '10s', size: '200', batch: '200', rate: '0', maxInFlight: '2500' };
 
 function shared(y: Argv, connections: 'producers' | 'consumers'): Argv {
@@ -33,7 +36,7 @@ const pubCmd: CommandModule = {
   handler: async (argv) => {
     const a = argv as Record<string, unknown>;
     const options = readPubOptions(a);
-    const { runBench } = await import('../src/tools/bench.js');
+    const { runBench } = await import('../src/tools/bench/run.js');
     await runBench({ mode: 'pub', ...options }, readReport(a));
   },
 };
@@ -50,7 +53,7 @@ const subCmd: CommandModule = {
   handler: async (argv) => {
     const a = argv as Record<string, unknown>;
     const options = readSubOptions(a);
-    const { runBench } = await import('../src/tools/bench.js');
+    const { runBench } = await import('../src/tools/bench/run.js');
     await runBench({ mode: 'sub', ...options }, readReport(a));
   },
 };

@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { startLookupd } from '../helpers/lookupd.js';
 import { spawnNsq, startNsqd } from '../helpers/nsqd.js';
 import { getStats, waitFor, type TopicJson } from '../helpers/stats.js';
-import type { BenchResult } from '../../src/tools/bench.js';
+import type { BenchResult } from '../../src/tools/bench/shared.js';
 
 async function runJson(t: Test, args: string[]): Promise<BenchResult> {
   const s = spawnNsq(t, args);
