@@ -1,25 +1,29 @@
 // `nsq bench [pub|sub]` as a command: finds the nodes (lookupd), runs the mode, stops early on
-// Ctrl-C, and prints the report (human, or --json).
+// Ctrl-C, and prints the report (human, --json or --csv).
 
 import { useTlsForHttps } from '../../client/http.js';
 import { formatDuration } from '../../util/duration.js';
 import { UserError } from '../../util/errors.js';
 import { benchPub, type PubOptions } from './pub.js';
-import { formatResult } from './report.js';
+import { benchCombined, DRAIN_IDLE_MS, type CombinedOptions, type CombinedResult } from './combined.js';
+import { formatCombined, formatCsv, formatResult } from './report.js';
 import type { BenchResult } from './shared.js';
 import { benchSub, type SubOptions } from './sub.js';
 
-export type BenchRun = ({ mode: 'pub' } & PubOptions) | ({ mode: 'sub' } & SubOptions);
+export type BenchRun = ({ mode: 'pub' } & PubOptions) | ({ mode: 'sub' } & SubOptions) | ({ mode: 'pubsub' } & CombinedOptions);
 
 export interface BenchReport {
   /** nodes are found through these lookupds when `addresses` is empty */
   lookupdHttpAddresses: string[];
   lookupdPollInterval: number;
-  /** one JSON object instead of the human report */
-  json: boolean;
+  /** one JSON object, or a CSV header and rows, instead of the human report */
+  format: 'text' | 'json' | 'csv';
 }
 
-/** `nsq bench pub|sub`: runs, then prints the report (or one JSON object with --json). Ctrl-C stops early and reports. */
+/**
+ * `nsq bench [pub|sub]`: runs, then prints the report. Ctrl-C stops early and reports. The combined
+ * run exits 1 (after its report) when published messages never arrived.
+ */
 export async function runBench(run: BenchRun, report: BenchReport): Promise<void> {
   const { mode, ...opts } = run;
   if (opts.transport !== undefined) await useTlsForHttps(opts.transport);
@@ -33,7 +37,8 @@ export async function runBench(run: BenchRun, report: BenchReport): Promise<void
     // through lookupd: publish to every node it knows; consume from every node with the topic,
     // waiting (as every consumer does) until one has it
     const { Discovery, lookupAllNodes } = await import('../../client/discovery.js');
-    if (mode === 'pub') {
+    // the combined run subscribes on every node it publishes to
+    if (mode === 'pub' || mode === 'pubsub') {
       try {
         opts.addresses = await lookupAllNodes(lookupds);
       } catch (err) {
@@ -59,9 +64,11 @@ export async function runBench(run: BenchRun, report: BenchReport): Promise<void
       }
     }
   }
-  let result: BenchResult;
+  let result: BenchResult | CombinedResult;
   try {
-    result = mode === 'pub' ? await benchPub({ ...(opts as PubOptions), signal: ac.signal }) : await benchSub({ ...(opts as SubOptions), signal: ac.signal });
+    if (mode === 'pub') result = await benchPub({ ...(opts as PubOptions), signal: ac.signal });
+    else if (mode === 'sub') result = await benchSub({ ...(opts as SubOptions), signal: ac.signal });
+    else result = await benchCombined({ ...(opts as CombinedOptions), signal: ac.signal });
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError((err as Error).message, (err as { code?: string }).code ?? 'E_BENCH', 1);
@@ -69,5 +76,9 @@ export async function runBench(run: BenchRun, report: BenchReport): Promise<void
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  process.stdout.write(report.json ? `${JSON.stringify(result)}\n` : formatResult(result));
+  const text = report.format === 'json' ? `${JSON.stringify(result)}\n` : report.format === 'csv' ? formatCsv(result) : result.mode === 'pubsub' ? formatCombined(result) : formatResult(result);
+  process.stdout.write(text);
+  if (result.mode === 'pubsub' && result.missing > 0) {
+    throw new UserError(`${result.missing} of ${result.published} published messages did not arrive (none came for ${DRAIN_IDLE_MS / 1000} s)`, 'E_MISSING', 1);
+  }
 }

@@ -80,6 +80,8 @@ export interface BenchResult {
   latency: LatencySummary | null;
   /** deliveries with attempts > 1 (sub) */
   redelivered?: number;
+  /** the combined run's subscriber: messages from before the run, taken off the channel and not counted */
+  older?: number;
 }
 
 /** Wall-clock ms since the epoch with µs resolution, comparable between processes. */

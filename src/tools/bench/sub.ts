@@ -15,8 +15,12 @@ export interface SubOptions extends CommonOptions {
   maxInFlight: number;
   /** latency samples start this long after the first message (JIT and connection warm-up) */
   warmupMs?: number;
+  /**
+   * count only the messages of a publisher that started at this wall-clock time (ms since the
+   * epoch): bodies stamped earlier, or not stamped, are finished and counted as `older`
+   */
+  since?: number;
 }
-
 
 export interface SubRun {
   /** messages received (and finished) so far */
@@ -36,6 +40,8 @@ export async function startSub(o: SubOptions): Promise<SubRun> {
   let received = 0;
   let bytes = 0;
   let redelivered = 0;
+  let older = 0;
+  const since = o.since ?? 0;
   let firstAt = 0;
   let lastAt = 0;
   let stopAt = o.count !== undefined && o.count > 0 ? o.count : Infinity;
@@ -52,13 +58,20 @@ export async function startSub(o: SubOptions): Promise<SubRun> {
   for (const conn of conns) {
     conn.events.rawMessage = (buf, start, end) => {
       const at = conn.receivedAt;
+      const body = start + BODY_OFFSET;
+      const stamped = end - body >= STAMP_LENGTH && buf.readUInt32BE(body) === MAGIC_HI && buf.readUInt32BE(body + 4) === MAGIC_LO;
+      if (since > 0 && (!stamped || buf.readDoubleBE(body + 8) < since)) {
+        // not this run's: taken off the channel, not measured
+        older++;
+        conn.finishRaw(buf, start + ID_OFFSET);
+        return;
+      }
       if (firstAt === 0) firstAt = at;
       lastAt = at;
       received++;
-      const body = start + BODY_OFFSET;
       bytes += end - body;
       if (buf.readUInt16BE(start + 8) > 1) redelivered++;
-      if (end - body >= STAMP_LENGTH && buf.readUInt32BE(body) === MAGIC_HI && buf.readUInt32BE(body + 4) === MAGIC_LO && at - firstAt >= warmupMs) {
+      if (stamped && at - firstAt >= warmupMs) {
         record(latency, performance.timeOrigin + at - buf.readDoubleBE(body + 8));
       }
       conn.finishRaw(buf, start + ID_OFFSET);
@@ -90,6 +103,7 @@ export async function startSub(o: SubOptions): Promise<SubRun> {
         ...figures(received, bytes, received === 0 ? 0 : lastAt - from),
         latency: summary(latency, 'end-to-end'),
         redelivered,
+        ...(since > 0 ? { older } : {}),
       };
     } finally {
       clearTimeout(timer);
