@@ -1,5 +1,5 @@
 // The bench cases. Each one starts its own `nsq serve` child and drives it in-process with the
-// functions behind `nsq bench pub|sub` (src/tools/bench.ts); sizes scale down 10x for --quick.
+// functions behind `nsq bench pub|sub` (src/tools/bench/); sizes scale down 10x for --quick.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { benchPub, benchSub, startSub, type BenchResult, type PubOptions } from '../src/tools/bench.js';
+import { benchPub, type PubOptions } from '../src/tools/bench/pub.js';
+import type { BenchResult } from '../src/tools/bench/shared.js';
+import { benchSub, startSub } from '../src/tools/bench/sub.js';
 import { runCrashRounds } from './durable-crash.js';
 import { requestResponse, type RrResult } from './request-response.js';
 import { describeSummary, runReplicationFaults, summarize, type Round } from './replication-faults.js';

@@ -50,7 +50,7 @@ function commandName(c: CommandModule): string {
 }
 
 interface YargsInternals {
-  getOptions(): { key: Record<string, unknown>; boolean: string[]; choices?: Record<string, unknown[]> };
+  getOptions(): { key: Record<string, unknown>; boolean: string[]; choices?: Record<string, unknown[]>; local?: string[] };
   getInternalMethods(): {
     getUsageInstance(): { getDescriptions(): Record<string, string> };
     getCommandInstance(): { getCommandHandlers(): Record<string, { original: string; description: string | false; builder: unknown }> };
@@ -73,11 +73,12 @@ function specOf(name: string, describe: string, builder: unknown): CommandSpec {
       takesValue: !o.boolean.includes(k),
       values: [...(o.choices?.[k] ?? FLAG_VALUES[k] ?? [])].map(String),
     }));
+  const local = new Set(o.local ?? []);
   const subcommands = Object.entries(internals.getInternalMethods().getCommandInstance().getCommandHandlers())
     .filter(([, h]) => h.description !== false)
     .map(([sub, h]) => specOf(sub, clean(String(h.description ?? '')), h.builder))
-    // a subcommand takes its parent's flags too
-    .map((c) => ({ ...c, options: [...c.options, ...options.filter((o) => !c.options.some((x) => x.name === o.name))].sort((a, b) => a.name.localeCompare(b.name)) }));
+    // a subcommand takes its parent's flags too, but for the ones the parent keeps to itself (global false)
+    .map((c) => ({ ...c, options: [...c.options, ...options.filter((o) => !local.has(o.name) && !c.options.some((x) => x.name === o.name))].sort((a, b) => a.name.localeCompare(b.name)) }));
   return { name, describe, options, subcommands };
 }
 

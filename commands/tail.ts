@@ -28,9 +28,22 @@ and counts exactly one attempt. A message this tail has shown is not shown again
 it comes back to it: it is put back with a growing delay (up to 30s).
 --requeue needs --channel: the default channel is this tail's own.
 
-Stops after -n messages; on SIGINT/SIGTERM (CLS, waits up to 3s for the messages
-in flight, exit 0); or when the reader of stdout goes away (\`| head\`: exit 0,
-quietly, at the next message written).`;
+-e (--exit-at-end) prints what the channel holds and exits 0 once it is drained:
+nothing ready (in memory or on disk, in the topic or the channel) and nothing in
+flight, on every node, seen twice in a row. nsqd has no end-of-stream, so tail asks
+each node's HTTP API (/stats): the nodes lookupd lists, or --nsqd-http-address, one
+for each --nsqd-tcp-address in the same order (the local node's 4151 by default).
+Deferred messages not yet due are not waited for; messages in flight to another
+consumer of the channel are (they may come back). A new channel, such as the
+default one, gets only what is published after it exists (unless it is the topic's
+first): to take what a channel holds, give --channel. -e and --requeue do not go
+together: what is put back is never drained.
+
+Stops after -n messages; with -e, at the end of the channel; on SIGINT/SIGTERM
+(CLS, waits up to 3s for the messages in flight, exit 0); or when the reader of
+stdout goes away (\`| head\`: exit 0, quietly, within about a second even when no
+message comes; on a pipe this needs GNU tail, which watches it, else at the next
+message). A message that could not be written is put back, never finished.`;
 
 // `command` is plain 'tail' so the nsq_tail alias finds it; topics are read from argv._, which lets
 // `nsq tail a b`, `nsq_tail a b` and `nsq_tail --topic=a --topic=b` all work.
@@ -50,11 +63,15 @@ export const tail: CommandModule = {
         .option('print-topic', { type: 'boolean', default: false, describe: 'prefix each line with "<topic> | " (raw and template formats)' })
         .option('format', { alias: 'f', type: 'string', default: 'raw', describe: 'raw, json or a template such as \'{{timestamp}} {{body}}\' (see below)' })
         .option('requeue', { type: 'boolean', default: false, describe: 'put every message back (REQ, no delay) instead of finishing it; changes attempts counts and order (see below)' })
+        // tail speaks TCP; only -e asks the nodes' HTTP API
+        .option('nsqd-http-address', { type: 'string', array: true, nargs: 1, group: 'Connection:', describe: 'with --exit-at-end: the HTTP address of each --nsqd-tcp-address node, in the same order [default: 127.0.0.1:4151]' })
+        .option('exit-at-end', { alias: 'e', type: 'boolean', default: false, describe: "exit 0 once the channel is drained: nothing ready or in flight on any node (asks each nsqd's HTTP /stats; see below)" })
         .option('max-in-flight', valueOption('number', { default: 200, describe: 'messages in flight per topic' }))
         .example('$0 tail events', 'print every message of "events" as it arrives')
         .example('$0 tail events clicks --print-topic -n 10', 'the next 10 messages of two topics, each line prefixed by its topic')
         .example("$0 tail events -f '{{timestamp}} {{body}}'", 'a template')
         .example('$0 tail events --channel=archive --requeue -n 5', 'show 5 messages waiting in a channel, leave them there')
+        .example('$0 tail events --channel=archive -e > events.txt', 'take everything waiting in a channel, then exit')
         .epilog(TEMPLATE_HELP),
       { tcp: true, poll: true, userAgent: true },
     )), 'consumer-opt'),
@@ -73,6 +90,16 @@ export const tail: CommandModule = {
     }
     const requeue = argv['requeue'] === true;
     if (requeue && channelFlag === undefined) throw usageError('--requeue needs --channel: the channel whose messages to look at');
+    const exitAtEnd = argv['exit-at-end'] === true;
+    if (exitAtEnd && requeue) throw usageError('--exit-at-end and --requeue do not go together: the messages put back keep the channel from ever being drained');
+    const tcpGiven = listValue(argv['nsqd-tcp-address']);
+    const httpGiven = listValue(argv['nsqd-http-address']);
+    if (httpGiven.length > 0 && !exitAtEnd) throw usageError('--nsqd-http-address is only used with --exit-at-end (to ask the nodes whether the channel is drained)');
+    if (exitAtEnd && listValue(argv['lookupd-http-address']).length === 0 && tcpGiven.length > 0 && httpGiven.length !== tcpGiven.length) {
+      throw usageError(
+        `--exit-at-end asks each nsqd's HTTP API whether the channel is drained: give one --nsqd-http-address for each --nsqd-tcp-address, in the same order (${tcpGiven.length} TCP, ${httpGiven.length} HTTP)`,
+      );
+    }
     const count = integerFlag('n', argv['count'], 0);
     const maxInFlight = integerFlag('max-in-flight', argv['max-in-flight'], 1);
     const client = readClientFlags(argv as Record<string, unknown>, 'tail', packageVersion());
@@ -100,6 +127,8 @@ export const tail: CommandModule = {
       printTopic,
       format,
       requeue,
+      exitAtEnd,
+      nsqdHttpAddresses: client.nsqdHttpAddresses,
     });
   },
 };

@@ -51,7 +51,7 @@ _nsq() {
         --format) COMPREPLY=( $(compgen -W "raw json" -- "$cur") ); return 0 ;;
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="--auth-secret --channel --consumer-opt --count --deflate --deflate-level -f --format --help --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-tcp-address --print-topic --requeue --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+      opts="--auth-secret --channel --consumer-opt --count --deflate --deflate-level -e --exit-at-end -f --format --help --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-http-address --nsqd-tcp-address --print-topic --requeue --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
       ;;
     to-file)
       case "$prev" in
@@ -172,16 +172,19 @@ _nsq() {
           case "$prev" in
             --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
           esac
-          opts="--auth-secret --batch --count --deflate --deflate-level --duration --help --json --lookupd-http-address --lookupd-poll-interval --nsqd-tcp-address --producers --rate --size --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+          opts="--auth-secret --batch --count --csv --deflate --deflate-level --duration --help --json --lookupd-http-address --lookupd-poll-interval --nsqd-tcp-address --producers --rate --size --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
           ;;
         sub)
           case "$prev" in
             --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
           esac
-          opts="--auth-secret --channel --consumers --count --deflate --deflate-level --duration --help --json --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-tcp-address --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+          opts="--auth-secret --channel --consumers --count --csv --deflate --deflate-level --duration --help --json --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-tcp-address --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
           ;;
         *)
-          opts="pub sub --help"
+          case "$prev" in
+            --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
+          esac
+          opts="pub sub --auth-secret --batch --channel --consumers --count --csv --deflate --deflate-level --duration --help --json --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-tcp-address --producers --rate --size --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
           ;;
       esac
       ;;

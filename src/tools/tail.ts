@@ -15,6 +15,7 @@ import { useTlsForHttps } from '../client/http.js';
 import { formatDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
 import { Batch, makeFormatter, type Formatter, type Source } from './message-format.js';
+import { watchReader } from './reader-watch.js';
 
 export interface TailOptions {
   topics: string[];
@@ -38,6 +39,10 @@ export interface TailOptions {
   format: string;
   /** put every message back (REQ, no delay) instead of finishing it */
   requeue: boolean;
+  /** -e: stop once every node says the channels are drained (src/tools/tail-end.ts) */
+  exitAtEnd?: boolean;
+  /** with exitAtEnd and nsqdTcpAddresses: the same nodes' HTTP addresses, in the same order */
+  nsqdHttpAddresses?: string[];
 }
 
 /** How long a stop waits for the messages in flight to be written and answered. */
@@ -51,6 +56,12 @@ const BOUNCE_MAX_MS = 30_000;
 const HOLD_IDLE_MS = 1000;
 /** --requeue: how many message IDs are remembered so a message is shown only once. */
 const SEEN_MAX = 100_000;
+/** -e: how often the nodes are asked whether the channels are drained, while nothing is in hand */
+const END_POLL_MS = 100;
+/** -e: the end is seen this many times in a row, with no message in between (see #watchEnd) */
+const END_CONFIRMATIONS = 2;
+/** -e: a node that cannot be asked this many times in a row ends the tail with an error */
+const END_FAILURES = 3;
 
 /** nsq_tail's default: `tail` + 6 random digits, ephemeral so it vanishes when the tail exits. */
 export function randomChannel(): string {
@@ -64,8 +75,8 @@ const READER_GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED']);
 
 export interface TailResult {
   /** why it stopped */
-  reason: 'count' | 'signal' | 'reader-gone' | 'output-error';
-  /** set when writing to the output failed for another reason than the reader leaving */
+  reason: 'count' | 'signal' | 'reader-gone' | 'output-error' | 'end' | 'end-unknown';
+  /** set when writing to the output failed for another reason than the reader leaving, or (-e) no node could say whether the channel is drained */
   error?: Error;
 }
 
@@ -81,6 +92,11 @@ export class Tail {
   #batch = new Batch();
   /** messages whose lines are in #batch, answered once the batch is written */
   #pending: Message[] = [];
+  /** messages handed to stdout whose write has not completed (so not answered yet) */
+  #writing = 0;
+  /** every message delivered, shown or not: -e sees whether one came between two looks */
+  #delivered = 0;
+  #endTimer: NodeJS.Timeout | null = null;
   /** --requeue with -n: written, to be put back together once CLS has gone out */
   #held: Message[] = [];
   #holdTimer: NodeJS.Timeout | null = null;
@@ -165,10 +181,66 @@ export class Tail {
     }
     this.#started = true;
     for (const line of early) this.#log(line);
+    if (o.exitAtEnd === true) void this.#watchEnd();
+  }
+
+  /**
+   * -e: while nothing is in hand (every message shown was written and answered), asks the nodes
+   * whether anything is ready or in flight. Our own FINs travel on the TCP connection and /stats on
+   * another, so a message just finished may still count as in flight: that only means one more
+   * look. The end must be seen END_CONFIRMATIONS times in a row with no delivery in between, which
+   * covers a message nsqd has taken off the queue but not yet counted as in flight.
+   */
+  async #watchEnd(): Promise<void> {
+    const { EndCheck } = await import('./tail-end.js');
+    const o = this.#opts;
+    const check = new EndCheck({
+      topics: o.topics,
+      channel: o.channel,
+      nsqdHttpAddresses: o.nsqdHttpAddresses ?? [],
+      nsqdTcpAddresses: o.nsqdTcpAddresses,
+      lookupdHttpAddresses: o.lookupdHttpAddresses ?? [],
+      authSecret: o.authSecret,
+    });
+    let seen = 0;
+    let failures = 0;
+    while (this.#stopping === null) {
+      await new Promise<void>((resolve) => (this.#endTimer = setTimeout(resolve, END_POLL_MS)));
+      if (this.#stopping !== null) return;
+      if (this.#pending.length > 0 || this.#writing > 0 || this.#held.length > 0) {
+        seen = 0;
+        continue;
+      }
+      const before = this.#delivered;
+      let atEnd: boolean;
+      try {
+        atEnd = await check.atEnd();
+        failures = 0;
+      } catch (err) {
+        seen = 0;
+        // a wrong pairing of addresses will not get better by asking again
+        if (++failures < END_FAILURES && (err as { code?: string }).code !== 'E_BAD_PAIR') continue;
+        this.#error = err as Error;
+        this.#reason = 'end-unknown';
+        void this.stop();
+        return;
+      }
+      if (atEnd && this.#delivered === before && this.#pending.length === 0 && this.#writing === 0) {
+        if (++seen >= END_CONFIRMATIONS) {
+          if (this.#stopping !== null) return;
+          this.#reason = 'end';
+          void this.stop();
+          return;
+        }
+      } else {
+        seen = 0;
+      }
+    }
   }
 
   #onMessage(msg: Message, src: Source): void {
     const o = this.#opts;
+    this.#delivered++;
     if (this.#outputGone || (o.count > 0 && this.#count >= o.count)) {
       // nobody will see it: put it straight back (after CLS, so it goes to another consumer)
       msg.requeue(0);
@@ -213,7 +285,9 @@ export class Tail {
       for (const m of msgs) m.requeue(0);
       return;
     }
+    this.#writing += msgs.length;
     const ok = this.#out.write(this.#batch.take(), (err) => {
+      this.#writing -= msgs.length;
       if (err) {
         for (const m of msgs) m.requeue(0);
         return;
@@ -242,6 +316,13 @@ export class Tail {
     this.#flush();
   };
 
+  /** The reader of the output has gone (noticed without a write: src/tools/reader-watch.ts). */
+  readerGone(): void {
+    const err: NodeJS.ErrnoException = new Error('the reader of the output has gone');
+    err.code = 'EPIPE';
+    this.#onOutputError(err);
+  }
+
   #onOutputError = (err: NodeJS.ErrnoException): void => {
     if (this.#outputGone) return;
     this.#outputGone = true;
@@ -262,6 +343,7 @@ export class Tail {
       // CLS goes out before the answers of the last batch: nsqd sends nothing more meanwhile
       const stops = this.#consumers.map((c) => c.stop(STOP_TIMEOUT_MS));
       if (this.#holdTimer !== null) clearTimeout(this.#holdTimer);
+      if (this.#endTimer !== null) clearTimeout(this.#endTimer);
       this.#release();
       this.#flush();
       await Promise.all(stops);
@@ -286,6 +368,8 @@ export async function runTail(opts: TailOptions): Promise<void> {
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const s of signals) process.on(s, onSignal);
+  // `| head`: stop when the reader goes, even when no message comes to be written
+  const stopWatching = watchReader(out, 1, () => tail.readerGone());
   try {
     try {
       await tail.start();
@@ -293,8 +377,12 @@ export async function runTail(opts: TailOptions): Promise<void> {
       throw new UserError(err instanceof Error ? err.message : String(err), (err as { code?: string }).code ?? 'E_CONNECT', 1);
     }
     const result = await tail.done;
+    if (result.reason === 'end-unknown') {
+      throw new UserError(`--exit-at-end: cannot tell whether the channel is drained: ${result.error?.message ?? 'no answer'}`, (result.error as { code?: string } | undefined)?.code ?? 'E_HTTP', 1);
+    }
     if (result.error) throw new UserError(`write to stdout: ${result.error.message}`, 'E_OUTPUT', 1);
   } finally {
+    stopWatching();
     for (const s of signals) process.off(s, onSignal);
   }
   // what is written reaches the reader before exit; a reader that stopped reading gets EXIT_GRACE_MS.

@@ -64,7 +64,7 @@ t.test('--help: usage line, capitalised description, value types, only the flags
   t.match(help['serve'], /--msg-timeout[\s\S]*?\[duration\]/, 'durations show as [duration]');
   t.match(help['serve'], /--durable [\s\S]*?\[boolean\]/, 'booleans show as [boolean]');
   t.match(help['tail'], /--count[\s\S]*?\[number\]/);
-  t.notMatch(help['tail'], /--nsqd-http-address/, 'tail speaks TCP only');
+  t.match(help['tail'], /--nsqd-http-address\s+with --exit-at-end/, 'tail speaks TCP; only -e asks HTTP');
   t.notMatch(help['top'], /--nsqd-tcp-address|--user-agent|--lookupd-poll-interval/, 'top speaks HTTP only and asks lookupd every poll');
   t.notMatch(help['ls'], /--nsqd-tcp-address/, 'ls speaks HTTP only');
   t.notMatch(help['bench'], /--nsqd-http-address/);

@@ -55,6 +55,9 @@ t.test('bash completes commands and flags', async (t) => {
   t.same(complete(['nsq', 'bench', 'p']), ['pub']);
   t.same(complete(['nsq', 'bench', 'pub', '--si']), ['--size']);
   t.same(complete(['nsq', 'bench', 'sub', '--si']), [], 'bench sub has no --size');
+  t.same(complete(['nsq', 'bench', '--cons']), ['--consumers'], 'the combined bench has both sides\' flags');
+  t.same(complete(['nsq', 'bench', 'pub', '--cons']), [], 'which bench pub does not inherit');
+  t.same(complete(['nsq', 'tail', '--exit']), ['--exit-at-end']);
   // values of flags that take one of a fixed set
   t.same(complete(['nsq', 'serve', '--log-level', '']), ['debug', 'info', 'warn', 'error', 'fatal']);
   t.same(complete(['nsq', 'tail', '--format', 'j']), ['json']);

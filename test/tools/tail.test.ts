@@ -1,7 +1,7 @@
 // `nsq tail` as a user runs it: spawned against an in-process nsqd, fed by our Producer.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import type { Message } from '../../src/client/connection.js';
 import { Producer } from '../../src/client/producer.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import { Batch, isoTimestamp, makeFormatter } from '../../src/tools/message-format.js';
+import { startLookupd } from '../helpers/lookupd.js';
 import { BIN, spawnNsq, startNsqd, type Spawned } from '../helpers/nsqd.js';
 import { channelStats, httpBase, topicStats, waitFor } from '../helpers/stats.js';
 
@@ -427,4 +428,202 @@ t.test('invoked as nsq_tail: nsq_tail flags, Go-style', async (t) => {
   const bad = spawnNsq(t, ['-topic=x', '-bogus'], { argv0: alias });
   t.equal(await exited(bad), 2);
   t.match(bad.stderr(), /^nsq_tail: unknown flag --bogus\n$/);
+});
+
+// ---- -e / --exit-at-end ------------------------------------------------------------------------
+
+const http = (nsqd: NSQD): string => `127.0.0.1:${nsqd.httpEndpoint.port}`;
+const endArgs = (nsqd: NSQD): string[] => ['-e', '--nsqd-tcp-address', tcp(nsqd), '--nsqd-http-address', http(nsqd)];
+
+/** Waits until nothing of `topic`/`channel` is held by a client any more; returns the channel. */
+async function settled(nsqd: NSQD, topic: string, channel: string) {
+  return waitFor('the channel settled', async () => {
+    const c = await channelStats(nsqd, topic, channel);
+    return c !== undefined && c.client_count === 0 && c.in_flight_count === 0 ? c : undefined;
+  });
+}
+
+t.test('-e prints every message the channel holds, exactly once, then exits 0', async (t) => {
+  const nsqd = await startNsqd(t);
+  const p = await producer(t, nsqd);
+  await createChannel(nsqd, 'end', 'keep');
+  const all = Array.from({ length: 500 }, (_, i) => `e${i}`);
+  await p.mpublish('end', all);
+  const tail = spawnNsq(t, ['tail', 'end', '--channel', 'keep', '--max-in-flight', '7', ...endArgs(nsqd)]);
+  t.equal(await exited(tail), 0);
+  t.equal(tail.stderr(), '');
+  t.equal(tail.stdout(), all.map((b) => `${b}\n`).join(''), 'all 500, in order, none twice');
+  const ch = await settled(nsqd, 'end', 'keep');
+  t.equal(ch.depth, 0, 'nothing left');
+  t.equal(ch.requeue_count, 0, 'every message finished');
+});
+
+t.test('-e on a topic with nothing in it exits 0 promptly, having printed nothing', async (t) => {
+  const nsqd = await startNsqd(t);
+  const started = Date.now();
+  const tail = spawnNsq(t, ['tail', 'empty', ...endArgs(nsqd)]);
+  t.equal(await exited(tail), 0);
+  t.ok(Date.now() - started < 5000, `within seconds (${Date.now() - started} ms, start-up included)`);
+  t.equal(tail.stdout(), '');
+  t.equal(tail.stderr(), '');
+  // the default is the tail's own ephemeral channel: gone with it
+  t.same((await topicStats(nsqd, 'empty'))?.channels.map((c) => c.channel_name), []);
+});
+
+t.test('-e takes the messages that overflowed to disk too (--mem-queue-size), and several topics', async (t) => {
+  const nsqd = await startNsqd(t, { memQueueSize: 10 });
+  const p = await producer(t, nsqd);
+  const bodies: Record<string, string[]> = {};
+  for (const topic of ['disk1', 'disk2']) {
+    await createChannel(nsqd, topic, 'keep');
+    bodies[topic] = Array.from({ length: 300 }, (_, i) => `${topic}-${i}`);
+    await p.mpublish(topic, bodies[topic]);
+    const c = await channelStats(nsqd, topic, 'keep');
+    t.ok((c?.backend_depth ?? 0) > 0, `${topic}: most of it is on disk (${c?.backend_depth})`);
+  }
+  const tail = spawnNsq(t, ['tail', 'disk1', 'disk2', '--channel', 'keep', '--print-topic', ...endArgs(nsqd)]);
+  t.equal(await exited(tail), 0, tail.stderr());
+  const lines = tail.stdout().split('\n');
+  t.equal(lines.pop(), '');
+  t.same([...lines].sort(), [...bodies['disk1']!, ...bodies['disk2']!].map((b) => `${b.slice(0, 5)} | ${b}`).sort(), 'every message of both, once');
+  for (const topic of ['disk1', 'disk2']) t.equal((await settled(nsqd, topic, 'keep')).depth, 0);
+});
+
+t.test('-e does not end while another consumer holds a message in flight that may come back', async (t) => {
+  const nsqd = await startNsqd(t);
+  const p = await producer(t, nsqd);
+  await createChannel(nsqd, 'held', 'keep');
+  await p.publish('held', 'taken');
+  const held: Message[] = [];
+  const other = new Consumer({ topic: 'held', channel: 'keep', nsqdTcpAddresses: [tcp(nsqd)], maxInFlight: 1, autoFinish: false }, (m) => {
+    held.push(m);
+  });
+  await other.start();
+  t.teardown(() => other.stop(0));
+  await waitFor('the other consumer holding the message', () => held.length === 1);
+  const tail = spawnNsq(t, ['tail', 'held', '--channel', 'keep', ...endArgs(nsqd)]);
+  await subscribed(nsqd, 'held', 'keep', 2);
+  // nothing to await: give the tail time to look at the channel several times (it looks every 100 ms)
+  await new Promise((r) => setTimeout(r, 600));
+  t.equal(tail.child.exitCode, null, 'still running: the message in flight is not at the end');
+  // the other consumer leaves; its stop puts the message back, and only the tail is left to get it
+  await other.stop(0);
+  t.equal(await exited(tail), 0);
+  t.equal(tail.stdout(), 'taken\n');
+  t.equal((await settled(nsqd, 'held', 'keep')).depth, 0);
+});
+
+t.test('-e through lookupd: the nodes and their HTTP ports come from lookupd', async (t) => {
+  const lookupd = await startLookupd(t);
+  const nsqd = await startNsqd(t, { nsqlookupdTcpAddresses: [`127.0.0.1:${lookupd.tcpEndpoint.port}`] });
+  const p = await producer(t, nsqd);
+  await createChannel(nsqd, 'looked', 'keep');
+  await p.mpublish('looked', ['l0', 'l1', 'l2']);
+  await waitFor('the topic registered', async () => {
+    const res = await fetch(`http://127.0.0.1:${lookupd.httpEndpoint.port}/lookup?topic=looked`);
+    return res.status === 200;
+  });
+  const tail = spawnNsq(t, ['tail', 'looked', '--channel', 'keep', '-e', '--lookupd-http-address', `127.0.0.1:${lookupd.httpEndpoint.port}`]);
+  t.equal(await exited(tail), 0, tail.stderr());
+  t.equal(tail.stdout(), 'l0\nl1\nl2\n');
+});
+
+t.test('-e: flags that cannot work are usage errors; a node that cannot say is exit 1', async (t) => {
+  const nsqd = await startNsqd(t);
+  const cases: [string[], RegExp, number][] = [
+    [['tail', 'x', '-e', '--requeue', '--channel', 'c', '--nsqd-tcp-address', tcp(nsqd), '--nsqd-http-address', http(nsqd)], /^nsq: --exit-at-end and --requeue do not go together/, 2],
+    [['tail', 'x', '-e', '--nsqd-tcp-address', tcp(nsqd)], /^nsq: --exit-at-end asks each nsqd's HTTP API .*give one --nsqd-http-address for each --nsqd-tcp-address/, 2],
+    [['tail', 'x', '--nsqd-tcp-address', tcp(nsqd), '--nsqd-http-address', http(nsqd)], /^nsq: --nsqd-http-address is only used with --exit-at-end/, 2],
+    // the HTTP address of another node: the tail must not trust what that one says
+    [['tail', 'x', '-e', '--nsqd-tcp-address', tcp(nsqd), '--nsqd-http-address', `127.0.0.1:${(await startNsqd(t)).httpEndpoint.port}`], /^nsq: --exit-at-end: cannot tell whether the channel is drained: --nsqd-http-address 127\.0\.0\.1:\d+ is the node with TCP port \d+, not --nsqd-tcp-address/, 1],
+  ];
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as { port: number }).port;
+  await new Promise<void>((r) => blocker.close(() => r()));
+  cases.push([['tail', 'x', '-e', '--nsqd-tcp-address', tcp(nsqd), '--nsqd-http-address', `127.0.0.1:${port}`], /^nsq: --exit-at-end: cannot tell whether the channel is drained: connect to 127\.0\.0\.1:\d+: connection refused\n$/, 1]);
+  for (const [args, re, code] of cases) {
+    const s = spawnNsq(t, args);
+    t.equal(await exited(s), code, args.join(' '));
+    t.match(s.stderr(), re);
+    t.equal(s.stderr().trim().split('\n').length, 1, 'one line');
+    t.notMatch(s.stderr(), NO_STACK);
+  }
+});
+
+// ---- the reader of stdout leaving while nothing is written -------------------------------------
+
+/** `nsq tail ... | head -n 1` under sh, with the tail's pid, exit status and stderr in files, and a file written when head is done. */
+function headPipeline(t: Teardown, nsqd: NSQD, topic: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'nsq-head-'));
+  const f = { err: join(dir, 'stderr'), status: join(dir, 'status'), pid: join(dir, 'pid'), head: join(dir, 'head') };
+  const script = '{ "$0" "$1" tail "$2" --channel keep --nsqd-tcp-address "$3" 2>"$4" & echo $! >"$5"; wait $!; echo $? >"$6"; } | { head -n 1; echo done >"$7"; }';
+  const sh = spawn('sh', ['-c', script, process.execPath, BIN, topic, tcp(nsqd), f.err, f.pid, f.status, f.head], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (sh.exitCode === null) sh.kill('SIGKILL');
+    try {
+      process.kill(Number(readFileSync(f.pid, 'utf8')), 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  });
+  let out = '';
+  sh.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<number | null>((resolve) => sh.on('exit', (code) => resolve(code)));
+  const headDone = waitFor('head to finish', () => existsSync(f.head), 15_000);
+  return { files: f, exit, headDone, out: () => out };
+}
+
+/** Processes whose command line mentions `needle` (the tail's reader-watch helper names the tail's pid). */
+function processesWith(needle: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmd.includes(needle)) found.push(`${pid}: ${cmd}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+t.test('| head -n 1 on a quiet topic: the tail exits 0 soon after head, with nothing left behind', { skip: process.platform !== 'linux' && 'the pipe watch is Linux-only' }, async (t) => {
+  const nsqd = await startNsqd(t);
+  const p = await producer(t, nsqd);
+  await createChannel(nsqd, 'quiet', 'keep');
+  await p.publish('quiet', 'only');
+  const run = headPipeline(t, nsqd, 'quiet');
+  await run.headDone;
+  const headAt = Date.now();
+  // nothing more is published: no write will ever fail
+  t.equal(await run.exit, 0);
+  t.ok(Date.now() - headAt < 3000, `the pipeline ended ${Date.now() - headAt} ms after head`);
+  t.equal(run.out(), 'only\n');
+  t.equal(readFileSync(run.files.status, 'utf8').trim(), '0', 'the tail exited 0');
+  t.equal(readFileSync(run.files.err, 'utf8'), '', 'and said nothing');
+  const pid = readFileSync(run.files.pid, 'utf8').trim();
+  t.throws(() => process.kill(Number(pid), 0), { code: 'ESRCH' }, 'the tail is gone');
+  await waitFor('no helper left', () => processesWith(`--pid=${pid}`).length === 0, 5000);
+  t.equal((await settled(nsqd, 'quiet', 'keep')).depth, 0, 'the message shown was finished');
+});
+
+t.test('| head -n 1: messages that reach the tail after head left are put back, not lost', { skip: process.platform !== 'linux' && 'the pipe watch is Linux-only' }, async (t) => {
+  const nsqd = await startNsqd(t);
+  const p = await producer(t, nsqd);
+  await createChannel(nsqd, 'after', 'keep');
+  await p.publish('after', 'first');
+  const run = headPipeline(t, nsqd, 'after');
+  await run.headDone;
+  // the tail may still be subscribed: what it gets now it cannot print
+  const rest = ['r0', 'r1', 'r2', 'r3', 'r4'];
+  await p.mpublish('after', rest);
+  t.equal(await run.exit, 0);
+  t.equal(run.out(), 'first\n');
+  t.equal(readFileSync(run.files.status, 'utf8').trim(), '0');
+  t.equal(readFileSync(run.files.err, 'utf8'), '');
+  const ch = await settled(nsqd, 'after', 'keep');
+  t.equal(ch.depth, rest.length, 'all five still in the channel');
+  const got = await drain(t, nsqd, 'after', 'keep', rest.length);
+  t.same(got.map((m) => m.body.toString()).sort(), rest, 'and a second consumer gets them');
 });
