@@ -3,7 +3,7 @@
 import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { isValidTopicName } from '../src/protocol/names.js';
-import type { PubConfig } from '../src/tools/pub.js';
+import type { PubConfig } from '../src/tools/pub/run.js';
 import type { UserError } from '../src/util/errors.js';
 import { packageVersion } from '../src/version.js';
 import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
@@ -56,7 +56,7 @@ export const pub: CommandModule = {
   },
   handler: async (argv) => {
     const options = readPubOptions(argv as Record<string, unknown>);
-    const { runPub } = await import('../src/tools/pub.js');
+    const { runPub } = await import('../src/tools/pub/run.js');
     await runPub(options);
   },
 };

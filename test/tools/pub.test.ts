@@ -11,7 +11,7 @@ import t from 'tap';
 import { Consumer } from '../../src/client/consumer.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import { parseDelimiter } from '../../commands/pub.js';
-import { RecordSplitter } from '../../src/tools/pub.js';
+import { RecordSplitter } from '../../src/tools/pub/records.js';
 import { BIN, startNsqd } from '../helpers/nsqd.js';
 import { channelStats, waitFor } from '../helpers/stats.js';
 
