@@ -10,7 +10,8 @@ import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFl
 import { durationFlag, numberFlag, usageError, valueOption } from './flags/values.js';
 
 const EPILOGUE = `Without messages on the command line, stdin is read and split at the delimiter; the last record
-is published even without a delimiter after it, and empty records are skipped unless --allow-empty.
+is published even without a delimiter after it (and without the input's final newline, unless
+records are NUL-separated), and empty records are skipped unless --allow-empty.
 Records go to every nsqd given. With --lookupd-http-address, each record goes to one node instead,
 in turn: the topic's nodes as lookupd lists them (every registered node for a new topic), and to
 another node when one fails. Over TCP, records that arrive together are sent as one MPUB.
@@ -122,6 +123,9 @@ export function readPubOptions(argv: Record<string, unknown>): PubConfig {
     topic,
     messages: positional.length > 0 ? positional.map((m) => Buffer.from(m)) : null,
     delimiter,
+    // text input ends with a newline that is not part of its last record; NUL-separated records
+    // are binary (find -print0 ends each one with its NUL), so theirs are kept byte for byte
+    trimFinalNewline: !delimiter.includes(0),
     allowEmpty: argv['allow-empty'] === true,
     rate,
     deferMs,

@@ -203,6 +203,30 @@ t.test('multi-byte delimiter with escapes', async (t) => {
   t.same(strings(await consume(t, nsqd, 'multi', 3)), ['a\tb--c', 'd\ne', '-']);
 });
 
+t.test('--delimiter , (and to_nsq -delimiter): the input\'s final newline is not part of the last record', async (t) => {
+  const nsqd = await startNsqd(t);
+  const dir = mkdtempSync(join(tmpdir(), 'nsq-alias-'));
+  const alias = join(dir, 'to_nsq');
+  symlinkSync(BIN, alias);
+  const runs = [
+    { topic: 'comma_lf', p: run(t, ['pub', 'comma_lf', '--delimiter', ',', tcp(nsqd)], { data: 'a,b,c\n' }) },
+    { topic: 'comma_crlf', p: run(t, ['pub', 'comma_crlf', '--delimiter=,', tcp(nsqd)], { data: 'a,b,c\r\n' }) },
+    { topic: 'comma_go', p: run(t, ['-topic=comma_go', '-delimiter=,', `-nsqd-tcp-address=127.0.0.1:${nsqd.tcpEndpoint.port}`], { data: 'a,b,c\n' }, alias) },
+  ];
+  for (const { topic, p } of runs) {
+    t.equal(await p.exit, 0, `${topic}: ${p.stderr()}`);
+    t.same(strings(await consume(t, nsqd, topic, 3)), ['a', 'b', 'c'], `${topic}: a, b, c and no newline`);
+  }
+  // only the input's final newline goes: one inside a record, or in the middle, stays
+  const inner = run(t, ['pub', 'comma_inner', '--delimiter=,', tcp(nsqd)], { data: 'a\n,b\n\n' });
+  t.equal(await inner.exit, 0, inner.stderr());
+  t.same(strings(await consume(t, nsqd, 'comma_inner', 2)), ['a\n', 'b\n']);
+  // a trailing delimiter then a newline leaves an empty record, skipped as any other
+  const trailing = run(t, ['pub', 'comma_trail', '--delimiter=,', tcp(nsqd)], { data: 'a,b,\n' });
+  t.equal(await trailing.exit, 0, trailing.stderr());
+  t.same(strings(await consume(t, nsqd, 'comma_trail', 2)), ['a', 'b']);
+});
+
 t.test('a record over the max message size: named by number, every other record published, exit 3', async (t) => {
   const nsqd = await startNsqd(t, { maxMsgSize: 100 });
   const lines = Array.from({ length: 2000 }, (_, i) => `r${i + 1}`);

@@ -6,6 +6,17 @@ import type { Readable } from 'node:stream';
 export interface RecordOptions {
   delimiter: Buffer;
   allowEmpty: boolean;
+  /**
+   * The input's own final newline ("\n" or "\r\n") is not part of the last record: text ends
+   * with one (`printf 'a,b\n'`), so with another delimiter the last record would carry it.
+   */
+  trimFinalNewline: boolean;
+}
+
+/** `last` without one trailing "\n" or "\r\n". */
+export function withoutFinalNewline(last: Buffer): Buffer {
+  if (last.length === 0 || last[last.length - 1] !== 0x0a) return last;
+  return last.subarray(0, last.length - (last.length >= 2 && last[last.length - 2] === 0x0d ? 2 : 1));
 }
 
 /** Where the records go: the publisher. */
@@ -129,5 +140,5 @@ export async function readRecords(
   }
   if (stopped()) return;
   const last = splitter.end();
-  if (last !== null) await take([last]);
+  if (last !== null) await take([cfg.trimFinalNewline ? withoutFinalNewline(last) : last]);
 }

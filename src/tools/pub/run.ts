@@ -25,6 +25,8 @@ export interface PubConfig {
   messages: Buffer[] | null;
   delimiter: Buffer;
   allowEmpty: boolean;
+  /** the last record of stdin loses one trailing newline (see RecordOptions) */
+  trimFinalNewline: boolean;
   /** records per second; 0 is unlimited */
   rate: number;
   /** DPUB delay in ms; 0 publishes normally */
