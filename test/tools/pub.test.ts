@@ -227,6 +227,54 @@ t.test('--delimiter , (and to_nsq -delimiter): the input\'s final newline is not
   t.same(strings(await consume(t, nsqd, 'comma_trail', 2)), ['a', 'b']);
 });
 
+t.test('--count N with templates: N messages, each with its number, the time and random text', async (t) => {
+  const nsqd = await startNsqd(t);
+  const before = Date.now();
+  const p = run(t, ['pub', 'tmpl', 'msg {{count}} at {{time}} {{random}}', '--count', '100', tcp(nsqd)]);
+  t.equal(await p.exit, 0, p.stderr());
+  const after = Date.now();
+  const got = strings(await consume(t, nsqd, 'tmpl', 100));
+  t.equal(got.length, 100, 'exactly 100');
+  const re = /^msg (\d+) at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([A-Za-z0-9]{16})$/;
+  const parsed = got.map((m) => re.exec(m));
+  t.ok(parsed.every((m) => m !== null), `every message filled in: ${got[0]}`);
+  t.same(parsed.map((m) => Number(m![1])), Array.from({ length: 100 }, (_, i) => i + 1), '{{count}} is 1..100, in order');
+  t.ok(parsed.every((m) => Date.parse(m![2]!) >= before - 1 && Date.parse(m![2]!) <= after), '{{time}}: the ISO time of the run');
+  t.equal(new Set(parsed.map((m) => m![3])).size, 100, '{{random}} differs each time');
+
+  // nats's names; and without templates the body is repeated as given, arguments in turn
+  const nats = run(t, ['pub', 'tmpl_nats', '{{ Count }}|{{.Cnt}}|{{TimeStamp}}|{{Unix}}|{{ID}}|{{Random 3 5}}', '--count=3', tcp(nsqd)]);
+  const plain = run(t, ['pub', 'tmpl_plain', 'same', 'other', '--count=3', tcp(nsqd)]);
+  t.equal(await nats.exit, 0, nats.stderr());
+  t.equal(await plain.exit, 0, plain.stderr());
+  const n = strings(await consume(t, nsqd, 'tmpl_nats', 3));
+  t.match(n[2]!, /^3\|3\|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\|\d{10}\|[A-Za-z0-9]{22}\|[A-Za-z0-9]{3,5}$/, `nats's names: ${n[2]}`);
+  t.same(strings(await consume(t, nsqd, 'tmpl_plain', 6)), ['same', 'other', 'same', 'other', 'same', 'other']);
+  // without --count, braces are just text
+  const literal = run(t, ['pub', 'tmpl_literal', '{{count}}', tcp(nsqd)]);
+  t.equal(await literal.exit, 0, literal.stderr());
+  t.same(strings(await consume(t, nsqd, 'tmpl_literal', 1)), ['{{count}}']);
+});
+
+t.test('--count: bad values, stdin and unknown templates are usage errors, and nothing is published', async (t) => {
+  const nsqd = await startNsqd(t);
+  for (const bad of ['abc', '0', '-1', '1.5']) {
+    const p = run(t, ['pub', 'nocount', 'x', `--count=${bad}`, tcp(nsqd)]);
+    t.equal(await p.exit, 2, bad);
+    t.equal(p.stderr(), `nsq: invalid value "${bad}" for flag --count: want an integer >= 1\n`);
+  }
+  const spaced = run(t, ['pub', 'nocount', 'x', '--count', 'abc', tcp(nsqd)]);
+  t.equal(await spaced.exit, 2);
+  t.equal(spaced.stderr(), 'nsq: invalid value "abc" for flag --count: want an integer >= 1\n');
+  const stdin = run(t, ['pub', 'nocount', '--count=3', tcp(nsqd)], { data: 'a\n' });
+  t.equal(await stdin.exit, 2);
+  t.match(stdin.stderr(), /^nsq: --count repeats the messages given as arguments, and there are none[^\n]*\n$/);
+  const unknown = run(t, ['pub', 'nocount', 'x {{bogus}}', '--count=3', tcp(nsqd)]);
+  t.equal(await unknown.exit, 2);
+  t.match(unknown.stderr(), /^nsq: unknown template \{\{bogus\}\}: want \{\{count\}\}[^\n]*\n$/);
+  t.equal(count(nsqd, 'nocount'), 0);
+});
+
 t.test('a record over the max message size: named by number, every other record published, exit 3', async (t) => {
   const nsqd = await startNsqd(t, { maxMsgSize: 100 });
   const lines = Array.from({ length: 2000 }, (_, i) => `r${i + 1}`);

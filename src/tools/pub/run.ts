@@ -9,6 +9,7 @@ import { HttpDestination, TcpDestination, type Destination } from './destination
 import { formatBytes, num, Progress, type ProgressSetting } from './progress.js';
 import { Publisher } from './publisher.js';
 import { readRecords } from './records.js';
+import { compileTemplate, hasTemplates } from './templates.js';
 
 export const EXIT_OK = 0;
 export const EXIT_CONNECTION = 1;
@@ -23,6 +24,8 @@ export interface PubConfig {
   topic: string;
   /** from the command line; null means read stdin */
   messages: Buffer[] | null;
+  /** --count: publish the messages this many times, templates filled in (templates.ts); null: once, as given */
+  count: number | null;
   delimiter: Buffer;
   allowEmpty: boolean;
   /** the last record of stdin loses one trailing newline (see RecordOptions) */
@@ -123,16 +126,7 @@ export async function runPub(cfg: PubConfig): Promise<void> {
   let readError: Error | null = null;
   try {
     if (cfg.messages !== null) {
-      let n = 0;
-      for (const m of cfg.messages) {
-        n++;
-        if (m.length === 0 && !cfg.allowEmpty) {
-          pub.skipped++;
-          continue;
-        }
-        if (!(await gate())) break;
-        pub.submit(n, m);
-      }
+      await publishArguments(cfg, cfg.messages, pub, gate);
     } else {
       await readRecords(process.stdin, cfg, pub, gate, stopped);
     }
@@ -166,6 +160,33 @@ export async function runPub(cfg: PubConfig): Promise<void> {
     process.exit(code);
   }
   process.exitCode = code;
+}
+
+/**
+ * The messages given as arguments, in order, `count` times over (once without --count); with
+ * --count their templates are filled in for each one, numbered from 1 across all of them.
+ */
+async function publishArguments(cfg: PubConfig, messages: Buffer[], pub: Publisher, gate: () => Promise<boolean>): Promise<void> {
+  const bodies = messages.map((m): ((n: number) => Buffer) => {
+    const text = m.toString();
+    if (cfg.count === null || !hasTemplates(text)) return () => m;
+    const t = compileTemplate(text);
+    return (n) => Buffer.from(t(n, new Date()));
+  });
+  const rounds = cfg.count ?? 1;
+  let n = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const body of bodies) {
+      n++;
+      const m = body(n);
+      if (m.length === 0 && !cfg.allowEmpty) {
+        pub.skipped++;
+        continue;
+      }
+      if (!(await gate())) return;
+      pub.submit(n, m);
+    }
+  }
 }
 
 /** The nodes lookupd gives for publishing (see lookupPublishNodes), as the addresses this run uses. */
