@@ -23,7 +23,8 @@ another node when one fails. Over TCP, records that arrive together are sent as 
 
 Exit status:
   0    every message was acknowledged by every nsqd
-  1    a connection failed (refused, lost and not regained): the rest were not published;
+  1    a connection failed (refused, lost and not regained; with --retry: not regained within
+       --retry-timeout after the input ended): the rest were not published;
        through lookupd: no lookupd answered, no nsqd known, or none left
   2    usage error (bad flag or value)
   3    some records were rejected (bigger than the server's max message size, or empty);
@@ -50,12 +51,15 @@ export const pub: CommandModule = {
       .option('rate', valueOption('number', { describe: 'at most this many records per second (0: no limit)', default: 0, group: 'Publishing:' }))
       .option('count', valueOption('number', { describe: 'publish the message arguments N times, filling in {{count}}, {{time}}, {{random}} (see below)', group: 'Publishing:' }))
       .option('defer', { type: 'string', describe: 'deliver each message after this long (DPUB; Go duration: 500ms, 1m30s)', group: 'Publishing:' })
+      .option('retry', { type: 'boolean', describe: 'when nsqd goes away, reconnect (with backoff) and re-send what it did not acknowledge, however long it takes while input comes', group: 'Publishing:' })
+      .option('retry-timeout', valueOption('duration', { describe: 'with --retry: once the input has ended, give up on a lost nsqd after this long', default: '1m', group: 'Publishing:' }))
       .option('http', { type: 'boolean', describe: 'publish over HTTP (/mpub, /pub) to --nsqd-http-address instead of TCP', group: 'Publishing:' })
       .option('progress', { type: 'boolean', describe: 'report progress and a summary even when stderr is not a terminal', group: 'Output:' })
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'no progress line and no summary (errors still print)', group: 'Output:' })
       .example(`${self} events 'hello' 'world'`, 'two messages')
       .example(`${self} events < events.log`, 'one message per line')
       .example(`${self} ticks 'tick {{count}} at {{time}}' --count=100`, '100 numbered, timestamped messages')
+      .example(`tail -F app.log | ${self} logs --retry`, 'every line, through nsqd restarts')
       .example(`find . -print0 | ${self} files -0 --rate=100`, 'NUL-separated, 100 per second')
       .example(`${self} jobs --defer=5m --nsqd-tcp-address=a:4150 --nsqd-tcp-address=b:4150`, 'each record to both nodes, delivered 5 minutes later')
       .epilogue(EPILOGUE);
@@ -137,6 +141,9 @@ export function readPubOptions(argv: Record<string, unknown>): PubConfig {
     }
   }
 
+  const retry = argv['retry'] === true;
+  const retryTimeoutMs = Math.round(durationFlag('retry-timeout', argv['retry-timeout'] ?? '1m', 0));
+
   if (argv['quiet'] === true && argv['progress'] === true) throw usage('give either --quiet or --progress, not both');
   const client = readClientFlags(argv, 'pub', packageVersion());
   return {
@@ -159,6 +166,8 @@ export function readPubOptions(argv: Record<string, unknown>): PubConfig {
     transport: readTransportFlags(argv),
     authSecret: client.authSecret,
     progress: argv['quiet'] === true ? 'never' : argv['progress'] === true ? 'always' : 'auto',
+    retry,
+    retryTimeoutMs,
   };
 }
 

@@ -26,8 +26,17 @@ export interface DestinationOptions {
   authSecret: string;
 }
 
-/** How a failed publish is handled: the server's size limit, its refusal of empty bodies, a lost connection, or the end. */
-export type Failure = { kind: 'too-big'; limit: number | null } | { kind: 'empty' } | { kind: 'retry' } | { kind: 'fatal' };
+/**
+ * How a failed publish is handled: the server's size limit, its refusal of empty bodies, a try
+ * again at once, the connection lost or refused (`resend`: the publish was cut off with its
+ * connection, so sending it again at once may well work), or the end.
+ */
+export type Failure =
+  | { kind: 'too-big'; limit: number | null }
+  | { kind: 'empty' }
+  | { kind: 'retry' }
+  | { kind: 'lost'; resend: boolean }
+  | { kind: 'fatal' };
 
 export interface Destination {
   readonly address: string;
@@ -45,7 +54,29 @@ export interface Destination {
 
 const TOO_BIG_RE = /message too big (\d+) > (\d+)/;
 const EMPTY_RE = /invalid message(?:\(\d+\))? body size 0\b/;
+/** a publish cut off with its connection (commands queued behind a fatal error were never executed either) */
 const RETRY_CODES = new Set(['E_CLOSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+/** the server is not there (now): worth trying again later, with --retry */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'E_CONNECT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'EAI_AGAIN']);
+
+/** A lost or refused connection, or null for any other error. */
+function connectionFailure(err: unknown): Failure | null {
+  if (!(err instanceof NsqError)) return null;
+  if (RETRY_CODES.has(err.code)) return { kind: 'lost', resend: true };
+  if (UNREACHABLE_CODES.has(err.code)) return { kind: 'lost', resend: false };
+  return null;
+}
+
+/** What a lost connection's error says, briefly: "ECONNRESET", "connection refused", "connection closed". */
+export function lossReason(err: unknown): string {
+  if (!(err instanceof NsqError)) return String(err instanceof Error ? err.message : err);
+  if (err.code === 'ECONNREFUSED') return 'connection refused';
+  if (err.code === 'E_CLOSED') {
+    const after = /closed after: (?:read |write )?(\S+)/.exec(err.message);
+    return after !== null ? after[1]! : 'connection closed';
+  }
+  return err.code;
+}
 
 export class TcpDestination implements Destination {
   readonly address: string;
@@ -77,9 +108,8 @@ export class TcpDestination implements Destination {
     const big = TOO_BIG_RE.exec(err.message);
     if (err.code === 'E_BAD_MESSAGE' && big !== null) return { kind: 'too-big', limit: Number(big[2]) };
     if (err.code === 'E_BAD_MESSAGE' && EMPTY_RE.test(err.message)) return { kind: 'empty' };
-    // commands queued behind a fatal error were never executed: the producer reconnects for them
-    if (RETRY_CODES.has(err.code)) return { kind: 'retry' };
-    return { kind: 'fatal' };
+    // the producer reconnects on the next publish
+    return connectionFailure(err) ?? { kind: 'fatal' };
   }
 
   close(): Promise<void> {
@@ -136,8 +166,7 @@ export class HttpDestination implements Destination {
       }
       return { kind: 'fatal' };
     }
-    if (err instanceof NsqError && RETRY_CODES.has(err.code)) return { kind: 'retry' };
-    return { kind: 'fatal' };
+    return connectionFailure(err) ?? { kind: 'fatal' };
   }
 
   close(): Promise<void> {

@@ -45,6 +45,10 @@ export interface PubConfig {
   /** AUTH secret for nodes that require it ('' : none) */
   authSecret: string;
   progress: ProgressSetting;
+  /** --retry: wait out a lost nsqd, re-sending what it did not acknowledge (see PublisherOptions) */
+  retry: boolean;
+  /** --retry-timeout: with --retry, how long to go on once the input has ended (ms) */
+  retryTimeoutMs: number;
 }
 
 export async function runPub(cfg: PubConfig): Promise<void> {
@@ -91,6 +95,8 @@ export async function runPub(cfg: PubConfig): Promise<void> {
     }
     interrupted = sig;
     stopReading();
+    // a lost nsqd is not waited for any more: what it holds is reported as not acknowledged
+    pub.abandon();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -133,6 +139,7 @@ export async function runPub(cfg: PubConfig): Promise<void> {
   } catch (err) {
     readError = err instanceof Error ? err : new Error(String(err));
   }
+  pub.inputEnded();
 
   await pub.idle();
   await Promise.allSettled(dests.map((d) => d.close()));
