@@ -26,7 +26,7 @@ Exit status:
   1    a connection failed (refused, lost and not regained; with --retry: not regained within
        --retry-timeout after the input ended): the rest were not published;
        through lookupd: no lookupd answered, no nsqd known, or none left
-  2    usage error (bad flag or value)
+  2    usage error (bad flag or value; a --defer over the server's --max-req-timeout)
   3    some records were rejected (bigger than the server's max message size, or empty);
        every other record was published
   130  interrupted (SIGINT; 143 for SIGTERM): reading stopped and outstanding messages were

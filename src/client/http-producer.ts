@@ -58,6 +58,8 @@ export class HttpProducer {
   readonly address: string;
   /** the server's --max-msg-size, once connect() has read it (Infinity when unknown) */
   maxMsgSize = Infinity;
+  /** the server's --max-req-timeout in ms (the longest defer it takes), once connect() has read it */
+  maxReqTimeoutMs = Infinity;
   /** one message per request: set by a caller that must find which message of a refused batch was too big */
   oneAtATime = false;
   readonly #base: string;
@@ -79,8 +81,10 @@ export class HttpProducer {
   async connect(): Promise<void> {
     const ping = await this.#fetch('/ping', { method: 'GET' }, this.#opts.connectTimeoutMs);
     if (ping.status !== 200) throw new NsqError('E_HTTP', `${this.address} is not an nsqd HTTP address: /ping answered ${ping.status}`);
-    // with the limit known, big records are not sent only to be refused
+    // with the limits known, big records and long defers are not sent only to be refused
     this.maxMsgSize = await this.#configNumber('max_msg_size', Infinity);
+    // a duration: nanoseconds, as Go's JSON for time.Duration
+    this.maxReqTimeoutMs = (await this.#configNumber('max_req_timeout', Infinity)) / 1e6;
   }
 
   async #configNumber(name: string, otherwise: number): Promise<number> {

@@ -315,6 +315,31 @@ t.test('--defer: DPUB, delivered no sooner than asked', async (t) => {
   await Promise.all([check([tcp(nsqd)]), check(['--http', http(nsqd)])]);
 });
 
+t.test('--defer over the server\'s --max-req-timeout: one line saying so, exit 2, nothing published (TCP and HTTP)', async (t) => {
+  const dflt = await startNsqd(t);
+  const short = await startNsqd(t, { maxReqTimeout: 60_000 });
+  const cases = [
+    { n: dflt, args: ['toolong', 'a', 'b', '--defer=2h', tcp(dflt)], data: '', limit: '1h0m0s' },
+    { n: dflt, args: ['toolong', '--defer=2h', tcp(dflt)], data: 'a\nb\nc\n', limit: '1h0m0s' },
+    { n: dflt, args: ['toolong', 'a', '--defer=2h', '--http', http(dflt)], data: '', limit: '1h0m0s' },
+    { n: short, args: ['toolong', 'a', '--defer=90s', tcp(short)], data: '', limit: '1m0s' },
+    { n: short, args: ['toolong', 'a', '--defer=90s', '--retry', tcp(short)], data: '', limit: '1m0s' },
+  ];
+  const runs = cases.map((c) => run(t, ['pub', ...c.args], { data: c.data }));
+  for (const [i, p] of runs.entries()) {
+    const c = cases[i]!;
+    t.equal(await p.exit, 2, `${c.args.join(' ')}: ${p.stderr()}`);
+    const defer = c.args.find((a) => a.startsWith('--defer='))!.slice(8) === '2h' ? '2h0m0s' : '1m30s';
+    t.equal(p.stderr(), `nsq: --defer ${defer} exceeds the server's --max-req-timeout (${c.limit})\n`, 'one line');
+  }
+  t.equal(count(dflt, 'toolong'), 0, 'nothing published');
+  t.equal(count(short, 'toolong'), 0, 'nothing published');
+  // the control: a defer within the limit is taken by the same server
+  const ok = run(t, ['pub', 'shortenough', 'a', '--defer=30s', tcp(short)]);
+  t.equal(await ok.exit, 0, ok.stderr());
+  t.equal(count(short, 'shortenough'), 1);
+});
+
 t.test('two nsqd: every record goes to each', async (t) => {
   const a = await startNsqd(t);
   const b = await startNsqd(t);

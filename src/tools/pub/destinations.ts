@@ -36,6 +36,8 @@ export type Failure =
   | { kind: 'empty' }
   | { kind: 'retry' }
   | { kind: 'lost'; resend: boolean }
+  /** the defer is longer than the server's --max-req-timeout (ms, when it says) */
+  | { kind: 'defer-too-long'; limit: number | null }
   | { kind: 'fatal' };
 
 export interface Destination {
@@ -44,6 +46,8 @@ export interface Destination {
   maxMsgSize: number;
   /** the server refused an empty message once: the next ones are not sent */
   rejectsEmpty: boolean;
+  /** the longest defer the server takes (its --max-req-timeout, ms), when it says before the first publish */
+  readonly maxDeferMs: number;
   /** the error that ended publishing here */
   dead: Error | null;
   connect(): Promise<void>;
@@ -54,6 +58,8 @@ export interface Destination {
 
 const TOO_BIG_RE = /message too big (\d+) > (\d+)/;
 const EMPTY_RE = /invalid message(?:\(\d+\))? body size 0\b/;
+/** nsqd's DPUB refusal: E_INVALID "DPUB timeout 7200000 out of range 0-3600000" (ms) */
+const DEFER_RE = /DPUB timeout -?\d+ out of range 0-(\d+)/;
 /** a publish cut off with its connection (commands queued behind a fatal error were never executed either) */
 const RETRY_CODES = new Set(['E_CLOSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 /** the server is not there (now): worth trying again later, with --retry */
@@ -82,6 +88,8 @@ export class TcpDestination implements Destination {
   readonly address: string;
   maxMsgSize = Infinity;
   rejectsEmpty = false;
+  /** IDENTIFY does not tell it (nsqd answers max_msg_timeout, not max_req_timeout): DPUB's refusal does */
+  readonly maxDeferMs = Infinity;
   dead: Error | null = null;
   readonly #producer: Producer;
   readonly #topic: string;
@@ -108,6 +116,8 @@ export class TcpDestination implements Destination {
     const big = TOO_BIG_RE.exec(err.message);
     if (err.code === 'E_BAD_MESSAGE' && big !== null) return { kind: 'too-big', limit: Number(big[2]) };
     if (err.code === 'E_BAD_MESSAGE' && EMPTY_RE.test(err.message)) return { kind: 'empty' };
+    const defer = DEFER_RE.exec(err.message);
+    if (err.code === 'E_INVALID' && defer !== null) return { kind: 'defer-too-long', limit: Number(defer[1]) };
     // the producer reconnects on the next publish
     return connectionFailure(err) ?? { kind: 'fatal' };
   }
@@ -122,6 +132,7 @@ export class HttpDestination implements Destination {
   readonly address: string;
   maxMsgSize = Infinity;
   rejectsEmpty = false;
+  maxDeferMs = Infinity;
   dead: Error | null = null;
   readonly #producer: HttpProducer;
   readonly #topic: string;
@@ -144,6 +155,7 @@ export class HttpDestination implements Destination {
   async connect(): Promise<void> {
     await this.#producer.connect();
     this.maxMsgSize = this.#producer.maxMsgSize;
+    this.maxDeferMs = this.#producer.maxReqTimeoutMs;
   }
 
   send(body: Buffer): Promise<void> {
@@ -153,6 +165,7 @@ export class HttpDestination implements Destination {
   classify(err: unknown): Failure {
     if (err instanceof HttpRejection) {
       if (err.code === 'MSG_EMPTY') return { kind: 'empty' };
+      if (err.code === 'INVALID_DEFER') return { kind: 'defer-too-long', limit: this.maxDeferMs === Infinity ? null : this.maxDeferMs };
       if (err.code === 'MSG_TOO_BIG' || err.code === 'BAD_MESSAGE') {
         // a binary /mpub says BAD_MESSAGE for an empty or a too-big message alike
         if (err.hadEmpty) return { kind: 'empty' };

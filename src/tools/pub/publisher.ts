@@ -2,6 +2,7 @@
 // re-sends after a lost connection, the rejections, and the count of every publish until it settles.
 
 import { NsqError } from '../../client/connection.js';
+import { formatDuration } from '../../util/duration.js';
 import { lossReason, type Destination } from './destinations.js';
 import type { Progress } from './progress.js';
 
@@ -33,6 +34,17 @@ export interface PublisherOptions {
   retry: boolean;
   /** --retry: how long to go on trying once the input has ended (ms) */
   retryTimeoutMs: number;
+  /** --defer (ms), for the message when the server refuses it */
+  deferMs: number;
+}
+
+/** The error code of a --defer longer than the server takes: a usage error (exit 2), not a lost connection. */
+export const E_DEFER_TOO_LONG = 'E_DEFER_TOO_LONG';
+
+/** `nsq: --defer 2h0m0s exceeds the server's --max-req-timeout (1h0m0s)`, without the prefix. */
+export function deferTooLong(deferMs: number, limitMs: number | null, where: string): NsqError {
+  const limit = limitMs === null ? '' : ` (${formatDuration(limitMs)})`;
+  return new NsqError(E_DEFER_TOO_LONG, `--defer ${formatDuration(deferMs)} exceeds the server's --max-req-timeout${limit}${where}`);
 }
 
 interface Held {
@@ -194,6 +206,12 @@ export class Publisher {
       case 'retry':
         if (this.#spread) return this.#failOver(d, n, body, attempt, err);
         break;
+      case 'defer-too-long': {
+        // every record has the same defer: none will be taken here, nor (through lookupd) elsewhere
+        this.failed++;
+        if (d.dead === null) d.dead = deferTooLong(this.#cfg.deferMs, f.limit, this.#dests.length > 1 ? ` at ${d.address}` : '');
+        return this.#fail(d.dead);
+      }
       case 'lost':
         if (this.#cfg.retry) return this.#lost(d, n, body, err);
         if (this.#spread) return this.#failOver(d, n, body, attempt, err);
@@ -229,6 +247,11 @@ export class Publisher {
 
   /** --retry: the connection to `d` is lost; this record goes to another node (spreading) or waits for `d`. */
   #lost(d: Destination, n: number, body: Buffer, err: unknown): void {
+    // the run is failing anyway (commands behind a fatal error are cut off with the connection)
+    if (this.fatal !== null) {
+      this.failed++;
+      return;
+    }
     if (!this.#outages.has(d)) this.#startOutage(d, err);
     const other = this.#spread ? this.#pick() : null;
     if (other !== null) return this.#send(other, n, body, 1);

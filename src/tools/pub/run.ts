@@ -7,7 +7,7 @@ import { useTlsForHttps } from '../../client/http.js';
 import { UserError } from '../../util/errors.js';
 import { HttpDestination, TcpDestination, type Destination } from './destinations.js';
 import { formatBytes, num, Progress, type ProgressSetting } from './progress.js';
-import { Publisher } from './publisher.js';
+import { deferTooLong, E_DEFER_TOO_LONG, Publisher } from './publisher.js';
 import { readRecords } from './records.js';
 import { compileTemplate, hasTemplates } from './templates.js';
 
@@ -69,6 +69,13 @@ export async function runPub(cfg: PubConfig): Promise<void> {
   for (const { d, err } of refused) {
     d.dead = err;
     process.stderr.write(`${cfg.name}: ${err.message}; publishing to the other nsqd\n`);
+  }
+  // a server that said its --max-req-timeout (HTTP /config) is not sent a DPUB it would refuse
+  const short = dests.find((d) => d.dead === null && cfg.deferMs > d.maxDeferMs);
+  if (short !== undefined) {
+    await Promise.allSettled(dests.map((d) => d.close()));
+    const e = deferTooLong(cfg.deferMs, short.maxDeferMs, dests.length > 1 ? ` at ${short.address}` : '');
+    throw new UserError(e.message, e.code, EXIT_USAGE);
   }
 
   // a live line would scribble over the echo of records typed on the same terminal
@@ -148,8 +155,11 @@ export async function runPub(cfg: PubConfig): Promise<void> {
   process.off('SIGTERM', onSignal);
 
   if (readError !== null) progress.print(`${cfg.name}: reading stdin: ${readError.message}`);
+  const deferRefused = pub.fatal instanceof Error && (pub.fatal as NsqError).code === E_DEFER_TOO_LONG;
   const code =
-    pub.fatal !== null || pub.failed > 0 || readError !== null
+    deferRefused
+      ? EXIT_USAGE
+      : pub.fatal !== null || pub.failed > 0 || readError !== null
       ? EXIT_CONNECTION
       : interrupted !== null
         ? interrupted === 'SIGTERM'
@@ -159,7 +169,8 @@ export async function runPub(cfg: PubConfig): Promise<void> {
           ? EXIT_REJECTED
           : EXIT_OK;
   // a summary on a terminal or with --progress; after a failure, always (unless --quiet)
-  if (progress.enabled || (code !== EXIT_OK && cfg.progress !== 'never')) {
+  // (a refused --defer published nothing: its one line says it all)
+  if (progress.enabled || (code !== EXIT_OK && cfg.progress !== 'never' && !(deferRefused && pub.acked === 0))) {
     progress.print(summary(cfg, pub, dests.length, (performance.now() - started) / 1000, interrupted));
   }
   if (interrupted !== null) {
