@@ -29,9 +29,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function serve(t: Teardown, port: number, dataPath: string): Promise<BenchServer> {
-  // the later --tcp-address wins over BenchServer's :0
-  const server = await BenchServer.start({ memQueueSize: 10_000, args: ['--durable', `--data-path=${dataPath}`, `--tcp-address=127.0.0.1:${port}`] });
+/** `nsq serve --durable` on `port` (TCP, or with `http` the HTTP port: the other one is the kernel's). */
+async function serve(t: Teardown, port: number, dataPath: string, http = false): Promise<BenchServer> {
+  // the later --tcp-address / --http-address wins over BenchServer's :0
+  const address = http ? `--http-address=127.0.0.1:${port}` : `--tcp-address=127.0.0.1:${port}`;
+  const server = await BenchServer.start({ memQueueSize: 10_000, args: ['--durable', `--data-path=${dataPath}`, address] });
   t.teardown(() => server.kill());
   return server;
 }
@@ -77,7 +79,7 @@ const record = (i: number): string => `line ${i}`;
  * half of those are at the server) the server is killed with SIGKILL, and restarted on the same address and data path once pub has noticed (or
  * exited). Returns the server running at the end.
  */
-async function scenario(t: Teardown, p: Pub, port: number, dataPath: string, first: BenchServer): Promise<BenchServer> {
+async function scenario(t: Teardown, p: Pub, port: number, dataPath: string, first: BenchServer, http = false): Promise<BenchServer> {
   let server = first;
   const stdin = p.child.stdin!;
   for (let i = 1; i <= RECORDS; i++) {
@@ -94,7 +96,7 @@ async function scenario(t: Teardown, p: Pub, port: number, dataPath: string, fir
         await new Promise((r) => setTimeout(r, 3));
       }
       await waitFor('pub to notice the loss', () => /lost 127\.0\.0\.1:\d+|not acknowledged|connection refused/.test(p.stderr()) || p.child.exitCode !== null, 10_000, 10);
-      server = await serve(t, port, dataPath);
+      server = await serve(t, port, dataPath, http);
     }
   }
   stdin.end();
@@ -116,6 +118,21 @@ t.test('--retry: kill -9 of nsqd mid-stream, restarted on the same address: pub 
   const got = await consumeAll(t, server.tcpPort, RECORDS);
   const missing = Array.from({ length: RECORDS }, (_, i) => record(i + 1)).filter((r) => !got.has(r));
   t.same(missing, [], `all ${RECORDS} records arrived (duplicates allowed)`);
+});
+
+t.test('--retry over HTTP: the same kill -9, the same result', async (t) => {
+  const dataPath = tempDir(t, 'nsq-pub-retry-http-');
+  const port = await freePort();
+  const first = await serve(t, port, dataPath, true);
+  await first.createChannel(TOPIC, CHANNEL);
+  const p = pub(t, ['--http', `--nsqd-http-address=127.0.0.1:${port}`, '--retry']);
+  const server = await scenario(t, p, port, dataPath, first, true);
+  t.equal(await p.exit, 0, p.stderr());
+  t.match(p.stderr(), new RegExp(`^nsq: lost 127\\.0\\.0\\.1:${port} \\([^)]+\\); retrying…$`, 'm'));
+  t.match(p.stderr(), new RegExp(`^nsq: reconnected to 127\\.0\\.0\\.1:${port} after`, 'm'));
+  const got = await consumeAll(t, server.tcpPort, RECORDS);
+  const missing = Array.from({ length: RECORDS }, (_, i) => record(i + 1)).filter((r) => !got.has(r));
+  t.same(missing, [], `all ${RECORDS} records arrived`);
 });
 
 t.test('the control: the same kill -9 without --retry exits 1, says what was not acknowledged, and records are missing', async (t) => {
