@@ -130,7 +130,7 @@ export function readPubOptions(argv: Record<string, unknown>): PubConfig {
   let count: number | null = null;
   if (argv['count'] !== undefined) {
     count = integerFlag('count', argv['count'], 1);
-    if (positional.length === 0) throw usage('--count repeats the messages given as arguments, and there are none: nsq pub <topic> <message> --count N (stdin is published once, as read)');
+    if (positional.length === 0) throw usage(`--count repeats the messages given as arguments, and there are none: ${name === 'to_nsq' ? 'to_nsq' : 'nsq pub'} <topic> <message> --count N (stdin is published once, as read)`);
     for (const m of positional) {
       try {
         compileTemplate(m);

@@ -10,6 +10,10 @@ const ID_LENGTH = 22;
 /** A template the command line must refuse: an unknown name, or bad arguments. */
 export class TemplateError extends Error {
   readonly code = 'E_TEMPLATE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemplateError';
+  }
 }
 
 type Part = string | ((n: number, now: Date) => string);
