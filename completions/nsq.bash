@@ -44,7 +44,7 @@ _nsq() {
       case "$prev" in
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="-0 --allow-empty --auth-secret --defer --deflate --deflate-level --delimiter --help --http --lookupd-http-address --nsqd-http-address --nsqd-tcp-address --null --producer-opt --progress -q --quiet --rate --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+      opts="-0 --allow-empty --auth-secret --count --defer --deflate --deflate-level --delimiter --help --http --lookupd-http-address --nsqd-http-address --nsqd-tcp-address --null --producer-opt --progress -q --quiet --rate --retry --retry-timeout --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
       ;;
     tail)
       case "$prev" in

@@ -11,7 +11,7 @@ import t from 'tap';
 import { Consumer } from '../../src/client/consumer.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import { parseDelimiter } from '../../commands/pub.js';
-import { RecordSplitter } from '../../src/tools/pub.js';
+import { RecordSplitter } from '../../src/tools/pub/records.js';
 import { BIN, startNsqd } from '../helpers/nsqd.js';
 import { channelStats, waitFor } from '../helpers/stats.js';
 
@@ -203,6 +203,78 @@ t.test('multi-byte delimiter with escapes', async (t) => {
   t.same(strings(await consume(t, nsqd, 'multi', 3)), ['a\tb--c', 'd\ne', '-']);
 });
 
+t.test('--delimiter , (and to_nsq -delimiter): the input\'s final newline is not part of the last record', async (t) => {
+  const nsqd = await startNsqd(t);
+  const dir = mkdtempSync(join(tmpdir(), 'nsq-alias-'));
+  const alias = join(dir, 'to_nsq');
+  symlinkSync(BIN, alias);
+  const runs = [
+    { topic: 'comma_lf', p: run(t, ['pub', 'comma_lf', '--delimiter', ',', tcp(nsqd)], { data: 'a,b,c\n' }) },
+    { topic: 'comma_crlf', p: run(t, ['pub', 'comma_crlf', '--delimiter=,', tcp(nsqd)], { data: 'a,b,c\r\n' }) },
+    { topic: 'comma_go', p: run(t, ['-topic=comma_go', '-delimiter=,', `-nsqd-tcp-address=127.0.0.1:${nsqd.tcpEndpoint.port}`], { data: 'a,b,c\n' }, alias) },
+  ];
+  for (const { topic, p } of runs) {
+    t.equal(await p.exit, 0, `${topic}: ${p.stderr()}`);
+    t.same(strings(await consume(t, nsqd, topic, 3)), ['a', 'b', 'c'], `${topic}: a, b, c and no newline`);
+  }
+  // only the input's final newline goes: one inside a record, or in the middle, stays
+  const inner = run(t, ['pub', 'comma_inner', '--delimiter=,', tcp(nsqd)], { data: 'a\n,b\n\n' });
+  t.equal(await inner.exit, 0, inner.stderr());
+  t.same(strings(await consume(t, nsqd, 'comma_inner', 2)), ['a\n', 'b\n']);
+  // a trailing delimiter then a newline leaves an empty record, skipped as any other
+  const trailing = run(t, ['pub', 'comma_trail', '--delimiter=,', tcp(nsqd)], { data: 'a,b,\n' });
+  t.equal(await trailing.exit, 0, trailing.stderr());
+  t.same(strings(await consume(t, nsqd, 'comma_trail', 2)), ['a', 'b']);
+});
+
+t.test('--count N with templates: N messages, each with its number, the time and random text', async (t) => {
+  const nsqd = await startNsqd(t);
+  const before = Date.now();
+  const p = run(t, ['pub', 'tmpl', 'msg {{count}} at {{time}} {{random}}', '--count', '100', tcp(nsqd)]);
+  t.equal(await p.exit, 0, p.stderr());
+  const after = Date.now();
+  const got = strings(await consume(t, nsqd, 'tmpl', 100));
+  t.equal(got.length, 100, 'exactly 100');
+  const re = /^msg (\d+) at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([A-Za-z0-9]{16})$/;
+  const parsed = got.map((m) => re.exec(m));
+  t.ok(parsed.every((m) => m !== null), `every message filled in: ${got[0]}`);
+  t.same(parsed.map((m) => Number(m![1])), Array.from({ length: 100 }, (_, i) => i + 1), '{{count}} is 1..100, in order');
+  t.ok(parsed.every((m) => Date.parse(m![2]!) >= before - 1 && Date.parse(m![2]!) <= after), '{{time}}: the ISO time of the run');
+  t.equal(new Set(parsed.map((m) => m![3])).size, 100, '{{random}} differs each time');
+
+  // nats's names; and without templates the body is repeated as given, arguments in turn
+  const nats = run(t, ['pub', 'tmpl_nats', '{{ Count }}|{{.Cnt}}|{{TimeStamp}}|{{Unix}}|{{ID}}|{{Random 3 5}}', '--count=3', tcp(nsqd)]);
+  const plain = run(t, ['pub', 'tmpl_plain', 'same', 'other', '--count=3', tcp(nsqd)]);
+  t.equal(await nats.exit, 0, nats.stderr());
+  t.equal(await plain.exit, 0, plain.stderr());
+  const n = strings(await consume(t, nsqd, 'tmpl_nats', 3));
+  t.match(n[2]!, /^3\|3\|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\|\d{10}\|[A-Za-z0-9]{22}\|[A-Za-z0-9]{3,5}$/, `nats's names: ${n[2]}`);
+  t.same(strings(await consume(t, nsqd, 'tmpl_plain', 6)), ['same', 'other', 'same', 'other', 'same', 'other']);
+  // without --count, braces are just text
+  const literal = run(t, ['pub', 'tmpl_literal', '{{count}}', tcp(nsqd)]);
+  t.equal(await literal.exit, 0, literal.stderr());
+  t.same(strings(await consume(t, nsqd, 'tmpl_literal', 1)), ['{{count}}']);
+});
+
+t.test('--count: bad values, stdin and unknown templates are usage errors, and nothing is published', async (t) => {
+  const nsqd = await startNsqd(t);
+  for (const bad of ['abc', '0', '-1', '1.5']) {
+    const p = run(t, ['pub', 'nocount', 'x', `--count=${bad}`, tcp(nsqd)]);
+    t.equal(await p.exit, 2, bad);
+    t.equal(p.stderr(), `nsq: invalid value "${bad}" for flag --count: want an integer >= 1\n`);
+  }
+  const spaced = run(t, ['pub', 'nocount', 'x', '--count', 'abc', tcp(nsqd)]);
+  t.equal(await spaced.exit, 2);
+  t.equal(spaced.stderr(), 'nsq: invalid value "abc" for flag --count: want an integer >= 1\n');
+  const stdin = run(t, ['pub', 'nocount', '--count=3', tcp(nsqd)], { data: 'a\n' });
+  t.equal(await stdin.exit, 2);
+  t.match(stdin.stderr(), /^nsq: --count repeats the messages given as arguments, and there are none[^\n]*\n$/);
+  const unknown = run(t, ['pub', 'nocount', 'x {{bogus}}', '--count=3', tcp(nsqd)]);
+  t.equal(await unknown.exit, 2);
+  t.match(unknown.stderr(), /^nsq: unknown template \{\{bogus\}\}: want \{\{count\}\}[^\n]*\n$/);
+  t.equal(count(nsqd, 'nocount'), 0);
+});
+
 t.test('a record over the max message size: named by number, every other record published, exit 3', async (t) => {
   const nsqd = await startNsqd(t, { maxMsgSize: 100 });
   const lines = Array.from({ length: 2000 }, (_, i) => `r${i + 1}`);
@@ -241,6 +313,31 @@ t.test('--defer: DPUB, delivered no sooner than asked', async (t) => {
     t.ok(Math.min(...arrived) - sent >= 3000, `${topic}: arrived after ${Math.min(...arrived) - sent}ms`);
   };
   await Promise.all([check([tcp(nsqd)]), check(['--http', http(nsqd)])]);
+});
+
+t.test('--defer over the server\'s --max-req-timeout: one line saying so, exit 2, nothing published (TCP and HTTP)', async (t) => {
+  const dflt = await startNsqd(t);
+  const short = await startNsqd(t, { maxReqTimeout: 60_000 });
+  const cases = [
+    { n: dflt, args: ['toolong', 'a', 'b', '--defer=2h', tcp(dflt)], data: '', limit: '1h0m0s' },
+    { n: dflt, args: ['toolong', '--defer=2h', tcp(dflt)], data: 'a\nb\nc\n', limit: '1h0m0s' },
+    { n: dflt, args: ['toolong', 'a', '--defer=2h', '--http', http(dflt)], data: '', limit: '1h0m0s' },
+    { n: short, args: ['toolong', 'a', '--defer=90s', tcp(short)], data: '', limit: '1m0s' },
+    { n: short, args: ['toolong', 'a', '--defer=90s', '--retry', tcp(short)], data: '', limit: '1m0s' },
+  ];
+  const runs = cases.map((c) => run(t, ['pub', ...c.args], { data: c.data }));
+  for (const [i, p] of runs.entries()) {
+    const c = cases[i]!;
+    t.equal(await p.exit, 2, `${c.args.join(' ')}: ${p.stderr()}`);
+    const defer = c.args.find((a) => a.startsWith('--defer='))!.slice(8) === '2h' ? '2h0m0s' : '1m30s';
+    t.equal(p.stderr(), `nsq: --defer ${defer} exceeds the server's --max-req-timeout (${c.limit})\n`, 'one line');
+  }
+  t.equal(count(dflt, 'toolong'), 0, 'nothing published');
+  t.equal(count(short, 'toolong'), 0, 'nothing published');
+  // the control: a defer within the limit is taken by the same server
+  const ok = run(t, ['pub', 'shortenough', 'a', '--defer=30s', tcp(short)]);
+  t.equal(await ok.exit, 0, ok.stderr());
+  t.equal(count(short, 'shortenough'), 1);
 });
 
 t.test('two nsqd: every record goes to each', async (t) => {
