@@ -6,6 +6,7 @@
 
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
+import { finished } from 'node:stream';
 import { constants as zlibConstants, createDeflateRaw, createInflateRaw } from 'node:zlib';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-frame.js';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, MAGIC_V2, MSG_ID_LENGTH, RESPONSE_CLOSE_WAIT, RESPONSE_HEARTBEAT, RESPONSE_OK } from '../protocol/constants.js';
@@ -271,7 +272,7 @@ export class Connection implements FrameSink {
     this.closed = new Promise((resolve) => (this.#onClosed = resolve));
     socket.on('data', this.#onData);
     socket.on('error', (err) => this.#fail(err));
-    socket.on('close', () => this.#finish());
+    socket.on('close', this.#onSocketClose);
   }
 
   /** Protocol bytes (after TLS and decompression). */
@@ -416,7 +417,7 @@ export class Connection implements FrameSink {
     });
     this.socket = secure;
     secure.on('data', this.#onData);
-    secure.on('close', () => this.#finish());
+    secure.on('close', this.#onSocketClose);
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
         const e = new NsqError('E_TLS', `TLS handshake with ${this.address} failed: ${err.message}`);
@@ -434,6 +435,18 @@ export class Connection implements FrameSink {
 
   /** decompresses what the socket delivers (set once compression starts) */
   #receiveLayer: ((chunk: Buffer) => void) | null = null;
+  /** deflate: calls `done` once what the socket delivered has come out of the inflater */
+  #drainReceived: ((done: () => void) => void) | null = null;
+
+  /**
+   * Inflating runs on the thread pool: when the socket closes, the server's last frames (the
+   * E_* error it closed after) may still be in the inflater. They are decoded before the close.
+   */
+  #onSocketClose = (): void => {
+    const drain = this.#drainReceived;
+    if (drain === null) this.#finish();
+    else drain(() => this.#finish());
+  };
 
   #startCompression(kind: 'snappy' | 'deflate', level: number): void {
     const socket = this.socket;
@@ -470,6 +483,10 @@ export class Connection implements FrameSink {
       inflate.on('error', (err) => this.#fail(new NsqError('E_DEFLATE', `deflate stream from ${this.address}: ${err.message}`)));
       this.#receiveLayer = (chunk) => {
         inflate.write(chunk);
+      };
+      this.#drainReceived = (done) => {
+        finished(inflate, () => done());
+        inflate.end();
       };
     }
     socket.on('data', this.#receiveLayer);

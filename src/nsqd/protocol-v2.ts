@@ -121,8 +121,17 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     socket.on('data', onData);
     this.#detach = () => socket.off('data', onData);
     socket.on('end', () => {
-      // the peer is done sending; finish writing what we have, then close
-      client.close();
+      // the peer is done sending: execute what it sent, finish writing what we have, then close.
+      // Inflating runs on the thread pool, so the last commands (a consumer's final FINs) may still
+      // be in the inflater: closing now would requeue messages the client finished. (The server
+      // sockets are half-open, so this end does not close ours before then.)
+      const inflate = this.#inflate;
+      if (inflate === null || inflate.destroyed) {
+        client.close();
+        return;
+      }
+      inflate.once('end', () => client.close());
+      inflate.end();
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') nsqd.logger.error(`[${client.remoteAddress}] - ${err.message}`);
