@@ -12,6 +12,10 @@ import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-frame
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, MAGIC_V2, MSG_ID_LENGTH, RESPONSE_CLOSE_WAIT, RESPONSE_HEARTBEAT, RESPONSE_OK } from '../protocol/constants.js';
 import { decodeMessage, encodeCommand, encodeCommandWithBody, encodeDpub, encodeIdentify, encodeMpub, encodePub } from '../protocol/encoders.js';
 import { FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
+import { E_AUTH_REQUIRED, E_CLOSED, E_CONNECT, E_DEFLATE, E_TLS, E_UNEXPECTED, NsqError, ProtocolError } from '../protocol/errors.js';
+
+/** Errors are NsqErrors with a `code` (ProtocolError: an E_* frame from the server, with `fatal`). */
+export { NsqError, ProtocolError };
 
 export interface ConnectionConfig {
   host: string;
@@ -76,23 +80,6 @@ export interface IdentifyResponse {
   output_buffer_timeout: number;
 }
 
-/** An error frame from the server, or a failure of the connection itself. */
-export class NsqError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'NsqError';
-    this.code = code;
-  }
-
-  /** Parses an error frame's text: `E_CODE description`. */
-  static fromFrame(text: string): NsqError {
-    const space = text.indexOf(' ');
-    return new NsqError(space === -1 ? text : text.slice(0, space), text);
-  }
-}
-
-const NON_FATAL = new Set(['E_FIN_FAILED', 'E_REQ_FAILED', 'E_TOUCH_FAILED']);
 const NOP = encodeCommand('NOP');
 const FIN_PREFIX = Buffer.from('FIN ', 'latin1');
 /** "FIN " + 16-byte id + "\n" */
@@ -152,7 +139,7 @@ export interface ConnectionEvents {
    */
   rawMessage?: (buf: Buffer, start: number, end: number) => void;
   /** errors that do not end the connection (E_FIN_FAILED, ...) */
-  warning?: (err: NsqError) => void;
+  warning?: (err: ProtocolError) => void;
   /** the connection ended; `err` says why when it was not closed by us */
   close?: (err: Error | null) => void;
 }
@@ -299,7 +286,7 @@ export class Connection implements FrameSink {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new NsqError('E_CONNECT', `connect to ${cfg.host}:${cfg.port} timed out after ${timeoutMs}ms`));
+        reject(new NsqError(E_CONNECT, `connect to ${cfg.host}:${cfg.port} timed out after ${timeoutMs}ms`));
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -307,7 +294,7 @@ export class Connection implements FrameSink {
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new NsqError(err.code ?? 'E_CONNECT', `connect to ${cfg.host}:${cfg.port}: ${err.code === 'ECONNREFUSED' ? 'connection refused' : err.message}`));
+        reject(new NsqError(err.code ?? E_CONNECT, `connect to ${cfg.host}:${cfg.port}: ${err.code === 'ECONNREFUSED' ? 'connection refused' : err.message}`));
       });
     });
     const conn = new Connection(cfg.host, cfg.port, socket);
@@ -338,13 +325,13 @@ export class Connection implements FrameSink {
       });
       const r = text === RESPONSE_OK ? null : (JSON.parse(text) as IdentifyResponse);
       if (cfg.tls !== undefined && r?.tls_v1 !== true) {
-        throw new NsqError('E_TLS', `${conn.address} does not offer TLS (nsqd needs --tls-cert and --tls-key)`);
+        throw new NsqError(E_TLS, `${conn.address} does not offer TLS (nsqd needs --tls-cert and --tls-key)`);
       }
       if (r !== null) await conn.#upgrade(r, cfg);
       // AUTH goes over the negotiated transport (TLS, compression), as nsqd expects it
       if (r?.auth_required === true) {
         if (cfg.authSecret === undefined || cfg.authSecret === '') {
-          throw new NsqError('E_AUTH_REQUIRED', `nsqd ${cfg.host}:${cfg.port} requires authorization (AUTH) and no auth secret was given`);
+          throw new NsqError(E_AUTH_REQUIRED, `nsqd ${cfg.host}:${cfg.port} requires authorization (AUTH) and no auth secret was given`);
         }
         conn.auth = JSON.parse(await conn.#request(encodeCommandWithBody('AUTH', cfg.authSecret))) as AuthResponse;
       }
@@ -379,10 +366,10 @@ export class Connection implements FrameSink {
    * refuses one (or the lack of one) under --tls-client-auth-policy.
    */
   #tlsRefused(err: unknown): unknown {
-    if (!(err instanceof NsqError) || err.code !== 'E_CLOSED') return err;
+    if (!(err instanceof NsqError) || err.code !== E_CLOSED) return err;
     const reason = (this.#closeError as { reason?: unknown } | null)?.reason;
     const why = typeof reason === 'string' ? ` (${reason})` : '';
-    return new NsqError('E_TLS', `${this.address} closed the connection after the TLS handshake${why}: it refused this client's certificate, or wants one`);
+    return new NsqError(E_TLS, `${this.address} closed the connection after the TLS handshake${why}: it refused this client's certificate, or wants one`);
   }
 
   #takeEarly(): Buffer {
@@ -397,11 +384,11 @@ export class Connection implements FrameSink {
     const text = await new Promise<string>((resolve, reject) => {
       this.#pending.push({ resolve, reject, onAnswer: divertAfter ? () => this.#decoder.divert((rest) => (this.#early = rest)) : undefined });
     });
-    if (text !== RESPONSE_OK) throw new NsqError('E_UNEXPECTED', `expected OK, got ${JSON.stringify(text)}`);
+    if (text !== RESPONSE_OK) throw new NsqError(E_UNEXPECTED, `expected OK, got ${JSON.stringify(text)}`);
   }
 
   #startTls(opts: ClientTls, host: string, early: Buffer): Promise<void> {
-    if (early.length > 0) return Promise.reject(new NsqError('E_TLS', `${this.address} sent data before the TLS handshake`));
+    if (early.length > 0) return Promise.reject(new NsqError(E_TLS, `${this.address} sent data before the TLS handshake`));
     const raw = this.socket;
     raw.off('data', this.#onData);
     const secure: TLSSocket = tlsConnect({
@@ -420,7 +407,7 @@ export class Connection implements FrameSink {
     secure.on('close', this.#onSocketClose);
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
-        const e = new NsqError('E_TLS', `TLS handshake with ${this.address} failed: ${err.message}`);
+        const e = new NsqError(E_TLS, `TLS handshake with ${this.address} failed: ${err.message}`);
         this.#fail(e);
         reject(e);
       };
@@ -480,7 +467,7 @@ export class Connection implements FrameSink {
       };
       const inflate = createInflateRaw();
       inflate.on('data', this.#onData);
-      inflate.on('error', (err) => this.#fail(new NsqError('E_DEFLATE', `deflate stream from ${this.address}: ${err.message}`)));
+      inflate.on('error', (err) => this.#fail(new NsqError(E_DEFLATE, `deflate stream from ${this.address}: ${err.message}`)));
       this.#receiveLayer = (chunk) => {
         inflate.write(chunk);
       };
@@ -517,8 +504,8 @@ export class Connection implements FrameSink {
     }
     const text = buf.toString('utf8', start, end);
     if (frameType === FRAME_TYPE_ERROR) {
-      const err = NsqError.fromFrame(text);
-      if (NON_FATAL.has(err.code)) {
+      const err = ProtocolError.fromFrame(text);
+      if (!err.fatal) {
         this.events.warning?.(err);
         return;
       }
@@ -534,7 +521,7 @@ export class Connection implements FrameSink {
       return;
     }
     const p = this.#pending.shift();
-    if (p instanceof SentBatch) this.#fail(new NsqError('E_UNEXPECTED', `expected OK for a publish, got ${JSON.stringify(text)}`));
+    if (p instanceof SentBatch) this.#fail(new NsqError(E_UNEXPECTED, `expected OK for a publish, got ${JSON.stringify(text)}`));
     else if (p) {
       if (p.onAnswer !== undefined) {
         try {
@@ -573,7 +560,7 @@ export class Connection implements FrameSink {
 
   async #expectOk(data: Buffer): Promise<void> {
     const text = await this.#request(data);
-    if (text !== RESPONSE_OK) throw new NsqError('E_UNEXPECTED', `expected OK, got ${JSON.stringify(text)}`);
+    if (text !== RESPONSE_OK) throw new NsqError(E_UNEXPECTED, `expected OK, got ${JSON.stringify(text)}`);
   }
 
   subscribe(topic: string, channel: string): Promise<void> {
@@ -686,9 +673,9 @@ export class Connection implements FrameSink {
    * what arrived after the OK. Not for compressed connections (the new protocol has its own frames).
    */
   async detach(command: Buffer): Promise<{ socket: Socket; early: Buffer }> {
-    if (this.#compress !== null) throw new NsqError('E_UNEXPECTED', 'cannot hand over a compressed connection');
+    if (this.#compress !== null) throw new NsqError(E_UNEXPECTED, 'cannot hand over a compressed connection');
     const text = await this.#request(command, () => this.#decoder.divert((rest) => (this.#early = rest)));
-    if (text !== RESPONSE_OK) throw new NsqError('E_UNEXPECTED', `expected OK, got ${JSON.stringify(text)}`);
+    if (text !== RESPONSE_OK) throw new NsqError(E_UNEXPECTED, `expected OK, got ${JSON.stringify(text)}`);
     this.#flush();
     const socket = this.socket;
     socket.off('data', this.#onData);
@@ -701,7 +688,7 @@ export class Connection implements FrameSink {
 
   async startClose(): Promise<void> {
     const text = await this.#request(encodeCommand('CLS'));
-    if (text !== RESPONSE_CLOSE_WAIT) throw new NsqError('E_UNEXPECTED', `expected CLOSE_WAIT, got ${JSON.stringify(text)}`);
+    if (text !== RESPONSE_CLOSE_WAIT) throw new NsqError(E_UNEXPECTED, `expected CLOSE_WAIT, got ${JSON.stringify(text)}`);
   }
 
   /** Writes what is queued, then closes the socket. */
@@ -783,7 +770,7 @@ export class Connection implements FrameSink {
 
   #closedError(): NsqError {
     const why = this.#closeError === null ? '' : ` after: ${this.#closeError.message}`;
-    return new NsqError('E_CLOSED', `connection to ${this.address} closed${why}`);
+    return new NsqError(E_CLOSED, `connection to ${this.address} closed${why}`);
   }
 
   #fail(err: Error): void {

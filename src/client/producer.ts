@@ -5,6 +5,7 @@
 import { Connection, NsqError, type ConnectionConfig } from './connection.js';
 import { encodeMpub, encodePub } from '../protocol/encoders.js';
 import { parseHostPort, type HostPort } from '../util/host-port.js';
+import { E_BAD_ADDRESS, E_CLOSED } from '../protocol/errors.js';
 
 export interface ProducerOptions extends Omit<ConnectionConfig, 'host' | 'port'> {
   /** most messages in one MPUB (default 200) */
@@ -73,7 +74,7 @@ export class Producer {
 
   /** Publishes one message; resolves when nsqd has acknowledged it (possibly as part of an MPUB). */
   publish(topic: string, body: Buffer | string): Promise<void> {
-    if (this.#closed) return Promise.reject(new NsqError('E_CLOSED', 'producer is closed'));
+    if (this.#closed) return Promise.reject(new NsqError(E_CLOSED, 'producer is closed'));
     const b = typeof body === 'string' ? Buffer.from(body) : body;
     const maxBatch = this.#opts.maxBatch ?? 200;
     const maxBytes = this.#opts.maxBatchBytes ?? 1024 * 1024;
@@ -94,13 +95,13 @@ export class Producer {
 
   /** Publishes a batch as one MPUB, exactly as given (atomic: all or none). */
   mpublish(topic: string, bodies: readonly (Buffer | string)[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new NsqError('E_CLOSED', 'producer is closed'));
+    if (this.#closed) return Promise.reject(new NsqError(E_CLOSED, 'producer is closed'));
     return this.#track((conn) => conn.mpublish(topic, bodies));
   }
 
   /** DPUB: the message is delivered after `deferMs`. */
   deferredPublish(topic: string, body: Buffer | string, deferMs: number): Promise<void> {
-    if (this.#closed) return Promise.reject(new NsqError('E_CLOSED', 'producer is closed'));
+    if (this.#closed) return Promise.reject(new NsqError(E_CLOSED, 'producer is closed'));
     return this.#track((conn) => conn.dpublish(topic, body, deferMs));
   }
 
@@ -161,6 +162,6 @@ export class Producer {
 /** "host:port", "[::1]:port" or ":port" (meaning 127.0.0.1). */
 export function parseAddress(address: string, defaultPort = 4150): HostPort {
   const a = parseHostPort(address, defaultPort);
-  if (a === null || a.port === 0) throw new NsqError('E_BAD_ADDRESS', `invalid address "${address}": want host:port`);
+  if (a === null || a.port === 0) throw new NsqError(E_BAD_ADDRESS, `invalid address "${address}": want host:port`);
   return { host: a.host === '' ? '127.0.0.1' : a.host, port: a.port };
 }

@@ -12,7 +12,7 @@ import {
   E_UNAUTHORIZED,
   E_BAD_BODY,
   E_BAD_CHANNEL,
-  E_BAD_MESSAGE,
+  badMessageSize,
   E_BAD_PROTOCOL,
   E_BAD_TOPIC,
   E_FIN_FAILED,
@@ -20,6 +20,7 @@ import {
   E_REQ_FAILED,
   E_TOUCH_FAILED,
   fatal,
+  messageTooBig,
   nonFatal,
   ProtocolError,
 } from '../protocol/errors.js';
@@ -849,8 +850,8 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
       case V_PUB:
       case V_DPUB: {
         const verb = this.#verb === V_PUB ? 'PUB' : 'DPUB';
-        if (size <= 0) return fatal(E_BAD_MESSAGE, `${verb} invalid message body size ${size}`);
-        if (size > o.maxMsgSize) return fatal(E_BAD_MESSAGE, `${verb} message too big ${size} > ${o.maxMsgSize}`);
+        if (size <= 0) return badMessageSize(verb, size);
+        if (size > o.maxMsgSize) return messageTooBig(verb, size, o.maxMsgSize);
         return null;
       }
       case V_MPUB:

@@ -15,6 +15,7 @@ import { useTlsForHttps } from '../client/http.js';
 import { formatDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../version.js';
+import { E_CLOSED } from '../protocol/errors.js';
 
 export const STAMP_MAGIC = Buffer.from('nsqbench', 'latin1');
 /** magic + send time */
@@ -131,7 +132,7 @@ async function openAll(o: CommonOptions): Promise<Connection[]> {
 /** Rejects when any of `conns` closes; settle the run before closing them yourself. */
 function anyFailure(conns: Connection[]): Promise<never> {
   const p = new Promise<never>((_, reject) => {
-    for (const c of conns) void c.closed.then((err) => reject(err ?? new NsqError('E_CLOSED', `connection to ${c.address} closed`)));
+    for (const c of conns) void c.closed.then((err) => reject(err ?? new NsqError(E_CLOSED, `connection to ${c.address} closed`)));
   });
   p.catch(() => {});
   return p;

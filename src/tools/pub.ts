@@ -7,6 +7,7 @@ import { fetchWithin, useTlsForHttps } from '../client/http.js';
 import { parseAddress, Producer } from '../client/producer.js';
 import { encodeMpubBody } from '../protocol/mpub.js';
 import { UserError } from '../util/errors.js';
+import { badMessage, E_AUTH_REQUIRED, E_CLOSED, E_HTTP, E_NO_NODES } from '../protocol/errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_CONNECTION = 1;
@@ -163,9 +164,7 @@ interface Destination {
   close(): Promise<void>;
 }
 
-const TOO_BIG_RE = /message too big (\d+) > (\d+)/;
-const EMPTY_RE = /invalid message(?:\(\d+\))? body size 0\b/;
-const RETRY_CODES = new Set(['E_CLOSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+const RETRY_CODES = new Set([E_CLOSED, 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
 class TcpDestination implements Destination {
   readonly address: string;
@@ -194,9 +193,8 @@ class TcpDestination implements Destination {
 
   classify(err: unknown): Failure {
     if (!(err instanceof NsqError)) return { kind: 'fatal' };
-    const big = TOO_BIG_RE.exec(err.message);
-    if (err.code === 'E_BAD_MESSAGE' && big !== null) return { kind: 'too-big', limit: Number(big[2]) };
-    if (err.code === 'E_BAD_MESSAGE' && EMPTY_RE.test(err.message)) return { kind: 'empty' };
+    const bad = badMessage(err);
+    if (bad !== null) return bad.kind === 'too-big' ? { kind: 'too-big', limit: bad.limit } : { kind: 'empty' };
     // commands queued behind a fatal error were never executed: the producer reconnects for them
     if (RETRY_CODES.has(err.code)) return { kind: 'retry' };
     return { kind: 'fatal' };
@@ -260,7 +258,7 @@ class HttpDestination implements Destination {
 
   async connect(): Promise<void> {
     const ping = await this.#fetch('/ping', { method: 'GET' }, DEFAULTS.httpConnectTimeoutMs);
-    if (ping.status !== 200) throw new NsqError('E_HTTP', `${this.address} is not an nsqd HTTP address: /ping answered ${ping.status}`);
+    if (ping.status !== 200) throw new NsqError(E_HTTP, `${this.address} is not an nsqd HTTP address: /ping answered ${ping.status}`);
     // nsqd reports its options at /config/<name>; with the limit known, big records are not sent
     try {
       const res = await this.#fetch('/config/max_msg_size', { method: 'GET' }, DEFAULTS.httpConnectTimeoutMs);
@@ -323,7 +321,7 @@ class HttpDestination implements Destination {
     const res = await this.#fetch(path, { method: 'POST', body }, DEFAULTS.httpPublishTimeoutMs);
     const text = res.text;
     if (res.status === 200) return;
-    if (res.status === 401 && this.#authSecret === '') throw new NsqError('E_AUTH_REQUIRED', `nsqd ${this.address} requires authorization (HTTP 401) and no auth secret was given`);
+    if (res.status === 401 && this.#authSecret === '') throw new NsqError(E_AUTH_REQUIRED, `nsqd ${this.address} requires authorization (HTTP 401) and no auth secret was given`);
     let code = text.trim();
     try {
       code = String((JSON.parse(text) as { message?: unknown }).message ?? code);
@@ -579,7 +577,7 @@ class Publisher {
     }
     const other = this.#pick();
     if (other === null) {
-      const e = new NsqError('E_NO_NODES', `no nsqd left to publish to (last error: ${d.dead.message})`);
+      const e = new NsqError(E_NO_NODES, `no nsqd left to publish to (last error: ${d.dead.message})`);
       this.failed++;
       if (this.fatal === null) {
         this.fatal = e;

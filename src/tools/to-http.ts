@@ -14,6 +14,7 @@ import { runRelay, type Relay } from './relay/run.js';
 import { TimerMetrics } from './relay/timer-metrics.js';
 import type { ToHttpOptions } from './to-http/options.js';
 import { getUrl, Sender } from './to-http/request.js';
+import { isNonFatal } from '../protocol/errors.js';
 
 interface Job {
   msg: Message;
@@ -67,7 +68,7 @@ export class ToHttp implements Relay {
       connected: (address) => logger.info(`${where} consuming from ${address}`),
       error: (err, address) => {
         // a message that timed out at nsqd and came back: nothing to tell
-        if (!this.#started || this.#stopping || /^E_(FIN|REQ|TOUCH)_FAILED$/.test((err as { code?: string }).code ?? '')) return;
+        if (!this.#started || this.#stopping || isNonFatal(err)) return;
         logger.warn(`${where} ${address}: ${err.message} (retrying)`);
       },
       waiting: (why) => logger.warn(`${where} waiting: ${why}`),

@@ -16,6 +16,7 @@ import { runRelay, type Relay } from './relay/run.js';
 import { TimerMetrics } from './relay/timer-metrics.js';
 import { JsonFilter } from './to-nsq/json-filter.js';
 import type { ToNsqOptions } from './to-nsq/options.js';
+import { isNonFatal } from '../protocol/errors.js';
 
 /** How long the stop waits for the destinations to acknowledge what was sent. */
 const CLOSE_TIMEOUT_MS = 5000;
@@ -67,7 +68,7 @@ export class ToNsq implements Relay {
       consumer.events = {
         connected: (address) => logger.info(`${where} consuming from ${address}`),
         error: (err, address) => {
-          if (!this.#started || this.#stopping || /^E_(FIN|REQ|TOUCH)_FAILED$/.test((err as { code?: string }).code ?? '')) return;
+          if (!this.#started || this.#stopping || isNonFatal(err)) return;
           logger.warn(`${where} ${address}: ${err.message} (retrying)`);
         },
         waiting: (why) => logger.warn(`${where} waiting: ${why}`),
