@@ -1,12 +1,13 @@
 // One client connection to any nsqd (Go or ours): magic, IDENTIFY with feature negotiation,
 // heartbeat replies, commands answered in order, messages handed to a callback.
-// Commands written within one received chunk or event-loop turn go out in one socket write.
+// Commands written within one received chunk or event-loop turn go out in one socket write, and
+// only while the socket takes more (its backpressure is honoured: see WRITE_HIGH_WATER).
 // For high rates: `events.rawMessage` + `finishRaw` (no object or copy per message) and
 // `pipeline()` (a bounded window of publish commands, acknowledged without a promise each).
 
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
-import { finished } from 'node:stream';
+import { finished, type Duplex } from 'node:stream';
 import { constants as zlibConstants, createDeflateRaw, createInflateRaw } from 'node:zlib';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-frame.js';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, MAGIC_V2, MSG_ID_LENGTH, RESPONSE_CLOSE_WAIT, RESPONSE_HEARTBEAT, RESPONSE_OK } from '../protocol/constants.js';
@@ -90,6 +91,15 @@ const CHAR_K = 0x4b;
 const SLAB_SIZE = 32 * 1024;
 /** writes this big are handed to the socket as they are */
 const COPY_LIMIT = 4 * 1024;
+
+/**
+ * `writable` is false from this many bytes buffered and not yet taken by the kernel (queued here,
+ * in the socket, in the compressor): producers wait for `whenWritable()` before publishing more,
+ * and a pipeline stops pulling. Frames nobody waits for (FIN, REQ, TOUCH, RDY, NOP) are always
+ * queued: there is one per delivered message and the server delivers at most the RDY count
+ * without an answer, so they stay within max-in-flight × 37 bytes (a REQ line).
+ */
+export const WRITE_HIGH_WATER = 1024 * 1024;
 
 /** A delivered message. Answer it once: finish, requeue, or let it time out (touch to extend). */
 export class Message {
@@ -236,6 +246,10 @@ export class Connection implements FrameSink {
   #pipeline: PipelineState | null = null;
   /** buffers queued for the next write, in order; small writes go to the slab first */
   #out: Buffer[] = [];
+  /** bytes in #out */
+  #outBytes = 0;
+  /** whenWritable() callers */
+  #writableWaiters: (() => void)[] = [];
   #slab: Buffer = Buffer.alloc(0);
   #slabStart = 0;
   #slabEnd = 0;
@@ -244,6 +258,8 @@ export class Connection implements FrameSink {
   #closeError: Error | null = null;
   readonly closed: Promise<Error | null>;
   #onClosed!: (err: Error | null) => void;
+  /** deflate: the stream between #flush and the socket, whose buffers count as ours */
+  #compressor: Duplex | null = null;
   /** compressed connection: what #flush would write goes through here instead */
   #compress: ((data: Buffer) => void) | null = null;
   /** deflate: ends the socket once everything given to the compressor has come out of it */
@@ -260,6 +276,7 @@ export class Connection implements FrameSink {
     socket.on('data', this.#onData);
     socket.on('error', (err) => this.#fail(err));
     socket.on('close', this.#onSocketClose);
+    socket.on('drain', this.#onDrain);
   }
 
   /** Protocol bytes (after TLS and decompression). */
@@ -405,6 +422,7 @@ export class Connection implements FrameSink {
     this.socket = secure;
     secure.on('data', this.#onData);
     secure.on('close', this.#onSocketClose);
+    secure.on('drain', this.#onDrain);
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
         const e = new NsqError(E_TLS, `TLS handshake with ${this.address} failed: ${err.message}`);
@@ -453,9 +471,12 @@ export class Connection implements FrameSink {
       };
     } else {
       const deflate = createDeflateRaw({ level: level > 0 ? level : 6 });
+      // the deflater's output waits while the socket is full; its input then fills and says so
       deflate.on('data', (b: Buffer) => {
-        if (!this.socket.destroyed) this.socket.write(b);
+        if (!this.socket.destroyed && !this.socket.write(b)) deflate.pause();
       });
+      deflate.on('drain', this.#onDrain);
+      this.#compressor = deflate;
       deflate.on('error', (err) => this.#fail(err));
       this.#compress = (data) => {
         deflate.write(data);
@@ -653,7 +674,8 @@ export class Connection implements FrameSink {
     const pipe = this.#pipeline;
     if (pipe === null || pipe.ended || this.#closed) return;
     let wrote = false;
-    for (;;) {
+    // a slow server: pull again on drain
+    while (this.bufferedBytes < WRITE_HIGH_WATER) {
       const room = pipe.src.window - pipe.unanswered;
       if (room <= 0) break;
       const batch = pipe.src.next(room);
@@ -676,7 +698,7 @@ export class Connection implements FrameSink {
     if (this.#compress !== null) throw new NsqError(E_UNEXPECTED, 'cannot hand over a compressed connection');
     const text = await this.#request(command, () => this.#decoder.divert((rest) => (this.#early = rest)));
     if (text !== RESPONSE_OK) throw new NsqError(E_UNEXPECTED, `expected OK, got ${JSON.stringify(text)}`);
-    this.#flush();
+    this.#flush(true);
     const socket = this.socket;
     socket.off('data', this.#onData);
     socket.removeAllListeners('error');
@@ -691,9 +713,9 @@ export class Connection implements FrameSink {
     if (text !== RESPONSE_CLOSE_WAIT) throw new NsqError(E_UNEXPECTED, `expected CLOSE_WAIT, got ${JSON.stringify(text)}`);
   }
 
-  /** Writes what is queued, then closes the socket. */
+  /** Writes what is queued (whether or not the socket asked for more), then closes the socket. */
   close(): void {
-    this.#flush();
+    this.#flush(true);
     // deflate compresses asynchronously: ending the socket now would drop the last FINs
     if (this.#endCompressed !== null && !this.#closed) this.#endCompressed();
     else this.socket.end();
@@ -711,6 +733,7 @@ export class Connection implements FrameSink {
     }
     this.#sealSlab();
     this.#out.push(data);
+    this.#outBytes += data.length;
     this.#scheduleFlush();
   }
 
@@ -738,6 +761,7 @@ export class Connection implements FrameSink {
   #sealSlab(): void {
     if (this.#slabEnd === this.#slabStart) return;
     this.#out.push(this.#slab.subarray(this.#slabStart, this.#slabEnd));
+    this.#outBytes += this.#slabEnd - this.#slabStart;
     this.#slabStart = this.#slabEnd;
   }
 
@@ -747,25 +771,64 @@ export class Connection implements FrameSink {
     setImmediate(this.#flush);
   }
 
-  #flush = (): void => {
+  /**
+   * Bytes written and not yet taken by the kernel: queued here, in the socket (and TLS), in the
+   * compressor. From WRITE_HIGH_WATER on, `writable` is false.
+   */
+  get bufferedBytes(): number {
+    const c = this.#compressor;
+    return this.#outBytes + (this.#slabEnd - this.#slabStart) + this.socket.writableLength + (c === null ? 0 : c.writableLength + c.readableLength);
+  }
+
+  /** False while WRITE_HIGH_WATER bytes or more wait to be sent: publish more after whenWritable(). */
+  get writable(): boolean {
+    return this.#closed || this.bufferedBytes < WRITE_HIGH_WATER;
+  }
+
+  /** Resolves once `writable` (or the connection closed: publishing then fails at once). */
+  whenWritable(): Promise<void> {
+    if (this.writable) return Promise.resolve();
+    return new Promise((resolve) => this.#writableWaiters.push(resolve));
+  }
+
+  /** the socket (or the deflater, which waits for the socket) takes writes again */
+  get #blocked(): boolean {
+    return this.socket.writableNeedDrain || (this.#compressor?.writableNeedDrain ?? false);
+  }
+
+  #onDrain = (): void => {
+    if (!this.socket.writableNeedDrain) this.#compressor?.resume();
+    this.#flush();
+    if (this.#pipeline !== null) this.#pump();
+    this.#wakeWritable();
+  };
+
+  #wakeWritable(): void {
+    if (this.#writableWaiters.length === 0 || !this.writable) return;
+    for (const f of this.#writableWaiters.splice(0)) f();
+  }
+
+  /** `force`: write even if the socket asked to wait (closing: the last writes) */
+  #flush = (force = false): void => {
     this.#flushScheduled = false;
     if (this.#closed) return;
     this.#sealSlab();
     const out = this.#out;
     if (out.length === 0) return;
+    // honour backpressure: the rest goes out on 'drain'
+    if (force !== true && this.#blocked) return;
     this.#out = [];
-    if (this.#compress !== null) {
-      this.#compress(out.length === 1 ? out[0]! : Buffer.concat(out));
-      return;
+    this.#outBytes = 0;
+    if (this.#compress !== null) this.#compress(out.length === 1 ? out[0]! : Buffer.concat(out));
+    else if (out.length === 1) this.socket.write(out[0]!);
+    else {
+      // corked: one writev for all of them, no concatenating copy
+      this.socket.cork();
+      for (const b of out) this.socket.write(b);
+      this.socket.uncork();
     }
-    if (out.length === 1) {
-      this.socket.write(out[0]!);
-      return;
-    }
-    // corked: one writev for all of them, no concatenating copy
-    this.socket.cork();
-    for (const b of out) this.socket.write(b);
-    this.socket.uncork();
+    // the kernel may have taken it all at once: then no 'drain' follows
+    this.#wakeWritable();
   };
 
   #closedError(): NsqError {
@@ -788,6 +851,7 @@ export class Connection implements FrameSink {
     for (const p of pending) if (!(p instanceof SentBatch)) p.reject(why);
     const pipe = this.#pipeline;
     if (pipe !== null && !(pipe.ended && pipe.unanswered === 0)) pipe.reject(err ?? why);
+    for (const f of this.#writableWaiters.splice(0)) f();
     this.#onClosed(err);
     this.events.close?.(err);
   }

@@ -158,6 +158,9 @@ interface Destination {
   rejectsEmpty: boolean;
   /** the error that ended publishing here */
   dead: Error | null;
+  /** false while the connection holds all it should (a slow or stopped node): read no more input */
+  readonly writable: boolean;
+  whenWritable(): Promise<void>;
   connect(): Promise<void>;
   send(body: Buffer): Promise<void>;
   classify(err: unknown): Failure;
@@ -184,6 +187,14 @@ class TcpDestination implements Destination {
 
   connect(): Promise<void> {
     return this.#producer.connect();
+  }
+
+  get writable(): boolean {
+    return this.#producer.writable;
+  }
+
+  whenWritable(): Promise<void> {
+    return this.#producer.whenWritable();
   }
 
   send(body: Buffer): Promise<void> {
@@ -233,6 +244,8 @@ class HttpDestination implements Destination {
   maxMsgSize = Infinity;
   rejectsEmpty = false;
   dead: Error | null = null;
+  /** requests take one body at a time from the queue, which the unacknowledged limit bounds */
+  readonly writable = true;
   readonly #base: string;
   readonly #topic: string;
   readonly #deferMs: number;
@@ -254,6 +267,10 @@ class HttpDestination implements Destination {
     this.#deferMs = cfg.deferMs;
     this.#userAgent = cfg.userAgent;
     this.#authSecret = cfg.authSecret;
+  }
+
+  whenWritable(): Promise<void> {
+    return Promise.resolve();
   }
 
   async connect(): Promise<void> {
@@ -474,18 +491,28 @@ class Publisher {
     this.#progress = progress;
   }
 
-  /** True while so much is unacknowledged that reading should wait for roomFor(). */
+  /**
+   * True while so much is unacknowledged, or a node's connection holds so much unsent (it is slow
+   * or stopped: WRITE_HIGH_WATER), that reading should wait for roomFor().
+   */
   get full(): boolean {
-    return this.#pending >= DEFAULTS.highWater || this.#pendingBytes >= DEFAULTS.highWaterBytes;
+    return this.#pending >= DEFAULTS.highWater || this.#pendingBytes >= DEFAULTS.highWaterBytes || this.#blocked() !== undefined;
+  }
+
+  #blocked(): Destination | undefined {
+    return this.#dests.find((d) => d.dead === null && !d.writable);
   }
 
   get pending(): number {
     return this.#pending;
   }
 
-  roomFor(): Promise<void> {
-    if (!this.full) return Promise.resolve();
-    return new Promise((resolve) => this.#lowWaiters.push(resolve));
+  async roomFor(): Promise<void> {
+    while (this.full) {
+      const blocked = this.#blocked();
+      if (blocked !== undefined) await blocked.whenWritable();
+      else await new Promise<void>((resolve) => this.#lowWaiters.push(resolve));
+    }
   }
 
   /** Resolves once every publish so far is settled. */
