@@ -13,7 +13,7 @@ import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-frame
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, MAGIC_V2, MSG_ID_LENGTH, RESPONSE_CLOSE_WAIT, RESPONSE_HEARTBEAT, RESPONSE_OK } from '../protocol/constants.js';
 import { decodeMessage, encodeCommand, encodeCommandWithBody, encodeDpub, encodeIdentify, encodeMpub, encodePub } from '../protocol/encoders.js';
 import { FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
-import { E_AUTH_REQUIRED, E_CLOSED, E_CONNECT, E_DEFLATE, E_TLS, E_UNEXPECTED, NsqError, ProtocolError } from '../protocol/errors.js';
+import { E_AUTH_REQUIRED, E_CLOSED, E_CONNECT, E_DEFLATE, E_TLS, E_UNEXPECTED, E_WRONG_PORT, NsqError, ProtocolError } from '../protocol/errors.js';
 
 /** Errors are NsqErrors with a `code` (ProtocolError: an E_* frame from the server, with `fatal`). */
 export { NsqError, ProtocolError };
@@ -85,6 +85,8 @@ const NOP = encodeCommand('NOP');
 const FIN_PREFIX = Buffer.from('FIN ', 'latin1');
 /** "FIN " + 16-byte id + "\n" */
 const FIN_LENGTH = 4 + MSG_ID_LENGTH + 1;
+/** how an HTTP server's answer starts; as a frame size it would be 1.2 GB, which no nsqd sends */
+const HTTP_PREFIX = Buffer.from('HTTP/', 'latin1');
 const CHAR_O = 0x4f;
 const CHAR_K = 0x4b;
 /** small writes are copied into a slab of this size; the socket gets views of it, never copies */
@@ -281,6 +283,11 @@ export class Connection implements FrameSink {
 
   /** Protocol bytes (after TLS and decompression). */
   #onData = (chunk: Buffer): void => {
+    if (this.#firstBytes !== null) {
+      const c = this.#sniffHttp(chunk);
+      if (c === null) return;
+      chunk = c;
+    }
     this.receivedAt = performance.now();
     this.#decoder.push(chunk);
     if (this.#pipeline !== null) this.#pump();
@@ -290,6 +297,38 @@ export class Connection implements FrameSink {
 
   get address(): string {
     return `${this.host}:${this.port}`;
+  }
+
+  /** the start of the server's first answer, until it is known not to be HTTP's (null from then on) */
+  #firstBytes: Buffer | null = Buffer.alloc(0);
+
+  /**
+   * An HTTP port (nsqd's 4151, say) answers the magic and IDENTIFY with `HTTP/1.1 400 Bad
+   * Request`: say so, rather than that a 1.2 GB frame is invalid. Returns the bytes to decode
+   * (null: none yet, or the connection failed).
+   */
+  #sniffHttp(chunk: Buffer): Buffer | null {
+    const have = this.#firstBytes!.length === 0 ? chunk : Buffer.concat([this.#firstBytes!, chunk]);
+    const n = Math.min(have.length, HTTP_PREFIX.length);
+    if (!have.subarray(0, n).equals(HTTP_PREFIX.subarray(0, n))) {
+      this.#firstBytes = null;
+      return have;
+    }
+    if (have.length < HTTP_PREFIX.length) {
+      this.#firstBytes = have;
+      return null;
+    }
+    this.#firstBytes = null;
+    // "HTTP/1.1 400 Bad Request\r\n..." → "HTTP/1.1 400"
+    const status = have.toString('latin1', 0, Math.min(have.length, 100)).split('\r\n')[0]!.split(' ').slice(0, 2).join(' ');
+    const err = new NsqError(E_WRONG_PORT, `${this.address} is an HTTP port (answered ${status}); nsqd's TCP port is usually 4150`);
+    if (this.#closeError === null) this.#closeError = err;
+    for (const p of this.#pending.splice(0)) {
+      if (p instanceof SentBatch) this.#pipeline?.reject(err);
+      else p.reject(err);
+    }
+    this.socket.destroy();
+    return null;
   }
 
   get isClosed(): boolean {
