@@ -18,6 +18,7 @@ import {
   E_FIN_FAILED,
   E_INVALID,
   E_REQ_FAILED,
+  E_SUB_FAILED,
   E_TOUCH_FAILED,
   fatal,
   messageTooBig,
@@ -690,7 +691,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     const channel = this.#nsqd.getTopic(topicName).getChannel(channelName);
     const max = this.#nsqd.options.maxChannelConsumers;
     if (max > 0 && channel.clients.length >= max) {
-      throw fatal('E_SUB_FAILED', `SUB failed consumers for ${topicName}:${channelName} exceeds limit of ${max}`);
+      throw fatal(E_SUB_FAILED, `SUB failed consumers for ${topicName}:${channelName} exceeds limit of ${max}`);
     }
     channel.addClient(client);
     client.channel = channel;

@@ -16,6 +16,8 @@ export const PROTOCOL_CODES = {
   E_PUB_FAILED: true,
   E_MPUB_FAILED: true,
   E_DPUB_FAILED: true,
+  E_SUB_FAILED: true,
+  E_IDENTIFY_FAILED: true,
   E_FIN_FAILED: false,
   E_REQ_FAILED: false,
   E_TOUCH_FAILED: false,
@@ -36,6 +38,8 @@ export const E_BAD_MESSAGE = 'E_BAD_MESSAGE';
 export const E_PUB_FAILED = 'E_PUB_FAILED';
 export const E_MPUB_FAILED = 'E_MPUB_FAILED';
 export const E_DPUB_FAILED = 'E_DPUB_FAILED';
+export const E_SUB_FAILED = 'E_SUB_FAILED';
+export const E_IDENTIFY_FAILED = 'E_IDENTIFY_FAILED';
 export const E_FIN_FAILED = 'E_FIN_FAILED';
 export const E_REQ_FAILED = 'E_REQ_FAILED';
 export const E_TOUCH_FAILED = 'E_TOUCH_FAILED';

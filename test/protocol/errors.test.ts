@@ -9,8 +9,9 @@ t.test("nsqd's codes: only FIN, REQ and TOUCH failures leave the connection open
     .filter(([, f]) => !f)
     .map(([c]) => c);
   t.same(nonFatal.sort(), ['E_FIN_FAILED', 'E_REQ_FAILED', 'E_TOUCH_FAILED']);
-  // nsqd/protocol_v2.go's fatal ones (NewFatalClientErr) and E_BAD_PROTOCOL from its IOLoop
-  for (const c of ['E_INVALID', 'E_BAD_PROTOCOL', 'E_BAD_BODY', 'E_BAD_TOPIC', 'E_BAD_CHANNEL', 'E_BAD_MESSAGE', 'E_PUB_FAILED', 'E_MPUB_FAILED', 'E_DPUB_FAILED', 'E_AUTH_DISABLED', 'E_AUTH_FAILED', 'E_AUTH_FIRST', 'E_UNAUTHORIZED']) {
+  // nsqd/protocol_v2.go's fatal ones (NewFatalClientErr) and E_BAD_PROTOCOL from its IOLoop; no others
+  t.equal(Object.keys(PROTOCOL_CODES).length, 18);
+  for (const c of ['E_INVALID', 'E_BAD_PROTOCOL', 'E_BAD_BODY', 'E_BAD_TOPIC', 'E_BAD_CHANNEL', 'E_BAD_MESSAGE', 'E_PUB_FAILED', 'E_MPUB_FAILED', 'E_DPUB_FAILED', 'E_SUB_FAILED', 'E_IDENTIFY_FAILED', 'E_AUTH_DISABLED', 'E_AUTH_FAILED', 'E_AUTH_FIRST', 'E_UNAUTHORIZED']) {
     t.equal(isFatalCode(c), true, c);
   }
   t.equal(isFatalCode('E_SOMETHING_NEW'), true, 'an unknown code is fatal, as nsqd closes after any other error');
