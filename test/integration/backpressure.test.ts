@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as setImmediateP, setTimeout as sleep } from 'node:timers/promises';
 import { Producer } from '../../src/client/producer.js';
 import { WRITE_HIGH_WATER } from '../../src/client/connection.js';
 import { serverPorts, spawnNsq, type Teardown } from '../helpers/nsqd.js';
@@ -88,8 +88,9 @@ for (const mode of ['plain', 'deflate'] as const) {
     await producer.connect();
     server.stop();
     const acks = bodies.map((b) => producer.publish(topic, b));
-    // the batches go to the connection at the end of this turn; give the socket time to fill
-    await sleep(STALL_MS);
+    // the batches go to the connection, and from it to the socket, in the next two turns
+    await setImmediateP();
+    await setImmediateP();
     const buffered = producer.bufferedBytes;
     t.ok(buffered > 8 * WRITE_HIGH_WATER, `well past the bound: ${buffered} bytes buffered`);
     t.equal(producer.writable, false, 'and the producer says so');
