@@ -1,16 +1,22 @@
 // One client connection to any nsqd (Go or ours): magic, IDENTIFY with feature negotiation,
 // heartbeat replies, commands answered in order, messages handed to a callback.
-// Commands written within one received chunk or event-loop turn go out in one socket write.
+// Commands written within one received chunk or event-loop turn go out in one socket write, and
+// only while the socket takes more (its backpressure is honoured: see WRITE_HIGH_WATER).
 // For high rates: `events.rawMessage` + `finishRaw` (no object or copy per message) and
 // `pipeline()` (a bounded window of publish commands, acknowledged without a promise each).
 
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
+import { finished, type Duplex } from 'node:stream';
 import { constants as zlibConstants, createDeflateRaw, createInflateRaw } from 'node:zlib';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-frame.js';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, MAGIC_V2, MSG_ID_LENGTH, RESPONSE_CLOSE_WAIT, RESPONSE_HEARTBEAT, RESPONSE_OK } from '../protocol/constants.js';
 import { decodeMessage, encodeCommand, encodeCommandWithBody, encodeDpub, encodeIdentify, encodeMpub, encodePub } from '../protocol/encoders.js';
 import { FrameDecoder, type FrameSink } from '../protocol/frame-decoder.js';
+import { E_AUTH_REQUIRED, E_CLOSED, E_CONNECT, E_DEFLATE, E_TLS, E_UNEXPECTED, E_WRONG_PORT, NsqError, ProtocolError } from '../protocol/errors.js';
+
+/** Errors are NsqErrors with a `code` (ProtocolError: an E_* frame from the server, with `fatal`). */
+export { NsqError, ProtocolError };
 
 export interface ConnectionConfig {
   host: string;
@@ -75,33 +81,27 @@ export interface IdentifyResponse {
   output_buffer_timeout: number;
 }
 
-/** An error frame from the server, or a failure of the connection itself. */
-export class NsqError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'NsqError';
-    this.code = code;
-  }
-
-  /** Parses an error frame's text: `E_CODE description`. */
-  static fromFrame(text: string): NsqError {
-    const space = text.indexOf(' ');
-    return new NsqError(space === -1 ? text : text.slice(0, space), text);
-  }
-}
-
-const NON_FATAL = new Set(['E_FIN_FAILED', 'E_REQ_FAILED', 'E_TOUCH_FAILED']);
 const NOP = encodeCommand('NOP');
 const FIN_PREFIX = Buffer.from('FIN ', 'latin1');
 /** "FIN " + 16-byte id + "\n" */
 const FIN_LENGTH = 4 + MSG_ID_LENGTH + 1;
+/** how an HTTP server's answer starts; as a frame size it would be 1.2 GB, which no nsqd sends */
+const HTTP_PREFIX = Buffer.from('HTTP/', 'latin1');
 const CHAR_O = 0x4f;
 const CHAR_K = 0x4b;
 /** small writes are copied into a slab of this size; the socket gets views of it, never copies */
 const SLAB_SIZE = 32 * 1024;
 /** writes this big are handed to the socket as they are */
 const COPY_LIMIT = 4 * 1024;
+
+/**
+ * `writable` is false from this many bytes buffered and not yet taken by the kernel (queued here,
+ * in the socket, in the compressor): producers wait for `whenWritable()` before publishing more,
+ * and a pipeline stops pulling. Frames nobody waits for (FIN, REQ, TOUCH, RDY, NOP) are always
+ * queued: there is one per delivered message and the server delivers at most the RDY count
+ * without an answer, so they stay within max-in-flight × 37 bytes (a REQ line).
+ */
+export const WRITE_HIGH_WATER = 1024 * 1024;
 
 /** A delivered message. Answer it once: finish, requeue, or let it time out (touch to extend). */
 export class Message {
@@ -151,7 +151,7 @@ export interface ConnectionEvents {
    */
   rawMessage?: (buf: Buffer, start: number, end: number) => void;
   /** errors that do not end the connection (E_FIN_FAILED, ...) */
-  warning?: (err: NsqError) => void;
+  warning?: (err: ProtocolError) => void;
   /** the connection ended; `err` says why when it was not closed by us */
   close?: (err: Error | null) => void;
 }
@@ -248,6 +248,10 @@ export class Connection implements FrameSink {
   #pipeline: PipelineState | null = null;
   /** buffers queued for the next write, in order; small writes go to the slab first */
   #out: Buffer[] = [];
+  /** bytes in #out */
+  #outBytes = 0;
+  /** whenWritable() callers */
+  #writableWaiters: (() => void)[] = [];
   #slab: Buffer = Buffer.alloc(0);
   #slabStart = 0;
   #slabEnd = 0;
@@ -256,6 +260,8 @@ export class Connection implements FrameSink {
   #closeError: Error | null = null;
   readonly closed: Promise<Error | null>;
   #onClosed!: (err: Error | null) => void;
+  /** deflate: the stream between #flush and the socket, whose buffers count as ours */
+  #compressor: Duplex | null = null;
   /** compressed connection: what #flush would write goes through here instead */
   #compress: ((data: Buffer) => void) | null = null;
   /** deflate: ends the socket once everything given to the compressor has come out of it */
@@ -271,11 +277,17 @@ export class Connection implements FrameSink {
     this.closed = new Promise((resolve) => (this.#onClosed = resolve));
     socket.on('data', this.#onData);
     socket.on('error', (err) => this.#fail(err));
-    socket.on('close', () => this.#finish());
+    socket.on('close', this.#onSocketClose);
+    socket.on('drain', this.#onDrain);
   }
 
   /** Protocol bytes (after TLS and decompression). */
   #onData = (chunk: Buffer): void => {
+    if (this.#firstBytes !== null) {
+      const c = this.#sniffHttp(chunk);
+      if (c === null) return;
+      chunk = c;
+    }
     this.receivedAt = performance.now();
     this.#decoder.push(chunk);
     if (this.#pipeline !== null) this.#pump();
@@ -285,6 +297,38 @@ export class Connection implements FrameSink {
 
   get address(): string {
     return `${this.host}:${this.port}`;
+  }
+
+  /** the start of the server's first answer, until it is known not to be HTTP's (null from then on) */
+  #firstBytes: Buffer | null = Buffer.alloc(0);
+
+  /**
+   * An HTTP port (nsqd's 4151, say) answers the magic and IDENTIFY with `HTTP/1.1 400 Bad
+   * Request`: say so, rather than that a 1.2 GB frame is invalid. Returns the bytes to decode
+   * (null: none yet, or the connection failed).
+   */
+  #sniffHttp(chunk: Buffer): Buffer | null {
+    const have = this.#firstBytes!.length === 0 ? chunk : Buffer.concat([this.#firstBytes!, chunk]);
+    const n = Math.min(have.length, HTTP_PREFIX.length);
+    if (!have.subarray(0, n).equals(HTTP_PREFIX.subarray(0, n))) {
+      this.#firstBytes = null;
+      return have;
+    }
+    if (have.length < HTTP_PREFIX.length) {
+      this.#firstBytes = have;
+      return null;
+    }
+    this.#firstBytes = null;
+    // "HTTP/1.1 400 Bad Request\r\n..." → "HTTP/1.1 400"
+    const status = have.toString('latin1', 0, Math.min(have.length, 100)).split('\r\n')[0]!.split(' ').slice(0, 2).join(' ');
+    const err = new NsqError(E_WRONG_PORT, `${this.address} is an HTTP port (answered ${status}); nsqd's TCP port is usually 4150`);
+    if (this.#closeError === null) this.#closeError = err;
+    for (const p of this.#pending.splice(0)) {
+      if (p instanceof SentBatch) this.#pipeline?.reject(err);
+      else p.reject(err);
+    }
+    this.socket.destroy();
+    return null;
   }
 
   get isClosed(): boolean {
@@ -298,7 +342,7 @@ export class Connection implements FrameSink {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new NsqError('E_CONNECT', `connect to ${cfg.host}:${cfg.port} timed out after ${timeoutMs}ms`));
+        reject(new NsqError(E_CONNECT, `connect to ${cfg.host}:${cfg.port} timed out after ${timeoutMs}ms`));
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -306,7 +350,7 @@ export class Connection implements FrameSink {
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new NsqError(err.code ?? 'E_CONNECT', `connect to ${cfg.host}:${cfg.port}: ${err.code === 'ECONNREFUSED' ? 'connection refused' : err.message}`));
+        reject(new NsqError(err.code ?? E_CONNECT, `connect to ${cfg.host}:${cfg.port}: ${err.code === 'ECONNREFUSED' ? 'connection refused' : err.message}`));
       });
     });
     const conn = new Connection(cfg.host, cfg.port, socket);
@@ -337,13 +381,13 @@ export class Connection implements FrameSink {
       });
       const r = text === RESPONSE_OK ? null : (JSON.parse(text) as IdentifyResponse);
       if (cfg.tls !== undefined && r?.tls_v1 !== true) {
-        throw new NsqError('E_TLS', `${conn.address} does not offer TLS (nsqd needs --tls-cert and --tls-key)`);
+        throw new NsqError(E_TLS, `${conn.address} does not offer TLS (nsqd needs --tls-cert and --tls-key)`);
       }
       if (r !== null) await conn.#upgrade(r, cfg);
       // AUTH goes over the negotiated transport (TLS, compression), as nsqd expects it
       if (r?.auth_required === true) {
         if (cfg.authSecret === undefined || cfg.authSecret === '') {
-          throw new NsqError('E_AUTH_REQUIRED', `nsqd ${cfg.host}:${cfg.port} requires authorization (AUTH) and no auth secret was given`);
+          throw new NsqError(E_AUTH_REQUIRED, `nsqd ${cfg.host}:${cfg.port} requires authorization (AUTH) and no auth secret was given`);
         }
         conn.auth = JSON.parse(await conn.#request(encodeCommandWithBody('AUTH', cfg.authSecret))) as AuthResponse;
       }
@@ -378,10 +422,10 @@ export class Connection implements FrameSink {
    * refuses one (or the lack of one) under --tls-client-auth-policy.
    */
   #tlsRefused(err: unknown): unknown {
-    if (!(err instanceof NsqError) || err.code !== 'E_CLOSED') return err;
+    if (!(err instanceof NsqError) || err.code !== E_CLOSED) return err;
     const reason = (this.#closeError as { reason?: unknown } | null)?.reason;
     const why = typeof reason === 'string' ? ` (${reason})` : '';
-    return new NsqError('E_TLS', `${this.address} closed the connection after the TLS handshake${why}: it refused this client's certificate, or wants one`);
+    return new NsqError(E_TLS, `${this.address} closed the connection after the TLS handshake${why}: it refused this client's certificate, or wants one`);
   }
 
   #takeEarly(): Buffer {
@@ -396,11 +440,11 @@ export class Connection implements FrameSink {
     const text = await new Promise<string>((resolve, reject) => {
       this.#pending.push({ resolve, reject, onAnswer: divertAfter ? () => this.#decoder.divert((rest) => (this.#early = rest)) : undefined });
     });
-    if (text !== RESPONSE_OK) throw new NsqError('E_UNEXPECTED', `expected OK, got ${JSON.stringify(text)}`);
+    if (text !== RESPONSE_OK) throw new NsqError(E_UNEXPECTED, `expected OK, got ${JSON.stringify(text)}`);
   }
 
   #startTls(opts: ClientTls, host: string, early: Buffer): Promise<void> {
-    if (early.length > 0) return Promise.reject(new NsqError('E_TLS', `${this.address} sent data before the TLS handshake`));
+    if (early.length > 0) return Promise.reject(new NsqError(E_TLS, `${this.address} sent data before the TLS handshake`));
     const raw = this.socket;
     raw.off('data', this.#onData);
     const secure: TLSSocket = tlsConnect({
@@ -416,10 +460,11 @@ export class Connection implements FrameSink {
     });
     this.socket = secure;
     secure.on('data', this.#onData);
-    secure.on('close', () => this.#finish());
+    secure.on('close', this.#onSocketClose);
+    secure.on('drain', this.#onDrain);
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
-        const e = new NsqError('E_TLS', `TLS handshake with ${this.address} failed: ${err.message}`);
+        const e = new NsqError(E_TLS, `TLS handshake with ${this.address} failed: ${err.message}`);
         this.#fail(e);
         reject(e);
       };
@@ -434,6 +479,18 @@ export class Connection implements FrameSink {
 
   /** decompresses what the socket delivers (set once compression starts) */
   #receiveLayer: ((chunk: Buffer) => void) | null = null;
+  /** deflate: calls `done` once what the socket delivered has come out of the inflater */
+  #drainReceived: ((done: () => void) => void) | null = null;
+
+  /**
+   * Inflating runs on the thread pool: when the socket closes, the server's last frames (the
+   * E_* error it closed after) may still be in the inflater. They are decoded before the close.
+   */
+  #onSocketClose = (): void => {
+    const drain = this.#drainReceived;
+    if (drain === null) this.#finish();
+    else drain(() => this.#finish());
+  };
 
   #startCompression(kind: 'snappy' | 'deflate', level: number): void {
     const socket = this.socket;
@@ -453,9 +510,12 @@ export class Connection implements FrameSink {
       };
     } else {
       const deflate = createDeflateRaw({ level: level > 0 ? level : 6 });
+      // the deflater's output waits while the socket is full; its input then fills and says so
       deflate.on('data', (b: Buffer) => {
-        if (!this.socket.destroyed) this.socket.write(b);
+        if (!this.socket.destroyed && !this.socket.write(b)) deflate.pause();
       });
+      deflate.on('drain', this.#onDrain);
+      this.#compressor = deflate;
       deflate.on('error', (err) => this.#fail(err));
       this.#compress = (data) => {
         deflate.write(data);
@@ -467,9 +527,13 @@ export class Connection implements FrameSink {
       };
       const inflate = createInflateRaw();
       inflate.on('data', this.#onData);
-      inflate.on('error', (err) => this.#fail(new NsqError('E_DEFLATE', `deflate stream from ${this.address}: ${err.message}`)));
+      inflate.on('error', (err) => this.#fail(new NsqError(E_DEFLATE, `deflate stream from ${this.address}: ${err.message}`)));
       this.#receiveLayer = (chunk) => {
         inflate.write(chunk);
+      };
+      this.#drainReceived = (done) => {
+        finished(inflate, () => done());
+        inflate.end();
       };
     }
     socket.on('data', this.#receiveLayer);
@@ -500,8 +564,8 @@ export class Connection implements FrameSink {
     }
     const text = buf.toString('utf8', start, end);
     if (frameType === FRAME_TYPE_ERROR) {
-      const err = NsqError.fromFrame(text);
-      if (NON_FATAL.has(err.code)) {
+      const err = ProtocolError.fromFrame(text);
+      if (!err.fatal) {
         this.events.warning?.(err);
         return;
       }
@@ -517,7 +581,7 @@ export class Connection implements FrameSink {
       return;
     }
     const p = this.#pending.shift();
-    if (p instanceof SentBatch) this.#fail(new NsqError('E_UNEXPECTED', `expected OK for a publish, got ${JSON.stringify(text)}`));
+    if (p instanceof SentBatch) this.#fail(new NsqError(E_UNEXPECTED, `expected OK for a publish, got ${JSON.stringify(text)}`));
     else if (p) {
       if (p.onAnswer !== undefined) {
         try {
@@ -556,7 +620,7 @@ export class Connection implements FrameSink {
 
   async #expectOk(data: Buffer): Promise<void> {
     const text = await this.#request(data);
-    if (text !== RESPONSE_OK) throw new NsqError('E_UNEXPECTED', `expected OK, got ${JSON.stringify(text)}`);
+    if (text !== RESPONSE_OK) throw new NsqError(E_UNEXPECTED, `expected OK, got ${JSON.stringify(text)}`);
   }
 
   subscribe(topic: string, channel: string): Promise<void> {
@@ -649,7 +713,8 @@ export class Connection implements FrameSink {
     const pipe = this.#pipeline;
     if (pipe === null || pipe.ended || this.#closed) return;
     let wrote = false;
-    for (;;) {
+    // a slow server: pull again on drain
+    while (this.bufferedBytes < WRITE_HIGH_WATER) {
       const room = pipe.src.window - pipe.unanswered;
       if (room <= 0) break;
       const batch = pipe.src.next(room);
@@ -669,10 +734,10 @@ export class Connection implements FrameSink {
    * what arrived after the OK. Not for compressed connections (the new protocol has its own frames).
    */
   async detach(command: Buffer): Promise<{ socket: Socket; early: Buffer }> {
-    if (this.#compress !== null) throw new NsqError('E_UNEXPECTED', 'cannot hand over a compressed connection');
+    if (this.#compress !== null) throw new NsqError(E_UNEXPECTED, 'cannot hand over a compressed connection');
     const text = await this.#request(command, () => this.#decoder.divert((rest) => (this.#early = rest)));
-    if (text !== RESPONSE_OK) throw new NsqError('E_UNEXPECTED', `expected OK, got ${JSON.stringify(text)}`);
-    this.#flush();
+    if (text !== RESPONSE_OK) throw new NsqError(E_UNEXPECTED, `expected OK, got ${JSON.stringify(text)}`);
+    this.#flush(true);
     const socket = this.socket;
     socket.off('data', this.#onData);
     socket.removeAllListeners('error');
@@ -684,12 +749,12 @@ export class Connection implements FrameSink {
 
   async startClose(): Promise<void> {
     const text = await this.#request(encodeCommand('CLS'));
-    if (text !== RESPONSE_CLOSE_WAIT) throw new NsqError('E_UNEXPECTED', `expected CLOSE_WAIT, got ${JSON.stringify(text)}`);
+    if (text !== RESPONSE_CLOSE_WAIT) throw new NsqError(E_UNEXPECTED, `expected CLOSE_WAIT, got ${JSON.stringify(text)}`);
   }
 
-  /** Writes what is queued, then closes the socket. */
+  /** Writes what is queued (whether or not the socket asked for more), then closes the socket. */
   close(): void {
-    this.#flush();
+    this.#flush(true);
     // deflate compresses asynchronously: ending the socket now would drop the last FINs
     if (this.#endCompressed !== null && !this.#closed) this.#endCompressed();
     else this.socket.end();
@@ -707,6 +772,7 @@ export class Connection implements FrameSink {
     }
     this.#sealSlab();
     this.#out.push(data);
+    this.#outBytes += data.length;
     this.#scheduleFlush();
   }
 
@@ -734,6 +800,7 @@ export class Connection implements FrameSink {
   #sealSlab(): void {
     if (this.#slabEnd === this.#slabStart) return;
     this.#out.push(this.#slab.subarray(this.#slabStart, this.#slabEnd));
+    this.#outBytes += this.#slabEnd - this.#slabStart;
     this.#slabStart = this.#slabEnd;
   }
 
@@ -743,30 +810,69 @@ export class Connection implements FrameSink {
     setImmediate(this.#flush);
   }
 
-  #flush = (): void => {
+  /**
+   * Bytes written and not yet taken by the kernel: queued here, in the socket (and TLS), in the
+   * compressor. From WRITE_HIGH_WATER on, `writable` is false.
+   */
+  get bufferedBytes(): number {
+    const c = this.#compressor;
+    return this.#outBytes + (this.#slabEnd - this.#slabStart) + this.socket.writableLength + (c === null ? 0 : c.writableLength + c.readableLength);
+  }
+
+  /** False while WRITE_HIGH_WATER bytes or more wait to be sent: publish more after whenWritable(). */
+  get writable(): boolean {
+    return this.#closed || this.bufferedBytes < WRITE_HIGH_WATER;
+  }
+
+  /** Resolves once `writable` (or the connection closed: publishing then fails at once). */
+  whenWritable(): Promise<void> {
+    if (this.writable) return Promise.resolve();
+    return new Promise((resolve) => this.#writableWaiters.push(resolve));
+  }
+
+  /** the socket (or the deflater, which waits for the socket) takes writes again */
+  get #blocked(): boolean {
+    return this.socket.writableNeedDrain || (this.#compressor?.writableNeedDrain ?? false);
+  }
+
+  #onDrain = (): void => {
+    if (!this.socket.writableNeedDrain) this.#compressor?.resume();
+    this.#flush();
+    if (this.#pipeline !== null) this.#pump();
+    this.#wakeWritable();
+  };
+
+  #wakeWritable(): void {
+    if (this.#writableWaiters.length === 0 || !this.writable) return;
+    for (const f of this.#writableWaiters.splice(0)) f();
+  }
+
+  /** `force`: write even if the socket asked to wait (closing: the last writes) */
+  #flush = (force = false): void => {
     this.#flushScheduled = false;
     if (this.#closed) return;
     this.#sealSlab();
     const out = this.#out;
     if (out.length === 0) return;
+    // honour backpressure: the rest goes out on 'drain'
+    if (force !== true && this.#blocked) return;
     this.#out = [];
-    if (this.#compress !== null) {
-      this.#compress(out.length === 1 ? out[0]! : Buffer.concat(out));
-      return;
+    this.#outBytes = 0;
+    if (this.#compress !== null) this.#compress(out.length === 1 ? out[0]! : Buffer.concat(out));
+    else if (out.length === 1) this.socket.write(out[0]!);
+    else {
+      // corked: one writev for all of them, no concatenating copy
+      this.socket.cork();
+      for (const b of out) this.socket.write(b);
+      this.socket.uncork();
     }
-    if (out.length === 1) {
-      this.socket.write(out[0]!);
-      return;
-    }
-    // corked: one writev for all of them, no concatenating copy
-    this.socket.cork();
-    for (const b of out) this.socket.write(b);
-    this.socket.uncork();
+    // the kernel may have taken it all at once: then no 'drain' follows
+    this.#wakeWritable();
   };
 
   #closedError(): NsqError {
     const why = this.#closeError === null ? '' : ` after: ${this.#closeError.message}`;
-    return new NsqError('E_CLOSED', `connection to ${this.address} closed${why}`);
+    return new NsqError(E_CLOSED, `connection to ${this.address} closed${why}`);
   }
 
   #fail(err: Error): void {
@@ -784,6 +890,7 @@ export class Connection implements FrameSink {
     for (const p of pending) if (!(p instanceof SentBatch)) p.reject(why);
     const pipe = this.#pipeline;
     if (pipe !== null && !(pipe.ended && pipe.unanswered === 0)) pipe.reject(err ?? why);
+    for (const f of this.#writableWaiters.splice(0)) f();
     this.#onClosed(err);
     this.events.close?.(err);
   }

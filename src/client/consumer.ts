@@ -5,6 +5,7 @@
 import { Connection, NsqError, type ConnectionConfig, type Message } from './connection.js';
 import { Discovery } from './discovery.js';
 import { parseAddress } from './producer.js';
+import { E_CLOSED, E_NO_NODES } from '../protocol/errors.js';
 
 export type Handler = (msg: Message) => void | Promise<void>;
 
@@ -104,7 +105,7 @@ export class Consumer {
       await d.start();
       return;
     }
-    if (addrs.length === 0) throw new NsqError('E_NO_NODES', 'no nsqd address given');
+    if (addrs.length === 0) throw new NsqError(E_NO_NODES, 'no nsqd address given');
     for (const a of addrs) {
       const { host, port } = parseAddress(a);
       this.#nodes.set(a, { address: a, host, port, conn: null, retryDelay: this.#opts.reconnectDelay ?? 1000, timer: null });
@@ -186,7 +187,7 @@ export class Consumer {
   #onClose(node: Node, conn: Connection, err: Error | null): void {
     if (node.conn === conn) node.conn = null;
     if (this.#stopping) return;
-    this.events.error?.(err ?? new NsqError('E_CLOSED', `connection to ${node.address} closed`), node.address);
+    this.events.error?.(err ?? new NsqError(E_CLOSED, `connection to ${node.address} closed`), node.address);
     this.#updateRdy();
     this.#scheduleReconnect(node);
   }

@@ -5,6 +5,7 @@
 
 import { NsqError } from './connection.js';
 import { fetchWithin } from './http.js';
+import { E_HTTP } from '../protocol/errors.js';
 
 export interface Producer {
   broadcast_address: string;
@@ -42,7 +43,7 @@ async function get(lookupd: string, path: string, timeoutMs: number): Promise<{ 
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        throw new NsqError('E_HTTP', `lookupd ${lookupd}: ${path} answered with something other than JSON`);
+        throw new NsqError(E_HTTP, `lookupd ${lookupd}: ${path} answered with something other than JSON`);
       }
     },
   };
@@ -60,7 +61,7 @@ export async function askLookupds<T>(lookupds: readonly string[], path: string, 
   const answers = await Promise.allSettled(
     lookupds.map(async (l) => {
       const res = await get(l, path, timeoutMs);
-      if (!res.ok) throw new NsqError('E_HTTP', `lookupd ${l}: ${path} answered ${res.status}`);
+      if (!res.ok) throw new NsqError(E_HTTP, `lookupd ${l}: ${path} answered ${res.status}`);
       const body = res.json() as Record<string, unknown> & { data?: Record<string, unknown> };
       const got = pick(body) ?? (body.data === undefined ? undefined : pick(body.data));
       return Array.isArray(got) ? (got as T[]) : [];
@@ -75,7 +76,7 @@ export async function askLookupds<T>(lookupds: readonly string[], path: string, 
 export async function lookupTopic(lookupd: string, topic: string, timeoutMs = 5000): Promise<Producer[]> {
   const res = await get(lookupd, `/lookup?topic=${encodeURIComponent(topic)}`, timeoutMs);
   if (res.status === 404) return [];
-  if (!res.ok) throw new NsqError('E_HTTP', `lookupd ${lookupd}: /lookup answered ${res.status}`);
+  if (!res.ok) throw new NsqError(E_HTTP, `lookupd ${lookupd}: /lookup answered ${res.status}`);
   const body = res.json() as LookupAnswer & { data?: LookupAnswer };
   // nsqlookupd before 1.0 wrapped answers in {"status_code", "data"}
   return (body.producers ?? body.data?.producers ?? []).filter((p) => typeof p.broadcast_address === 'string' && Number.isInteger(p.tcp_port));

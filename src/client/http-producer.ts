@@ -5,6 +5,7 @@ import { NsqError } from './connection.js';
 import { fetchWithin } from './http.js';
 import { parseAddress } from './producer.js';
 import { encodeMpubBody } from '../protocol/mpub.js';
+import { E_HTTP, E_AUTH_REQUIRED } from '../protocol/errors.js';
 
 export interface HttpProducerOptions {
   userAgent: string;
@@ -80,7 +81,7 @@ export class HttpProducer {
   /** Checks the address is an nsqd (/ping) and reads the limits it reports at /config/<name>. */
   async connect(): Promise<void> {
     const ping = await this.#fetch('/ping', { method: 'GET' }, this.#opts.connectTimeoutMs);
-    if (ping.status !== 200) throw new NsqError('E_HTTP', `${this.address} is not an nsqd HTTP address: /ping answered ${ping.status}`);
+    if (ping.status !== 200) throw new NsqError(E_HTTP, `${this.address} is not an nsqd HTTP address: /ping answered ${ping.status}`);
     // with the limits known, big records and long defers are not sent only to be refused
     this.maxMsgSize = await this.#configNumber('max_msg_size', Infinity);
     // a duration: nanoseconds, as Go's JSON for time.Duration
@@ -163,7 +164,7 @@ export class HttpProducer {
     const res = await this.#fetch(path, { method: 'POST', body }, this.#opts.publishTimeoutMs);
     const text = res.text;
     if (res.status === 200) return;
-    if (res.status === 401 && this.#opts.authSecret === '') throw new NsqError('E_AUTH_REQUIRED', `nsqd ${this.address} requires authorization (HTTP 401) and no auth secret was given`);
+    if (res.status === 401 && this.#opts.authSecret === '') throw new NsqError(E_AUTH_REQUIRED, `nsqd ${this.address} requires authorization (HTTP 401) and no auth secret was given`);
     let code = text.trim();
     try {
       code = String((JSON.parse(text) as { message?: unknown }).message ?? code);

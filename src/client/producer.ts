@@ -1,10 +1,13 @@
 // A producer for one nsqd: PUB/MPUB/DPUB with pipelining and automatic batching (messages for one
 // topic published in the same event-loop turn go out as one MPUB), reconnecting on the next
 // publish after the connection is lost, and a clean close that waits for every acknowledgement.
+// Publishing never blocks: a caller with much to send keeps memory bounded by waiting for
+// whenWritable() whenever `writable` is false (a slow or stopped nsqd).
 
-import { Connection, NsqError, type ConnectionConfig } from './connection.js';
+import { Connection, NsqError, WRITE_HIGH_WATER, type ConnectionConfig } from './connection.js';
 import { encodeMpub, encodePub } from '../protocol/encoders.js';
 import { parseHostPort, type HostPort } from '../util/host-port.js';
+import { E_BAD_ADDRESS, E_CLOSED } from '../protocol/errors.js';
 
 export interface ProducerOptions extends Omit<ConnectionConfig, 'host' | 'port'> {
   /** most messages in one MPUB (default 200) */
@@ -32,6 +35,8 @@ export class Producer {
   #conn: Connection | null = null;
   #connecting: Promise<Connection> | null = null;
   #batches = new Map<string, Batch>();
+  /** body bytes in #batches */
+  #batchBytes = 0;
   #flushScheduled = false;
   #outstanding = 0;
   #idle: (() => void)[] = [];
@@ -73,7 +78,7 @@ export class Producer {
 
   /** Publishes one message; resolves when nsqd has acknowledged it (possibly as part of an MPUB). */
   publish(topic: string, body: Buffer | string): Promise<void> {
-    if (this.#closed) return Promise.reject(new NsqError('E_CLOSED', 'producer is closed'));
+    if (this.#closed) return Promise.reject(new NsqError(E_CLOSED, 'producer is closed'));
     const b = typeof body === 'string' ? Buffer.from(body) : body;
     const maxBatch = this.#opts.maxBatch ?? 200;
     const maxBytes = this.#opts.maxBatchBytes ?? 1024 * 1024;
@@ -88,19 +93,20 @@ export class Producer {
     }
     batch.bodies.push(b);
     batch.bytes += b.length;
+    this.#batchBytes += b.length;
     this.#schedule();
     return new Promise((resolve, reject) => batch!.waiters.push({ resolve, reject }));
   }
 
   /** Publishes a batch as one MPUB, exactly as given (atomic: all or none). */
   mpublish(topic: string, bodies: readonly (Buffer | string)[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new NsqError('E_CLOSED', 'producer is closed'));
+    if (this.#closed) return Promise.reject(new NsqError(E_CLOSED, 'producer is closed'));
     return this.#track((conn) => conn.mpublish(topic, bodies));
   }
 
   /** DPUB: the message is delivered after `deferMs`. */
   deferredPublish(topic: string, body: Buffer | string, deferMs: number): Promise<void> {
-    if (this.#closed) return Promise.reject(new NsqError('E_CLOSED', 'producer is closed'));
+    if (this.#closed) return Promise.reject(new NsqError(E_CLOSED, 'producer is closed'));
     return this.#track((conn) => conn.dpublish(topic, body, deferMs));
   }
 
@@ -115,6 +121,7 @@ export class Producer {
 
   #send(batch: Batch): void {
     this.#batches.delete(batch.topic);
+    this.#batchBytes -= batch.bytes;
     const cmd = batch.bodies.length === 1 ? encodePub(batch.topic, batch.bodies[0]!) : encodeMpub(batch.topic, batch.bodies);
     this.#track((conn) => conn.publishRaw(cmd)).then(
       () => {
@@ -131,15 +138,40 @@ export class Producer {
     const done = (): void => {
       if (--this.#outstanding === 0) for (const f of this.#idle.splice(0)) f();
     };
-    return this.#connection()
-      .then(op)
-      .then(
+    // connected: the command is in the connection's buffer now, where bufferedBytes counts it
+    const conn = this.#conn !== null && !this.#conn.isClosed ? this.#conn : null;
+    return (conn !== null ? op(conn) : this.#connection().then(op)).then(
         () => done(),
         (err: unknown) => {
           done();
           throw err;
         },
       );
+  }
+
+  /** Bytes published and not yet taken by the kernel: this turn's batches and the connection's buffers. */
+  get bufferedBytes(): number {
+    return this.#batchBytes + (this.#conn?.bufferedBytes ?? 0);
+  }
+
+  /** False from WRITE_HIGH_WATER buffered bytes on: publish more once whenWritable() resolves. */
+  get writable(): boolean {
+    return this.#closed || this.bufferedBytes < WRITE_HIGH_WATER;
+  }
+
+  /** Resolves once `writable`, or once publishing would fail at once (closed, connection lost). */
+  async whenWritable(): Promise<void> {
+    while (!this.writable) {
+      if (this.#connecting !== null) {
+        await this.#connecting.catch(() => {});
+        continue;
+      }
+      // this turn's batches go to the connection now, where the wait is
+      for (const batch of [...this.#batches.values()]) this.#send(batch);
+      const conn = this.#conn;
+      if (conn === null || conn.isClosed) return;
+      await conn.whenWritable();
+    }
   }
 
   /** Resolves once every publish so far has been answered. */
@@ -161,6 +193,6 @@ export class Producer {
 /** "host:port", "[::1]:port" or ":port" (meaning 127.0.0.1). */
 export function parseAddress(address: string, defaultPort = 4150): HostPort {
   const a = parseHostPort(address, defaultPort);
-  if (a === null || a.port === 0) throw new NsqError('E_BAD_ADDRESS', `invalid address "${address}": want host:port`);
+  if (a === null || a.port === 0) throw new NsqError(E_BAD_ADDRESS, `invalid address "${address}": want host:port`);
   return { host: a.host === '' ? '127.0.0.1' : a.host, port: a.port };
 }

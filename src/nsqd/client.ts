@@ -224,6 +224,8 @@ export class Client {
       return;
     }
     if (this.#deflate !== null) {
+      // after close() the deflater is ending: as for a plain socket, nothing more goes out
+      if (this.#deflate.writableEnded) return;
       // compressed connection: the deflater writes to the socket as it produces output
       this.#deflate.write(chunk);
       this.#deflate.flush(zlibConstants.Z_SYNC_FLUSH);
@@ -282,6 +284,14 @@ export class Client {
     this.#ending = true;
     this.state = STATE_CLOSING;
     this.flush();
+    const d = this.#deflate;
+    if (d !== null && !this.socket.destroyed) {
+      // deflating runs on the thread pool: the last frames (a fatal error's E_* frame) are still
+      // in the deflater, and ending the socket now would drop them
+      d.once('end', () => this.socket.end());
+      d.end();
+      return;
+    }
     this.socket.end();
   }
 }

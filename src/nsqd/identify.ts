@@ -2,6 +2,7 @@
 
 import type { Client } from './client.js';
 import type { NsqdOptions } from './options.js';
+import { E_BAD_BODY, E_IDENTIFY_FAILED } from '../protocol/errors.js';
 
 export class IdentifyError extends Error {
   readonly code: string;
@@ -11,8 +12,8 @@ export class IdentifyError extends Error {
   }
 }
 
-const bad = (msg: string): IdentifyError => new IdentifyError('E_BAD_BODY', `IDENTIFY ${msg}`);
-const undecodable = (): IdentifyError => new IdentifyError('E_BAD_BODY', 'IDENTIFY failed to decode JSON body');
+const bad = (msg: string): IdentifyError => new IdentifyError(E_BAD_BODY, `IDENTIFY ${msg}`);
+const undecodable = (): IdentifyError => new IdentifyError(E_BAD_BODY, 'IDENTIFY failed to decode JSON body');
 
 const STRING_FIELDS = ['client_id', 'hostname', 'user_agent'] as const;
 const BOOL_FIELDS = ['feature_negotiation', 'tls_v1', 'deflate', 'snappy'] as const;
@@ -116,7 +117,7 @@ export function applyIdentify(client: Client, raw: unknown, opts: NsqdOptions, t
   client.msgTimeout = msgTimeout;
   client.featureNegotiation = featureNegotiation;
   client.identified = true;
-  if (deflate && snappy) throw new IdentifyError('E_IDENTIFY_FAILED', 'cannot enable both deflate and snappy compression');
+  if (deflate && snappy) throw new IdentifyError(E_IDENTIFY_FAILED, 'cannot enable both deflate and snappy compression');
   client.deflate = deflate;
   client.deflateLevel = deflateLevel;
   client.snappy = snappy;

@@ -12,14 +12,17 @@ import {
   E_UNAUTHORIZED,
   E_BAD_BODY,
   E_BAD_CHANNEL,
-  E_BAD_MESSAGE,
+  badMessageSize,
+  deferOutOfRange,
   E_BAD_PROTOCOL,
   E_BAD_TOPIC,
   E_FIN_FAILED,
   E_INVALID,
   E_REQ_FAILED,
+  E_SUB_FAILED,
   E_TOUCH_FAILED,
   fatal,
+  messageTooBig,
   nonFatal,
   ProtocolError,
 } from '../protocol/errors.js';
@@ -121,8 +124,17 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     socket.on('data', onData);
     this.#detach = () => socket.off('data', onData);
     socket.on('end', () => {
-      // the peer is done sending; finish writing what we have, then close
-      client.close();
+      // the peer is done sending: execute what it sent, finish writing what we have, then close.
+      // Inflating runs on the thread pool, so the last commands (a consumer's final FINs) may still
+      // be in the inflater: closing now would requeue messages the client finished. (The server
+      // sockets are half-open, so this end does not close ours before then.)
+      const inflate = this.#inflate;
+      if (inflate === null || inflate.destroyed) {
+        client.close();
+        return;
+      }
+      inflate.once('end', () => client.close());
+      inflate.end();
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') nsqd.logger.error(`[${client.remoteAddress}] - ${err.message}`);
@@ -683,7 +695,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     const channel = this.#nsqd.getTopic(topicName).getChannel(channelName);
     const max = this.#nsqd.options.maxChannelConsumers;
     if (max > 0 && channel.clients.length >= max) {
-      throw fatal('E_SUB_FAILED', `SUB failed consumers for ${topicName}:${channelName} exceeds limit of ${max}`);
+      throw fatal(E_SUB_FAILED, `SUB failed consumers for ${topicName}:${channelName} exceeds limit of ${max}`);
     }
     channel.addClient(client);
     client.channel = channel;
@@ -823,7 +835,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     const timeout = parseDigits(params[2]!);
     if (Number.isNaN(timeout)) throw fatal(E_INVALID, `DPUB could not parse timeout ${params[2]}`);
     const max = this.#nsqd.options.maxReqTimeout;
-    if (timeout < 0 || timeout > max) throw fatal(E_INVALID, `DPUB timeout ${timeout} out of range 0-${max}`);
+    if (timeout < 0 || timeout > max) throw deferOutOfRange(timeout, max);
     this.#deferMs = timeout;
     this.#verb = V_DPUB;
     return true;
@@ -843,8 +855,8 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
       case V_PUB:
       case V_DPUB: {
         const verb = this.#verb === V_PUB ? 'PUB' : 'DPUB';
-        if (size <= 0) return fatal(E_BAD_MESSAGE, `${verb} invalid message body size ${size}`);
-        if (size > o.maxMsgSize) return fatal(E_BAD_MESSAGE, `${verb} message too big ${size} > ${o.maxMsgSize}`);
+        if (size <= 0) return badMessageSize(verb, size);
+        if (size > o.maxMsgSize) return messageTooBig(verb, size, o.maxMsgSize);
         return null;
       }
       case V_MPUB:

@@ -6,7 +6,7 @@ import { ProtocolV2 } from './protocol-v2.js';
 import type { NSQD } from './nsqd.js';
 
 export function createTcpServer(nsqd: NSQD): Server {
-  const server = createServer({ noDelay: true }, (socket: Socket) => {
+  const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket: Socket) => {
     const client = new Client(nsqd, nsqd.nextClientId(), socket);
     const protocol = new ProtocolV2(nsqd, client);
     nsqd.addClient(client);

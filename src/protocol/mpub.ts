@@ -1,7 +1,7 @@
 // The MPUB body, [4-byte count]([4-byte size][bytes])*, written and checked once for TCP MPUB,
 // binary HTTP /mpub and every client.
 
-import { E_BAD_BODY, E_BAD_MESSAGE, fatal, type ProtocolError } from './errors.js';
+import { badMessageSize, E_BAD_BODY, E_BAD_MESSAGE, fatal, messageTooBig, type ProtocolError } from './errors.js';
 
 /** What is wrong with an MPUB body; each caller words it in its own protocol's terms. */
 export type MpubFault =
@@ -106,9 +106,9 @@ export function mpubProtocolError(f: MpubFault, maxBodySize: number, maxMsgSize:
     case 'no-size':
       return fatal(E_BAD_MESSAGE, `MPUB failed to read message(${f.index}) body size`);
     case 'size':
-      return fatal(E_BAD_MESSAGE, `MPUB invalid message(${f.index}) body size ${f.size}`);
+      return badMessageSize('MPUB', f.size, f.index);
     case 'too-big':
-      return fatal(E_BAD_MESSAGE, `MPUB message too big ${f.size} > ${maxMsgSize}`);
+      return messageTooBig('MPUB', f.size, maxMsgSize);
     case 'truncated':
       return fatal(E_BAD_MESSAGE, 'MPUB failed to read message body');
     case 'body-too-big':

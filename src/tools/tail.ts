@@ -16,6 +16,7 @@ import { formatDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
 import { Batch, makeFormatter, type Formatter, type Source } from './message-format.js';
 import { watchReader } from './reader-watch.js';
+import { isNonFatal } from '../protocol/errors.js';
 
 export interface TailOptions {
   topics: string[];
@@ -159,7 +160,7 @@ export class Tail {
       );
       consumer.events.error = (err, address) => {
         // E_FIN_FAILED and friends: a message timed out and came back; nothing to tell
-        if (this.stopping || /^E_(FIN|REQ|TOUCH)_FAILED$/.test((err as { code?: string }).code ?? '')) return;
+        if (this.stopping || isNonFatal(err)) return;
         const line = `${topic} @ ${address}: ${err.message} (retrying)`;
         // before start() settles, failures are told only if some node could be reached after all
         if (this.#started) this.#log(line);

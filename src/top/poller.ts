@@ -2,6 +2,7 @@
 // not answer becomes a "down" entry with its error; the others are unaffected.
 
 import { httpBase, lookupAllHttpNodes } from '../client/discovery.js';
+import { tcpPortReason } from '../client/http.js';
 import type { ChannelStats, ClientStats, Stats, TopicStats } from '../protocol/stats-json.js';
 
 export type { ChannelStats, ClientStats, Stats, TopicStats };
@@ -50,6 +51,8 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
     if (err.name === 'TimeoutError' || err.name === 'AbortError') return `no answer in ${timeoutMs}ms`;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     if (cause?.code === 'ECONNREFUSED') return 'connection refused';
+    const tcp = tcpPortReason(err);
+    if (tcp !== null) return tcp;
     if (cause?.code) return cause.code;
     if (cause?.message) return cause.message;
     if (err instanceof SyntaxError) return 'not an nsqd /stats answer';

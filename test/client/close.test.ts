@@ -1,5 +1,8 @@
 // Closing a connection right after answering its messages: the answers reach nsqd first, plain
-// and compressed (deflate compresses asynchronously: ending the socket at once dropped them).
+// and compressed. Deflate runs on the thread pool at both ends: the client ends its socket only once
+// its deflater is drained, and nsqd closes only once its inflater has executed what arrived before
+// the end (with 50 FINs this failed now and then; with 2500 the last compressed chunks are still
+// being inflated when the end arrives, every time).
 
 import t from 'tap';
 import { Connection, type Message } from '../../src/client/connection.js';
@@ -11,7 +14,8 @@ for (const mode of ['plain', 'snappy', 'deflate'] as const) {
     const nsqd = await startNsqd(t);
     const topic = `close_${mode}`;
     const ch = nsqd.getTopic(topic).getChannel('c');
-    const bodies = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    // nsqd's default --max-rdy-count: all of them in flight at once
+    const bodies = Array.from({ length: 2500 }, (_, i) => `m${i}`);
     const pub = await Connection.open({ host: '127.0.0.1', port: nsqd.tcpEndpoint.port });
     t.teardown(() => pub.close());
     await pub.mpublish(topic, bodies);
@@ -25,7 +29,7 @@ for (const mode of ['plain', 'snappy', 'deflate'] as const) {
       };
     });
     await conn.subscribe(topic, 'c');
-    conn.ready(100);
+    conn.ready(bodies.length);
     await all;
     for (const m of got) m.finish();
     conn.close();
@@ -33,6 +37,15 @@ for (const mode of ['plain', 'snappy', 'deflate'] as const) {
     await waitFor('the client gone', () => ch.clients.length === 0);
     t.equal(ch.requeueCount, 0, 'no message was put back by the close');
     t.equal(ch.depth + ch.inFlightCount, 0, 'every message finished');
+  });
+
+  t.test(`${mode}: a fatal error closes the connection, and its E_* frame arrives first`, async (t) => {
+    const nsqd = await startNsqd(t);
+    const conn = await Connection.open({ host: '127.0.0.1', port: nsqd.tcpEndpoint.port, ...(mode === 'plain' ? {} : { [mode]: true }) });
+    t.teardown(() => conn.close());
+    // nsqd deflates on the thread pool too: ending its socket at once dropped the error frame
+    await t.rejects(conn.publish('bad!topic', 'x'), { code: 'E_BAD_TOPIC', message: /PUB topic name "bad!topic" is not valid/ });
+    t.equal((await conn.closed)?.message, 'E_BAD_TOPIC PUB topic name "bad!topic" is not valid', 'the close says why');
   });
 }
 

@@ -12,6 +12,7 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { Connection, NsqError, type TransportOptions } from '../../client/connection.js';
 import { parseAddress } from '../../client/producer.js';
 import { packageVersion } from '../../version.js';
+import { E_CLOSED } from '../../protocol/errors.js';
 
 export { createHistogram, type RecordableHistogram };
 
@@ -104,7 +105,7 @@ export async function openAll(o: CommonOptions): Promise<Connection[]> {
 /** Rejects when any of `conns` closes; settle the run before closing them yourself. */
 export function anyFailure(conns: Connection[]): Promise<never> {
   const p = new Promise<never>((_, reject) => {
-    for (const c of conns) void c.closed.then((err) => reject(err ?? new NsqError('E_CLOSED', `connection to ${c.address} closed`)));
+    for (const c of conns) void c.closed.then((err) => reject(err ?? new NsqError(E_CLOSED, `connection to ${c.address} closed`)));
   });
   p.catch(() => {});
   return p;

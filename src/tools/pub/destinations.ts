@@ -1,7 +1,8 @@
 // Where `nsq pub` sends records: one nsqd over TCP (the Producer, MPUB batching) or HTTP (the
 // HttpProducer), each able to say what a failed publish means for the record.
 
-import { NsqError, type TransportOptions } from '../../client/connection.js';
+import type { TransportOptions } from '../../client/connection.js';
+import { badMessage, deferLimit, E_CLOSED, E_CONNECT, NsqError } from '../../protocol/errors.js';
 import { HttpProducer, HttpRejection } from '../../client/http-producer.js';
 import { Producer } from '../../client/producer.js';
 
@@ -50,20 +51,19 @@ export interface Destination {
   readonly maxDeferMs: number;
   /** the error that ended publishing here */
   dead: Error | null;
+  /** false while the connection holds all it should (a slow or stopped node): read no more input */
+  readonly writable: boolean;
+  whenWritable(): Promise<void>;
   connect(): Promise<void>;
   send(body: Buffer): Promise<void>;
   classify(err: unknown): Failure;
   close(): Promise<void>;
 }
 
-const TOO_BIG_RE = /message too big (\d+) > (\d+)/;
-const EMPTY_RE = /invalid message(?:\(\d+\))? body size 0\b/;
-/** nsqd's DPUB refusal: E_INVALID "DPUB timeout 7200000 out of range 0-3600000" (ms) */
-const DEFER_RE = /DPUB timeout -?\d+ out of range 0-(\d+)/;
 /** a publish cut off with its connection (commands queued behind a fatal error were never executed either) */
-const RETRY_CODES = new Set(['E_CLOSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+const RETRY_CODES = new Set([E_CLOSED, 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 /** the server is not there (now): worth trying again later, with --retry */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'E_CONNECT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'EAI_AGAIN']);
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', E_CONNECT, 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'EAI_AGAIN']);
 
 /** A lost or refused connection, or null for any other error. */
 function connectionFailure(err: unknown): Failure | null {
@@ -77,7 +77,7 @@ function connectionFailure(err: unknown): Failure | null {
 export function lossReason(err: unknown): string {
   if (!(err instanceof NsqError)) return String(err instanceof Error ? err.message : err);
   if (err.code === 'ECONNREFUSED') return 'connection refused';
-  if (err.code === 'E_CLOSED') {
+  if (err.code === E_CLOSED) {
     const after = /closed after: (?:read |write )?(\S+)/.exec(err.message);
     return after !== null ? after[1]! : 'connection closed';
   }
@@ -106,6 +106,14 @@ export class TcpDestination implements Destination {
     return this.#producer.connect();
   }
 
+  get writable(): boolean {
+    return this.#producer.writable;
+  }
+
+  whenWritable(): Promise<void> {
+    return this.#producer.whenWritable();
+  }
+
   send(body: Buffer): Promise<void> {
     // messages of one event-loop turn go out as one MPUB; DPUB has no batch form
     return this.#deferMs > 0 ? this.#producer.deferredPublish(this.#topic, body, this.#deferMs) : this.#producer.publish(this.#topic, body);
@@ -113,11 +121,10 @@ export class TcpDestination implements Destination {
 
   classify(err: unknown): Failure {
     if (!(err instanceof NsqError)) return { kind: 'fatal' };
-    const big = TOO_BIG_RE.exec(err.message);
-    if (err.code === 'E_BAD_MESSAGE' && big !== null) return { kind: 'too-big', limit: Number(big[2]) };
-    if (err.code === 'E_BAD_MESSAGE' && EMPTY_RE.test(err.message)) return { kind: 'empty' };
-    const defer = DEFER_RE.exec(err.message);
-    if (err.code === 'E_INVALID' && defer !== null) return { kind: 'defer-too-long', limit: Number(defer[1]) };
+    const bad = badMessage(err);
+    if (bad !== null) return bad.kind === 'too-big' ? { kind: 'too-big', limit: bad.limit } : { kind: 'empty' };
+    const deferMax = deferLimit(err);
+    if (deferMax !== null) return { kind: 'defer-too-long', limit: deferMax };
     // the producer reconnects on the next publish
     return connectionFailure(err) ?? { kind: 'fatal' };
   }
@@ -134,6 +141,8 @@ export class HttpDestination implements Destination {
   rejectsEmpty = false;
   maxDeferMs = Infinity;
   dead: Error | null = null;
+  /** requests take one body at a time from the queue, which the unacknowledged limit bounds */
+  readonly writable = true;
   readonly #producer: HttpProducer;
   readonly #topic: string;
   readonly #deferMs: number;
@@ -150,6 +159,10 @@ export class HttpDestination implements Destination {
     this.address = this.#producer.address;
     this.#topic = o.topic;
     this.#deferMs = o.deferMs;
+  }
+
+  whenWritable(): Promise<void> {
+    return Promise.resolve();
   }
 
   async connect(): Promise<void> {

@@ -5,6 +5,7 @@ import { NsqError } from '../../client/connection.js';
 import { formatDuration } from '../../util/duration.js';
 import { lossReason, type Destination } from './destinations.js';
 import type { Progress } from './progress.js';
+import { E_NO_NODES } from '../../protocol/errors.js';
 
 const DEFAULTS = {
   /**
@@ -105,9 +106,14 @@ export class Publisher {
    * True while so much is unacknowledged that reading should wait for roomFor(). Records held for
    * a lost connection (--retry) count: reading goes on during an outage until this limit, so the
    * end of a short input is seen (and the wait bounded), and memory stays bounded for a long one.
+   * So does a node's connection that holds so much unsent (it is slow or stopped: WRITE_HIGH_WATER).
    */
   get full(): boolean {
-    return this.#pending >= DEFAULTS.highWater || this.#pendingBytes >= DEFAULTS.highWaterBytes;
+    return this.#pending >= DEFAULTS.highWater || this.#pendingBytes >= DEFAULTS.highWaterBytes || this.#blocked() !== undefined;
+  }
+
+  #blocked(): Destination | undefined {
+    return this.#dests.find((d) => d.dead === null && !d.writable);
   }
 
   /**
@@ -128,9 +134,15 @@ export class Publisher {
     return this.#pending;
   }
 
-  roomFor(): Promise<void> {
-    if (!this.full) return Promise.resolve();
-    return new Promise((resolve) => this.#lowWaiters.push(resolve));
+  async roomFor(): Promise<void> {
+    while (this.full) {
+      const blocked = this.#blocked();
+      if (blocked !== undefined) {
+        await blocked.whenWritable();
+        // resolved with the connection lost: its publishes fail or wait for --retry, not here
+        if (this.#blocked() === blocked) await new Promise<void>((resolve) => setTimeout(resolve, 10));
+      } else await new Promise<void>((resolve) => this.#lowWaiters.push(resolve));
+    }
   }
 
   /** Resolves once every publish so far is settled. */
@@ -238,7 +250,7 @@ export class Publisher {
     }
     const other = this.#pick();
     if (other === null) {
-      const e = new NsqError('E_NO_NODES', `no nsqd left to publish to (last error: ${d.dead.message})`);
+      const e = new NsqError(E_NO_NODES, `no nsqd left to publish to (last error: ${d.dead.message})`);
       this.failed++;
       return this.#fail(e);
     }

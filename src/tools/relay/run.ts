@@ -5,6 +5,7 @@
 
 import type { TransportOptions } from '../../client/connection.js';
 import { Consumer, type ConsumerOptions, type Handler } from '../../client/consumer.js';
+import { isNonFatal } from '../../protocol/errors.js';
 import { UserError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import { TimerMetrics } from './timer-metrics.js';
@@ -67,7 +68,7 @@ export function sourceConsumer(src: RelaySource, topic: string, handler: Handler
     connected: (address) => logger.info(`${where} consuming from ${address}`),
     error: (err, address) => {
       // a message that timed out at nsqd and came back: nothing to tell
-      if (quiet() || /^E_(FIN|REQ|TOUCH)_FAILED$/.test((err as { code?: string }).code ?? '')) return;
+      if (quiet() || isNonFatal(err)) return;
       logger.warn(`${where} ${address}: ${err.message} (retrying)`);
     },
     waiting: (why) => logger.warn(`${where} waiting: ${why}`),
