@@ -27,7 +27,7 @@ export interface Tmux {
 /** A tmux server on its own socket, killed when the test ends. */
 export function tmuxServer(t: Test, name = `nsq-test-${process.pid}`): Tmux {
   const tmux = ((...args: string[]): string => execFileSync('tmux', ['-L', name, ...args], { encoding: 'utf8' })) as Tmux;
-  tmux.screenWith = async (session, text, timeoutMs = 8000, capture = []) => {
+  tmux.screenWith = async (session, text, timeoutMs = 15_000, capture = []) => {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     for (;;) {
