@@ -230,7 +230,7 @@ function summary(cfg: PubConfig, pub: Publisher, nodes: number, secs: number, in
   if (nodes > 1) s += cfg.lookupdHttpAddresses.length > 0 ? ` across ${nodes} nsqd` : ` on ${nodes} nsqd`;
   s += ` in ${secs.toFixed(2)}s`;
   // a rate over a few milliseconds means nothing
-  if (secs >= 0.5) s += ` (${num(rate)} msg/s)`;
+  if (secs >= 0.5) s += ` (${rate >= 10 ? num(rate) : rate.toFixed(rate >= 1 ? 1 : 2)} msg/s)`;
   const notes: string[] = [];
   if (pub.rejected > 0) notes.push(`${num(pub.rejected)} rejected`);
   if (pub.failed > 0) notes.push(`${num(pub.failed)} not acknowledged`);
