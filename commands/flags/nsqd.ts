@@ -7,6 +7,7 @@ import { TLS_NOT_REQUIRED, TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP, type NsqdOpti
 import { TLS_VERSIONS } from '../../src/nsqd/tls.js';
 import type { TomlValue } from '../../src/util/toml.js';
 import { flagsFromConfigFile, withConfigFile, type ConfigFlag } from './config-file.js';
+import type { FlagShape } from './plain-argv.js';
 import { valueOption, badFlag, boolFlag, durationFlag, hostPortFlag, integerFlag, lastValue, levelFlag, listValue } from './values.js';
 
 /** Every nsqd flag as a yargs option (values stay strings: they are read below, after --config). */
@@ -22,6 +23,13 @@ export function nsqdFlags<T>(y: Argv<T>, group = 'nsqd options:'): Argv<T> {
     }
   }
   return y.option('config', { type: 'string', describe: "path to a config file in nsqd's TOML format (underscored option names)", group }) as unknown as Argv<T>;
+}
+
+/** The same flags as nsqdFlags declares them to yargs, for the start-up path that reads them without it. */
+export function nsqdFlagShapes(): Record<string, FlagShape> {
+  const shapes: Record<string, FlagShape> = { config: {} };
+  for (const [flag, spec] of Object.entries(NSQD_FLAGS)) shapes[flag] = isListKind(spec.kind) ? { list: true } : spec.kind === 'bool' ? { bare: true } : {};
+  return shapes;
 }
 
 /** A key of nsqd's TOML config file, as the flag it sets. */
