@@ -11,7 +11,7 @@ import { checkMpubBody } from '../protocol/mpub.js';
 import { collectStats, formatStatsText } from './stats.js';
 import { prometheusText } from './metrics.js';
 import type { NSQD } from './nsqd.js';
-import { ReplicationUnconfirmed } from './replication.js';
+import { ReplicationUnconfirmed } from './replication-unconfirmed.js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { TLS_REQUIRED } from './options.js';
 import type { NsqdTls } from './tls.js';
