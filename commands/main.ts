@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import { ALIAS_ARGS, ALIASES, COMMAND_NAMES } from './aliases.js';
 import { normalizeGoFlags } from './flags/go-argv.js';
 import { NSQ_VERSION, packageVersion } from '../src/version.js';
+import { helpInvocation, helpWidth, prerenderedHelp } from './help-text.js';
 
 function invokedAs(): string {
   const name = basename(process.argv[1] ?? 'nsq').replace(/\.(c|m)?js$/, '');
@@ -21,6 +22,13 @@ async function main(): Promise<void> {
     process.stdout.write(
       name === 'nsq' ? `nsq v${packageVersion()} (nsqd protocol ${NSQ_VERSION}, node ${process.version})\n` : `${name} v${NSQ_VERSION} (nsq v${packageVersion()}, node ${process.version})\n`,
     );
+    return;
+  }
+  // `--help` as yargs rendered it at this width (help/, written by npm run completions)
+  const help = helpInvocation(name, args);
+  const text = help === null ? null : prerenderedHelp(help, helpWidth());
+  if (text !== null) {
+    process.stdout.write(text);
     return;
   }
   // the daemons' start-up path: yargs only for a line it has to judge (a mistake, --help)

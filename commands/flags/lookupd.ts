@@ -13,7 +13,7 @@ export function lookupdFlags<T>(y: Argv<T>, group = 'nsqlookupd options:'): Argv
   for (const [flag, spec] of Object.entries(LOOKUPD_FLAGS)) {
     // no yargs default: a value left unset can still come from --config (command line > config > default)
     const shown = spec.kind === 'bool' ? 'boolean' : spec.kind === 'duration' ? 'duration' : null;
-    const def = spec.key === null ? {} : { defaultDescription: shown === null ? JSON.stringify(lookupdFlagDefault(spec)) : lookupdFlagDefault(spec) };
+    const def = spec.key === null ? {} : { defaultDescription: spec.hostDefault ?? (shown === null ? JSON.stringify(lookupdFlagDefault(spec)) : lookupdFlagDefault(spec)) };
     if (shown === null) y.option(flag, { type: 'string', describe: spec.describe, ...def, group });
     else y.option(flag, valueOption(shown, { describe: spec.describe, ...def, group }));
   }

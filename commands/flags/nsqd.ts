@@ -17,7 +17,8 @@ export function nsqdFlags<T>(y: Argv<T>, group = 'nsqd options:'): Argv<T> {
     // no yargs default: a value left unset can still come from --config (command line > config > default)
     else {
       const shown = spec.kind === 'int' || spec.kind === 'bytes' ? 'number' : spec.kind === 'bool' ? 'boolean' : spec.kind === 'duration' ? 'duration' : null;
-      const def = spec.key === null ? {} : { defaultDescription: shown === null ? JSON.stringify(String(flagDefault(spec))) : String(flagDefault(spec)) };
+      // (a host's own default would make the help text differ from host to host)
+      const def = spec.key === null ? {} : { defaultDescription: spec.hostDefault ?? (shown === null ? JSON.stringify(String(flagDefault(spec))) : String(flagDefault(spec))) };
       if (shown === null) y.option(flag, { type: 'string', describe: spec.describe, ...def, group });
       else y.option(flag, valueOption(shown, { describe: spec.describe, ...def, group }));
     }
