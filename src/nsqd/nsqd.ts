@@ -287,7 +287,8 @@ export class NSQD {
     this.#tcpEndpoint = bound.tcp;
     this.#httpEndpoint = bound.http;
     if (httpsAddr !== null) {
-      const https = createHttpServer(this, this.tls!) as HttpsServer;
+      // node:https only for a node that serves HTTPS
+      const https = createHttpServer(this, this.tls!, await import('node:https')) as HttpsServer;
       guardAccepts(https, 'HTTPS', this.logger);
       try {
         this.#httpsEndpoint = await listen(https, httpsAddr);
