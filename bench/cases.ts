@@ -529,7 +529,7 @@ const startup: BenchCase = {
     ];
     const figures: Record<string, { ms: number; nodeMs: number; ratio: number }> = {};
     for (const [title, args] of lines) {
-      const r = pairedRuns([NSQ_BIN, ...args], cfg.quick ? 3 : 5);
+      const r = pairedRuns([NSQ_BIN, ...args], cfg.quick ? 3 : 7);
       figures[title] = { ms: round(r.ms, 1), nodeMs: round(r.nodeMs, 1), ratio: round(r.ratio, 2) };
       rows.push({ title, other: `${r.ratio.toFixed(2)}x (${r.ms.toFixed(0)} vs ${r.nodeMs.toFixed(0)} ms)`, floor: `< ${STARTUP_RATIO}x node -e 0`, pass: r.ratio < STARTUP_RATIO });
     }
