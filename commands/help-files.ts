@@ -15,8 +15,10 @@ function invocations(): [string, string, string[]][] {
 }
 
 function render(name: string, args: string[], width: number): Promise<string> {
-  // the yargs path of main.ts, with the terminal width yargs will read
+  // the yargs path of main.ts, with the terminal width yargs will read and the program name a
+  // command may read (pub's usage lines differ under to_nsq)
   const script = `process.stdout.columns = ${width};
+process.argv[1] = ${JSON.stringify(`/${name}`)};
 const { ALIASES, ALIAS_ARGS } = await import(${JSON.stringify(ALIAS_ARGS_URL)});
 const { runCli } = await import(${JSON.stringify(PROGRAM)});
 const name = ${JSON.stringify(name)};
