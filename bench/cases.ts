@@ -1,8 +1,9 @@
 // The bench cases. Each one starts its own `nsq serve` child and drives it in-process with the
 // functions behind `nsq bench pub|sub` (src/tools/bench/); sizes scale down 10x for --quick.
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ import { benchSub, startSub } from '../src/tools/bench/sub.js';
 import { runCrashRounds } from './durable-crash.js';
 import { requestResponse, type RrResult } from './request-response.js';
 import { describeSummary, runReplicationFaults, summarize, type Round } from './replication-faults.js';
+import { COMMAND_NAMES } from '../commands/aliases.js';
 import { BenchServer as Server, withServer as withBenchServer, type BenchServer, type ServerOptions } from './server.js';
 
 export const BODY_SIZE = 200;
@@ -41,8 +43,18 @@ export interface CaseResult {
   rssMiB?: number;
   /** a figure that fits none of the columns above, already formatted */
   other?: string;
+  /** figures of their own under the case's line (start-up: one per command), each against its floor */
+  rows?: SubRow[];
   /** everything else worth keeping in the JSON */
   details: Record<string, unknown>;
+}
+
+export interface SubRow {
+  title: string;
+  other: string;
+  rssMiB?: number;
+  floor: string;
+  pass: boolean;
 }
 
 export interface BenchCase {
@@ -399,31 +411,145 @@ const rss: BenchCase = {
 
 const NSQ_BIN = fileURLToPath(new URL('../../bin/nsq.js', import.meta.url));
 
-/** Median wall time of running `node <args>` to completion. */
-function medianRunMs(args: string[], runs: number): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    times.push(performance.now() - t0);
-    if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${r.status}: ${r.stderr.toString().trim()}`);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+/** Wall time of running `node <args>` to completion. */
+function runMs(args: string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${r.status}: ${r.stderr.toString().trim()}`);
+  return ms;
 }
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * `node <args>` against `node -e 0`, run in turn (A B A B ...) so a machine that slows down
+ * during the case moves both: the medians and the median of the pairs' ratios.
+ */
+function pairedRuns(args: string[], runs: number): { ms: number; nodeMs: number; ratio: number } {
+  runMs(['-e', '0']);
+  runMs(args);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    b.push(runMs(['-e', '0']));
+    a.push(runMs(args));
+  }
+  return { ms: median(a), nodeMs: median(b), ratio: median(a.map((x, i) => x / b[i]!)) };
+}
+
+/** A process that binds a TCP and an HTTP listener on port 0 and says so on stderr as nsq serve does: the bind time's yardstick. */
+const BARE_BIND = `const net = require('node:net'), http = require('node:http'); let n = 0;
+for (const [s, what] of [[net.createServer(), 'TCP'], [http.createServer(), 'HTTP']]) s.listen(0, '127.0.0.1', () => process.stderr.write(what + ': listening on 127.0.0.1:' + s.address().port + '\\n'));`;
+
+/** Spawn → both ports accepting a connection, and the process's RSS once idle; the process is stopped. */
+async function spawnToAccepting(args: string[], idleMs: number): Promise<{ ms: number; rss: number }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: tmpdir() });
+  try {
+    const ports = await new Promise<number[]>((resolve, reject) => {
+      let log = '';
+      child.once('exit', (code) => reject(new Error(`node ${args.join(' ')} exited (code ${code}) before listening:\n${log}`)));
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (text: string) => {
+        log += text;
+        const tcp = /TCP: listening on .*:(\d+)/.exec(log);
+        const http = /HTTP: listening on .*:(\d+)/.exec(log);
+        if (tcp !== null && http !== null) resolve([Number(tcp[1]), Number(http[1])]);
+      });
+    });
+    await Promise.all(ports.map((port) => new Promise<void>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', reject);
+    })));
+    const ms = performance.now() - t0;
+    await sleep(idleMs);
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+    return { ms, rss: Number(m?.[1] ?? NaN) * 1024 };
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** the issue's floors (issue 15) */
+const STARTUP_RATIO = 1.5;
+const IDLE_RSS_MIB = 50;
 
 const startup: BenchCase = {
   name: 'startup',
-  title: 'start-up, nsq --version vs node -e 0',
+  title: 'start-up: nsq serve to accepting, --version, --help, idle RSS',
   run: async (cfg) => {
-    const runs = cfg.quick ? 5 : 11;
-    // one throwaway run each: the first spawn pays for cold file caches
-    medianRunMs(['-e', '0'], 1);
-    medianRunMs([NSQ_BIN, '--version'], 1);
-    const bare = medianRunMs(['-e', '0'], runs);
-    const nsq = medianRunMs([NSQ_BIN, '--version'], runs);
-    const ratio = round(nsq / bare, 2);
-    return { other: `${ratio.toFixed(2)}x (${nsq.toFixed(0)} vs ${bare.toFixed(0)} ms)`, details: { runs, nsqVersionMs: round(nsq, 1), nodeMs: round(bare, 1), ratio } };
+    const runs = cfg.quick ? 3 : 7;
+    const rows: SubRow[] = [];
+    // serve: spawn -> TCP and HTTP accepting, against node -e 0 plus what binding two ports costs a bare node
+    const dir = mkdtempSync(join(tmpdir(), 'nsq-bench-startup-'));
+    const serveArgs = [NSQ_BIN, 'serve', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`];
+    const serve: number[] = [];
+    const bare: number[] = [];
+    const node: number[] = [];
+    const rss: number[] = [];
+    try {
+      await spawnToAccepting(serveArgs, 0);
+      for (let i = 0; i < runs; i++) {
+        node.push(runMs(['-e', '0']));
+        bare.push((await spawnToAccepting(['-e', BARE_BIND], 0)).ms);
+        const s = await spawnToAccepting(serveArgs, 1000);
+        serve.push(s.ms);
+        rss.push(s.rss / MIB);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const nodeMs = median(node);
+    const bindMs = Math.max(0, median(bare) - nodeMs);
+    const serveMs = median(serve);
+    // how many node -e 0 the serve start-up takes once the bind is taken out
+    const serveRatio = round(median(serve.map((x, i) => (x - Math.max(0, bare[i]! - node[i]!)) / node[i]!)), 2);
+    rows.push({
+      title: 'nsq serve, spawn -> TCP and HTTP accepting',
+      other: `${serveRatio.toFixed(2)}x (${serveMs.toFixed(0)} ms; node -e 0 ${nodeMs.toFixed(0)} + bind ${bindMs.toFixed(0)} ms)`,
+      floor: `< ${STARTUP_RATIO}x node -e 0 + bind`,
+      pass: serveRatio < STARTUP_RATIO,
+    });
+    const idleRss = round(median(rss), 1);
+    rows.push({ title: 'nsq serve, idle RSS 1 s after start', rssMiB: idleRss, other: '', floor: `<= ${IDLE_RSS_MIB} MiB`, pass: idleRss <= IDLE_RSS_MIB });
+    // every command's --version and --help, and the program's own
+    const lines: [string, string[]][] = [
+      ['nsq --version', ['--version']],
+      ['nsq --help', ['--help']],
+      ...COMMAND_NAMES.flatMap((c): [string, string[]][] => [
+        [`nsq ${c} --version`, [c, '--version']],
+        [`nsq ${c} --help`, [c, '--help']],
+      ]),
+    ];
+    const figures: Record<string, { ms: number; nodeMs: number; ratio: number }> = {};
+    for (const [title, args] of lines) {
+      const r = pairedRuns([NSQ_BIN, ...args], cfg.quick ? 3 : 7);
+      figures[title] = { ms: round(r.ms, 1), nodeMs: round(r.nodeMs, 1), ratio: round(r.ratio, 2) };
+      rows.push({ title, other: `${r.ratio.toFixed(2)}x (${r.ms.toFixed(0)} vs ${r.nodeMs.toFixed(0)} ms)`, floor: `< ${STARTUP_RATIO}x node -e 0`, pass: r.ratio < STARTUP_RATIO });
+    }
+    const worst = Math.max(serveRatio, ...Object.values(figures).map((f) => f.ratio));
+    return {
+      rssMiB: idleRss,
+      other: `worst ${worst.toFixed(2)}x node -e 0 (${rows.filter((r) => !r.pass).length} of ${rows.length} above the floor)`,
+      rows,
+      details: {
+        runs,
+        nodeMs: round(nodeMs, 1),
+        serveAcceptingMs: round(serveMs, 1),
+        bindMs: round(bindMs, 1),
+        serveRatio,
+        idleRssMiB: idleRss,
+        commands: figures,
+        ratio: worst,
+        allWithinFloors: rows.every((r) => r.pass),
+      },
+    };
   },
 };
 

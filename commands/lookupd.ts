@@ -1,7 +1,23 @@
 // `nsq lookupd` (also `nsqlookupd`): the discovery server nsqd registers with and consumers query.
 
 import type { CommandModule } from 'yargs';
-import { lookupdFlags } from './flags/lookupd.js';
+import { lookupdFlags, lookupdFlagShapes } from './flags/lookupd.js';
+import { readPlainFlags } from './flags/plain-argv.js';
+
+async function lookupdWith(argv: Record<string, unknown>): Promise<void> {
+  const { readLookupdOptions } = await import('./flags/lookupd.js');
+  const options = await readLookupdOptions(argv);
+  const { runLookupd } = await import('./lookupd-run.js');
+  await runLookupd(options);
+}
+
+/** The start-up path without yargs, as serveWithoutYargs (commands/serve.ts). */
+export async function lookupdWithoutYargs(args: readonly string[]): Promise<boolean> {
+  const argv = readPlainFlags(args, lookupdFlagShapes());
+  if (argv === null) return false;
+  await lookupdWith(argv);
+  return true;
+}
 
 export const lookupd: CommandModule = {
   command: 'lookupd',
@@ -10,10 +26,5 @@ export const lookupd: CommandModule = {
     lookupdFlags(y)
       .example('$0 lookupd', 'listen on 127.0.0.1:4160 (TCP, for nsqd) and 127.0.0.1:4161 (HTTP, for consumers)')
       .example('$0 lookupd --tcp-address=0.0.0.0:4160 --http-address=0.0.0.0:4161', ''),
-  handler: async (argv) => {
-    const { readLookupdOptions } = await import('./flags/lookupd.js');
-    const options = await readLookupdOptions(argv as Record<string, unknown>);
-    const { runLookupd } = await import('./lookupd-run.js');
-    await runLookupd(options);
-  },
+  handler: (argv) => lookupdWith(argv as Record<string, unknown>),
 };

@@ -1,10 +1,12 @@
 // Entry point: picks the command from the name the program was invoked under (nsq, nsqd, ...)
-// and hands the arguments to yargs. `--version` is answered before anything heavy loads.
+// and hands the arguments to yargs. `--version` is answered before anything heavy loads, and the
+// daemons start without yargs when their command line is plainly their own flags.
 
 import { basename } from 'node:path';
 import { ALIAS_ARGS, ALIASES, COMMAND_NAMES } from './aliases.js';
 import { normalizeGoFlags } from './flags/go-argv.js';
 import { NSQ_VERSION, packageVersion } from '../src/version.js';
+import { helpInvocation, helpWidth, prerenderedHelp } from './help-text.js';
 
 function invokedAs(): string {
   const name = basename(process.argv[1] ?? 'nsq').replace(/\.(c|m)?js$/, '');
@@ -22,6 +24,18 @@ async function main(): Promise<void> {
     );
     return;
   }
+  // `--help` as yargs rendered it at this width (help/, written by npm run completions)
+  const help = helpInvocation(name, args);
+  const text = help === null ? null : prerenderedHelp(help, helpWidth());
+  if (text !== null) {
+    process.stdout.write(text);
+    return;
+  }
+  // the daemons' start-up path: yargs only for a line it has to judge (a mistake, --help)
+  const daemon = name === 'nsq' ? args[0] : ALIASES[name];
+  const flags = name === 'nsq' ? args.slice(1) : args;
+  if (daemon === 'serve' && (await (await import('./serve.js')).serveWithoutYargs(flags))) return;
+  if (daemon === 'lookupd' && (await (await import('./lookupd.js')).lookupdWithoutYargs(flags))) return;
   const { runCli } = await import('./program.js');
   await runCli([...(ALIAS_ARGS[name] ?? []), ...args], name, ALIASES[name]);
 }

@@ -7,6 +7,7 @@ import { closest } from './flags/suggest.js';
 import { withGoOptions } from './flags/client.js';
 import { READS_OWN_GO_OPTIONS } from './flags/go-nsq.js';
 import { packageVersion } from '../src/version.js';
+import { helpWidth } from './help-text.js';
 
 /**
  * Go's flag package: a flag given twice takes the last value. Repeatable flags (declared
@@ -67,7 +68,7 @@ export async function runCli(args: string[], name: string, alias?: string, hooks
     .help()
     .alias('help', 'h')
     .version(packageVersion())
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(helpWidth())
     .fail((msg, err) => {
       if (err instanceof UserError) fail(`${name}: ${err.message}`, err.exitCode);
       if (err) throw err;

@@ -15,8 +15,8 @@ function table(rows: [string, string, string][]): string {
 export function nsqdFlagTable(): string {
   const rows: [string, string, string][] = Object.entries(NSQD_FLAGS).map(([flag, spec]) => {
     if (spec.key === null) return [flag, '', `${spec.describe} (no effect here)`];
-    const d = String(flagDefault(spec));
-    return [flag, code(d), isListKind(spec.kind) ? `${spec.describe}` : spec.describe];
+    const d = spec.hostDefault ?? code(String(flagDefault(spec)));
+    return [flag, d, isListKind(spec.kind) ? `${spec.describe}` : spec.describe];
   });
   rows.push(['config', '', "nsqd's TOML config file (underscored option names: `tcp_address = \"...\"`, `nsqlookupd_tcp_addresses = [...]`); the command line wins over it"]);
   rows.push(['with-lookupd', '`false`', 'also run a lookupd in this process and register with it (not in nsqd)']);
@@ -26,7 +26,7 @@ export function nsqdFlagTable(): string {
 }
 
 export function lookupdFlagTable(): string {
-  const rows: [string, string, string][] = Object.entries(LOOKUPD_FLAGS).map(([flag, spec]) => [flag, spec.key === null ? '' : code(lookupdFlagDefault(spec)), spec.key === null ? `${spec.describe} (no effect here)` : spec.describe]);
+  const rows: [string, string, string][] = Object.entries(LOOKUPD_FLAGS).map(([flag, spec]) => [flag, spec.key === null ? '' : (spec.hostDefault ?? code(lookupdFlagDefault(spec))), spec.key === null ? `${spec.describe} (no effect here)` : spec.describe]);
   rows.push(['config', '', "nsqlookupd's TOML config file (underscored option names); the command line wins over it"]);
   return table(rows);
 }

@@ -1,27 +1,55 @@
 // `nsq serve` (also `nsqd`): the message engine.
 
 import type { CommandModule } from 'yargs';
-import { nsqdFlags } from './flags/nsqd.js';
+import { nsqdFlags, nsqdFlagShapes } from './flags/nsqd.js';
+import { readPlainFlags, type FlagShape } from './flags/plain-argv.js';
 import { hostPortFlag } from './flags/values.js';
+
+/** The flags beyond nsqd's, declared once for yargs and for the start-up path without it. */
+const BEYOND_NSQD = {
+  'with-lookupd': { type: 'boolean', default: false, describe: 'also run a lookupd in this process and register with it' },
+  'with-lookupd-tcp-address': { type: 'string', default: '127.0.0.1:4160', describe: 'TCP address of the --with-lookupd lookupd' },
+  'with-lookupd-http-address': { type: 'string', default: '127.0.0.1:4161', describe: 'HTTP address of the --with-lookupd lookupd' },
+} as const;
+
+/** Reads the parsed flags into the engine's options and runs it. */
+async function serveWith(argv: Record<string, unknown>): Promise<void> {
+  const { readNsqdOptions } = await import('./flags/nsqd.js');
+  const nsqd = await readNsqdOptions(argv);
+  const withLookupd =
+    argv['with-lookupd'] === true
+      ? { tcpAddress: hostPortFlag('with-lookupd-tcp-address', String(argv['with-lookupd-tcp-address'])), httpAddress: hostPortFlag('with-lookupd-http-address', String(argv['with-lookupd-http-address'])) }
+      : null;
+  const { runServe } = await import('./serve-run.js');
+  await runServe({ nsqd, withLookupd });
+}
+
+/**
+ * The start-up path (commands/main.ts): runs the engine when the command line is plainly serve's
+ * flags, read without yargs; false when it is not, and yargs is to read it (and say what is wrong).
+ */
+export async function serveWithoutYargs(args: readonly string[]): Promise<boolean> {
+  const argv = readPlainFlags(args, serveFlagShapes());
+  if (argv === null) return false;
+  await serveWith(argv);
+  return true;
+}
+
+export function serveFlagShapes(): Record<string, FlagShape> {
+  const shapes = nsqdFlagShapes();
+  for (const [flag, o] of Object.entries(BEYOND_NSQD)) shapes[flag] = o.type === 'boolean' ? { boolean: true, default: o.default } : { default: o.default };
+  return shapes;
+}
 
 export const serve: CommandModule = {
   command: 'serve',
   describe: 'Run the nsqd-compatible daemon (TCP protocol V2 + HTTP API)',
-  builder: (y) =>
-    nsqdFlags(y)
-      .option('with-lookupd', { type: 'boolean', default: false, describe: 'also run a lookupd in this process and register with it', group: 'beyond nsqd:' })
-      .option('with-lookupd-tcp-address', { type: 'string', default: '127.0.0.1:4160', describe: 'TCP address of the --with-lookupd lookupd', group: 'beyond nsqd:' })
-      .option('with-lookupd-http-address', { type: 'string', default: '127.0.0.1:4161', describe: 'HTTP address of the --with-lookupd lookupd', group: 'beyond nsqd:' })
+  builder: (y) => {
+    let b = nsqdFlags(y);
+    for (const [flag, o] of Object.entries(BEYOND_NSQD)) b = b.option(flag, { ...o, group: 'beyond nsqd:' });
+    return b
       .example('$0 serve', 'listen on 127.0.0.1:4150 (TCP) and 127.0.0.1:4151 (HTTP)')
-      .example('$0 serve --tcp-address=0.0.0.0:4150 --mem-queue-size=100000', ''),
-  handler: async (argv) => {
-    const { readNsqdOptions } = await import('./flags/nsqd.js');
-    const nsqd = await readNsqdOptions(argv as Record<string, unknown>);
-    const withLookupd =
-      argv['with-lookupd'] === true
-        ? { tcpAddress: hostPortFlag('with-lookupd-tcp-address', String(argv['with-lookupd-tcp-address'])), httpAddress: hostPortFlag('with-lookupd-http-address', String(argv['with-lookupd-http-address'])) }
-        : null;
-    const { runServe } = await import('./serve-run.js');
-    await runServe({ nsqd, withLookupd });
+      .example('$0 serve --tcp-address=0.0.0.0:4150 --mem-queue-size=100000', '');
   },
+  handler: (argv) => serveWith(argv as Record<string, unknown>),
 };

@@ -2,9 +2,8 @@
 // that sit under the command line's (command line > config file > default), as Go's
 // options.Resolve orders them.
 
-import { readFile } from 'node:fs/promises';
 import { UserError } from '../../src/util/errors.js';
-import { parseToml, type TomlValue } from '../../src/util/toml.js';
+import type { TomlValue } from '../../src/util/toml.js';
 
 /** How a config file's option maps to a flag: `repeatable` flags take arrays. */
 export type ConfigFlag = { flag: string; repeatable: boolean } | undefined;
@@ -25,6 +24,8 @@ export function flagsFromConfigFile(config: Record<string, TomlValue>, file: str
 export async function withConfigFile(cli: Record<string, unknown>, lookup: (key: string) => ConfigFlag): Promise<Record<string, unknown>> {
   const file = cli['config'];
   if (typeof file !== 'string' || file === '') return cli;
+  // loaded only for a --config: the daemons' start-up path does without them
+  const [{ readFile }, { parseToml }] = await Promise.all([import('node:fs/promises'), import('../../src/util/toml.js')]);
   let text: string;
   try {
     text = await readFile(file, 'utf8');

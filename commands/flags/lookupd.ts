@@ -5,6 +5,7 @@ import type { Argv } from 'yargs';
 import { LOOKUPD_FLAGS, lookupdFlagDefault } from '../../src/lookupd/flags.js';
 import type { LookupdOptions } from '../../src/lookupd/options.js';
 import { withConfigFile, type ConfigFlag } from './config-file.js';
+import type { FlagShape } from './plain-argv.js';
 import { valueOption, boolFlag, durationFlag, hostPortFlag, lastValue, levelFlag } from './values.js';
 
 /** Every nsqlookupd flag as a yargs option (strings: read below, after --config). */
@@ -12,11 +13,18 @@ export function lookupdFlags<T>(y: Argv<T>, group = 'nsqlookupd options:'): Argv
   for (const [flag, spec] of Object.entries(LOOKUPD_FLAGS)) {
     // no yargs default: a value left unset can still come from --config (command line > config > default)
     const shown = spec.kind === 'bool' ? 'boolean' : spec.kind === 'duration' ? 'duration' : null;
-    const def = spec.key === null ? {} : { defaultDescription: shown === null ? JSON.stringify(lookupdFlagDefault(spec)) : lookupdFlagDefault(spec) };
+    const def = spec.key === null ? {} : { defaultDescription: spec.hostDefault ?? (shown === null ? JSON.stringify(lookupdFlagDefault(spec)) : lookupdFlagDefault(spec)) };
     if (shown === null) y.option(flag, { type: 'string', describe: spec.describe, ...def, group });
     else y.option(flag, valueOption(shown, { describe: spec.describe, ...def, group }));
   }
   return y.option('config', { type: 'string', describe: "path to a config file in nsqlookupd's TOML format (underscored option names)", group }) as unknown as Argv<T>;
+}
+
+/** The same flags as lookupdFlags declares them to yargs, for the start-up path that reads them without it. */
+export function lookupdFlagShapes(): Record<string, FlagShape> {
+  const shapes: Record<string, FlagShape> = { config: {} };
+  for (const [flag, spec] of Object.entries(LOOKUPD_FLAGS)) shapes[flag] = spec.kind === 'bool' ? { bare: true } : {};
+  return shapes;
 }
 
 /** A key of nsqlookupd's TOML config file (the flag's name with underscores), as the flag it sets. */

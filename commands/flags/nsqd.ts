@@ -7,6 +7,7 @@ import { TLS_NOT_REQUIRED, TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP, type NsqdOpti
 import { TLS_VERSIONS } from '../../src/nsqd/tls.js';
 import type { TomlValue } from '../../src/util/toml.js';
 import { flagsFromConfigFile, withConfigFile, type ConfigFlag } from './config-file.js';
+import type { FlagShape } from './plain-argv.js';
 import { valueOption, badFlag, boolFlag, durationFlag, hostPortFlag, integerFlag, lastValue, levelFlag, listValue } from './values.js';
 
 /** Every nsqd flag as a yargs option (values stay strings: they are read below, after --config). */
@@ -16,12 +17,20 @@ export function nsqdFlags<T>(y: Argv<T>, group = 'nsqd options:'): Argv<T> {
     // no yargs default: a value left unset can still come from --config (command line > config > default)
     else {
       const shown = spec.kind === 'int' || spec.kind === 'bytes' ? 'number' : spec.kind === 'bool' ? 'boolean' : spec.kind === 'duration' ? 'duration' : null;
-      const def = spec.key === null ? {} : { defaultDescription: shown === null ? JSON.stringify(String(flagDefault(spec))) : String(flagDefault(spec)) };
+      // (a host's own default would make the help text differ from host to host)
+      const def = spec.key === null ? {} : { defaultDescription: spec.hostDefault ?? (shown === null ? JSON.stringify(String(flagDefault(spec))) : String(flagDefault(spec))) };
       if (shown === null) y.option(flag, { type: 'string', describe: spec.describe, ...def, group });
       else y.option(flag, valueOption(shown, { describe: spec.describe, ...def, group }));
     }
   }
   return y.option('config', { type: 'string', describe: "path to a config file in nsqd's TOML format (underscored option names)", group }) as unknown as Argv<T>;
+}
+
+/** The same flags as nsqdFlags declares them to yargs, for the start-up path that reads them without it. */
+export function nsqdFlagShapes(): Record<string, FlagShape> {
+  const shapes: Record<string, FlagShape> = { config: {} };
+  for (const [flag, spec] of Object.entries(NSQD_FLAGS)) shapes[flag] = isListKind(spec.kind) ? { list: true } : spec.kind === 'bool' ? { bare: true } : {};
+  return shapes;
 }
 
 /** A key of nsqd's TOML config file, as the flag it sets. */

@@ -13,12 +13,14 @@ export interface LookupdFlagSpec {
   key: keyof LookupdOptions | null;
   kind: LookupdKind;
   describe: string;
+  /** the default depends on the host: --help and the README say this instead of one host's value */
+  hostDefault?: string;
 }
 
 export const LOOKUPD_FLAGS: Record<string, LookupdFlagSpec> = {
   'tcp-address': { key: 'tcpAddress', kind: 'address', describe: '<addr>:<port> to listen on for TCP clients' },
   'http-address': { key: 'httpAddress', kind: 'address', describe: '<addr>:<port> to listen on for HTTP clients' },
-  'broadcast-address': { key: 'broadcastAddress', kind: 'string', describe: 'address of this lookupd node (defaults to the host name)' },
+  'broadcast-address': { key: 'broadcastAddress', kind: 'string', describe: 'address of this lookupd node', hostDefault: 'the host name' },
   'inactive-producer-timeout': { key: 'inactiveProducerTimeout', kind: 'duration', describe: 'duration of time a producer will remain in the active list since its last ping' },
   'tombstone-lifetime': { key: 'tombstoneLifetime', kind: 'duration', describe: 'duration of time a producer will remain tombstoned if registration remains' },
   'log-level': { key: 'logLevel', kind: 'level', describe: `set log verbosity: ${LOG_LEVELS.join(', ')}` },

@@ -17,6 +17,8 @@ export interface FlagSpec {
   key: keyof NsqdOptions | null;
   kind: Kind;
   describe: string;
+  /** the default depends on the host: --help and the README say this instead of one host's value */
+  hostDefault?: string;
 }
 
 export const NSQD_FLAGS: Record<string, FlagSpec> = {
@@ -31,7 +33,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'auth-http-api': { key: 'authHttpApi', kind: 'bool', describe: 'authorize the HTTP API too: /pub, /mpub and the admin routes need an Authorization: Bearer <secret> header that the auth server grants (not in nsqd)' },
   'auth-http-request-method': { key: 'authHttpRequestMethod', kind: 'method', describe: 'HTTP method to use for auth server requests (get or post)' },
   'data-path': { key: 'dataPath', kind: 'string', describe: 'path to store disk-backed messages (default: the current folder)' },
-  'node-id': { key: 'nodeId', kind: 'int', describe: 'unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)' },
+  'node-id': { key: 'nodeId', kind: 'int', describe: 'unique part for message IDs, (int) in range [0,1024)', hostDefault: 'hash of hostname' },
   'log-level': { key: 'logLevel', kind: 'level', describe: `set log verbosity: ${LOG_LEVELS.join(', ')}` },
   'log-prefix': { key: 'logPrefix', kind: 'string', describe: 'log message prefix' },
   'log-format': { key: 'logFormat', kind: 'format', describe: 'text (nsqd\'s lines) or json (one object a line)' },

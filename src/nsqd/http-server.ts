@@ -11,8 +11,8 @@ import { checkMpubBody } from '../protocol/mpub.js';
 import { collectStats, formatStatsText } from './stats.js';
 import { prometheusText } from './metrics.js';
 import type { NSQD } from './nsqd.js';
-import { ReplicationUnconfirmed } from './replication.js';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { ReplicationUnconfirmed } from './replication-unconfirmed.js';
+import type { Server as HttpsServer } from 'node:https';
 import { TLS_REQUIRED } from './options.js';
 import type { NsqdTls } from './tls.js';
 import type { TLSSocket } from 'node:tls';
@@ -86,10 +86,11 @@ function match(route: Route, path: string): Record<string, string> | null {
 }
 
 /**
- * The HTTP API, or with `tls` the same routes over HTTPS. With --tls-required (not tcp-https) the
+ * The HTTP API, or with `tls` the same routes over HTTPS (`https`: node:https, which the caller loads
+ * only for an HTTPS listener). With --tls-required (not tcp-https) the
  * plain listener answers every request with nsqd's 403 TLS_REQUIRED.
  */
-export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | HttpsServer {
+export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null, https?: typeof import('node:https')): Server | HttpsServer {
   const o = nsqd.options;
   // --auth-http-api: bearer secrets' grants, shared by this listener's requests
   const authCache = o.authHttpApi
@@ -121,7 +122,8 @@ export function createHttpServer(nsqd: NSQD, tls: NsqdTls | null): Server | Http
       },
     );
   };
-  const server = tls === null ? createServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener) : createHttpsServer({ ...tls.serverOptions, maxHeaderSize: MAX_HEADER_BYTES }, listener);
+  if (tls !== null && https === undefined) throw new Error('an HTTPS listener needs node:https');
+  const server = tls === null ? createServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener) : https!.createServer({ ...tls.serverOptions, maxHeaderSize: MAX_HEADER_BYTES }, listener);
   if (tls !== null && tls.requireCert) {
     // --tls-client-auth-policy=require: a certificate must be presented, whoever signed it (the TLS
     // server itself only insists with require-verify)

@@ -8,7 +8,6 @@ import { hostname } from 'node:os';
 import { NSQ_VERSION } from '../protocol/constants.js';
 import { encodeCommand, encodeIdentify } from '../protocol/encoders.js';
 import { MAGIC_V1, V1ResponseDecoder } from '../protocol/lookup-v1.js';
-import { askLookupds } from '../client/discovery.js';
 import type { NSQD } from './nsqd.js';
 
 const PING_INTERVAL = 15_000;
@@ -164,6 +163,8 @@ export class Lookup {
     const lookupds = [...this.#peers.values()].map((p) => p.httpAddress).filter((a): a is string => a !== null);
     if (lookupds.length === 0) return [];
     try {
+      // the client's HTTP code, loaded only when a new topic asks lookupd for its channels
+      const { askLookupds } = await import('../client/discovery.js');
       const channels = await askLookupds<string>(lookupds, `/channels?topic=${encodeURIComponent(topic)}`, (b) => b['channels'], 2000);
       return [...new Set(channels.filter((c) => !c.endsWith('#ephemeral')))];
     } catch (err) {

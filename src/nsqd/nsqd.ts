@@ -28,7 +28,7 @@ import { createTcpServer } from './tcp-server.js';
 import { createHttpServer } from './http-server.js';
 import { Durability, recover, removeOrphans } from './durable.js';
 import { closeListing, openListing } from './data-dir.js';
-import { Replication } from './replication.js';
+import type { Replication } from './replication.js';
 
 /** `orders.*` → /^orders\..*$/: `*` matches any run of characters, the rest is literal */
 function globToRegExp(glob: string): RegExp {
@@ -76,8 +76,11 @@ export class NSQD {
   }
   /** --durable: journals, ack logs and the group commit; null in plain mode */
   readonly durability: Durability | null;
-  /** a durable node's replication: links to its replicas, sessions of the origins it copies (docs/replication.md) */
-  readonly replication: Replication | null;
+  /**
+   * a durable node's replication: links to its replicas, sessions of the origins it copies
+   * (docs/replication.md); made in start(), which loads it only for a durable node
+   */
+  replication: Replication | null = null;
   /** the certificate and client policy (null: no --tls-cert, clients cannot ask for TLS) */
   tls: NsqdTls | null = null;
   /** what the links to --replica-address present and trust (null: plain links) */
@@ -108,7 +111,6 @@ export class NSQD {
     if (logger === undefined) this.logger.setFormat(this.options.logFormat);
     this.durability = this.options.durable || this.options.durableTopics.length > 0 ? new Durability(this) : null;
     this.#durableTopics = this.options.durableTopics.map(globToRegExp);
-    this.replication = this.durability !== null ? new Replication(this) : null;
   }
 
   readonly #durableTopics: RegExp[];
@@ -149,6 +151,7 @@ export class NSQD {
     if (o.replicationFactor - 1 > o.replicaAddresses.length) {
       throw new UserError(`--replication-factor=${o.replicationFactor} needs at least ${o.replicationFactor - 1} --replica-address (${o.replicaAddresses.length} given)`, 'E_BAD_OPTIONS', 2);
     }
+    if (this.durability !== null && this.replication === null) this.replication = new (await import('./replication.js')).Replication(this);
     this.logger.info(`ID: ${o.nodeId}`);
     const tcpAddr = splitHostPort(o.tcpAddress, '--tcp-address');
     const httpAddr = splitHostPort(o.httpAddress, '--http-address');
@@ -284,7 +287,8 @@ export class NSQD {
     this.#tcpEndpoint = bound.tcp;
     this.#httpEndpoint = bound.http;
     if (httpsAddr !== null) {
-      const https = createHttpServer(this, this.tls!) as HttpsServer;
+      // node:https only for a node that serves HTTPS
+      const https = createHttpServer(this, this.tls!, await import('node:https')) as HttpsServer;
       guardAccepts(https, 'HTTPS', this.logger);
       try {
         this.#httpsEndpoint = await listen(https, httpsAddr);

@@ -37,7 +37,8 @@ import { clientCertRefusal, upgradeToTls } from './tls.js';
 import { applyIdentify, IdentifyError } from './identify.js';
 import type { NSQD } from './nsqd.js';
 import type { Committer } from './durable.js';
-import { ReplicationUnconfirmed, type ReplGrant } from './replication.js';
+import type { ReplGrant } from './replication.js';
+import { ReplicationUnconfirmed } from './replication-unconfirmed.js';
 
 // verbs that carry a body, remembered between the line and the body
 const V_NONE = 0;

@@ -29,9 +29,7 @@ import { E_AUTH_FAILED, E_AUTH_FIRST, E_INVALID, E_UNAUTHORIZED } from '../proto
  * refused. Its connection is closed without an answer, as a crash would leave it, so the publisher
  * retries (a duplicate, never a loss and never an error-answered message that is delivered).
  */
-export class ReplicationUnconfirmed extends Error {
-  readonly code = 'E_REPL_UNCONFIRMED';
-}
+import { ReplicationUnconfirmed } from './replication-unconfirmed.js';
 
 /** A REPL's authorization: when it expires, and how to ask for it again (resolves to the next expiry; rejects once refused). */
 export interface ReplGrant {

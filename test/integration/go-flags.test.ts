@@ -14,6 +14,9 @@ import { LOOKUPD_FLAGS } from '../../src/lookupd/flags.js';
 import { NSQD_FLAGS } from '../../src/nsqd/flags.js';
 import { readNsqdOptions } from '../../commands/flags/nsqd.js';
 import { normalizeGoFlags } from '../../commands/flags/go-argv.js';
+import { readPlainFlags } from '../../commands/flags/plain-argv.js';
+import { serveFlagShapes } from '../../commands/serve.js';
+import { lookupdFlagShapes } from '../../commands/flags/lookupd.js';
 import { BIN, serverPorts, spawnNsq, tempDir } from '../helpers/nsqd.js';
 
 const dir = tempDir(t, 'nsq-go-flags-');
@@ -122,6 +125,11 @@ async function check(args: string[], name: string, alias: string | undefined): P
     },
   });
   if (options === null) throw new Error('the command was not run');
+  // the daemons' start-up path reads the same line without yargs, into the same options
+  const plain = readPlainFlags(normalizeGoFlags(alias === undefined ? args.slice(1) : args), command === 'serve' ? serveFlagShapes() : lookupdFlagShapes());
+  if (plain === null) throw new Error(`${args.join(' ')}: the start-up path left this line to yargs`);
+  const fast = command === 'serve' ? await readNsqdOptions(plain) : await readLookupdOptions(plain);
+  if (JSON.stringify(fast) !== JSON.stringify(options)) throw new Error(`${args.join(' ')}: the start-up path read ${JSON.stringify(fast)}, yargs ${JSON.stringify(options)}`);
   return options;
 }
 
