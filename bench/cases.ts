@@ -2,7 +2,8 @@
 // functions behind `nsq bench pub|sub` (src/tools/bench/); sizes scale down 10x for --quick.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -395,6 +396,176 @@ const rss: BenchCase = {
     }),
 };
 
+// ---- 5b. scale of a node (issue 15) ---------------------------------------------------------
+
+/** How long a scan timing window of the server is (NSQD_SCAN_TIMING): the case reads two per step. */
+const SCAN_REPORT_MS = 2000;
+const SCALE_TOPICS = 10_000;
+const SCALE_CONSUMERS = 10_000;
+/** connections opened at once: well inside the listen backlog */
+const CONNECT_WINDOW = 200;
+
+interface ScanTiming {
+  passes: number;
+  channelsP50Ms: number;
+  channelsMaxMs: number;
+  clientsP50Ms: number;
+  clientsMaxMs: number;
+}
+
+/** The next full window of scan timings the server logs after now (the one in progress is skipped). */
+function nextScanTiming(server: BenchServer): Promise<ScanTiming> {
+  return new Promise((resolve) => {
+    let skipped = false;
+    server.onLog((line) => {
+      const m = /scan timing: (\d+) passes, channels p50 ([\d.]+) max ([\d.]+) ms, clients p50 ([\d.]+) max ([\d.]+) ms/.exec(line);
+      if (m === null) return;
+      if (!skipped) {
+        skipped = true;
+        return;
+      }
+      skipped = false;
+      resolve({ passes: Number(m[1]), channelsP50Ms: Number(m[2]), channelsMaxMs: Number(m[3]), clientsP50Ms: Number(m[4]), clientsMaxMs: Number(m[5]) });
+    });
+  });
+}
+
+/** The soft RLIMIT_NOFILE of this process (the server inherits it); Infinity when unknown. */
+function fdLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
+    return m === null ? Infinity : Number(m[1]);
+  } catch {
+    return Infinity;
+  }
+}
+
+/** nsqd.dat for `topics` topics with `channels` channels each, in a fresh folder. */
+function writeTopics(dir: string, topics: number, channels: string[]): void {
+  const meta = [];
+  for (let i = 0; i < topics; i++) meta.push({ name: `topic${i}`, paused: false, channels: channels.map((c) => ({ name: c, paused: false })) });
+  writeFileSync(join(dir, 'nsqd.dat'), JSON.stringify({ topics: meta, version: '1.3.0' }));
+}
+
+/**
+ * Opens `n` consumers, each `SUB topic<i % topics> a|b` + `RDY 1` on a raw socket, and answers
+ * heartbeats with NOP; resolves once every SUB was answered.
+ */
+async function openConsumers(port: number, n: number, topics: number): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  const openOne = (i: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      sockets.push(s);
+      let got = 0;
+      s.once('error', reject);
+      s.once('connect', () => s.write(`  V2SUB topic${i % topics} ${i % 2 === 0 ? 'a' : 'b'}\nRDY 1\n`));
+      s.on('data', (b: Buffer) => {
+        if (got < 10 && (got += b.length) >= 10) {
+          if (b.includes('E_')) reject(new Error(`SUB refused: ${b.toString('latin1')}`));
+          else resolve();
+        }
+        if (b.includes('_heartbeat_')) s.write('NOP\n');
+      });
+    });
+  for (let i = 0; i < n; i += CONNECT_WINDOW) {
+    const batch: Promise<void>[] = [];
+    for (let k = i; k < Math.min(n, i + CONNECT_WINDOW); k++) batch.push(openOne(k));
+    await Promise.all(batch);
+  }
+  return sockets;
+}
+
+/**
+ * Three servers: none, 10,000 topics, and 10,000 topics × 2 channels (restored from nsqd.dat), then
+ * 10,000 idle consumers on the last. The RSS differences give the cost of a topic, a channel and an
+ * idle connection; NSQD_SCAN_TIMING gives the scan loop's time per pass at each step.
+ */
+const scale: BenchCase = {
+  name: 'scale',
+  title: 'scale: 10k topics x 2 channels, 10k idle consumers (1k --quick)',
+  run: async (cfg) => {
+    const topics = scaled(cfg, SCALE_TOPICS);
+    // this process and the server each hold one descriptor per connection, plus their files
+    const consumers = Math.min(scaled(cfg, SCALE_CONSUMERS), fdLimit() - 256);
+    const settleMs = cfg.quick ? 500 : 1500;
+    const env = { NSQD_SCAN_TIMING: String(SCAN_REPORT_MS) };
+    const startTimeoutMs = 120_000;
+    const startMs: number[] = [];
+    const measure = async (topicCount: number, channels: string[]): Promise<{ rss: number; scan: ScanTiming }> => {
+      const dir = mkdtempSync(join(tmpdir(), 'nsq-bench-scale-'));
+      try {
+        if (topicCount > 0) writeTopics(dir, topicCount, channels);
+        const t0 = performance.now();
+        const server = await Server.start({ memQueueSize: DEFAULT_MEM_QUEUE, args: [`--data-path=${dir}`], env, startTimeoutMs });
+        startMs.push(round(performance.now() - t0, 0));
+        try {
+          const scan = await nextScanTiming(server);
+          return { rss: server.memory().rss, scan };
+        } finally {
+          await server.stop();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const empty = await measure(0, []);
+    const bare = await measure(topics, []);
+    const dir = mkdtempSync(join(tmpdir(), 'nsq-bench-scale-'));
+    try {
+      writeTopics(dir, topics, ['a', 'b']);
+      const started = performance.now();
+      return await withBenchServer({ memQueueSize: DEFAULT_MEM_QUEUE, args: [`--data-path=${dir}`], env, startTimeoutMs }, cfg.quick ? 60_000 : 240_000, async (server) => {
+        startMs.push(round(performance.now() - started, 0));
+        const scanIdle = await nextScanTiming(server);
+        const withChannels = server.memory().rss;
+        const t0 = performance.now();
+        const sockets = await openConsumers(server.tcpPort, consumers, topics);
+        const connectMs = performance.now() - t0;
+        try {
+          await sleep(settleMs);
+          const scanClients = await nextScanTiming(server);
+          const withClients = server.memory().rss;
+          const perTopic = (bare.rss - empty.rss) / topics;
+          const perChannel = (withChannels - bare.rss) / (2 * topics);
+          const perConnection = (withClients - withChannels) / consumers;
+          const kb = (b: number): string => `${(b / 1024).toFixed(1)} KB`;
+          return {
+            rssMiB: round(withClients / MIB, 1),
+            other:
+              `topic ${kb(perTopic)}, channel ${kb(perChannel)}, idle connection ${kb(perConnection)}${consumers < SCALE_CONSUMERS && !cfg.quick ? ` (${consumers} connections: ulimit -n)` : ''}; ` +
+              `scan pass ${scanIdle.channelsP50Ms.toFixed(3)} ms (${2 * topics} channels), clients ${scanClients.clientsP50Ms.toFixed(3)} ms (${consumers})`,
+            details: {
+              topics,
+              channels: 2 * topics,
+              consumers,
+              fdLimit: fdLimit(),
+              connectMs: round(connectMs, 0),
+              /** spawn to listening: no topics, the topics, the topics and channels */
+              startMs,
+              rssEmptyBytes: empty.rss,
+              rssTopicsBytes: bare.rss,
+              rssChannelsBytes: withChannels,
+              rssConsumersBytes: withClients,
+              bytesPerTopic: Math.round(perTopic),
+              bytesPerChannel: Math.round(perChannel),
+              bytesPerIdleConnection: Math.round(perConnection),
+              scanEmpty: empty.scan,
+              scanTopics: bare.scan,
+              scanChannels: scanIdle,
+              scanChannelsAndConsumers: scanClients,
+            },
+          };
+        } finally {
+          for (const s of sockets) s.destroy();
+        }
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
 // ---- 6. start-up -----------------------------------------------------------------------------
 
 const NSQ_BIN = fileURLToPath(new URL('../../bin/nsq.js', import.meta.url));
@@ -453,4 +624,4 @@ const startupMany: BenchCase = {
   },
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, latency, rss, startup, startupMany, crash, replicationFaults];
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, latency, rss, scale, startup, startupMany, crash, replicationFaults];

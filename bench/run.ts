@@ -30,6 +30,10 @@ const TARGETS: Record<string, { ref?: string; floor?: string; ok?: (r: CaseResul
   consume: { ref: '425k msg/s', floor: '>= 150k msg/s', ok: (r) => (r.msgsPerSec ?? 0) >= 150_000 },
   latency: { floor: 'p99 < 5 ms', ok: (r) => (r.p99Ms ?? Infinity) < 5 },
   rss: { ref: '~360 MiB', floor: '< 400 MiB', ok: (r) => (r.rssMiB ?? Infinity) < 400 },
+  scale: {
+    floor: 'scan pass < 1 ms at 20k channels (issue 15)',
+    ok: (r) => Number((r.details['scanChannels'] as { channelsP50Ms?: number } | undefined)?.channelsP50Ms ?? Infinity) < 1,
+  },
   startup: { floor: '< 1.5x node -e 0', ok: (r) => Number(r.details['ratio'] ?? Infinity) < 1.5 },
 };
 
