@@ -381,14 +381,16 @@ const rss: BenchCase = {
       // checked after reading RSS, so building the stats does not count
       const depth = (await server.depths(topic)).channels['ch'];
       if (depth !== count) throw new Error(`channel depth ${depth} after publishing ${count}`);
+      const perMessage = Math.round((mem.rss - idle.rss) / count);
       return {
         rssMiB: round(mem.rss / MIB, 1),
+        other: `${round(mem.rss / 1e6, 0)} MB; idle ${round(idle.rss / 1e6, 1)} MB (goal <= 50 MB, issue 15), ${perMessage} B/msg above idle`,
         details: {
           queued: count,
           rssBytes: mem.rss,
           peakRssBytes: mem.hwm,
           idleRssBytes: idle.rss,
-          bytesPerMessage: Math.round((mem.rss - idle.rss) / count),
+          bytesPerMessage: perMessage,
           settleMs,
           publishMsgsPerSec: pre.msgsPerSec,
         },
