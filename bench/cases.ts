@@ -1,7 +1,7 @@
 // The bench cases. Each one starts its own `nsq serve` child and drives it in-process with the
 // functions behind `nsq bench pub|sub` (src/tools/bench/); sizes scale down 10x for --quick.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -568,6 +568,103 @@ const scale: BenchCase = {
   },
 };
 
+// ---- 5c. past one core: two nodes on one machine (issue 15, docs/scaling.md) ------------------
+
+/** Runs `nsq bench <args> --json` as its own process and returns its result. */
+function benchProcess(args: string[]): Promise<BenchResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [NSQ_BIN, 'bench', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (err += t));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`nsq bench ${args.join(' ')} exited ${code}: ${err.trim().split('\n').pop()}`));
+      try {
+        resolve(JSON.parse(out) as BenchResult);
+      } catch {
+        reject(new Error(`nsq bench ${args.join(' ')}: no JSON result (${out.slice(0, 200)})`));
+      }
+    });
+  });
+}
+
+/** Waits until lookupd lists `n` producers of `topic`. */
+async function awaitProducers(lookupd: BenchServer, topic: string, n: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = (await fetch(`http://127.0.0.1:${lookupd.httpPort}/lookup?topic=${topic}`).then((x) => x.json()).catch(() => ({}))) as { producers?: unknown[] };
+    if ((r.producers?.length ?? 0) >= n) return;
+    if (Date.now() > deadline) throw new Error(`lookupd did not list ${n} producers of ${topic} within 10 s`);
+    await sleep(100);
+  }
+}
+
+interface ScaleOutRound {
+  nodes: number;
+  /** msg/s acknowledged, both producers together */
+  published: number;
+  /** msg/s received and finished, both consumers together */
+  consumed: number;
+}
+
+/**
+ * One configuration: `nodes` nodes registered with a lookupd. First 2 producer processes
+ * (`nsq bench pub`, MPUB x200; with 2 nodes one local to each node, with 1 both on it) publish for
+ * the duration; then 2 consumer processes (`nsq bench sub`, finding the nodes through lookupd) drain
+ * the backlog for the duration. The phases are apart so that unthrottled producers do not starve
+ * the consumers of CPU (on 2 cores every process competes with the nodes).
+ */
+async function scaleOutRound(cfg: BenchConfig, nodes: number): Promise<ScaleOutRound> {
+  const lookupd = await Server.start({ memQueueSize: 0, lookupd: true });
+  const servers: BenchServer[] = [];
+  const dirs: string[] = [];
+  try {
+    for (let i = 0; i < nodes; i++) {
+      const dir = mkdtempSync(join(tmpdir(), 'nsq-bench-scaleout-'));
+      dirs.push(dir);
+      servers.push(await Server.start({ memQueueSize: BIG_MEM_QUEUE, args: [`--data-path=${dir}`, `--lookupd-tcp-address=127.0.0.1:${lookupd.tcpPort}`] }));
+    }
+    const topic = 'bench_scale_out';
+    for (const s of servers) await s.createChannel(topic, 'ch');
+    await awaitProducers(lookupd, topic, nodes);
+    const duration = cfg.quick ? '1s' : '4s';
+    const pubs = await Promise.all([0, 1].map((k) => benchProcess(['pub', `--nsqd-tcp-address=127.0.0.1:${servers[k % nodes]!.tcpPort}`, `--topic=${topic}`, `--duration=${duration}`, '--batch=200', '--size=200'])));
+    const subs = await Promise.all([0, 1].map(() => benchProcess(['sub', `--lookupd-http-address=127.0.0.1:${lookupd.httpPort}`, `--topic=${topic}`, '--channel=ch', `--duration=${duration}`])));
+    return { nodes, published: Math.round(pubs.reduce((a, r) => a + r.msgsPerSec, 0)), consumed: Math.round(subs.reduce((a, r) => a + r.msgsPerSec, 0)) };
+  } finally {
+    for (const s of servers) await s.stop();
+    await lookupd.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/** One node vs two on this machine, alternating, the same client processes: the ratios of totals are the figures. */
+const scaleOut: BenchCase = {
+  name: 'scale-out',
+  title: 'past one core: 2 nodes + lookupd vs 1 node, 2 producer then 2 consumer processes (x3 rounds, x1 --quick)',
+  run: async (cfg) => {
+    const rounds: ScaleOutRound[] = [];
+    for (let k = 0; k < (cfg.quick ? 1 : 3); k++) {
+      // alternate which goes first, so drift on a shared machine does not favour one
+      const order = k % 2 === 0 ? [1, 2] : [2, 1];
+      for (const n of order) rounds.push(await scaleOutRound(cfg, n));
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const one = rounds.filter((r) => r.nodes === 1);
+    const two = rounds.filter((r) => r.nodes === 2);
+    const pubRatios = two.map((r, i) => round(r.published / one[i]!.published, 2));
+    const subRatios = two.map((r, i) => round(r.consumed / one[i]!.consumed, 2));
+    const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+    return {
+      other:
+        `2 nodes: publish ${median(pubRatios).toFixed(2)}x (${pubRatios.join(', ')}), consume ${median(subRatios).toFixed(2)}x (${subRatios.join(', ')}) of 1 node; ` +
+        `1 node ${fmt(median(one.map((r) => r.published)))} / ${fmt(median(one.map((r) => r.consumed)))} msg/s, 2 nodes ${fmt(median(two.map((r) => r.published)))} / ${fmt(median(two.map((r) => r.consumed)))}`,
+      details: { rounds, pubRatios, subRatios, publishRatio: median(pubRatios), consumeRatio: median(subRatios) },
+    };
+  },
+};
+
 // ---- 6. start-up -----------------------------------------------------------------------------
 
 const NSQ_BIN = fileURLToPath(new URL('../../bin/nsq.js', import.meta.url));
@@ -626,4 +723,4 @@ const startupMany: BenchCase = {
   },
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, latency, rss, scale, startup, startupMany, crash, replicationFaults];
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, latency, rss, scale, scaleOut, startup, startupMany, crash, replicationFaults];

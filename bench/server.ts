@@ -21,6 +21,8 @@ export interface ServerOptions {
   args?: string[];
   /** how long start() waits for the ports (default 10 s; a data path with many topics takes longer) */
   startTimeoutMs?: number;
+  /** start `nsq lookupd` instead of `nsq serve` (memQueueSize is then ignored) */
+  lookupd?: boolean;
   /** more environment variables for the server (NSQD_SCAN_TIMING=...) */
   env?: Record<string, string>;
 }
@@ -63,7 +65,15 @@ export class BenchServer {
     }
     const child = spawn(
       process.execPath,
-      [...nodeArgs, NSQ_BIN, 'serve', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--mem-queue-size=${opts.memQueueSize}`, ...(opts.args ?? [])],
+      [
+        ...nodeArgs,
+        NSQ_BIN,
+        opts.lookupd === true ? 'lookupd' : 'serve',
+        '--tcp-address=127.0.0.1:0',
+        '--http-address=127.0.0.1:0',
+        ...(opts.lookupd === true ? [] : [`--mem-queue-size=${opts.memQueueSize}`]),
+        ...(opts.args ?? []),
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'], ...(opts.env !== undefined ? { env: { ...process.env, ...opts.env } } : {}) },
     );
     if (child.pid === undefined) {
