@@ -9,6 +9,9 @@ const EMPTY = Buffer.alloc(0);
 const NO_F64 = new Float64Array(0);
 const NO_U16 = new Uint16Array(0);
 const NO_I32 = new Int32Array(0);
+/** made as the real body columns are (new Array(n).fill), so the field keeps one elements kind */
+const NO_BUFS: Buffer[] = new Array<Buffer>(1).fill(EMPTY);
+NO_BUFS.length = 0;
 /** an emptied queue this large gives its columns back (a drained backlog keeps no memory) */
 const RELEASE_ABOVE = 4096;
 
@@ -84,7 +87,7 @@ export class MessageQueue {
     this.#attempts = NO_U16;
     this.#starts = NO_I32;
     this.#lengths = NO_I32;
-    this.#bufs = [];
+    this.#bufs = NO_BUFS;
     this.#head = 0;
     this.#size = 0;
     this.#mask = 0;
