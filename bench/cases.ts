@@ -531,7 +531,7 @@ const scale: BenchCase = {
           const perTopic = (bare.rss - empty.rss) / topics;
           const perChannel = (withChannels - bare.rss) / (2 * topics);
           const perConnection = (withClients - withChannels) / consumers;
-          const kb = (b: number): string => `${(b / 1024).toFixed(1)} KB`;
+          const kb = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
           return {
             rssMiB: round(withClients / MIB, 1),
             other:
