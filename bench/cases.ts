@@ -3,7 +3,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -392,19 +392,288 @@ const rss: BenchCase = {
       // checked after reading RSS, so building the stats does not count
       const depth = (await server.depths(topic)).channels['ch'];
       if (depth !== count) throw new Error(`channel depth ${depth} after publishing ${count}`);
+      const perMessage = Math.round((mem.rss - idle.rss) / count);
       return {
         rssMiB: round(mem.rss / MIB, 1),
+        other: `${round(mem.rss / 1e6, 0)} MB; idle ${round(idle.rss / 1e6, 1)} MB (goal <= 50 MB, issue 15), ${perMessage} B/msg above idle`,
         details: {
           queued: count,
           rssBytes: mem.rss,
           peakRssBytes: mem.hwm,
           idleRssBytes: idle.rss,
-          bytesPerMessage: Math.round((mem.rss - idle.rss) / count),
+          bytesPerMessage: perMessage,
           settleMs,
           publishMsgsPerSec: pre.msgsPerSec,
         },
       };
     }),
+};
+
+// ---- 5b. scale of a node (issue 15) ---------------------------------------------------------
+
+/** How long a scan timing window of the server is (NSQD_SCAN_TIMING): the case reads two per step. */
+const SCAN_REPORT_MS = 2000;
+const SCALE_TOPICS = 10_000;
+const SCALE_CONSUMERS = 10_000;
+/** connections opened at once: well inside the listen backlog */
+const CONNECT_WINDOW = 200;
+
+interface ScanTiming {
+  passes: number;
+  channelsP50Ms: number;
+  channelsMaxMs: number;
+  clientsP50Ms: number;
+  clientsMaxMs: number;
+}
+
+/** The next full window of scan timings the server logs after now (the one in progress is skipped). */
+function nextScanTiming(server: BenchServer): Promise<ScanTiming> {
+  return new Promise((resolve) => {
+    let skipped = false;
+    server.onLog((line) => {
+      const m = /scan timing: (\d+) passes, channels p50 ([\d.]+) max ([\d.]+) ms, clients p50 ([\d.]+) max ([\d.]+) ms/.exec(line);
+      if (m === null) return;
+      if (!skipped) {
+        skipped = true;
+        return;
+      }
+      skipped = false;
+      resolve({ passes: Number(m[1]), channelsP50Ms: Number(m[2]), channelsMaxMs: Number(m[3]), clientsP50Ms: Number(m[4]), clientsMaxMs: Number(m[5]) });
+    });
+  });
+}
+
+/** The soft RLIMIT_NOFILE of this process (the server inherits it); Infinity when unknown. */
+function fdLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
+    return m === null ? Infinity : Number(m[1]);
+  } catch {
+    return Infinity;
+  }
+}
+
+/** nsqd.dat for `topics` topics with `channels` channels each, in a fresh folder. */
+function writeTopics(dir: string, topics: number, channels: string[]): void {
+  const meta = [];
+  for (let i = 0; i < topics; i++) meta.push({ name: `topic${i}`, paused: false, channels: channels.map((c) => ({ name: c, paused: false })) });
+  writeFileSync(join(dir, 'nsqd.dat'), JSON.stringify({ topics: meta, version: '1.3.0' }));
+}
+
+/**
+ * Opens `n` consumers, each `SUB topic<i % topics> a|b` + `RDY 1` on a raw socket, and answers
+ * heartbeats with NOP; resolves once every SUB was answered.
+ */
+async function openConsumers(port: number, n: number, topics: number): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  const openOne = (i: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      sockets.push(s);
+      let got = 0;
+      s.once('error', reject);
+      s.once('connect', () => s.write(`  V2SUB topic${i % topics} ${i % 2 === 0 ? 'a' : 'b'}\nRDY 1\n`));
+      s.on('data', (b: Buffer) => {
+        if (got < 10 && (got += b.length) >= 10) {
+          if (b.includes('E_')) reject(new Error(`SUB refused: ${b.toString('latin1')}`));
+          else resolve();
+        }
+        if (b.includes('_heartbeat_')) s.write('NOP\n');
+      });
+    });
+  for (let i = 0; i < n; i += CONNECT_WINDOW) {
+    const batch: Promise<void>[] = [];
+    for (let k = i; k < Math.min(n, i + CONNECT_WINDOW); k++) batch.push(openOne(k));
+    await Promise.all(batch);
+  }
+  return sockets;
+}
+
+/**
+ * Three servers: none, 10,000 topics, and 10,000 topics × 2 channels (restored from nsqd.dat), then
+ * 10,000 idle consumers on the last. The RSS differences give the cost of a topic, a channel and an
+ * idle connection; NSQD_SCAN_TIMING gives the scan loop's time per pass at each step.
+ */
+const scale: BenchCase = {
+  name: 'scale',
+  title: 'scale: 10k topics x 2 channels, 10k idle consumers (1k --quick)',
+  run: async (cfg) => {
+    const topics = scaled(cfg, SCALE_TOPICS);
+    // this process and the server each hold one descriptor per connection, plus their files
+    const consumers = Math.min(scaled(cfg, SCALE_CONSUMERS), fdLimit() - 256);
+    const settleMs = cfg.quick ? 500 : 1500;
+    const env = { NSQD_SCAN_TIMING: String(SCAN_REPORT_MS) };
+    const startTimeoutMs = 120_000;
+    const startMs: number[] = [];
+    const measure = async (topicCount: number, channels: string[]): Promise<{ rss: number; scan: ScanTiming }> => {
+      const dir = mkdtempSync(join(tmpdir(), 'nsq-bench-scale-'));
+      try {
+        if (topicCount > 0) writeTopics(dir, topicCount, channels);
+        const t0 = performance.now();
+        const server = await Server.start({ memQueueSize: DEFAULT_MEM_QUEUE, args: [`--data-path=${dir}`], env, startTimeoutMs });
+        startMs.push(round(performance.now() - t0, 0));
+        try {
+          const scan = await nextScanTiming(server);
+          return { rss: server.memory().rss, scan };
+        } finally {
+          await server.stop();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const empty = await measure(0, []);
+    const bare = await measure(topics, []);
+    const dir = mkdtempSync(join(tmpdir(), 'nsq-bench-scale-'));
+    try {
+      writeTopics(dir, topics, ['a', 'b']);
+      const started = performance.now();
+      return await withBenchServer({ memQueueSize: DEFAULT_MEM_QUEUE, args: [`--data-path=${dir}`], env, startTimeoutMs }, cfg.quick ? 60_000 : 240_000, async (server) => {
+        startMs.push(round(performance.now() - started, 0));
+        const scanIdle = await nextScanTiming(server);
+        const withChannels = server.memory().rss;
+        const t0 = performance.now();
+        const sockets = await openConsumers(server.tcpPort, consumers, topics);
+        const connectMs = performance.now() - t0;
+        try {
+          await sleep(settleMs);
+          const scanClients = await nextScanTiming(server);
+          const withClients = server.memory().rss;
+          const perTopic = (bare.rss - empty.rss) / topics;
+          const perChannel = (withChannels - bare.rss) / (2 * topics);
+          const perConnection = (withClients - withChannels) / consumers;
+          const kb = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
+          return {
+            rssMiB: round(withClients / MIB, 1),
+            other:
+              `topic ${kb(perTopic)}, channel ${kb(perChannel)}, idle connection ${kb(perConnection)}${consumers < SCALE_CONSUMERS && !cfg.quick ? ` (${consumers} connections: ulimit -n)` : ''}; ` +
+              `scan pass ${scanIdle.channelsP50Ms.toFixed(3)} ms (${2 * topics} channels), clients ${scanClients.clientsP50Ms.toFixed(3)} ms (${consumers})`,
+            details: {
+              topics,
+              channels: 2 * topics,
+              consumers,
+              fdLimit: fdLimit(),
+              connectMs: round(connectMs, 0),
+              /** spawn to listening: no topics, the topics, the topics and channels */
+              startMs,
+              rssEmptyBytes: empty.rss,
+              rssTopicsBytes: bare.rss,
+              rssChannelsBytes: withChannels,
+              rssConsumersBytes: withClients,
+              bytesPerTopic: Math.round(perTopic),
+              bytesPerChannel: Math.round(perChannel),
+              bytesPerIdleConnection: Math.round(perConnection),
+              scanEmpty: empty.scan,
+              scanTopics: bare.scan,
+              scanChannels: scanIdle,
+              scanChannelsAndConsumers: scanClients,
+            },
+          };
+        } finally {
+          for (const s of sockets) s.destroy();
+        }
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+// ---- 5c. past one core: two nodes on one machine (issue 15, docs/scaling.md) ------------------
+
+/** Runs `nsq bench <args> --json` as its own process and returns its result. */
+function benchProcess(args: string[]): Promise<BenchResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [NSQ_BIN, 'bench', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (err += t));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`nsq bench ${args.join(' ')} exited ${code}: ${err.trim().split('\n').pop()}`));
+      try {
+        resolve(JSON.parse(out) as BenchResult);
+      } catch {
+        reject(new Error(`nsq bench ${args.join(' ')}: no JSON result (${out.slice(0, 200)})`));
+      }
+    });
+  });
+}
+
+/** Waits until lookupd lists `n` producers of `topic`. */
+async function awaitProducers(lookupd: BenchServer, topic: string, n: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = (await fetch(`http://127.0.0.1:${lookupd.httpPort}/lookup?topic=${topic}`).then((x) => x.json()).catch(() => ({}))) as { producers?: unknown[] };
+    if ((r.producers?.length ?? 0) >= n) return;
+    if (Date.now() > deadline) throw new Error(`lookupd did not list ${n} producers of ${topic} within 10 s`);
+    await sleep(100);
+  }
+}
+
+interface ScaleOutRound {
+  nodes: number;
+  /** msg/s acknowledged, both producers together */
+  published: number;
+  /** msg/s received and finished, both consumers together */
+  consumed: number;
+}
+
+/**
+ * One configuration: `nodes` nodes registered with a lookupd. First 2 producer processes
+ * (`nsq bench pub`, MPUB x200; with 2 nodes one local to each node, with 1 both on it) publish for
+ * the duration; then 2 consumer processes (`nsq bench sub`, finding the nodes through lookupd) drain
+ * the backlog for the duration. The phases are apart so that unthrottled producers do not starve
+ * the consumers of CPU (on 2 cores every process competes with the nodes).
+ */
+async function scaleOutRound(cfg: BenchConfig, nodes: number): Promise<ScaleOutRound> {
+  const lookupd = await Server.start({ memQueueSize: 0, lookupd: true });
+  const servers: BenchServer[] = [];
+  const dirs: string[] = [];
+  try {
+    for (let i = 0; i < nodes; i++) {
+      const dir = mkdtempSync(join(tmpdir(), 'nsq-bench-scaleout-'));
+      dirs.push(dir);
+      servers.push(await Server.start({ memQueueSize: BIG_MEM_QUEUE, args: [`--data-path=${dir}`, `--lookupd-tcp-address=127.0.0.1:${lookupd.tcpPort}`] }));
+    }
+    const topic = 'bench_scale_out';
+    for (const s of servers) await s.createChannel(topic, 'ch');
+    await awaitProducers(lookupd, topic, nodes);
+    const duration = cfg.quick ? '1s' : '4s';
+    const pubs = await Promise.all([0, 1].map((k) => benchProcess(['pub', `--nsqd-tcp-address=127.0.0.1:${servers[k % nodes]!.tcpPort}`, `--topic=${topic}`, `--duration=${duration}`, '--batch=200', '--size=200'])));
+    const subs = await Promise.all([0, 1].map(() => benchProcess(['sub', `--lookupd-http-address=127.0.0.1:${lookupd.httpPort}`, `--topic=${topic}`, '--channel=ch', `--duration=${duration}`])));
+    return { nodes, published: Math.round(pubs.reduce((a, r) => a + r.msgsPerSec, 0)), consumed: Math.round(subs.reduce((a, r) => a + r.msgsPerSec, 0)) };
+  } finally {
+    for (const s of servers) await s.stop();
+    await lookupd.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/** One node vs two on this machine, alternating, the same client processes: the ratios of totals are the figures. */
+const scaleOut: BenchCase = {
+  name: 'scale-out',
+  title: 'past one core: 2 nodes + lookupd vs 1 node, 2 producer then 2 consumer processes (x3 rounds, x1 --quick)',
+  run: async (cfg) => {
+    const rounds: ScaleOutRound[] = [];
+    for (let k = 0; k < (cfg.quick ? 1 : 3); k++) {
+      // alternate which goes first, so drift on a shared machine does not favour one
+      const order = k % 2 === 0 ? [1, 2] : [2, 1];
+      for (const n of order) rounds.push(await scaleOutRound(cfg, n));
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const one = rounds.filter((r) => r.nodes === 1);
+    const two = rounds.filter((r) => r.nodes === 2);
+    const pubRatios = two.map((r, i) => round(r.published / one[i]!.published, 2));
+    const subRatios = two.map((r, i) => round(r.consumed / one[i]!.consumed, 2));
+    const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+    return {
+      other:
+        `2 nodes: publish ${median(pubRatios).toFixed(2)}x (${pubRatios.join(', ')}), consume ${median(subRatios).toFixed(2)}x (${subRatios.join(', ')}) of 1 node; ` +
+        `1 node ${fmt(median(one.map((r) => r.published)))} / ${fmt(median(one.map((r) => r.consumed)))} msg/s, 2 nodes ${fmt(median(two.map((r) => r.published)))} / ${fmt(median(two.map((r) => r.consumed)))}`,
+      details: { rounds, pubRatios, subRatios, publishRatio: median(pubRatios), consumeRatio: median(subRatios) },
+    };
+  },
 };
 
 // ---- 6. start-up -----------------------------------------------------------------------------
@@ -579,4 +848,4 @@ const startupMany: BenchCase = {
   },
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, latency, rss, startup, startupMany, crash, replicationFaults];
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, latency, rss, scale, scaleOut, startup, startupMany, crash, replicationFaults];

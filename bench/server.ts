@@ -19,6 +19,12 @@ export interface ServerOptions {
   cpuProfDir?: string;
   /** more `nsq serve` flags (--durable, --data-path=...) */
   args?: string[];
+  /** how long start() waits for the ports (default 10 s; a data path with many topics takes longer) */
+  startTimeoutMs?: number;
+  /** start `nsq lookupd` instead of `nsq serve` (memQueueSize is then ignored) */
+  lookupd?: boolean;
+  /** more environment variables for the server (NSQD_SCAN_TIMING=...) */
+  env?: Record<string, string>;
 }
 
 /** Every server still running, so an exiting bench never leaves one behind. */
@@ -34,6 +40,7 @@ export class BenchServer {
   tcpPort = 0;
   httpPort = 0;
   #log: string[] = [];
+  #listeners: ((line: string) => void)[] = [];
   #exited: Promise<number | null>;
   #exitCode: number | null | undefined = undefined;
 
@@ -58,8 +65,16 @@ export class BenchServer {
     }
     const child = spawn(
       process.execPath,
-      [...nodeArgs, NSQ_BIN, 'serve', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--mem-queue-size=${opts.memQueueSize}`, ...(opts.args ?? [])],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      [
+        ...nodeArgs,
+        NSQ_BIN,
+        opts.lookupd === true ? 'lookupd' : 'serve',
+        '--tcp-address=127.0.0.1:0',
+        '--http-address=127.0.0.1:0',
+        ...(opts.lookupd === true ? [] : [`--mem-queue-size=${opts.memQueueSize}`]),
+        ...(opts.args ?? []),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], ...(opts.env !== undefined ? { env: { ...process.env, ...opts.env } } : {}) },
     );
     if (child.pid === undefined) {
       await new Promise((resolve) => child.once('error', resolve));
@@ -67,7 +82,7 @@ export class BenchServer {
     }
     const server = new BenchServer(child);
     try {
-      await server.#waitForPorts();
+      await server.#waitForPorts(opts.startTimeoutMs ?? START_TIMEOUT_MS);
     } catch (err) {
       await server.stop();
       throw err;
@@ -75,10 +90,10 @@ export class BenchServer {
     return server;
   }
 
-  #waitForPorts(): Promise<void> {
+  #waitForPorts(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       let partial = '';
-      const timer = setTimeout(() => fail(new Error(`nsq serve did not report its ports within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      const timer = setTimeout(() => fail(new Error(`nsq serve did not report its ports within ${timeoutMs} ms`)), timeoutMs);
       const fail = (err: Error): void => {
         clearTimeout(timer);
         reject(new Error(`${err.message}\n${this.logTail()}`));
@@ -91,6 +106,7 @@ export class BenchServer {
         for (const line of lines) {
           this.#log.push(line);
           if (this.#log.length > LOG_TAIL) this.#log.shift();
+          for (const fn of this.#listeners) fn(line);
           const m = /(TCP|HTTP): listening on .*:(\d+)\s*$/.exec(line);
           if (m !== null) {
             if (m[1] === 'TCP') this.tcpPort = Number(m[2]);
@@ -104,6 +120,11 @@ export class BenchServer {
       });
       this.#exited.then((code) => fail(new Error(`nsq serve exited (code ${code}) before listening`)));
     });
+  }
+
+  /** Calls `fn` with every line the server logs from now on. */
+  onLog(fn: (line: string) => void): void {
+    this.#listeners.push(fn);
   }
 
   /** The last lines the server logged, for error reports. */

@@ -23,6 +23,8 @@ export class Channel {
   #deferred = new DeferredHeap();
   #paused = false;
   #pumping = false;
+  /** in NSQD.scanning: has (or had at the last pass) in-flight or deferred messages */
+  #scanned = false;
   #deleted = false;
   /** durable mode: the IDs this channel is done with (finished, sampled out, emptied) */
   #acks: AckLog | null = null;
@@ -138,7 +140,10 @@ export class Channel {
         if (this.#acks !== null) this.#acks.add(msg.id);
         continue;
       }
-      if (now < 0) now = performance.now();
+      if (now < 0) {
+        now = performance.now();
+        this.#watch();
+      }
       this.inFlightCount++;
       client.deliver(msg, now);
       if (!client.isReady()) this.#rr = (this.#rr + 1) % (n || 1);
@@ -225,8 +230,16 @@ export class Channel {
     return true;
   }
 
+  /** Something here can now time out or come due: the scan loop visits this channel until nothing can. */
+  #watch(): void {
+    if (this.#scanned) return;
+    this.#scanned = true;
+    this.topic.nsqd.scanning.add(this);
+  }
+
   /** Holds a message back for `delayMs` (DPUB, or REQ with a delay). */
   defer(msg: Message, delayMs: number): void {
+    this.#watch();
     msg.state = MSG_DEFERRED;
     msg.owner = null;
     msg.deadline = performance.now() + delayMs;
@@ -239,7 +252,11 @@ export class Channel {
     this.defer(msg, delayMs);
   }
 
-  /** One pass of the queue-scan loop: time out in-flight messages, release due deferred ones. */
+  /**
+   * One pass of the queue-scan loop: time out in-flight messages, release due deferred ones. The
+   * loop visits only channels in NSQD.scanning; a channel leaves it once it holds nothing that can
+   * time out (this pass also dropped its consumers' stale timeout entries).
+   */
   scan(now: number): void {
     let moved = false;
     for (const client of this.clients) {
@@ -257,6 +274,13 @@ export class Channel {
       moved = true;
     }
     if (moved) this.pump();
+    if (this.inFlightCount === 0 && this.#deferred.length === 0) this.#unwatch();
+  }
+
+  #unwatch(): void {
+    if (!this.#scanned) return;
+    this.#scanned = false;
+    this.topic.nsqd.scanning.delete(this);
   }
 
   /** Drops queued, deferred and in-flight messages (nsqd's channel empty), on disk too. */
@@ -348,5 +372,6 @@ export class Channel {
     this.#acks?.log.delete();
     this.#acks = null;
     this.#deferred.drain();
+    this.#unwatch();
   }
 }

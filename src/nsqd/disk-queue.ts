@@ -47,6 +47,7 @@ const RETRY_MS = 1000;
 
 const READ_AHEAD = 256 * 1024;
 const WRITE_BATCH = 256 * 1024;
+const NO_BUFFER = Buffer.alloc(0);
 
 /**
  * Removes every file of queue `name`, whatever its metadata says (a scratch queue after a crash:
@@ -70,7 +71,9 @@ export class DiskQueue {
   #writePos = 0;
 
   #writeFd: number | null = null;
-  #writeBuf: Buffer = Buffer.allocUnsafe(WRITE_BATCH);
+  // allocated at the first write: most queues of a node with many topics never write (a channel
+  // below --mem-queue-size), and 256 KiB each would cost RSS, address space and GC time at start
+  #writeBuf: Buffer = NO_BUFFER;
   /** the records not yet in the file are #writeBuf[#writeStart, #writeLen) */
   #writeStart = 0;
   #writeLen = 0;
@@ -331,7 +334,7 @@ export class DiskQueue {
       this.#writeStart = 0;
     }
     if (this.#writeLen + n <= this.#writeBuf.length) return;
-    let cap = this.#writeBuf.length * 2;
+    let cap = Math.max(WRITE_BATCH, this.#writeBuf.length * 2);
     while (cap < this.#writeLen + n) cap *= 2;
     const grown = Buffer.allocUnsafe(cap);
     this.#writeBuf.copy(grown, 0, 0, this.#writeLen);

@@ -5,6 +5,15 @@
 import { Message } from './message.js';
 
 const EMPTY = Buffer.alloc(0);
+/** columns of an empty queue: shared, so an idle topic or channel holds no arrays of its own */
+const NO_F64 = new Float64Array(0);
+const NO_U16 = new Uint16Array(0);
+const NO_I32 = new Int32Array(0);
+/** made as the real body columns are (new Array(n).fill), so the field keeps one elements kind */
+const NO_BUFS: Buffer[] = new Array<Buffer>(1).fill(EMPTY);
+NO_BUFS.length = 0;
+/** an emptied queue this large gives its columns back (a drained backlog keeps no memory) */
+const RELEASE_ABOVE = 4096;
 
 export class MessageQueue {
   #ids!: Float64Array;
@@ -17,11 +26,14 @@ export class MessageQueue {
   #head = 0;
   #size = 0;
   #mask!: number;
+  /** the first capacity, allocated at the first push */
+  readonly #initial: number;
 
   constructor(capacity = 64) {
     let cap = 16;
     while (cap < capacity) cap *= 2;
-    this.#resize(cap, 0);
+    this.#initial = cap;
+    this.#release();
   }
 
   get length(): number {
@@ -58,11 +70,27 @@ export class MessageQueue {
     this.#bufs[this.#head] = EMPTY;
     this.#head = (this.#head + 1) & this.#mask;
     this.#size--;
-    if (this.#size === 0) this.#head = 0;
+    if (this.#size === 0) {
+      this.#head = 0;
+      if (this.#bufs.length > RELEASE_ABOVE) this.#release();
+    }
   }
 
   clear(): void {
-    this.#resize(64, 0);
+    this.#release();
+  }
+
+  /** Back to no columns at all (the next push allocates them). */
+  #release(): void {
+    this.#ids = NO_F64;
+    this.#timestamps = NO_F64;
+    this.#attempts = NO_U16;
+    this.#starts = NO_I32;
+    this.#lengths = NO_I32;
+    this.#bufs = NO_BUFS;
+    this.#head = 0;
+    this.#size = 0;
+    this.#mask = 0;
   }
 
   /** Empties the queue oldest first, handing each message's fields to `fn` (no object per message). */
@@ -86,7 +114,10 @@ export class MessageQueue {
       this.#size--;
       this.#bufs[(this.#head + this.#size) & this.#mask] = EMPTY;
     }
-    if (this.#size === 0) this.#head = 0;
+    if (this.#size === 0) {
+      this.#head = 0;
+      if (this.#bufs.length > RELEASE_ABOVE) this.#release();
+    }
   }
 
   /** The lowest ID queued (requeued messages sit behind newer ones, so every slot is looked at). */
@@ -102,7 +133,7 @@ export class MessageQueue {
   }
 
   #grow(): void {
-    this.#resize(this.#bufs.length * 2, this.#size);
+    this.#resize(Math.max(this.#initial, this.#bufs.length * 2), this.#size);
   }
 
   /** New columns of `cap` slots, keeping the oldest `keep` messages in order. */

@@ -40,6 +40,8 @@ const METADATA_RETRY_MS = 1000;
 
 /** how often durable mode deletes journal segments every channel is done with */
 const COMPACT_INTERVAL_MS = 2000;
+/** bench/: NSQD_SCAN_TIMING=<ms> logs every <ms> how long the scan loop's passes took (see #timedScan); unset: off */
+const SCAN_TIMING_REPORT_MS = Number(process.env['NSQD_SCAN_TIMING'] ?? 0) || 0;
 
 export interface Endpoint {
   host: string;
@@ -53,6 +55,12 @@ export class NSQD {
   /** received message bodies are copied here once, out of the socket's read buffers */
   readonly bodies = new BodyStore();
   readonly topics = new Map<string, Topic>();
+  /**
+   * The channels the scan loop visits: those with in-flight or deferred messages (a channel adds
+   * itself when it delivers or defers, and leaves after a pass that finds nothing left), so a pass
+   * costs what is in flight, not how many topics and channels exist.
+   */
+  readonly scanning = new Set<Channel>();
   readonly clients = new Map<number, Client>();
   /** process start, seconds since the epoch */
   readonly startTime = Math.floor(Date.now() / 1000);
@@ -182,7 +190,7 @@ export class NSQD {
       throw err;
     }
     this.replication?.start();
-    this.#scanTimer = setInterval(this.#scan, this.scanIntervalMs);
+    this.#scanTimer = setInterval(SCAN_TIMING_REPORT_MS > 0 ? this.#timedScan() : this.#scan, this.scanIntervalMs);
     this.lookup.setAddresses(o.nsqlookupdTcpAddresses);
     if (o.statsdAddress !== '') {
       const { StatsdPusher } = await import('./statsd.js');
@@ -502,12 +510,52 @@ export class NSQD {
 
   #scan = (): void => {
     const now = performance.now();
-    for (const topic of this.topics.values()) topic.scan(now);
+    this.#scanChannels(now);
+    this.#scanClients(now);
+  };
+
+  /**
+   * NSQD_SCAN_TIMING=<ms> (a diagnostic, read once at start): the same pass, timed; every <ms> a log line
+   * gives the passes' median and max, split into the channel part and the client part. Off, the
+   * plain #scan runs and nothing is timed.
+   */
+  #timedScan(): () => void {
+    const channels: number[] = [];
+    const clients: number[] = [];
+    let since = performance.now();
+    const ms = (xs: number[], q: number): string => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!.toFixed(3);
+    return () => {
+      const t0 = performance.now();
+      this.#scanChannels(t0);
+      const t1 = performance.now();
+      this.#scanClients(t1);
+      const t2 = performance.now();
+      channels.push(t1 - t0);
+      clients.push(t2 - t1);
+      if (t2 - since < SCAN_TIMING_REPORT_MS) return;
+      since = t2;
+      let nChannels = 0;
+      for (const t of this.topics.values()) nChannels += t.channels.size;
+      this.logger.info(
+        `NSQ: scan timing: ${channels.length} passes, channels p50 ${ms(channels, 0.5)} max ${ms(channels, 1)} ms, clients p50 ${ms(clients, 0.5)} max ${ms(clients, 1)} ms (${this.topics.size} topics, ${nChannels} channels, ${this.scanning.size} scanned, ${this.clients.size} clients)`,
+      );
+      channels.length = 0;
+      clients.length = 0;
+    };
+  }
+
+  /** In-flight and deferred timeouts of every channel, replication's failover clock, durable compaction. */
+  #scanChannels(now: number): void {
+    for (const ch of this.scanning) ch.scan(now);
     this.replication?.scan(Date.now());
     if (this.durability !== null && now - this.#lastCompact >= COMPACT_INTERVAL_MS) {
       this.#lastCompact = now;
       this.durability.compact();
     }
+  }
+
+  /** Heartbeats, read timeouts and expired authorizations of every connected client. */
+  #scanClients(now: number): void {
     // a subscribed consumer that only receives sends no command that would find its authorization
     // expired: it is asked for again here (authState is null without auth servers)
     const wallNow = Date.now();
@@ -526,7 +574,7 @@ export class NSQD {
         client.sendResponse(RESPONSE_HEARTBEAT);
       }
     }
-  };
+  }
 
   // ---- shutdown ---------------------------------------------------------------------------------
 

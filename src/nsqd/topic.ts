@@ -298,10 +298,6 @@ export class Topic {
     this.#deferredWaiting = [];
   }
 
-  scan(now: number): void {
-    for (const ch of this.#channelList) ch.scan(now);
-  }
-
   /**
    * Shutdown. Plain mode: the topic's own waiting messages (deferred ones included, undeferred) and
    * every channel's go to disk. Durable mode: the journal already has them; its last batch is written.

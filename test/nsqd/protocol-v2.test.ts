@@ -272,6 +272,37 @@ t.test('IDENTIFY msg_timeout is honoured: reported, and an unfinished message co
   t.equal(ch?.timeout_count, 1, 'counted as a timeout');
 });
 
+t.test('the scan loop visits a channel only while it holds in-flight or deferred messages, and still times them out after', async (t) => {
+  const nsqd = await start(t);
+  const c = await open(t, nsqd);
+  c.send(encodeIdentify({ feature_negotiation: true, msg_timeout: 1000 }));
+  await c.next();
+  c.send(encodeCommand('SUB', 'scanned', 'c'));
+  await expectResponse(t, c, 'OK');
+  // another channel that never gets a consumer is never visited
+  await publish(t, nsqd, 'other', ['x']);
+  c.send(encodeCommand('RDY', 5));
+  t.equal(nsqd.scanning.size, 0, 'nothing in flight: no channel is scanned');
+  await publish(t, nsqd, 'scanned', ['a']);
+  const a = await nextMessage(t, c);
+  t.equal(nsqd.scanning.size, 1, 'a delivered message puts its channel in the scan');
+  c.send(`FIN ${a.id}\n`);
+  await waitFor('the channel to leave the scan', () => nsqd.scanning.size === 0);
+  t.pass('finished: the next pass takes the channel out');
+  c.send(encodeDpub('scanned', 300, 'later'));
+  await expectResponse(t, c, 'OK');
+  t.equal(nsqd.scanning.size, 1, 'a deferred message puts it back');
+  const later = await nextMessage(t, c);
+  t.equal(later.body.toString(), 'later');
+  // not finished: it must still time out although the channel left the scan once
+  const again = await nextMessage(t, c, 3000);
+  t.equal(again.id, later.id, 'the unfinished message is redelivered after msg_timeout');
+  t.equal(again.attempts, 2);
+  c.send(`FIN ${again.id}\n`);
+  await waitFor('the channel to leave the scan again', () => nsqd.scanning.size === 0);
+  t.pass('and leaves once nothing is left');
+});
+
 // ---- command parsing ---------------------------------------------------------------------------
 
 t.test('unknown command: E_INVALID invalid command FOO, fatal', async (t) => {

@@ -36,6 +36,30 @@ t.test('message queue keeps FIFO order and every field across growth and wrap-ar
   t.same([back.id, back.attempts, back.bodyBuffer().toString()], [7, 3, 'aaaa'], 'a requeued message keeps its attempts');
 });
 
+t.test('message queue gives a drained deep backlog back and works again after', async (t) => {
+  const q = new MessageQueue();
+  t.equal(q.shift(), undefined, 'a new queue is empty (no columns yet)');
+  t.equal(q.minId(), Infinity);
+  for (let round = 0; round < 3; round++) {
+    // past the release size (4096), then drained by shift, truncate, drain or clear
+    for (let i = 0; i < 10_000; i++) q.push(i, i, 0, body, 0, 1);
+    t.equal(q.length, 10_000);
+    if (round === 0) for (let i = 0; i < 10_000; i++) q.shift();
+    if (round === 1) q.truncate(0);
+    if (round === 2) {
+      let n = 0;
+      q.drain((id) => {
+        if (id === n) n++;
+      });
+      t.equal(n, 10_000, 'drain hands over every message in order');
+    }
+    t.equal(q.length, 0);
+    q.push(42, 1, 2, body, 0, 1);
+    const m = q.shift()!;
+    t.same([m.id, m.timestamp, m.attempts], [42, 1, 2], `usable again after round ${round}`);
+  }
+});
+
 t.test('deferred heap pops in due order and only when due', async (t) => {
   const h = new DeferredHeap();
   const deadlines = Array.from({ length: 500 }, () => Math.random() * 1000);
