@@ -34,9 +34,16 @@ await runCli([...(ALIAS_ARGS[name] ?? []), ...${JSON.stringify(args)}], name, AL
   });
 }
 
-/** file name -> text, for every invocation at every prerendered width */
-export async function helpFiles(): Promise<Record<string, string>> {
-  const jobs = invocations().flatMap(([file, name, args]) => PRERENDERED_WIDTHS.map((w) => ({ file: helpFileName(file, w), name, args, w })));
+/** Every file help/ holds. */
+export function helpFileNames(): string[] {
+  return invocations().flatMap(([file]) => PRERENDERED_WIDTHS.map((w) => helpFileName(file, w)));
+}
+
+/** file name -> text, for every invocation at every prerendered width (or those `only` keeps) */
+export async function helpFiles(only: (invocation: string, width: number) => boolean = () => true): Promise<Record<string, string>> {
+  const jobs = invocations()
+    .flatMap(([file, name, args]) => PRERENDERED_WIDTHS.map((w) => ({ file: helpFileName(file, w), name, args, w, keep: only(file, w) })))
+    .filter((j) => j.keep);
   const out: Record<string, string> = {};
   // a few at a time: each child loads yargs
   for (let i = 0; i < jobs.length; i += 4) {

@@ -417,8 +417,9 @@ function recorded(ctx: Ctx): Result {
   return EMPTY;
 }
 
-function topicCreate(ctx: Ctx): Result {
-  ctx.nsqd.getTopic(topicArg(ctx, true));
+async function topicCreate(ctx: Ctx): Promise<Result> {
+  const topic = ctx.nsqd.getTopic(topicArg(ctx, true));
+  await ctx.nsqd.channelsAdopted(topic);
   return recorded(ctx);
 }
 

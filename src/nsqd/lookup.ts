@@ -159,6 +159,12 @@ export class Lookup {
    * A new topic takes the channels lookupd knows for it (from other nodes), as nsqd does, so
    * consumers of those channels get messages published here too. Ephemeral channels are not copied.
    */
+  /** true when a new topic asks some lookupd for its channels (an HTTP address is known) */
+  get asksForChannels(): boolean {
+    for (const p of this.#peers.values()) if (p.httpAddress !== null) return true;
+    return false;
+  }
+
   async channelsFor(topic: string): Promise<string[]> {
     const lookupds = [...this.#peers.values()].map((p) => p.httpAddress).filter((a): a is string => a !== null);
     if (lookupds.length === 0) return [];

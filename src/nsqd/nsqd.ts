@@ -341,13 +341,27 @@ export class NSQD {
   }
 
   #adoptChannels(t: Topic): void {
-    void this.lookup.channelsFor(t.name).then((names) => {
+    const adopted = this.lookup.channelsFor(t.name).then((names) => {
+      this.#adopting.delete(t);
       if (t.deleted || this.topics.get(t.name) !== t) return;
       for (const c of names) {
         if (!isValidChannelName(c) || t.getExistingChannel(c) !== undefined) continue;
         t.getChannel(c);
       }
     });
+    if (this.lookup.asksForChannels) this.#adopting.set(t, adopted);
+  }
+
+  /** New topics still asking lookupd for their channels, and when each has them. */
+  readonly #adopting = new Map<Topic, Promise<void>>();
+
+  /**
+   * Resolves once `t` has the channels lookupd knew for it when it was created. nsqd's /topic/create
+   * answers only then (its GetTopic asks lookupd before returning), so a channel created on another
+   * node after that answer is not copied here.
+   */
+  channelsAdopted(t: Topic): Promise<void> {
+    return this.#adopting.get(t) ?? Promise.resolve();
   }
 
   getExistingTopic(name: string): Topic | undefined {

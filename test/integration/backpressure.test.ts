@@ -13,7 +13,7 @@ import { topicOn } from '../helpers/cli-cluster.js';
 
 const BODY_SIZE = 64 * 1024;
 /** far more than loopback's socket buffers (a few MiB each way) take while the server is stopped */
-const TOTAL = 768; // 48 MiB
+const TOTAL = 320; // 20 MiB
 /** how long the producer must make no progress to count as stalled (waiting for nothing to happen) */
 const STALL_MS = 1000;
 

@@ -183,6 +183,15 @@ t.test('a topic new to a node takes the channels lookupd knows for it; bench fin
   await until('b adopted the channel', () => b.getExistingTopic('shared')?.getExistingChannel('billing') !== undefined);
   t.equal(b.getExistingTopic('shared')!.getExistingChannel('peek#ephemeral'), undefined, 'ephemeral channels are not copied');
   await until('the message waits in the adopted channel', () => b.getExistingTopic('shared')!.getExistingChannel('billing')!.depth === 1);
+  // over HTTP, as nsqd: /topic/create answers once the topic has lookupd's channels
+  const res = await fetch(`http://127.0.0.1:${b.httpEndpoint.port}/topic/create?topic=shared2`, { method: 'POST' });
+  t.equal(res.status, 200);
+  t.equal(b.getExistingTopic('shared2')?.getExistingChannel('billing2'), undefined, 'no channel lookupd does not know');
+  a.getTopic('shared3').getChannel('billing3');
+  await until('billing3 registered', async () => (await getJson<LookupAnswer>(`http://${http(l)}/lookup?topic=shared3`)).channels?.includes('billing3'));
+  const res3 = await fetch(`http://127.0.0.1:${b.httpEndpoint.port}/topic/create?topic=shared3`, { method: 'POST' });
+  t.equal(res3.status, 200);
+  t.ok(b.getExistingTopic('shared3')?.getExistingChannel('billing3'), 'the channel is there when /topic/create answers');
 
   const sub = spawnNsq(t, ['bench', 'sub', '--topic=shared', '--channel=billing', '--count=1', '--json', `--lookupd-http-address=${http(l)}`]);
   t.equal((await sub.exit).code, 0, sub.stderr());
