@@ -28,9 +28,9 @@ async function mirrorsOf(n: Node): Promise<Array<{ origin: string; incarnation: 
 }
 
 t.test('back with an empty data path inside the failover timeout: restored from the replica, nothing delivered twice', async (t) => {
-  const b = await serve(t, tempDir(t), ['--replica-name=B', '--failover-timeout=6s']);
+  const b = await serve(t, tempDir(t), ['--replica-name=B', '--failover-timeout=10s']);
   const aDir = tempDir(t);
-  const aArgs = ['--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2', '--failover-timeout=6s'];
+  const aArgs = ['--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2', '--failover-timeout=10s'];
   let a = await serve(t, aDir, aArgs);
   await waitFor('A in sync with B', () => inSync(a));
   await api(a, 'POST', '/topic/create?topic=orders');
@@ -61,7 +61,7 @@ t.test('back with an empty data path inside the failover timeout: restored from 
   t.equal(fromA.filter((m) => finished.includes(m)).length, 0, 'nothing finished before the crash comes again');
   t.ok(fromA.includes('rdeferred'), 'the deferred message was restored too');
   // past B's failover timeout: B never delivers A's old messages
-  await delay(6500);
+  await delay(10_500);
   t.equal((await stats(b)).replication?.taken_over_messages, 0, 'B took nothing over');
   t.same(await consumeFor(t, b, 'orders', 'billing', 500), [], 'B delivers none of them');
 });

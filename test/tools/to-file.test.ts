@@ -46,7 +46,11 @@ async function publish(nsqd: NSQD, topic: string, bodies: string[]): Promise<voi
 
 const bodies = (prefix: string, n: number, pad = 0): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(6, '0')}${'x'.repeat(pad)}`);
 const linesOf = (text: string): string[] => (text === '' ? [] : text.replace(/\n$/, '').split('\n'));
-const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile()).sort() : []);
+// a name can vanish between readdir and stat: the start-up probe file lives for a moment
+const isFile = (path: string): boolean => {
+  try { return statSync(path).isFile(); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false; throw err; }
+};
+const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => isFile(join(dir, f))).sort() : []);
 
 function toFile(t: Test, nsqd: NSQD, topic: string, extra: string[]): Spawned {
   return spawnNsq(t, ['to-file', `--topic=${topic}`, `--nsqd-tcp-address=${tcp(nsqd)}`, '--host-identifier=h', '--datetime-format=fixed', ...extra]);
