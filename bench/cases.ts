@@ -13,7 +13,7 @@ import { benchPub, type PubOptions } from '../src/tools/bench/pub.js';
 import type { BenchResult } from '../src/tools/bench/shared.js';
 import { benchSub, startSub } from '../src/tools/bench/sub.js';
 import { runCrashRounds } from './durable-crash.js';
-import { requestResponse, type RrResult } from './request-response.js';
+import { requestResponse, type RrOptions, type RrResult } from './request-response.js';
 import { describeSummary, runReplicationFaults, summarize, type Round } from './replication-faults.js';
 import { COMMAND_NAMES } from '../commands/aliases.js';
 import { BenchServer as Server, withServer as withBenchServer, type BenchServer, type ServerOptions } from './server.js';
@@ -272,7 +272,7 @@ const consumeCase: BenchCase = {
 // ---- 3b. request/response (issue 15) ---------------------------------------------------------
 
 /** Starts bench/ceiling.ts as its own process; resolves with its port and a stop function. */
-async function startCeiling(): Promise<{ port: number; stop: () => void }> {
+async function startCeiling(): Promise<{ port: number; pid: number; stop: () => void }> {
   const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, [fileURLToPath(new URL('./ceiling.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
@@ -284,34 +284,88 @@ async function startCeiling(): Promise<{ port: number; stop: () => void }> {
     });
     child.once('exit', (code) => reject(new Error(`the ceiling server exited (${code})`)));
   });
-  return { port, stop: () => child.kill('SIGKILL') };
+  return { port, pid: child.pid!, stop: () => child.kill('SIGKILL') };
 }
 
 /**
+ * CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat; in clock ticks of
+ * 10 ms, so over a 5 s run it is good to ~1 %. Unlike throughput it hardly moves when another
+ * process on the machine takes a core for a while, so it is the steadier ratio between servers.
+ */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // the command name (field 2) can hold spaces: count fields after its closing parenthesis
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15)
+}
+
+/** Runs the request/response loop against `pid`'s port and measures that server's CPU per round trip. */
+async function rrMeasured(o: RrOptions, pid: number): Promise<RrResult & { cpuUsPerTrip: number }> {
+  const before = cpuMsOf(pid);
+  const r = await requestResponse(o);
+  const cpuMs = cpuMsOf(pid) - before;
+  return { ...r, cpuUsPerTrip: round((cpuMs * 1000) / r.roundTrips, 2) };
+}
+
+/** Slices per server in a request/response case: they alternate, so both see the same machine. */
+const RR_SLICES = 5;
+
+/**
  * One command, wait for its OK, repeat, from 2 connections (as Go's bench_writer): against
- * `nsq serve` and against the ceiling server in the same run; the ratio is the figure.
+ * `nsq serve` and against the ceiling server, both running, in alternating 1 s slices (after a
+ * warm-up of each); the figures are the medians over the slice pairs, so a neighbour taking a
+ * core for a while moves both sides of a pair rather than one side of the ratio.
  */
 function requestResponseCase(name: string, title: string, batch: number): BenchCase {
   return {
     name,
     title,
     run: async (cfg) => {
-      const o = { topic: `bench_${name.replace(/-/g, '_')}`, connections: 2, batch, size: BODY_SIZE, durationMs: cfg.quick ? 1000 : 5000 };
+      const o = { topic: `bench_${name.replace(/-/g, '_')}`, connections: 2, batch, size: BODY_SIZE, durationMs: cfg.quick ? 200 : 1000 };
+      const slices = cfg.quick ? 2 : RR_SLICES;
       const ceiling = await startCeiling();
-      let top: RrResult;
       try {
-        top = await requestResponse({ ...o, port: ceiling.port });
+        return await withServer(serverOpts(cfg, name, BIG_MEM_QUEUE), timeout(cfg), async (server) => {
+          const ours = { ...o, port: server.tcpPort };
+          const top = { ...o, port: ceiling.port };
+          await requestResponse({ ...ours, durationMs: o.durationMs / 2 });
+          await requestResponse({ ...top, durationMs: o.durationMs / 2 });
+          const pairs: { r: RrResult & { cpuUsPerTrip: number }; c: RrResult & { cpuUsPerTrip: number } }[] = [];
+          for (let i = 0; i < slices; i++) {
+            // which goes first alternates too
+            const first = i % 2 === 0;
+            const a = await rrMeasured(first ? ours : top, first ? server.pid : ceiling.pid);
+            const b = await rrMeasured(first ? top : ours, first ? ceiling.pid : server.pid);
+            pairs.push(first ? { r: a, c: b } : { r: b, c: a });
+          }
+          const msgsPerSec = Math.round(median(pairs.map((p) => p.r.msgsPerSec)));
+          const ceilingMsgsPerSec = Math.round(median(pairs.map((p) => p.c.msgsPerSec)));
+          const ratio = median(pairs.map((p) => p.r.msgsPerSec / p.c.msgsPerSec));
+          const cpuUs = round(median(pairs.map((p) => p.r.cpuUsPerTrip)), 2);
+          const ceilingCpuUs = round(median(pairs.map((p) => p.c.cpuUsPerTrip)), 2);
+          const cpuRatio = median(pairs.map((p) => p.r.cpuUsPerTrip / p.c.cpuUsPerTrip));
+          const ratios = pairs.map((p) => (p.r.msgsPerSec / p.c.msgsPerSec).toFixed(2));
+          return {
+            msgsPerSec,
+            mibPerSec: round((msgsPerSec * BODY_SIZE) / MIB, 2),
+            other: `${ratio.toFixed(2)}x of the ceiling (${ceilingMsgsPerSec.toLocaleString('en-US')} msg/s; ${slices} pairs: ${ratios.join(' ')}); server CPU ${cpuUs} us/round trip = ${cpuRatio.toFixed(2)}x the ceiling's ${ceilingCpuUs}`,
+            details: {
+              connections: 2,
+              batch,
+              slices,
+              roundTripsPerSec: Math.round(msgsPerSec / batch),
+              ceilingMsgsPerSec,
+              ratioToCeiling: round(ratio, 3),
+              pairRatios: ratios.map(Number),
+              cpuUsPerRoundTrip: cpuUs,
+              ceilingCpuUsPerRoundTrip: ceilingCpuUs,
+              cpuRatioToCeiling: round(cpuRatio, 3),
+            },
+          };
+        });
       } finally {
         ceiling.stop();
       }
-      const r = await withServer(serverOpts(cfg, name, BIG_MEM_QUEUE), timeout(cfg), (server) => requestResponse({ ...o, port: server.tcpPort }));
-      const ratio = r.msgsPerSec / top.msgsPerSec;
-      return {
-        msgsPerSec: r.msgsPerSec,
-        mibPerSec: round((r.msgsPerSec * BODY_SIZE) / MIB, 2),
-        other: `${ratio.toFixed(2)}x of the ceiling (${top.msgsPerSec.toLocaleString('en-US')} msg/s)`,
-        details: { connections: 2, batch, roundTripsPerSec: r.roundTripsPerSec, ceilingMsgsPerSec: top.msgsPerSec, ceilingRoundTripsPerSec: top.roundTripsPerSec, ratioToCeiling: round(ratio, 3) },
-      };
     },
   };
 }

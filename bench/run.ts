@@ -104,7 +104,7 @@ async function main(): Promise<number> {
       process.stderr.write(` FAILED: ${o.error}\n`);
     }
     if (profRoot !== undefined) {
-      o.hot = hotFunctions(`${profRoot}/${c.name}`);
+      o.hot = hotFunctions(`${profRoot}/${c.name}`, Number(process.env.BENCH_PROF_TOP ?? 15));
       if (o.hot.length > 0) {
         process.stderr.write(`  server hot functions (self time, % of busy samples):\n`);
         for (const h of o.hot) process.stderr.write(`    ${h.selfPct.toFixed(1).padStart(5)}%  ${h.fn}  ${h.where}\n`);

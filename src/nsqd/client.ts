@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { SnappyFrameEncoder } from '../protocol/snappy-frame.js';
 import { constants as zlibConstants, createDeflateRaw, type DeflateRaw } from 'node:zlib';
-import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
+import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, MESSAGE_HEADER_LENGTH, RESPONSE_OK } from '../protocol/constants.js';
 import { writeMessageId } from '../protocol/message-id.js';
 import { writeUint64BE } from '../protocol/uint64.js';
 import { InFlightTable } from './inflight.js';
@@ -33,6 +33,12 @@ const OUT_BUSY = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 /** Writes up to this size are copied out so the output buffer can be reused. */
 const SMALL_WRITE = 4096;
+/** [size 6][frame type 0: response]["OK"]: shared by every connection, never modified */
+const OK_FRAME = Buffer.from([0, 0, 0, 6, 0, 0, 0, FRAME_TYPE_RESPONSE, 0x4f, 0x4b]);
+const isOkFrame = (b: Buffer): boolean => {
+  for (let i = 0; i < OK_FRAME.length; i++) if (b[i] !== OK_FRAME[i]) return false;
+  return true;
+};
 
 export class Client {
   readonly id: number;
@@ -151,6 +157,15 @@ export class Client {
   }
 
   sendResponse(text: string): void {
+    if (text === RESPONSE_OK) {
+      // every publish's answer: ten bytes copied, no string encoded
+      const buf = this.#reserve(OK_FRAME.length);
+      const p = this.#outLen;
+      for (let i = 0; i < OK_FRAME.length; i++) buf[p + i] = OK_FRAME[i]!;
+      this.#outLen = p + OK_FRAME.length;
+      this.#markDirty();
+      return;
+    }
     this.#writeFrame(FRAME_TYPE_RESPONSE, text);
   }
 
@@ -194,12 +209,24 @@ export class Client {
   #markDirty(): void {
     if (!this.#dirty) {
       this.#dirty = true;
-      this.nsqd.scheduleFlush(this);
+      // while its own input is executed the connection is written when that ends (endRead)
+      if (!this.#reading) this.nsqd.scheduleFlush(this);
     }
   }
 
-  /** Writes what this turn buffered now rather than with every other connection's, later in the turn. */
-  flushIfDirty(): void {
+  #reading = false;
+
+  /** The connection's input is being executed: what it answers is written by endRead. */
+  beginRead(): void {
+    this.#reading = true;
+  }
+
+  /**
+   * Writes what executing the input buffered now, in the turn it was read, rather than with every
+   * other connection's at the end of the turn: a producer that waits for each OK gets it sooner.
+   */
+  endRead(): void {
+    this.#reading = false;
     if (this.#dirty) this.flush();
   }
 
@@ -210,7 +237,10 @@ export class Client {
     // the socket keeps what it is given until it is written: small writes get a copy and the
     // buffer is reused; large ones take the buffer and writing continues in a fresh one
     let chunk: Buffer;
-    if (this.#outLen <= SMALL_WRITE) {
+    if (this.#outLen === OK_FRAME.length && isOkFrame(this.#out)) {
+      // the commonest answer by far: a frame that is never written to, so nothing to copy
+      chunk = OK_FRAME;
+    } else if (this.#outLen <= SMALL_WRITE) {
       chunk = Buffer.allocUnsafe(this.#outLen);
       this.#out.copy(chunk, 0, 0, this.#outLen);
     } else {

@@ -51,6 +51,13 @@ const V_DPUB = 5;
 const TLS_HANDSHAKE_TIMEOUT = 5000;
 
 const CH_F = 70;
+const EMPTY_BODY = Buffer.alloc(0);
+
+/** Whether buf[start...] begins with `bytes` (short lines: a loop beats a native call). */
+function sameBytes(buf: Buffer, start: number, bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) if (buf[start + i] !== bytes[i]) return false;
+  return true;
+}
 const CH_I = 73;
 const CH_N = 78;
 const CH_SPACE = 32;
@@ -92,6 +99,9 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
   #unsettled: string[] = [];
   /** durable mode: the topic of each held publish, so a journal failure fails only its own publishers */
   #unsettledTopics: string[] = [];
+  /** the empty pair #settle swaps with the two above */
+  #spareVerbs: string[] = [];
+  #spareTopics: string[] = [];
   /** durable mode: registered for the commit at the end of this turn */
   #awaitingCommit = false;
   /** replicated: publishes sealed into a commit, answered in order once each commit is confirmed */
@@ -186,11 +196,16 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
       this.#held.push({ buf, fromSocket: false });
       return;
     }
-    this.#decoder.push(buf);
-    this.#settleChunk();
     // answer in the turn the command was read: a producer that waits for each OK (go-nsq's
     // Publish, nsqjs) gets it without waiting for the next loop phase; one write per chunk read
-    this.client.flushIfDirty();
+    const client = this.client;
+    client.beginRead();
+    try {
+      this.#decoder.push(buf);
+      this.#settleChunk();
+    } finally {
+      client.endRead();
+    }
   }
 
   /**
@@ -293,6 +308,14 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
       this.#fin(buf, start + 4);
       return false;
     }
+    // a PUB to the topic of this connection's last PUB (a producer's usual line): not parsed again;
+    // the line was valid then and stays so (TLS, once required and on, stays on)
+    const pubLine = this.#pubLine;
+    if (pubLine !== null && end - start === pubLine.length && sameBytes(buf, start, pubLine)) {
+      this.#topic = this.#pubTopic;
+      this.#verb = V_PUB;
+      return true;
+    }
     // latin1 keeps every byte as one char: exact lengths, and raw bytes for error messages
     const params = buf.toString('latin1', start, end).split(' ');
     try {
@@ -325,12 +348,12 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
           return this.#authBody(buf, start, end);
         case V_PUB:
           if (!this.#authorized('PUB', this.#topic, '', false)) return this.#renewThenPublish(V_PUB, buf, start, end, owned);
-          return this.#published('PUB', () => this.#pubBody(buf, start, end, owned));
+          return this.#published('PUB', V_PUB, buf, start, end, owned);
         case V_MPUB:
-          return this.#published('MPUB', () => this.#mpubBody(buf, start, end, owned));
+          return this.#published('MPUB', V_MPUB, buf, start, end, owned);
         case V_DPUB:
           if (!this.#authorized('DPUB', this.#topic, '', false)) return this.#renewThenPublish(V_DPUB, buf, start, end, owned);
-          return this.#published('DPUB', () => this.#dpubBody(buf, start, end, owned));
+          return this.#published('DPUB', V_DPUB, buf, start, end, owned);
       }
     } catch (err) {
       if (err instanceof ProtocolError) return this.#fail(err);
@@ -595,10 +618,10 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     this.#renewAuth(() => {
       if (verb === V_PUB) {
         this.#authorized('PUB', this.#topic, '', true);
-        this.#published('PUB', () => this.#pubBody(body, from, to, true));
+        this.#published('PUB', V_PUB, body, from, to, true);
       } else {
         this.#authorized('DPUB', this.#topic, '', true);
-        this.#published('DPUB', () => this.#dpubBody(body, from, to, true));
+        this.#published('DPUB', V_DPUB, body, from, to, true);
       }
     });
   }
@@ -809,9 +832,17 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     this.#topic = topic;
   }
 
+  /** `PUB <topic>` as the last PUB of this connection sent it, and its topic (see onLine). */
+  #pubLine: Buffer | null = null;
+  #pubTopic = '';
+
   #pub(params: string[]): boolean {
     this.#publishTopic('PUB', params, 2);
     this.#verb = V_PUB;
+    if (params.length === 2 && this.#topic !== this.#pubTopic) {
+      this.#pubTopic = this.#topic;
+      this.#pubLine = Buffer.from(`PUB ${this.#topic}`, 'latin1');
+    }
     return true;
   }
 
@@ -873,16 +904,38 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     counts.set(topic, (counts.get(topic) ?? 0) + n);
   }
 
-  /** Runs a publish; a storage failure becomes nsqd's E_PUB_FAILED (MPUB, DPUB likewise), OK is sent otherwise. */
-  #published(verb: string, publish: () => void): void {
+  // the publish #published runs (fields and one bound function: no closure per message)
+  #pubVerb = V_NONE;
+  #pubBuf: Buffer = EMPTY_BODY;
+  #pubStart = 0;
+  #pubEnd = 0;
+  #pubOwned = false;
+  readonly #runPublish = (): void => {
+    const buf = this.#pubBuf;
+    this.#pubBuf = EMPTY_BODY;
+    if (this.#pubVerb === V_PUB) this.#pubBody(buf, this.#pubStart, this.#pubEnd, this.#pubOwned);
+    else if (this.#pubVerb === V_MPUB) this.#mpubBody(buf, this.#pubStart, this.#pubEnd, this.#pubOwned);
+    else this.#dpubBody(buf, this.#pubStart, this.#pubEnd, this.#pubOwned);
+  };
+
+  /**
+   * Runs a publish (`kind` V_PUB, V_MPUB or V_DPUB, its body buf[start...end]); a storage failure
+   * becomes nsqd's E_PUB_FAILED (MPUB, DPUB likewise), OK is sent otherwise.
+   */
+  #published(verb: string, kind: number, buf: Buffer, start: number, end: number, owned: boolean): void {
     const r = this.#nsqd.replication;
     if (r !== null && r.needed > 0 && this.#nsqd.isDurableTopic(this.#topic)) {
       // too few replicas in sync: refused before anything is journaled, so an error is never delivered
       const why = r.refusal();
       if (why !== null) throw fatal(`E_${verb}_FAILED`, `${verb} failed ${why}`);
     }
+    this.#pubVerb = kind;
+    this.#pubBuf = buf;
+    this.#pubStart = start;
+    this.#pubEnd = end;
+    this.#pubOwned = owned;
     try {
-      this.#nsqd.publish(publish);
+      this.#nsqd.publish(this.#runPublish);
     } catch (err) {
       if (err instanceof ProtocolError) throw err;
       throw fatal(`E_${verb}_FAILED`, `${verb} failed ${(err as Error).message}`);
@@ -993,11 +1046,20 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     } catch (err) {
       failure = err as Error;
     }
+    // answered now: the lists trade places with an empty pair (an answer that fails the connection
+    // settles again, and must find nothing), then are emptied for the next turn: no allocation
     const held = this.#unsettled;
     const topics = this.#unsettledTopics;
-    this.#unsettled = [];
-    this.#unsettledTopics = [];
-    this.#answer(held, topics, failure);
+    this.#unsettled = this.#spareVerbs;
+    this.#unsettledTopics = this.#spareTopics;
+    this.#spareVerbs = held;
+    this.#spareTopics = topics;
+    try {
+      this.#answer(held, topics, failure);
+    } finally {
+      while (held.length > 0) held.pop();
+      while (topics.length > 0) topics.pop();
+    }
   }
 
   /** OKs for `held` publishes (of `topics`, durable mode), or the failure that ends the connection. */
