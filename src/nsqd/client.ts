@@ -3,9 +3,10 @@
 // event-loop turn (or when the buffer fills), never once per message.
 
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { SnappyFrameEncoder } from '../protocol/snappy-frame.js';
-import { constants as zlibConstants, createDeflateRaw, type DeflateRaw } from 'node:zlib';
+import type { DeflateRaw } from 'node:zlib';
+import { tls, zlib } from '../util/builtins.js';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, MESSAGE_HEADER_LENGTH, RESPONSE_OK } from '../protocol/constants.js';
 import { writeMessageId } from '../protocol/message-id.js';
 import { writeUint64BE } from '../protocol/uint64.js';
@@ -258,7 +259,7 @@ export class Client {
       if (this.#deflate.writableEnded) return;
       // compressed connection: the deflater writes to the socket as it produces output
       this.#deflate.write(chunk);
-      this.#deflate.flush(zlibConstants.Z_SYNC_FLUSH);
+      this.#deflate.flush(zlib().constants.Z_SYNC_FLUSH);
       return;
     }
     this.#writeSocket(chunk);
@@ -278,7 +279,7 @@ export class Client {
 
   /** From now on everything written is raw DEFLATE at `level`, flushed with every write (as nsqd). */
   startDeflate(level: number): void {
-    const d = createDeflateRaw({ level });
+    const d = zlib().createDeflateRaw({ level });
     d.on('data', this.#writeSocket);
     d.on('error', () => this.socket.destroy());
     this.#deflate = d;
@@ -293,7 +294,8 @@ export class Client {
 
   /** The TLS session, once the handshake after IDENTIFY is done. */
   get tlsSocket(): TLSSocket | null {
-    return this.tls && this.socket instanceof TLSSocket ? this.socket : null;
+    // the TLS module is loaded once a connection is on TLS
+    return this.tls && this.socket instanceof tls().TLSSocket ? this.socket : null;
   }
 
   /** The client certificate's subject common name ('' without TLS or certificate), for auth. */

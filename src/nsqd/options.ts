@@ -1,7 +1,7 @@
 // nsqd's options with their defaults (durations in milliseconds, sizes in bytes).
 
 import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { zlib } from '../util/builtins.js';
 import { hostname } from 'node:os';
 import type { LogLevel } from '../util/log.js';
 
@@ -95,7 +95,7 @@ export interface NsqdOptions {
 
 /** nsqd derives its default node ID from the host name. */
 export function defaultNodeId(): number {
-  return crc32(createHash('md5').update(hostname()).digest()) % 1024;
+  return zlib().crc32(createHash('md5').update(hostname()).digest()) % 1024;
 }
 
 export function defaultOptions(): NsqdOptions {

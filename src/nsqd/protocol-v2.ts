@@ -1,7 +1,8 @@
 // Protocol V2 on the server side: one instance per TCP connection. Checks the magic, feeds bytes
 // to the command decoder and executes each command through one dispatch on its verb (Exec).
 
-import { createInflateRaw, type InflateRaw } from 'node:zlib';
+import type { InflateRaw } from 'node:zlib';
+import { zlib } from '../util/builtins.js';
 import { CommandDecoder, MPUB_BODY, type CommandSink } from '../protocol/command-decoder.js';
 import { MAGIC_V2, MSG_ID_LENGTH, NSQ_VERSION, RESPONSE_CLOSE_WAIT, RESPONSE_OK } from '../protocol/constants.js';
 import { encodeError } from '../protocol/encoders.js';
@@ -219,7 +220,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
 
   /** Everything the client sends from here on is raw DEFLATE. */
   #startInflate(): void {
-    const inflate = createInflateRaw();
+    const inflate = zlib().createInflateRaw();
     inflate.on('data', (plain: Buffer) => this.#plain(plain));
     inflate.on('error', (err) => {
       this.#nsqd.logger.error(`[${this.client.remoteAddress}] - deflate stream: ${err.message}`);

@@ -8,7 +8,7 @@
 import { closeSync, fstatSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { filesOf, removeFile } from './data-dir.js';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { zlib } from '../util/builtins.js';
 
 const BATCH_HEADER = 8;
 const INITIAL_BUFFER = 64 * 1024;
@@ -75,7 +75,7 @@ export function readSegment(file: string): SegmentBatches {
     const end = pos + BATCH_HEADER + len;
     if (len === 0 || end > data.length) break;
     const payload = data.subarray(pos + BATCH_HEADER, end);
-    if (crc32(payload) !== data.readUInt32BE(pos + 4)) break;
+    if (zlib().crc32(payload) !== data.readUInt32BE(pos + 4)) break;
     batches.push(payload);
     pos = end;
   }
@@ -165,7 +165,7 @@ export class SegmentLog {
       const fd = this.#open();
       const payloadLen = this.#len - BATCH_HEADER;
       this.#buf.writeUInt32BE(payloadLen, 0);
-      this.#buf.writeUInt32BE(crc32(this.#buf.subarray(BATCH_HEADER, this.#len)), 4);
+      this.#buf.writeUInt32BE(zlib().crc32(this.#buf.subarray(BATCH_HEADER, this.#len)), 4);
       let off = 0;
       try {
         while (off < this.#len) off += writeSync(fd, this.#buf, off, this.#len - off);

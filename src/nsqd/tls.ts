@@ -3,7 +3,8 @@
 // of one TCP connection after IDENTIFY.
 
 import { readFileSync } from 'node:fs';
-import { createSecureContext, TLSSocket, type SecureContext, type SecureVersion, type TlsOptions } from 'node:tls';
+import type { SecureContext, SecureVersion, TLSSocket, TlsOptions } from 'node:tls';
+import { tls } from '../util/builtins.js';
 import type { Socket } from 'node:net';
 import type { ClientTls } from '../client/connection.js';
 import { UserError } from '../util/errors.js';
@@ -63,7 +64,7 @@ export function buildTls(o: NsqdOptions): NsqdTls | null {
   if (o.tlsRootCaFile !== '') options.ca = readPem(o.tlsRootCaFile, 'open');
   let context: SecureContext;
   try {
-    context = createSecureContext(options);
+    context = tls().createSecureContext(options);
   } catch (err) {
     throw new UserError(`failed to build TLS config - ${(err as Error).message}`, 'E_TLS_CONFIG', 1);
   }
@@ -94,7 +95,7 @@ export function buildReplicaTls(o: NsqdOptions): ClientTls | null {
     client.key = readPem(o.tlsKey, 'open');
   }
   try {
-    createSecureContext(client);
+    tls().createSecureContext(client);
   } catch (err) {
     throw new UserError(`failed to build TLS config - ${(err as Error).message}`, 'E_TLS_CONFIG', 1);
   }
@@ -109,7 +110,7 @@ export function upgradeToTls(raw: Socket, t: NsqdTls, early: Buffer): TLSSocket 
   // bytes left in the socket's read buffer are fed to the TLS layer when it starts reading
   raw.pause();
   if (early.length > 0) raw.unshift(early);
-  return new TLSSocket(raw, { isServer: true, secureContext: t.context, requestCert: t.requestCert, rejectUnauthorized: t.rejectUnauthorized });
+  return new (tls().TLSSocket)(raw, { isServer: true, secureContext: t.context, requestCert: t.requestCert, rejectUnauthorized: t.rejectUnauthorized });
 }
 
 /** The client certificate's subject common name ('' without one), as auth servers are told it. */
