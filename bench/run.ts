@@ -23,7 +23,8 @@ const TARGETS: Record<string, { ref?: string; floor?: string; ok?: (r: CaseResul
   'mpub-replicated': { floor: '>= 0.5x mpub-durable (issue 13)' },
   'pub-replicated': { floor: '>= 0.5x pub-durable (issue 13)' },
   'rr-pub': { ref: '1.10-1.12x of a naive ceiling (issue 15)', floor: '>= 0.95x ceiling (issue 15)', ok: (r) => Number(r.details['ratioToCeiling']) >= 0.95 },
-  'rr-mpub': { floor: '>= 0.95x ceiling (issue 15)', ok: (r) => Number(r.details['ratioToCeiling']) >= 0.95 },
+  // its ceiling answers without reading a message, so the ratio is shown, not a goal: the goal is Go's figure
+  'rr-mpub': { ref: '342k msg/s (issue 15, bench_writer)', floor: '>= 342k msg/s (level with Go nsqd)', ok: (r) => (r.msgsPerSec ?? 0) >= 342_000 },
   'startup-topics': { floor: '< 5 s', ok: (r) => Number(r.details['startMs'] ?? Infinity) < 5000 },
   crash: { floor: '0 lost', ok: (r) => Array.isArray(r.details['lost']) && (r.details['lost'] as unknown[]).length === 0 },
   'replication-faults': { floor: '0 lost', ok: (r) => r.details['lost'] === 0 },
