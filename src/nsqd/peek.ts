@@ -34,20 +34,19 @@ export function entryOf(msg: Message, state: PeekEntry['state'], extra: Partial<
 }
 
 /**
- * The `n` items with the smallest keys, in key order, without sorting them all (a channel may hold
- * a million deferred messages; a peek looks at 1000 at most).
+ * The first `n` items in `order`, sorted, without sorting them all (a channel may hold a million
+ * deferred messages; a peek looks at 1000 at most).
  */
-export function smallest<T>(each: (fn: (item: T) => void) => void, key: (item: T) => number, n: number): T[] {
+export function smallest<T>(each: (fn: (item: T) => void) => void, order: (a: T, b: T) => number, n: number): T[] {
   const out: T[] = [];
   if (n <= 0) return out;
   each((item) => {
-    const k = key(item);
-    if (out.length === n && k >= key(out[n - 1]!)) return;
+    if (out.length === n && order(item, out[n - 1]!) >= 0) return;
     let lo = 0;
     let hi = out.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (key(out[mid]!) <= k) lo = mid + 1;
+      if (order(out[mid]!, item) <= 0) lo = mid + 1;
       else hi = mid;
     }
     out.splice(lo, 0, item);
@@ -56,12 +55,15 @@ export function smallest<T>(each: (fn: (item: T) => void) => void, key: (item: T
   return out;
 }
 
+/** by a time, then by ID: one pump delivers many messages at the same instant, in ID order */
+const byTime = (time: (m: Message) => number) => (a: Message, b: Message): number => time(a) - time(b) || a.id - b.id;
+
 /** In flight (earliest delivered first), queued (memory, then disk), deferred (earliest due first). */
 export function peekChannel(ch: Channel, n: number): PeekEntry[] {
-  const held = smallest<Message>((fn) => ch.clients.forEach((c) => c.inFlight.forEach(fn)), (m) => m.deliveredAt, n);
+  const held = smallest<Message>((fn) => ch.clients.forEach((c) => c.inFlight.forEach(fn)), byTime((m) => m.deliveredAt), n);
   const out = held.map((m) => entryOf(m, 'in_flight', { at: epochMs(m.deadline), clientId: m.owner?.clientId ?? '', clientAddress: m.owner?.remoteAddress ?? '' }));
   out.push(...ch.peekQueued(n - out.length));
-  const deferred = smallest<Message>((fn) => ch.forEachDeferred(fn), (m) => m.deadline, n - out.length);
+  const deferred = smallest<Message>((fn) => ch.forEachDeferred(fn), byTime((m) => m.deadline), n - out.length);
   for (const m of deferred) out.push(entryOf(m, 'deferred', { at: epochMs(m.deadline) }));
   return out;
 }
@@ -69,7 +71,7 @@ export function peekChannel(ch: Channel, n: number): PeekEntry[] {
 /** What the topic holds itself: queued, then the DPUBs waiting for a channel (earliest due first). */
 export function peekTopic(t: Topic, n: number): PeekEntry[] {
   const out = t.peekQueued(n);
-  const waiting = smallest<{ msg: Message; due: number }>((fn) => t.forEachWaitingDeferred(fn), (w) => w.due, n - out.length);
+  const waiting = smallest<{ msg: Message; due: number }>((fn) => t.forEachWaitingDeferred(fn), (a, b) => a.due - b.due || a.msg.id - b.msg.id, n - out.length);
   for (const w of waiting) out.push(entryOf(w.msg, 'deferred', { at: epochMs(w.due) }));
   return out;
 }

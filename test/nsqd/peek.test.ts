@@ -11,6 +11,8 @@ import { DiskQueue } from '../../src/nsqd/disk-queue.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../../src/nsqd/options.js';
 import type { PeekJson } from '../../src/protocol/peek-json.js';
+import { smallest } from '../../src/nsqd/peek.js';
+import { startAuthd } from '../helpers/authd.js';
 import { startNsqd, tempDir, type Teardown } from '../helpers/nsqd.js';
 import { channelStats, httpBase, topicStats } from '../helpers/stats.js';
 
@@ -165,6 +167,30 @@ t.test('in-flight and deferred messages: listed with their state, in flight firs
   t.same(held.map((m) => m.attempts), [1, 1, 1]);
 });
 
+t.test('several in flight at once: listed in the order they were delivered', async (t) => {
+  const nsqd = await startNsqd(t);
+  await post(nsqd, '/topic/create?topic=many');
+  await post(nsqd, '/channel/create?topic=many&channel=c');
+  const bodies = Array.from({ length: 70 }, (_, i) => `b${i}`);
+  await post(nsqd, '/mpub?topic=many', bodies.join('\n'));
+  const reader = new nsq.Reader('many', 'c', { nsqdTCPAddresses: [`127.0.0.1:${nsqd.tcpEndpoint.port}`], maxInFlight: 100 });
+  t.teardown(() => reader.close());
+  let got = 0;
+  const all = new Promise<void>((resolve) => reader.on('message', () => ++got === bodies.length && resolve()));
+  reader.connect();
+  await all;
+  const p = await peek(nsqd, '/channel/peek?topic=many&channel=c&n=1000');
+  t.ok(p.messages.every((m) => m.state === 'in_flight'));
+  t.same(p.messages.map((m) => m.text), bodies, 'delivery order, across the in-flight table');
+});
+
+t.test('smallest: the first n in order, whatever order they come in', async (t) => {
+  const items = Array.from({ length: 500 }, (_, i) => (i * 7919) % 500);
+  t.same(smallest<number>((fn) => items.forEach(fn), (a, b) => a - b, 10), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  t.same(smallest<number>((fn) => [3, 1, 2].forEach(fn), (a, b) => a - b, 10), [1, 2, 3]);
+  t.same(smallest<number>((fn) => items.forEach(fn), (a, b) => a - b, 0), []);
+});
+
 t.test('a topic with no channel: its own queue and its waiting DPUBs', async (t) => {
   const nsqd = await startNsqd(t, { memQueueSize: 1 });
   await post(nsqd, '/mpub?topic=solo', 'x\ny\nz');
@@ -194,6 +220,27 @@ t.test('bad n, unknown topic or channel: nsqd-style errors', async (t) => {
   t.same(await get(nsqd, '/channel/peek?topic=orders'), { status: 400, text: '{"message":"MISSING_ARG_CHANNEL"}' });
   t.same(await get(nsqd, '/topic/peek'), { status: 400, text: '{"message":"MISSING_ARG_TOPIC"}' });
   t.equal((await topicStats(nsqd, 'nope')), undefined, 'a peek creates no topic');
+});
+
+t.test('--auth-http-api: a peek shows bodies, so it needs what the channel or topic routes need', async (t) => {
+  const grant = (channels: string[], permissions: string[]) => ({ ttl: 3600, authorizations: [{ topic: '^orders$', channels, permissions }] });
+  const authd = await startAuthd(t, { reader: grant(['.*'], ['subscribe']), bill: grant(['^billing$'], ['publish', 'subscribe']), olga: grant(['.*'], ['publish', 'subscribe']) });
+  const nsqd = await startNsqd(t, { authHttpAddresses: [authd.address], authHttpApi: true });
+  const call = async (path: string, secret?: string): Promise<number> => {
+    const res = await fetch(`${httpBase(nsqd)}${path}`, { headers: secret === undefined ? {} : { authorization: `Bearer ${secret}` }, signal: AbortSignal.timeout(TIMEOUT) });
+    await res.text();
+    return res.status;
+  };
+  for (const path of ['/topic/create?topic=orders', '/channel/create?topic=orders&channel=billing']) {
+    const res = await fetch(`${httpBase(nsqd)}${path}`, { method: 'POST', headers: { authorization: 'Bearer olga' }, signal: AbortSignal.timeout(TIMEOUT) });
+    t.equal(res.status, 200, path);
+  }
+  t.equal(await call('/stats'), 200, '/stats stays open');
+  t.equal(await call('/channel/peek?topic=orders&channel=billing'), 401, 'no bearer');
+  t.equal(await call('/channel/peek?topic=orders&channel=billing', 'reader'), 403, 'subscribe alone is not enough, as for /channel/*');
+  t.equal(await call('/channel/peek?topic=orders&channel=billing', 'bill'), 200, 'publish and subscribe on the channel');
+  t.equal(await call('/topic/peek?topic=orders', 'bill'), 403, 'the topic peek needs the topic and all its channels');
+  t.equal(await call('/topic/peek?topic=orders', 'olga'), 200);
 });
 
 t.test('DiskQueue.peek reads from the read position, files and write buffer, and moves nothing', async (t) => {
