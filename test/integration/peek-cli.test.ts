@@ -4,6 +4,7 @@
 import t from 'tap';
 import { serverPorts, spawnNsq, type Spawned, type Teardown } from '../helpers/nsqd.js';
 import { deadAddress } from '../helpers/ports.js';
+import { startAuthd } from '../helpers/authd.js';
 
 const server = spawnNsq(t, ['serve', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', '--mem-queue-size=2', '--data-path=.']);
 const { http } = await serverPorts(server);
@@ -70,4 +71,20 @@ t.test('errors: one line, no stack, non-zero exit', async (t) => {
   t.match(badName.stderr, /invalid channel name/);
   const badTemplate = await peek(t, 'orders/billing', `--nsqd-http-address=${ADDRESS}`, '-f', '{{nope}}');
   t.equal(badTemplate.code, 2);
+});
+
+t.test('--auth-secret is the bearer of a node started with --auth-http-api', async (t) => {
+  const authd = await startAuthd(t, { s3cret: { ttl: 3600, authorizations: [{ topic: '^orders$', channels: ['.*'], permissions: ['publish', 'subscribe'] }] } });
+  const secured = spawnNsq(t, ['serve', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', '--data-path=.', `--auth-http-address=${authd.address}`, '--auth-http-api']);
+  const address = `127.0.0.1:${(await serverPorts(secured)).http}`;
+  for (const path of ['/topic/create?topic=orders', '/channel/create?topic=orders&channel=billing', '/pub?topic=orders']) {
+    const res = await fetch(`http://${address}${path}`, { method: 'POST', body: path.startsWith('/pub') ? 'secret order' : undefined, headers: { authorization: 'Bearer s3cret' }, signal: AbortSignal.timeout(5000) });
+    t.equal(res.status, 200, path);
+  }
+  const refused = await peek(t, 'orders/billing', `--nsqd-http-address=${address}`);
+  t.equal(refused.code, 1);
+  t.equal(refused.stderr, `nsq: nsqd ${address} cannot peek at orders/billing: 401 AUTH_REQUIRED\n`);
+  const allowed = await peek(t, 'orders/billing', `--nsqd-http-address=${address}`, '--auth-secret=s3cret');
+  t.equal(allowed.code, 0, allowed.stderr);
+  t.equal(allowed.stdout, 'secret order\n');
 });
