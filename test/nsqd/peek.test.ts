@@ -191,19 +191,21 @@ t.test('smallest: the first n in order, whatever order they come in', async (t) 
   t.same(smallest<number>((fn) => items.forEach(fn), (a, b) => a - b, 0), []);
 });
 
-t.test('a topic with no channel: its own queue and its waiting DPUBs', async (t) => {
-  const nsqd = await startNsqd(t, { memQueueSize: 1 });
-  await post(nsqd, '/mpub?topic=solo', 'x\ny\nz');
-  await post(nsqd, '/pub?topic=solo&defer=30000', 'w');
-  const before = await topicStats(nsqd, 'solo');
-  const p = await peek(nsqd, '/topic/peek?topic=solo&n=10');
-  t.equal(p.channel, undefined);
-  t.same(p.messages.map((m) => [m.state, m.text]), [['queued', 'x'], ['queued', 'y'], ['queued', 'z'], ['deferred', 'w']]);
-  t.same(await topicStats(nsqd, 'solo'), before, 'stats unchanged');
-  const got = await consume(t, nsqd, 'solo', 'late', 3);
-  t.same(got.map((g) => Buffer.from(g.body, 'hex').toString()), ['x', 'y', 'z'], 'a first channel still gets them all, in order');
-  t.same((await peek(nsqd, '/topic/peek?topic=solo')).messages, [], 'the topic holds nothing once its channel has them');
-});
+for (const [mode, options] of [['plain', { memQueueSize: 1 }], ['durable', { durable: true, memQueueSize: 1 }]] as const) {
+  t.test(`${mode}: a topic with no channel: its own queue (memory and disk) and its waiting DPUBs`, async (t) => {
+    const nsqd = await startNsqd(t, options);
+    await post(nsqd, '/mpub?topic=solo', 'x\ny\nz');
+    await post(nsqd, '/pub?topic=solo&defer=30000', 'w');
+    const before = await topicStats(nsqd, 'solo');
+    const p = await peek(nsqd, '/topic/peek?topic=solo&n=10');
+    t.equal(p.channel, undefined);
+    t.same(p.messages.map((m) => [m.state, m.text]), [['queued', 'x'], ['queued', 'y'], ['queued', 'z'], ['deferred', 'w']]);
+    t.same(await topicStats(nsqd, 'solo'), before, 'stats unchanged');
+    const got = await consume(t, nsqd, 'solo', 'late', 3);
+    t.same(got.map((g) => Buffer.from(g.body, 'hex').toString()), ['x', 'y', 'z'], 'a first channel still gets them all, in order');
+    t.same((await peek(nsqd, '/topic/peek?topic=solo')).messages, [], 'the topic holds nothing once its channel has them');
+  });
+}
 
 t.test('bad n, unknown topic or channel: nsqd-style errors', async (t) => {
   const nsqd = await startNsqd(t);
