@@ -29,7 +29,7 @@ export interface PeekEntry {
 /** monotonic ms (performance.now()) → epoch ms */
 const epochMs = (monotonic: number): number => Math.round(performance.timeOrigin + monotonic);
 
-export function entryOf(msg: Message, state: PeekEntry['state'], extra: Partial<PeekEntry> = {}): PeekEntry {
+function entryOf(msg: Message, state: PeekEntry['state'], extra: Partial<PeekEntry> = {}): PeekEntry {
   return { id: messageIdToString(msg.id), timestamp: msg.timestamp, attempts: msg.attempts, body: msg.bodyBuffer(), state, ...extra };
 }
 
