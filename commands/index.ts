@@ -6,6 +6,7 @@ import { channel } from './channel.js';
 import { completion } from './completion.js';
 import { lookupd } from './lookupd.js';
 import { ls } from './ls.js';
+import { peek } from './peek.js';
 import { pub } from './pub.js';
 import { serve } from './serve.js';
 import { tail } from './tail.js';
@@ -16,4 +17,4 @@ import { top } from './top.js';
 import { topic } from './topic.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, toHttp, toNsq, top, ls, topic, channel, bench, completion];
+export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, toHttp, toNsq, top, ls, peek, topic, channel, bench, completion];

@@ -54,7 +54,7 @@ export async function postAdmin(node: string, path: string, o: AdminRequestOptio
 }
 
 /** nsqd's and lookupd's errors are `{"message": "TOPIC_NOT_FOUND"}`; a Go nsqd before 1.0 answered text. */
-function answerMessage(body: string): string {
+export function answerMessage(body: string): string {
   try {
     const message = (JSON.parse(body) as { message?: unknown }).message;
     if (typeof message === 'string') return message;

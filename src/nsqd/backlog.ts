@@ -7,12 +7,13 @@
 // durable copy, and recovery rebuilds the backlog from it.
 
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
-import { parseMessageId, writeMessageId } from '../protocol/message-id.js';
+import { messageIdToString, parseMessageId, writeMessageId } from '../protocol/message-id.js';
 import { readUint64BE, writeUint64BE } from '../protocol/uint64.js';
 import { DiskQueue, removeDiskQueueFiles } from './disk-queue.js';
 import { Message } from './message.js';
 import { MessageQueue } from './message-queue.js';
 import type { NSQD } from './nsqd.js';
+import type { PeekEntry } from './peek.js';
 
 
 /**
@@ -161,6 +162,20 @@ export class Backlog {
     const msg = new Message(id, timestamp, bodies.buffer, at, rec.length - MESSAGE_HEADER_LENGTH);
     msg.attempts = attempts;
     return msg;
+  }
+
+  /** The oldest `n` waiting messages, memory then disk, as shift() would give them; nothing moves (a peek). */
+  peek(n: number): PeekEntry[] {
+    const out: PeekEntry[] = [];
+    this.#memory.peek(n, (id, timestamp, attempts, buf, start, length) => {
+      out.push({ id: messageIdToString(id), timestamp, attempts, body: buf.subarray(start, start + length), state: 'queued' });
+    });
+    if (this.#disk !== null && out.length < n) {
+      for (const rec of this.#disk.peek(n - out.length)) {
+        out.push({ id: rec.toString('latin1', 10, 26), timestamp: readUint64BE(rec, 0), attempts: rec.readUInt16BE(8), body: rec.subarray(MESSAGE_HEADER_LENGTH), state: 'queued' });
+      }
+    }
+    return out;
   }
 
   /** The lowest ID waiting (durable mode: for compaction; the spill's is a lower bound). */

@@ -11,6 +11,7 @@ import { AckLog, channelAckPrefix } from './journal.js';
 import type { SegmentInfo } from './segment-log.js';
 import { LatencyStream } from './stats.js';
 import type { Topic } from './topic.js';
+import type { PeekEntry } from './peek.js';
 
 export class Channel {
   readonly name: string;
@@ -332,6 +333,16 @@ export class Channel {
       return 0;
     }
     return this.#queue.persist(this.#held());
+  }
+
+  /** GET /channel/peek (peek.ts): the oldest `n` queued messages, left where they are. */
+  peekQueued(n: number): PeekEntry[] {
+    return n > 0 ? this.#queue.peek(n) : [];
+  }
+
+  /** The deferred messages, in no order, left where they are (a peek). */
+  forEachDeferred(fn: (msg: Message) => void): void {
+    this.#deferred.forEach(fn);
   }
 
   // ---- durable mode -----------------------------------------------------------------------------

@@ -588,6 +588,59 @@ export class DiskQueue {
     }
   }
 
+  /**
+   * Up to `n` of the oldest records (copies), oldest first, for a peek: read from the files with a
+   * descriptor of its own, starting at the read position, and from the write buffer for what is
+   * not written yet. Nothing of the queue changes (positions, read-ahead, metadata); the peek stops
+   * at data it cannot read (the reader will set it aside when it gets there).
+   */
+  peek(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    if (this.#closed) return out;
+    // as shift(): a publish in progress is not readable yet
+    const limit = this.#mark >= 0 ? this.#markPos : this.#writePos;
+    const bufferedEnd = this.#mark >= 0 ? this.#mark : this.#writeLen;
+    const inFile = limit - (bufferedEnd - this.#writeStart);
+    let fileNum = this.#readFileNum;
+    let pos = this.#readPos;
+    let fd: number | null = null;
+    const header = Buffer.allocUnsafe(4);
+    try {
+      while (out.length < n) {
+        const writing = fileNum === this.#writeFileNum;
+        if (writing && pos >= inFile) {
+          for (let at = this.#writeStart + (pos - inFile); out.length < n && at < bufferedEnd; ) {
+            const len = this.#writeBuf.readUInt32BE(at);
+            out.push(Buffer.from(this.#writeBuf.subarray(at + 4, at + 4 + len)));
+            at += 4 + len;
+          }
+          break;
+        }
+        if (fd === null) fd = openSync(this.#file(fileNum), 'r');
+        const end = writing ? inFile : fstatSync(fd).size;
+        if (pos >= end) {
+          closeSync(fd);
+          fd = null;
+          fileNum++;
+          pos = 0;
+          continue;
+        }
+        if (readSync(fd, header, 0, 4, pos) < 4) break;
+        const size = header.readInt32BE(0);
+        if (size < this.#o.minMsgSize || size > this.#o.maxMsgSize || pos + 4 + size > end) break;
+        const rec = Buffer.allocUnsafe(size);
+        if (readSync(fd, rec, 0, size, pos + 4) < size) break;
+        out.push(rec);
+        pos += 4 + size;
+      }
+    } catch {
+      // a file that is gone or unreadable: the peek shows what came before it
+    } finally {
+      if (fd !== null) closeQuietly(fd);
+    }
+    return out;
+  }
+
   /** The oldest record not yet written, taken out of the write buffer (it never reaches the file). */
   #shiftBuffered(): Buffer {
     const b = this.#writeBuf;

@@ -20,6 +20,7 @@ import type { Topic } from './topic.js';
 import type { Channel } from './channel.js';
 import { AuthCache, AuthQueryError, authHttpOptions, type AuthState } from './auth.js';
 import { peerCommonName } from './tls.js';
+import { PEEK_MAX, peekChannel, peekJson, peekText, peekTopic, type PeekCounts, type PeekEntry } from './peek.js';
 
 
 
@@ -65,6 +66,9 @@ const ROUTES: Route[] = [
   { methods: ['POST'], path: '/channel/empty', handler: channelEmpty, log: true, auth: 'channel' },
   { methods: ['POST'], path: '/channel/pause', handler: channelPause, log: true, auth: 'channel' },
   { methods: ['POST'], path: '/channel/unpause', handler: channelPause, log: true, auth: 'channel' },
+  // bodies are what consuming gives: authorized as the routes acting on the same topic or channel (docs/peek.md)
+  { methods: ['GET'], path: '/topic/peek', handler: topicPeek, log: true, auth: 'topic' },
+  { methods: ['GET'], path: '/channel/peek', handler: channelPeek, log: true, auth: 'channel' },
   { methods: ['GET', 'PUT'], path: '/config/:opt', handler: config, log: true, auth: 'all' },
 ];
 
@@ -479,6 +483,32 @@ function channelPause(ctx: Ctx): Result {
   if (ctx.path.includes('unpause')) ch.unpause();
   else ch.pause();
   return recorded(ctx);
+}
+
+/** `n` of a peek: 1 to PEEK_MAX, 10 when not given. */
+function peekCount(ctx: Ctx): number {
+  const text = ctx.query.get('n');
+  if (text === null) return 10;
+  if (!/^\d+$/.test(text)) throw new HttpError(400, 'INVALID_N');
+  const n = Number(text);
+  if (n < 1 || n > PEEK_MAX) throw new HttpError(400, 'INVALID_N');
+  return n;
+}
+
+function peekAnswer(ctx: Ctx, counts: PeekCounts, entries: PeekEntry[]): Result {
+  return ctx.query.get('format') === 'text' ? peekText(entries) : peekJson(counts, entries);
+}
+
+function topicPeek(ctx: Ctx): Result {
+  const t = existingTopic(ctx, topicArg(ctx, true, 'INVALID_ARG_TOPIC'));
+  const n = peekCount(ctx);
+  return peekAnswer(ctx, { topic: t.name, depth: t.depth, inFlightCount: 0, deferredCount: t.waitingDeferredCount }, peekTopic(t, n));
+}
+
+function channelPeek(ctx: Ctx): Result {
+  const ch = existingChannel(ctx);
+  const n = peekCount(ctx);
+  return peekAnswer(ctx, { topic: ch.topic.name, channel: ch.name, depth: ch.depth, inFlightCount: ch.inFlightCount, deferredCount: ch.deferredCount }, peekChannel(ch, n));
 }
 
 async function config(ctx: Ctx): Promise<Result> {

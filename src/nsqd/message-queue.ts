@@ -128,6 +128,13 @@ export class MessageQueue {
     return min;
   }
 
+  /** The oldest `n` messages' fields, oldest first, left where they are (a peek). */
+  peek(n: number, fn: (id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number) => void): void {
+    for (let k = 0, i = this.#head; k < this.#size && k < n; k++, i = (i + 1) & this.#mask) {
+      fn(this.#ids[i]!, this.#timestamps[i]!, this.#attempts[i]!, this.#bufs[i]!, this.#starts[i]!, this.#lengths[i]!);
+    }
+  }
+
   forEachId(fn: (id: number) => void): void {
     for (let k = 0, i = this.#head; k < this.#size; k++, i = (i + 1) & this.#mask) fn(this.#ids[i]!);
   }

@@ -9,6 +9,7 @@ import { MessageQueue } from './message-queue.js';
 import { AckLog, Journal, channelAckPrefix, journalPrefix, topicAckPrefix } from './journal.js';
 import { removeSegments, type SegmentInfo } from './segment-log.js';
 import type { NSQD } from './nsqd.js';
+import type { PeekEntry } from './peek.js';
 
 /** messages moved from the topic's backlog to its channels per event-loop turn */
 const RELEASE_SLICE = 10_000;
@@ -346,6 +347,16 @@ export class Topic {
     this.#journal = null;
     this.#acks = null;
     if (this.#journalLeftover) removeSegments(this.nsqd.dataPath, journalPrefix(this.name));
+  }
+
+  /** GET /topic/peek (peek.ts): the oldest `n` messages waiting in the topic itself, left where they are. */
+  peekQueued(n: number): PeekEntry[] {
+    return n > 0 ? this.#queue.peek(n) : [];
+  }
+
+  /** The DPUBs waiting for a channel, in no order, left where they are (a peek). */
+  forEachWaitingDeferred(fn: (w: { msg: Message; due: number }) => void): void {
+    this.#deferredWaiting.forEach((w) => fn(w));
   }
 
   // ---- durable mode -----------------------------------------------------------------------------

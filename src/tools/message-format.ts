@@ -2,7 +2,11 @@
 // straight into a reusable batch buffer so a burst of messages is one write.
 
 import { isUtf8 } from 'node:buffer';
-import type { Message } from '../client/connection.js';
+import type { Message as ClientMessage } from '../client/connection.js';
+import { isoTimestamp } from '../util/iso-time.js';
+
+/** What a formatter reads of a message: a consumer's, or one `nsq peek` was shown. */
+export type Message = Pick<ClientMessage, 'id' | 'timestamp' | 'attempts' | 'body'>;
 
 /** Batches up to this size are copied out so the scratch buffer can be reused. */
 const SMALL_BATCH = 16 * 1024;
@@ -68,13 +72,7 @@ export interface Source {
 
 export type Formatter = (msg: Message, src: Source, out: Batch) => void;
 
-/** nanoseconds since the epoch → ISO-8601 in UTC with all nine fraction digits. */
-export function isoTimestamp(ns: bigint): string {
-  const secs = ns / 1_000_000_000n;
-  const frac = ns - secs * 1_000_000_000n;
-  const whole = new Date(Number(secs) * 1000).toISOString().slice(0, 19);
-  return `${whole}.${String(frac).padStart(9, '0')}Z`;
-}
+export { isoTimestamp };
 
 export const TEMPLATE_FIELDS = ['topic', 'channel', 'id', 'timestamp', 'timestamp_ns', 'attempts', 'size', 'body', 'body_base64', 'body_hex', 'nsqd'] as const;
 type Field = (typeof TEMPLATE_FIELDS)[number];
