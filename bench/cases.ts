@@ -247,27 +247,36 @@ const replicationFaults: BenchCase = {
 
 // ---- 3. consume ------------------------------------------------------------------------------
 
-const consumeCase: BenchCase = {
-  name: 'consume',
-  title: 'consume, RDY 2500, FIN each',
-  run: (cfg) =>
-    withServer(serverOpts(cfg, 'consume', BIG_MEM_QUEUE), timeout(cfg), async (server) => {
-      const topic = 'bench_consume';
-      const count = scaled(cfg, 1_000_000);
-      await server.createChannel(topic, 'ch');
-      const pre = await prepublish(server, topic, count);
-      const depth = (await server.depths(topic)).channels['ch'];
-      if (depth !== count) throw new Error(`channel depth ${depth} after publishing ${count}`);
+/** Drains a 1M backlog with `connections` consumers, RDY 2500 each, FIN each. */
+function consumeCaseOf(name: string, title: string, connections: number): BenchCase {
+  return {
+    name,
+    title,
+    run: (cfg) =>
+      withServer(serverOpts(cfg, name, BIG_MEM_QUEUE), timeout(cfg), async (server) => {
+        const topic = `bench_${name.replace(/-/g, '_')}`;
+        const count = scaled(cfg, 1_000_000);
+        await server.createChannel(topic, 'ch');
+        const pre = await prepublish(server, topic, count);
+        const depth = (await server.depths(topic)).channels['ch'];
+        if (depth !== count) throw new Error(`channel depth ${depth} after publishing ${count}`);
 
-      const r = await benchSub({ addresses: [`127.0.0.1:${server.tcpPort}`], topic, channel: 'ch', connections: 1, durationMs: NO_DEADLINE_MS, count, maxInFlight: 2500 });
-      if (r.messages < count) throw new Error(`consumed ${r.messages} of ${count} messages`);
-      return {
-        msgsPerSec: r.msgsPerSec,
-        mibPerSec: r.mibPerSec,
-        details: { messages: r.messages, seconds: r.seconds, redelivered: r.redelivered, rdy: r.rdy, prepublishMsgsPerSec: pre.msgsPerSec, prepublishSeconds: pre.seconds },
-      };
-    }),
-};
+        // maxInFlight is the RDY over all connections
+        const r = await benchSub({ addresses: [`127.0.0.1:${server.tcpPort}`], topic, channel: 'ch', connections, durationMs: NO_DEADLINE_MS, count, maxInFlight: 2500 * connections });
+        if (r.messages < count) throw new Error(`consumed ${r.messages} of ${count} messages`);
+        return {
+          msgsPerSec: r.msgsPerSec,
+          mibPerSec: r.mibPerSec,
+          details: { connections, messages: r.messages, seconds: r.seconds, redelivered: r.redelivered, rdy: r.rdy, prepublishMsgsPerSec: pre.msgsPerSec, prepublishSeconds: pre.seconds },
+        };
+      }),
+  };
+}
+
+const consumeCase = consumeCaseOf('consume', 'consume, RDY 2500, FIN each', 1);
+// as Go's bench_reader: one connection per core (issue 15); the backlog's messages are stored the
+// same however they were published, so it is made with MPUB
+const consume2 = consumeCaseOf('rr-sub', 'consume, 2 connections (as bench_reader), RDY 2500 each, FIN each', 2);
 
 // ---- 3b. request/response (issue 15) ---------------------------------------------------------
 
@@ -902,4 +911,4 @@ const startupMany: BenchCase = {
   },
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, latency, rss, scale, scaleOut, startup, startupMany, crash, replicationFaults];
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, consume2, latency, rss, scale, scaleOut, startup, startupMany, crash, replicationFaults];

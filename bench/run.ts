@@ -29,6 +29,7 @@ const TARGETS: Record<string, { ref?: string; floor?: string; ok?: (r: CaseResul
   crash: { floor: '0 lost', ok: (r) => Array.isArray(r.details['lost']) && (r.details['lost'] as unknown[]).length === 0 },
   'replication-faults': { floor: '0 lost', ok: (r) => r.details['lost'] === 0 },
   consume: { ref: '425k msg/s', floor: '>= 150k msg/s', ok: (r) => (r.msgsPerSec ?? 0) >= 150_000 },
+  'rr-sub': { ref: '263k msg/s (issue 15, bench_reader)', floor: '>= 263k msg/s (level with Go nsqd)', ok: (r) => (r.msgsPerSec ?? 0) >= 263_000 },
   latency: { floor: 'p99 < 5 ms', ok: (r) => (r.p99Ms ?? Infinity) < 5 },
   rss: { ref: '~360 MiB (361 MB)', floor: '< 400 MiB (goal <= 290 MB, issue 15)', ok: (r) => (r.rssMiB ?? Infinity) < 400 },
   scale: {
