@@ -71,6 +71,8 @@ export async function runCli(args: string[], name: string, alias?: string, hooks
     .wrap(helpWidth())
     .fail((msg, err) => {
       if (err instanceof UserError) fail(`${name}: ${err.message}`, err.exitCode);
+      // yargs' parser reports some mistakes as errors (a flag given without its value): usage too
+      if (err && err.name === 'YError') fail(`${name}: ${err.message}`, 2);
       if (err) throw err;
       // yargs is now set up for the command that failed: its options are the ones to suggest
       fail(`${name}: ${explain(msg, args, alias === undefined, cli)}`, 2);

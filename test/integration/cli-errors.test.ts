@@ -25,6 +25,8 @@ t.test('mistakes: one line, the nearest known name, exit 2', async (t) => {
     [['serve', '--mem-queue-size=lots'], 'nsq: invalid value "lots" for flag --mem-queue-size: want an integer\n'],
     [['top', '--count=x', '--once'], 'nsq: invalid value "x" for flag --count: want an integer >= 0\n'],
     [['serve', '--tcp-address=abc'], 'nsq: invalid value "abc" for flag --tcp-address: want host:port\n'],
+    // yargs' parser throws this one rather than failing validation
+    [['serve', '--mem-queue-size'], 'nsq: Not enough arguments following: mem-queue-size\n'],
   ];
   await Promise.all(
     cases.map(async ([args, line]) => {
