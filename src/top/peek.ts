@@ -51,10 +51,13 @@ export function stateText(m: PeekMessageJson, now: number): string {
   return 'queued';
 }
 
+const BODY_MAX = 1000;
+
 /** The body on one line: text with control characters escaped as JSON does, a binary body as a base64 marker. */
 export function bodyText(m: PeekMessageJson): string {
-  if (m.text === undefined) return `[binary ${Buffer.byteLength(m.body, 'base64')} B] base64:${m.body}`;
-  return JSON.stringify(m.text).slice(1, -1);
+  if (m.text === undefined) return `[binary ${Buffer.byteLength(m.body, 'base64')} B] base64:${m.body.slice(0, BODY_MAX)}`;
+  // no terminal line is wider: a large body is cut before it is escaped
+  return JSON.stringify(m.text.slice(0, BODY_MAX)).slice(1, -1);
 }
 
 export const PEEK_HEAD = `${'ID'.padEnd(16)}  ${'STATE'.padEnd(36)} ${'ATT'.padStart(3)} ${'AGE'.padStart(6)}  BODY`;
