@@ -80,7 +80,8 @@ export function peekLines(target: Target, nodes: PeekNode[], now: number): PeekL
     const a = n.answer;
     const counts = target.channel === undefined ? `depth ${a.depth}, deferred ${a.deferred_count}` : `depth ${a.depth}, in flight ${a.in_flight_count}, deferred ${a.deferred_count}`;
     out.push({ kind: 'node', text: `node ${n.node}: ${counts} (showing ${a.messages.length})` });
-    if (a.messages.length === 0) out.push({ kind: 'empty', text: `no messages held by ${describeTarget(target)}` });
+    // a topic with channels hands its messages to them at once: it holds some only without channels, or paused
+    if (a.messages.length === 0) out.push({ kind: 'empty', text: `no messages held by ${describeTarget(target)}${target.channel === undefined ? ' itself (its channels hold what it receives)' : ''}` });
     for (const m of a.messages) out.push({ kind: 'message', text: messageLine(m, now) });
   }
   return out;

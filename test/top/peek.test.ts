@@ -1,8 +1,13 @@
-// The peek view's lines (src/top/peek.ts): states, age, escaped and binary bodies, a heading per node, errors.
+// The peek view's lines (src/top/peek.ts): states, age, escaped and binary bodies, a heading per node,
+// errors; and its request against real nodes (unreachable, 404, 401/403).
 
+import { createServer } from 'node:net';
 import t from 'tap';
-import { bodyText, peekLines, shortDuration, stateText } from '../../src/top/peek.js';
+import type { NSQD } from '../../src/nsqd/nsqd.js';
+import { bodyText, peekLines, peekTarget, shortDuration, stateText } from '../../src/top/peek.js';
 import type { PeekMessageJson } from '../../src/protocol/peek-json.js';
+import { startAuthd } from '../helpers/authd.js';
+import { startNsqd } from '../helpers/nsqd.js';
 
 const NOW = 1_800_000_000_000;
 const msg = (over: Partial<PeekMessageJson>): PeekMessageJson => ({ id: '0000000000000001', timestamp: (NOW - 5000) * 1e6, attempts: 1, state: 'queued', body: Buffer.from('hi').toString('base64'), text: 'hi', ...over });
@@ -29,5 +34,33 @@ t.test('a heading per node, then its messages; a node that fails is one line', a
   t.match(lines[2]!.text, /^0000000000000002  queued +3 +5s  hi$/);
   t.equal(lines[3]!.text, 'b:4151: nsqd b:4151 cannot peek at o/c: 404 CHANNEL_NOT_FOUND');
   const empty = peekLines({ topic: 'o', nodes: ['a:4151'] }, [{ node: 'a:4151', answer: { ...answer, channel: undefined, depth: 0, messages: [] } }], NOW);
-  t.same(empty.map((l) => l.text), ['node a:4151: depth 0, deferred 0 (showing 0)', 'no messages held by topic o']);
+  t.same(empty.map((l) => l.text), ['node a:4151: depth 0, deferred 0 (showing 0)', 'no messages held by topic o itself (its channels hold what it receives)']);
+});
+
+t.test('peekTarget against real nodes: each answers apart; unreachable, 404 and 401 are one line each, never a throw', async (t) => {
+  const holder = await startNsqd(t);
+  holder.getTopic('o').getChannel('c');
+  holder.getTopic('o').publish(Buffer.from('m1'), 0, 2);
+  const without = await startNsqd(t);
+  without.getTopic('o');
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const closed = `127.0.0.1:${(probe.address() as { port: number }).port}`;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const http = (n: NSQD): string => `127.0.0.1:${n.httpEndpoint.port}`;
+  const nodes = await peekTarget({ topic: 'o', channel: 'c', nodes: [http(holder), http(without), closed] }, 5, { timeoutMs: 2000 });
+  t.same(nodes.map((n) => n.node), [http(holder), http(without), closed], 'in the order of the nodes');
+  t.same(nodes[0]!.answer?.messages.map((m) => m.text), ['m1']);
+  t.match(nodes[1]!.error, /cannot peek at o\/c: 404 CHANNEL_NOT_FOUND/);
+  t.ok(nodes[2]!.error !== undefined && nodes[2]!.answer === undefined, `unreachable: ${nodes[2]!.error}`);
+
+  const authd = await startAuthd(t, { admin: { ttl: 3600, authorizations: [{ topic: '.*', channels: ['.*'], permissions: ['publish', 'subscribe'] }] } });
+  const guarded = await startNsqd(t, { authHttpAddresses: [authd.address], authHttpApi: true });
+  guarded.getTopic('o').getChannel('c');
+  const [refused] = await peekTarget({ topic: 'o', channel: 'c', nodes: [http(guarded)] }, 5);
+  t.match(refused!.error, /401 AUTH_REQUIRED/, 'without the secret');
+  const [wrong] = await peekTarget({ topic: 'o', channel: 'c', nodes: [http(guarded)] }, 5, { authSecret: 'nobody' });
+  t.match(wrong!.error, /403/, 'a secret the auth server does not know');
+  const [allowed] = await peekTarget({ topic: 'o', channel: 'c', nodes: [http(guarded)] }, 5, { authSecret: 'admin' });
+  t.equal(allowed!.answer?.channel, 'c', 'with it');
 });

@@ -146,7 +146,11 @@ function usePeek(open: ViewState['peek'], version: number, rows: number, peek: (
   const latest = useRef({ key, asked: 0, applied: 0 });
   latest.current.key = key;
   useEffect(() => {
-    if (open === null || key === null) return;
+    if (open === null || key === null) {
+      // opened again later, the view starts empty rather than with what it showed before
+      setShown(null);
+      return;
+    }
     const asked = ++latest.current.asked;
     // each node has a heading line; the rest of the view is its messages
     const n = Math.max(1, rows - open.target.nodes.length);
