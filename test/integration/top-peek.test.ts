@@ -90,3 +90,30 @@ t.test('the channel deleted while the view is open: one line says so, the dashbo
   t.notMatch(back, /└ c\s/, 'v closes the view; the channel is gone from the table');
   t.match(back, /^gone\s/m);
 });
+
+t.test('two nodes with the channel: each node\'s messages under its heading; a node that stops is one line, the other stays', async (t) => {
+  const a = await startNsqd(t);
+  const b = await startNsqd(t);
+  for (const [n, body] of [[a, 'from-a'], [b, 'from-b']] as const) {
+    n.getTopic('shared').getChannel('c');
+    n.getTopic('shared').publish(Buffer.from(body), 0, body.length);
+  }
+  const tmux = tmuxServer(t);
+  const http = (n: NSQD): string => `127.0.0.1:${n.httpEndpoint.port}`;
+  tmux('new-session', '-d', '-s', 'c', '-x', '120', '-y', '24', nsqCommand(['top', `--nsqd-http-address=${http(a)}`, `--nsqd-http-address=${http(b)}`, '--interval=200ms']));
+  await tmux.screenWith('c', (s) => /nodes 2 up/.test(s) && /└ c\s/.test(s), FIRST_FRAME_MS);
+  tmux('send-keys', '-t', 'c', 'j');
+  tmux('send-keys', '-t', 'c', 'v');
+  const both = await tmux.screenWith('c', (s) => s.includes('from-a') && s.includes('from-b'));
+  const lines = both.split('\n');
+  const heading = (n: NSQD): number => lines.findIndex((l) => l.startsWith(`node ${http(n)}: depth 1`));
+  const body = (text: string): number => lines.findIndex((l) => l.endsWith(`  ${text}`));
+  t.ok(heading(a) >= 0 && heading(b) >= 0, 'a heading for each node');
+  for (const [n, text] of [[a, 'from-a'], [b, 'from-b']] as const) t.equal(body(text), heading(n) + 1, `${text} under its node's heading`);
+
+  await b.stop();
+  const one = await tmux.screenWith('c', new RegExp(`^${http(b).replace(/\./g, '\\.')}: .+$`, 'm'));
+  t.match(one, /from-a/, 'the node that answers is still shown');
+  t.notMatch(one, /from-b/);
+  t.ok(tmux.alive('c'), 'the dashboard is still up');
+});
