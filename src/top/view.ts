@@ -114,6 +114,8 @@ export function press(v: ViewState, key: Key, model: TopModel): [ViewState, Effe
   if (v.peek !== null) {
     if (key.escape || key.backspace || key.delete || key.input === 'v' || key.input === 'q') return [{ ...v, peek: null }, null];
     if (key.input === 'r') return [{ ...v, peek: { ...v.peek, round: v.peek.round + 1 } }, null];
+    // to read the messages while they move
+    if (key.input === ' ') return [{ ...v, frozen: !v.frozen }, null];
     return [v, null];
   }
   const last = Math.max(0, all.length - 1);

@@ -89,6 +89,7 @@ t.test('v opens the next messages of the selected topic or channel; r asks again
     t.same(r.effects, [], 'and q does not quit from the view');
   }
   t.equal(run(['j', 'j', 'x'], open).v.cursor, 1, 'other keys do nothing while it is open');
+  t.ok(run([' '], open).v.frozen, 'but space freezes, to read the messages');
   const consumers = { ...initialView, stack: [{ kind: 'channel', topic: 'alpha', channel: 'a2' }] } as ViewState;
   t.same(run(['v'], consumers).v.peek?.target, { topic: 'alpha', channel: 'a2', nodes: ['n:4151'] }, "on a channel's consumers: that channel");
   t.same(run([{ ctrl: true, input: 'c' }], open).effects, [{ kind: 'quit' }], 'Ctrl-C still quits');

@@ -154,12 +154,16 @@ function usePeek(open: ViewState['peek'], version: number, rows: number, peek: (
     const asked = ++latest.current.asked;
     // each node has a heading line; the rest of the view is its messages
     const n = Math.max(1, rows - open.target.nodes.length);
-    void peek(open.target, n).then((nodes) => {
-      const l = latest.current;
-      if (l.key !== key || asked < l.applied) return;
-      l.applied = asked;
-      setShown({ key, lines: peekLines(open.target, nodes, Date.now()) });
-    });
+    // a peek that fails as a whole (a test's, or a bug) is a line in the view, never the dashboard's end
+    const failed = (err: unknown): PeekNode[] => [{ node: open.target.nodes.join(' '), error: err instanceof Error ? err.message : String(err) }];
+    void peek(open.target, n)
+      .catch(failed)
+      .then((nodes) => {
+        const l = latest.current;
+        if (l.key !== key || asked < l.applied) return;
+        l.applied = asked;
+        setShown({ key, lines: peekLines(open.target, nodes, Date.now()) });
+      });
   }, [key, open?.round, version, rows, peek]);
   return shown !== null && shown.key === key ? shown.lines : null;
 }
