@@ -204,6 +204,8 @@ export function emptyText(v: ViewState, model: TopModel): string {
 
 const HINTS = ['↑↓ move', 'Enter open', '/ filter', 's sort', 'p pause', 'e empty', 'd delete', 'v messages', 'space freeze'];
 const HINTS_ALWAYS = '? help · q quit';
+/** the footer while the peek view (`v`) is open */
+export const PEEK_HINTS = 'r again · space freeze · Esc/v/q close';
 
 /** The key hints that fit `width`, after `lead` (where the page is): the least used go first, `? help · q quit` stays. */
 export function keyHints(width: number, lead = ''): string {

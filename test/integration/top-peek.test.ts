@@ -46,6 +46,7 @@ t.test('v on a channel: its messages in flight, queued and deferred; Esc closes;
   tmux('send-keys', '-t', 'v', 'v');
   const view = await tmux.screenWith('v', 'later');
   t.match(view, /channel work\/c — next messages/, 'the view says what it shows');
+  t.match(view.trimEnd().split('\n').at(-1), /^r again · space freeze · Esc\/v\/q close$/, 'its keys on the last line');
   t.match(view, /node 127\.0\.0\.1:\d+: depth 2, in flight 1, deferred 1 \(showing 4\)/, 'a heading for the node');
   t.match(view, /^[0-9a-f]{16}  in_flight, holder@127\.0\.0\.1:\d+ +1 +\d+s  first$/m, 'the message in flight, with its consumer');
   t.match(view, /^[0-9a-f]{16}  queued +0 +\d+s  second$/m, 'a queued one');

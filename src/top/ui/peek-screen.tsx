@@ -17,7 +17,7 @@ export function PeekScreen({ target, lines, height }: PeekScreenProps): React.JS
   return (
     <>
       <Text wrap="truncate-end">
-        <Text bold>{describeTarget(target)}</Text> <Text dimColor>— next messages, read-only (r: again, Esc/v/q: close)</Text>
+        <Text bold>{describeTarget(target)}</Text> <Text dimColor>— next messages, read-only</Text>
       </Text>
       <Text bold wrap="truncate-end">
         {PEEK_HEAD}
