@@ -43,7 +43,11 @@ export async function runPeek(o: PeekOptions): Promise<number> {
   return answer.count;
 }
 
-async function fetchPeek(o: PeekOptions): Promise<PeekJson> {
+/** What a peek request needs: the node, what to look at, how many, the bearer, the deadline. */
+export type PeekRequest = Pick<PeekOptions, 'nsqdHttpAddress' | 'topic' | 'channel' | 'count' | 'authSecret' | 'timeoutMs'>;
+
+/** GET /channel/peek or /topic/peek of one node; a node that cannot be reached or answers an error: a UserError with one line. */
+export async function fetchPeek(o: PeekRequest): Promise<PeekJson> {
   const query = new URLSearchParams({ topic: o.topic });
   if (o.channel !== undefined) query.set('channel', o.channel);
   query.set('n', String(o.count));

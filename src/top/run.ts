@@ -35,8 +35,9 @@ export async function runTop(o: TopOptions): Promise<void> {
   // ink renders only a final frame when it thinks it runs in CI; here a person is at a terminal
   for (const key of Object.keys(process.env)) if (key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_')) delete process.env[key];
   // ink and react load only here: every other command starts without them
-  const [{ render }, { createElement }, { App }, { runAction }, { default: chalk }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js'), import('./actions.js'), import('chalk')]);
+  const [{ render }, { createElement }, { App }, { runAction }, { peekTarget }, { default: chalk }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js'), import('./actions.js'), import('./peek.js'), import('chalk')]);
   const act = (action: ActionKind, target: Target): Promise<string> => runAction(action, target, { authSecret: o.authSecret });
+  const peek = (target: Target, n: number) => peekTarget(target, n, { authSecret: o.authSecret, timeoutMs: o.timeoutMs });
   // the screen of its own, as top and less have: what was on the terminal is back after q, and a
   // resize redraws a screen that holds only the dashboard (an inline frame leaves copies of itself
   // in the scrollback when the terminal rewraps it)
@@ -53,7 +54,7 @@ export async function runTop(o: TopOptions): Promise<void> {
   for (const sig of Object.keys(SIGNALS) as (keyof typeof SIGNALS)[]) process.on(sig, onSignal);
   try {
     // ink draws styles through chalk: at level 0 (NO_COLOR, --no-color, a dumb terminal) there is no reverse video
-    const app = render(createElement(App, { model, poller, act, filter: o.filter, marker: chalk.level === 0 }), { exitOnCtrlC: false });
+    const app = render(createElement(App, { model, poller, act, peek, filter: o.filter, marker: chalk.level === 0 }), { exitOnCtrlC: false });
     quit = () => app.unmount();
     poller.start();
     await app.waitUntilExit();

@@ -24,6 +24,8 @@ export interface ViewState {
   help: boolean;
   confirm: { action: ActionKind; target: Target } | null;
   message: string | null;
+  /** `v`: the next messages of this topic or channel are shown; `round` counts the `r` presses (each asks again) */
+  peek: { target: Target; round: number } | null;
 }
 
 export const initialView: ViewState = {
@@ -36,6 +38,7 @@ export const initialView: ViewState = {
   help: false,
   confirm: null,
   message: null,
+  peek: null,
 };
 
 /** A selectable line of the current screen. */
@@ -69,6 +72,14 @@ export function targetOf(line: Line | undefined): Target | null {
   return null;
 }
 
+/** On a channel's screen (its rows are consumers), the channel itself. */
+function screenTarget(v: ViewState, model: TopModel): Target | null {
+  const s = screen(v);
+  if (s.kind !== 'channel') return null;
+  const row = model.topic(s.topic)?.channels.find((c) => c.name === s.channel);
+  return row === undefined ? null : { topic: s.topic, channel: s.channel, nodes: row.nodes };
+}
+
 export interface Key {
   input: string;
   upArrow?: boolean;
@@ -100,6 +111,13 @@ export function press(v: ViewState, key: Key, model: TopModel): [ViewState, Effe
     return [v, null];
   }
   if (v.help) return [{ ...v, help: false }, null];
+  if (v.peek !== null) {
+    if (key.escape || key.backspace || key.delete || key.input === 'v' || key.input === 'q') return [{ ...v, peek: null }, null];
+    if (key.input === 'r') return [{ ...v, peek: { ...v.peek, round: v.peek.round + 1 } }, null];
+    // to read the messages while they move
+    if (key.input === ' ') return [{ ...v, frozen: !v.frozen }, null];
+    return [v, null];
+  }
   const last = Math.max(0, all.length - 1);
   if (key.upArrow || key.input === 'k') return [{ ...v, cursor: Math.max(0, Math.min(v.cursor, last) - 1) }, null];
   if (key.downArrow || key.input === 'j') return [{ ...v, cursor: Math.min(last, v.cursor + 1) }, null];
@@ -130,6 +148,11 @@ export function press(v: ViewState, key: Key, model: TopModel): [ViewState, Effe
       const target = targetOf(line);
       if (target === null || line === undefined || line.kind === 'client') return [{ ...v, message: 'select a topic or channel to pause' }, null];
       return [v, { kind: 'action', action: line.row.paused ? 'unpause' : 'pause', target }];
+    }
+    case 'v': {
+      const target = targetOf(all[Math.min(v.cursor, last)]) ?? screenTarget(v, model);
+      if (target === null) return [{ ...v, message: 'select a topic or channel to view its messages' }, null];
+      return [{ ...v, peek: { target, round: 0 } }, null];
     }
     case 'e':
     case 'd': {
@@ -179,8 +202,10 @@ export function emptyText(v: ViewState, model: TopModel): string {
   return 'no topics yet';
 }
 
-const HINTS = ['↑↓ move', 'Enter open', '/ filter', 's sort', 'p pause', 'e empty', 'd delete', 'space freeze'];
+const HINTS = ['↑↓ move', 'Enter open', '/ filter', 's sort', 'p pause', 'e empty', 'd delete', 'v messages', 'space freeze'];
 const HINTS_ALWAYS = '? help · q quit';
+/** the footer while the peek view (`v`) is open */
+export const PEEK_HINTS = 'r again · space freeze · Esc/v/q close';
 
 /** The key hints that fit `width`, after `lead` (where the page is): the least used go first, `? help · q quit` stays. */
 export function keyHints(width: number, lead = ''): string {

@@ -9,6 +9,7 @@ import { TopModel } from '../../src/top/model.js';
 import { Poller } from '../../src/top/poller.js';
 import { runAction } from '../../src/top/actions.js';
 import type { ActionKind, Target } from '../../src/top/view.js';
+import type { PeekNode } from '../../src/top/peek.js';
 import { startNsqd } from '../helpers/nsqd.js';
 
 async function frameWith(get: () => string | undefined, text: string | RegExp, timeoutMs = 5000): Promise<string> {
@@ -128,4 +129,50 @@ t.test('--filter is where the dashboard starts; an action\'s message gives way t
   await frameWith(ui.lastFrame, 'pause topic orders: done on 1 node');
   const back = await frameWith(ui.lastFrame, /↑↓ move · Enter open/, 3000);
   t.notMatch(back, /done on 1 node/, 'the message went by itself');
+});
+
+t.test('v: the peek view asks at each snapshot and at r, not while frozen; a failed peek is a line; q closes it, not the app', async (t) => {
+  const nsqd = await startNsqd(t);
+  nsqd.getTopic('orders').getChannel('billing');
+  const http = `127.0.0.1:${nsqd.httpEndpoint.port}`;
+  const model = new TopModel();
+  const poller = new Poller([http], 100, 1000);
+  const asked: [Target, number][] = [];
+  let fail = false;
+  const peek = async (target: Target, n: number): Promise<PeekNode[]> => {
+    asked.push([target, n]);
+    if (fail) throw new Error('boom');
+    const messages = [{ id: '0000000000000007', timestamp: Date.now() * 1e6, attempts: 2, state: 'queued' as const, body: 'aGk=', text: `call ${asked.length}` }];
+    return [{ node: http, answer: { topic: target.topic, channel: target.channel, depth: 1, in_flight_count: 0, deferred_count: 0, count: 1, messages } }];
+  };
+  const ui = render(<App model={model} poller={poller} peek={peek} />);
+  t.teardown(() => {
+    poller.stop();
+    ui.unmount();
+  });
+  poller.start();
+  await frameWith(ui.lastFrame, 'billing');
+  ui.stdin.write('j');
+  await tick();
+  ui.stdin.write('v');
+  const view = await frameWith(ui.lastFrame, /0000000000000007  queued +2 +0s  call \d+/);
+  t.match(view, /channel orders\/billing — next messages/);
+  t.same(asked[0]![0], { topic: 'orders', channel: 'billing', nodes: [http] }, 'the selected channel, on its node');
+  t.ok(asked[0]![1] >= 1 && asked[0]![1] <= 1000, 'n within the bounds');
+  await frameWith(ui.lastFrame, /call [3-9]/);
+  t.pass('asked again as snapshots come');
+  ui.stdin.write(' ');
+  await frameWith(ui.lastFrame, '[frozen]');
+  const frozenAt = asked.length;
+  await new Promise((r) => setTimeout(r, 400));
+  t.equal(asked.length, frozenAt, 'frozen: no refresh');
+  ui.stdin.write('r');
+  await frameWith(ui.lastFrame, `call ${frozenAt + 1}`);
+  t.pass('r asks again, frozen or not');
+  fail = true;
+  ui.stdin.write('r');
+  await frameWith(ui.lastFrame, `${http}: boom`);
+  ui.stdin.write('q');
+  const closed = await frameWith(ui.lastFrame, 'TOPIC / CHANNEL');
+  t.notMatch(closed, /next messages/, 'q closes the view and the dashboard stays');
 });

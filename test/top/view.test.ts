@@ -78,6 +78,23 @@ t.test('s cycles the sort, space freezes, ? shows help, q quits', async (t) => {
   t.same(run([{ input: 'c', ctrl: true }]).effects, [{ kind: 'quit' }]);
 });
 
+t.test('v opens the next messages of the selected topic or channel; r asks again; Esc, v and q close it', async (t) => {
+  t.same(run(['v']).v.peek, { target: { topic: 'alpha', nodes: ['n:4151'] }, round: 0 }, 'a topic');
+  const open = run(['j', 'v']).v;
+  t.same(open.peek, { target: { topic: 'alpha', channel: 'a1', nodes: ['n:4151'] }, round: 0 }, 'a channel');
+  t.equal(run(['r', 'r'], open).v.peek?.round, 2, 'r: each press asks again');
+  for (const close of ['v', 'q', { escape: true }] as const) {
+    const r = run([close], open);
+    t.equal(r.v.peek, null, `${JSON.stringify(close)} closes it`);
+    t.same(r.effects, [], 'and q does not quit from the view');
+  }
+  t.equal(run(['j', 'j', 'x'], open).v.cursor, 1, 'other keys do nothing while it is open');
+  t.ok(run([' '], open).v.frozen, 'but space freezes, to read the messages');
+  const consumers = { ...initialView, stack: [{ kind: 'channel', topic: 'alpha', channel: 'a2' }] } as ViewState;
+  t.same(run(['v'], consumers).v.peek?.target, { topic: 'alpha', channel: 'a2', nodes: ['n:4151'] }, "on a channel's consumers: that channel");
+  t.same(run([{ ctrl: true, input: 'c' }], open).effects, [{ kind: 'quit' }], 'Ctrl-C still quits');
+});
+
 t.test('a key press ends a message: the key hints come back', async (t) => {
   const cancelled = run(['e', 'n']).v;
   t.equal(cancelled.message, 'cancelled');
@@ -118,7 +135,7 @@ t.test('header notes: nodes down and lookupds down, each on a line, capped', asy
 t.test('key hints fit the width; rows are shown a page at a time', async (t) => {
   for (const w of [40, 60, 80, 100, 120]) t.ok([...keyHints(w)].length <= w, `hints fit ${w} columns`);
   t.match(keyHints(40), /\? help · q quit$/, 'help and quit stay');
-  t.equal(keyHints(200), '↑↓ move · Enter open · / filter · s sort · p pause · e empty · d delete · space freeze · ? help · q quit');
+  t.equal(keyHints(200), '↑↓ move · Enter open · / filter · s sort · p pause · e empty · d delete · v messages · space freeze · ? help · q quit');
   t.match(keyHints(60, '11–20 of 25'), /^11–20 of 25 · /);
   t.same(pageOf(5, 4, 10), { start: 0, end: 5 }, 'all rows when they fit');
   t.same(pageOf(25, 9, 10), { start: 0, end: 10 });

@@ -6,14 +6,17 @@ import { Box, Text, useApp, useInput } from 'ink';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { runAction } from '../actions.js';
 import type { TopModel } from '../model.js';
+import { peekTarget, type PeekNode } from '../peek.js';
 import type { Poller } from '../poller.js';
-import { describeTarget, emptyText, headerNotes, initialView, keyHints, lines as linesOf, pageOf, press, screen, type Target, type ActionKind, type ViewState } from '../view.js';
+import { describeTarget, emptyText, PEEK_HINTS, headerNotes, initialView, keyHints, lines as linesOf, pageOf, press, screen, type Target, type ActionKind, type ViewState } from '../view.js';
 import { ChannelScreen } from './channel-screen.js';
+import { PeekScreen } from './peek-screen.js';
 import { Header } from './header.js';
 import { Help } from './help.js';
 import { TopicScreen } from './topic-screen.js';
 import { TopicsScreen } from './topics-screen.js';
 import { useSnapshots } from './use-snapshots.js';
+import { usePeek } from './use-peek.js';
 import { useTerminalSize } from './use-terminal-size.js';
 
 export interface AppProps {
@@ -21,6 +24,8 @@ export interface AppProps {
   poller: Poller;
   /** how actions reach nsqd (tests may pass their own) */
   act?: (action: ActionKind, target: Target) => Promise<string>;
+  /** how `v` peeks at a target's nodes, n messages each (tests may pass their own) */
+  peek?: (target: Target, n: number) => Promise<PeekNode[]>;
   /** the name filter to start with (--filter), as if typed after `/` and kept with Enter */
   filter?: string;
   /** mark the selected row with `>`: for a terminal that shows no styles (no reverse video) */
@@ -29,14 +34,19 @@ export interface AppProps {
   messageMs?: number;
 }
 
-const APP_DEFAULTS = { act: runAction, filter: '', marker: false, messageMs: 5000 } satisfies Partial<AppProps>;
+const APP_DEFAULTS = { act: runAction, peek: (target: Target, n: number) => peekTarget(target, n), filter: '', marker: false, messageMs: 5000 } satisfies Partial<AppProps>;
 
 export function App(props: AppProps): React.JSX.Element {
-  const { model, poller, act, filter, marker, messageMs } = { ...APP_DEFAULTS, ...props };
+  const { model, poller, act, peek, filter, marker, messageMs } = { ...APP_DEFAULTS, ...props };
   const { exit } = useApp();
   const [view, setView] = useState<ViewState>(() => ({ ...initialView, filter }));
-  useSnapshots(poller, model, view.frozen);
+  const version = useSnapshots(poller, model, view.frozen);
   const { columns: width, rows: height } = useTerminalSize();
+  const notes = headerNotes(model, height === undefined ? Infinity : Math.max(1, Math.floor(height / 3)));
+  // the lines around a table: the header's first line, the footer, a screen's title, the table's head
+  const fixed = 2 + 1 + 1;
+  const peekHeight = height === undefined ? 12 : Math.max(1, height - fixed - notes.length);
+  const peeked = usePeek(view.peek, version, peekHeight, peek);
 
   const current = useRef(view);
   current.current = view;
@@ -88,10 +98,9 @@ export function App(props: AppProps): React.JSX.Element {
   const all = linesOf(view, model);
   const selected = Math.min(view.cursor, Math.max(0, all.length - 1));
   const s = screen(view);
-  // the lines around the table: the header's first line, the footer, a screen's title, the table's head
-  const fixed = 2 + (s.kind === 'topics' ? 0 : 1) + 1;
-  const notes = headerNotes(model, height === undefined ? Infinity : Math.max(1, Math.floor(height / 3)));
-  const page = pageOf(all.length, selected, height === undefined ? all.length : Math.max(1, height - fixed - notes.length));
+  // the topics screen has no title line
+  const tableFixed = s.kind === 'topics' ? fixed - 1 : fixed;
+  const page = pageOf(all.length, selected, height === undefined ? all.length : Math.max(1, height - tableFixed - notes.length));
   const where = page.start > 0 || page.end < all.length ? `${page.start + 1}–${page.end} of ${all.length}` : '';
   const shown = { lines: all, selected, width, page, marker, empty: emptyText(view, model) };
   return (
@@ -100,6 +109,8 @@ export function App(props: AppProps): React.JSX.Element {
       <Box flexDirection="column" flexGrow={1} overflow="hidden">
         {view.help ? (
           <Help />
+        ) : view.peek !== null ? (
+          <PeekScreen target={view.peek.target} lines={peeked} height={peekHeight} />
         ) : s.kind === 'topics' ? (
           <TopicsScreen {...shown} />
         ) : s.kind === 'topic' ? (
@@ -118,9 +129,10 @@ export function App(props: AppProps): React.JSX.Element {
         </Text>
       ) : (
         <Text dimColor wrap="truncate-end">
-          {keyHints(width, where)}
+          {view.peek !== null ? PEEK_HINTS : keyHints(width, where)}
         </Text>
       )}
     </Box>
   );
 }
+

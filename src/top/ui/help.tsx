@@ -14,6 +14,7 @@ export const KEYS: [string, string][] = [
   ['p', 'pause or unpause the selected row'],
   ['e', 'empty the selected row (asks first)'],
   ['d', 'delete the selected row (asks first)'],
+  ['v', 'next messages of the selected row'],
   ['space', 'freeze or resume updates'],
   ['?', 'this help'],
   ['q  Ctrl-C', 'quit'],
