@@ -124,13 +124,14 @@ function channelStats(ch: Channel, includeClients: boolean): ChannelStats {
     message_count: ch.messageCount,
     requeue_count: ch.requeueCount,
     timeout_count: ch.timeoutCount,
-    max_attempts: ch.effectiveMaxAttempts,
-    dead_letter_topic: ch.effectiveDeadLetterTopic,
-    dead_lettered_count: ch.deadLetteredCount,
     client_count: ch.clients.length,
     clients: includeClients ? ch.clients.map((c) => clientStats(c, c.pubCounts.size > 0)) : null,
     paused: ch.paused,
     e2e_processing_latency: ch.e2eLatency.result(),
+    // not in nsqd: after its fields, which keep nsqd's order (docs/dead-letters.md)
+    max_attempts: ch.effectiveMaxAttempts,
+    dead_letter_topic: ch.effectiveDeadLetterTopic,
+    dead_lettered_count: ch.deadLetteredCount,
   };
 }
 
