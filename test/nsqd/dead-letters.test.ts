@@ -3,6 +3,7 @@
 // over POST /channel/config, kept in nsqd.dat; errors; a failing dead-letter publish keeps the message.
 // Consumers are our client and nsqjs; a control without a limit shows the message keeps cycling.
 
+import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -267,8 +268,13 @@ t.test('a failing dead-letter publish keeps the message in the channel (delivere
   t.equal((await channelStats(n, 'jobs', 'work'))?.dead_lettered_count, 1);
 });
 
-t.test('stats text, /metrics and the durable refusal', async (t) => {
-  const n = await startNsqd(t, { maxAttempts: 1 });
+t.test('stats text, /metrics, statsd and the durable refusal', async (t) => {
+  const udp = createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+  t.teardown(() => udp.close());
+  const packets: string[] = [];
+  udp.on('message', (m) => packets.push(m.toString()));
+  const n = await startNsqd(t, { maxAttempts: 1, statsdAddress: `127.0.0.1:${udp.address().port}`, statsdInterval: 100, broadcastAddress: '10.0.0.1' });
   const seen = await requeuer(t, n, 'm', 'c');
   await publish(t, n, 'm', 'x');
   await waitFor('moved', () => n.getExistingTopic('m.dead')?.depth === 1);
@@ -277,6 +283,9 @@ t.test('stats text, /metrics and the durable refusal', async (t) => {
   t.match(text, /\[c\s*\].* timeout: 0\s+dead: 1\s+msgs:/, 'text /stats shows the count');
   const metrics = await (await fetch(`${httpBase(n)}/metrics`)).text();
   t.match(metrics, /nsq_channel_dead_lettered_total\{topic="m",channel="c"\} 1/);
+  const line = `nsq.10_0_0_1_${n.httpEndpoint.port}.topic.m.channel.c.dead_lettered_count:1|c`;
+  await waitFor('the statsd counter', () => packets.join('\n').split('\n').includes(line));
+  t.pass('statsd: a dead_lettered_count counter');
 
   await t.rejects(startNsqd(t, { durable: true, maxAttempts: 3 }), /--max-attempts is not supported with --durable/);
   const d = await startNsqd(t, { durableTopics: ['pay.*'] });
