@@ -241,6 +241,9 @@ function checkGrant(ctx: Ctx, need: NonNullable<Route['auth']>, state: AuthState
     const channel = ctx.query.get('channel');
     if (channel === null) return;
     ok = state.allowsAdmin(topic, channel);
+    // /channel/config sends messages into another topic: the bearer must be allowed to publish there
+    const dead = ctx.query.get('dead_letter_topic');
+    if (ok && dead !== null) ok = state.allows(dead, '');
   } else {
     // a topic route acts on the topic's channels too (delete, pause): each of them must be granted,
     // and the topic itself as a publish is (a channel pattern that matches "", such as .*)

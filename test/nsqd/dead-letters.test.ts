@@ -13,6 +13,7 @@ import { Consumer } from '../../src/client/consumer.js';
 import type { Message } from '../../src/client/connection.js';
 import { Producer } from '../../src/client/producer.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
+import { startAuthd } from '../helpers/authd.js';
 import { startNsqd, tempDir, type Teardown } from '../helpers/nsqd.js';
 import { channelStats, httpBase, waitFor } from '../helpers/stats.js';
 
@@ -298,4 +299,23 @@ t.test('stats text, /metrics, statsd and the durable refusal', async (t) => {
   const r2 = await post(d, '/channel/config?topic=plain&channel=c&max_attempts=3&dead_letter_topic=pay.dead');
   t.same([r2.status, JSON.parse(r2.text)], [400, { message: 'DURABLE_NOT_SUPPORTED' }], 'a durable dead-letter topic refuses');
   await ok(d, '/channel/config?topic=plain&channel=c&max_attempts=3');
+});
+
+t.test('--auth-http-api: /channel/config is authorized as the /channel/* routes, and a dead_letter_topic needs publish on it', async (t) => {
+  const admin = { ttl: 3600, identity: 'a', authorizations: [{ topic: '^orders$', channels: ['.*'], permissions: ['publish', 'subscribe'] }] };
+  const both = { ttl: 3600, identity: 'b', authorizations: [...admin.authorizations, { topic: '^failed$', channels: ['.*'], permissions: ['publish'] }] };
+  const authd = await startAuthd(t, { admin, both, reader: { ttl: 3600, identity: 'r', authorizations: [{ topic: '^orders$', channels: ['.*'], permissions: ['subscribe'] }] } });
+  const n = await startNsqd(t, { authHttpAddresses: [authd.address], authHttpApi: true });
+  n.getTopic('orders').getChannel('c');
+  const call = async (path: string, secret?: string): Promise<[number, string]> => {
+    const res = await fetch(`${httpBase(n)}${path}`, { method: 'POST', headers: secret === undefined ? {} : { authorization: `Bearer ${secret}` } });
+    return [res.status, await res.text()];
+  };
+  t.same(await call('/channel/config?topic=orders&channel=c&max_attempts=2'), [401, '{"message":"AUTH_REQUIRED"}'], 'no bearer');
+  t.same(await call('/channel/config?topic=orders&channel=c&max_attempts=2', 'reader'), [403, '{"message":"UNAUTHORIZED"}'], 'subscribe only');
+  t.same((await call('/channel/config?topic=orders&channel=c&max_attempts=2', 'admin'))[0], 200, 'both permissions on the channel');
+  t.same(await call('/channel/config?topic=orders&channel=c&dead_letter_topic=failed', 'admin'), [403, '{"message":"UNAUTHORIZED"}'], 'no publish on the dead-letter topic');
+  t.same((await call('/channel/config?topic=orders&channel=c&dead_letter_topic=failed', 'both'))[0], 200, 'publish on it granted');
+  const s = await channelStats(n, 'orders', 'c');
+  t.same([s?.max_attempts, s?.dead_letter_topic], [2, 'failed']);
 });
