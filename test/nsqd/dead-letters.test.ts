@@ -289,6 +289,7 @@ t.test('stats text, /metrics, statsd and the durable refusal', async (t) => {
   t.pass('statsd: a dead_lettered_count counter');
 
   await t.rejects(startNsqd(t, { durable: true, maxAttempts: 3 }), /--max-attempts is not supported with --durable/);
+  await t.rejects(startNsqd(t, { maxAttempts: 65536 }), /--max-attempts=65536 must be between 0 and 65535/);
   const d = await startNsqd(t, { durableTopics: ['pay.*'] });
   await ok(d, '/topic/create?topic=pay.in');
   await ok(d, '/channel/create?topic=pay.in&channel=c');
