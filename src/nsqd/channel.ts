@@ -36,7 +36,7 @@ export class Channel {
   /** POST /channel/config (kept in nsqd.dat): null = the server's --max-attempts, and `<topic>.dead` */
   maxAttempts: number | null = null;
   deadLetterTopic: string | null = null;
-  /** the default dead-letter name was invalid: said once (docs/dead-letters.md) */
+  /** the dead-letter topic cannot be used (a bad name, durable mode): said once (docs/dead-letters.md) */
   #badDeadLetterLogged = false;
 
   messageCount = 0;
@@ -121,8 +121,10 @@ export class Channel {
   #deadLetter(msg: Message): boolean {
     const nsqd = this.topic.nsqd;
     const name = this.effectiveDeadLetterTopic;
-    if (!isValidTopicName(name) || isEphemeral(name) || name === this.topic.name) {
-      if (!this.#badDeadLetterLogged) nsqd.logger.error(`CHANNEL(${this.topic.name}:${this.name}): cannot dead-letter to "${name}": not a usable topic name; messages past max attempts are requeued`);
+    // durable: a setting kept in nsqd.dat from a plain-mode run; the move is not atomic there yet
+    const why = !isValidTopicName(name) || isEphemeral(name) || name === this.topic.name ? 'not a usable topic name' : this.#acks !== null || nsqd.isDurableTopic(name) ? 'dead letters are plain mode only' : null;
+    if (why !== null) {
+      if (!this.#badDeadLetterLogged) nsqd.logger.error(`CHANNEL(${this.topic.name}:${this.name}): cannot dead-letter to "${name}": ${why}; messages past max attempts are requeued`);
       this.#badDeadLetterLogged = true;
       return false;
     }

@@ -320,3 +320,19 @@ t.test('--auth-http-api: /channel/config is authorized as the /channel/* routes,
   const s = await channelStats(n, 'orders', 'c');
   t.same([s?.max_attempts, s?.dead_letter_topic], [2, 'failed']);
 });
+
+t.test('a setting kept from a plain-mode run does nothing on a durable restart: the message keeps cycling', async (t) => {
+  const dir = tempDir(t);
+  const a = await startNsqd(t, { dataPath: dir });
+  await ok(a, '/topic/create?topic=d');
+  await ok(a, '/channel/create?topic=d&channel=c');
+  await ok(a, '/channel/config?topic=d&channel=c&max_attempts=1');
+  await a.stop();
+  const b = await startNsqd(t, { dataPath: dir, durable: true });
+  t.equal((await channelStats(b, 'd', 'c'))?.max_attempts, 1, 'the setting is read');
+  const seen = await requeuer(t, b, 'd', 'c');
+  await publish(t, b, 'd', 'x');
+  await waitFor('three deliveries', () => seen.length >= 3);
+  t.same(seen.slice(0, 3), [1, 2, 3]);
+  t.equal(b.getExistingTopic('d.dead'), undefined, 'nothing moved');
+});
