@@ -336,3 +336,18 @@ t.test('a setting kept from a plain-mode run does nothing on a durable restart: 
   t.same(seen.slice(0, 3), [1, 2, 3]);
   t.equal(b.getExistingTopic('d.dead'), undefined, 'nothing moved');
 });
+
+t.test('a consumer that disconnects holding a message at the limit: the message moves (nsqjs)', async (t) => {
+  const n = await startNsqd(t, { maxAttempts: 1 });
+  const reader = new nsq.Reader('gone', 'c', { nsqdTCPAddresses: [tcp(n)], maxInFlight: 1 });
+  t.teardown(() => reader.close());
+  const got = new Promise<number>((resolve) => reader.on('message', (m: NsqjsMessage) => resolve(m.attempts)));
+  reader.connect();
+  await waitFor('subscribed', () => n.getExistingTopic('gone')?.getExistingChannel('c')?.clients.length === 1);
+  await publish(t, n, 'gone', 'held');
+  t.equal(await got, 1);
+  reader.close();
+  await waitFor('moved', () => n.getExistingTopic('gone.dead')?.depth === 1);
+  const s = await channelStats(n, 'gone', 'c');
+  t.same([s?.depth, s?.requeue_count, s?.dead_lettered_count], [0, 1, 1]);
+});
