@@ -503,10 +503,14 @@ function channelConfig(ctx: Ctx): Result {
     max = /^\d{1,5}$/.test(maxText) ? Number(maxText) : -1;
     if (!isMaxAttempts(max)) throw new HttpError(400, 'INVALID_ARG_MAX_ATTEMPTS');
   }
-  const dead = ctx.query.get('dead_letter_topic') ?? ch.deadLetterTopic;
+  const usable = (name: string): boolean => isValidTopicName(name) && !isEphemeral(name) && name !== ch.topic.name;
+  const given = ctx.query.get('dead_letter_topic');
+  if (given !== null && !usable(given)) throw new HttpError(400, 'INVALID_ARG_DEAD_LETTER_TOPIC');
+  const dead = given ?? ch.deadLetterTopic;
   const deadName = dead ?? `${ch.topic.name}.dead`;
-  if (!isValidTopicName(deadName) || isEphemeral(deadName) || deadName === ch.topic.name) throw new HttpError(400, 'INVALID_ARG_DEAD_LETTER_TOPIC');
   const effective = max ?? nsqd.options.maxAttempts;
+  // a default <topic>.dead over 64 characters: only a problem while a limit is set
+  if (effective > 0 && !usable(deadName)) throw new HttpError(400, 'INVALID_ARG_DEAD_LETTER_TOPIC');
   // the journal cannot move a message atomically yet: refused rather than half-atomic
   if (effective > 0 && (nsqd.isDurableTopic(ch.topic.name) || nsqd.isDurableTopic(deadName))) throw new HttpError(400, 'DURABLE_NOT_SUPPORTED');
   ch.maxAttempts = max;

@@ -237,6 +237,8 @@ t.test('POST /channel/config: bad values are 400, unknown topic or channel 404, 
   }
   const s = await channelStats(n, 't', 'c');
   t.same([s?.max_attempts, s?.dead_letter_topic], [0, 't.dead'], 'unchanged');
+  await ok(n, `/channel/config?topic=${long}&channel=c&max_attempts=0`);
+  t.pass('max_attempts=0 on a long topic needs no dead-letter name');
   await ok(n, `/channel/config?topic=${long}&channel=c&max_attempts=2&dead_letter_topic=short.dead`);
   t.equal((await channelStats(n, long, 'c'))?.max_attempts, 2, 'a long topic works with a dead-letter name of its own');
 });
