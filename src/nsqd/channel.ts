@@ -2,7 +2,8 @@
 // Owns the queued messages, the deferred heap, and the delivery pump that spreads messages over
 // ready consumers. In-flight messages live with the consumer that holds them (client.ts).
 
-import { isEphemeral } from '../protocol/names.js';
+import { messageIdToString } from '../protocol/message-id.js';
+import { isEphemeral, isValidTopicName } from '../protocol/names.js';
 import type { Client } from './client.js';
 import { Message, MSG_DEFERRED, MSG_DONE, MSG_QUEUED, NO_DEADLINE, nowNanos } from './message.js';
 import { DeferredHeap } from './pqueue.js';
@@ -32,8 +33,15 @@ export class Channel {
   /** the first message ID of the topic that belongs to this channel (kept in nsqd.dat) */
   startId: number;
 
+  /** POST /channel/config (kept in nsqd.dat): null = the server's --max-attempts, and `<topic>.dead` */
+  maxAttempts: number | null = null;
+  deadLetterTopic: string | null = null;
+  /** the dead-letter topic cannot be used (a bad name, durable mode): said once (docs/dead-letters.md) */
+  #badDeadLetterLogged = false;
+
   messageCount = 0;
   requeueCount = 0;
+  deadLetteredCount = 0;
   timeoutCount = 0;
   inFlightCount = 0;
   readonly e2eLatency: LatencyStream;
@@ -84,12 +92,52 @@ export class Channel {
     this.pump();
   }
 
-  /** Back into the queue after a timeout, a REQ without delay, or the end of a deferral. */
+  /** The limit in force: this channel's own, else the server's; 0 = unlimited. */
+  get effectiveMaxAttempts(): number {
+    return this.maxAttempts ?? this.topic.nsqd.options.maxAttempts;
+  }
+
+  get effectiveDeadLetterTopic(): string {
+    return this.deadLetterTopic ?? `${this.topic.name}.dead`;
+  }
+
+  /**
+   * Back into the queue after a timeout, a REQ without delay, the end of a deferral or a consumer
+   * leaving: the one way back, so the dead-letter check is here only (docs/dead-letters.md).
+   */
   #requeue(msg: Message): void {
+    const max = this.maxAttempts ?? this.topic.nsqd.options.maxAttempts;
+    if (max > 0 && msg.attempts >= max && this.#deadLetter(msg)) return;
     msg.state = MSG_QUEUED;
     msg.owner = null;
     msg.deadline = NO_DEADLINE;
     if (!this.#queue.pushMessage(msg)) msg.state = MSG_DONE;
+  }
+
+  /**
+   * Publishes `msg`'s body to the dead-letter topic as a new message, through the same path as PUB.
+   * False (the message stays here, delivered again) when the name is invalid or the publish fails.
+   */
+  #deadLetter(msg: Message): boolean {
+    const nsqd = this.topic.nsqd;
+    const name = this.effectiveDeadLetterTopic;
+    // durable: a setting kept in nsqd.dat from a plain-mode run; the move is not atomic there yet
+    const why = !isValidTopicName(name) || isEphemeral(name) || name === this.topic.name ? 'not a usable topic name' : this.#acks !== null || nsqd.isDurableTopic(name) ? 'dead letters are plain mode only' : null;
+    if (why !== null) {
+      if (!this.#badDeadLetterLogged) nsqd.logger.error(`CHANNEL(${this.topic.name}:${this.name}): cannot dead-letter to "${name}": ${why}; messages past max attempts are requeued`);
+      this.#badDeadLetterLogged = true;
+      return false;
+    }
+    try {
+      nsqd.publish(() => nsqd.getTopic(name).publish(msg.body, msg.bodyStart, msg.bodyLength));
+    } catch (err) {
+      nsqd.logger.error(`CHANNEL(${this.topic.name}:${this.name}): failed to dead-letter message ${messageIdToString(msg.id)} to ${name} - ${(err as Error).message}`);
+      return false;
+    }
+    msg.state = MSG_DONE;
+    msg.owner = null;
+    this.deadLetteredCount++;
+    return true;
   }
 
   /** a publish in progress holds this channel's delivery back until it ends (NSQD.publish) */

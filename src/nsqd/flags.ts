@@ -62,6 +62,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'min-output-buffer-timeout': { key: 'minOutputBufferTimeout', kind: 'duration', describe: 'minimum client configurable duration of time between flushing to a client' },
   'output-buffer-timeout': { key: 'outputBufferTimeout', kind: 'duration', describe: 'default duration of time between flushing data to clients' },
   'max-channel-consumers': { key: 'maxChannelConsumers', kind: 'int', describe: 'maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)' },
+  'max-attempts': { key: 'maxAttempts', kind: 'int', describe: 'deliveries of a message before it is moved to the dead-letter topic <topic>.dead instead of delivered again (0 = unlimited; per channel: POST /channel/config; not in nsqd)' },
   deflate: { key: 'deflate', kind: 'bool', describe: 'enable deflate feature negotiation (client compression)' },
   'max-deflate-level': { key: 'maxDeflateLevel', kind: 'int', describe: 'max deflate compression level a client can negotiate (> values == > nsqd CPU usage)' },
   snappy: { key: 'snappy', kind: 'bool', describe: 'enable snappy feature negotiation (client compression)' },

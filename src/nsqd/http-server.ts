@@ -4,7 +4,8 @@ import { answerClientError, EMPTY, HttpError, MAX_HEADER_BYTES, parseQuery, send
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { NSQ_VERSION } from '../protocol/constants.js';
-import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import { isEphemeral, isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import { isMaxAttempts } from './metadata.js';
 import { isLogLevel } from '../util/log.js';
 import { configValue, CONFIG_KEYS } from './config.js';
 import { checkMpubBody } from '../protocol/mpub.js';
@@ -66,6 +67,7 @@ const ROUTES: Route[] = [
   { methods: ['POST'], path: '/channel/empty', handler: channelEmpty, log: true, auth: 'channel' },
   { methods: ['POST'], path: '/channel/pause', handler: channelPause, log: true, auth: 'channel' },
   { methods: ['POST'], path: '/channel/unpause', handler: channelPause, log: true, auth: 'channel' },
+  { methods: ['POST'], path: '/channel/config', handler: channelConfig, log: true, auth: 'channel' },
   // bodies are what consuming gives: authorized as the routes acting on the same topic or channel (docs/peek.md)
   { methods: ['GET'], path: '/topic/peek', handler: topicPeek, log: true, auth: 'topic' },
   { methods: ['GET'], path: '/channel/peek', handler: channelPeek, log: true, auth: 'channel' },
@@ -239,6 +241,9 @@ function checkGrant(ctx: Ctx, need: NonNullable<Route['auth']>, state: AuthState
     const channel = ctx.query.get('channel');
     if (channel === null) return;
     ok = state.allowsAdmin(topic, channel);
+    // /channel/config sends messages into another topic: the bearer must be allowed to publish there
+    const dead = ctx.query.get('dead_letter_topic');
+    if (ok && dead !== null) ok = state.allows(dead, '');
   } else {
     // a topic route acts on the topic's channels too (delete, pause): each of them must be granted,
     // and the topic itself as a publish is (a channel pattern that matches "", such as .*)
@@ -483,6 +488,36 @@ function channelPause(ctx: Ctx): Result {
   if (ctx.path.includes('unpause')) ch.unpause();
   else ch.pause();
   return recorded(ctx);
+}
+
+/**
+ * POST /channel/config: the channel's dead-letter settings (docs/dead-letters.md); both parameters
+ * optional, all checked before anything changes. Answers the settings in force.
+ */
+function channelConfig(ctx: Ctx): Result {
+  const ch = existingChannel(ctx);
+  const nsqd = ctx.nsqd;
+  const maxText = ctx.query.get('max_attempts');
+  let max = ch.maxAttempts;
+  if (maxText !== null) {
+    max = /^\d{1,5}$/.test(maxText) ? Number(maxText) : -1;
+    if (!isMaxAttempts(max)) throw new HttpError(400, 'INVALID_ARG_MAX_ATTEMPTS');
+  }
+  const usable = (name: string): boolean => isValidTopicName(name) && !isEphemeral(name) && name !== ch.topic.name;
+  const given = ctx.query.get('dead_letter_topic');
+  if (given !== null && !usable(given)) throw new HttpError(400, 'INVALID_ARG_DEAD_LETTER_TOPIC');
+  const dead = given ?? ch.deadLetterTopic;
+  const deadName = dead ?? `${ch.topic.name}.dead`;
+  const effective = max ?? nsqd.options.maxAttempts;
+  // a default <topic>.dead over 64 characters: only a problem while a limit is set
+  if (effective > 0 && !usable(deadName)) throw new HttpError(400, 'INVALID_ARG_DEAD_LETTER_TOPIC');
+  // the journal cannot move a message atomically yet: refused rather than half-atomic
+  if (effective > 0 && (nsqd.isDurableTopic(ch.topic.name) || nsqd.isDurableTopic(deadName))) throw new HttpError(400, 'DURABLE_NOT_SUPPORTED');
+  ch.maxAttempts = max;
+  ch.deadLetterTopic = dead;
+  nsqd.metadataChanged();
+  recorded(ctx);
+  return { topic: ch.topic.name, channel: ch.name, max_attempts: ch.effectiveMaxAttempts, dead_letter_topic: ch.effectiveDeadLetterTopic };
 }
 
 /** `n` of a peek: 1 to PEEK_MAX, 10 when not given. */

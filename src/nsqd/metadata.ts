@@ -15,6 +15,9 @@ export interface ChannelMeta {
   paused: boolean;
   /** the first message ID of the topic that belongs to the channel (durable mode's recovery); nsqd ignores it */
   start_id?: number;
+  /** POST /channel/config (docs/dead-letters.md): present only when the channel has its own value; nsqd ignores them */
+  max_attempts?: number;
+  dead_letter_topic?: string;
 }
 
 export interface TopicMeta {
@@ -50,6 +53,8 @@ export function readMetadata(dataPath: string): TopicMeta[] {
       if (typeof c?.['name'] !== 'string' || !isValidChannelName(c['name'])) continue;
       const meta: ChannelMeta = { name: c['name'], paused: c['paused'] === true };
       if (typeof c['start_id'] === 'number' && Number.isSafeInteger(c['start_id'])) meta.start_id = c['start_id'];
+      if (isMaxAttempts(c['max_attempts'])) meta.max_attempts = c['max_attempts'];
+      if (typeof c['dead_letter_topic'] === 'string' && isValidTopicName(c['dead_letter_topic'])) meta.dead_letter_topic = c['dead_letter_topic'];
       channels.push(meta);
     }
     const meta: TopicMeta = { name: t['name'], paused: t['paused'] === true, channels };
@@ -57,6 +62,11 @@ export function readMetadata(dataPath: string): TopicMeta[] {
     topics.push(meta);
   }
   return topics;
+}
+
+/** A channel's max_attempts: an integer 0..65535 (attempts are a 16-bit field on the wire). */
+export function isMaxAttempts(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535;
 }
 
 export function writeMetadata(dataPath: string, topics: TopicMeta[]): void {

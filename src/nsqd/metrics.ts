@@ -24,6 +24,7 @@ export function prometheusText(nsqd: NSQD): string {
   const messages = f('nsq_channel_messages_total', 'messages put into the channel', 'counter');
   const requeued = f('nsq_channel_requeued_total', 'messages requeued', 'counter');
   const timedOut = f('nsq_channel_timed_out_total', 'messages that timed out in flight', 'counter');
+  const deadLettered = f('nsq_channel_dead_lettered_total', 'messages moved to the dead-letter topic past max attempts', 'counter');
   const consumers = f('nsq_channel_consumers', 'consumers subscribed to the channel', 'gauge');
   const paused = f('nsq_channel_paused', '1 while the channel is paused', 'gauge');
   for (const t of nsqd.topics.values()) {
@@ -41,6 +42,7 @@ export function prometheusText(nsqd: NSQD): string {
       messages.samples.push([cl, c.messageCount]);
       requeued.samples.push([cl, c.requeueCount]);
       timedOut.samples.push([cl, c.timeoutCount]);
+      deadLettered.samples.push([cl, c.deadLetteredCount]);
       consumers.samples.push([cl, c.clients.length]);
       paused.samples.push([cl, c.paused ? 1 : 0]);
     }
@@ -78,7 +80,7 @@ export function prometheusText(nsqd: NSQD): string {
     replication.push(inSync, needed, lag, lagMsgs, linkUp, taken);
   }
   let out = '';
-  for (const fam of [topicDepth, topicBackend, topicMessages, topicPaused, depth, backend, inFlight, deferred, messages, requeued, timedOut, consumers, paused, clients, up, rss, heap, start, ...replication]) {
+  for (const fam of [topicDepth, topicBackend, topicMessages, topicPaused, depth, backend, inFlight, deferred, messages, requeued, timedOut, deadLettered, consumers, paused, clients, up, rss, heap, start, ...replication]) {
     out += `# HELP ${fam.name} ${fam.help}\n# TYPE ${fam.name} ${fam.type}\n`;
     for (const [labels, value] of fam.samples) out += `${fam.name}${labels === '' ? '' : `{${labels}}`} ${value}\n`;
   }

@@ -21,7 +21,7 @@ import { buildReplicaTls, buildTls, type NsqdTls } from './tls.js';
 import type { ClientTls } from '../client/connection.js';
 import { Lookup } from './lookup.js';
 import { isValidChannelName } from '../protocol/names.js';
-import { lockDataPath, readMetadata, writeMetadata, type TopicMeta } from './metadata.js';
+import { lockDataPath, readMetadata, writeMetadata, type ChannelMeta, type TopicMeta } from './metadata.js';
 import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { createTcpServer } from './tcp-server.js';
@@ -155,6 +155,9 @@ export class NSQD {
     if (o.replicaAddresses.length > 0) this.replicaTls = buildReplicaTls(o);
     if (o.authHttpApi && o.authHttpAddresses.length === 0) throw new UserError('cannot authorize the HTTP API (--auth-http-api) without --auth-http-address', 'E_AUTH_CONFIG', 1);
     if (o.replicationFactor > 1 && this.durability === null) throw new UserError('--replication-factor above 1 needs --durable or --durable-topic: only durable topics are replicated', 'E_BAD_OPTIONS', 2);
+    if (o.maxAttempts < 0 || o.maxAttempts > 65535) throw new UserError(`--max-attempts=${o.maxAttempts} must be between 0 and 65535`, 'E_BAD_OPTIONS', 2);
+    // moving a message atomically in the journal is not built: refused rather than half-atomic (docs/dead-letters.md)
+    if (o.maxAttempts > 0 && this.durability !== null) throw new UserError('--max-attempts is not supported with --durable or --durable-topic (dead letters are plain mode only)', 'E_BAD_OPTIONS', 2);
     if (o.replicaAddresses.length > 0 && this.durability === null) throw new UserError('--replica-address needs --durable or --durable-topic: only durable topics are replicated', 'E_BAD_OPTIONS', 2);
     if (o.replicationFactor - 1 > o.replicaAddresses.length) {
       throw new UserError(`--replication-factor=${o.replicationFactor} needs at least ${o.replicationFactor - 1} --replica-address (${o.replicaAddresses.length} given)`, 'E_BAD_OPTIONS', 2);
@@ -208,6 +211,8 @@ export class NSQD {
           if (c.name.endsWith('#ephemeral')) continue;
           const ch = topic.getChannel(c.name);
           ch.startId = c.start_id ?? 0;
+          if (c.max_attempts !== undefined) ch.maxAttempts = c.max_attempts;
+          if (c.dead_letter_topic !== undefined) ch.deadLetterTopic = c.dead_letter_topic;
           if (c.paused) ch.pause();
         }
         if (t.paused) topic.pause();
@@ -263,7 +268,7 @@ export class NSQD {
       if (t.ephemeral) continue;
       // start_id only matters to durable recovery; plain mode writes exactly nsqd's file
       const durable = this.durability !== null;
-      const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => (durable ? { name: c.name, paused: c.paused, start_id: c.startId } : { name: c.name, paused: c.paused }));
+      const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => deadLetterMeta(c, durable ? { name: c.name, paused: c.paused, start_id: c.startId } : { name: c.name, paused: c.paused }));
       topics.push(durable && t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels });
     }
     writeMetadata(this.dataPath, topics);
@@ -645,3 +650,9 @@ export class NSQD {
   }
 }
 
+/** A channel's own dead-letter settings (docs/dead-letters.md), on its nsqd.dat entry only when set. */
+function deadLetterMeta(c: Channel, meta: ChannelMeta): ChannelMeta {
+  if (c.maxAttempts !== null) meta.max_attempts = c.maxAttempts;
+  if (c.deadLetterTopic !== null) meta.dead_letter_topic = c.deadLetterTopic;
+  return meta;
+}

@@ -66,6 +66,8 @@ export interface NsqdOptions {
   minOutputBufferTimeout: number;
   outputBufferTimeout: number;
   maxChannelConsumers: number;
+  /** --max-attempts: deliveries before a message goes to its dead-letter topic; 0 = unlimited (docs/dead-letters.md) */
+  maxAttempts: number;
   maxDeflateLevel: number;
   deflate: boolean;
   snappy: boolean;
@@ -146,6 +148,7 @@ export function defaultOptions(): NsqdOptions {
     minOutputBufferTimeout: 25,
     outputBufferTimeout: 250,
     maxChannelConsumers: 0,
+    maxAttempts: 0,
     maxDeflateLevel: 6,
     deflate: true,
     snappy: true,

@@ -128,6 +128,10 @@ function channelStats(ch: Channel, includeClients: boolean): ChannelStats {
     clients: includeClients ? ch.clients.map((c) => clientStats(c, c.pubCounts.size > 0)) : null,
     paused: ch.paused,
     e2e_processing_latency: ch.e2eLatency.result(),
+    // not in nsqd: after its fields, which keep nsqd's order (docs/dead-letters.md)
+    max_attempts: ch.effectiveMaxAttempts,
+    dead_letter_topic: ch.effectiveDeadLetterTopic,
+    dead_lettered_count: ch.deadLetteredCount,
   };
 }
 
@@ -234,7 +238,7 @@ export function formatStatsText(stats: Stats, nodeVersion = process.version): st
     for (const t of topics) {
       out += `\n${t.paused ? '*P ' : '   '}[${pad(t.topic_name, 15)}] depth: ${pad(t.depth, 5)} be-depth: ${pad(t.backend_depth, 5)} msgs: ${pad(t.message_count, 8)} e2e%: ${e2eText(t.e2e_processing_latency)}${t.replication !== undefined ? ` repl-lag: ${t.replication.lag_messages}` : ''}\n`;
       for (const c of t.channels) {
-        out += `${c.paused ? '   *P ' : '      '}[${pad(c.channel_name, 25)}] depth: ${pad(c.depth, 5)} be-depth: ${pad(c.backend_depth, 5)} inflt: ${pad(c.in_flight_count, 4)} def: ${pad(c.deferred_count, 4)} re-q: ${pad(c.requeue_count, 5)} timeout: ${pad(c.timeout_count, 5)} msgs: ${pad(c.message_count, 8)} e2e%: ${e2eText(c.e2e_processing_latency)}\n`;
+        out += `${c.paused ? '   *P ' : '      '}[${pad(c.channel_name, 25)}] depth: ${pad(c.depth, 5)} be-depth: ${pad(c.backend_depth, 5)} inflt: ${pad(c.in_flight_count, 4)} def: ${pad(c.deferred_count, 4)} re-q: ${pad(c.requeue_count, 5)} timeout: ${pad(c.timeout_count, 5)}${(c.max_attempts ?? 0) > 0 ? ` dead: ${pad(c.dead_lettered_count ?? 0, 5)}` : ''} msgs: ${pad(c.message_count, 8)} e2e%: ${e2eText(c.e2e_processing_latency)}\n`;
         for (const cl of c.clients ?? []) out += `        ${clientLine(cl, now)}\n`;
       }
     }

@@ -10,6 +10,7 @@ interface Last {
   messageBytes: number;
   requeueCount: number;
   timeoutCount: number;
+  deadLetteredCount: number;
 }
 
 /** A host:port as one statsd key segment: `127.0.0.1:4150` → `127_0_0_1_4150` (dots would nest, `:` ends the key). */
@@ -48,13 +49,14 @@ export class StatsdPusher {
   }
 
   #delta(key: string, cur: Last): Last {
-    const prev = this.#last.get(key) ?? { messageCount: 0, messageBytes: 0, requeueCount: 0, timeoutCount: 0 };
+    const prev = this.#last.get(key) ?? { messageCount: 0, messageBytes: 0, requeueCount: 0, timeoutCount: 0, deadLetteredCount: 0 };
     this.#last.set(key, cur);
     return {
       messageCount: Math.max(0, cur.messageCount - prev.messageCount),
       messageBytes: Math.max(0, cur.messageBytes - prev.messageBytes),
       requeueCount: Math.max(0, cur.requeueCount - prev.requeueCount),
       timeoutCount: Math.max(0, cur.timeoutCount - prev.timeoutCount),
+      deadLetteredCount: Math.max(0, cur.deadLetteredCount - prev.deadLetteredCount),
     };
   }
 
@@ -67,7 +69,7 @@ export class StatsdPusher {
     const g = (stat: string, v: number): void => void out.push(`${p}${stat}:${v}|g`);
     for (const t of this.#nsqd.topics.values()) {
       if (o.statsdExcludeEphemeral && t.ephemeral) continue;
-      const d = this.#delta(t.name, { messageCount: t.messageCount, messageBytes: t.messageBytes, requeueCount: 0, timeoutCount: 0 });
+      const d = this.#delta(t.name, { messageCount: t.messageCount, messageBytes: t.messageBytes, requeueCount: 0, timeoutCount: 0, deadLetteredCount: 0 });
       c(`topic.${t.name}.message_count`, d.messageCount);
       c(`topic.${t.name}.message_bytes`, d.messageBytes);
       g(`topic.${t.name}.depth`, t.depth);
@@ -75,7 +77,7 @@ export class StatsdPusher {
       for (const ch of t.channels.values()) {
         if (o.statsdExcludeEphemeral && ch.ephemeral) continue;
         const k = `topic.${t.name}.channel.${ch.name}`;
-        const cd = this.#delta(k, { messageCount: ch.messageCount, messageBytes: 0, requeueCount: ch.requeueCount, timeoutCount: ch.timeoutCount });
+        const cd = this.#delta(k, { messageCount: ch.messageCount, messageBytes: 0, requeueCount: ch.requeueCount, timeoutCount: ch.timeoutCount, deadLetteredCount: ch.deadLetteredCount });
         c(`${k}.message_count`, cd.messageCount);
         g(`${k}.depth`, ch.depth);
         g(`${k}.backend_depth`, ch.backendDepth);
@@ -83,6 +85,7 @@ export class StatsdPusher {
         g(`${k}.deferred_count`, ch.deferredCount);
         c(`${k}.requeue_count`, cd.requeueCount);
         c(`${k}.timeout_count`, cd.timeoutCount);
+        c(`${k}.dead_lettered_count`, cd.deadLetteredCount);
         g(`${k}.clients`, ch.clients.length);
       }
     }

@@ -45,6 +45,10 @@ export interface ChannelStats {
   message_count: number;
   requeue_count: number;
   timeout_count: number;
+  /** not in nsqd, so absent from its answers (docs/dead-letters.md): the limit in force (0 = unlimited), where messages go past it, how many went */
+  max_attempts?: number;
+  dead_letter_topic?: string;
+  dead_lettered_count?: number;
   client_count: number;
   clients: ClientStats[] | null;
   paused: boolean;

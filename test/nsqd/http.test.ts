@@ -482,6 +482,10 @@ t.test('/stats?format=json shapes', async (t) => {
     'clients',
     'paused',
     'e2e_processing_latency',
+    // ours (docs/dead-letters.md), after nsqd's
+    'max_attempts',
+    'dead_letter_topic',
+    'dead_lettered_count',
   ]);
   t.equal(ch?.client_count, 1);
   t.equal(ch?.depth, 1);
