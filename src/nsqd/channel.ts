@@ -9,6 +9,7 @@ import { Message, MSG_DEFERRED, MSG_DONE, MSG_QUEUED, NO_DEADLINE, nowNanos } fr
 import { DeferredHeap } from './pqueue.js';
 import { Backlog } from './backlog.js';
 import { AckLog, channelAckPrefix } from './journal.js';
+import type { Replay } from './replay.js';
 import type { SegmentInfo } from './segment-log.js';
 import { LatencyStream } from './stats.js';
 import type { Topic } from './topic.js';
@@ -32,6 +33,14 @@ export class Channel {
   #acks: AckLog | null = null;
   /** the first message ID of the topic that belongs to this channel (kept in nsqd.dat) */
   startId: number;
+  /**
+   * The topic's fan-out gives this channel only messages with this ID or above: 0 for every
+   * channel but one created with `from=`, which reads what came before from the journal (Replay):
+   * Infinity while it does, then the ID after the last record it read.
+   */
+  liveFrom = 0;
+  /** the journal reader of a channel created with `from=`, until it caught up */
+  replay: Replay | null = null;
 
   /** POST /channel/config (kept in nsqd.dat): null = the server's --max-attempts, and `<topic>.dead` */
   maxAttempts: number | null = null;
@@ -397,8 +406,8 @@ export class Channel {
 
   /** The lowest ID this channel still holds (queued, deferred, in flight); Infinity when none. */
   lowestHeld(): number {
-    if (this.#acks === null) return Infinity;
-    let min = Math.min(this.#queue.minId(), this.#deferred.minId());
+    if (this.#acks === null) return this.replay?.nextId ?? Infinity;
+    let min = Math.min(this.#queue.minId(), this.#deferred.minId(), this.replay?.nextId ?? Infinity);
     for (const client of this.clients) min = Math.min(min, client.inFlight.minId());
     return min;
   }
@@ -420,7 +429,15 @@ export class Channel {
   }
 
   /** The channel is deleted: disconnect its consumers and remove its data. */
+  /** A replaying channel read the journal up to `liveFrom`: the topic's fan-out gives it the rest. */
+  goLive(liveFrom: number): void {
+    this.liveFrom = liveFrom;
+    this.replay = null;
+  }
+
   close(): void {
+    this.replay?.stop();
+    this.replay = null;
     this.#deleted = true;
     this.#paused = true;
     for (const client of [...this.clients]) {

@@ -42,6 +42,8 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   'sync-every': { key: 'syncEvery', kind: 'int', describe: 'number of messages per diskqueue fsync' },
   'sync-timeout': { key: 'syncTimeout', kind: 'duration', describe: 'duration of time per diskqueue fsync' },
   durable: { key: 'durable', kind: 'bool', describe: 'answer PUB/MPUB/DPUB only once the message is fsynced, and keep it until a consumer FINs it (survives kill -9; not in nsqd)' },
+  retention: { key: 'retention', kind: 'duration', describe: 'durable topics keep their journal this long after every channel is done with it, for channels created with from= (0: not at all; not in nsqd)' },
+  'retention-size': { key: 'retentionSize', kind: 'bytes', describe: 'and keep at most this many bytes of it (0: no size limit; not in nsqd)' },
   'durable-topic': { key: 'durableTopics', kind: 'topics', describe: 'durable mode for matching topics only (repeatable; * matches any characters, as in payments.*)' },
   'replica-address': { key: 'replicaAddresses', kind: 'list', describe: "TCP <addr>:<port> of an nsq serve node that keeps a copy of this node's durable topics (repeatable; not in nsqd)" },
   'replication-factor': { key: 'replicationFactor', kind: 'int', describe: 'copies of each durable message, this node included, before a publish is answered OK (1: no replication)' },

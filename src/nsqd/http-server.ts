@@ -22,6 +22,8 @@ import type { Channel } from './channel.js';
 import { AuthCache, AuthQueryError, authHttpOptions, type AuthState } from './auth.js';
 import { peerCommonName } from './tls.js';
 import { PEEK_MAX, peekChannel, peekJson, peekText, peekTopic, type PeekCounts, type PeekEntry } from './peek.js';
+import { parseReplayFrom, ReplayError } from './replay.js';
+import { messageIdToString } from '../protocol/message-id.js';
 
 
 
@@ -468,8 +470,23 @@ function existingChannel(ctx: Ctx): Channel {
 
 function channelCreate(ctx: Ctx): Result {
   const { topic, channelName } = channelArgs(ctx);
-  topic.getChannel(channelName);
-  return recorded(ctx);
+  const fromText = ctx.query.get('from');
+  if (fromText === null) {
+    topic.getChannel(channelName);
+    return recorded(ctx);
+  }
+  // a channel that starts at a point of the retained journal (docs/retention.md; not in nsqd)
+  const from = parseReplayFrom(fromText);
+  if (from === null) throw new HttpError(400, 'INVALID_ARG_FROM');
+  let ch: Channel;
+  try {
+    ch = topic.createChannelFrom(channelName, from);
+  } catch (err) {
+    if (err instanceof ReplayError) throw new HttpError(400, err.code);
+    throw err;
+  }
+  recorded(ctx);
+  return { topic: topic.name, channel: ch.name, start_id: messageIdToString(ch.startId), catching_up: ch.replay !== null };
 }
 
 function channelDelete(ctx: Ctx): Result {

@@ -8,7 +8,9 @@
 // Ack record: [8-byte ID].
 
 import { readUint64BE, writeUint64BE } from '../protocol/uint64.js';
-import { SegmentLog, listSegments, readSegment, segmentFile, type SegmentInfo, type SegmentLogOptions } from './segment-log.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { SegmentLog, emptySegment, listSegments, readSegment, segmentFile, type SegmentInfo, type SegmentLogOptions } from './segment-log.js';
+import { zlib } from '../util/builtins.js';
 import type { Logger } from '../util/log.js';
 
 const JOURNAL_FIXED = 4 + 8 + 8 + 8 + 2 + 1;
@@ -62,9 +64,35 @@ export class Journal {
     at += JOURNAL_FIXED;
     if (targetLen > 0) at += buf.write(target, at, 'latin1');
     body.copy(buf, at, start, start + length);
-    log.commitRecord(n, id);
+    log.commitRecord(n, id, timestamp);
   }
 }
+
+/**
+ * Each record of one journal batch, in order, into `rec` (reused); false when a record's length is
+ * bad (the rest of the batch cannot be read).
+ */
+function eachRecord(batch: Buffer, rec: JournalRecord, each: (r: JournalRecord) => void): boolean {
+  let pos = 0;
+  while (pos + JOURNAL_FIXED <= batch.length) {
+    const end = pos + 4 + batch.readUInt32BE(pos);
+    const targetLen = batch[pos + 30]!;
+    if (end > batch.length || end < pos + JOURNAL_FIXED + targetLen) return false;
+    rec.id = readUint64BE(batch, pos + 4);
+    rec.timestamp = readUint64BE(batch, pos + 12);
+    rec.due = batch.readDoubleBE(pos + 20);
+    rec.attempts = batch.readUInt16BE(pos + 28);
+    rec.target = targetLen === 0 ? '' : batch.toString('latin1', pos + JOURNAL_FIXED, pos + JOURNAL_FIXED + targetLen);
+    rec.data = batch;
+    rec.bodyStart = pos + JOURNAL_FIXED + targetLen;
+    rec.bodyLength = end - rec.bodyStart;
+    each(rec);
+    pos = end;
+  }
+  return true;
+}
+
+const newRecord = (): JournalRecord => ({ id: 0, timestamp: 0, due: 0, attempts: 0, target: '', data: Buffer.alloc(0), bodyStart: 0, bodyLength: 0 });
 
 /**
  * Reads a topic's journal, oldest record first. Returns the segments with their ID ranges (for the
@@ -74,37 +102,25 @@ export function readJournal(dataPath: string, topic: string, logger: Logger, eac
   const prefix = journalPrefix(topic);
   const nums = listSegments(dataPath, prefix);
   const segments: SegmentInfo[] = [];
-  const rec: JournalRecord = { id: 0, timestamp: 0, due: 0, attempts: 0, target: '', data: Buffer.alloc(0), bodyStart: 0, bodyLength: 0 };
+  const rec = newRecord();
   for (let k = 0; k < nums.length; k++) {
     const file = segmentFile(dataPath, prefix, nums[k]!);
-    const { batches, discarded } = readSegment(file);
+    const { batches, size, discarded } = readSegment(file);
     if (discarded > 0) {
       const where = k === nums.length - 1 ? 'torn tail' : 'damaged data';
       (k === nums.length - 1 ? logger.warn : logger.error).call(logger, `JOURNAL(${topic}): ${file}: ${where}, ${discarded} bytes not read`);
     }
-    const seg: SegmentInfo = { num: nums[k]!, minId: Infinity, maxId: -Infinity };
+    const seg = emptySegment(nums[k]!);
+    seg.bytes = size;
+    const note = (r: JournalRecord): void => {
+      if (r.id < seg.minId) seg.minId = r.id;
+      if (r.id > seg.maxId) seg.maxId = r.id;
+      if (r.timestamp > seg.maxTs) seg.maxTs = r.timestamp;
+      if (r.timestamp < seg.minTs) seg.minTs = r.timestamp;
+      each(r);
+    };
     for (const batch of batches) {
-      let pos = 0;
-      while (pos + JOURNAL_FIXED <= batch.length) {
-        const end = pos + 4 + batch.readUInt32BE(pos);
-        const targetLen = batch[pos + 30]!;
-        if (end > batch.length || end < pos + JOURNAL_FIXED + targetLen) {
-          logger.error(`JOURNAL(${topic}): ${file}: bad record length, rest of batch skipped`);
-          break;
-        }
-        rec.id = readUint64BE(batch, pos + 4);
-        rec.timestamp = readUint64BE(batch, pos + 12);
-        rec.due = batch.readDoubleBE(pos + 20);
-        rec.attempts = batch.readUInt16BE(pos + 28);
-        rec.target = targetLen === 0 ? '' : batch.toString('latin1', pos + JOURNAL_FIXED, pos + JOURNAL_FIXED + targetLen);
-        rec.data = batch;
-        rec.bodyStart = pos + JOURNAL_FIXED + targetLen;
-        rec.bodyLength = end - rec.bodyStart;
-        if (rec.id < seg.minId) seg.minId = rec.id;
-        if (rec.id > seg.maxId) seg.maxId = rec.id;
-        each(rec);
-        pos = end;
-      }
+      if (!eachRecord(batch, rec, note)) logger.error(`JOURNAL(${topic}): ${file}: bad record length, rest of batch skipped`);
     }
     segments.push(seg);
   }
@@ -138,9 +154,10 @@ export function readAcks(dataPath: string, prefix: string, logger: Logger): Load
   const nums = listSegments(dataPath, prefix);
   for (let k = 0; k < nums.length; k++) {
     const file = segmentFile(dataPath, prefix, nums[k]!);
-    const { batches, discarded } = readSegment(file);
+    const { batches, size, discarded } = readSegment(file);
     if (discarded > 0 && k < nums.length - 1) logger.error(`ACKS(${prefix}): ${file}: damaged data, ${discarded} bytes not read`);
-    const seg: SegmentInfo = { num: nums[k]!, minId: Infinity, maxId: -Infinity };
+    const seg = emptySegment(nums[k]!);
+    seg.bytes = size;
     for (const batch of batches) {
       for (let pos = 0; pos + ACK_RECORD <= batch.length; pos += ACK_RECORD) {
         const id = readUint64BE(batch, pos);
@@ -152,4 +169,92 @@ export function readAcks(dataPath: string, prefix: string, logger: Logger): Load
     segments.push(seg);
   }
   return { ids, segments };
+}
+
+const BATCH_HEADER_BYTES = 8;
+
+/**
+ * Reads a topic's journal forward, batch by batch with its own file descriptor, from one segment
+ * on, and only as far as the log says is durable (a sealed segment to its end, the one being
+ * written to its last fsynced batch): a channel created with `from=` catches up this way
+ * (docs/retention.md). It changes nothing in the log; a segment that ends early (a torn or damaged
+ * batch) is left for the next one, as recovery leaves it.
+ */
+export class JournalCursor {
+  readonly #dataPath: string;
+  readonly #prefix: string;
+  readonly #log: SegmentLog;
+  #num: number;
+  #pos = 0;
+  #fd: number | null = null;
+  readonly #header = Buffer.alloc(BATCH_HEADER_BYTES);
+  readonly #rec = newRecord();
+  /** the highest ID read so far (-1: none) */
+  lastId = -1;
+
+  constructor(dataPath: string, topic: string, log: SegmentLog, fromSegment: number) {
+    this.#dataPath = dataPath;
+    this.#prefix = journalPrefix(topic);
+    this.#log = log;
+    this.#num = fromSegment;
+  }
+
+  /** Reads about `maxBytes` of records into `each`; true once it reached the durable end. */
+  read(maxBytes: number, each: (r: JournalRecord) => void): boolean {
+    let read = 0;
+    const note = (r: JournalRecord): void => {
+      if (r.id > this.lastId) this.lastId = r.id;
+      each(r);
+    };
+    while (read < maxBytes) {
+      const end = this.#log.readableEnd(this.#num);
+      if (this.#pos >= end) return true;
+      const payload = this.#nextBatch(end);
+      if (payload === null) {
+        // this segment has nothing more: on to the next, unless it is the one being written
+        if (this.#num >= this.#log.currentNum) return true;
+        this.#advance();
+        continue;
+      }
+      eachRecord(payload, this.#rec, note);
+      read += BATCH_HEADER_BYTES + payload.length;
+    }
+    return false;
+  }
+
+  /** The next intact batch of the current segment before `end`, or null. */
+  #nextBatch(end: number): Buffer | null {
+    const fd = this.#open();
+    if (fd === null) return null;
+    if (readSync(fd, this.#header, 0, BATCH_HEADER_BYTES, this.#pos) < BATCH_HEADER_BYTES) return null;
+    const len = this.#header.readUInt32BE(0);
+    const stop = this.#pos + BATCH_HEADER_BYTES + len;
+    if (len === 0 || stop > end) return null;
+    const payload = Buffer.allocUnsafe(len);
+    if (readSync(fd, payload, 0, len, this.#pos + BATCH_HEADER_BYTES) < len) return null;
+    if (zlib().crc32(payload) !== this.#header.readUInt32BE(4)) return null;
+    this.#pos = stop;
+    return payload;
+  }
+
+  #open(): number | null {
+    if (this.#fd !== null) return this.#fd;
+    try {
+      this.#fd = openSync(segmentFile(this.#dataPath, this.#prefix, this.#num), 'r');
+    } catch {
+      return null;
+    }
+    return this.#fd;
+  }
+
+  #advance(): void {
+    this.close();
+    this.#num++;
+    this.#pos = 0;
+  }
+
+  close(): void {
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
+  }
 }

@@ -154,6 +154,7 @@ export class NSQD {
     this.tls = buildTls(o);
     if (o.replicaAddresses.length > 0) this.replicaTls = buildReplicaTls(o);
     if (o.authHttpApi && o.authHttpAddresses.length === 0) throw new UserError('cannot authorize the HTTP API (--auth-http-api) without --auth-http-address', 'E_AUTH_CONFIG', 1);
+    if ((o.retention > 0 || o.retentionSize > 0) && this.durability === null) throw new UserError('--retention and --retention-size need --durable or --durable-topic: only a journal can be kept', 'E_BAD_OPTIONS', 2);
     if (o.replicationFactor > 1 && this.durability === null) throw new UserError('--replication-factor above 1 needs --durable or --durable-topic: only durable topics are replicated', 'E_BAD_OPTIONS', 2);
     if (o.maxAttempts < 0 || o.maxAttempts > 65535) throw new UserError(`--max-attempts=${o.maxAttempts} must be between 0 and 65535`, 'E_BAD_OPTIONS', 2);
     // moving a message atomically in the journal is not built: refused rather than half-atomic (docs/dead-letters.md)

@@ -39,6 +39,10 @@ export interface NsqdOptions {
   durable: boolean;
   /** --durable-topic: only topics matching one of these (`*` globs) are durable */
   durableTopics: string[];
+  /** --retention (ms): durable topics keep done journal segments this long (docs/retention.md); 0: not */
+  retention: number;
+  /** --retention-size (bytes): and at most this much of them; 0: no size limit */
+  retentionSize: number;
   /** --replica-address: nodes that keep a copy of this node's durable topics (docs/replication.md) */
   replicaAddresses: string[];
   /** --replication-factor: copies (this node included) before a durable publish is answered */
@@ -127,6 +131,8 @@ export function defaultOptions(): NsqdOptions {
     syncTimeout: 2000,
     durable: false,
     durableTopics: [],
+    retention: 0,
+    retentionSize: 0,
     replicaAddresses: [],
     replicationFactor: 1,
     failoverTimeout: 10_000,

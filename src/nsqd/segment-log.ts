@@ -19,7 +19,16 @@ export interface SegmentInfo {
   num: number;
   minId: number;
   maxId: number;
+  /** the newest record's timestamp (ns; journals only, 0 otherwise): what time-based retention reads */
+  maxTs: number;
+  /** the oldest record's timestamp (ns; journals only, Infinity when none) */
+  minTs: number;
+  /** bytes in the file (for the segment being written, what was written so far) */
+  bytes: number;
 }
+
+/** A segment that holds nothing yet. */
+export const emptySegment = (num: number): SegmentInfo => ({ num, minId: Infinity, maxId: -Infinity, maxTs: 0, minTs: Infinity, bytes: 0 });
 
 export interface SegmentLogOptions {
   dataPath: string;
@@ -61,6 +70,8 @@ export function segmentFile(dataPath: string, prefix: string, num: number): stri
 export interface SegmentBatches {
   /** the payloads of the segment's intact batches, in order */
   batches: Buffer[];
+  /** the file's size */
+  size: number;
   /** bytes after the last intact batch (a torn or corrupt tail), 0 when the file ends cleanly */
   discarded: number;
 }
@@ -79,7 +90,7 @@ export function readSegment(file: string): SegmentBatches {
     batches.push(payload);
     pos = end;
   }
-  return { batches, discarded: data.length - pos };
+  return { batches, size: data.length, discarded: data.length - pos };
 }
 
 export class SegmentLog {
@@ -106,7 +117,7 @@ export class SegmentLog {
     this.#o = o;
     for (const s of existing) this.#sealed.push(s);
     const last = existing.length > 0 ? existing[existing.length - 1]!.num : -1;
-    this.#current = { num: last + 1, minId: Infinity, maxId: -Infinity };
+    this.#current = emptySegment(last + 1);
   }
 
   get prefix(): string {
@@ -116,8 +127,21 @@ export class SegmentLog {
   /** The segments that hold records, oldest first (the one being written last). */
   segments(): SegmentInfo[] {
     const out = [...this.#sealed];
-    if (this.#current.maxId >= this.#current.minId) out.push({ ...this.#current });
+    if (this.#current.maxId >= this.#current.minId) out.push({ ...this.#current, bytes: this.#size });
     return out;
+  }
+
+  /**
+   * How far segment `num` can be read: the whole file once sealed, the segment being written up to
+   * its last fsynced batch (what a commit made durable; a batch written early may still be cut off).
+   */
+  readableEnd(num: number): number {
+    return num === this.#current.num ? this.#syncedSize : Infinity;
+  }
+
+  /** The number of the segment being written. */
+  get currentNum(): number {
+    return this.#current.num;
   }
 
   /**
@@ -141,14 +165,16 @@ export class SegmentLog {
     return this.#len;
   }
 
-  /** The record just written into the reserved space is `n` bytes and carries message `id`. */
-  commitRecord(n: number, id: number): void {
+  /** The record just written into the reserved space is `n` bytes and carries message `id` (published at `ts`, ns). */
+  commitRecord(n: number, id: number, ts = 0): void {
     if (this.#len === BATCH_HEADER && this.#o.onDirty !== undefined) this.#o.onDirty(this);
     this.#len += n;
     this.#records++;
     const c = this.#current;
     if (id < c.minId) c.minId = id;
     if (id > c.maxId) c.maxId = id;
+    if (ts > c.maxTs) c.maxTs = ts;
+    if (ts > 0 && ts < c.minTs) c.minTs = ts;
     if (this.#len >= EARLY_WRITE) {
       try {
         this.write(false);
@@ -217,8 +243,9 @@ export class SegmentLog {
       this.#fd = null;
     }
     this.#unsynced = false;
+    this.#current.bytes = this.#size;
     if (this.#current.maxId >= this.#current.minId) this.#sealed.push(this.#current);
-    this.#current = { num: this.#current.num + 1, minId: Infinity, maxId: -Infinity };
+    this.#current = emptySegment(this.#current.num + 1);
     this.#size = 0;
     this.#syncedSize = 0;
   }

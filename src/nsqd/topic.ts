@@ -6,8 +6,10 @@ import { Channel } from './channel.js';
 import { Message, nowNanos } from './message.js';
 import { Backlog } from './backlog.js';
 import { MessageQueue } from './message-queue.js';
-import { AckLog, Journal, channelAckPrefix, journalPrefix, topicAckPrefix } from './journal.js';
+import { AckLog, Journal, channelAckPrefix, journalPrefix, readAcks, topicAckPrefix } from './journal.js';
 import { removeSegments, type SegmentInfo } from './segment-log.js';
+import { retentionMark } from './retention.js';
+import { Replay, ReplayError, type ReplayFrom } from './replay.js';
 import type { NSQD } from './nsqd.js';
 import type { PeekEntry } from './peek.js';
 
@@ -173,7 +175,7 @@ export class Topic {
       this.#deferredWaiting.push({ msg, due: performance.now() + delayMs });
       return;
     }
-    for (let i = 0; i < list.length; i++) list[i]!.putDeferred(i === 0 ? msg : msg.copy(), delayMs);
+    this.#deferToChannels(msg, delayMs);
   }
 
   #channelFailing(): boolean {
@@ -184,7 +186,23 @@ export class Topic {
   /** Every channel gets the message; they share the body bytes. */
   #fanOut(id: number, timestamp: number, buf: Buffer, start: number, length: number): void {
     const list = this.#channelList;
-    for (let i = 0; i < list.length; i++) list[i]!.put(id, timestamp, buf, start, length);
+    for (let i = 0; i < list.length; i++) {
+      const ch = list[i]!;
+      // a channel created with from= reads what came before its liveFrom from the journal
+      if (id >= ch.liveFrom) ch.put(id, timestamp, buf, start, length);
+    }
+  }
+
+  /** Gives channel after channel a deferred message (each its own copy but the first's). */
+  #deferToChannels(msg: Message, delayMs: number): void {
+    const list = this.#channelList;
+    let shared = true;
+    for (let i = 0; i < list.length; i++) {
+      const ch = list[i]!;
+      if (msg.id < ch.liveFrom) continue;
+      ch.putDeferred(shared ? msg : msg.copy(), delayMs);
+      shared = false;
+    }
   }
 
   /** Moves waiting messages to the channels once there are channels and the topic runs. */
@@ -218,10 +236,7 @@ export class Topic {
       const now = performance.now();
       const waiting = this.#deferredWaiting;
       this.#deferredWaiting = [];
-      for (const { msg, due } of waiting) {
-        const list = this.#channelList;
-        for (let i = 0; i < list.length; i++) list[i]!.putDeferred(i === 0 ? msg : msg.copy(), Math.max(0, due - now));
-      }
+      for (const { msg, due } of waiting) this.#deferToChannels(msg, Math.max(0, due - now));
     }
   }
 
@@ -231,12 +246,48 @@ export class Topic {
       // the channel gets every message from the oldest one still waiting in the topic on
       const waiting = this.#lowestWaiting();
       ch = new Channel(this, name, waiting === Infinity ? this.nsqd.guid.peek() : waiting);
-      this.channels.set(name, ch);
-      this.#channelList = [...this.channels.values()];
-      this.nsqd.logger.info(`TOPIC(${this.name}): new channel(${name})`);
-      this.nsqd.metadataChanged();
-      this.nsqd.lookup.channelCreated(this.name, name);
-      this.#release();
+      this.#addChannel(ch);
+    }
+    return ch;
+  }
+
+  #addChannel(ch: Channel): void {
+    this.channels.set(ch.name, ch);
+    this.#channelList = [...this.channels.values()];
+    this.nsqd.logger.info(`TOPIC(${this.name}): new channel(${ch.name})`);
+    this.nsqd.metadataChanged();
+    this.nsqd.lookup.channelCreated(this.name, ch.name);
+    this.#release();
+  }
+
+  /**
+   * A new channel that starts at `from` (docs/retention.md): with the retained journal records from
+   * there on (earliest, or the first published at or after a time), or with only what is published
+   * from now (latest). Durable topics only; the channel must not exist.
+   */
+  createChannelFrom(name: string, from: ReplayFrom): Channel {
+    const journal = this.#journal;
+    if (journal === null) throw new ReplayError('NOT_DURABLE', `topic ${this.name} is not durable: it keeps nothing to replay`);
+    if (this.channels.has(name)) throw new ReplayError('CHANNEL_EXISTS', `channel ${name} exists: from= is for a new channel`);
+    // they wait for the topic's first channel: one that skips them would leave them to nobody
+    if (from.kind !== 'earliest' && this.depth > 0) throw new ReplayError('TOPIC_HOLDS_MESSAGES', `topic ${this.name} holds ${this.depth} messages for its next channel: create it without from=, or with from=earliest`);
+    // what is not in the journal yet is the topic's to fan out: this turn's publishes, and later ones
+    const pending = Math.min(this.#uncommitted?.minId() ?? Infinity, ...this.#uncommittedDeferred.map((d) => d.msg.id), this.nsqd.guid.peek());
+    const ch = new Channel(this, name, pending);
+    ch.liveFrom = pending;
+    const fromNs = from.kind === 'time' ? from.epochMs * 1e6 : 0;
+    const segments = journal.log.segments();
+    const first = from.kind === 'latest' ? undefined : segments.find((s) => s.maxTs >= fromNs);
+    if (first !== undefined) {
+      const skip = readAcks(this.nsqd.dataPath, topicAckPrefix(this.name), this.nsqd.logger).ids;
+      const replay = new Replay(ch, this.nsqd.dataPath, journal.log, first.num, fromNs, skip, pending);
+      ch.liveFrom = Infinity;
+      ch.replay = replay;
+      this.#addChannel(ch);
+      replay.begin();
+      if (replay.startId >= 0) ch.startId = replay.startId;
+    } else {
+      this.#addChannel(ch);
     }
     return ch;
   }
@@ -380,7 +431,7 @@ export class Topic {
     if (journal === null) return;
     let mark = Math.min(this.#lowestWaiting(), this.nsqd.guid.peek());
     for (const ch of this.#channelList) mark = Math.min(mark, ch.lowestHeld());
-    journal.log.dropBelow(mark);
+    journal.log.dropBelow(retentionMark(journal.log.segments(), mark, this.nsqd.options, nowNanos()));
     const segments = journal.log.segments();
     const first = segments.length > 0 ? segments[0]!.minId : mark;
     this.#acks!.log.dropBelow(first);

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import t from 'tap';
 import { AckLog, Journal, channelAckPrefix, journalPrefix, readAcks, readJournal, type JournalRecord } from '../../src/nsqd/journal.js';
-import { SegmentLog, listSegments, readSegment, segmentFile } from '../../src/nsqd/segment-log.js';
+import { SegmentLog, emptySegment, listSegments, readSegment, segmentFile } from '../../src/nsqd/segment-log.js';
 import { Logger } from '../../src/util/log.js';
 import { tempDir } from '../helpers/nsqd.js';
 
@@ -77,7 +77,7 @@ t.test('a reopened log never appends to an old (possibly torn) file: it starts t
   const dir = tempDir(t);
   writeBatches(dir, 'x', 1 << 20, 2).close();
   const before = readFileSync(segmentFile(dir, 'x', 0));
-  const again = new SegmentLog({ dataPath: dir, prefix: 'x', maxBytesPerFile: 1 << 20 }, [{ num: 0, minId: 1, maxId: 6 }]);
+  const again = new SegmentLog({ dataPath: dir, prefix: 'x', maxBytesPerFile: 1 << 20 }, [{ ...emptySegment(0), minId: 1, maxId: 6 }]);
   put(again, 7, 'rec007');
   again.close();
   t.same(listSegments(dir, 'x'), [0, 1]);
