@@ -5,15 +5,13 @@
 // random-moment crash test is test/integration/durable-crash.test.ts; the file formats are in
 // segment-log.test.ts.
 
-import { once } from 'node:events';
 import { existsSync, lstatSync, readdirSync, symlinkSync } from 'node:fs';
 import t from 'tap';
-import nsq from 'nsqjs';
-import type { Message as NsqjsMessage } from 'nsqjs';
 import { Connection, NsqError } from '../../src/client/connection.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { serverPorts, spawnNsq, startNsqd, tempDir, type Spawned } from '../helpers/nsqd.js';
 import { delay, httpBase, waitFor, type ChannelJson, type TopicJson } from '../helpers/stats.js';
+import { drainNsqjs as drainWithNsqjs } from '../helpers/drain.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -98,23 +96,8 @@ async function drain(t: Teardown, s: Server, topic: string, channel: string, n: 
 }
 
 /** The same with nsqjs, an independent client. */
-async function drainNsqjs(t: Teardown, s: Server, topic: string, channel: string, n: number): Promise<string[]> {
-  const reader = new nsq.Reader(topic, channel, { nsqdTCPAddresses: [`127.0.0.1:${s.tcp}`], maxInFlight: 100 });
-  const got: string[] = [];
-  reader.on('error', () => {});
-  reader.on('message', (m: NsqjsMessage) => {
-    got.push(m.body.toString());
-    m.finish();
-  });
-  const ready = once(reader, 'ready');
-  reader.connect();
-  t.teardown(() => reader.close());
-  await ready;
-  await waitFor(`${n} messages on ${topic}/${channel} via nsqjs (have ${got.length})`, () => got.length >= n);
-  await delay(QUIET_MS);
-  reader.close();
-  return got.sort();
-}
+const drainNsqjs = async (t: Teardown, s: Server, topic: string, channel: string, n: number): Promise<string[]> =>
+  (await drainWithNsqjs(t, s.tcp, topic, channel, n, { quietMs: QUIET_MS })).sort();
 
 // every case has its own servers and data path; two at a time keeps the file within a few seconds
 // of its longest waits (a 3 s DPUB, a 2 s compaction period) on a 2-core machine

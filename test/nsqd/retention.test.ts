@@ -4,9 +4,6 @@
 // that shows what the guarantee guards against (without --retention the consumed messages are gone).
 
 import t from 'tap';
-import nsq from 'nsqjs';
-import type { Message as NsqjsMessage } from 'nsqjs';
-import { once } from 'node:events';
 import { Connection } from '../../src/client/connection.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { retentionMark } from '../../src/nsqd/retention.js';
@@ -14,6 +11,7 @@ import { emptySegment } from '../../src/nsqd/segment-log.js';
 import { parseReplayFrom } from '../../src/nsqd/replay.js';
 import { serverPorts, spawnNsq, tempDir, type Spawned, type Teardown } from '../helpers/nsqd.js';
 import { delay, waitFor } from '../helpers/stats.js';
+import { drainNsqjs } from '../helpers/drain.js';
 
 interface Server {
   proc: Spawned;
@@ -67,24 +65,6 @@ async function drain(t: Teardown, s: Server, topic: string, channel: string, n: 
   return got;
 }
 
-/** The same with nsqjs. */
-async function drainNsqjs(t: Teardown, s: Server, topic: string, channel: string, n: number): Promise<string[]> {
-  const reader = new nsq.Reader(topic, channel, { nsqdTCPAddresses: [`127.0.0.1:${s.tcp}`], maxInFlight: 1 });
-  const got: string[] = [];
-  reader.on('error', () => {});
-  reader.on('message', (m: NsqjsMessage) => {
-    got.push(m.body.toString());
-    m.finish();
-  });
-  const ready = once(reader, 'ready');
-  reader.connect();
-  t.teardown(() => reader.close());
-  await ready;
-  await waitFor(`${n} messages on ${topic}/${channel} via nsqjs (have ${got.length})`, () => got.length >= n);
-  await delay(QUIET_MS);
-  reader.close();
-  return got;
-}
 
 const range = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`);
 
@@ -123,7 +103,7 @@ t.test('from=<time>: the first message at or after it and everything later, then
   await delay(COMPACTED_MS);
   await post(s, `/channel/create?topic=t&channel=since&from=${encodeURIComponent(point)}`);
   await publish(t, s, 't', ['live-1', 'live-2']);
-  t.same(await drainNsqjs(t, s, 't', 'since', after.length + 2), [...after, 'live-1', 'live-2'], 'exactly what came after the point, then the live ones');
+  t.same(await drainNsqjs(t, s.tcp, 't', 'since', after.length + 2, { maxInFlight: 1, quietMs: QUIET_MS }), [...after, 'live-1', 'live-2'], 'exactly what came after the point, then the live ones');
   // unix milliseconds mean the same
   await post(s, `/channel/create?topic=t&channel=since-ms&from=${Date.parse(point)}`);
   t.same(await drain(t, s, 't', 'since-ms', after.length + 2), [...after, 'live-1', 'live-2'], 'from=<unix ms> likewise');
