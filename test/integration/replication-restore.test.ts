@@ -48,7 +48,15 @@ t.test('back with an empty data path inside the failover timeout: restored from 
   t.match((await api(b, 'GET', '/stats')).text, /copy of A +following +bytes: [1-9]\d* .*\n +\[orders +\] bytes: [1-9]/, 'and in the text format, per topic');
 
   a = await serve(t, aDir, aArgs, a.tcp);
-  await waitFor('A restored its messages from B', async () => (await stats(a)).replication?.restore === 'done', 15_000);
+  // the restore may wait up to 3 failover timeouts for the restored messages to reach B again
+  let restore: string | undefined;
+  await waitFor(
+    'A restored its messages from B',
+    async () => (restore = (await stats(a)).replication?.restore) === 'done',
+    35_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message} (restore state: ${restore ?? 'none'})`);
+  });
   const r = (await stats(a)).replication!;
   t.equal(r.restored_messages, sent.length - finished.length, `A took back its ${sent.length - finished.length} unfinished messages`);
   t.notOk(
