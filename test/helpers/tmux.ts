@@ -24,8 +24,14 @@ export interface Tmux {
   alive(session: string): boolean;
 }
 
-/** A tmux server on its own socket, killed when the test ends. */
-export function tmuxServer(t: Test, name = `nsq-test-${process.pid}`): Tmux {
+let servers = 0;
+
+/**
+ * A tmux server on its own socket, killed when the test ends. Each call gets a new socket: a
+ * session started on the socket of a server still shutting down (the previous test's) fails with
+ * "server exited unexpectedly".
+ */
+export function tmuxServer(t: Test, name = `nsq-test-${process.pid}-${++servers}`): Tmux {
   const tmux = ((...args: string[]): string => execFileSync('tmux', ['-L', name, ...args], { encoding: 'utf8' })) as Tmux;
   tmux.screenWith = async (session, text, timeoutMs = 15_000, capture = []) => {
     const deadline = Date.now() + timeoutMs;
