@@ -115,15 +115,19 @@ export class Replay {
   #schedule(): void {
     if (this.#done || this.#scheduled) return;
     this.#scheduled = true;
-    const room = this.#ch.depth < Math.max(MIN_ROOM, this.#ch.topic.nsqd.options.memQueueSize / 2);
     const run = (): void => {
       this.#scheduled = false;
       if (this.#ch.deleted) return this.stop();
-      if (this.#ch.depth < Math.max(MIN_ROOM, this.#ch.topic.nsqd.options.memQueueSize / 2)) this.#slice();
+      if (this.#hasRoom()) this.#slice();
       this.#schedule();
     };
-    if (room) setImmediate(run);
+    if (this.#hasRoom()) setImmediate(run);
     else setTimeout(run, FULL_RETRY_MS).unref();
+  }
+
+  /** The channel's queue is short enough for another slice (kept under half of --mem-queue-size: no spill). */
+  #hasRoom(): boolean {
+    return this.#ch.depth < Math.max(MIN_ROOM, this.#ch.topic.nsqd.options.memQueueSize / 2);
   }
 
   /** The channel or topic went: the cursor closes. */
