@@ -1,17 +1,24 @@
-// The start-up bundle (issue 15): dist/commands/main.js and everything of ours it imports, in a
-// few files under dist/bundle/ instead of ~65 modules, so `nsq serve` resolves and reads fewer
-// files before it listens. Packages stay external (yargs, ink, react, undici load from
-// node_modules, as before, and only when a command asks for them); --splitting keeps each
-// dynamic import() lazy, which is what keeps ink and yargs off the serve path.
+// The start-up bundle (issue 15): the entry point (dist/commands/main.js) and everything of ours it
+// loads for --version, the prerendered --help, and the daemons (`nsq serve`, `nsq lookupd`), in one
+// CommonJS file, dist/bundle/main.cjs. Node 20 loads one CommonJS file with synchronous require()s
+// much faster than ~65 ES modules through its asynchronous ESM loader, and esbuild's CommonJS output
+// keeps every module we import lazily lazy (each module is a function run on first use, and its
+// node: builtins are required there), so node:tls, node:zlib, node:dgram still load only when a
+// flag needs them.
+//
+// What is not bundled: packages (yargs, ink, react, undici load from node_modules when a command
+// asks for them; ink cannot be require()d), and ./program.js, the yargs program behind every other
+// command line, which stays an ES module import of the tsc output (dist/commands/program.js), as
+// before. dist/bundle/ sits at the same depth as dist/commands/, so paths made from
+// import.meta.url (../../package.json, ../../help/) and the ../commands/program.js import hold.
 //
 // bin/nsq.js runs the bundle only when it is newer than dist/commands/main.js, so a `tsc` alone
 // (without this step) never leaves a stale bundle running: it falls back to dist/commands/.
-// dist/bundle/ sits at the same depth as dist/commands/, so paths computed from import.meta.url
-// (../../package.json, ../../help/) stay true.
 import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-const out = new URL('../dist/bundle/', import.meta.url);
-rmSync(out, { recursive: true, force: true });
+const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+rmSync(`${dist}bundle`, { recursive: true, force: true });
 let esbuild;
 try {
   esbuild = await import('esbuild');
@@ -19,14 +26,28 @@ try {
   process.stderr.write('bundle: esbuild is not installed (npm ci installs it); nsq runs unbundled from dist/commands/\n');
   process.exit(0);
 }
+
+/** `import('./program.js')` in main.js stays an import of the tsc output. */
+const programUnbundled = {
+  name: 'program-unbundled',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/program\.js$/ }, (args) =>
+      args.importer === `${dist}commands/main.js` ? { path: '../commands/program.js', external: true } : undefined,
+    );
+  },
+};
+
 await esbuild.build({
-  entryPoints: [new URL('../dist/commands/main.js', import.meta.url).pathname],
+  entryPoints: [`${dist}commands/main.js`],
+  outfile: `${dist}bundle/main.cjs`,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   packages: 'external',
-  outdir: out.pathname,
+  // CommonJS has no import.meta: the bundle's own URL stands in (same depth as dist/commands/)
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [programUnbundled],
   logLevel: 'warning',
 });
