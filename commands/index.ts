@@ -1,6 +1,7 @@
 // Every subcommand of `nsq`, in the order --help lists them.
 
 import type { CommandModule } from 'yargs';
+import { admin } from './nsqadmin.js';
 import { bench } from './bench.js';
 import { channel } from './channel.js';
 import { completion } from './completion.js';
@@ -17,4 +18,4 @@ import { top } from './top.js';
 import { topic } from './topic.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, toHttp, toNsq, top, ls, peek, topic, channel, bench, completion];
+export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, toHttp, toNsq, top, admin, ls, peek, topic, channel, bench, completion];
