@@ -14,11 +14,12 @@
 //
 // bin/nsq.js runs the bundle only when it is newer than dist/commands/main.js, so a `tsc` alone
 // (without this step) never leaves a stale bundle running: it falls back to dist/commands/.
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 rmSync(`${dist}bundle`, { recursive: true, force: true });
+rmSync(`${dist}admin-ui`, { recursive: true, force: true });
 let esbuild;
 try {
   esbuild = await import('esbuild');
@@ -51,3 +52,22 @@ await esbuild.build({
   plugins: [programUnbundled],
   logLevel: 'warning',
 });
+
+// nsq admin's page (docs/admin.md): React DOM and the page's code in one browser script, served by
+// src/admin/server.ts from dist/admin-ui/; nothing from a CDN. Type-checked by
+// `tsc -p src/admin/ui` (npm run build), as esbuild only strips types.
+const ui = fileURLToPath(new URL('../src/admin/ui/', import.meta.url));
+await esbuild.build({
+  entryPoints: [`${ui}main.tsx`],
+  outfile: `${dist}admin-ui/app.js`,
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2020',
+  jsx: 'automatic',
+  minify: true,
+  define: { 'process.env.NODE_ENV': '"production"' },
+  logLevel: 'warning',
+});
+mkdirSync(`${dist}admin-ui`, { recursive: true });
+copyFileSync(`${ui}app.css`, `${dist}admin-ui/app.css`);
