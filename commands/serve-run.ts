@@ -1,5 +1,6 @@
 // `nsq serve`: run the engine in the foreground until SIGINT/SIGTERM; with --with-lookupd, a lookupd
-// in the same process too, so one command gives a complete local cluster of one.
+// in the same process too, so one command gives a complete local cluster of one; with --with-admin,
+// the admin page over it.
 
 import { NSQD } from '../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../src/nsqd/options.js';
@@ -9,16 +10,20 @@ export interface ServeRun {
   nsqd: Partial<NsqdOptions>;
   /** --with-lookupd: the lookupd to run beside the engine (null: none) */
   withLookupd: Pick<LookupdOptions, 'tcpAddress' | 'httpAddress'> | null;
+  /** --with-admin: `nsq admin` on this address over this node (or its --with-lookupd); null: none */
+  withAdmin?: string | null;
 }
 
 export async function runServe(run: ServeRun): Promise<void> {
   const options = { ...run.nsqd };
   let lookupd: { stop(): Promise<void> } | null = null;
+  let lookupdHttp: string | null = null;
   if (run.withLookupd !== null) {
     const { NSQLookupd } = await import('../src/lookupd/lookupd.js');
     const l = new NSQLookupd(run.withLookupd);
     await l.start();
     lookupd = l;
+    lookupdHttp = `${l.httpEndpoint.host}:${l.httpEndpoint.port}`;
     options.nsqlookupdTcpAddresses = [...(options.nsqlookupdTcpAddresses ?? []), `${l.tcpEndpoint.host}:${l.tcpEndpoint.port}`];
   }
   const nsqd = new NSQD(options);
@@ -27,6 +32,25 @@ export async function runServe(run: ServeRun): Promise<void> {
   } catch (err) {
     await lookupd?.stop();
     throw err;
+  }
+  let admin: { stop(): Promise<void> } | null = null;
+  if (run.withAdmin != null) {
+    const [{ AdminServer, DEFAULT_ADMIN_OPTIONS }, { parseHostPort, formatHostPort }] = await Promise.all([import('../src/admin/server.js'), import('../src/util/host-port.js')]);
+    const http = nsqd.httpEndpoint;
+    const self = formatHostPort({ host: http.host === '' || http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host, port: http.port });
+    const a = new AdminServer({
+      ...DEFAULT_ADMIN_OPTIONS,
+      httpAddress: parseHostPort(run.withAdmin)!,
+      ...(lookupdHttp === null ? { nsqdHttpAddresses: [self] } : { lookupdHttpAddresses: [lookupdHttp] }),
+    });
+    try {
+      await a.start();
+    } catch (err) {
+      await nsqd.stop();
+      await lookupd?.stop();
+      throw err;
+    }
+    admin = a;
   }
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -38,7 +62,7 @@ export async function runServe(run: ServeRun): Promise<void> {
         .then(() => {
           // messages the disk refused at shutdown are gone: not a clean exit
           if (nsqd.lostAtStop > 0) process.exitCode = 1;
-          return lookupd?.stop();
+          return Promise.all([lookupd?.stop(), admin?.stop()]).then(() => undefined);
         })
         .then(resolve, resolve);
     };

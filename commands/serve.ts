@@ -10,6 +10,8 @@ const BEYOND_NSQD = {
   'with-lookupd': { type: 'boolean', default: false, describe: 'also run a lookupd in this process and register with it' },
   'with-lookupd-tcp-address': { type: 'string', default: '127.0.0.1:4160', describe: 'TCP address of the --with-lookupd lookupd' },
   'with-lookupd-http-address': { type: 'string', default: '127.0.0.1:4161', describe: 'HTTP address of the --with-lookupd lookupd' },
+  'with-admin': { type: 'boolean', default: false, describe: 'also serve nsq admin (the nsqadmin API and page) over this node, or over its --with-lookupd' },
+  'with-admin-http-address': { type: 'string', default: '127.0.0.1:4171', describe: 'HTTP address of the --with-admin page' },
 } as const;
 
 /** Reads the parsed flags into the engine's options and runs it. */
@@ -20,8 +22,9 @@ async function serveWith(argv: Record<string, unknown>): Promise<void> {
     argv['with-lookupd'] === true
       ? { tcpAddress: hostPortFlag('with-lookupd-tcp-address', String(argv['with-lookupd-tcp-address'])), httpAddress: hostPortFlag('with-lookupd-http-address', String(argv['with-lookupd-http-address'])) }
       : null;
+  const withAdmin = argv['with-admin'] === true ? hostPortFlag('with-admin-http-address', String(argv['with-admin-http-address'])) : null;
   const { runServe } = await import('./serve-run.js');
-  await runServe({ nsqd, withLookupd });
+  await runServe({ nsqd, withLookupd, withAdmin });
 }
 
 /**

@@ -13,9 +13,10 @@ _nsq() {
     nsq_to_http) cmd=to-http; sub="${COMP_WORDS[1]}" ;;
     nsq_to_nsq) cmd=to-nsq; sub="${COMP_WORDS[1]}" ;;
     nsq_stat) cmd=top; sub="${COMP_WORDS[1]}" ;;
+    nsqadmin) cmd=admin; sub="${COMP_WORDS[1]}" ;;
     *)
       if [ "$COMP_CWORD" -eq 1 ]; then
-        COMPREPLY=( $(compgen -W "serve lookupd pub tail to-file to-http to-nsq top ls peek topic channel bench completion --help --version" -- "$cur") )
+        COMPREPLY=( $(compgen -W "serve lookupd pub tail to-file to-http to-nsq top admin ls peek topic channel bench completion --help --version" -- "$cur") )
         return 0
       fi
       cmd="${COMP_WORDS[1]}"; sub="${COMP_WORDS[2]}"
@@ -32,7 +33,7 @@ _nsq() {
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
         --tls-required) COMPREPLY=( $(compgen -W "true false tcp-https" -- "$cur") ); return 0 ;;
       esac
-      opts="--auth-http-address --auth-http-api --auth-http-request-method --broadcast-address --broadcast-http-port --broadcast-tcp-port --config --data-path --deflate --durable --durable-topic --e2e-processing-latency-percentile --e2e-processing-latency-window-time --failover-timeout --help --http-address --http-client-connect-timeout --http-client-request-timeout --https-address --log-format --log-level --log-prefix --lookupd-tcp-address --max-attempts --max-body-size --max-bytes-per-file --max-channel-consumers --max-deflate-level --max-heartbeat-interval --max-msg-size --max-msg-timeout --max-output-buffer-size --max-output-buffer-timeout --max-rdy-count --max-req-timeout --mem-queue-size --min-output-buffer-timeout --msg-timeout --node-id --output-buffer-timeout --queue-scan-interval --queue-scan-selection-count --queue-scan-worker-pool-max --replica-address --replica-name --replication-auth-secret --replication-degraded --replication-factor --retention --retention-size --snappy --statsd-address --statsd-exclude-ephemeral --statsd-interval --statsd-mem-stats --statsd-prefix --statsd-udp-packet-size --sync-every --sync-timeout --tcp-address --tls-cert --tls-client-auth-policy --tls-key --tls-min-version --tls-required --tls-root-ca-file --verbose --with-lookupd --with-lookupd-http-address --with-lookupd-tcp-address --worker-id"
+      opts="--auth-http-address --auth-http-api --auth-http-request-method --broadcast-address --broadcast-http-port --broadcast-tcp-port --config --data-path --deflate --durable --durable-topic --e2e-processing-latency-percentile --e2e-processing-latency-window-time --failover-timeout --help --http-address --http-client-connect-timeout --http-client-request-timeout --https-address --log-format --log-level --log-prefix --lookupd-tcp-address --max-attempts --max-body-size --max-bytes-per-file --max-channel-consumers --max-deflate-level --max-heartbeat-interval --max-msg-size --max-msg-timeout --max-output-buffer-size --max-output-buffer-timeout --max-rdy-count --max-req-timeout --mem-queue-size --min-output-buffer-timeout --msg-timeout --node-id --output-buffer-timeout --queue-scan-interval --queue-scan-selection-count --queue-scan-worker-pool-max --replica-address --replica-name --replication-auth-secret --replication-degraded --replication-factor --retention --retention-size --snappy --statsd-address --statsd-exclude-ephemeral --statsd-interval --statsd-mem-stats --statsd-prefix --statsd-udp-packet-size --sync-every --sync-timeout --tcp-address --tls-cert --tls-client-auth-policy --tls-key --tls-min-version --tls-required --tls-root-ca-file --verbose --with-admin --with-admin-http-address --with-lookupd --with-lookupd-http-address --with-lookupd-tcp-address --worker-id"
       ;;
     lookupd)
       case "$prev" in
@@ -79,6 +80,12 @@ _nsq() {
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
       opts="--auth-secret --channel --color --count --filter --help --http-client-connect-timeout --http-client-request-timeout --interval --lookupd-http-address --nsqd-http-address --once --plain --status-every --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic"
+      ;;
+    admin)
+      case "$prev" in
+        --log-level) COMPREPLY=( $(compgen -W "debug info warn error fatal" -- "$cur") ); return 0 ;;
+      esac
+      opts="--acl-http-header --admin-user --allow-config-from-cidr --base-path --config --dev-static-path --graphite-url --help --http-address --http-client-connect-timeout --http-client-request-timeout --http-client-tls-cert --http-client-tls-insecure-skip-verify --http-client-tls-key --http-client-tls-root-ca-file --log-level --log-prefix --lookupd-http-address --notification-http-endpoint --nsqd-http-address --proxy-graphite --skip-resolve-on-startup --statsd-counter-format --statsd-gauge-format --statsd-interval --statsd-prefix --verbose"
       ;;
     ls)
       case "$prev" in
@@ -201,4 +208,4 @@ _nsq() {
   COMPREPLY=( $(compgen -W "$opts --help" -- "$cur") )
   return 0
 }
-complete -o default -F _nsq nsq nsqd nsqlookupd to_nsq nsq_tail nsq_to_file nsq_to_http nsq_to_nsq nsq_stat
+complete -o default -F _nsq nsq nsqd nsqlookupd to_nsq nsq_tail nsq_to_file nsq_to_http nsq_to_nsq nsq_stat nsqadmin

@@ -253,3 +253,17 @@ t.test('flags: a usage error is one line and exit 2, before listening', async (t
     t.notMatch(r.stderr, /listening/);
   }
 });
+
+t.test('nsq serve --with-admin: the page and API over that node, in the same process', async (t) => {
+  const { spawnNsq, serverPorts } = await import('../helpers/nsqd.js');
+  const s = spawnNsq(t, ['serve', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', '--with-admin', '--with-admin-http-address=127.0.0.1:0']);
+  const ports = await serverPorts(s);
+  const line = await waitFor('the admin server listens', () => /\[nsqadmin\] .*HTTP: listening on [^ ]*:(\d+)/.exec(s.stderr()) ?? undefined, 10_000);
+  const url = `http://127.0.0.1:${line[1]}`;
+  await post(`127.0.0.1:${ports.http}`, '/pub?topic=local', 'x');
+  t.same((await call<{ topics: string[] }>(`${url}/api/topics`)).body.topics, ['local']);
+  t.equal((await call(`${url}/api/topics/local`, 'POST', { action: 'pause' })).status, 200);
+  t.equal((await topicOn(`127.0.0.1:${ports.http}`, 'local'))?.paused, true, 'paused through the admin page');
+  s.child.kill('SIGTERM');
+  t.equal((await s.exit).code, 0, 'both stop on SIGTERM');
+});
