@@ -267,3 +267,21 @@ t.test('nsq serve --with-admin: the page and API over that node, in the same pro
   s.child.kill('SIGTERM');
   t.equal((await s.exit).code, 0, 'both stop on SIGTERM');
 });
+
+t.test('--config: nsqadmin\'s TOML file, under the command line', async (t) => {
+  const { writeFileSync } = await import('node:fs');
+  const { tempDir } = await import('../helpers/nsqd.js');
+  const file = `${tempDir(t, 'nsq-admin-config-')}/nsqadmin.cfg`;
+  writeFileSync(file, `nsqd_http_addresses = ["${a}"]\nbase_path = "/from-file"\nadmin_users = ["dora"]\nlog_prefix = "[adm] "\n`);
+  const fromFile = await startAdmin(t, [`--config=${file}`]);
+  t.match(fromFile.proc.stderr(), /^\[adm\] /m, 'log_prefix from the file');
+  t.same((await call<{ topics: string[] }>(`${fromFile.url}/from-file/api/topics`)).body.topics.includes('orders'), true, 'nsqd_http_addresses and base_path from the file');
+  t.equal((await call(`${fromFile.url}/from-file/api/topics/orders`, 'POST', { action: 'pause' })).status, 403, 'admin_users from the file');
+  const over = await startAdmin(t, [`--config=${file}`, '--base-path=/cli']);
+  t.equal((await call(`${over.url}/cli/api/topics`)).status, 200, 'the command line wins');
+  const bad = `${tempDir(t, 'nsq-admin-config-')}/bad.cfg`;
+  writeFileSync(bad, 'no_such_option = 1\n');
+  const r = await runNsq(t, ['admin', `--config=${bad}`]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /unknown option "no_such_option"/);
+});
