@@ -4,7 +4,7 @@
 // `node -e 0`). Any other width, or a missing file, goes to yargs as before; a test fails when
 // the files drift from what yargs renders.
 
-import { readFileSync } from 'node:fs';
+import { readPackageFile } from '../src/version.js';
 import { COMMAND_NAMES } from './aliases.js';
 
 export const PRERENDERED_WIDTHS: readonly number[] = [100, 110];
@@ -27,7 +27,7 @@ export const helpFileName = (invocation: string, width: number): string => `${in
 export function prerenderedHelp(invocation: string, width: number): string | null {
   if (!PRERENDERED_WIDTHS.includes(width)) return null;
   try {
-    return readFileSync(new URL(`../../help/${helpFileName(invocation, width)}`, import.meta.url), 'utf8');
+    return readPackageFile(`help/${helpFileName(invocation, width)}`).toString('utf8');
   } catch {
     return null;
   }

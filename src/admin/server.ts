@@ -4,13 +4,12 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname as osHostname } from 'node:os';
-import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { Poller } from '../top/poller.js';
 import { TopModel } from '../top/model.js';
 import { Logger, isLogLevel, type LogLevel } from '../util/log.js';
 import { formatHostPort, type HostPort } from '../util/host-port.js';
-import { NSQ_VERSION, PACKAGE_ROOT } from '../version.js';
+import { NSQ_VERSION, readPackageFile } from '../version.js';
 import { answerApi, type ApiAnswer, type ApiContext, type ApiRequest } from './api.js';
 import { Cluster } from './cluster.js';
 import { Notifier } from './notify.js';
@@ -53,7 +52,6 @@ export const DEFAULT_ADMIN_OPTIONS: Omit<AdminServerOptions, 'httpAddress'> = {
 const PAGE = /^\/(?:topics(?:\/[^/]+){0,2}|nodes(?:\/[^/]+)?|counter|lookup)?$/;
 /** The page's script and style, written by npm run build (scripts/bundle.mjs) */
 const ASSETS: Record<string, string> = { 'app.js': 'application/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8' };
-const ASSET_DIR = new URL('dist/admin-ui/', PACKAGE_ROOT);
 /** the model is polled while asked for within this long */
 const MODEL_IDLE_MS = 60_000;
 
@@ -205,7 +203,7 @@ export class AdminServer {
       const asset = /^\/static\/([a-z.]+)$/.exec(path)?.[1];
       if (req.method === 'GET' && asset !== undefined && asset in ASSETS) {
         try {
-          const data = await readFile(new URL(asset, ASSET_DIR));
+          const data = readPackageFile(`dist/admin-ui/${asset}`);
           res.writeHead(200, { 'Content-Type': ASSETS[asset]!, 'Content-Length': data.length, 'Cache-Control': 'no-cache' });
           res.end(data);
         } catch {

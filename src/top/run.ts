@@ -36,6 +36,9 @@ export async function runTop(o: TopOptions): Promise<void> {
   for (const key of Object.keys(process.env)) if (key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_')) delete process.env[key];
   // ink and react load only here: every other command starts without them
   const [{ render }, { createElement }, { App }, { runAction }, { peekTarget }, { default: chalk }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js'), import('./actions.js'), import('./peek.js'), import('chalk')]);
+  // the single executable loads ink's layout engine (yoga, WebAssembly) in the background, where the
+  // npm install's ES modules wait for it at import (scripts/build-exe.mjs): wait for it before drawing
+  await (globalThis as { __nsqYogaReady?: Promise<void> }).__nsqYogaReady;
   const act = (action: ActionKind, target: Target): Promise<string> => runAction(action, target, { authSecret: o.authSecret });
   const peek = (target: Target, n: number) => peekTarget(target, n, { authSecret: o.authSecret, timeoutMs: o.timeoutMs });
   // the screen of its own, as top and less have: what was on the terminal is back after q, and a
