@@ -65,7 +65,7 @@ await esbuild.build({
 const assets = { 'package.json': `${root}package.json` };
 for (const f of readdirSync(`${root}help`)) assets[`help/${f}`] = `${root}help/${f}`;
 for (const f of ['app.js', 'app.css']) assets[`dist/admin-ui/${f}`] = `${root}dist/admin-ui/${f}`;
-writeFileSync(`${out}sea-config.json`, JSON.stringify({ main: `${out}nsq.cjs`, output: `${out}nsq.blob`, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets }, null, 2));
+writeFileSync(`${out}sea-config.json`, JSON.stringify({ main: `${out}nsq.cjs`, output: `${out}nsq.blob`, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: true, assets }, null, 2));
 execFileSync(process.execPath, ['--experimental-sea-config', `${out}sea-config.json`], { stdio: 'inherit' });
 
 const exe = `${out}nsq`;
