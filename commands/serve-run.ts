@@ -5,6 +5,7 @@
 import { NSQD } from '../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../src/nsqd/options.js';
 import type { LookupdOptions } from '../src/lookupd/options.js';
+import { untilSignal } from './until-signal.js';
 
 export interface ServeRun {
   nsqd: Partial<NsqdOptions>;
@@ -52,21 +53,10 @@ export async function runServe(run: ServeRun): Promise<void> {
     }
     admin = a;
   }
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals): void => {
-      nsqd.logger.info(`received ${sig}, shutting down`);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      nsqd
-        .stop()
-        .then(() => {
-          // messages the disk refused at shutdown are gone: not a clean exit
-          if (nsqd.lostAtStop > 0) process.exitCode = 1;
-          return Promise.all([lookupd?.stop(), admin?.stop()]).then(() => undefined);
-        })
-        .then(resolve, resolve);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+  await untilSignal(nsqd.logger, async () => {
+    await nsqd.stop();
+    // messages the disk refused at shutdown are gone: not a clean exit
+    if (nsqd.lostAtStop > 0) process.exitCode = 1;
+    await Promise.all([lookupd?.stop(), admin?.stop()]);
   });
 }

@@ -58,6 +58,9 @@ await esbuild.build({
   define: { 'import.meta.url': '__bundleUrl', 'process.env.NODE_ENV': '"production"' },
   banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [topLevelAwait],
+  // import() of a builtin (node:https, node:fs/promises) as a require: an executable with a code
+  // cache has no dynamic import callback ("A dynamic import callback was not specified")
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
 });
 

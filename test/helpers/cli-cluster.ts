@@ -71,6 +71,21 @@ export async function nsq(t: Teardown, args: string[]): Promise<Ran> {
   return { code, stdout: p.stdout(), stderr: p.stderr() };
 }
 
+/**
+ * The admin tests' data: topic orders with channels billing and audit on the first two nodes,
+ * 3 messages published on the first and 2 on the second, registered with lookupd on both.
+ */
+export async function seedOrders(c: CliCluster): Promise<void> {
+  const [a, b] = c.nodes as [string, string];
+  for (const [node, body] of [[a, 'a1\na2\na3'], [b, 'b1\nb2']] as const) {
+    await post(node, '/topic/create?topic=orders');
+    await post(node, '/channel/create?topic=orders&channel=billing');
+    await post(node, '/channel/create?topic=orders&channel=audit');
+    await post(node, '/mpub?topic=orders', body);
+  }
+  await registered(c.lookupd, 'orders', 2);
+}
+
 /** Waits until lookupd lists `n` producers of `topic` (nodes register a new topic asynchronously). */
 export async function registered(lookupd: string, topic: string, n: number): Promise<void> {
   await waitFor(`lookupd lists ${n} producers of ${topic}`, async () => {

@@ -10,7 +10,7 @@ import t from 'tap';
 import nsq from 'nsqjs';
 import type { Message as NsqjsMessage } from 'nsqjs';
 import { call, shapeDiff, startAdmin } from '../helpers/admin.js';
-import { getJson, lookupdTopics, nsq as runNsq, post, registered, startCliCluster, topicOn } from '../helpers/cli-cluster.js';
+import { getJson, lookupdTopics, nsq as runNsq, post, seedOrders, startCliCluster, topicOn } from '../helpers/cli-cluster.js';
 import { waitFor } from '../helpers/stats.js';
 
 const SHAPES = JSON.parse(readFileSync(new URL('../../../test/fixtures/nsqadmin/shapes.json', import.meta.url), 'utf8')) as Record<string, Record<string, string>>;
@@ -19,13 +19,7 @@ const EXTRA_CHANNEL = ['dead_lettered_count'];
 
 const c = await startCliCluster(t);
 const [a, b] = c.nodes as [string, string];
-for (const [node, body] of [[a, 'a1\na2\na3'], [b, 'b1\nb2']] as const) {
-  await post(node, '/topic/create?topic=orders');
-  await post(node, '/channel/create?topic=orders&channel=billing');
-  await post(node, '/channel/create?topic=orders&channel=audit');
-  await post(node, '/mpub?topic=orders', body);
-}
-await registered(c.lookupd, 'orders', 2);
+await seedOrders(c);
 const admin = await startAdmin(t, [`--lookupd-http-address=${c.lookupd}`]);
 const api = (path: string): string => `${admin.url}${path}`;
 

@@ -2,7 +2,7 @@
 // serve, spawned): what each node's /stats and lookupd say afterwards, and the line per node.
 
 import t from 'tap';
-import { getJson, lookupdTopics, nsq, post, registered, startCliCluster, topicOn } from '../helpers/cli-cluster.js';
+import { getJson, lookupdTopics, nsq, registered, seedOrders, startCliCluster, topicOn } from '../helpers/cli-cluster.js';
 import { waitFor } from '../helpers/stats.js';
 
 const c = await startCliCluster(t);
@@ -12,13 +12,7 @@ const lines = (out: string): string[] => out.trimEnd().split('\n').sort();
 const channelOn = async (node: string, topic: string, channel: string) => (await topicOn(node, topic))?.channels.find((ch) => ch.channel_name === channel);
 
 // orders on both nodes, with channels billing and audit: 3 messages on a, 2 on b
-for (const [node, body] of [[a, 'a1\na2\na3'], [b, 'b1\nb2']] as const) {
-  await post(node, '/topic/create?topic=orders');
-  await post(node, '/channel/create?topic=orders&channel=billing');
-  await post(node, '/channel/create?topic=orders&channel=audit');
-  await post(node, '/mpub?topic=orders', body);
-}
-await registered(c.lookupd, 'orders', 2);
+await seedOrders(c);
 
 t.test('pause and unpause: through lookupd on both nodes; a channel on one node', async (t) => {
   const pause = await nsq(t, ['topic', 'pause', 'orders', viaLookupd]);

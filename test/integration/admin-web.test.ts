@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import t from 'tap';
 import { startAdmin } from '../helpers/admin.js';
-import { post, registered, startCliCluster, topicOn } from '../helpers/cli-cluster.js';
+import { seedOrders, startCliCluster, topicOn } from '../helpers/cli-cluster.js';
 import { waitFor } from '../helpers/stats.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -37,13 +37,7 @@ if (missing !== null) {
 
   const c = await startCliCluster(t);
   const [a, b] = c.nodes as [string, string];
-  for (const [node, body] of [[a, 'a1\na2\na3'], [b, 'b1\nb2']] as const) {
-    await post(node, '/topic/create?topic=orders');
-    await post(node, '/channel/create?topic=orders&channel=billing');
-    await post(node, '/channel/create?topic=orders&channel=audit');
-    await post(node, '/mpub?topic=orders', body);
-  }
-  await registered(c.lookupd, 'orders', 2);
+  await seedOrders(c);
   const admin = await startAdmin(t, [`--lookupd-http-address=${c.lookupd}`]);
 
   const browser = await chromium.launch({

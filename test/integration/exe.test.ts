@@ -31,10 +31,10 @@ if (built.status !== 0 || !existsSync(`${ROOT}dist/exe/nsq`)) {
   mkdirSync(`${host}/empty-bin`);
   const env = { PATH: `${host}/empty-bin`, HOME: host };
   t.not(spawnSync('/bin/sh', ['-c', 'command -v node'], { env }).status, 0, 'no node on the PATH the executable runs with');
-  const run = (args: string[], input?: string) => spawnSync(exe, args, { env, encoding: 'utf8', input, timeout: 30_000 });
+  const run = (args: string[], input?: string) => spawnSync(exe, args, { env, cwd: host, encoding: 'utf8', input, timeout: 30_000 });
   /** the executable (or a link to it) as a server, killed when the test ends */
   const start = (t: { teardown(fn: () => unknown): void }, file: string, args: string[]): Spawned => {
-    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env, cwd: host, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -73,10 +73,10 @@ if (built.status !== 0 || !existsSync(`${ROOT}dist/exe/nsq`)) {
 
   t.test('TLS and snappy negotiated with nsqjs; the admin page from its assets', async (t) => {
     const certs = makeCerts(t);
-    const s = start(t, exe, ['serve', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--tls-cert=${certs.serverCert}`, `--tls-key=${certs.serverKey}`, '--with-admin', '--with-admin-http-address=127.0.0.1:0']);
+    const s = start(t, exe, ['serve', `--data-path=${tempDir(t, 'nsq-exe-data-')}`, '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--tls-cert=${certs.serverCert}`, `--tls-key=${certs.serverKey}`, '--with-admin', '--with-admin-http-address=127.0.0.1:0']);
     const ports = await serverPorts(s);
     const pub = run(['pub', 'secure', `--nsqd-tcp-address=127.0.0.1:${ports.tcp}`, '--tls', `--tls-root-ca-file=${certs.caCert}`, '--snappy'], 'sealed\n');
-    t.equal(pub.status, 0, pub.stderr);
+    t.equal(pub.status, 0, `${pub.stderr} (server: ${s.stderr()})`);
     const reader = new nsq.Reader('secure', 'c', { nsqdTCPAddresses: [`127.0.0.1:${ports.tcp}`], tls: true, tlsVerification: false, snappy: true });
     reader.on('error', () => {});
     const got = once(reader, 'message') as Promise<[NsqjsMessage]>;
