@@ -67,6 +67,10 @@ if (built.status !== 0 || !existsSync(`${ROOT}dist/exe/nsq`)) {
     const tail = run(['tail', 'exe', `--nsqd-tcp-address=127.0.0.1:${ports.tcp}`, '-n', '3']);
     t.equal(tail.status, 0, tail.stderr);
     t.equal(tail.stdout, 'one\ntwo\nthree\n');
+    const top = run(['top', '--once', `--nsqd-http-address=127.0.0.1:${ports.http}`]);
+    t.equal(top.status, 0, top.stderr);
+    t.match(top.stdout, /nodes: 1 up/, 'the dashboard\'s one frame');
+    t.match(top.stdout, /│ exe /);
     s.child.kill('SIGTERM');
     t.equal((await s.exit).code, 0);
   });
