@@ -524,7 +524,8 @@ function channelCreate(ctx: Ctx): Result {
     throw err;
   }
   recorded(ctx);
-  return { topic: topic.name, channel: ch.name, start_id: messageIdToString(ch.startId), catching_up: ch.replay !== null };
+  const limits = topic.retentionLimits;
+  return { topic: topic.name, channel: ch.name, start_id: messageIdToString(ch.startId), catching_up: ch.replay !== null, retention_ms: limits.retention, retention_size: limits.retentionSize };
 }
 
 function channelDelete(ctx: Ctx): Result {

@@ -98,6 +98,19 @@ export async function runToFile(opts: ToFileOptions): Promise<void> {
   failed.catch(() => {});
 
   try {
+    if (opts.from !== null) {
+      const { createChannelsFrom } = await import('./replay-start.js');
+      const warnings = await createChannelsFrom({
+        topics: opts.topics,
+        channel: opts.channel,
+        from: opts.from,
+        nsqdHttpAddresses: client.nsqdHttpAddresses,
+        lookupdHttpAddresses: client.lookupdHttpAddresses,
+        authSecret: client.authSecret,
+        flag: '--from',
+      });
+      for (const w of warnings) logger.warn(w);
+    }
     const started = await Promise.allSettled(loggers.map((l) => l.start()));
     const refused = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (refused !== undefined) {
