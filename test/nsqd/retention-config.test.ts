@@ -12,6 +12,7 @@ import { delay } from '../helpers/stats.js';
 import type { StatsJson, TopicJson } from '../helpers/stats.js';
 import { api, COMPACTED_MS, drain, post, publish, range, serve, SMALL_SEGMENTS, type Server } from '../helpers/retention.js';
 import { drainNsqjs } from '../helpers/drain.js';
+import { startAuthd } from '../helpers/authd.js';
 
 t.jobs = 2;
 
@@ -134,4 +135,24 @@ t.test('/stats retained range: the oldest retained publish time and the journal 
   t.ok(st.retained_bytes! > 50 * 20, `retained_bytes counts the consumed, retained records (${st.retained_bytes})`);
   const text = (await api(s, 'GET', '/stats?topic=r')).text;
   t.match(text, `retained: ${st.retained_bytes} bytes from ${new Date(st.retained_from!).toISOString()} (retention 1h0m0s/-)`, 'the text /stats says it on the topic line');
+});
+
+t.test('--auth-http-api: /topic/config needs the grant of the other topic routes (both permissions on the topic and every channel)', async (t) => {
+  const authd = await startAuthd(t, {
+    olga: { ttl: 3600, authorizations: [{ topic: '^orders$', channels: ['.*'], permissions: ['publish', 'subscribe'] }] },
+    bill: { ttl: 3600, authorizations: [{ topic: '^orders$', channels: ['^billing$'], permissions: ['publish', 'subscribe'] }] },
+    rita: { ttl: 3600, authorizations: [{ topic: '^orders$', channels: ['.*'], permissions: ['subscribe'] }] },
+  });
+  const s = await serve(t, tempDir(t), ['--durable', `--auth-http-address=${authd.address}`, '--auth-http-api']);
+  const call = async (secret: string | undefined): Promise<[number, string]> => {
+    const res = await fetch(`http://127.0.0.1:${s.http}/topic/config?topic=orders&retention=1h`, { method: 'POST', headers: secret === undefined ? {} : { authorization: `Bearer ${secret}` } });
+    return [res.status, await res.text()];
+  };
+  for (const path of ['/topic/create?topic=orders', '/channel/create?topic=orders&channel=audit']) {
+    t.equal((await fetch(`http://127.0.0.1:${s.http}${path}`, { method: 'POST', headers: { authorization: 'Bearer olga' } })).status, 200, path);
+  }
+  t.same(await call(undefined), [401, '{"message":"AUTH_REQUIRED"}'], 'no bearer');
+  t.same(await call('rita'), [403, '{"message":"UNAUTHORIZED"}'], 'subscribe only');
+  t.same(await call('bill'), [403, '{"message":"UNAUTHORIZED"}'], 'a channel of the topic is not granted');
+  t.same(await call('olga'), [200, '{"topic":"orders","retention_ms":3600000,"retention_size":0}'], 'the whole topic granted');
 });
