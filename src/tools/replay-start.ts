@@ -38,12 +38,43 @@ const WHY: Record<string, string> = {
   INVALID_ARG_FROM: 'the node does not understand the start point',
 };
 
+/** What createChannelsFrom did: warnings to print, and how to take the channels away again. */
+export interface ReplayStart {
+  /** a topic without retention on a node: only what some channel has not finished is replayed */
+  warnings: string[];
+  /**
+   * Deletes the channels it created (best effort): for when the consumer cannot start. A replaying
+   * channel nobody consumes would hold its topic's journal (compaction keeps what it has not read)
+   * until the node restarts, for an ephemeral one, or for ever.
+   */
+  undo(): Promise<void>;
+}
+
 /**
  * Creates `channel` at `from` on every node of every topic; throws a one-line UserError naming the
- * node and the reason when one refuses. Returns warnings to print (a topic without retention).
+ * node and the reason when one refuses, after deleting the ones it had created.
  */
-export async function createChannelsFrom(o: ReplayStartOptions): Promise<string[]> {
+export async function createChannelsFrom(o: ReplayStartOptions): Promise<ReplayStart> {
   const warnings: string[] = [];
+  const created: { node: string; topic: string }[] = [];
+  const undo = async (): Promise<void> => {
+    const headers: Record<string, string> = o.authSecret ? { Authorization: `Bearer ${o.authSecret}` } : {};
+    await Promise.all(
+      created.map(({ node, topic }) =>
+        fetchWithin(`${httpBase(node)}/channel/delete?${new URLSearchParams({ topic, channel: o.channel })}`, { method: 'POST', headers }, o.timeoutMs ?? 5000, node).catch(() => {}),
+      ),
+    );
+  };
+  try {
+    await createAll(o, created, warnings);
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+  return { warnings, undo };
+}
+
+async function createAll(o: ReplayStartOptions, created: { node: string; topic: string }[], warnings: string[]): Promise<void> {
   const query = (topic: string): string => `/channel/create?${new URLSearchParams({ topic, channel: o.channel, from: o.from })}`;
   for (const topic of o.topics) {
     let nodes = o.nsqdHttpAddresses;
@@ -57,12 +88,12 @@ export async function createChannelsFrom(o: ReplayStartOptions): Promise<string[
     }
     for (const node of nodes) {
       const answer = await create(node, query(topic), o);
+      created.push({ node, topic });
       if (answer.retention_ms === 0 && answer.retention_size === 0) {
         warnings.push(`${topic} @ ${node}: the topic has no retention (--retention, or POST /topic/config): only what some channel has not finished yet is kept to replay`);
       }
     }
   }
-  return warnings;
 }
 
 async function create(node: string, path: string, o: ReplayStartOptions): Promise<CreateAnswer> {

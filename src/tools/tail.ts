@@ -373,10 +373,11 @@ export async function runTail(opts: TailOptions): Promise<void> {
   for (const s of signals) process.on(s, onSignal);
   // `| head`: stop when the reader goes, even when no message comes to be written
   const stopWatching = watchReader(out, 1, () => tail.readerGone());
+  let undoStart: (() => Promise<void>) | null = null;
   try {
     if (opts.from !== undefined) {
       const { createChannelsFrom } = await import('./replay-start.js');
-      const warnings = await createChannelsFrom({
+      const { warnings, undo } = await createChannelsFrom({
         topics: opts.topics,
         channel: opts.channel,
         from: opts.from,
@@ -386,10 +387,13 @@ export async function runTail(opts: TailOptions): Promise<void> {
         flag: opts.from === 'earliest' ? '--from-start' : '--since',
       });
       for (const w of warnings) process.stderr.write(`nsq tail: ${w}\n`);
+      undoStart = undo;
     }
     try {
       await tail.start();
     } catch (err) {
+      // a replaying channel nobody reads would hold the journal: it goes with the failed start
+      await undoStart?.();
       throw new UserError(err instanceof Error ? err.message : String(err), (err as { code?: string }).code ?? 'E_CONNECT', 1);
     }
     const result = await tail.done;

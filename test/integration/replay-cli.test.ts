@@ -90,6 +90,12 @@ t.test('usage errors (exit 2) and a node\'s refusal (exit 1), each one line', as
   const plain = await ran(spawnNsq(t, ['tail', 'plain', '--from-start', ...addr(s)]));
   t.equal(plain.code, 1);
   oneLine(t, plain.stderr, /--from-start: 127\.0\.0\.1:\d+ refused to create channel tail\d{6}#ephemeral: 400 NOT_DURABLE: the topic is not durable there/, 'a plain topic');
+  // two topics, the second refused: the channel made on the first goes again, or it would hold d's journal
+  const partial = await ran(spawnNsq(t, ['tail', 'd', 'plain', '--from-start', ...addr(s)]));
+  t.equal(partial.code, 1);
+  oneLine(t, partial.stderr, /NOT_DURABLE/, 'the second topic refused');
+  const left = (await (await fetch(`http://127.0.0.1:${s.http}/stats?format=json&topic=d`)).json()) as { topics: { channels: { channel_name: string }[] }[] };
+  t.same(left.topics[0]!.channels.map((c) => c.channel_name), [], 'the channel created on d was deleted again');
   const fromFile = await ran(spawnNsq(t, ['to-file', '--topic=d', '--from=last tuesday', ...addr(s)]));
   t.equal(fromFile.code, 2);
   oneLine(t, fromFile.stderr, /invalid value "last tuesday" for flag --from: want earliest, an RFC 3339 time/, 'to-file: a bad --from');
