@@ -911,4 +911,86 @@ const startupMany: BenchCase = {
   },
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, consume2, latency, rss, scale, scaleOut, startup, startupMany, crash, replicationFaults];
+// ---- 7. peek and replay (issue 16) ---------------------------------------------------------
+
+
+/** GET /channel/peek?n=1000 on a channel with 1M messages queued in memory: time per peek and what it costs in RSS. */
+const peek1000: BenchCase = {
+  name: 'peek-1000-of-1M',
+  title: 'peek 1000 of a 1M backlog (100k --quick), in memory',
+  run: (cfg) =>
+    withServer(serverOpts(cfg, 'peek-1000-of-1M', BIG_MEM_QUEUE), timeout(cfg), async (server) => {
+      const topic = 'bench_peek';
+      const count = scaled(cfg, 1_000_000);
+      await server.createChannel(topic, 'ch');
+      await prepublish(server, topic, count);
+      await sleep(cfg.quick ? 200 : 1000);
+      const before = server.memory();
+      const times: number[] = [];
+      let entries = 0;
+      for (let i = 0; i < 7; i++) {
+        const started = performance.now();
+        const answer = JSON.parse(await server.http('GET', `/channel/peek?topic=${topic}&channel=ch&n=1000`)) as { messages?: unknown[] };
+        times.push(performance.now() - started);
+        entries = answer.messages?.length ?? 0;
+      }
+      const after = server.memory();
+      if (entries !== 1000) throw new Error(`a peek answered ${entries} messages, not 1000`);
+      const depth = (await server.depths(topic)).channels['ch'];
+      if (depth !== count) throw new Error(`channel depth ${depth} after the peeks: a peek must leave every message where it is`);
+      const p50 = median(times);
+      return {
+        p50Ms: round(p50, 2),
+        maxMs: round(Math.max(...times), 2),
+        rssMiB: round(after.rss / MIB, 1),
+        other: `median ${round(p50, 1)} ms per peek of 1000 (7 peeks, first ${round(times[0]!, 1)} ms); RSS ${round(before.rss / MIB, 0)} → ${round(after.rss / MIB, 0)} MiB with ${count} queued`,
+        details: { queued: count, peekMs: times.map((t) => round(t, 2)), rssBeforeBytes: before.rss, rssAfterBytes: after.rss, peakRssBytes: after.hwm },
+      };
+    }),
+};
+
+/**
+ * A channel created with from=earliest on a durable topic whose 1M messages were all consumed and
+ * kept by --retention: how fast it catches up (the journal read in slices while the channel's queue
+ * has room, consumed with RDY 2500), and the server's RSS meanwhile.
+ */
+const replay1M: BenchCase = {
+  name: 'replay-1M',
+  title: 'replay: from=earliest over 1M retained messages (100k --quick), --durable --retention',
+  run: (cfg) =>
+    withServer(serverOpts(cfg, 'replay-1M', DEFAULT_MEM_QUEUE, ['--durable', '--retention=1h']), cfg.quick ? 60_000 : 180_000, async (server) => {
+      const topic = 'bench_replay';
+      const count = scaled(cfg, 1_000_000);
+      await server.createChannel(topic, 'first');
+      const pre = await prepublish(server, topic, count);
+      const first = await benchSub({ addresses: [`127.0.0.1:${server.tcpPort}`], topic, channel: 'first', connections: 1, durationMs: NO_DEADLINE_MS, count, maxInFlight: 2500 });
+      if (first.messages < count) throw new Error(`the first channel consumed ${first.messages} of ${count}`);
+      await sleep(2500); // past a compaction: what is left of the journal is what retention keeps
+      const stats = JSON.parse(await server.http('GET', `/stats?format=json&topic=${topic}`)) as { topics: { retained_bytes?: number }[] };
+      const retainedBytes = stats.topics[0]?.retained_bytes ?? 0;
+      const idle = server.memory();
+      let peak = idle.rss;
+      const sampler = setInterval(() => {
+        const m = server.memory();
+        if (m.rss > peak) peak = m.rss;
+      }, 50);
+      try {
+        const created = performance.now();
+        await server.http('POST', `/channel/create?topic=${topic}&channel=replay&from=earliest`);
+        const createMs = performance.now() - created;
+        const r = await benchSub({ addresses: [`127.0.0.1:${server.tcpPort}`], topic, channel: 'replay', connections: 1, durationMs: NO_DEADLINE_MS, count, maxInFlight: 2500 });
+        if (r.messages < count) throw new Error(`the replaying channel got ${r.messages} of ${count}`);
+        return {
+          msgsPerSec: r.msgsPerSec,
+          mibPerSec: r.mibPerSec,
+          rssMiB: round(peak / MIB, 1),
+          other: `catch-up ${Math.round(r.msgsPerSec).toLocaleString('en-US')} msg/s over ${round(retainedBytes / MIB, 0)} MiB of journal; RSS ${round(idle.rss / MIB, 0)} MiB before, peak ${round(peak / MIB, 0)} MiB while catching up; create answered in ${round(createMs, 1)} ms (first channel: ${Math.round(first.msgsPerSec).toLocaleString('en-US')} msg/s)`,
+          details: { messages: r.messages, seconds: r.seconds, retainedBytes, createMs: round(createMs, 2), rssBeforeBytes: idle.rss, peakRssBytes: peak, firstChannelMsgsPerSec: first.msgsPerSec, publishMsgsPerSec: pre.msgsPerSec, redelivered: r.redelivered },
+        };
+      } finally {
+        clearInterval(sampler);
+      }
+    }),
+};
+
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, consume2, latency, rss, scale, scaleOut, startup, startupMany, crash, replicationFaults, peek1000, replay1M];

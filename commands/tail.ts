@@ -4,7 +4,7 @@
 import type { CommandModule } from 'yargs';
 import { isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
 import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
-import { integerFlag, lastValue, listValue, usageError, valueOption } from './flags/values.js';
+import { durationFlag, integerFlag, lastValue, listValue, POSITIVE, usageError, valueOption } from './flags/values.js';
 import { packageVersion } from '../src/version.js';
 
 const TEMPLATE_HELP = `Formats (--format):
@@ -39,6 +39,13 @@ default one, gets only what is published after it exists (unless it is the topic
 first): to take what a channel holds, give --channel. -e and --requeue do not go
 together: what is put back is never drained.
 
+--since 1h and --from-start (durable topics, docs/retention.md) start the channel in
+the past: before subscribing, tail creates it on every node with
+/channel/create?from= (the nodes lookupd lists, or --nsqd-http-address as for -e),
+so it gets the retained messages published since then (or all of them), then the
+new ones. The channel must be new (the default one is). What a node keeps depends
+on its --retention: a topic without it keeps only what some channel still needs.
+
 Stops after -n messages; with -e, at the end of the channel; on SIGINT/SIGTERM
 (CLS, waits up to 3s for the messages in flight, exit 0); or when the reader of
 stdout goes away (\`| head\`: exit 0, quietly, within about a second even when no
@@ -64,7 +71,9 @@ export const tail: CommandModule = {
         .option('format', { alias: 'f', type: 'string', default: 'raw', describe: 'raw, json or a template such as \'{{timestamp}} {{body}}\' (see below)' })
         .option('requeue', { type: 'boolean', default: false, describe: 'put every message back (REQ, no delay) instead of finishing it; changes attempts counts and order (see below)' })
         // tail speaks TCP; only -e asks the nodes' HTTP API
-        .option('nsqd-http-address', { type: 'string', array: true, nargs: 1, group: 'Connection:', describe: 'with --exit-at-end: the HTTP address of each --nsqd-tcp-address node, in the same order [default: 127.0.0.1:4151]' })
+        .option('nsqd-http-address', { type: 'string', array: true, nargs: 1, group: 'Connection:', describe: 'with --exit-at-end, --since or --from-start: the HTTP address of each --nsqd-tcp-address node, in the same order [default: 127.0.0.1:4151]' })
+        .option('since', valueOption('duration', { describe: 'start with the retained messages published this long ago (durable topics with --retention; a new channel; see below)' }))
+        .option('from-start', { type: 'boolean', default: false, describe: 'start with every retained message of the topic (durable topics; a new channel; see below)' })
         .option('exit-at-end', { alias: 'e', type: 'boolean', default: false, describe: "exit 0 once the channel is drained: nothing ready or in flight on any node (asks each nsqd's HTTP /stats; see below)" })
         .option('max-in-flight', valueOption('number', { default: 200, describe: 'messages in flight per topic' }))
         .example('$0 tail events', 'print every message of "events" as it arrives')
@@ -72,6 +81,7 @@ export const tail: CommandModule = {
         .example("$0 tail events -f '{{timestamp}} {{body}}'", 'a template')
         .example('$0 tail events --channel=archive --requeue -n 5', 'show 5 messages waiting in a channel, leave them there')
         .example('$0 tail events --channel=archive -e > events.txt', 'take everything waiting in a channel, then exit')
+        .example('$0 tail events --since 1h', 'the last hour of a durable topic, then new messages')
         .epilog(TEMPLATE_HELP),
       { tcp: true, poll: true, userAgent: true },
     )), 'consumer-opt'),
@@ -92,12 +102,17 @@ export const tail: CommandModule = {
     if (requeue && channelFlag === undefined) throw usageError('--requeue needs --channel: the channel whose messages to look at');
     const exitAtEnd = argv['exit-at-end'] === true;
     if (exitAtEnd && requeue) throw usageError('--exit-at-end and --requeue do not go together: the messages put back keep the channel from ever being drained');
+    const fromStart = argv['from-start'] === true;
+    if (fromStart && argv['since'] !== undefined) throw usageError('--since and --from-start do not go together: give one start point');
+    // /channel/create's from=: unix ms, so the point is this machine's clock now, not the node's at its arrival
+    const from = fromStart ? 'earliest' : argv['since'] === undefined ? undefined : String(Date.now() - durationFlag('since', argv['since'], POSITIVE));
     const tcpGiven = listValue(argv['nsqd-tcp-address']);
     const httpGiven = listValue(argv['nsqd-http-address']);
-    if (httpGiven.length > 0 && !exitAtEnd) throw usageError('--nsqd-http-address is only used with --exit-at-end (to ask the nodes whether the channel is drained)');
-    if (exitAtEnd && listValue(argv['lookupd-http-address']).length === 0 && tcpGiven.length > 0 && httpGiven.length !== tcpGiven.length) {
+    const asksHttp = exitAtEnd || from !== undefined;
+    if (httpGiven.length > 0 && !asksHttp) throw usageError('--nsqd-http-address is only used with --exit-at-end (to ask the nodes whether the channel is drained), --since and --from-start (to create the channel there)');
+    if (asksHttp && listValue(argv['lookupd-http-address']).length === 0 && tcpGiven.length > 0 && httpGiven.length !== tcpGiven.length) {
       throw usageError(
-        `--exit-at-end asks each nsqd's HTTP API whether the channel is drained: give one --nsqd-http-address for each --nsqd-tcp-address, in the same order (${tcpGiven.length} TCP, ${httpGiven.length} HTTP)`,
+        `${exitAtEnd ? "--exit-at-end asks each nsqd's HTTP API whether the channel is drained" : `${fromStart ? '--from-start' : '--since'} creates the channel with each nsqd's HTTP API`}: give one --nsqd-http-address for each --nsqd-tcp-address, in the same order (${tcpGiven.length} TCP, ${httpGiven.length} HTTP)`,
       );
     }
     const count = integerFlag('n', argv['count'], 0);
@@ -128,6 +143,7 @@ export const tail: CommandModule = {
       format,
       requeue,
       exitAtEnd,
+      from,
       nsqdHttpAddresses: client.nsqdHttpAddresses,
     });
   },

@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { isValidChannelName, isValidTopicName } from '../src/protocol/names.js';
 import { needsRevision, TO_FILE_DEFAULTS, type ToFileOptions } from '../src/tools/to-file/options.js';
 import { packageVersion } from '../src/version.js';
+import { parseReplayFrom } from '../src/protocol/replay-from.js';
 import { authFlag, clientFlags, readClientFlags, readTransportFlags, transportFlags } from './flags/client.js';
 import { badFlag, boolFlag, durationFlag, integerFlag, lastValue, levelFlag, listValue, POSITIVE, usageError, valueOption } from './flags/values.js';
 
@@ -20,6 +21,8 @@ export const toFile: CommandModule = {
       .option('topic', { type: 'string', array: true, describe: 'nsq topic (may be given multiple times) [required]', group: G })
       .option('channel', { type: 'string', default: 'nsq_to_file', describe: 'nsq channel', group: G })
       .option('topic-pattern', { type: 'string', describe: 'also write every topic lookupd knows that matches this regular expression (needs --lookupd-http-address)', group: G })
+      .option('from', { type: 'string', describe: 'backfill: create the channel on each node starting at earliest, an RFC 3339 time or unix ms of the retained journal (durable topics; the channel must be new; asks --nsqd-http-address or lookupd)', group: G })
+      .option('nsqd-http-address', { type: 'string', array: true, nargs: 1, group: 'Connection:', describe: 'with --from: the HTTP address of each --nsqd-tcp-address node, in the same order [default: 127.0.0.1:4151]' })
       .option('topic-refresh', valueOption('duration', { default: '1m', describe: 'how often to look for new topics matching --topic-pattern', group: G }))
       .option('max-in-flight', valueOption('number', { default: '200', describe: 'max number of messages to allow in flight (and to hold per sync)', group: G }))
       .option('output-dir', { type: 'string', default: '/tmp', describe: 'directory to write output files to', group: G })
@@ -43,6 +46,7 @@ export const toFile: CommandModule = {
       .option('http-client-request-timeout', valueOption('duration', { default: '5s', describe: 'timeout for HTTP request (lookupd queries for --topic-pattern)', group: G }))
       .option('log-level', { type: 'string', default: 'info', describe: 'log verbosity: debug, info, warn, error or fatal', group: G })
       .example('$0 to-file --topic=events --output-dir=/var/log/nsq', 'one file per hour: events.<host>.2026-01-31_14.log')
+      .example('$0 to-file --topic=events --channel=backfill --from=earliest', 'everything a durable topic retained, then new messages')
       .example('$0 to-file --topic=events --gzip --rotate-size=104857600 --work-dir=/data/tmp --output-dir=/data/done', ''),
   handler: async (argv) => {
     const options = readToFileOptions(argv as Record<string, unknown>);
@@ -87,6 +91,19 @@ export function readToFileOptions(argv: Record<string, unknown>): ToFileOptions 
   const channel = str(argv, 'channel', d.channel);
   if (!isValidChannelName(channel)) throw bad('channel', channel, 'not a valid channel name');
 
+  let from: string | null = null;
+  if (argv['from'] !== undefined) {
+    from = lastValue(argv['from']);
+    if (parseReplayFrom(from) === null) throw bad('from', from, 'want earliest, an RFC 3339 time such as 2026-12-03T10:00:00Z, or unix milliseconds');
+    if (topicPattern !== null) throw usageError('--from does not go with --topic-pattern: a start point is for the channels created now, of the --topic topics', 'E_BAD_FLAG');
+  }
+  const httpGiven = listValue(argv['nsqd-http-address']);
+  if (httpGiven.length > 0 && from === null) throw usageError('--nsqd-http-address is only used with --from (to create the channel there)', 'E_BAD_FLAG');
+  const tcpGiven = listValue(argv['nsqd-tcp-address']);
+  if (from !== null && argv['lookupd-http-address'] === undefined && tcpGiven.length > 0 && httpGiven.length !== tcpGiven.length) {
+    throw usageError(`--from creates the channel with each nsqd's HTTP API: give one --nsqd-http-address for each --nsqd-tcp-address, in the same order (${tcpGiven.length} TCP, ${httpGiven.length} HTTP)`, 'E_BAD_FLAG');
+  }
+
   const outputDir = resolve(str(argv, 'output-dir', d.outputDir));
   const rawWork = str(argv, 'work-dir', '');
   const opts: ToFileOptions = {
@@ -94,6 +111,7 @@ export function readToFileOptions(argv: Record<string, unknown>): ToFileOptions 
     topicPattern,
     topicRefresh: duration(argv, 'topic-refresh', 60_000, false),
     channel,
+    from,
     maxInFlight: int(argv, 'max-in-flight', d.maxInFlight, 1),
     outputDir,
     workDir: rawWork === '' ? outputDir : resolve(rawWork),

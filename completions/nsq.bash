@@ -52,14 +52,14 @@ _nsq() {
         --format) COMPREPLY=( $(compgen -W "raw json" -- "$cur") ); return 0 ;;
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="--auth-secret --channel --consumer-opt --count --deflate --deflate-level -e --exit-at-end -f --format --help --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-http-address --nsqd-tcp-address --print-topic --requeue --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
+      opts="--auth-secret --channel --consumer-opt --count --deflate --deflate-level -e --exit-at-end -f --format --from-start --help --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-http-address --nsqd-tcp-address --print-topic --requeue --since --snappy --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --user-agent"
       ;;
     to-file)
       case "$prev" in
         --log-level) COMPREPLY=( $(compgen -W "debug info warn error fatal" -- "$cur") ); return 0 ;;
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="--auth-secret --channel --consumer-opt --datetime-format --deflate --deflate-level --filename-format --gzip --gzip-level --help --host-identifier --http-client-connect-timeout --http-client-request-timeout --log-level --log-prefix --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-tcp-address --output-dir --rotate-interval --rotate-size --skip-empty-files --snappy --sync-interval --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --topic-pattern --topic-refresh --user-agent --work-dir"
+      opts="--auth-secret --channel --consumer-opt --datetime-format --deflate --deflate-level --filename-format --from --gzip --gzip-level --help --host-identifier --http-client-connect-timeout --http-client-request-timeout --log-level --log-prefix --lookupd-http-address --lookupd-poll-interval --max-in-flight --nsqd-http-address --nsqd-tcp-address --output-dir --rotate-interval --rotate-size --skip-empty-files --snappy --sync-interval --tls --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic --topic-pattern --topic-refresh --user-agent --work-dir"
       ;;
     to-http)
       case "$prev" in

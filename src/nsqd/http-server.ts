@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { NSQ_VERSION } from '../protocol/constants.js';
 import { isEphemeral, isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { isMaxAttempts } from './metadata.js';
+import { parseDuration } from '../util/duration.js';
 import { isLogLevel } from '../util/log.js';
 import { configValue, CONFIG_KEYS } from './config.js';
 import { checkMpubBody } from '../protocol/mpub.js';
@@ -64,6 +65,7 @@ const ROUTES: Route[] = [
   { methods: ['POST'], path: '/topic/empty', handler: topicEmpty, log: true, auth: 'topic' },
   { methods: ['POST'], path: '/topic/pause', handler: topicPause, log: true, auth: 'topic' },
   { methods: ['POST'], path: '/topic/unpause', handler: topicPause, log: true, auth: 'topic' },
+  { methods: ['POST'], path: '/topic/config', handler: topicConfig, log: true, auth: 'topic' },
   { methods: ['POST'], path: '/channel/create', handler: channelCreate, log: true, auth: 'channel' },
   { methods: ['POST'], path: '/channel/delete', handler: channelDelete, log: true, auth: 'channel' },
   { methods: ['POST'], path: '/channel/empty', handler: channelEmpty, log: true, auth: 'channel' },
@@ -453,6 +455,42 @@ function topicPause(ctx: Ctx): Result {
   return recorded(ctx);
 }
 
+/**
+ * POST /topic/config: a durable topic's own retention limits (docs/retention.md); `retention` a Go
+ * duration, `retention_size` bytes, 0 back to the server's; both optional, checked before anything
+ * changes. Answers the limits in force.
+ */
+function topicConfig(ctx: Ctx): Result {
+  const t = existingTopic(ctx, topicArg(ctx, true, 'INVALID_ARG_TOPIC'));
+  // a plain topic keeps nothing once delivered: there is nothing for a limit to keep
+  if (!t.durableMode) throw new HttpError(400, 'NOT_DURABLE');
+  const retentionText = ctx.query.get('retention');
+  const sizeText = ctx.query.get('retention_size');
+  let retention = t.retention;
+  if (retentionText !== null) {
+    let ms: number;
+    try {
+      ms = parseDuration(retentionText);
+    } catch {
+      ms = -1;
+    }
+    if (!(ms >= 0) || !Number.isSafeInteger(Math.ceil(ms))) throw new HttpError(400, 'INVALID_ARG_RETENTION');
+    // a part of a millisecond stays a limit, it does not turn into 0 (the server's)
+    retention = ms === 0 ? null : Math.ceil(ms);
+  }
+  let size = t.retentionSize;
+  if (sizeText !== null) {
+    if (!/^\d{1,16}$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText))) throw new HttpError(400, 'INVALID_ARG_RETENTION_SIZE');
+    size = Number(sizeText) === 0 ? null : Number(sizeText);
+  }
+  t.retention = retention;
+  t.retentionSize = size;
+  ctx.nsqd.metadataChanged();
+  recorded(ctx);
+  const limits = t.retentionLimits;
+  return { topic: t.name, retention_ms: limits.retention, retention_size: limits.retentionSize };
+}
+
 function channelArgs(ctx: Ctx): { topic: Topic; channelName: string } {
   const topicName = topicArg(ctx, true, 'INVALID_ARG_TOPIC');
   const channelName = ctx.query.get('channel');
@@ -486,7 +524,8 @@ function channelCreate(ctx: Ctx): Result {
     throw err;
   }
   recorded(ctx);
-  return { topic: topic.name, channel: ch.name, start_id: messageIdToString(ch.startId), catching_up: ch.replay !== null };
+  const limits = topic.retentionLimits;
+  return { topic: topic.name, channel: ch.name, start_id: messageIdToString(ch.startId), catching_up: ch.replay !== null, retention_ms: limits.retention, retention_size: limits.retentionSize };
 }
 
 function channelDelete(ctx: Ctx): Result {

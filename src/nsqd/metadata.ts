@@ -26,6 +26,9 @@ export interface TopicMeta {
   channels: ChannelMeta[];
   /** durable mode, a paused topic or one without channels: the first ID it holds itself; nsqd ignores it */
   held_from?: number;
+  /** durable mode, POST /topic/config (docs/retention.md): the topic's own retention (ms) and retention size (bytes), when set; nsqd ignores them */
+  retention?: number;
+  retention_size?: number;
 }
 
 export const METADATA_FILE = 'nsqd.dat';
@@ -59,9 +62,16 @@ export function readMetadata(dataPath: string): TopicMeta[] {
     }
     const meta: TopicMeta = { name: t['name'], paused: t['paused'] === true, channels };
     if (typeof t['held_from'] === 'number' && Number.isSafeInteger(t['held_from'])) meta.held_from = t['held_from'];
+    if (isRetentionValue(t['retention'])) meta.retention = t['retention'];
+    if (isRetentionValue(t['retention_size'])) meta.retention_size = t['retention_size'];
     topics.push(meta);
   }
   return topics;
+}
+
+/** A topic's own retention (ms) or retention size (bytes): a positive safe integer. */
+export function isRetentionValue(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 }
 
 /** A channel's max_attempts: an integer 0..65535 (attempts are a 16-bit field on the wire). */

@@ -218,6 +218,10 @@ export class NSQD {
         }
         if (t.paused) topic.pause();
         topic.heldFrom = t.held_from ?? 0;
+        if (topic.durableMode) {
+          topic.retention = t.retention ?? null;
+          topic.retentionSize = t.retention_size ?? null;
+        }
       }
       recover(this, meta);
     } finally {
@@ -270,7 +274,7 @@ export class NSQD {
       // start_id only matters to durable recovery; plain mode writes exactly nsqd's file
       const durable = this.durability !== null;
       const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => deadLetterMeta(c, durable ? { name: c.name, paused: c.paused, start_id: c.startId } : { name: c.name, paused: c.paused }));
-      topics.push(durable && t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels });
+      topics.push(retentionMeta(t, durable && t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels }));
     }
     writeMetadata(this.dataPath, topics);
     this.replication?.metaChanged();
@@ -649,6 +653,13 @@ export class NSQD {
     this.topics.clear();
     this.logger.info('NSQ: bye');
   }
+}
+
+/** A durable topic's own retention limits (docs/retention.md), on its nsqd.dat entry only when set. */
+function retentionMeta(t: Topic, meta: TopicMeta): TopicMeta {
+  if (t.retention !== null) meta.retention = t.retention;
+  if (t.retentionSize !== null) meta.retention_size = t.retentionSize;
+  return meta;
 }
 
 /** A channel's own dead-letter settings (docs/dead-letters.md), on its nsqd.dat entry only when set. */

@@ -158,8 +158,16 @@ function topicStats(t: Topic, channelName: string | undefined, includeClients: b
     message_bytes: t.messageBytes,
     paused: t.paused,
     e2e_processing_latency: topicLatency(t),
+    ...topicRetention(t),
     ...topicReplication(t),
   };
+}
+
+function topicRetention(t: Topic): Pick<TopicStats, 'retention_ms' | 'retention_size' | 'retained_from' | 'retained_bytes'> {
+  const range = t.journalRange();
+  if (range === null) return {};
+  const limits = t.retentionLimits;
+  return { retention_ms: limits.retention, retention_size: limits.retentionSize, retained_from: range.oldestMs, retained_bytes: range.bytes };
 }
 
 function topicReplication(t: Topic): { replication?: { lag_messages: number } } {
@@ -236,7 +244,7 @@ export function formatStatsText(stats: Stats, nodeVersion = process.version): st
   } else {
     out += '\nTopics:';
     for (const t of topics) {
-      out += `\n${t.paused ? '*P ' : '   '}[${pad(t.topic_name, 15)}] depth: ${pad(t.depth, 5)} be-depth: ${pad(t.backend_depth, 5)} msgs: ${pad(t.message_count, 8)} e2e%: ${e2eText(t.e2e_processing_latency)}${t.replication !== undefined ? ` repl-lag: ${t.replication.lag_messages}` : ''}\n`;
+      out += `\n${t.paused ? '*P ' : '   '}[${pad(t.topic_name, 15)}] depth: ${pad(t.depth, 5)} be-depth: ${pad(t.backend_depth, 5)} msgs: ${pad(t.message_count, 8)} e2e%: ${e2eText(t.e2e_processing_latency)}${retainedText(t)}${t.replication !== undefined ? ` repl-lag: ${t.replication.lag_messages}` : ''}\n`;
       for (const c of t.channels) {
         out += `${c.paused ? '   *P ' : '      '}[${pad(c.channel_name, 25)}] depth: ${pad(c.depth, 5)} be-depth: ${pad(c.backend_depth, 5)} inflt: ${pad(c.in_flight_count, 4)} def: ${pad(c.deferred_count, 4)} re-q: ${pad(c.requeue_count, 5)} timeout: ${pad(c.timeout_count, 5)}${(c.max_attempts ?? 0) > 0 ? ` dead: ${pad(c.dead_lettered_count ?? 0, 5)}` : ''} msgs: ${pad(c.message_count, 8)} e2e%: ${e2eText(c.e2e_processing_latency)}\n`;
         for (const cl of c.clients ?? []) out += `        ${clientLine(cl, now)}\n`;
@@ -261,6 +269,14 @@ export function formatStatsText(stats: Stats, nodeVersion = process.version): st
     if (r.taken_over_messages > 0) out += `   taken over: ${r.taken_over_messages} message(s)\n`;
   }
   return out;
+}
+
+/** A durable topic's journal on its /stats line: from when, how much, under which limits. */
+function retainedText(t: TopicStats): string {
+  if (t.retained_bytes === undefined) return '';
+  const from = t.retained_from ? new Date(t.retained_from).toISOString() : '-';
+  const limits = `${t.retention_ms ? formatDuration(t.retention_ms) : '-'}/${t.retention_size || '-'}`;
+  return ` retained: ${t.retained_bytes} bytes from ${from} (retention ${limits})`;
 }
 
 function e2eUnit(ns: number): string {

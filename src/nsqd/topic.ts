@@ -8,7 +8,7 @@ import { Backlog } from './backlog.js';
 import { MessageQueue } from './message-queue.js';
 import { AckLog, Journal, channelAckPrefix, journalPrefix, readAcks, topicAckPrefix } from './journal.js';
 import { removeSegments, type SegmentInfo } from './segment-log.js';
-import { retentionMark } from './retention.js';
+import { retentionMark, type RetentionLimits } from './retention.js';
 import { Replay, ReplayError, type ReplayFrom } from './replay.js';
 import type { NSQD } from './nsqd.js';
 import type { PeekEntry } from './peek.js';
@@ -53,6 +53,12 @@ export class Topic {
    * (docs/replication.md, "Return"); its channels skip and ack them instead of delivering. -1: none.
    */
   takenUpTo = -1;
+  /**
+   * POST /topic/config (docs/retention.md): this topic's own --retention (ms) and --retention-size
+   * (bytes), kept in nsqd.dat; null: the server's. Durable topics only.
+   */
+  retention: number | null = null;
+  retentionSize: number | null = null;
 
   messageCount = 0;
   messageBytes = 0;
@@ -79,6 +85,28 @@ export class Topic {
     const d = this.nsqd.durability!;
     this.#journal = d.journal(this.name, journalSegments);
     this.#acks = d.acks(topicAckPrefix(this.name), ackSegments);
+  }
+
+  /** The retention limits in force: the topic's own where set, else the server's. */
+  get retentionLimits(): RetentionLimits {
+    const o = this.nsqd.options;
+    return { retention: this.retention ?? o.retention, retentionSize: this.retentionSize ?? o.retentionSize };
+  }
+
+  /**
+   * What the journal keeps (retained or still needed), for /stats: the oldest record's publish time
+   * (epoch ms; 0 when the journal is empty) and the bytes of its segments. Null for a plain topic.
+   */
+  journalRange(): { oldestMs: number; bytes: number } | null {
+    const journal = this.#journal;
+    if (journal === null) return null;
+    let oldest = Infinity;
+    let bytes = 0;
+    for (const s of journal.log.segments()) {
+      if (s.minTs < oldest) oldest = s.minTs;
+      bytes += s.bytes;
+    }
+    return { oldestMs: oldest === Infinity ? 0 : Math.floor(oldest / 1e6), bytes };
   }
 
   /** Plain mode replayed this topic's journal at start. */
@@ -431,7 +459,7 @@ export class Topic {
     if (journal === null) return;
     let mark = Math.min(this.#lowestWaiting(), this.nsqd.guid.peek());
     for (const ch of this.#channelList) mark = Math.min(mark, ch.lowestHeld());
-    journal.log.dropBelow(retentionMark(journal.log.segments(), mark, this.nsqd.options, nowNanos()));
+    journal.log.dropBelow(retentionMark(journal.log.segments(), mark, this.retentionLimits, nowNanos()));
     const segments = journal.log.segments();
     const first = segments.length > 0 ? segments[0]!.minId : mark;
     this.#acks!.log.dropBelow(first);

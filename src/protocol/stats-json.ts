@@ -64,6 +64,15 @@ export interface TopicStats {
   message_bytes: number;
   paused: boolean;
   e2e_processing_latency: LatencyResult;
+  /**
+   * not in nsqd: a durable topic's journal (docs/retention.md): the retention limits in force (ms,
+   * bytes; 0 = none), the oldest record's publish time (epoch ms, 0 = the journal is empty) and the
+   * journal's bytes, what a channel created with from=earliest starts from
+   */
+  retention_ms?: number;
+  retention_size?: number;
+  retained_from?: number;
+  retained_bytes?: number;
   /** a durable topic on a node that replicates: its messages the counted replicas have not confirmed */
   replication?: { lag_messages: number };
 }

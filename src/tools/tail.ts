@@ -42,7 +42,9 @@ export interface TailOptions {
   requeue: boolean;
   /** -e: stop once every node says the channels are drained (src/tools/tail-end.ts) */
   exitAtEnd?: boolean;
-  /** with exitAtEnd and nsqdTcpAddresses: the same nodes' HTTP addresses, in the same order */
+  /** --since/--from-start: the channel is created at this point first (/channel/create?from=; replay-start.ts) */
+  from?: string;
+  /** with exitAtEnd or from, and nsqdTcpAddresses: the same nodes' HTTP addresses, in the same order */
   nsqdHttpAddresses?: string[];
 }
 
@@ -371,10 +373,27 @@ export async function runTail(opts: TailOptions): Promise<void> {
   for (const s of signals) process.on(s, onSignal);
   // `| head`: stop when the reader goes, even when no message comes to be written
   const stopWatching = watchReader(out, 1, () => tail.readerGone());
+  let undoStart: (() => Promise<void>) | null = null;
   try {
+    if (opts.from !== undefined) {
+      const { createChannelsFrom } = await import('./replay-start.js');
+      const { warnings, undo } = await createChannelsFrom({
+        topics: opts.topics,
+        channel: opts.channel,
+        from: opts.from,
+        nsqdHttpAddresses: opts.nsqdHttpAddresses ?? [],
+        lookupdHttpAddresses: opts.lookupdHttpAddresses ?? [],
+        authSecret: opts.authSecret,
+        flag: opts.from === 'earliest' ? '--from-start' : '--since',
+      });
+      for (const w of warnings) process.stderr.write(`nsq tail: ${w}\n`);
+      undoStart = undo;
+    }
     try {
       await tail.start();
     } catch (err) {
+      // a replaying channel nobody reads would hold the journal: it goes with the failed start
+      await undoStart?.();
       throw new UserError(err instanceof Error ? err.message : String(err), (err as { code?: string }).code ?? 'E_CONNECT', 1);
     }
     const result = await tail.done;

@@ -98,10 +98,27 @@ export async function runToFile(opts: ToFileOptions): Promise<void> {
   failed.catch(() => {});
 
   try {
+    let undoStart: (() => Promise<void>) | null = null;
+    if (opts.from !== null) {
+      const { createChannelsFrom } = await import('./replay-start.js');
+      const { warnings, undo } = await createChannelsFrom({
+        topics: opts.topics,
+        channel: opts.channel,
+        from: opts.from,
+        nsqdHttpAddresses: client.nsqdHttpAddresses,
+        lookupdHttpAddresses: client.lookupdHttpAddresses,
+        authSecret: client.authSecret,
+        flag: '--from',
+      });
+      for (const w of warnings) logger.warn(w);
+      undoStart = undo;
+    }
     const started = await Promise.allSettled(loggers.map((l) => l.start()));
     const refused = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (refused !== undefined) {
       await Promise.all(loggers.map((l) => l.stop()));
+      // the channels it created for --from would hold the journal with nobody reading them
+      await undoStart?.();
       const err = refused.reason as Error;
       throw new UserError(err.message, 'E_CONNECT', 1);
     }

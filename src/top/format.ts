@@ -23,3 +23,21 @@ export function sparkline(values: readonly number[], width = 20): string {
   if (v.length === 0) return '';
   return v.map((x) => (max === 0 ? SPARKS[0] : SPARKS[Math.min(SPARKS.length - 1, Math.floor((x / max) * (SPARKS.length - 1) + 0.0001))])).join('');
 }
+
+/** 3s, 4m, 2h13m, 3d4h: an age at a glance. */
+export function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${m % 60 > 0 ? `${m % 60}m` : ''}`;
+  return `${Math.floor(h / 24)}d${h % 24 > 0 ? `${h % 24}h` : ''}`;
+}
+
+/** A durable topic's retained journal (docs/retention.md), as the topic's screen says it. */
+export function retainedText(r: { fromMs: number; bytes: number }, nowMs: number): string {
+  if (r.fromMs === 0) return 'retained: nothing yet (the journal is empty)';
+  const when = new Date(r.fromMs).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+  return `retained: ${humanize(r.bytes)}B of journal since ${when} (${age(nowMs - r.fromMs)} ago): what a channel created with from=earliest starts with`;
+}

@@ -49,6 +49,14 @@ export interface TopicRow extends Rates {
   channels: ChannelRow[];
   history: number[];
   stalled: boolean;
+  /** durable topics (nsq serve): what the nodes' journals keep (docs/retention.md); absent when no node says */
+  retained?: Retained;
+}
+
+/** A topic's retained journal over its nodes: the oldest record's publish time (epoch ms, 0: none) and the bytes. */
+export interface Retained {
+  fromMs: number;
+  bytes: number;
 }
 
 export interface NodeStatus {
@@ -165,6 +173,7 @@ export class TopModel {
         row.paused ||= t.paused === true;
         row.nodes.push(node.address);
         row.inRate += tRates.inRate;
+        if (t.retained_bytes !== undefined) addRetained(row, t.retained_from ?? 0, t.retained_bytes);
         for (const c of t.channels ?? []) {
           const cKey = `${tKey}|${c.channel_name}`;
           const cCounters = channelCounters(c);
@@ -287,6 +296,12 @@ export class TopModel {
     const nodesUp = this.#nodes.filter((n) => n.up).length;
     return { nodesUp, nodesDown: this.#nodes.length - nodesUp, inRate, outRate, depth, topics: this.#topics.length };
   }
+}
+
+function addRetained(row: TopicRow, fromMs: number, bytes: number): void {
+  const r = (row.retained ??= { fromMs: 0, bytes: 0 });
+  r.bytes += bytes;
+  if (fromMs > 0 && (r.fromMs === 0 || fromMs < r.fromMs)) r.fromMs = fromMs;
 }
 
 function topicCounters(t: TopicStats): Counters {

@@ -33,6 +33,8 @@ export interface ToFileOptions {
   /** how often lookupd's topics are read again for --topic-pattern (ms) */
   topicRefresh: number;
   channel: string;
+  /** --from: the channel is created at this point of the retained journal first (/channel/create?from=) */
+  from: string | null;
   maxInFlight: number;
   outputDir: string;
   /** where files are written while open; the output dir unless --work-dir is given */

@@ -99,7 +99,8 @@ export function App(props: AppProps): React.JSX.Element {
   const selected = Math.min(view.cursor, Math.max(0, all.length - 1));
   const s = screen(view);
   // the topics screen has no title line
-  const tableFixed = s.kind === 'topics' ? fixed - 1 : fixed;
+  // a durable topic's screen has a line more: what its journal retains
+  const tableFixed = s.kind === 'topics' ? fixed - 1 : s.kind === 'topic' && model.topic(s.topic)?.retained !== undefined ? fixed + 1 : fixed;
   const page = pageOf(all.length, selected, height === undefined ? all.length : Math.max(1, height - tableFixed - notes.length));
   const where = page.start > 0 || page.end < all.length ? `${page.start + 1}–${page.end} of ${all.length}` : '';
   const shown = { lines: all, selected, width, page, marker, empty: emptyText(view, model) };
@@ -114,7 +115,7 @@ export function App(props: AppProps): React.JSX.Element {
         ) : s.kind === 'topics' ? (
           <TopicsScreen {...shown} />
         ) : s.kind === 'topic' ? (
-          <TopicScreen topic={s.topic} {...shown} />
+          <TopicScreen topic={s.topic} retained={model.topic(s.topic)?.retained} now={model.snapshot?.at} {...shown} />
         ) : (
           <ChannelScreen topic={s.topic} channel={s.channel} {...shown} />
         )}

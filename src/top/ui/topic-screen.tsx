@@ -2,7 +2,8 @@
 
 import { Text } from 'ink';
 import type { Column } from '../columns.js';
-import { humanize, type ChannelRow } from '../model.js';
+import { humanize, type ChannelRow, type Retained } from '../model.js';
+import { retainedText } from '../format.js';
 import type { Line } from '../view.js';
 import { Table, type ScreenProps } from './table.js';
 import { lineStyle } from './topics-screen.js';
@@ -23,12 +24,13 @@ const COLUMNS: Column<Line>[] = [
   { title: 'NODES', width: 30, priority: 5, align: 'left', value: (l) => r(l).nodes.join(' ') },
 ];
 
-export function TopicScreen({ topic, lines, selected, width, page, marker, empty }: ScreenProps & { topic: string }): React.JSX.Element {
+export function TopicScreen({ topic, lines, selected, width, page, marker, empty, retained, now }: ScreenProps & { topic: string; retained?: Retained | undefined; now?: number }): React.JSX.Element {
   return (
     <>
       <Text wrap="truncate-end">
         <Text bold>{topic}</Text> <Text dimColor>— channels (Enter: consumers, Esc: back)</Text>
       </Text>
+      {retained === undefined ? null : <Text wrap="truncate-end">{retainedText(retained, now ?? Date.now())}</Text>}
       {lines.length === 0 ? <Text dimColor wrap="truncate-end">{empty}</Text> : <Table columns={COLUMNS} rows={lines} selected={selected} width={width} page={page} marker={marker} style={lineStyle} keyOf={(l) => r(l).name} />}
     </>
   );
