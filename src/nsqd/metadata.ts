@@ -26,6 +26,8 @@ export interface TopicMeta {
   channels: ChannelMeta[];
   /** durable mode, a paused topic or one without channels: the first ID it holds itself; nsqd ignores it */
   held_from?: number;
+  /** durable mode: this topic's journal may hold dead-letter move records (docs/dead-letters.md); nsqd ignores it */
+  dead_letters?: boolean;
 }
 
 export const METADATA_FILE = 'nsqd.dat';
@@ -59,6 +61,7 @@ export function readMetadata(dataPath: string): TopicMeta[] {
     }
     const meta: TopicMeta = { name: t['name'], paused: t['paused'] === true, channels };
     if (typeof t['held_from'] === 'number' && Number.isSafeInteger(t['held_from'])) meta.held_from = t['held_from'];
+    if (t['dead_letters'] === true) meta.dead_letters = true;
     topics.push(meta);
   }
   return topics;
