@@ -118,3 +118,25 @@ t.test('humanised counts and sparklines', async (t) => {
   t.equal(sparkline([0, 0]), '▁▁');
   t.equal(sparkline([]), '');
 });
+
+t.test('dead letters: DEAD per channel and summed on the topic; a dead-letter topic that grows is flagged, one that does not is not', async (t) => {
+  const withDead = (moved: number, deadMessages: number): Stats => {
+    const s = fixture();
+    s.start_time = 1700000000;
+    const billing = s.topics![0]!.channels[0]!;
+    Object.assign(billing, { max_attempts: 3, dead_letter_topic: 'orders.failed', dead_lettered_count: moved });
+    Object.assign(s.topics![0]!.channels[1]!, { dead_lettered_count: 2 });
+    s.topics!.push({ ...structuredClone(s.topics![0]!), topic_name: 'orders.failed', message_count: deadMessages, depth: deadMessages, channels: [] });
+    return s;
+  };
+  const m = new TopModel();
+  m.update(snap(1000, { address: 'a:4151', stats: withDead(5, 5) }));
+  t.same(m.topic('orders')!.channels.map((c) => [c.name, c.deadLettered]), [['billing', 5], ['audit', 2]]);
+  t.equal(m.topic('orders')!.deadLettered, 7, 'the topic row is the sum');
+  t.notOk(m.topic('orders.failed')!.deadGrowing, 'no rate from one sample');
+  m.update(snap(2000, { address: 'a:4151', stats: withDead(9, 9) }));
+  t.ok(m.topic('orders.failed')!.deadGrowing, 'a channel’s dead_letter_topic that got messages is flagged (not named *.dead)');
+  t.notOk(m.topic('orders')!.deadGrowing, 'the source topic is not');
+  m.update(snap(3000, { address: 'a:4151', stats: withDead(9, 9) }));
+  t.notOk(m.topic('orders.failed')!.deadGrowing, 'no new dead letters: not flagged');
+});
