@@ -2,7 +2,7 @@
 // each one means: used by the entry point and by the completion scripts.
 
 /** Every subcommand's name, known before any command module loads (the `nsq serve --version` path). */
-export const COMMAND_NAMES: readonly string[] = ['serve', 'lookupd', 'pub', 'tail', 'to-file', 'to-http', 'to-nsq', 'top', 'admin', 'ls', 'peek', 'topic', 'channel', 'bench', 'completion'];
+export const COMMAND_NAMES: readonly string[] = ['serve', 'lookupd', 'pub', 'tail', 'to-file', 'to-http', 'to-nsq', 'top', 'admin', 'ls', 'peek', 'redrive', 'topic', 'channel', 'bench', 'completion'];
 
 /** Go tool names this program answers to, and the subcommand each one means. */
 export const ALIASES: Record<string, string> = {

@@ -8,6 +8,7 @@ import { completion } from './completion.js';
 import { lookupd } from './lookupd.js';
 import { ls } from './ls.js';
 import { peek } from './peek.js';
+import { redrive } from './redrive.js';
 import { pub } from './pub.js';
 import { serve } from './serve.js';
 import { tail } from './tail.js';
@@ -18,4 +19,4 @@ import { top } from './top.js';
 import { topic } from './topic.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, toHttp, toNsq, top, admin, ls, peek, topic, channel, bench, completion];
+export const commands: CommandModule<any, any>[] = [serve, lookupd, pub, tail, toFile, toHttp, toNsq, top, admin, ls, peek, redrive, topic, channel, bench, completion];

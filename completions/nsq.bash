@@ -16,7 +16,7 @@ _nsq() {
     nsqadmin) cmd=admin; sub="${COMP_WORDS[1]}" ;;
     *)
       if [ "$COMP_CWORD" -eq 1 ]; then
-        COMPREPLY=( $(compgen -W "serve lookupd pub tail to-file to-http to-nsq top admin ls peek topic channel bench completion --help --version" -- "$cur") )
+        COMPREPLY=( $(compgen -W "serve lookupd pub tail to-file to-http to-nsq top admin ls peek redrive topic channel bench completion --help --version" -- "$cur") )
         return 0
       fi
       cmd="${COMP_WORDS[1]}"; sub="${COMP_WORDS[2]}"
@@ -99,6 +99,9 @@ _nsq() {
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
       opts="--auth-secret --count -f --format --help --lookupd-http-address --nsqd-http-address --target --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file"
+      ;;
+    redrive)
+      opts="--auth-secret --destination-topic --help --idle-timeout --lookupd-http-address --nsqd-http-address --nsqd-tcp-address --timeout --topic"
       ;;
     topic)
       case "$sub" in

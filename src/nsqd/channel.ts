@@ -45,8 +45,10 @@ export class Channel {
   /** POST /channel/config (kept in nsqd.dat): null = the server's --max-attempts, and `<topic>.dead` */
   maxAttempts: number | null = null;
   deadLetterTopic: string | null = null;
-  /** the dead-letter topic cannot be used (a bad name, durable mode): said once (docs/dead-letters.md) */
+  /** the dead-letter topic cannot be used (a bad name, a plain one for a durable channel): said once (docs/dead-letters.md) */
   #badDeadLetterLogged = false;
+  /** durable dead-letter moves whose journal record is not committed yet: held (compaction keeps them) */
+  #moving = new Set<Message>();
 
   messageCount = 0;
   requeueCount = 0;
@@ -130,23 +132,61 @@ export class Channel {
   #deadLetter(msg: Message): boolean {
     const nsqd = this.topic.nsqd;
     const name = this.effectiveDeadLetterTopic;
-    // durable: a setting kept in nsqd.dat from a plain-mode run; the move is not atomic there yet
-    const why = !isValidTopicName(name) || isEphemeral(name) || name === this.topic.name ? 'not a usable topic name' : this.#acks !== null || nsqd.isDurableTopic(name) ? 'dead letters are plain mode only' : null;
+    const durableDead = nsqd.isDurableTopic(name);
+    // a durable channel's move must be one commit: a plain dead-letter topic cannot take part in it
+    const why = !isValidTopicName(name) || isEphemeral(name) || name === this.topic.name ? 'not a usable topic name' : this.#acks !== null && !durableDead ? 'the dead-letter topic is not durable (a durable channel moves a message under one commit)' : null;
     if (why !== null) {
       if (!this.#badDeadLetterLogged) nsqd.logger.error(`CHANNEL(${this.topic.name}:${this.name}): cannot dead-letter to "${name}": ${why}; messages past max attempts are requeued`);
       this.#badDeadLetterLogged = true;
       return false;
     }
     try {
+      if (durableDead) {
+        // one journal record in the dead-letter topic; settled by the commit (moveSettled)
+        const dead = nsqd.getTopic(name);
+        nsqd.publish(() => dead.publishMove(this, msg));
+        msg.owner = null;
+        msg.state = MSG_DONE;
+        this.#moving.add(msg);
+        return true;
+      }
       nsqd.publish(() => nsqd.getTopic(name).publish(msg.body, msg.bodyStart, msg.bodyLength));
     } catch (err) {
-      nsqd.logger.error(`CHANNEL(${this.topic.name}:${this.name}): failed to dead-letter message ${messageIdToString(msg.id)} to ${name} - ${(err as Error).message}`);
+      this.#deadLetterFailed(msg, name, err as Error);
       return false;
     }
     msg.state = MSG_DONE;
     msg.owner = null;
     this.deadLetteredCount++;
     return true;
+  }
+
+  #deadLetterFailed(msg: Message, name: string, err: Error): void {
+    this.topic.nsqd.logger.error(`CHANNEL(${this.topic.name}:${this.name}): failed to dead-letter message ${messageIdToString(msg.id)} to ${name} - ${err.message}`);
+  }
+
+  /**
+   * The commit of a durable move (Topic.settleMoves): written, the message is done here (its ack is
+   * written by the same commit); refused, it goes back into the queue as if there were no limit.
+   */
+  moveSettled(msg: Message, written: boolean, dead: string): void {
+    if (!this.#moving.delete(msg) || this.#deleted) return;
+    if (written) {
+      this.deadLetteredCount++;
+      if (this.#acks !== null) this.#acks.add(msg.id);
+      return;
+    }
+    const why = this.topic.nsqd.durability?.failure(dead) ?? new Error('the dead-letter topic was deleted');
+    this.#deadLetterFailed(msg, dead, why);
+    msg.state = MSG_QUEUED;
+    msg.deadline = NO_DEADLINE;
+    if (!this.#queue.pushMessage(msg)) msg.state = MSG_DONE;
+    this.pump();
+  }
+
+  /** Recovery: a message moved to a dead-letter topic whose ack this channel may have missed. */
+  ackMoved(id: number): void {
+    this.#acks?.add(id);
   }
 
   /** a publish in progress holds this channel's delivery back until it ends (NSQD.publish) */
@@ -409,6 +449,8 @@ export class Channel {
     if (this.#acks === null) return this.replay?.nextId ?? Infinity;
     let min = Math.min(this.#queue.minId(), this.#deferred.minId(), this.replay?.nextId ?? Infinity);
     for (const client of this.clients) min = Math.min(min, client.inFlight.minId());
+    // a move not yet on disk: the source record must stay until the move record is
+    for (const m of this.#moving) if (m.id < min) min = m.id;
     return min;
   }
 
@@ -448,6 +490,7 @@ export class Channel {
     this.#acks?.log.delete();
     this.#acks = null;
     this.#deferred.drain();
+    this.#moving.clear();
     this.#unwatch();
   }
 }

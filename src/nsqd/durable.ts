@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { readUint64BE } from '../protocol/uint64.js';
 import { AckLog, Journal, channelAckPrefix, journalPrefix, topicAckPrefix, topicOfJournal, type JournalRecord, type LogHooks } from './journal.js';
-import { replayTopic } from './journal-replay.js';
+import { collectMoves, replayTopic, type Moves } from './journal-replay.js';
 import type { DiskQueue } from './disk-queue.js';
 import { openMessageDiskQueue } from './backlog.js';
 import { listSegments, removeSegments, type SegmentInfo, type SegmentLog } from './segment-log.js';
@@ -227,6 +227,8 @@ export class Durability {
         nsqd.diskFailed(log.prefix, err as Error);
       }
     }
+    // dead-letter moves: the source acks go out with this commit's ack logs
+    for (const topic of this.#toPlace) topic.settleMoves(metaFailure === null && !this.#failed.has(journalPrefix(topic.name)));
     for (const log of this.#ackLogs) {
       try {
         log.write(false);
@@ -290,6 +292,8 @@ export class Durability {
 export function recover(nsqd: NSQD, meta: TopicMeta[]): void {
   const dataPath = nsqd.dataPath;
   let restored = 0;
+  // dead-letter moves first: a source channel skips what it moved out (docs/dead-letters.md)
+  const moves = collectMoves(dataPath, meta.filter((t) => t.dead_letters === true).map((t) => t.name), nsqd.logger);
   for (const t of meta) {
     const topic = nsqd.getExistingTopic(t.name);
     if (topic === undefined) continue;
@@ -301,7 +305,7 @@ export function recover(nsqd: NSQD, meta: TopicMeta[]): void {
       for (const ch of topic.channels.values()) if (!ch.ephemeral) ch.openDurable();
       continue;
     }
-    restored += replay(nsqd, topic);
+    restored += replay(nsqd, topic, moves);
   }
   if (restored > 0) nsqd.logger.info(`NSQ: recovered ${restored} unfinished message(s) from journals in ${dataPath}`);
   // from here on files are created: lookups read the folder again
@@ -311,7 +315,7 @@ export function recover(nsqd: NSQD, meta: TopicMeta[]): void {
 }
 
 /** Replays one topic's journal; returns how many deliveries it restored. */
-function replay(nsqd: NSQD, topic: Topic): number {
+function replay(nsqd: NSQD, topic: Topic, moves: Moves): number {
   const channels: Channel[] = [];
   for (const ch of topic.channels.values()) {
     if (ch.ephemeral) continue;
@@ -331,6 +335,8 @@ function replay(nsqd: NSQD, topic: Topic): number {
     buf = bodies.buffer;
     copied = n;
   };
+  // pairs (channel index, ID): moved out, acked once the ack logs are open
+  const missedAcks: number[] = [];
   const files = replayTopic(
     nsqd.dataPath,
     {
@@ -339,6 +345,7 @@ function replay(nsqd: NSQD, topic: Topic): number {
       channels: channels.map((ch) => ({ name: ch.name, startId: ch.startId })),
       heldFrom: topic.heldFrom,
       onlyEphemeral: channels.length === 0 && topic.channels.size > 0,
+      moved: moves.get(topic.name),
     },
     nsqd.logger,
     {
@@ -352,12 +359,16 @@ function replay(nsqd: NSQD, topic: Topic): number {
         channels[i]!.restore(r.id, r.timestamp, r.attempts, buf, at, r.bodyLength, r.due);
         count++;
       },
+      moved(i, id) {
+        missedAcks.push(i, id);
+      },
     },
   );
   if (files.maxId >= 0) nsqd.guid.atLeast(files.maxId + 1);
   if (topic.durableMode) {
     topic.openDurable(files.journal, files.topicAcks);
     for (let i = 0; i < channels.length; i++) channels[i]!.openDurable(files.channelAcks[i]!);
+    for (let k = 0; k < missedAcks.length; k += 2) channels[missedAcks[k]!]!.ackMoved(missedAcks[k + 1]!);
     // channels that were not in nsqd.dat's channel list have no ack segments: opened fresh
   } else {
     topic.journalReplayed();

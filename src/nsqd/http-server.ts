@@ -567,8 +567,8 @@ function channelConfig(ctx: Ctx): Result {
   const effective = max ?? nsqd.options.maxAttempts;
   // a default <topic>.dead over 64 characters: only a problem while a limit is set
   if (effective > 0 && !usable(deadName)) throw new HttpError(400, 'INVALID_ARG_DEAD_LETTER_TOPIC');
-  // the journal cannot move a message atomically yet: refused rather than half-atomic
-  if (effective > 0 && (nsqd.isDurableTopic(ch.topic.name) || nsqd.isDurableTopic(deadName))) throw new HttpError(400, 'DURABLE_NOT_SUPPORTED');
+  // a durable channel's move is one commit in the dead-letter topic's journal (docs/dead-letters.md)
+  if (effective > 0 && nsqd.isDurableTopic(ch.topic.name) && !nsqd.isDurableTopic(deadName)) throw new HttpError(400, 'DEAD_LETTER_NOT_DURABLE');
   ch.maxAttempts = max;
   ch.deadLetterTopic = dead;
   nsqd.metadataChanged();

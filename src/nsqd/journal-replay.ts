@@ -21,6 +21,8 @@ export interface ReplayTopic {
   heldFrom: number;
   /** the topic has channels, only ephemeral ones (they do not keep messages across a restart) */
   onlyEphemeral?: boolean;
+  /** IDs moved out of a channel to a dead-letter topic (collectMoves), by channel name: not owed */
+  moved?: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
 export interface ReplaySink {
@@ -28,6 +30,8 @@ export interface ReplaySink {
   waiting(r: JournalRecord, n: number): void;
   /** A message channel `index` (of ReplayTopic.channels) has not finished (one call per channel, same `n`). */
   owed(index: number, r: JournalRecord, n: number): void;
+  /** A record channel `index` would be owed, moved to a dead-letter topic (its ack may be missing). */
+  moved?(index: number, id: number): void;
 }
 
 export interface ReplayFiles {
@@ -56,6 +60,7 @@ export function replayTopic(dir: string, t: ReplayTopic, logger: Logger, sink: R
   const noChannels = t.channels.length === 0 && t.onlyEphemeral !== true;
   const heldFrom = t.paused || noChannels ? t.heldFrom : Infinity;
   const channels = t.channels;
+  const moved = channels.map((c) => t.moved?.get(c.name) ?? null);
   let n = 0;
   const journal = readJournal(dir, t.name, logger, (r) => {
     n++;
@@ -70,8 +75,36 @@ export function replayTopic(dir: string, t: ReplayTopic, logger: Logger, sink: R
       const c = channels[i]!;
       if (r.target !== '' ? c.name !== r.target : c.startId > r.id) continue;
       if (acks[i]!.ids.has(r.id)) continue;
+      if (moved[i] !== null && moved[i]!.has(r.id)) {
+        sink.moved?.(i, r.id);
+        continue;
+      }
       sink.owed(i, r, n);
     }
   });
   return { journal, topicAcks: topicAcks.segments, channelAcks: acks.map((a) => a.segments), maxId };
+}
+
+/** Moved IDs by source topic, then channel. */
+export type Moves = Map<string, Map<string, Set<number>>>;
+
+/**
+ * Reads the journals of `topics` (those marked `dead_letters` in nsqd.dat or a copy's meta.json)
+ * for their dead-letter move records (docs/dead-letters.md): which IDs each source channel moved
+ * out. Read before any topic is replayed, so the order of topics does not matter (a dead-letter
+ * topic may be a source itself).
+ */
+export function collectMoves(dir: string, topics: readonly string[], logger: Logger): Moves {
+  const moves: Moves = new Map();
+  for (const name of topics) {
+    readJournal(dir, name, logger, (r) => {
+      if (r.moveId < 0) return;
+      let byChannel = moves.get(r.moveTopic);
+      if (byChannel === undefined) moves.set(r.moveTopic, (byChannel = new Map()));
+      let ids = byChannel.get(r.moveChannel);
+      if (ids === undefined) byChannel.set(r.moveChannel, (ids = new Set()));
+      ids.add(r.moveId);
+    });
+  }
+  return moves;
 }

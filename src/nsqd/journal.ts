@@ -4,7 +4,9 @@
 //
 // Journal record: [4-byte length of what follows][8-byte ID][8-byte timestamp ns][8-byte due time,
 //   epoch ms as a float64, 0 = not deferred][2-byte attempts][1-byte target length][target][body]
-//   target: empty for a message of the whole topic, or the one channel it belongs to.
+//   target: empty for a message of the whole topic, or the one channel it belongs to, or a dead-letter
+//   move (docs/dead-letters.md): [0x01][8-byte source ID][1-byte source topic length][topic][channel],
+//   a message of the whole topic that its source channel is done with.
 // Ack record: [8-byte ID].
 
 import { readUint64BE, writeUint64BE } from '../protocol/uint64.js';
@@ -35,6 +37,10 @@ export interface JournalRecord {
   attempts: number;
   /** '' for the whole topic, else the channel the message belongs to */
   target: string;
+  /** a dead-letter move (target ''): the source message's ID, else -1; and its topic and channel */
+  moveId: number;
+  moveTopic: string;
+  moveChannel: string;
   /** the body is data[bodyStart, bodyStart + bodyLength) */
   data: Buffer;
   bodyStart: number;
@@ -66,7 +72,40 @@ export class Journal {
     body.copy(buf, at, start, start + length);
     log.commitRecord(n, id, timestamp);
   }
+
+  /**
+   * A dead-letter move (docs/dead-letters.md): a message of this whole topic that channel `channel`
+   * of topic `topic` is done with (its ID there: `sourceId`), in one record.
+   */
+  appendMove(id: number, timestamp: number, topic: string, channel: string, sourceId: number, body: Buffer, start: number, length: number): void {
+    const topicLen = Buffer.byteLength(topic, 'latin1');
+    const targetLen = MOVE_FIXED + topicLen + Buffer.byteLength(channel, 'latin1');
+    const n = JOURNAL_FIXED + targetLen + length;
+    const log = this.log;
+    const buf = log.reserve(n);
+    let at = log.offset;
+    buf.writeUInt32BE(n - 4, at);
+    writeUint64BE(buf, at + 4, id);
+    writeUint64BE(buf, at + 12, timestamp);
+    buf.writeDoubleBE(0, at + 20);
+    buf.writeUInt16BE(0, at + 28);
+    buf[at + 30] = targetLen;
+    at += JOURNAL_FIXED;
+    buf[at] = MOVE_MARK;
+    writeUint64BE(buf, at + 1, sourceId);
+    buf[at + 9] = topicLen;
+    at += MOVE_FIXED;
+    at += buf.write(topic, at, 'latin1');
+    at += buf.write(channel, at, 'latin1');
+    body.copy(buf, at, start, start + length);
+    log.commitRecord(n, id, timestamp);
+  }
 }
+
+/** the first byte of a move's target field: never the first byte of a channel name */
+const MOVE_MARK = 0x01;
+/** [mark][8-byte source ID][1-byte topic length] */
+const MOVE_FIXED = 1 + 8 + 1;
 
 /**
  * Each record of one journal batch, in order, into `rec` (reused); false when a record's length is
@@ -82,7 +121,18 @@ function eachRecord(batch: Buffer, rec: JournalRecord, each: (r: JournalRecord) 
     rec.timestamp = readUint64BE(batch, pos + 12);
     rec.due = batch.readDoubleBE(pos + 20);
     rec.attempts = batch.readUInt16BE(pos + 28);
-    rec.target = targetLen === 0 ? '' : batch.toString('latin1', pos + JOURNAL_FIXED, pos + JOURNAL_FIXED + targetLen);
+    const t0 = pos + JOURNAL_FIXED;
+    if (targetLen >= MOVE_FIXED && batch[t0] === MOVE_MARK) {
+      const topicLen = batch[t0 + 9]!;
+      if (MOVE_FIXED + topicLen > targetLen) return false;
+      rec.target = '';
+      rec.moveId = readUint64BE(batch, t0 + 1);
+      rec.moveTopic = batch.toString('latin1', t0 + MOVE_FIXED, t0 + MOVE_FIXED + topicLen);
+      rec.moveChannel = batch.toString('latin1', t0 + MOVE_FIXED + topicLen, t0 + targetLen);
+    } else {
+      rec.target = targetLen === 0 ? '' : batch.toString('latin1', t0, t0 + targetLen);
+      rec.moveId = -1;
+    }
     rec.data = batch;
     rec.bodyStart = pos + JOURNAL_FIXED + targetLen;
     rec.bodyLength = end - rec.bodyStart;
@@ -92,7 +142,7 @@ function eachRecord(batch: Buffer, rec: JournalRecord, each: (r: JournalRecord) 
   return true;
 }
 
-const newRecord = (): JournalRecord => ({ id: 0, timestamp: 0, due: 0, attempts: 0, target: '', data: Buffer.alloc(0), bodyStart: 0, bodyLength: 0 });
+const newRecord = (): JournalRecord => ({ id: 0, timestamp: 0, due: 0, attempts: 0, target: '', moveId: -1, moveTopic: '', moveChannel: '', data: Buffer.alloc(0), bodyStart: 0, bodyLength: 0 });
 
 /**
  * Reads a topic's journal, oldest record first. Returns the segments with their ID ranges (for the

@@ -29,6 +29,8 @@ export interface TopicMeta {
   /** durable mode, POST /topic/config (docs/retention.md): the topic's own retention (ms) and retention size (bytes), when set; nsqd ignores them */
   retention?: number;
   retention_size?: number;
+  /** durable mode: this topic's journal may hold dead-letter move records (docs/dead-letters.md); nsqd ignores it */
+  dead_letters?: boolean;
 }
 
 export const METADATA_FILE = 'nsqd.dat';
@@ -64,6 +66,7 @@ export function readMetadata(dataPath: string): TopicMeta[] {
     if (typeof t['held_from'] === 'number' && Number.isSafeInteger(t['held_from'])) meta.held_from = t['held_from'];
     if (isRetentionValue(t['retention'])) meta.retention = t['retention'];
     if (isRetentionValue(t['retention_size'])) meta.retention_size = t['retention_size'];
+    if (t['dead_letters'] === true) meta.dead_letters = true;
     topics.push(meta);
   }
   return topics;

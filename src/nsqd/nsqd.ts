@@ -157,8 +157,13 @@ export class NSQD {
     if ((o.retention > 0 || o.retentionSize > 0) && this.durability === null) throw new UserError('--retention and --retention-size need --durable or --durable-topic: only a journal can be kept', 'E_BAD_OPTIONS', 2);
     if (o.replicationFactor > 1 && this.durability === null) throw new UserError('--replication-factor above 1 needs --durable or --durable-topic: only durable topics are replicated', 'E_BAD_OPTIONS', 2);
     if (o.maxAttempts < 0 || o.maxAttempts > 65535) throw new UserError(`--max-attempts=${o.maxAttempts} must be between 0 and 65535`, 'E_BAD_OPTIONS', 2);
-    // moving a message atomically in the journal is not built: refused rather than half-atomic (docs/dead-letters.md)
-    if (o.maxAttempts > 0 && this.durability !== null) throw new UserError('--max-attempts is not supported with --durable or --durable-topic (dead letters are plain mode only)', 'E_BAD_OPTIONS', 2);
+    // a durable channel's move is one record in a durable dead-letter topic's journal (docs/dead-letters.md)
+    if (o.maxAttempts > 0 && this.durability !== null && !o.durable) {
+      for (const p of o.durableTopics) {
+        const sample = p.replace(/[*?]/g, 'x');
+        if (!this.isDurableTopic(`${sample}.dead`)) throw new UserError(`--max-attempts with --durable-topic=${p}: the dead-letter topic ${p}.dead of its topics is not durable, so a message cannot move under one commit; add --durable-topic=${p}.dead`, 'E_BAD_OPTIONS', 2);
+      }
+    }
     if (o.replicaAddresses.length > 0 && this.durability === null) throw new UserError('--replica-address needs --durable or --durable-topic: only durable topics are replicated', 'E_BAD_OPTIONS', 2);
     if (o.replicationFactor - 1 > o.replicaAddresses.length) {
       throw new UserError(`--replication-factor=${o.replicationFactor} needs at least ${o.replicationFactor - 1} --replica-address (${o.replicaAddresses.length} given)`, 'E_BAD_OPTIONS', 2);
@@ -222,6 +227,7 @@ export class NSQD {
           topic.retention = t.retention ?? null;
           topic.retentionSize = t.retention_size ?? null;
         }
+        if (t.dead_letters === true) topic.deadLetters = true;
       }
       recover(this, meta);
     } finally {
@@ -274,7 +280,9 @@ export class NSQD {
       // start_id only matters to durable recovery; plain mode writes exactly nsqd's file
       const durable = this.durability !== null;
       const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => deadLetterMeta(c, durable ? { name: c.name, paused: c.paused, start_id: c.startId } : { name: c.name, paused: c.paused }));
-      topics.push(retentionMeta(t, durable && t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels }));
+      const meta: TopicMeta = durable && t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels };
+      if (durable && t.deadLetters) meta.dead_letters = true;
+      topics.push(retentionMeta(t, meta));
     }
     writeMetadata(this.dataPath, topics);
     this.replication?.metaChanged();
@@ -286,7 +294,10 @@ export class NSQD {
     for (const t of this.topics.values()) {
       if (!t.durable) continue;
       const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c) => ({ name: c.name, paused: c.paused, start_id: c.startId }));
-      topics.push(t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels });
+      const meta: TopicMeta = t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels };
+      // a replica's takeover reads this copy's moves as the node's own start does
+      if (t.deadLetters) meta.dead_letters = true;
+      topics.push(meta);
     }
     return { topics };
   }

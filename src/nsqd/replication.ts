@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { JournalRecord } from './journal.js';
-import { replayTopic } from './journal-replay.js';
+import { collectMoves, replayTopic } from './journal-replay.js';
 import { ReplicaLink, listDurableFiles, type LinkState } from './replica-link.js';
 import { ReplicaMirror, escapeName, listMirrors, listRetired } from './replica-mirror.js';
 import { ReplicaCall, type HeldCopy } from './replica-call.js';
@@ -743,10 +743,12 @@ export class Replication implements SessionHost {
    */
   #absorb(mirror: ReplicaMirror): { moved: number; topics: number; boundary: Record<string, number>; seq: number } {
     const nsqd = this.nsqd;
-    const meta = mirror.meta as { topics?: Array<{ name: string; paused?: boolean; held_from?: number; channels?: Array<{ name: string; paused?: boolean; start_id?: number }> }> } | null;
+    const meta = mirror.meta as { topics?: Array<{ name: string; paused?: boolean; held_from?: number; dead_letters?: boolean; channels?: Array<{ name: string; paused?: boolean; start_id?: number }> }> } | null;
     const topics = Array.isArray(meta?.topics) ? meta!.topics : [];
     const boundary: Record<string, number> = {};
     let moved = 0;
+    // dead-letter moves in the copy: the source channels skip what they moved out (docs/dead-letters.md)
+    const moves = collectMoves(mirror.dir, topics.filter((t) => typeof t?.name === 'string' && t.dead_letters === true).map((t) => t.name), this.logger);
     for (const t of topics) {
       if (typeof t?.name !== 'string') continue;
       const topic = nsqd.getTopic(t.name);
@@ -763,7 +765,7 @@ export class Replication implements SessionHost {
       };
       const files = replayTopic(
         mirror.dir,
-        { name: t.name, paused: t.paused === true, channels: chans.map((c) => ({ name: c.name, startId: c.start_id ?? 0 })), heldFrom: t.held_from ?? 0 },
+        { name: t.name, paused: t.paused === true, channels: chans.map((c) => ({ name: c.name, startId: c.start_id ?? 0 })), heldFrom: t.held_from ?? 0, moved: moves.get(t.name) },
         this.logger,
         {
           waiting(r) {

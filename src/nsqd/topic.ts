@@ -59,6 +59,10 @@ export class Topic {
    */
   retention: number | null = null;
   retentionSize: number | null = null;
+  /** durable mode: this topic's journal may hold dead-letter moves (kept in nsqd.dat: recovery reads them first) */
+  deadLetters = false;
+  /** this turn's dead-letter moves into this topic, settled once the journal batch holding them is committed */
+  #uncommittedMoves: { source: Channel; msg: Message }[] = [];
 
   messageCount = 0;
   messageBytes = 0;
@@ -141,6 +145,40 @@ export class Topic {
       return;
     }
     this.#place(id, timestamp, buf, start, length);
+  }
+
+  /**
+   * A dead-letter move into this durable topic (docs/dead-letters.md): one journal record that is
+   * both this topic's new message and `source`'s ack of `msg`; `source` holds `msg` until the
+   * commit settles it (settleMoves).
+   */
+  publishMove(source: Channel, msg: Message): void {
+    const journal = this.#journal;
+    if (journal === null) throw new Error(`topic ${this.name} is not durable`);
+    if (!this.deadLetters) {
+      // nsqd.dat is written before the journals in the same commit: a restart knows to read the moves
+      this.deadLetters = true;
+      this.nsqd.metadataChanged();
+    }
+    const id = this.nsqd.guid.next();
+    const timestamp = nowNanos();
+    journal.appendMove(id, timestamp, source.topic.name, source.name, msg.id, msg.body, msg.bodyStart, msg.bodyLength);
+    this.#awaitCommit().push(id, timestamp, 0, msg.body, msg.bodyStart, msg.bodyLength);
+    this.#uncommittedMoves.push({ source, msg });
+  }
+
+  /**
+   * The commit wrote this topic's journal batch (ok) or dropped it: each move of the turn is done
+   * for its source channel, or goes back into it. Called before the commit writes the ack logs, so
+   * a source's ack goes out in the same commit as the move.
+   */
+  settleMoves(ok: boolean): void {
+    if (this.#uncommittedMoves.length === 0) return;
+    const moves = this.#uncommittedMoves;
+    this.#uncommittedMoves = [];
+    // a topic deleted before the commit took its journal (and the move records) with it
+    const written = ok && !this.#deleted;
+    for (const { source, msg } of moves) source.moveSettled(msg, written, this.name);
   }
 
   /** Durable mode: the queue of this turn's publishes, registered with the commit. */

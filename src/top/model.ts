@@ -27,6 +27,8 @@ export interface ChannelRow extends Rates {
   messageCount: number;
   requeueCount: number;
   timeoutCount: number;
+  /** messages moved to the dead-letter topic (dead_lettered_count; 0 from Go nsqd) */
+  deadLettered: number;
   consumers: number;
   paused: boolean;
   /** nodes that have this channel */
@@ -43,12 +45,16 @@ export interface TopicRow extends Rates {
   inFlight: number;
   deferred: number;
   messageCount: number;
+  /** the sum of its channels' deadLettered */
+  deadLettered: number;
   consumers: number;
   paused: boolean;
   nodes: string[];
   channels: ChannelRow[];
   history: number[];
   stalled: boolean;
+  /** a dead-letter topic (some channel's dead_letter_topic, or named *.dead) that got messages since the last poll */
+  deadGrowing: boolean;
   /** durable topics (nsq serve): what the nodes' journals keep (docs/retention.md); absent when no node says */
   retained?: Retained;
 }
@@ -138,6 +144,8 @@ export class TopModel {
     const topics = new Map<string, TopicRow>();
     const channels = new Map<string, ChannelRow>();
     const nextPrev = new Map<string, Counters & { start: number; at: number }>();
+    /** the dead-letter topics channels send to (where a limit is set) */
+    const deadTopics = new Set<string>();
     this.#clients.clear();
     this.#nodes = s.nodes.map((n) => {
       const replication = n.ok ? nodeReplication(n.stats?.replication) : undefined;
@@ -164,7 +172,7 @@ export class TopModel {
         nextPrev.set(tKey, { ...tCounters, start, at: s.at });
         let row = topics.get(t.topic_name);
         if (row === undefined) {
-          row = { name: t.topic_name, depth: 0, backendDepth: 0, inFlight: 0, deferred: 0, messageCount: 0, consumers: 0, paused: false, nodes: [], channels: [], history: [], stalled: false, ...ZERO_RATES };
+          row = { name: t.topic_name, depth: 0, backendDepth: 0, inFlight: 0, deferred: 0, messageCount: 0, deadLettered: 0, consumers: 0, paused: false, nodes: [], channels: [], history: [], stalled: false, deadGrowing: false, ...ZERO_RATES };
           topics.set(t.topic_name, row);
         }
         row.depth += t.depth;
@@ -194,6 +202,7 @@ export class TopModel {
               messageCount: 0,
               requeueCount: 0,
               timeoutCount: 0,
+              deadLettered: 0,
               consumers: 0,
               paused: false,
               nodes: [],
@@ -212,6 +221,8 @@ export class TopModel {
           ch.messageCount += c.message_count;
           ch.requeueCount += c.requeue_count;
           ch.timeoutCount += c.timeout_count;
+          ch.deadLettered += c.dead_lettered_count ?? 0;
+          if ((c.max_attempts ?? 0) > 0 && c.dead_letter_topic !== undefined) deadTopics.add(c.dead_letter_topic);
           ch.consumers += c.client_count ?? c.clients?.length ?? 0;
           ch.paused ||= c.paused === true;
           ch.nodes.push(node.address);
@@ -226,7 +237,10 @@ export class TopModel {
     }
 
     for (const row of topics.values()) {
+      // a dead-letter topic that grows: messages are failing somewhere
+      row.deadGrowing = (deadTopics.has(row.name) || row.name.endsWith('.dead')) && row.inRate > 0;
       for (const ch of row.channels) {
+        row.deadLettered += ch.deadLettered;
         row.inFlight += ch.inFlight;
         row.deferred += ch.deferred;
         row.consumers += ch.consumers;

@@ -40,15 +40,15 @@ export function onceTable(model: TopModel, snapshot: Snapshot, filter = ''): str
   }
   for (const l of model.lookupds) if (!l.ok) lines.push(`lookupd ${l.address} is down: ${l.error ?? 'no answer'}`);
   const table = new Table({
-    head: ['topic / channel', 'depth', 'in-flight', 'deferred', 'req/s', 'timeout/s', 'in/s', 'out/s', 'consumers', 'paused'],
+    head: ['topic / channel', 'depth', 'in-flight', 'deferred', 'req/s', 'timeout/s', 'in/s', 'out/s', 'dead', 'consumers', 'state'],
     style: { head: [], border: [], compact: true },
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
   });
   const topics: TopicRow[] = model.topics(filter, 'name');
   for (const t of topics) {
-    table.push([t.name, humanize(t.depth), humanize(t.inFlight), humanize(t.deferred), humanize(t.requeueRate), humanize(t.timeoutRate), humanize(t.inRate), humanize(t.outRate), String(t.consumers), t.paused ? 'paused' : '']);
+    table.push([t.name, humanize(t.depth), humanize(t.inFlight), humanize(t.deferred), humanize(t.requeueRate), humanize(t.timeoutRate), humanize(t.inRate), humanize(t.outRate), humanize(t.deadLettered), String(t.consumers), t.paused ? 'paused' : t.deadGrowing ? 'dead+' : '']);
     for (const c of t.channels) {
-      table.push([`  ${c.name}`, humanize(c.depth), humanize(c.inFlight), humanize(c.deferred), humanize(c.requeueRate), humanize(c.timeoutRate), humanize(c.inRate), humanize(c.outRate), String(c.consumers), c.paused ? 'paused' : '']);
+      table.push([`  ${c.name}`, humanize(c.depth), humanize(c.inFlight), humanize(c.deferred), humanize(c.requeueRate), humanize(c.timeoutRate), humanize(c.inRate), humanize(c.outRate), humanize(c.deadLettered), String(c.consumers), c.paused ? 'paused' : '']);
     }
   }
   if (topics.length === 0) lines.push(snapshot.nodes.some((n) => n.ok) ? 'no topics' : snapshot.nodes.length === 0 ? 'no nsqd registered with lookupd' : 'no node answered');

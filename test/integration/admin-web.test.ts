@@ -91,6 +91,27 @@ if (missing !== null) {
     await page.screenshot({ path: shot('channel-paused'), fullPage: true });
   });
 
+  t.test('dead letters: the channel\'s dead count on the topic page', async (t) => {
+    const res = await fetch(`http://${a}/channel/config?topic=orders&channel=audit&max_attempts=1`, { method: 'POST' });
+    t.equal(res.status, 200, 'max_attempts=1 on orders/audit at node a');
+    const { default: nsq } = await import('nsqjs');
+    const reader = new nsq.Reader('orders', 'audit', { nsqdTCPAddresses: [`127.0.0.1:${c.tcpPorts[0]}`], maxInFlight: 10 });
+    reader.on('error', () => {});
+    reader.on('message', (m: { requeue: (delay: number, backoff: boolean) => void }) => m.requeue(0, false));
+    reader.connect();
+    t.teardown(() => reader.close());
+    await waitFor('node a moved audit\'s 3 messages to orders.dead', async () => (await topicOn(a, 'orders'))?.channels.find((ch) => ch.channel_name === 'audit')?.dead_lettered_count === 3, 15_000);
+    reader.close();
+    await page.goto(`${admin.url}/topics/orders`);
+    const audit = page.locator('tr[data-channel="audit"] td');
+    await page.waitForFunction(`document.querySelector('tr[data-channel="audit"] td:nth-child(7)')?.textContent === '3'`, undefined, { timeout: 15_000 });
+    t.equal((await audit.allInnerTexts())[6], '3', 'Dead: 3');
+    await page.goto(`${admin.url}/`);
+    await page.locator('tr[data-topic="orders.dead"]').waitFor({ timeout: 15_000 });
+    t.pass('orders.dead is listed');
+    await page.screenshot({ path: shot('dead-letters'), fullPage: true });
+  });
+
   t.test('nodes, node, counter, lookup pages render what the cluster has', async (t) => {
     await page.getByRole('link', { name: 'Nodes' }).click();
     await page.locator('table.nodes tbody tr').nth(1).waitFor();

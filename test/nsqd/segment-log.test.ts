@@ -143,10 +143,15 @@ t.test('journal records round-trip: PUB, DPUB with its due time, channel-targete
   j.append(2, 42, due, 3, '', src, 9, 8);
   j.append(big, 7, 0, 70_000, 'chan#x', src, 19, src.length - 19);
   j.append(4, 8, 0, 1, '', src, 0, 0); // an empty body
+  // a dead-letter move: a whole-topic message that names its source (docs/dead-letters.md)
+  const longTopic = 'o'.repeat(64);
+  j.appendMove(5, 9, longTopic, 'c'.repeat(64), big + 1, src, 2, 5);
   j.log.close();
-  const got: (Omit<JournalRecord, 'data' | 'bodyStart' | 'bodyLength'> & { body: string })[] = [];
+  const got: (Omit<JournalRecord, 'data' | 'bodyStart' | 'bodyLength' | 'moveId' | 'moveTopic' | 'moveChannel'> & { body: string; move?: [number, string, string] })[] = [];
   const segs = readJournal(dir, topic, capture().logger, (r) => {
-    got.push({ id: r.id, timestamp: r.timestamp, due: r.due, attempts: r.attempts, target: r.target, body: r.data.toString('utf8', r.bodyStart, r.bodyStart + r.bodyLength) });
+    const rec: (typeof got)[number] = { id: r.id, timestamp: r.timestamp, due: r.due, attempts: r.attempts, target: r.target, body: r.data.toString('utf8', r.bodyStart, r.bodyStart + r.bodyLength) };
+    if (r.moveId >= 0) rec.move = [r.moveId, r.moveTopic, r.moveChannel];
+    got.push(rec);
   });
   t.same(got, [
     // the timestamp keeps its float64 value (IDs and timestamps are numbers in the engine)
@@ -154,6 +159,7 @@ t.test('journal records round-trip: PUB, DPUB with its due time, channel-targete
     { id: 2, timestamp: 42, due, attempts: 3, target: '', body: 'deferred' },
     { id: big, timestamp: 7, due: 0, attempts: 65535, target: 'chan#x', body: src.toString('utf8', 19) },
     { id: 4, timestamp: 8, due: 0, attempts: 1, target: '', body: '' },
+    { id: 5, timestamp: 9, due: 0, attempts: 0, target: '', body: 'hello', move: [big + 1, longTopic, 'c'.repeat(64)] },
   ]);
   t.same(
     segs.map((s) => [s.num, s.minId, s.maxId]),

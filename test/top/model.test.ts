@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { humanize, rates, sparkline, TopModel } from '../../src/top/model.js';
-import { plainHeader, plainRow } from '../../src/top/plain.js';
+import { onceTable, plainHeader, plainRow } from '../../src/top/plain.js';
 import type { Snapshot, Stats } from '../../src/top/poller.js';
 
 const fixture = (): Stats => JSON.parse(readFileSync(new URL('../../../test/fixtures/stats/go-nsqd-1.3.json', import.meta.url), 'utf8')) as Stats;
@@ -117,4 +117,31 @@ t.test('humanised counts and sparklines', async (t) => {
   t.equal(sparkline([0, 1, 2, 3, 4, 5, 6, 7]), '▁▂▃▄▅▆▇█');
   t.equal(sparkline([0, 0]), '▁▁');
   t.equal(sparkline([]), '');
+});
+
+t.test('dead letters: DEAD per channel and summed on the topic; a dead-letter topic that grows is flagged, one that does not is not', async (t) => {
+  const withDead = (moved: number, deadMessages: number): Stats => {
+    const s = fixture();
+    s.start_time = 1700000000;
+    const billing = s.topics![0]!.channels[0]!;
+    Object.assign(billing, { max_attempts: 3, dead_letter_topic: 'orders.failed', dead_lettered_count: moved });
+    Object.assign(s.topics![0]!.channels[1]!, { dead_lettered_count: 2 });
+    s.topics!.push({ ...structuredClone(s.topics![0]!), topic_name: 'orders.failed', message_count: deadMessages, depth: deadMessages, channels: [] });
+    return s;
+  };
+  const m = new TopModel();
+  m.update(snap(1000, { address: 'a:4151', stats: withDead(5, 5) }));
+  t.same(m.topic('orders')!.channels.map((c) => [c.name, c.deadLettered]), [['billing', 5], ['audit', 2]]);
+  t.equal(m.topic('orders')!.deadLettered, 7, 'the topic row is the sum');
+  t.notOk(m.topic('orders.failed')!.deadGrowing, 'no rate from one sample');
+  m.update(snap(2000, { address: 'a:4151', stats: withDead(9, 9) }));
+  t.ok(m.topic('orders.failed')!.deadGrowing, 'a channel’s dead_letter_topic that got messages is flagged (not named *.dead)');
+  const once = onceTable(m, snap(2000, { address: 'a:4151', stats: withDead(9, 9) }));
+  const cells = (name: string): string[] | undefined => once.split('\n').map((l) => l.split('│').map((c) => c.trim()).filter((c, i, all) => i > 0 && i < all.length - 1)).find((c) => c[0] === name);
+  t.same(cells('topic / channel')?.slice(8), ['dead', 'consumers', 'state'], '--once has a dead column');
+  t.same(cells('orders.failed')?.slice(8), ['0', '0', 'dead+'], 'the growing dead-letter topic says dead+');
+  t.same(cells('billing')?.[8], '9', 'a channel row shows its count');
+  t.notOk(m.topic('orders')!.deadGrowing, 'the source topic is not');
+  m.update(snap(3000, { address: 'a:4151', stats: withDead(9, 9) }));
+  t.notOk(m.topic('orders.failed')!.deadGrowing, 'no new dead letters: not flagged');
 });

@@ -67,6 +67,14 @@ function Stalled({ on }: { on: boolean }): React.JSX.Element | null {
   ) : null;
 }
 
+function DeadGrowing({ on }: { on: boolean }): React.JSX.Element | null {
+  return on ? (
+    <span className="tag dead" title="a dead-letter topic that received messages since the last poll">
+      dead+
+    </span>
+  ) : null;
+}
+
 export function StreamsPage({ nav }: { nav: Nav }): React.JSX.Element {
   const m = nav.model;
   if (m === null) return <p>Loading…</p>;
@@ -102,6 +110,7 @@ export function StreamsPage({ nav }: { nav: Nav }): React.JSX.Element {
                   </Link>{' '}
                   <Paused on={t.paused} />
                   <Stalled on={t.stalled || t.channels.some((c) => c.stalled)} />
+                  <DeadGrowing on={t.deadGrowing} />
                 </td>
                 <td className="n">{count(t.depth + t.channels.reduce((s, c) => s + c.depth, 0))}</td>
                 <td className="n">{count(t.channels.reduce((s, c) => s + c.inFlight, 0))}</td>
@@ -133,6 +142,7 @@ function ChannelTable({ nav, topic, row }: { nav: Nav; topic: string; row: Topic
           <th className="n">Deferred</th>
           <th className="n">Requeued</th>
           <th className="n">Timed out</th>
+          <th className="n" title="moved to the dead-letter topic after too many attempts">Dead</th>
           <th className="n">Messages</th>
           <th className="n">out msg/s</th>
           <th className="n">Consumers</th>
@@ -153,6 +163,7 @@ function ChannelTable({ nav, topic, row }: { nav: Nav; topic: string; row: Topic
             <td className="n">{count(c.deferred)}</td>
             <td className="n">{count(c.requeueCount)}</td>
             <td className="n">{count(c.timeoutCount)}</td>
+            <td className="n">{count(c.deadLettered)}</td>
             <td className="n">{count(c.messageCount)}</td>
             <td className="n">{rate(c.outRate)}</td>
             <td className="n">{c.consumers}</td>
@@ -250,7 +261,7 @@ export function ChannelPage({ nav, topic, channel }: { nav: Nav; topic: string; 
       <Warning text={data?.message} />
       {row !== undefined && (
         <p className="summary">
-          depth {count(row.depth)} · in flight {count(row.inFlight)} · deferred {count(row.deferred)} · requeued {count(row.requeueCount)} · timed out {count(row.timeoutCount)} ·{' '}
+          depth {count(row.depth)} · in flight {count(row.inFlight)} · deferred {count(row.deferred)} · requeued {count(row.requeueCount)} · timed out {count(row.timeoutCount)} · dead-lettered {count(row.deadLettered)} ·{' '}
           <span className="rate">{rate(row.outRate)}</span> msg/s out <Stalled on={row.stalled} />
         </p>
       )}

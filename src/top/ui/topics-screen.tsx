@@ -7,7 +7,7 @@ import type { Line } from '../view.js';
 import { Table, type RowStyle, type ScreenProps } from './table.js';
 
 const num = (f: (l: Line) => number) => (l: Line) => humanize(f(l));
-const rowOf = (l: Line) => l.row as { depth: number; inFlight: number; deferred: number; requeueRate: number; timeoutRate: number; inRate: number; outRate: number; consumers: number; paused: boolean; history: number[]; stalled: boolean };
+const rowOf = (l: Line) => l.row as { depth: number; inFlight: number; deferred: number; requeueRate: number; timeoutRate: number; inRate: number; outRate: number; consumers: number; deadLettered: number; paused: boolean; history: number[]; stalled: boolean; deadGrowing?: boolean };
 
 const COLUMNS: Column<Line>[] = [
   { title: 'TOPIC / CHANNEL', width: 28, priority: 0, align: 'left', value: (l) => (l.kind === 'topic' ? l.row.name : l.kind === 'channel' ? `  └ ${l.row.name}` : '') },
@@ -18,8 +18,10 @@ const COLUMNS: Column<Line>[] = [
   { title: 'T-O/S', width: 6, priority: 4, align: 'right', value: num((l) => rowOf(l).timeoutRate) },
   { title: 'IN/S', width: 7, priority: 1, align: 'right', value: num((l) => rowOf(l).inRate) },
   { title: 'OUT/S', width: 7, priority: 1, align: 'right', value: num((l) => rowOf(l).outRate) },
+  { title: 'DEAD', width: 6, priority: 4, align: 'right', value: num((l) => rowOf(l).deadLettered) },
   { title: 'CONS', width: 5, priority: 3, align: 'right', value: (l) => String(rowOf(l).consumers) },
-  { title: 'STATE', width: 6, priority: 3, align: 'left', value: (l) => (rowOf(l).paused ? 'paused' : '') },
+  // in words too, so NO_COLOR loses nothing
+  { title: 'STATE', width: 6, priority: 3, align: 'left', value: (l) => (rowOf(l).paused ? 'paused' : rowOf(l).deadGrowing === true ? 'dead+' : '') },
   { title: 'LAST MINUTE', width: 20, priority: 6, align: 'left', value: (l) => sparkline(rowOf(l).history, 20) },
 ];
 
@@ -28,6 +30,7 @@ export function lineStyle(l: Line): RowStyle {
   const r = rowOf(l);
   if (r.paused) return { dim: true };
   if (r.stalled) return { color: 'red' };
+  if (r.deadGrowing === true) return { color: 'magenta', bold: true };
   if (r.requeueRate > 0 || r.timeoutRate > 0) return { color: 'yellow' };
   return { bold: l.kind === 'topic' };
 }
