@@ -50,3 +50,20 @@ t.test('nsq pub --http to an https:// address with --tls-root-ca-file', async (t
   t.match(bad.stderr(), /^nsq: connect to 127\.0\.0\.1:\d+: unable to verify the first certificate\n$/, 'with a one-line reason');
   t.notMatch(bad.stderr(), /\n\s+at /, 'no stack trace');
 });
+
+t.test('nsq admin over HTTPS nodes: --http-client-tls-root-ca-file checks, --http-client-tls-insecure-skip-verify skips, neither is refused', async (t) => {
+  const { startAdmin, call } = await import('../helpers/admin.js');
+  const nsqd = await startNsqd(t, { tlsCert: certs.serverCert, tlsKey: certs.serverKey, httpsAddress: '127.0.0.1:0', tlsRequired: TLS_REQUIRED });
+  nsqd.getTopic('secured').getChannel('c');
+  const https = `https://127.0.0.1:${nsqd.httpsEndpoint!.port}`;
+  const checked = await startAdmin(t, [`--nsqd-http-address=${https}`, `--http-client-tls-root-ca-file=${certs.caCert}`]);
+  t.same((await call<{ topics: string[] }>(`${checked.url}/api/topics`)).body.topics, ['secured'], 'read over HTTPS, the CA checked');
+  t.equal((await call(`${checked.url}/api/topics/secured/c`, 'POST', { action: 'pause' })).status, 200);
+  await waitFor('paused over HTTPS', () => nsqd.getTopic('secured').getChannel('c').paused);
+  const skipped = await startAdmin(t, [`--nsqd-http-address=${https}`, '--http-client-tls-insecure-skip-verify']);
+  t.same((await call<{ topics: string[] }>(`${skipped.url}/api/topics`)).body.topics, ['secured']);
+  const refused = await startAdmin(t, [`--nsqd-http-address=${https}`]);
+  const r = await call<{ message: string }>(`${refused.url}/api/topics`);
+  t.equal(r.status, 502, 'an unknown CA: nothing answered');
+  t.match(r.body.message, /^UPSTREAM_ERROR: /);
+});
