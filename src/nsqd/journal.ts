@@ -58,19 +58,11 @@ export class Journal {
   append(id: number, timestamp: number, due: number, attempts: number, target: string, body: Buffer, start: number, length: number): void {
     const targetLen = target.length === 0 ? 0 : Buffer.byteLength(target, 'latin1');
     const n = JOURNAL_FIXED + targetLen + length;
-    const log = this.log;
-    const buf = log.reserve(n);
-    let at = log.offset;
-    buf.writeUInt32BE(n - 4, at);
-    writeUint64BE(buf, at + 4, id);
-    writeUint64BE(buf, at + 12, timestamp);
-    buf.writeDoubleBE(due, at + 20);
-    buf.writeUInt16BE(attempts > 65535 ? 65535 : attempts, at + 28);
-    buf[at + 30] = targetLen;
-    at += JOURNAL_FIXED;
-    if (targetLen > 0) at += buf.write(target, at, 'latin1');
-    body.copy(buf, at, start, start + length);
-    log.commitRecord(n, id, timestamp);
+    const buf = this.log.reserve(n);
+    const at = writeHeader(buf, this.log.offset, n, id, timestamp, due, attempts, targetLen);
+    const end = targetLen > 0 ? at + buf.write(target, at, 'latin1') : at;
+    body.copy(buf, end, start, start + length);
+    this.log.commitRecord(n, id, timestamp);
   }
 
   /**
@@ -81,16 +73,8 @@ export class Journal {
     const topicLen = Buffer.byteLength(topic, 'latin1');
     const targetLen = MOVE_FIXED + topicLen + Buffer.byteLength(channel, 'latin1');
     const n = JOURNAL_FIXED + targetLen + length;
-    const log = this.log;
-    const buf = log.reserve(n);
-    let at = log.offset;
-    buf.writeUInt32BE(n - 4, at);
-    writeUint64BE(buf, at + 4, id);
-    writeUint64BE(buf, at + 12, timestamp);
-    buf.writeDoubleBE(0, at + 20);
-    buf.writeUInt16BE(0, at + 28);
-    buf[at + 30] = targetLen;
-    at += JOURNAL_FIXED;
+    const buf = this.log.reserve(n);
+    let at = writeHeader(buf, this.log.offset, n, id, timestamp, 0, 0, targetLen);
     buf[at] = MOVE_MARK;
     writeUint64BE(buf, at + 1, sourceId);
     buf[at + 9] = topicLen;
@@ -98,8 +82,19 @@ export class Journal {
     at += buf.write(topic, at, 'latin1');
     at += buf.write(channel, at, 'latin1');
     body.copy(buf, at, start, start + length);
-    log.commitRecord(n, id, timestamp);
+    this.log.commitRecord(n, id, timestamp);
   }
+}
+
+/** A record's fixed header at `at` (no allocation: this runs per message); where its target field starts. */
+function writeHeader(buf: Buffer, at: number, n: number, id: number, timestamp: number, due: number, attempts: number, targetLen: number): number {
+  buf.writeUInt32BE(n - 4, at);
+  writeUint64BE(buf, at + 4, id);
+  writeUint64BE(buf, at + 12, timestamp);
+  buf.writeDoubleBE(due, at + 20);
+  buf.writeUInt16BE(attempts > 65535 ? 65535 : attempts, at + 28);
+  buf[at + 30] = targetLen;
+  return at + JOURNAL_FIXED;
 }
 
 /** the first byte of a move's target field: never the first byte of a channel name */
