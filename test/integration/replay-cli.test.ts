@@ -31,8 +31,10 @@ t.test('tail --from-start and --since: the consumed past comes back, then new me
   await post(s, '/channel/create?topic=d&channel=c');
   const old = range('old-', 10);
   await publish(t, s, 'd', old);
-  // old enough that --since 3s leaves them out however slow the steps between are (under 3 s)
-  await delay(4000);
+  // 6 s between the two batches; --since below reaches back to the recent batch plus 3-4 s (room for a
+  // slow start of the tail), so it leaves the old one out however slow the steps in between are
+  await delay(6000);
+  const recentAt = Date.now();
   const recent = range('recent-', 5);
   await publish(t, s, 'd', recent);
   t.same(await drain(t, s, 'd', 'c', 15), [...old, ...recent], 'everything consumed on channel c');
@@ -41,9 +43,10 @@ t.test('tail --from-start and --since: the consumed past comes back, then new me
   t.equal(all.code, 0, '--from-start exits 0 after -n');
   t.same(all.stdout.trim().split('\n'), [...old, ...recent], '--from-start: every retained message, in order');
 
-  const since = await ran(spawnNsq(t, ['tail', 'd', '--since', '3s', '-n', '5', ...addr(s)]));
+  const window = Math.ceil((Date.now() - recentAt) / 1000) + 3;
+  const since = await ran(spawnNsq(t, ['tail', 'd', '--since', `${window}s`, '-n', '5', ...addr(s)]));
   t.equal(since.code, 0);
-  t.same(since.stdout.trim().split('\n'), recent, '--since 3s: only the ones published in the last 3 seconds');
+  t.same(since.stdout.trim().split('\n'), recent, `--since ${window}s: only the ones published since then`);
 
   // control: a plain tail starts now, so the consumed past never shows; a live message proves it runs
   const plain = spawnNsq(t, ['tail', 'd', '-n', '1', `--nsqd-tcp-address=127.0.0.1:${s.tcp}`]);
