@@ -1,5 +1,5 @@
-// A durable `nsq serve` process for retention tests (docs/retention.md): start it, call its HTTP API,
-// publish one PUB at a time (so records spread over small segments), consume to the end with our client.
+// A durable `nsq serve` process for the retention and durable dead-letter tests: start it, kill -9 it,
+// call its HTTP API, publish one PUB at a time (so records spread over small segments), consume to the end.
 
 import { Connection } from '../../src/client/connection.js';
 import { Consumer } from '../../src/client/consumer.js';
@@ -22,6 +22,13 @@ export async function serve(t: Teardown, dir: string, args: string[]): Promise<S
   const proc = spawnNsq(t, ['serve', `--data-path=${dir}`, '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', ...args]);
   const { tcp, http } = await serverPorts(proc);
   return { proc, tcp, http };
+}
+
+/** SIGKILL, and the proof that the signal is what ended it. */
+export async function kill9(s: Server): Promise<void> {
+  s.proc.child.kill('SIGKILL');
+  const { signal } = await s.proc.exit;
+  if (signal !== 'SIGKILL') throw new Error(`the server was not killed by SIGKILL (${signal})`);
 }
 
 export async function api(s: Server, method: string, path: string): Promise<{ status: number; text: string }> {

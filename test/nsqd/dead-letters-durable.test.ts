@@ -10,34 +10,12 @@ import type { Message as NsqjsMessage } from 'nsqjs';
 import t from 'tap';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
-import { serverPorts, spawnNsq, startNsqd, tempDir, type Spawned, type Teardown } from '../helpers/nsqd.js';
+import { startNsqd, tempDir, type Teardown } from '../helpers/nsqd.js';
 import { drainNsqjs } from '../helpers/drain.js';
+import { kill9, post, serve, type Server } from '../helpers/retention.js';
 import { channelStats as inProcessChannelStats, delay, waitFor, type ChannelJson, type TopicJson } from '../helpers/stats.js';
 
-interface Server {
-  proc: Spawned;
-  tcp: number;
-  http: number;
-}
-
 const QUIET_MS = 300;
-
-async function serve(t: Teardown, dir: string, args: string[]): Promise<Server> {
-  const proc = spawnNsq(t, ['serve', `--data-path=${dir}`, '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', ...args]);
-  const { tcp, http } = await serverPorts(proc);
-  return { proc, tcp, http };
-}
-
-async function kill9(s: Server): Promise<void> {
-  s.proc.child.kill('SIGKILL');
-  const { signal } = await s.proc.exit;
-  if (signal !== 'SIGKILL') throw new Error(`the server was not killed by SIGKILL (${signal})`);
-}
-
-async function post(s: Server, path: string): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${s.http}${path}`, { method: 'POST', signal: AbortSignal.timeout(5000) });
-  if (res.status !== 200) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
-}
 
 async function channelStats(s: Server, topic: string, channel: string): Promise<ChannelJson | undefined> {
   const res = await fetch(`http://127.0.0.1:${s.http}/stats?format=json&topic=${topic}`, { signal: AbortSignal.timeout(5000) });

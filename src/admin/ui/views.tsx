@@ -27,6 +27,23 @@ function Actions({ nav, what, base, paused, afterDelete }: { nav: Nav; what: str
   );
 }
 
+/** Where a page sits: links up the way, then its own name. */
+function Crumbs({ nav, path, here }: { nav: Nav; path: [string, string][]; here: string }): React.JSX.Element {
+  return (
+    <p className="crumbs">
+      {path.map(([to, label]) => (
+        <span key={to}>
+          <Link to={to} nav={nav}>
+            {label}
+          </Link>{' '}
+          /{' '}
+        </span>
+      ))}
+      {here}
+    </p>
+  );
+}
+
 function Warning({ text }: { text: string | undefined | null }): React.JSX.Element | null {
   return text ? <div className="banner warn">{text}</div> : null;
 }
@@ -179,12 +196,7 @@ export function TopicPage({ nav, topic }: { nav: Nav; topic: string }): React.JS
   const row = nav.model?.topics.find((t) => t.name === topic);
   return (
     <section>
-      <p className="crumbs">
-        <Link to="/" nav={nav}>
-          Streams
-        </Link>{' '}
-        / {topic}
-      </p>
+      <Crumbs nav={nav} path={[['/', 'Streams']]} here={topic} />
       <h1>
         Topic {topic} <Paused on={row?.paused ?? data?.paused ?? false} />
       </h1>
@@ -243,16 +255,7 @@ export function ChannelPage({ nav, topic, channel }: { nav: Nav; topic: string; 
   const paused = row?.paused ?? data?.paused ?? false;
   return (
     <section>
-      <p className="crumbs">
-        <Link to="/" nav={nav}>
-          Streams
-        </Link>{' '}
-        /{' '}
-        <Link to={`/topics/${enc(topic)}`} nav={nav}>
-          {topic}
-        </Link>{' '}
-        / {channel}
-      </p>
+      <Crumbs nav={nav} path={[['/', 'Streams'], [`/topics/${enc(topic)}`, topic]]} here={channel} />
       <h1>
         Channel {topic}/{channel} <Paused on={paused} />
       </h1>
@@ -364,12 +367,7 @@ export function NodePage({ nav, node }: { nav: Nav; node: string }): React.JSX.E
   const can = nav.model?.can_act !== false;
   return (
     <section>
-      <p className="crumbs">
-        <Link to="/nodes" nav={nav}>
-          Nodes
-        </Link>{' '}
-        / {node}
-      </p>
+      <Crumbs nav={nav} path={[['/nodes', 'Nodes']]} here={node} />
       <h1>Node {node}</h1>
       {error !== null && <div className="banner error">{error}</div>}
       <Warning text={data?.message} />
