@@ -66,10 +66,10 @@ export class ReplicaCall {
     if (early.length > 0) this.#decoder.push(early);
   }
 
-  /** Which copies of `name` the peer holds (not taken over). */
-  async held(name: string): Promise<HeldCopy[]> {
+  /** Which copies of `name` the peer holds (not taken over), other than that of incarnation `self` (the asker's own). */
+  async held(name: string, self: string): Promise<HeldCopy[]> {
     let out: HeldCopy[] = [];
-    await this.#request(encodeJson(T_FETCH, { version: 1, name, incarnation: null, have: {} }), (f) => {
+    await this.#request(encodeJson(T_FETCH, { version: 1, name, incarnation: null, self, have: {} }), (f) => {
       if (f.type !== T_STATE) return this.#unexpected(f);
       const list = f.json['mirrors'];
       if (!Array.isArray(list)) throw new Error(`${this.address}: STATE without its list of copies`);

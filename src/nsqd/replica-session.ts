@@ -61,7 +61,8 @@ export interface SessionHost {
    * FETCH (a node restoring) or CLAIM (another replica taking over): the copies of `origin` held here
    * (one incarnation, or all with null), which are not taken over while `session` lasts.
    */
-  hold?(session: ReplicaSession, origin: string, incarnation: string | null): HeldCopy[];
+  /** `asker`: the incarnation the listing origin runs now (FETCH's `self`), whose own copy is left out */
+  hold?(session: ReplicaSession, origin: string, incarnation: string | null, asker?: string): HeldCopy[];
   /** RELEASE: the messages of that copy are safe elsewhere; it may go */
   release?(session: ReplicaSession, origin: string, incarnation: string): void;
 }
@@ -191,7 +192,8 @@ export class ReplicaSession {
       this.#send(encodeSeq(T_CONFIRM, 0));
       return;
     }
-    const held = host.hold(this, origin, inc as string | null);
+    const self = j['self'];
+    const held = host.hold(this, origin, inc as string | null, typeof self === 'string' && INCARNATION.test(self) ? self : undefined);
     if (f.type === T_CLAIM) {
       host.logger.info(`REPLICATION: ${typeof j['by'] === 'string' ? j['by'] : 'a replica'} takes ${origin} (incarnation ${inc as string}) over; holding this copy back`);
       this.#send(encodeSeq(T_CONFIRM, 0));

@@ -623,9 +623,11 @@ export class Replication implements SessionHost {
   }
 
   /** FETCH or CLAIM: the copies of `origin` held here (not followed by a live link), held back from takeover. */
-  hold(session: ReplicaSession, origin: string, incarnation: string | null): HeldCopy[] {
+  hold(session: ReplicaSession, origin: string, incarnation: string | null, asker?: string): HeldCopy[] {
     const out: HeldCopy[] = [];
-    const live = this.#sessions.get(origin)?.hello?.incarnation;
+    // the copy to leave out is the one the origin writes now: the asker's own, when it says (a session
+    // of its killed incarnation may not have been seen to close yet, and would hide the copy it wants)
+    const live = asker ?? this.#sessions.get(origin)?.hello?.incarnation;
     let keys = this.#holds.get(session);
     for (const [key, m] of this.#mirrors) {
       if (m.origin !== origin || m.incarnation === live || (incarnation !== null && m.incarnation !== incarnation)) continue;
@@ -881,7 +883,7 @@ export class Replication implements SessionHost {
           if (call === null) return null;
           calls.push(call);
           try {
-            return { call, held: await call.held(name) };
+            return { call, held: await call.held(name, this.identity.incarnation) };
           } catch (err) {
             this.logger.warn(`REPLICATION: restore: ${(err as Error).message}`);
             return null;

@@ -26,12 +26,14 @@ interface Replica {
   sessions: ReplicaSession[];
   log: string[];
   released: string[];
+  /** the `asker` of each listing call (FETCH with incarnation null) */
+  askers: (string | undefined)[];
 }
 
 async function startReplica(t: Test, root = join(tempDir(t), 'replicas'), failoverMs?: number): Promise<Replica> {
   const log: string[] = [];
   const logger = new Logger('debug', '', (l) => log.push(l));
-  const r: Replica = { server: createServer(), port: 0, root, sessions: [], log, released: [] };
+  const r: Replica = { server: createServer(), port: 0, root, sessions: [], log, released: [], askers: [] };
   const host: SessionHost = {
     root,
     logger,
@@ -41,14 +43,16 @@ async function startReplica(t: Test, root = join(tempDir(t), 'replicas'), failov
     closed() {},
     takenOver: () => null,
     // calls: every copy under `root` of that origin (the engine also holds them back from takeover)
-    hold: (_s, origin, incarnation) =>
-      listMirrors(root)
+    hold: (_s, origin, incarnation, asker) => {
+      r.askers.push(asker);
+      return listMirrors(root)
         .filter((m) => m.origin === origin && (incarnation === null || m.incarnation === incarnation))
         .map((m) => {
           const copy = new ReplicaMirror(root, origin, m.incarnation);
           copy.close();
           return { incarnation: m.incarnation, last_contact: copy.state.last_contact, bytes: copy.bytes };
-        }),
+        });
+    },
     release: (_s, origin, incarnation) => {
       r.released.push(`${origin}/${incarnation}`);
       new ReplicaMirror(root, origin, incarnation).drop();
@@ -287,8 +291,6 @@ t.test('calls: FETCH lists a copy and streams it back byte for byte; CLAIM and R
   await until('in sync', () => o.link.inSync);
   for (let i = 0; i < 5; i++) o.turn(300, 500);
   await until('confirm', () => o.confirmed >= o.seq);
-  o.link.close();
-
   const open = async (): Promise<ReplicaCall> => {
     const s = connect({ host: '127.0.0.1', port: r.port });
     await once(s, 'connect');
@@ -296,11 +298,14 @@ t.test('calls: FETCH lists a copy and streams it back byte for byte; CLAIM and R
     t.teardown(() => call.close());
     return call;
   };
+  o.link.close();
+
   const call = await open();
-  const held = await call.held('origin:1');
+  const held = await call.held('origin:1', 'ffff');
   t.match(held, [{ incarnation: INC }], 'the copy is listed');
+  t.equal(r.askers.at(-1), 'ffff', "the asker's own incarnation reaches the host (FETCH's self), which leaves that copy out");
   t.ok(held[0]!.bytes > 100_000 && held[0]!.last_contact > 0, 'with its size and last contact');
-  t.same(await call.held('nobody:1'), [], 'no copy of an unknown origin');
+  t.same(await call.held('nobody:1', 'ffff'), [], 'no copy of an unknown origin');
   const staging = join(tempDir(t), 'restore');
   const into = new ReplicaMirror(staging, 'origin:1', INC);
   await call.fetch('origin:1', INC, into);
