@@ -9,6 +9,7 @@ import { Poller } from '../top/poller.js';
 import { TopModel } from '../top/model.js';
 import { Logger, isLogLevel, type LogLevel } from '../util/log.js';
 import { formatHostPort, type HostPort } from '../util/host-port.js';
+import { HttpError, readBody } from '../util/http-api.js';
 import { NSQ_VERSION, readPackageFile } from '../version.js';
 import { answerApi, type ApiAnswer, type ApiContext, type ApiRequest } from './api.js';
 import { Cluster } from './cluster.js';
@@ -52,6 +53,8 @@ export const DEFAULT_ADMIN_OPTIONS: Omit<AdminServerOptions, 'httpAddress'> = {
 const PAGE = /^\/(?:topics(?:\/[^/]+){0,2}|nodes(?:\/[^/]+)?|counter|lookup)?$/;
 /** The page's script and style, written by npm run build (scripts/bundle.mjs) */
 const ASSETS: Record<string, string> = { 'app.js': 'application/javascript; charset=utf-8', 'app.css': 'text/css; charset=utf-8' };
+/** the largest request body read */
+const MAX_BODY = 1024 * 1024;
 /** the model is polled while asked for within this long */
 const MODEL_IDLE_MS = 60_000;
 
@@ -211,7 +214,8 @@ export class AdminServer {
         }
         return;
       }
-      const body = await readBody(req);
+      // nsqadmin reads up to 1 MiB (PUT /config answers 413 INVALID_VALUE beyond)
+      const body = (await readBody(req, MAX_BODY, 'INVALID_VALUE')).toString('utf8');
       const host = req.headers.host ?? this.address;
       const scheme = req.headers['x-scheme'] === 'https' ? 'https' : 'http';
       const apiReq: ApiRequest = { method: req.method ?? 'GET', path, query: url.searchParams, headers: req.headers, body, remoteAddress: remote, url: `${scheme}://${host}${url.pathname}${url.search}` };
@@ -220,29 +224,12 @@ export class AdminServer {
       if (answer.status >= 500) this.logger.error(`${req.method} ${path}: ${(answer.body as { message?: string }).message ?? answer.status}`);
       send(res, answer);
     } catch (err) {
+      if (err instanceof HttpError && !res.headersSent) return send(res, { status: err.status, body: { message: err.message } });
       this.logger.error(`${req.method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
       if (!res.headersSent) send(res, { status: 500, body: { message: 'INTERNAL_ERROR' } });
       else res.destroy();
     }
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > 1024 * 1024 + 1) {
-        reject(new Error('request body over 1 MiB'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function send(res: ServerResponse, a: ApiAnswer, contentType?: string): void {

@@ -1,6 +1,6 @@
 // nsqd's HTTP API: one route table, nsqd's status codes and `{"message": ...}` errors.
 
-import { answerClientError, EMPTY, HttpError, MAX_HEADER_BYTES, parseQuery, send, sendError, type Result } from '../util/http-api.js';
+import { answerClientError, EMPTY, HttpError, MAX_HEADER_BYTES, parseQuery, readBody, send, sendError, type Result } from '../util/http-api.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { NSQ_VERSION } from '../protocol/constants.js';
@@ -256,34 +256,6 @@ function checkGrant(ctx: Ctx, need: NonNullable<Route['auth']>, state: AuthState
     if (ok && t !== undefined) for (const name of t.channels.keys()) if (!state.allowsAdmin(topic, name)) ok = false;
   }
   if (!ok) throw new HttpError(403, 'UNAUTHORIZED');
-}
-
-/** Reads the request body, refusing more than `max` bytes with `tooBig`. */
-function readBody(req: IncomingMessage, max: number, tooBig: string): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > max) return Promise.reject(new HttpError(413, tooBig));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > max) {
-        failed = true;
-        reject(new HttpError(413, tooBig));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      // always a buffer of our own: messages keep their bodies, and a chunk is a view of a socket read
-      if (!failed) resolve(Buffer.concat(chunks, size));
-    });
-    req.on('error', () => {
-      if (!failed) reject(new HttpError(500, 'INTERNAL_ERROR'));
-    });
-  });
 }
 
 // ---- handlers -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // The HTTP answer conventions nsqd and nsqlookupd share: `{"message": CODE}` errors with a status,
 // the `X-NSQ-Content-Type: nsq; version=1.0` header, text as text and everything else as JSON.
 
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 export class HttpError extends Error {
@@ -67,4 +67,32 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   if (!socket.writable) return;
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`);
+}
+
+/** Reads the request body, refusing more than `max` bytes with `tooBig`. */
+export function readBody(req: IncomingMessage, max: number, tooBig: string): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > max) return Promise.reject(new HttpError(413, tooBig));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > max) {
+        failed = true;
+        reject(new HttpError(413, tooBig));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      // always a buffer of our own: messages keep their bodies, and a chunk is a view of a socket read
+      if (!failed) resolve(Buffer.concat(chunks, size));
+    });
+    req.on('error', () => {
+      if (!failed) reject(new HttpError(500, 'INTERNAL_ERROR'));
+    });
+  });
 }

@@ -211,6 +211,7 @@ t.test('--base-path, --nsqd-http-address and /config', async (t) => {
   t.same(await call(`${based.url}/admin/config/log_level`, 'PUT', 'debug'), { status: 200, body: 'debug' });
   t.same(await call(`${based.url}/admin/config/log_level`, 'PUT', 'loud'), { status: 400, body: { message: 'INVALID_VALUE' } });
   t.same(await call(`${based.url}/admin/config/nope`), { status: 400, body: { message: 'INVALID_OPTION' } });
+  t.same(await call(`${based.url}/admin/config/log_level`, 'PUT', 'x'.repeat(1024 * 1024 + 1)), { status: 413, body: { message: 'INVALID_VALUE' } }, 'over 1 MiB: 413, as nsqadmin');
   const closed = await startAdmin(t, [`--nsqd-http-address=${a}`, '--allow-config-from-cidr=10.0.0.0/8']);
   t.same(await call(`${closed.url}/config/log_level`), { status: 403, body: { message: 'FORBIDDEN' } }, 'not from the allowed CIDR');
 });
