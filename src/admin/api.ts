@@ -4,7 +4,7 @@
 
 import { postAdmin, type NodeResult } from '../client/admin.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
-import { Cluster, Partial, UpstreamError, producerHttpAddress, type NodeRef } from './cluster.js';
+import { Cluster, Warnings, UpstreamError, producerHttpAddress, type NodeRef } from './cluster.js';
 import { basicAuthUser, type AdminActionNotice } from './notify.js';
 import { sumChannel, sumTopic, topicsOfNodes, type AdminTopic } from './shapes.js';
 
@@ -45,7 +45,7 @@ export interface ApiContext {
 }
 
 const err = (status: number, message: string): ApiAnswer => ({ status, body: { message } });
-const ok = (body: Record<string, unknown>, partial: Partial): ApiAnswer => ({ status: 200, body: { ...body, message: partial.message } });
+const ok = (body: Record<string, unknown>, partial: Warnings): ApiAnswer => ({ status: 200, body: { ...body, message: partial.message } });
 
 type Handler = (ctx: ApiContext, req: ApiRequest, params: string[]) => Promise<ApiAnswer>;
 
@@ -114,7 +114,7 @@ export function mayAct(ctx: ApiContext, req: ApiRequest): boolean {
 // ---- reading ------------------------------------------------------------------------------------
 
 async function topicsHandler(ctx: ApiContext, req: ApiRequest): Promise<ApiAnswer> {
-  const partial = new Partial();
+  const partial = new Warnings();
   const topics = await ctx.cluster.topics(partial);
   if (req.query.get('inactive') !== 'true') return ok({ topics }, partial);
   // topics lookupd knows that no node produces any more, with their channels
@@ -129,7 +129,7 @@ async function topicsHandler(ctx: ApiContext, req: ApiRequest): Promise<ApiAnswe
 }
 
 /** The topic on every node that has it, per node (shapes.ts). */
-async function topicPerNode(ctx: ApiContext, topic: string, partial: Partial): Promise<AdminTopic[]> {
+async function topicPerNode(ctx: ApiContext, topic: string, partial: Warnings): Promise<AdminTopic[]> {
   const nodes = await ctx.cluster.topicNodes(topic, partial);
   const answers = await ctx.cluster.nodeStats(nodes.map((n) => n.address), partial, topic).catch((e: unknown) => {
     if (e instanceof UpstreamError) throw e;
@@ -140,28 +140,28 @@ async function topicPerNode(ctx: ApiContext, topic: string, partial: Partial): P
 }
 
 async function topicHandler(ctx: ApiContext, _req: ApiRequest, [topic]: string[]): Promise<ApiAnswer> {
-  const partial = new Partial();
+  const partial = new Warnings();
   const perNode = await topicPerNode(ctx, topic!, partial);
   return ok({ ...sumTopic(perNode, topic!) }, partial);
 }
 
 async function channelHandler(ctx: ApiContext, _req: ApiRequest, [topic, channel]: string[]): Promise<ApiAnswer> {
-  const partial = new Partial();
+  const partial = new Warnings();
   const perNode = (await topicPerNode(ctx, topic!, partial)).flatMap((t) => t.channels.filter((c) => c.channel_name === channel));
   // nsqadmin answers a channel no node has with its zero value; so do we, named
   return ok({ ...sumChannel(perNode, topic!, channel!) }, partial);
 }
 
 async function nodesHandler(ctx: ApiContext): Promise<ApiAnswer> {
-  const partial = new Partial();
+  const partial = new Warnings();
   return ok({ nodes: await ctx.cluster.producers(partial) }, partial);
 }
 
 async function nodeHandler(ctx: ApiContext, _req: ApiRequest, [node]: string[]): Promise<ApiAnswer> {
-  const partial = new Partial();
+  const partial = new Warnings();
   const producer = (await ctx.cluster.producers(partial)).find((p) => producerHttpAddress(p) === node);
   if (producer === undefined) return err(404, 'NODE_NOT_FOUND');
-  const answers = await ctx.cluster.nodeStats([node!], new Partial());
+  const answers = await ctx.cluster.nodeStats([node!], new Warnings());
   const topics = [...topicsOfNodes(answers, new Map([[node!, producer.hostname]]), Date.now()).values()].flat();
   topics.sort((a, b) => (a.topic_name < b.topic_name ? -1 : 1));
   let totalClients = 0;
@@ -174,7 +174,7 @@ async function nodeHandler(ctx: ApiContext, _req: ApiRequest, [node]: string[]):
 }
 
 async function counterHandler(ctx: ApiContext): Promise<ApiAnswer> {
-  const partial = new Partial();
+  const partial = new Warnings();
   const producers = await ctx.cluster.producers(partial);
   const hostnames = new Map(producers.map((p) => [producerHttpAddress(p), p.hostname]));
   const answers = await ctx.cluster.nodeStats([...hostnames.keys()], partial).catch((e: unknown) => {
@@ -229,7 +229,7 @@ function notice(ctx: ApiContext, req: ApiRequest, action: string, topic: string,
  * the topic or channel (404) has nothing to do, so it is no failure. All failing (and at least one
  * asked): 502, as nsqadmin's non-partial error.
  */
-async function postAll(addresses: readonly string[], path: string, what: string, partial: Partial, timeoutMs: number): Promise<NodeResult[]> {
+async function postAll(addresses: readonly string[], path: string, what: string, partial: Warnings, timeoutMs: number): Promise<NodeResult[]> {
   const results = await Promise.all(addresses.map((a) => postAdmin(a, path, { timeoutMs })));
   const failed = results.filter((r) => !r.ok && r.status !== 404);
   for (const r of failed) partial.add(`${what} ${r.node}`, r.error ?? 'failed');
@@ -256,7 +256,7 @@ async function createHandler(ctx: ApiContext, req: ApiRequest): Promise<ApiAnswe
   if (bad !== null) return bad;
   const topic = body['topic'] as string;
   const channel = typeof body['channel'] === 'string' && body['channel'] !== '' ? body['channel'] : undefined;
-  const partial = new Partial();
+  const partial = new Warnings();
   const t = ctx.cluster.o.timeoutMs;
   if (ctx.cluster.usesLookupd) {
     // as nsqadmin: the registration on every lookupd, and the channel on each node that has the topic
@@ -284,7 +284,7 @@ async function actionHandler(ctx: ApiContext, req: ApiRequest, topic: string, ch
   if (action !== 'pause' && action !== 'unpause' && action !== 'empty') return err(400, 'INVALID_ACTION');
   const bad = nameError(topic, channel);
   if (bad !== null) return bad;
-  const partial = new Partial();
+  const partial = new Warnings();
   const nodes = await ctx.cluster.topicNodes(topic, partial);
   await postAll(nodes.map((n) => n.address), `/${channel === undefined ? 'topic' : 'channel'}/${action}?${q(topic, channel)}`, 'nsqd', partial, ctx.cluster.o.timeoutMs);
   notice(ctx, req, `${action}_${channel === undefined ? 'topic' : 'channel'}`, topic, channel);
@@ -295,7 +295,7 @@ async function actionHandler(ctx: ApiContext, req: ApiRequest, topic: string, ch
 async function deleteHandler(ctx: ApiContext, req: ApiRequest, topic: string, channel: string | undefined): Promise<ApiAnswer> {
   const bad = nameError(topic, channel);
   if (bad !== null) return bad;
-  const partial = new Partial();
+  const partial = new Warnings();
   const t = ctx.cluster.o.timeoutMs;
   const kind = channel === undefined ? 'topic' : 'channel';
   const nodes = await ctx.cluster.topicNodes(topic, partial);
@@ -312,7 +312,7 @@ async function tombstoneHandler(ctx: ApiContext, req: ApiRequest, [node]: string
   if (body === null) return err(400, 'INVALID_BODY');
   if (typeof body['topic'] !== 'string' || !isValidTopicName(body['topic'])) return err(400, 'INVALID_TOPIC');
   const topic = body['topic'];
-  const partial = new Partial();
+  const partial = new Warnings();
   const producer = (await ctx.cluster.producers(partial)).find((p) => producerHttpAddress(p) === node);
   if (producer === undefined) return err(404, 'NODE_NOT_FOUND');
   const path = `/topic/tombstone?${new URLSearchParams({ topic, node: producerHttpAddress(producer) })}`;

@@ -29,8 +29,8 @@ export interface AdminProducer {
   out_of_date: boolean;
 }
 
-/** Every lookupd or node that failed, and how; nsqadmin's PartialErr. */
-export class Partial {
+/** Every lookupd or node that failed, and how (nsqadmin's PartialErr): the answer's WARNING message. */
+export class Warnings {
   readonly errors: string[] = [];
   add(what: string, err: unknown): void {
     this.errors.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
@@ -67,7 +67,7 @@ async function getJson(address: string, path: string, timeoutMs: number): Promis
 }
 
 /** Asks every address, keeps what answered; throws UpstreamError when none did (and there was one to ask). */
-async function askAll<T>(addresses: readonly string[], ask: (a: string) => Promise<T>, partial: Partial, what: string): Promise<{ address: string; value: T }[]> {
+async function askAll<T>(addresses: readonly string[], ask: (a: string) => Promise<T>, partial: Warnings, what: string): Promise<{ address: string; value: T }[]> {
   const settled = await Promise.allSettled(addresses.map(ask));
   const ok: { address: string; value: T }[] = [];
   settled.forEach((s, i) => {
@@ -102,7 +102,7 @@ export class Cluster {
   }
 
   /** Every topic: the lookupds' /topics, or the topics of each node's /stats. Sorted. */
-  async topics(partial: Partial): Promise<string[]> {
+  async topics(partial: Warnings): Promise<string[]> {
     const names = new Set<string>();
     if (this.usesLookupd) {
       for (const { value } of await askAll(this.o.lookupdHttpAddresses, (l) => getJson(l, '/topics', this.o.timeoutMs), partial, 'lookupd')) {
@@ -115,7 +115,7 @@ export class Cluster {
   }
 
   /** The channels the lookupds know for a topic (registered, whether or not a node has them). */
-  async lookupdChannels(topic: string, partial: Partial): Promise<string[]> {
+  async lookupdChannels(topic: string, partial: Warnings): Promise<string[]> {
     const names = new Set<string>();
     const q = `/channels?topic=${encodeURIComponent(topic)}`;
     for (const { value } of await askAll(this.o.lookupdHttpAddresses, (l) => getJson(l, q, this.o.timeoutMs), partial, 'lookupd')) {
@@ -125,7 +125,7 @@ export class Cluster {
   }
 
   /** Every node: the lookupds' /nodes merged by address, or each given node's /stats. */
-  async producers(partial: Partial): Promise<AdminProducer[]> {
+  async producers(partial: Warnings): Promise<AdminProducer[]> {
     const byAddress = new Map<string, AdminProducer>();
     if (this.usesLookupd) {
       for (const { value } of await askAll(this.o.lookupdHttpAddresses, (l) => getJson(l, '/nodes', this.o.timeoutMs), partial, 'lookupd')) {
@@ -185,7 +185,7 @@ export class Cluster {
   }
 
   /** The nodes that have `topic` (HTTP address and hostname): lookupd's /lookup, or the given nodes whose /stats list it. */
-  async topicNodes(topic: string, partial: Partial): Promise<NodeRef[]> {
+  async topicNodes(topic: string, partial: Warnings): Promise<NodeRef[]> {
     const nodes = new Map<string, string>();
     if (this.usesLookupd) {
       const q = `/lookup?topic=${encodeURIComponent(topic)}`;
@@ -212,7 +212,7 @@ export class Cluster {
   }
 
   /** Each node's /stats (with clients), for the nodes given; nodes that fail are warnings. */
-  async nodeStats(nodes: readonly string[], partial: Partial, topic?: string): Promise<{ node: string; stats: Stats }[]> {
+  async nodeStats(nodes: readonly string[], partial: Warnings, topic?: string): Promise<{ node: string; stats: Stats }[]> {
     const got = await askAll(nodes, (n) => this.#stats(n, topic), partial, 'nsqd');
     return got.map(({ address, value }) => ({ node: address, stats: value }));
   }
