@@ -78,6 +78,11 @@ t.test('moved under --durable: after kill -9 the messages are in <topic>.dead an
   s = await serve(t, dir, ['--durable', '--max-attempts=2']);
   t.same(await nothingOn(t, s, 'orders', 'work'), [], 'the source redelivers none of them (nsqjs)');
   t.same((await drainNsqjs(t, s.tcp, 'orders.dead', 'ops', 6, { quietMs: QUIET_MS })).sort(), bodies, 'each is in the dead-letter topic once, body unchanged (nsqjs)');
+  // the FINs reached the server (a close it reads first requeues them: nothing was acked then)
+  await waitFor('the FINs applied', async () => {
+    const ops = await channelStats(s, 'orders.dead', 'ops');
+    return ops?.depth === 0 && ops.in_flight_count === 0 && ops.requeue_count === 0;
+  });
   await kill9(s);
   s = await serve(t, dir, ['--durable', '--max-attempts=2']);
   t.equal((await channelStats(s, 'orders.dead', 'ops'))?.depth, 0, 'FINed in the dead-letter topic: gone after another kill -9');
