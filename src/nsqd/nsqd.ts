@@ -600,7 +600,10 @@ export class NSQD {
       const hb = client.heartbeatInterval;
       // no heartbeat into a TLS handshake: the client expects the handshake's OK first
       if (hb <= 0 || client.state === STATE_CLOSING || client.upgrading) continue;
-      if (now - client.lastRead > 2 * hb && !client.executing) {
+      // a read deadline of two heartbeat intervals, as nsqd's; it only counts once a heartbeat went
+      // out after the last read, so a scan interval as long as the heartbeat's cannot cut a client
+      // whose first heartbeat the pass before had not yet been due to send
+      if (now - client.lastRead > 2 * hb && client.lastHeartbeat > client.lastRead && !client.executing) {
         this.logger.error(`[${client.remoteAddress}] - read timeout: no heartbeat response in ${2 * hb}ms`);
         client.socket.destroy();
         continue;
