@@ -32,6 +32,7 @@ import { goQuote, isValidChannelName, isValidTopicName } from '../protocol/names
 import type { Socket } from 'node:net';
 import { SnappyFrameDecoder, SnappyFrameError } from '../protocol/snappy-frame.js';
 import { authHttpOptions, queryAnyAuthd, type AuthQuery } from './auth.js';
+import { OWN_BUFFER } from './body-store.js';
 import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED, type ClientProtocol } from './client.js';
 import { TLS_NOT_REQUIRED } from './options.js';
 import { clientCertRefusal, upgradeToTls } from './tls.js';
@@ -1086,11 +1087,11 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
   }
 
   /**
-   * A body that is only a range of a read buffer is copied into the body store, once;
-   * afterwards the body is at #keptBuf[#keptAt...].
+   * A body is copied into the body store, once, unless the decoder assembled it for this command
+   * alone and it is big enough for a buffer of its own; afterwards it is at #keptBuf[#keptAt...].
    */
   #keep(buf: Buffer, start: number, end: number, owned: boolean): void {
-    if (owned) {
+    if (owned && end - start >= OWN_BUFFER) {
       this.#keptBuf = buf;
       this.#keptAt = start;
       return;
@@ -1112,18 +1113,34 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     this.#countPub(this.#topic, 1);
   }
 
-  /** The decoder has read and checked the whole batch: an MPUB is published entirely or not at all. */
+  /**
+   * The decoder has read and checked the whole batch: an MPUB is published entirely or not at all.
+   * The batch is copied into the body store in as few runs of whole messages as fit its slabs (one,
+   * mostly); the messages share the copy.
+   */
   #mpubBody(buf: Buffer, start: number, end: number, owned: boolean): void {
     const count = buf.readInt32BE(start);
-    // one copy of the whole batch (if it is not ours already); the messages share it
-    this.#keep(buf, start, end, owned);
-    const b = this.#keptBuf;
     const topic = this.#nsqd.getTopic(this.#topic);
-    let pos = this.#keptAt + 4;
-    for (let i = 0; i < count; i++) {
-      const size = b.readInt32BE(pos);
-      topic.publish(b, pos + 4, size);
-      pos += 4 + size;
+    if (owned && end - start >= OWN_BUFFER * 4) {
+      // a big batch the decoder assembled for this command alone: kept as it is
+      for (let i = 0, pos = start + 4; i < count; i++) {
+        const size = buf.readInt32BE(pos);
+        topic.publish(buf, pos + 4, size);
+        pos += 4 + size;
+      }
+    } else {
+      const store = this.#nsqd.bodies;
+      for (let left = count, from = start + 4; left > 0; ) {
+        const to = store.runEnd(buf, from, left);
+        const at = store.copyRun(buf, from, to);
+        const b = store.buffer;
+        for (let pos = at, stop = at + (to - from); pos < stop; left--) {
+          const size = b.readInt32BE(pos);
+          topic.publish(b, pos + 4, size);
+          pos += 4 + size;
+        }
+        from = to;
+      }
     }
     this.#countPub(this.#topic, count);
   }
