@@ -6,6 +6,10 @@ import { NSQD } from '../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../src/nsqd/options.js';
 import type { LookupdOptions } from '../src/lookupd/options.js';
 import { untilSignal } from './until-signal.js';
+import { capYoungGeneration } from '../src/util/young-generation.js';
+
+/** the cap on V8's young generation (src/util/young-generation.ts) */
+const YOUNG_GENERATION_MIB = 4;
 
 export interface ServeRun {
   nsqd: Partial<NsqdOptions>;
@@ -16,6 +20,7 @@ export interface ServeRun {
 }
 
 export async function runServe(run: ServeRun): Promise<void> {
+  capYoungGeneration(YOUNG_GENERATION_MIB);
   const options = { ...run.nsqd };
   let lookupd: { stop(): Promise<void> } | null = null;
   let lookupdHttp: string | null = null;

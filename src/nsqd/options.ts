@@ -1,7 +1,6 @@
 // nsqd's options with their defaults (durations in milliseconds, sizes in bytes).
 
-import { createHash } from 'node:crypto';
-import { zlib } from '../util/builtins.js';
+import { crc32, md5 } from '../util/node-id-hash.js';
 import { hostname } from 'node:os';
 import type { LogLevel } from '../util/log.js';
 
@@ -101,7 +100,7 @@ export interface NsqdOptions {
 
 /** nsqd derives its default node ID from the host name. */
 export function defaultNodeId(): number {
-  return zlib().crc32(createHash('md5').update(hostname()).digest()) % 1024;
+  return crc32(md5(Buffer.from(hostname()))) % 1024;
 }
 
 export function defaultOptions(): NsqdOptions {

@@ -3,7 +3,6 @@
 // a durable publish's OK until R-1 replicas confirmed it, and the takeover of an origin that has
 // been silent for --failover-timeout.
 
-import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -14,6 +13,7 @@ import { ReplicaMirror, escapeName, listMirrors, listRetired } from './replica-m
 import { ReplicaCall, type HeldCopy } from './replica-call.js';
 import { CommitCounts } from './commit-counts.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { crypto } from '../util/builtins.js';
 import { ReplicaSession, type Hello, type SessionHost } from './replica-session.js';
 import { splitHostPort } from './listen.js';
 import { syncDir } from './segment-log.js';
@@ -275,7 +275,7 @@ export class Replication implements SessionHost {
     } catch {
       // a new data path (or a lost disk): a new incarnation
     }
-    const id: Identity = { name, incarnation: randomBytes(8).toString('hex'), taken_over: {}, applied: {} };
+    const id: Identity = { name, incarnation: crypto().randomBytes(8).toString('hex'), taken_over: {}, applied: {} };
     this.#fresh = true;
     // a node that only receives copies writes its file when it first has something to keep
     if (this.nsqd.options.replicaAddresses.length > 0) this.#saveIdentity(id);

@@ -5,7 +5,7 @@
 // A peer is untrusted input: every frame is checked (size, checksum, type, payload layout) before
 // anything in it is handed on, and a bad one stops the decoder with a coded error.
 
-import { crc32 } from 'node:zlib';
+import { zlib } from '../util/builtins.js';
 import { readUint64BE as readUint64, writeUint64BE as writeUint64 } from './uint64.js';
 
 export const REPL_VERSION = 1;
@@ -78,7 +78,7 @@ export function encodeFrame(type: number, ...parts: Buffer[]): Buffer {
   out[HEADER] = type;
   let pos = HEADER + 1;
   for (const p of parts) pos += p.copy(out, pos);
-  out.writeUInt32BE(crc32(out.subarray(HEADER, HEADER + len)), 4);
+  out.writeUInt32BE(zlib().crc32(out.subarray(HEADER, HEADER + len)), 4);
   return out;
 }
 
@@ -127,7 +127,7 @@ export function encodeAppendInPlace(seq: number, file: string, offset: number, l
   writeUint64(out, pos, offset);
   pos += 8;
   fill(out, pos);
-  out.writeUInt32BE(crc32(out.subarray(HEADER, HEADER + len)), 4);
+  out.writeUInt32BE(zlib().crc32(out.subarray(HEADER, HEADER + len)), 4);
   return out;
 }
 
@@ -253,7 +253,7 @@ export function checkBatches(bytes: Buffer): string | null {
     if (len === 0) return `empty batch at ${pos}`;
     if (bytes.length - pos - 8 < len) return `batch at ${pos} runs past the frame`;
     const body = bytes.subarray(pos + 8, pos + 8 + len);
-    if (crc32(body) !== bytes.readUInt32BE(pos + 4)) return `batch at ${pos} fails its checksum`;
+    if (zlib().crc32(body) !== bytes.readUInt32BE(pos + 4)) return `batch at ${pos} fails its checksum`;
     pos += 8 + len;
   }
   return null;
@@ -302,7 +302,7 @@ export class ReplFrameDecoder {
       if (buf.length - pos - HEADER < len) break;
       const start = pos + HEADER;
       const end = start + len;
-      if (crc32(buf.subarray(start, end)) !== buf.readUInt32BE(pos + 4)) {
+      if (zlib().crc32(buf.subarray(start, end)) !== buf.readUInt32BE(pos + 4)) {
         return this.#fail(new ReplicationProtocolError(E_REPL_CHECKSUM, `frame at stream offset fails its CRC-32 (type ${frameTypeName(buf[start]!)})`));
       }
       let frame: ReplFrame;

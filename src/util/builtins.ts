@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 let tlsModule: typeof import('node:tls') | undefined;
+let cryptoModule: typeof import('node:crypto') | undefined;
 let zlibModule: typeof import('node:zlib') | undefined;
 
 /** node:tls, loaded on first use. */
@@ -18,4 +19,9 @@ export function tls(): typeof import('node:tls') {
 /** node:zlib, loaded on first use. */
 export function zlib(): typeof import('node:zlib') {
   return (zlibModule ??= require('node:zlib') as typeof import('node:zlib'));
+}
+
+/** node:crypto, loaded on first use (it sets up OpenSSL: ~0.7 MB resident at idle). */
+export function crypto(): typeof import('node:crypto') {
+  return (cryptoModule ??= require('node:crypto') as typeof import('node:crypto'));
 }
