@@ -68,12 +68,16 @@ export function optionsFromFlags(values: Record<string, unknown>): Partial<NsqdO
       out[spec.key] = [...new Set(nums)];
       continue;
     }
-    if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'topics') {
+    if (spec.kind === 'list' || spec.kind === 'urls' || spec.kind === 'topics' || spec.kind === 'channels') {
       const list = listValue(raw);
       for (const a of list) {
         if (spec.kind === 'topics') {
           // a topic name, where * stands for any characters
           if (!/^[.a-zA-Z0-9_*-]{1,64}$/.test(a)) throw badFlag(flag, a, 'want a topic name, * matching any characters');
+          continue;
+        }
+        if (spec.kind === 'channels') {
+          if (!/^[.a-zA-Z0-9_*-]{1,64}\/[.a-zA-Z0-9_*#-]{1,64}$/.test(a)) throw badFlag(flag, a, 'want <topic>/<channel>, * matching any characters');
           continue;
         }
         if (spec.kind === 'urls' && /^https?:\/\/[^\s]+$/.test(a)) continue;

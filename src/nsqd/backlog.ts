@@ -10,6 +10,7 @@ import { MESSAGE_HEADER_LENGTH } from '../protocol/constants.js';
 import { messageIdToString, parseMessageId, writeMessageId } from '../protocol/message-id.js';
 import { readUint64BE, writeUint64BE } from '../protocol/uint64.js';
 import { DiskQueue, removeDiskQueueFiles } from './disk-queue.js';
+import { filesOf } from './data-dir.js';
 import { Message } from './message.js';
 import { MessageQueue } from './message-queue.js';
 import type { NSQD } from './nsqd.js';
@@ -38,6 +39,13 @@ export class Backlog {
   readonly #nsqd: NSQD;
   readonly #memory = new MessageQueue();
   readonly #disk: DiskQueue | null;
+  readonly #diskName: string | null;
+  /**
+   * Plain mode: what a clean stop wrote ahead of the disk queue's records (`<name>#front`): the
+   * messages out or in memory then, which are older than everything on disk. Given out first,
+   * removed once empty. Without it a stop with a disk overflow would put them behind it.
+   */
+  #front: DiskQueue | null = null;
   readonly #memLimit: number;
   /** durable: the disk queue is a scratch spill, the journal has the messages */
   readonly #spill: boolean;
@@ -59,14 +67,20 @@ export class Backlog {
     // crash its metadata may be older than its data, so it is not opened as it was)
     if (spill && diskName !== null) removeDiskQueueFiles(nsqd.dataPath, `${diskName}#spill`);
     this.#disk = diskName === null ? null : openMessageDiskQueue(nsqd, spill ? `${diskName}#spill` : diskName, true, spill);
+    this.#diskName = diskName;
+    if (!spill && diskName !== null && filesOf(nsqd.dataPath, `${diskName}#front.diskqueue`).length > 0) {
+      const front = openMessageDiskQueue(nsqd, `${diskName}#front`, true);
+      if (front.depth > 0) this.#front = front;
+      else front.delete();
+    }
   }
 
   get length(): number {
-    return this.#memory.length + (this.#disk?.depth ?? 0);
+    return this.#memory.length + (this.#disk?.depth ?? 0) + (this.#front?.depth ?? 0);
   }
 
   get backendDepth(): number {
-    return this.#disk?.depth ?? 0;
+    return (this.#disk?.depth ?? 0) + (this.#front?.depth ?? 0);
   }
 
   /** Whether the disk refused this backlog's last write (a publish into it would be refused too). */
@@ -131,17 +145,26 @@ export class Backlog {
     return this.push(msg.id, msg.timestamp, msg.attempts, msg.body, msg.bodyStart, msg.bodyLength);
   }
 
-  #writeDisk(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number): void {
+  #writeDisk(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number, queue = this.#disk!): void {
     const h = this.#header;
     writeUint64BE(h, 0, timestamp);
     h.writeUInt16BE(attempts > 65535 ? 65535 : attempts, 8);
     writeMessageId(h, 10, id);
-    this.#disk!.put(buf, start, start + length, h);
+    queue.put(buf, start, start + length, h);
     if (this.#spill && id < this.#spillMin) this.#spillMin = id;
   }
 
   /** The oldest waiting message: memory first, since disk holds only what came after it. */
   shift(): Message | undefined {
+    const front = this.#front;
+    if (front !== null) {
+      const rec = front.shift();
+      if (front.depth === 0) {
+        front.delete();
+        this.#front = null;
+      }
+      if (rec !== null) return this.#decode(rec);
+    }
     const m = this.#memory.shift();
     if (m !== undefined) return m;
     if (this.#disk === null || this.#disk.depth === 0) return undefined;
@@ -167,7 +190,12 @@ export class Backlog {
   /** The oldest `n` waiting messages, memory then disk, as shift() would give them; nothing moves (a peek). */
   peek(n: number): PeekEntry[] {
     const out: PeekEntry[] = [];
-    this.#memory.peek(n, (id, timestamp, attempts, buf, start, length) => {
+    if (this.#front !== null) {
+      for (const rec of this.#front.peek(n)) {
+        out.push({ id: rec.toString('latin1', 10, 26), timestamp: readUint64BE(rec, 0), attempts: rec.readUInt16BE(8), body: rec.subarray(MESSAGE_HEADER_LENGTH), state: 'queued' });
+      }
+    }
+    this.#memory.peek(n - out.length, (id, timestamp, attempts, buf, start, length) => {
       out.push({ id: messageIdToString(id), timestamp, attempts, body: buf.subarray(start, start + length), state: 'queued' });
     });
     if (this.#disk !== null && out.length < n) {
@@ -185,6 +213,8 @@ export class Backlog {
 
   /** Empties the backlog, telling `fn` every ID it held (durable mode's empty: they are acked). */
   drainIds(fn: (id: number) => void): void {
+    const front = this.#front;
+    if (front !== null) for (let rec = front.shift(); rec !== null; rec = front.shift()) fn(parseMessageId(rec, 10));
     this.#memory.forEachId(fn);
     const disk = this.#disk;
     if (disk !== null) for (let rec = disk.shift(); rec !== null; rec = disk.shift()) fn(parseMessageId(rec, 10));
@@ -192,6 +222,8 @@ export class Backlog {
   }
 
   clear(): void {
+    this.#front?.delete();
+    this.#front = null;
     this.#memory.clear();
     this.#disk?.empty();
     this.#spillMin = Infinity;
@@ -203,18 +235,40 @@ export class Backlog {
   }
 
   /**
-   * Shutdown: what is in memory goes to disk (kept in order), then the files are closed. Returns how
-   * many messages the disk refused (lost with the process).
+   * Shutdown: what is in memory goes to disk, then the files are closed. The order holds: `first`
+   * (the messages out to consumers), what was ahead of memory, and memory are older than the disk
+   * queue's records, so when it has any they go to the front queue, read first at the next start;
+   * `last` (deferred messages, not due yet) go behind everything. Returns how many messages the disk
+   * refused (lost with the process).
    */
-  persist(extra: Message[] = []): number {
-    if (this.#disk === null) return 0;
-    for (let m = this.#memory.shift(); m !== undefined; m = this.#memory.shift()) this.#writeDisk(m.id, m.timestamp, m.attempts, m.body, m.bodyStart, m.bodyLength);
-    for (const m of extra) this.#writeDisk(m.id, m.timestamp, m.attempts, m.body, m.bodyStart, m.bodyLength);
-    return this.#disk.close();
+  persist(first: Message[] = [], last: Message[] = []): number {
+    const disk = this.#disk;
+    if (disk === null) return 0;
+    const oldFront: Buffer[] = [];
+    if (this.#front !== null) {
+      // what the last start's front queue still holds (bounded by what memory held then)
+      for (let rec = this.#front.shift(); rec !== null; rec = this.#front.shift()) oldFront.push(Buffer.from(rec));
+      this.#front.delete();
+      this.#front = null;
+    }
+    let lost = 0;
+    let ahead = disk;
+    if (disk.depth > 0 && first.length + oldFront.length + this.#memory.length > 0) {
+      removeDiskQueueFiles(this.#nsqd.dataPath, `${this.#diskName}#front`);
+      ahead = openMessageDiskQueue(this.#nsqd, `${this.#diskName}#front`, false);
+    }
+    for (const m of first) this.#writeDisk(m.id, m.timestamp, m.attempts, m.body, m.bodyStart, m.bodyLength, ahead);
+    for (const rec of oldFront) ahead.put(rec);
+    for (let m = this.#memory.shift(); m !== undefined; m = this.#memory.shift()) this.#writeDisk(m.id, m.timestamp, m.attempts, m.body, m.bodyStart, m.bodyLength, ahead);
+    if (ahead !== disk) lost += ahead.close();
+    for (const m of last) this.#writeDisk(m.id, m.timestamp, m.attempts, m.body, m.bodyStart, m.bodyLength);
+    return lost + disk.close();
   }
 
   /** The topic or channel is deleted: its files go too. */
   delete(): void {
+    this.#front?.delete();
+    this.#front = null;
     this.#memory.clear();
     this.#disk?.delete();
   }

@@ -42,6 +42,15 @@ export class Channel {
   /** the journal reader of a channel created with `from=`, until it caught up */
   replay: Replay | null = null;
 
+  /**
+   * An ordered channel (docs/ordered-channels.md; POST /channel/config?ordered=, --ordered-channel,
+   * kept in nsqd.dat) delivers one message at a time in publish order: the next only once the one
+   * before it is finished. The head is the message the line waits on when it is not in the queue
+   * any more: requeued (REQ, timeout, a consumer leaving) or waiting out a REQ's delay.
+   */
+  #ordered = false;
+  #head: Message | null = null;
+
   /** POST /channel/config (kept in nsqd.dat): null = the server's --max-attempts, and `<topic>.dead` */
   maxAttempts: number | null = null;
   deadLetterTopic: string | null = null;
@@ -68,6 +77,7 @@ export class Channel {
     if (durable && !topic.nsqd.restoring) this.openDurable();
     const o = topic.nsqd.options;
     this.e2eLatency = new LatencyStream(o.e2eProcessingLatencyWindowTime, o.e2eProcessingLatencyPercentiles);
+    this.#ordered = topic.nsqd.orderedByDefault(topic.name, name);
   }
 
   /** Durable mode: opens the ack log, after the segments found at start (none: a fresh channel). */
@@ -75,9 +85,9 @@ export class Channel {
     this.#acks = this.topic.nsqd.durability!.acks(channelAckPrefix(this.topic.name, this.name), existing);
   }
 
-  /** waiting messages, memory and disk */
+  /** waiting messages, memory and disk (and an ordered channel's requeued head) */
   get depth(): number {
-    return this.#queue.length;
+    return this.#queue.length + (this.#head !== null && this.#head.state === MSG_QUEUED ? 1 : 0);
   }
 
   get backendDepth(): number {
@@ -85,7 +95,45 @@ export class Channel {
   }
 
   get deferredCount(): number {
-    return this.#deferred.length;
+    return this.#deferred.length + (this.#head !== null && this.#head.state === MSG_DEFERRED ? 1 : 0);
+  }
+
+  get ordered(): boolean {
+    return this.#ordered;
+  }
+
+  /** Makes the channel ordered or not; a head waiting for its turn joins the front of the queue's order either way. */
+  setOrdered(on: boolean): void {
+    if (on === this.#ordered) return;
+    this.#ordered = on;
+    if (!on && this.#head !== null) {
+      const head = this.#head;
+      this.#head = null;
+      if (head.state === MSG_DEFERRED) this.#deferred.push(head);
+      else if (!this.#queue.pushMessage(head)) head.state = MSG_DONE;
+    }
+    this.pump();
+  }
+
+  /** An ordered channel's head and how long it has waited, for /stats (null: no head). */
+  headInfo(now: number): { id: number; ageMs: number; attempts: number } | null {
+    if (!this.#ordered) return null;
+    let msg: Message | undefined = this.#head ?? undefined;
+    if (msg === undefined) {
+      for (const c of this.clients) {
+        c.inFlight.forEach((m) => {
+          msg = m;
+        });
+        if (msg !== undefined) break;
+      }
+    }
+    if (msg === undefined) {
+      const next = this.#queue.peek(1)[0];
+      if (next === undefined) return null;
+      return { id: parseInt(next.id, 16), ageMs: Math.max(0, now - Math.floor(next.timestamp / 1e6)), attempts: next.attempts };
+    }
+    const m: Message = msg;
+    return { id: m.id, ageMs: Math.max(0, now - Math.floor(m.timestamp / 1e6)), attempts: m.attempts };
   }
 
   get paused(): boolean {
@@ -116,12 +164,18 @@ export class Channel {
    * Back into the queue after a timeout, a REQ without delay, the end of a deferral or a consumer
    * leaving: the one way back, so the dead-letter check is here only (docs/dead-letters.md).
    */
-  #requeue(msg: Message): void {
+  #requeue(msg: Message, atEnd = false): void {
     const max = this.maxAttempts ?? this.topic.nsqd.options.maxAttempts;
     if (max > 0 && msg.attempts >= max && this.#deadLetter(msg)) return;
     msg.state = MSG_QUEUED;
     msg.owner = null;
     msg.deadline = NO_DEADLINE;
+    // an ordered channel's message back from a consumer is its head: first again (a deferred
+    // message that came due joins the end of the line instead)
+    if (this.#ordered && !atEnd && this.#head === null) {
+      this.#head = msg;
+      return;
+    }
     if (!this.#queue.pushMessage(msg)) msg.state = MSG_DONE;
   }
 
@@ -199,6 +253,7 @@ export class Channel {
 
   /** Hands queued messages to ready consumers, round-robin, until either runs out. */
   pump(): void {
+    if (this.#ordered) return this.#pumpOrdered();
     if (this.#paused || this.#pumping || this.#queue.length === 0 || this.topic.nsqd.deliveryHeld) return;
     // what a publish in progress added is delivered only once the whole publish succeeded
     if (this.topic.nsqd.publishing !== null) {
@@ -245,6 +300,55 @@ export class Channel {
       this.inFlightCount++;
       client.deliver(msg, now);
       if (!client.isReady()) this.#rr = (this.#rr + 1) % (n || 1);
+    }
+    this.#pumping = false;
+  }
+
+  /**
+   * An ordered channel's pump: one message out at a time, the head first. A head waiting out a
+   * REQ's delay holds the line; the scan loop releases it.
+   */
+  #pumpOrdered(): void {
+    if (this.#paused || this.#pumping || this.inFlightCount > 0 || this.topic.nsqd.deliveryHeld) return;
+    const head = this.#head;
+    if (head === null ? this.#queue.length === 0 : head.state === MSG_DEFERRED) return;
+    if (this.topic.nsqd.publishing !== null) {
+      if (!this.pumpQueued) this.topic.nsqd.pumpAfterPublish(this);
+      return;
+    }
+    this.#pumping = true;
+    const clients = this.clients;
+    const takenUpTo = this.topic.takenUpTo;
+    for (;;) {
+      const n = clients.length;
+      let client: Client | undefined;
+      for (let k = 0; k < n; k++) {
+        const c = clients[(this.#rr + k) % n]!;
+        if (c.isReady()) {
+          client = c;
+          this.#rr = (this.#rr + k + 1) % n;
+          break;
+        }
+      }
+      if (client === undefined) break;
+      let msg: Message | undefined;
+      if (this.#head !== null) {
+        msg = this.#head;
+        this.#head = null;
+      } else {
+        msg = this.#queue.shift();
+      }
+      if (msg === undefined) break;
+      if (msg.id <= takenUpTo) {
+        msg.state = MSG_DONE;
+        if (this.#acks !== null) this.#acks.add(msg.id);
+        continue;
+      }
+      // sample_rate does not apply: a sampled line would not be the line
+      this.#watch();
+      this.inFlightCount++;
+      client.deliver(msg, performance.now());
+      break;
     }
     this.#pumping = false;
   }
@@ -312,7 +416,14 @@ export class Channel {
     if (msg === undefined) return false;
     client.requeueCount++;
     this.requeueCount++;
-    if (delayMs > 0) this.defer(msg, delayMs);
+    if (delayMs > 0 && this.#ordered && this.#head === null) {
+      // the head waits out the delay at the front of the line: nothing overtakes it
+      this.#watch();
+      msg.state = MSG_DEFERRED;
+      msg.owner = null;
+      msg.deadline = performance.now() + delayMs;
+      this.#head = msg;
+    } else if (delayMs > 0) this.defer(msg, delayMs);
     else this.#requeue(msg);
     this.pump();
     return true;
@@ -368,11 +479,18 @@ export class Channel {
       }
     }
     for (let msg = this.#deferred.popDue(now); msg !== undefined; msg = this.#deferred.popDue(now)) {
-      this.#requeue(msg);
+      this.#requeue(msg, true);
+      moved = true;
+    }
+    const head = this.#head;
+    if (head !== null && head.state === MSG_DEFERRED && head.deadline <= now) {
+      // its delay is over: first in line again (or dead-lettered past --max-attempts)
+      this.#head = null;
+      this.#requeue(head);
       moved = true;
     }
     if (moved) this.pump();
-    if (this.inFlightCount === 0 && this.#deferred.length === 0) this.#unwatch();
+    if (this.inFlightCount === 0 && this.#deferred.length === 0 && (this.#head === null || this.#head.state !== MSG_DEFERRED)) this.#unwatch();
   }
 
   #unwatch(): void {
@@ -388,7 +506,10 @@ export class Channel {
       this.#queue.drainIds((id) => acks.add(id));
       this.#deferred.forEach((m) => acks.add(m.id));
       for (const client of this.clients) client.inFlight.forEach((m) => acks.add(m.id));
+      if (this.#head !== null) acks.add(this.#head.id);
     }
+    if (this.#head !== null) this.#head.state = MSG_DONE;
+    this.#head = null;
     this.#queue.clear();
     for (const msg of this.#deferred.drain()) msg.state = MSG_DONE;
     for (const client of this.clients) {
@@ -410,18 +531,11 @@ export class Channel {
     this.pump();
   }
 
-  /** Every message this channel still holds that is not in its queue: in flight and deferred. */
-  #held(): Message[] {
-    const out: Message[] = [];
-    for (const client of this.clients) for (const m of client.inFlight.drain()) out.push(m);
-    for (const m of this.#deferred.drain()) out.push(m);
-    return out;
-  }
-
   /**
-   * Shutdown: queued, in-flight and deferred messages all go to disk (in-flight ones will be
-   * redelivered). Durable mode: the topic's journal holds them; the ack log's last batch is written.
-   * Returns how many messages the disk refused.
+   * Shutdown (plain mode): queued, in-flight and deferred messages all go to disk (in-flight ones
+   * will be redelivered), in the order they would have gone out: an ordered channel's head and the
+   * messages out to consumers first, deferred ones last. Durable mode: the topic's journal holds
+   * them; the ack log's last batch is written. Returns how many messages the disk refused.
    */
   persist(): number {
     if (this.#acks !== null) {
@@ -429,7 +543,14 @@ export class Channel {
       this.#queue.dropSpill();
       return 0;
     }
-    return this.#queue.persist(this.#held());
+    const first: Message[] = [];
+    if (this.#head !== null) first.push(this.#head);
+    this.#head = null;
+    const out: Message[] = [];
+    for (const client of this.clients) for (const m of client.inFlight.drain()) out.push(m);
+    out.sort((a, b) => a.id - b.id);
+    for (const m of out) first.push(m);
+    return this.#queue.persist(first, this.#deferred.drain());
   }
 
   /** GET /channel/peek (peek.ts): the oldest `n` queued messages, left where they are. */
@@ -449,6 +570,7 @@ export class Channel {
     if (this.#acks === null) return this.replay?.nextId ?? Infinity;
     let min = Math.min(this.#queue.minId(), this.#deferred.minId(), this.replay?.nextId ?? Infinity);
     for (const client of this.clients) min = Math.min(min, client.inFlight.minId());
+    if (this.#head !== null && this.#head.id < min) min = this.#head.id;
     // a move not yet on disk: the source record must stay until the move record is
     for (const m of this.#moving) if (m.id < min) min = m.id;
     return min;
@@ -490,6 +612,7 @@ export class Channel {
     this.#acks?.log.delete();
     this.#acks = null;
     this.#deferred.drain();
+    this.#head = null;
     this.#moving.clear();
     this.#unwatch();
   }

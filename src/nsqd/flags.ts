@@ -7,10 +7,10 @@ import { formatDuration } from '../util/duration.js';
 import { LOG_LEVELS } from '../util/log.js';
 import { defaultOptions, TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP, type NsqdOptions } from './options.js';
 
-export type Kind = 'string' | 'address' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'urls' | 'topics' | 'method' | 'format' | 'floats' | 'tls-required' | 'tls-version' | 'tls-policy' | 'degraded';
+export type Kind = 'string' | 'address' | 'int' | 'bytes' | 'duration' | 'bool' | 'level' | 'list' | 'urls' | 'topics' | 'channels' | 'method' | 'format' | 'floats' | 'tls-required' | 'tls-version' | 'tls-policy' | 'degraded';
 
 /** Kinds whose flag may be given several times (and takes comma-separated values). */
-export const isListKind = (kind: Kind): boolean => kind === 'list' || kind === 'urls' || kind === 'topics' || kind === 'floats';
+export const isListKind = (kind: Kind): boolean => kind === 'list' || kind === 'urls' || kind === 'topics' || kind === 'channels' || kind === 'floats';
 
 export interface FlagSpec {
   /** null: accepted for compatibility with nsqd's command lines, and has no effect here */
@@ -45,6 +45,7 @@ export const NSQD_FLAGS: Record<string, FlagSpec> = {
   retention: { key: 'retention', kind: 'duration', describe: 'durable topics keep their journal this long after every channel is done with it, for channels created with from= (0: not at all; not in nsqd)' },
   'retention-size': { key: 'retentionSize', kind: 'bytes', describe: 'and keep at most this many bytes of it (0: no size limit; not in nsqd)' },
   'durable-topic': { key: 'durableTopics', kind: 'topics', describe: 'durable mode for matching topics only (repeatable; * matches any characters, as in payments.*)' },
+  'ordered-channel': { key: 'orderedChannels', kind: 'channels', describe: 'channels matching <topic>/<channel> are ordered from birth: one message out at a time, in publish order (repeatable; * matches any characters, as in orders/*; per channel: POST /channel/config?ordered=true; not in nsqd)' },
   'replica-address': { key: 'replicaAddresses', kind: 'list', describe: "TCP <addr>:<port> of an nsq serve node that keeps a copy of this node's durable topics (repeatable; not in nsqd)" },
   'replication-factor': { key: 'replicationFactor', kind: 'int', describe: 'copies of each durable message, this node included, before a publish is answered OK (1: no replication)' },
   'failover-timeout': { key: 'failoverTimeout', kind: 'duration', describe: 'a replica that has not heard from the node it copies for this long delivers its unfinished messages' },

@@ -519,8 +519,9 @@ function channelPause(ctx: Ctx): Result {
 }
 
 /**
- * POST /channel/config: the channel's dead-letter settings (docs/dead-letters.md); both parameters
- * optional, all checked before anything changes. Answers the settings in force.
+ * POST /channel/config: the channel's dead-letter settings (docs/dead-letters.md) and whether it is
+ * ordered (docs/ordered-channels.md); every parameter optional, all checked before anything
+ * changes. Answers the settings in force.
  */
 function channelConfig(ctx: Ctx): Result {
   const ch = existingChannel(ctx);
@@ -534,6 +535,13 @@ function channelConfig(ctx: Ctx): Result {
   const usable = (name: string): boolean => isValidTopicName(name) && !isEphemeral(name) && name !== ch.topic.name;
   const given = ctx.query.get('dead_letter_topic');
   if (given !== null && !usable(given)) throw new HttpError(400, 'INVALID_ARG_DEAD_LETTER_TOPIC');
+  const orderedText = ctx.query.get('ordered');
+  let ordered = ch.ordered;
+  if (orderedText !== null) {
+    if (orderedText === 'true' || orderedText === '1') ordered = true;
+    else if (orderedText === 'false' || orderedText === '0') ordered = false;
+    else throw new HttpError(400, 'INVALID_ARG_ORDERED');
+  }
   const dead = given ?? ch.deadLetterTopic;
   const deadName = dead ?? `${ch.topic.name}.dead`;
   const effective = max ?? nsqd.options.maxAttempts;
@@ -543,9 +551,10 @@ function channelConfig(ctx: Ctx): Result {
   if (effective > 0 && nsqd.isDurableTopic(ch.topic.name) && !nsqd.isDurableTopic(deadName)) throw new HttpError(400, 'DEAD_LETTER_NOT_DURABLE');
   ch.maxAttempts = max;
   ch.deadLetterTopic = dead;
+  ch.setOrdered(ordered);
   nsqd.metadataChanged();
   recorded(ctx);
-  return { topic: ch.topic.name, channel: ch.name, max_attempts: ch.effectiveMaxAttempts, dead_letter_topic: ch.effectiveDeadLetterTopic };
+  return { topic: ch.topic.name, channel: ch.name, max_attempts: ch.effectiveMaxAttempts, dead_letter_topic: ch.effectiveDeadLetterTopic, ordered: ch.ordered };
 }
 
 /** `n` of a peek: 1 to PEEK_MAX, 10 when not given. */

@@ -18,6 +18,8 @@ export interface ChannelMeta {
   /** POST /channel/config (docs/dead-letters.md): present only when the channel has its own value; nsqd ignores them */
   max_attempts?: number;
   dead_letter_topic?: string;
+  /** POST /channel/config?ordered= (docs/ordered-channels.md): present when it differs from --ordered-channel's; nsqd ignores it */
+  ordered?: boolean;
 }
 
 export interface TopicMeta {
@@ -60,6 +62,7 @@ export function readMetadata(dataPath: string): TopicMeta[] {
       if (typeof c['start_id'] === 'number' && Number.isSafeInteger(c['start_id'])) meta.start_id = c['start_id'];
       if (isMaxAttempts(c['max_attempts'])) meta.max_attempts = c['max_attempts'];
       if (typeof c['dead_letter_topic'] === 'string' && isValidTopicName(c['dead_letter_topic'])) meta.dead_letter_topic = c['dead_letter_topic'];
+      if (typeof c['ordered'] === 'boolean') meta.ordered = c['ordered'];
       channels.push(meta);
     }
     const meta: TopicMeta = { name: t['name'], paused: t['paused'] === true, channels };

@@ -119,9 +119,20 @@ export class NSQD {
     if (logger === undefined) this.logger.setFormat(this.options.logFormat);
     this.durability = this.options.durable || this.options.durableTopics.length > 0 ? new Durability(this) : null;
     this.#durableTopics = this.options.durableTopics.map(globToRegExp);
+    this.#orderedChannels = this.options.orderedChannels.map((p) => {
+      const slash = p.indexOf('/');
+      return [globToRegExp(p.slice(0, slash)), globToRegExp(p.slice(slash + 1))] as const;
+    });
   }
 
   readonly #durableTopics: RegExp[];
+  readonly #orderedChannels: (readonly [RegExp, RegExp])[];
+
+  /** --ordered-channel: whether a new channel of this name is ordered (docs/ordered-channels.md) */
+  orderedByDefault(topic: string, channel: string): boolean {
+    for (const [t, c] of this.#orderedChannels) if (t.test(topic) && c.test(channel)) return true;
+    return false;
+  }
 
   /** Whether a topic of this name is journaled: --durable, or it matches a --durable-topic pattern. */
   isDurableTopic(name: string): boolean {
@@ -219,6 +230,7 @@ export class NSQD {
           ch.startId = c.start_id ?? 0;
           if (c.max_attempts !== undefined) ch.maxAttempts = c.max_attempts;
           if (c.dead_letter_topic !== undefined) ch.deadLetterTopic = c.dead_letter_topic;
+          if (c.ordered !== undefined) ch.setOrdered(c.ordered);
           if (c.paused) ch.pause();
         }
         if (t.paused) topic.pause();
@@ -680,5 +692,7 @@ function retentionMeta(t: Topic, meta: TopicMeta): TopicMeta {
 function deadLetterMeta(c: Channel, meta: ChannelMeta): ChannelMeta {
   if (c.maxAttempts !== null) meta.max_attempts = c.maxAttempts;
   if (c.deadLetterTopic !== null) meta.dead_letter_topic = c.deadLetterTopic;
+  // ordered: kept when it differs from what --ordered-channel would make the channel
+  if (c.ordered !== c.topic.nsqd.orderedByDefault(c.topic.name, c.name)) meta.ordered = c.ordered;
   return meta;
 }

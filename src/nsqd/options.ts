@@ -38,6 +38,8 @@ export interface NsqdOptions {
   durable: boolean;
   /** --durable-topic: only topics matching one of these (`*` globs) are durable */
   durableTopics: string[];
+  /** --ordered-channel: <topic glob>/<channel glob> of channels ordered from birth (docs/ordered-channels.md) */
+  orderedChannels: string[];
   /** --retention (ms): durable topics keep done journal segments this long (docs/retention.md); 0: not */
   retention: number;
   /** --retention-size (bytes): and at most this much of them; 0: no size limit */
@@ -130,6 +132,7 @@ export function defaultOptions(): NsqdOptions {
     syncTimeout: 2000,
     durable: false,
     durableTopics: [],
+    orderedChannels: [],
     retention: 0,
     retentionSize: 0,
     replicaAddresses: [],

@@ -10,6 +10,7 @@ import type { ChannelStats, ClientStats, LatencyResult, MemoryStats, Stats, Topi
 import type { Topic } from './topic.js';
 import { NSQ_VERSION } from '../protocol/constants.js';
 import { formatDuration } from '../util/duration.js';
+import { messageIdToString } from '../protocol/message-id.js';
 
 /** Keeps recent end-to-end latencies (ns) for the configured quantiles; off when none are. */
 export class LatencyStream {
@@ -132,7 +133,15 @@ function channelStats(ch: Channel, includeClients: boolean): ChannelStats {
     max_attempts: ch.effectiveMaxAttempts,
     dead_letter_topic: ch.effectiveDeadLetterTopic,
     dead_lettered_count: ch.deadLetteredCount,
+    ...orderedStats(ch),
   };
+}
+
+/** An ordered channel's fields (docs/ordered-channels.md); a normal channel has only `ordered: false`. */
+function orderedStats(ch: Channel): Pick<ChannelStats, 'ordered' | 'head_id' | 'head_age_ms' | 'head_attempts'> {
+  if (!ch.ordered) return { ordered: false };
+  const head = ch.headInfo(Date.now());
+  return { ordered: true, head_id: head === null ? '' : messageIdToString(head.id), head_age_ms: head?.ageMs ?? 0, head_attempts: head?.attempts ?? 0 };
 }
 
 /** The topic's figure merges its channels' samples. */

@@ -438,7 +438,7 @@ export class Topic {
     }
     const waiting = this.#deferredWaiting.map((w) => w.msg);
     this.#deferredWaiting = [];
-    let lost = this.#queue.persist(waiting);
+    let lost = this.#queue.persist([], waiting);
     for (const ch of this.#channelList) lost += ch.persist();
     // the journal still has what the disk refused to take
     if (this.#journalLeftover && lost === 0) this.#removeDurableFiles();

@@ -49,6 +49,11 @@ export interface ChannelStats {
   max_attempts?: number;
   dead_letter_topic?: string;
   dead_lettered_count?: number;
+  /** not in nsqd (docs/ordered-channels.md): an ordered channel, and its head: the message the line waits on ('' and 0 when none) */
+  ordered?: boolean;
+  head_id?: string;
+  head_age_ms?: number;
+  head_attempts?: number;
   client_count: number;
   clients: ClientStats[] | null;
   paused: boolean;

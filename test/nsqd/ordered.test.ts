@@ -1,0 +1,205 @@
+// Ordered channels (docs/ordered-channels.md) over real sockets: three consumers (two of our client,
+// one nsqjs) that randomly REQ, REQ with a delay, or let a message time out; the sequence of FINs
+// must equal the publish sequence exactly. Each case runs a control on a normal channel of the same
+// topic under the same consumers, which must show the reorder an ordered channel prevents.
+
+import t, { type Test } from 'tap';
+import nsq from 'nsqjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Consumer } from '../../src/client/consumer.js';
+import { Producer } from '../../src/client/producer.js';
+import type { NSQD } from '../../src/nsqd/nsqd.js';
+import type { NsqdOptions } from '../../src/nsqd/options.js';
+import { startNsqd, tempDir } from '../helpers/nsqd.js';
+import { channelStats, delay } from '../helpers/stats.js';
+
+/** a deterministic generator, so a failure can be replayed */
+function rng(seed: number): (n: number) => number {
+  let s = seed >>> 0;
+  return (n) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % n;
+  };
+}
+
+type Fate = 'fin' | 'req' | 'req-delay' | 'timeout';
+
+/** What a consumer does with a message it sees: mostly FIN; sometimes REQ, REQ with a delay, or nothing (it times out). */
+function fates(seed: number, timeouts: number): (attempts: number) => Fate {
+  const rand = rng(seed);
+  let left = timeouts;
+  return (attempts) => {
+    if (attempts > 3) return 'fin';
+    const r = rand(1000);
+    if (r < 30) return 'req';
+    if (r < 40) return 'req-delay';
+    if (r < 42 && left > 0) {
+      left--;
+      return 'timeout';
+    }
+    return 'fin';
+  };
+}
+
+/** Three consumers on topic/channel, FINs recorded in the order the server accepted them (FIN is sent at once). */
+async function consumers(t: Test, port: number, topic: string, channel: string, seed: number, timeouts: number): Promise<{ fins: string[]; stop: () => Promise<void> }> {
+  const fins: string[] = [];
+  const fate = fates(seed, timeouts);
+  const ours = [0, 1].map(
+    () =>
+      new Consumer({ topic, channel, nsqdTcpAddresses: [`127.0.0.1:${port}`], maxInFlight: 5, autoFinish: false, msgTimeout: 1000 }, (m) => {
+        const f = fate(m.attempts);
+        if (f === 'fin') {
+          fins.push(m.body.toString());
+          m.finish();
+        } else if (f === 'req') m.requeue(0);
+        else if (f === 'req-delay') m.requeue(20);
+      }),
+  );
+  for (const c of ours) {
+    c.events.error = () => {};
+    await c.start();
+  }
+  const reader = new nsq.Reader(topic, channel, { nsqdTCPAddresses: [`127.0.0.1:${port}`], maxInFlight: 5, messageTimeout: 1000, maxAttempts: 0, requeueDelay: 0 });
+  reader.on('error', () => {});
+  reader.on('message', (m) => {
+    const f = fate(m.attempts);
+    if (f === 'fin') {
+      fins.push(m.body.toString());
+      m.finish();
+    } else if (f === 'req') m.requeue(0, false);
+    else if (f === 'req-delay') m.requeue(20, false);
+  });
+  reader.connect();
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    reader.close();
+    await Promise.all(ours.map((c) => c.stop(200)));
+  };
+  t.teardown(stop);
+  return { fins, stop };
+}
+
+async function publish(port: number, topic: string, bodies: string[]): Promise<void> {
+  const p = new Producer(`127.0.0.1:${port}`);
+  await p.connect();
+  for (let i = 0; i < bodies.length; i += 200) await p.mpublish(topic, bodies.slice(i, i + 200));
+  await p.close();
+}
+
+async function until(what: string, ms: number, ok: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await delay(20);
+  }
+}
+
+/** index of the first place two sequences differ (-1: equal) */
+function firstDifference(a: string[], b: string[]): number {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+async function orderedRun(t: Test, options: Partial<NsqdOptions>, count: number): Promise<void> {
+  const nsqd = await startNsqd(t, { msgTimeout: 1000, ...options });
+  const port = nsqd.tcpEndpoint.port;
+  const topic = 'orders';
+  const ch = nsqd.getTopic(topic);
+  ch.getChannel('line').setOrdered(true);
+  ch.getChannel('control');
+  const bodies = Array.from({ length: count }, (_, i) => `m${i}`);
+  await publish(port, topic, bodies);
+  const line = await consumers(t, port, topic, 'line', 1, 3);
+  const control = await consumers(t, port, topic, 'control', 2, 3);
+  await until(`${count} FINs on both channels`, 120_000, () => line.fins.length >= count && control.fins.length >= count);
+  await line.stop();
+  await control.stop();
+  t.equal(line.fins.length, count, 'the ordered channel finished every message once');
+  t.equal(firstDifference(line.fins, bodies), -1, `the ordered channel's FIN sequence is the publish sequence (${count} messages)`);
+  t.not(firstDifference(control.fins, bodies), -1, 'control: on a normal channel the same consumers finish out of publish order');
+  const st = await channelStats(nsqd, topic, 'line');
+  t.ok(st !== undefined && st.requeue_count > 0 && st.timeout_count > 0, `the line saw REQs (${st?.requeue_count}) and timeouts (${st?.timeout_count})`);
+}
+
+t.test('10,000 messages through an ordered channel, 3 consumers, random REQ and timeouts', async (t) => {
+  await orderedRun(t, {}, 10_000);
+});
+
+t.test('the same across a disk overflow (--mem-queue-size 100)', async (t) => {
+  await orderedRun(t, { memQueueSize: 100 }, 3000);
+});
+
+t.test('a clean restart with a disk overflow keeps the order (the head and memory go ahead of the disk queue)', async (t) => {
+  const dataPath = tempDir(t);
+  const bodies = Array.from({ length: 1000 }, (_, i) => `m${i}`);
+  let nsqd: NSQD = await startNsqd(t, { dataPath, memQueueSize: 50 });
+  nsqd.getTopic('t').getChannel('line').setOrdered(true);
+  await publish(nsqd.tcpEndpoint.port, 't', bodies);
+  // take 10, leave the 11th in flight (neither FIN nor REQ) when the node stops
+  const fins: string[] = [];
+  let held = '';
+  const c = new Consumer({ topic: 't', channel: 'line', nsqdTcpAddresses: [`127.0.0.1:${nsqd.tcpEndpoint.port}`], maxInFlight: 1, autoFinish: false }, (m) => {
+    if (fins.length < 10) {
+      fins.push(m.body.toString());
+      m.finish();
+    } else held = m.body.toString();
+  });
+  c.events.error = () => {};
+  await c.start();
+  await until('10 FINs and one held', 10_000, () => held !== '');
+  t.equal(held, 'm10', 'the 11th message is out when the node stops');
+  await nsqd.stop();
+  await c.stop(100);
+  const dat = JSON.parse(readFileSync(join(dataPath, 'nsqd.dat'), 'utf8')) as { topics: { channels: { name: string; ordered?: boolean }[] }[] };
+  t.equal(dat.topics[0]?.channels.find((x) => x.name === 'line')?.ordered, true, 'nsqd.dat keeps the channel ordered');
+  nsqd = await startNsqd(t, { dataPath, memQueueSize: 50 });
+  const st = await channelStats(nsqd, 't', 'line');
+  t.equal(st?.ordered, true, 'ordered again after the restart');
+  t.equal(st?.depth, 990, 'every message not finished is back');
+  const after: string[] = [];
+  const c2 = new Consumer({ topic: 't', channel: 'line', nsqdTcpAddresses: [`127.0.0.1:${nsqd.tcpEndpoint.port}`], maxInFlight: 3, autoFinish: false }, (m) => {
+    after.push(m.body.toString());
+    m.finish();
+  });
+  c2.events.error = () => {};
+  await c2.start();
+  t.teardown(() => c2.stop(100));
+  await until('990 FINs', 20_000, () => after.length >= 990);
+  t.equal(firstDifference([...fins, ...after], bodies), -1, 'FINs before and after the restart are the publish sequence');
+});
+
+t.test('POST /channel/config?ordered= and /stats', async (t) => {
+  const nsqd = await startNsqd(t);
+  const base = `http://127.0.0.1:${nsqd.httpEndpoint.port}`;
+  const httpPost = async (url: string): Promise<{ status: number; body: string }> => {
+    const res = await fetch(url, { method: 'POST' });
+    return { status: res.status, body: await res.text() };
+  };
+  nsqd.getTopic('cfg').getChannel('c');
+  const bad = await httpPost(`${base}/channel/config?topic=cfg&channel=c&ordered=yes`);
+  t.same([bad.status, bad.body.trim()], [400, '{"message":"INVALID_ARG_ORDERED"}'], 'a value other than true/false/1/0 is refused');
+  const ok = await httpPost(`${base}/channel/config?topic=cfg&channel=c&ordered=1`);
+  t.equal(ok.status, 200);
+  t.equal((JSON.parse(ok.body) as { ordered: boolean }).ordered, true, 'the answer says the channel is ordered');
+  let st = await channelStats(nsqd, 'cfg', 'c');
+  t.same([st?.ordered, st?.head_id], [true, ''], '/stats: ordered, no head while empty');
+  await publish(nsqd.tcpEndpoint.port, 'cfg', ['a', 'b']);
+  await delay(30);
+  st = await channelStats(nsqd, 'cfg', 'c');
+  t.equal(st?.head_id?.length, 16, '/stats: the head is the first message');
+  t.ok((st?.head_age_ms ?? -1) >= 0, 'with its age');
+  const off = await httpPost(`${base}/channel/config?topic=cfg&channel=c&ordered=false`);
+  t.equal((JSON.parse(off.body) as { ordered: boolean }).ordered, false, 'and back to a normal channel');
+});
+
+t.test('--ordered-channel makes matching channels ordered from birth', async (t) => {
+  const nsqd = await startNsqd(t, { orderedChannels: ['pay*/ledger'] });
+  t.equal(nsqd.getTopic('payments').getChannel('ledger').ordered, true, 'payments/ledger matches');
+  t.equal(nsqd.getTopic('payments').getChannel('audit').ordered, false, 'payments/audit does not');
+  t.equal(nsqd.getTopic('orders').getChannel('ledger').ordered, false, 'orders/ledger does not');
+});
