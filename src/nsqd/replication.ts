@@ -745,7 +745,7 @@ export class Replication implements SessionHost {
    */
   #absorb(mirror: ReplicaMirror): { moved: number; topics: number; boundary: Record<string, number>; seq: number } {
     const nsqd = this.nsqd;
-    const meta = mirror.meta as { topics?: Array<{ name: string; paused?: boolean; held_from?: number; dead_letters?: boolean; channels?: Array<{ name: string; paused?: boolean; start_id?: number }> }> } | null;
+    const meta = mirror.meta as { topics?: Array<{ name: string; paused?: boolean; held_from?: number; dead_letters?: boolean; channels?: Array<{ name: string; paused?: boolean; start_id?: number; ordered?: boolean }> }> } | null;
     const topics = Array.isArray(meta?.topics) ? meta!.topics : [];
     const boundary: Record<string, number> = {};
     let moved = 0;
@@ -756,6 +756,10 @@ export class Replication implements SessionHost {
       const topic = nsqd.getTopic(t.name);
       const chans = (Array.isArray(t.channels) ? t.channels : []).filter((c) => typeof c?.name === 'string' && !c.name.endsWith('#ephemeral'));
       const local = chans.map((c) => topic.getChannel(c.name));
+      // an ordered channel continues in the same order here: the copy's messages are restored in journal order
+      chans.forEach((c, i) => {
+        if (c.ordered === true) local[i]!.setOrdered(true);
+      });
       const bodies = nsqd.bodies;
       const place = (r: JournalRecord, target: string): { id: number; buf: Buffer; at: number } => {
         const id = nsqd.guid.next();
