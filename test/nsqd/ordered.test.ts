@@ -203,3 +203,51 @@ t.test('--ordered-channel makes matching channels ordered from birth', async (t)
   t.equal(nsqd.getTopic('payments').getChannel('audit').ordered, false, 'payments/audit does not');
   t.equal(nsqd.getTopic('orders').getChannel('ledger').ordered, false, 'orders/ledger does not');
 });
+
+t.test('--max-attempts: a poison head goes to the dead-letter topic and the line moves on', async (t) => {
+  const nsqd = await startNsqd(t, { maxAttempts: 3 });
+  nsqd.getTopic('jobs').getChannel('line').setOrdered(true);
+  nsqd.getTopic('jobs.dead').getChannel('d');
+  await publish(nsqd.tcpEndpoint.port, 'jobs', ['a', 'poison', 'b', 'c']);
+  const fins: string[] = [];
+  const seen: string[] = [];
+  const c = new Consumer({ topic: 'jobs', channel: 'line', nsqdTcpAddresses: [`127.0.0.1:${nsqd.tcpEndpoint.port}`], maxInFlight: 10, autoFinish: false, maxBackoff: 0 }, (m) => {
+    const body = m.body.toString();
+    seen.push(`${body}#${m.attempts}`);
+    if (body === 'poison') return m.requeue(0);
+    fins.push(body);
+    m.finish();
+  });
+  c.events.error = () => {};
+  await c.start();
+  t.teardown(() => c.stop(100));
+  await until('the line to finish a, b and c', 10_000, () => fins.length === 3);
+  t.same(fins, ['a', 'b', 'c'], 'the line finished everything but the poison message, in order');
+  t.same(seen, ['a#1', 'poison#1', 'poison#2', 'poison#3', 'b#1', 'c#1'], 'the poison message was delivered again before anything after it, 3 times, then never again');
+  const dead = await channelStats(nsqd, 'jobs.dead', 'd');
+  t.equal(dead?.depth, 1, 'it waits in the dead-letter topic');
+});
+
+t.test('a DPUB joins the end of the line when it is due', async (t) => {
+  const nsqd = await startNsqd(t);
+  nsqd.getTopic('dp').getChannel('line').setOrdered(true);
+  const port = nsqd.tcpEndpoint.port;
+  const p = new Producer(`127.0.0.1:${port}`);
+  await p.connect();
+  await p.mpublish('dp', ['m0', 'm1', 'm2']);
+  await p.deferredPublish('dp', 'late', 50);
+  await p.mpublish('dp', ['m3']);
+  await delay(150);
+  await p.mpublish('dp', ['m4']);
+  await p.close();
+  const fins: string[] = [];
+  const c = new Consumer({ topic: 'dp', channel: 'line', nsqdTcpAddresses: [`127.0.0.1:${port}`], maxInFlight: 10, autoFinish: false }, (m) => {
+    fins.push(m.body.toString());
+    m.finish();
+  });
+  c.events.error = () => {};
+  await c.start();
+  t.teardown(() => c.stop(100));
+  await until('6 FINs', 10_000, () => fins.length === 6);
+  t.same(fins, ['m0', 'm1', 'm2', 'm3', 'late', 'm4'], 'the deferred message took its place in line when it came due: after what was queued then, before what came later');
+});
