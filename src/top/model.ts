@@ -36,6 +36,10 @@ export interface ChannelRow extends Rates {
   history: number[];
   /** depth grew since the last poll while nobody consumes */
   stalled: boolean;
+  /** an ordered channel (docs/ordered-channels.md) on some node, and its head's attempts there (the most of any node) */
+  ordered: boolean;
+  headAttempts: number;
+  headId: string;
 }
 
 export interface TopicRow extends Rates {
@@ -208,6 +212,9 @@ export class TopModel {
               nodes: [],
               history: [],
               stalled: false,
+              ordered: false,
+              headAttempts: 0,
+              headId: '',
               ...ZERO_RATES,
             };
             channels.set(rowKey, ch);
@@ -225,6 +232,13 @@ export class TopModel {
           if ((c.max_attempts ?? 0) > 0 && c.dead_letter_topic !== undefined) deadTopics.add(c.dead_letter_topic);
           ch.consumers += c.client_count ?? c.clients?.length ?? 0;
           ch.paused ||= c.paused === true;
+          if (c.ordered === true) {
+            ch.ordered = true;
+            if ((c.head_attempts ?? 0) > ch.headAttempts) {
+              ch.headAttempts = c.head_attempts ?? 0;
+              ch.headId = c.head_id ?? '';
+            }
+          }
           ch.nodes.push(node.address);
           addRates(ch, cRates);
           ch.stalled ||= cPrev !== undefined && c.depth > cPrev.depth && (c.client_count ?? 0) === 0;

@@ -132,6 +132,20 @@ t.test('header notes: nodes down and lookupds down, each on a line, capped', asy
   t.same(headerNotes(m, 1), [{ key: '…', level: 'bad', text: '… and 2 more' }]);
 });
 
+t.test('header notes: an ordered channel whose head keeps coming back is a stuck line', async (t) => {
+  const withHead = (attempts: number): Stats => {
+    const s = stats();
+    const c = s.topics![0]!.channels[0]!;
+    Object.assign(c, { ordered: true, head_id: '0a1b2c3d4e5f6071', head_age_ms: 9000, head_attempts: attempts });
+    return s;
+  };
+  const m = new TopModel();
+  m.update({ at: 1000, nodes: [{ address: 'n:4151', ok: true, stats: withHead(2) }] });
+  t.same(headerNotes(m), [], 'a head delivered twice is not stuck');
+  m.update({ at: 2000, nodes: [{ address: 'n:4151', ok: true, stats: withHead(7) }] });
+  t.same(headerNotes(m), [{ key: 'head alpha/a1', level: 'warn', text: "alpha/a1: ordered channel's head 0a1b2c3d4e5f6071 stuck, delivered 7 times (nothing after it goes out until it is finished)" }], 'delivered 7 times: a warning in words (readable without colour)');
+});
+
 t.test('key hints fit the width; rows are shown a page at a time', async (t) => {
   for (const w of [40, 60, 80, 100, 120]) t.ok([...keyHints(w)].length <= w, `hints fit ${w} columns`);
   t.match(keyHints(40), /\? help · q quit$/, 'help and quit stay');
