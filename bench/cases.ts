@@ -278,6 +278,41 @@ const consumeCase = consumeCaseOf('consume', 'consume, RDY 2500, FIN each', 1);
 // same however they were published, so it is made with MPUB
 const consume2 = consumeCaseOf('rr-sub', 'consume, 2 connections (as bench_reader), RDY 2500 each, FIN each', 2);
 
+// ---- 3a. ordered channels (issue 18) ---------------------------------------------------------
+
+/**
+ * An ordered channel gives out one message at a time across its consumers (docs/ordered-channels.md):
+ * its throughput is one round trip (deliver, FIN) per message. Four channels of one topic take the
+ * same backlog: ordered and normal, each with one consumer connection and with three; RDY 2500 per
+ * connection (an ordered channel still has only its head out).
+ */
+const ordered: BenchCase = {
+  name: 'ordered',
+  title: 'ordered channel, 1 and 3 consumers, vs a normal channel',
+  run: (cfg) =>
+    withServer(serverOpts(cfg, 'ordered', BIG_MEM_QUEUE), timeout(cfg), async (server) => {
+      const topic = 'bench_ordered';
+      const count = scaled(cfg, 50_000);
+      const channels = ['ordered1', 'ordered3', 'normal1', 'normal3'];
+      for (const ch of channels) await server.createChannel(topic, ch);
+      for (const ch of ['ordered1', 'ordered3']) await server.http('POST', `/channel/config?topic=${topic}&channel=${ch}&ordered=true`);
+      await prepublish(server, topic, count);
+      const rate: Record<string, number> = {};
+      for (const ch of channels) {
+        const connections = ch.endsWith('3') ? 3 : 1;
+        const r = await benchSub({ addresses: [`127.0.0.1:${server.tcpPort}`], topic, channel: ch, connections, durationMs: NO_DEADLINE_MS, count, maxInFlight: 2500 * connections });
+        if (r.messages < count) throw new Error(`${ch}: consumed ${r.messages} of ${count} messages`);
+        rate[ch] = Math.round(r.msgsPerSec);
+      }
+      const x = (a: number, b: number): string => `${round(a / b, 3)}x`;
+      return {
+        msgsPerSec: rate['ordered1'],
+        other: `3 consumers ${rate['ordered3']!.toLocaleString('en-US')} msg/s; normal channel ${rate['normal1']!.toLocaleString('en-US')} / ${rate['normal3']!.toLocaleString('en-US')} (ordered ${x(rate['ordered1']!, rate['normal1']!)} / ${x(rate['ordered3']!, rate['normal3']!)})`,
+        details: { messages: count, ...rate },
+      };
+    }),
+};
+
 // ---- 3b. request/response (issue 15) ---------------------------------------------------------
 
 /** Starts bench/ceiling.ts as its own process; resolves with its port and a stop function. */
@@ -993,4 +1028,4 @@ const replay1M: BenchCase = {
     }),
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, consume2, latency, rss, scale, scaleOut, startup, startupMany, crash, replicationFaults, peek1000, replay1M];
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, consume2, ordered, latency, rss, scale, scaleOut, startup, startupMany, crash, replicationFaults, peek1000, replay1M];
