@@ -268,16 +268,8 @@ export class Channel {
     let now = -1.5;
     while (q.length > 0) {
       const n = clients.length;
-      let client: Client | undefined;
-      for (let k = 0; k < n; k++) {
-        const c = clients[(this.#rr + k) % n]!;
-        if (c.isReady()) {
-          client = c;
-          // stay on this consumer while it has room: fewer, larger writes
-          this.#rr = (this.#rr + k) % n;
-          break;
-        }
-      }
+      // stay on this consumer while it has room: fewer, larger writes
+      const client = this.#readyClient(0);
       if (client === undefined) break;
       const msg = q.shift();
       if (msg === undefined) break;
@@ -317,19 +309,10 @@ export class Channel {
       return;
     }
     this.#pumping = true;
-    const clients = this.clients;
     const takenUpTo = this.topic.takenUpTo;
     for (;;) {
-      const n = clients.length;
-      let client: Client | undefined;
-      for (let k = 0; k < n; k++) {
-        const c = clients[(this.#rr + k) % n]!;
-        if (c.isReady()) {
-          client = c;
-          this.#rr = (this.#rr + k + 1) % n;
-          break;
-        }
-      }
+      // one message at a time: the next goes to the next consumer
+      const client = this.#readyClient(1);
       if (client === undefined) break;
       let msg: Message | undefined;
       if (this.#head !== null) {
@@ -351,6 +334,20 @@ export class Channel {
       break;
     }
     this.#pumping = false;
+  }
+
+  /** The first ready consumer from the round-robin position, which moves to it plus `past`. */
+  #readyClient(past: number): Client | undefined {
+    const clients = this.clients;
+    const n = clients.length;
+    for (let k = 0; k < n; k++) {
+      const c = clients[(this.#rr + k) % n]!;
+      if (c.isReady()) {
+        this.#rr = (this.#rr + k + past) % n;
+        return c;
+      }
+    }
+    return undefined;
   }
 
   addClient(client: Client): void {

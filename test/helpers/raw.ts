@@ -101,3 +101,15 @@ export class RawConn {
     this.socket.destroy();
   }
 }
+
+/** An MPUB body as nsqd reads it: `[4-byte count]([4-byte size][bytes])*`. */
+export function mpubBody(bodies: Buffer[]): Buffer {
+  const parts: Buffer[] = [Buffer.alloc(4)];
+  parts[0]!.writeInt32BE(bodies.length);
+  for (const b of bodies) {
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(b.length);
+    parts.push(size, b);
+  }
+  return Buffer.concat(parts);
+}

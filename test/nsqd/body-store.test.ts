@@ -8,7 +8,7 @@ import { BodyStore, OWN_BUFFER } from '../../src/nsqd/body-store.js';
 import { FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE } from '../../src/protocol/constants.js';
 import { decodeMessage, encodeCommand, encodeMpub, encodePub } from '../../src/protocol/encoders.js';
 import { startNsqd } from '../helpers/nsqd.js';
-import { RawConn } from '../helpers/raw.js';
+import { mpubBody, RawConn } from '../helpers/raw.js';
 
 /** a deterministic generator, so a failure can be replayed */
 function rng(seed: number): (n: number) => number {
@@ -28,18 +28,6 @@ function body(rand: (n: number) => number, size: number, tag: number): Buffer {
   return b;
 }
 
-/** an MPUB's body: the count, then each message's size and bytes */
-function batchBytes(bodies: Buffer[]): Buffer {
-  const parts: Buffer[] = [Buffer.alloc(4)];
-  parts[0]!.writeInt32BE(bodies.length);
-  for (const b of bodies) {
-    const size = Buffer.alloc(4);
-    size.writeInt32BE(b.length);
-    parts.push(size, b);
-  }
-  return Buffer.concat(parts);
-}
-
 t.test('an MPUB batch goes in as runs of whole messages, none across a slab end', async (t) => {
   const SLAB = 256 * 1024;
   const rand = rng(7);
@@ -53,7 +41,7 @@ t.test('an MPUB batch goes in as runs of whole messages, none across a slab end'
   for (let batch = 0; batch < 200; batch++) {
     const count = 1 + rand(300);
     const bodies = Array.from({ length: count }, (_, i) => body(rand, rand(100) === 0 ? 1 + rand(300_000) : 1 + rand(2000), batch * 1000 + i));
-    const src = batchBytes(bodies);
+    const src = mpubBody(bodies);
     let from = 4;
     let left = count;
     const got: Buffer[] = [];

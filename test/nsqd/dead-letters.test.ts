@@ -148,7 +148,7 @@ t.test('per channel: its own max_attempts beats the server default; another chan
   await ok(n, '/topic/create?topic=orders.failed');
   await ok(n, '/channel/create?topic=orders.failed&channel=dlq');
   const answer = JSON.parse(await ok(n, '/channel/config?topic=orders&channel=strict&max_attempts=1&dead_letter_topic=orders.failed')) as Record<string, unknown>;
-  t.same(answer, { topic: 'orders', channel: 'strict', max_attempts: 1, dead_letter_topic: 'orders.failed' }, 'answers the settings in force');
+  t.same(answer, { topic: 'orders', channel: 'strict', max_attempts: 1, dead_letter_topic: 'orders.failed', ordered: false }, 'answers the settings in force');
   const dead = await collector(t, n, 'orders.failed', 'dlq');
   const strict = await requeuer(t, n, 'orders', 'strict');
   const other = await requeuer(t, n, 'orders', 'other');

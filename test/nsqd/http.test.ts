@@ -486,6 +486,8 @@ t.test('/stats?format=json shapes', async (t) => {
     'max_attempts',
     'dead_letter_topic',
     'dead_lettered_count',
+    // ours (docs/ordered-channels.md): head_* only on an ordered channel
+    'ordered',
   ]);
   t.equal(ch?.client_count, 1);
   t.equal(ch?.depth, 1);

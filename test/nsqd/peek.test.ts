@@ -12,6 +12,7 @@ import type { NSQD } from '../../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../../src/nsqd/options.js';
 import type { PeekJson } from '../../src/protocol/peek-json.js';
 import { smallest } from '../../src/nsqd/peek.js';
+import { mpubBody } from '../helpers/raw.js';
 import { startAuthd } from '../helpers/authd.js';
 import { startNsqd, tempDir, type Teardown } from '../helpers/nsqd.js';
 import { channelStats, httpBase, topicStats } from '../helpers/stats.js';
@@ -38,24 +39,12 @@ async function post(nsqd: NSQD, path: string, body?: Buffer | string): Promise<v
   if (res.status !== 200) throw new Error(`POST ${path}: ${res.status} ${text}`);
 }
 
-/** `[4-byte count]([4-byte size][bytes])*` */
-function binaryMpub(bodies: Buffer[]): Buffer {
-  const parts: Buffer[] = [Buffer.alloc(4)];
-  parts[0]!.writeInt32BE(bodies.length);
-  for (const b of bodies) {
-    const size = Buffer.alloc(4);
-    size.writeInt32BE(b.length);
-    parts.push(size, b);
-  }
-  return Buffer.from(Buffer.concat(parts));
-}
-
 /** The channel with the ten text bodies and one binary one queued. */
 async function loaded(t: Teardown, options: Partial<NsqdOptions>): Promise<NSQD> {
   const nsqd = await startNsqd(t, options);
   await post(nsqd, '/topic/create?topic=orders');
   await post(nsqd, '/channel/create?topic=orders&channel=billing');
-  await post(nsqd, '/mpub?topic=orders&binary=true', binaryMpub([...BODIES.map((b) => Buffer.from(b)), BINARY]));
+  await post(nsqd, '/mpub?topic=orders&binary=true', mpubBody([...BODIES.map((b) => Buffer.from(b)), BINARY]));
   return nsqd;
 }
 
