@@ -109,4 +109,5 @@ export const CONFIG_NAME_TO_FLAG: Readonly<Record<string, string>> = {
   e2e_processing_latency_percentiles: 'e2e-processing-latency-percentile',
   durable_topics: 'durable-topic',
   replica_addresses: 'replica-address',
+  ordered_channels: 'ordered-channel',
 };

@@ -5,13 +5,13 @@
 
 import t, { type Test } from 'tap';
 import nsq from 'nsqjs';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../../src/nsqd/options.js';
-import { startNsqd, tempDir } from '../helpers/nsqd.js';
+import { serverPorts, spawnNsq, startNsqd, tempDir } from '../helpers/nsqd.js';
 import { channelStats, delay } from '../helpers/stats.js';
 
 /** a deterministic generator, so a failure can be replayed */
@@ -131,7 +131,7 @@ t.test('10,000 messages through an ordered channel, 3 consumers, random REQ and 
 });
 
 t.test('the same across a disk overflow (--mem-queue-size 100)', async (t) => {
-  await orderedRun(t, { memQueueSize: 100 }, 3000);
+  await orderedRun(t, { memQueueSize: 100 }, 10_000);
 });
 
 t.test('a clean restart with a disk overflow keeps the order (the head and memory go ahead of the disk queue)', async (t) => {
@@ -250,4 +250,21 @@ t.test('a DPUB joins the end of the line when it is due', async (t) => {
   t.teardown(() => c.stop(100));
   await until('6 FINs', 10_000, () => fins.length === 6);
   t.same(fins, ['m0', 'm1', 'm2', 'm3', 'late', 'm4'], 'the deferred message took its place in line when it came due: after what was queued then, before what came later');
+});
+
+t.test('nsq serve: --ordered-channel in --config, /config/ordered_channels, and a bad value refused', async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'nsqd.toml');
+  writeFileSync(config, 'ordered_channels = ["orders/ledger", "pay*/*"]\n');
+  const s = spawnNsq(t, ['serve', `--config=${config}`, `--data-path=${dir}`, '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0']);
+  const { http } = await serverPorts(s);
+  const base = `http://127.0.0.1:${http}`;
+  t.same(await (await fetch(`${base}/config/ordered_channels`)).json(), ['orders/ledger', 'pay*/*'], '/config reports the patterns');
+  for (const path of ['/topic/create?topic=payments', '/channel/create?topic=payments&channel=x', '/topic/create?topic=orders', '/channel/create?topic=orders&channel=other']) await fetch(`${base}${path}`, { method: 'POST' });
+  const stats = (await (await fetch(`${base}/stats?format=json`)).json()) as { topics: { topic_name: string; channels: { channel_name: string; ordered?: boolean }[] }[] };
+  const ordered = (topic: string, ch: string): boolean | undefined => stats.topics.find((x) => x.topic_name === topic)?.channels.find((c) => c.channel_name === ch)?.ordered;
+  t.same([ordered('payments', 'x'), ordered('orders', 'other')], [true, false], 'pay*/* matches payments/x; orders/ledger does not match orders/other');
+  const bad = spawnNsq(t, ['serve', '--ordered-channel=orders', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0']);
+  t.same((await bad.exit).code, 2, 'a pattern without /<channel> exits 2');
+  t.equal(bad.stderr().trim(), 'nsq: invalid value "orders" for flag --ordered-channel: want <topic>/<channel>, * matching any characters', 'with one line saying why');
 });
