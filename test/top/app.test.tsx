@@ -176,3 +176,28 @@ t.test('v: the peek view asks at each snapshot and at r, not while frozen; a fai
   const closed = await frameWith(ui.lastFrame, 'TOPIC / CHANNEL');
   t.notMatch(closed, /next messages/, 'q closes the view and the dashboard stays');
 });
+
+t.test('an ordered channel whose head keeps coming back shows as a stuck line in the header', async (t) => {
+  const nsqd = await startNsqd(t);
+  const ch = nsqd.getTopic('ledger').getChannel('post');
+  ch.setOrdered(true);
+  const body = Buffer.from('entry');
+  for (let i = 0; i < 3; i++) nsqd.getTopic('ledger').publish(body, 0, body.length);
+  // a consumer that REQs every delivery: the head goes out again and again, nothing after it
+  const { Consumer } = await import('../../src/client/consumer.js');
+  const c = new Consumer({ topic: 'ledger', channel: 'post', nsqdTcpAddresses: [`127.0.0.1:${nsqd.tcpEndpoint.port}`], maxInFlight: 3, autoFinish: false, maxBackoff: 0 }, (m) => m.requeue(0));
+  c.events.error = () => {};
+  await c.start();
+  t.teardown(() => c.stop(50));
+  const model = new TopModel();
+  const poller = new Poller([`127.0.0.1:${nsqd.httpEndpoint.port}`], 100, 1000);
+  const ui = render(<App model={model} poller={poller} act={async () => ''} />);
+  t.teardown(() => {
+    poller.stop();
+    ui.unmount();
+  });
+  poller.start();
+  const f = await frameWith(ui.lastFrame, /ledger\/post: ordered channel's head [0-9a-f]{16} stuck, delivered \d+ times/);
+  const times = Number(/stuck, delivered (\d+) times/.exec(f)?.[1]);
+  t.ok(times >= 5, `a warning in words once the head was delivered ${times} times`);
+});
