@@ -4,7 +4,6 @@
 // topic under the same consumers, which must show the reorder an ordered channel prevents.
 
 import t, { type Test } from 'tap';
-import nsq from 'nsqjs';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Consumer } from '../../src/client/consumer.js';
@@ -13,97 +12,7 @@ import type { NSQD } from '../../src/nsqd/nsqd.js';
 import type { NsqdOptions } from '../../src/nsqd/options.js';
 import { serverPorts, spawnNsq, startNsqd, tempDir } from '../helpers/nsqd.js';
 import { channelStats, delay } from '../helpers/stats.js';
-
-/** a deterministic generator, so a failure can be replayed */
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s % n;
-  };
-}
-
-type Fate = 'fin' | 'req' | 'req-delay' | 'timeout';
-
-/** What a consumer does with a message it sees: mostly FIN; sometimes REQ, REQ with a delay, or nothing (it times out). */
-function fates(seed: number, timeouts: number): (attempts: number) => Fate {
-  const rand = rng(seed);
-  let left = timeouts;
-  return (attempts) => {
-    if (attempts > 3) return 'fin';
-    const r = rand(1000);
-    if (r < 30) return 'req';
-    if (r < 40) return 'req-delay';
-    if (r < 42 && left > 0) {
-      left--;
-      return 'timeout';
-    }
-    return 'fin';
-  };
-}
-
-/** Three consumers on topic/channel, FINs recorded in the order the server accepted them (FIN is sent at once). */
-async function consumers(t: Test, port: number, topic: string, channel: string, seed: number, timeouts: number): Promise<{ fins: string[]; stop: () => Promise<void> }> {
-  const fins: string[] = [];
-  const fate = fates(seed, timeouts);
-  const ours = [0, 1].map(
-    () =>
-      new Consumer({ topic, channel, nsqdTcpAddresses: [`127.0.0.1:${port}`], maxInFlight: 5, autoFinish: false, msgTimeout: 1000 }, (m) => {
-        const f = fate(m.attempts);
-        if (f === 'fin') {
-          fins.push(m.body.toString());
-          m.finish();
-        } else if (f === 'req') m.requeue(0);
-        else if (f === 'req-delay') m.requeue(20);
-      }),
-  );
-  for (const c of ours) {
-    c.events.error = () => {};
-    await c.start();
-  }
-  const reader = new nsq.Reader(topic, channel, { nsqdTCPAddresses: [`127.0.0.1:${port}`], maxInFlight: 5, messageTimeout: 1000, maxAttempts: 0, requeueDelay: 0 });
-  reader.on('error', () => {});
-  reader.on('message', (m) => {
-    const f = fate(m.attempts);
-    if (f === 'fin') {
-      fins.push(m.body.toString());
-      m.finish();
-    } else if (f === 'req') m.requeue(0, false);
-    else if (f === 'req-delay') m.requeue(20, false);
-  });
-  reader.connect();
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    reader.close();
-    await Promise.all(ours.map((c) => c.stop(200)));
-  };
-  t.teardown(stop);
-  return { fins, stop };
-}
-
-async function publish(port: number, topic: string, bodies: string[]): Promise<void> {
-  const p = new Producer(`127.0.0.1:${port}`);
-  await p.connect();
-  for (let i = 0; i < bodies.length; i += 200) await p.mpublish(topic, bodies.slice(i, i + 200));
-  await p.close();
-}
-
-async function until(what: string, ms: number, ok: () => boolean): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
-
-/** index of the first place two sequences differ (-1: equal) */
-function firstDifference(a: string[], b: string[]): number {
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
-  return -1;
-}
+import { consumers, firstDifference, publish, until } from '../helpers/ordered.js';
 
 async function orderedRun(t: Test, options: Partial<NsqdOptions>, count: number): Promise<void> {
   const nsqd = await startNsqd(t, { msgTimeout: 1000, ...options });
