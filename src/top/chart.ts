@@ -1,0 +1,94 @@
+// The dashboard's charts as plain strings (issue 19): a history ring per series, a "nice" scale,
+// and a line chart in braille characters (2 × 4 dots a cell, so a 60-column chart shows 120
+// samples). No React here: the ink components only print the rows this returns.
+
+/** The last `capacity` samples of a series, oldest first; a fixed Float64Array, no allocation per push. */
+export class HistoryRing {
+  readonly capacity: number;
+  #values: Float64Array;
+  #next = 0;
+  #size = 0;
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`history capacity ${capacity} must be a positive integer`);
+    this.capacity = capacity;
+    this.#values = new Float64Array(capacity);
+  }
+
+  get length(): number {
+    return this.#size;
+  }
+
+  push(v: number): void {
+    this.#values[this.#next] = Number.isFinite(v) ? v : 0;
+    this.#next = (this.#next + 1) % this.capacity;
+    if (this.#size < this.capacity) this.#size++;
+  }
+
+  /** The last `n` samples (all when n is larger), oldest first. */
+  last(n = this.#size): number[] {
+    const k = Math.min(n, this.#size);
+    const out = new Array<number>(k);
+    const start = (this.#next - k + this.capacity) % this.capacity;
+    for (let i = 0; i < k; i++) out[i] = this.#values[(start + i) % this.capacity]!;
+    return out;
+  }
+
+  max(n = this.#size): number {
+    let m = 0;
+    for (const v of this.last(n)) if (v > m) m = v;
+    return m;
+  }
+}
+
+/** The smallest 1, 2 or 5 × 10^k at or above `max` (1 for 0 or less): the chart's top line. */
+export function niceMax(max: number): number {
+  if (!(max > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(max));
+  for (const m of [1, 2, 5, 10]) if (m * p >= max * (1 - 1e-12)) return m * p;
+  return 10 * p;
+}
+
+// braille dot bits, by dot row (0 = top) for the cell's left and right column
+const LEFT = [0x01, 0x02, 0x04, 0x40];
+const RIGHT = [0x08, 0x10, 0x20, 0x80];
+const BLANK = 0x2800;
+
+/**
+ * A line chart of the last `width * 2` values, `height` rows of `width` braille characters, scaled
+ * so `top` is the top dot row and 0 the bottom one; consecutive samples are joined by a vertical run,
+ * so a jump reads as a line, not as two dots. Fewer values than the width: the chart is right-aligned
+ * (the newest sample is always at the right edge). Values above `top` are drawn at the top.
+ */
+export function brailleChart(values: readonly number[], width: number, height: number, top: number): string[] {
+  if (width < 1 || height < 1) return [];
+  const dotsY = height * 4;
+  const samples = values.slice(-width * 2);
+  const offset = width * 2 - samples.length;
+  const cells = new Uint8Array(width * height);
+  const level = (v: number): number => {
+    const r = top > 0 ? v / top : 0;
+    return Math.max(0, Math.min(dotsY - 1, Math.round(r * (dotsY - 1))));
+  };
+  let prev = -1;
+  for (let i = 0; i < samples.length; i++) {
+    const x = offset + i;
+    const y = level(samples[i]!);
+    const from = prev < 0 ? y : Math.min(prev, y);
+    const to = prev < 0 ? y : Math.max(prev, y);
+    for (let d = from; d <= to; d++) {
+      // dot row from the top of the chart
+      const rowDot = dotsY - 1 - d;
+      const cell = Math.floor(rowDot / 4) * width + (x >> 1);
+      cells[cell]! |= (x & 1) === 0 ? LEFT[rowDot & 3]! : RIGHT[rowDot & 3]!;
+    }
+    prev = y;
+  }
+  const rows: string[] = [];
+  for (let r = 0; r < height; r++) {
+    let line = '';
+    for (let c = 0; c < width; c++) line += String.fromCharCode(BLANK + cells[r * width + c]!);
+    rows.push(line);
+  }
+  return rows;
+}

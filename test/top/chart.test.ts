@@ -1,0 +1,40 @@
+// The dashboard's chart maths without React: history rings, the scale, braille line charts.
+
+import t from 'tap';
+import { brailleChart, HistoryRing, niceMax } from '../../src/top/chart.js';
+
+t.test('a history ring keeps the last N samples, oldest first, across wrap-around', async (t) => {
+  const r = new HistoryRing(4);
+  t.same(r.last(), [], 'empty');
+  for (const v of [1, 2, 3]) r.push(v);
+  t.same(r.last(), [1, 2, 3]);
+  for (const v of [4, 5, 6]) r.push(v);
+  t.same(r.last(), [3, 4, 5, 6], 'the oldest two gave way');
+  t.same(r.last(2), [5, 6], 'the last 2');
+  t.same(r.last(10), [3, 4, 5, 6], 'asking for more gives what there is');
+  t.equal(r.max(), 6);
+  r.push(Number.NaN);
+  t.same(r.last(1), [0], 'a missing figure counts as 0, not NaN in the chart');
+  t.throws(() => new HistoryRing(0), RangeError);
+});
+
+t.test('the scale is 1, 2 or 5 times a power of ten at or above the maximum', async (t) => {
+  const cases: [number, number][] = [[0, 1], [-3, 1], [0.3, 0.5], [1, 1], [1.01, 2], [3, 5], [7, 10], [10, 10], [12, 20], [480, 500], [501, 1000], [123_456, 200_000]];
+  for (const [max, want] of cases) t.equal(niceMax(max), want, `${max} → ${want}`);
+});
+
+t.test('braille line chart: dots where the samples are, joined, newest at the right edge', async (t) => {
+  t.same(brailleChart([0, 0, 0, 0], 2, 1, 10), ['⣀⣀'], 'a flat zero line is the bottom dot row');
+  t.same(brailleChart([10, 10], 1, 1, 10), ['⠉'], 'at the top: the top dot row');
+  t.same(brailleChart([0, 10], 1, 1, 10), ['⣸'], 'a jump from 0 to the top joins the right column bottom to top');
+  t.same(brailleChart([5], 3, 1, 10), ['⠀⠀⠐'], 'one sample: right-aligned, mid-height, the rest blank');
+  t.same(brailleChart([20], 1, 1, 10), ['⠈'], 'above the top: drawn at the top');
+  const tall = brailleChart([0, 1, 2, 3, 4, 5, 6, 7], 4, 2, 7);
+  t.equal(tall.length, 2, 'height rows');
+  t.ok(tall.every((row) => row.length === 4), 'width characters each');
+  t.equal(tall[1]![0], '⣠', 'the rising line starts at the bottom left (0, then 0 to 1)');
+  t.equal(tall[0]![3], '⠞', 'and ends at the top right (5 to 6, then 6 to 7)');
+  t.same(brailleChart([1, 2, 3], 0, 3, 10), [], 'no room, no rows');
+  const many = Array.from({ length: 500 }, (_, i) => i);
+  t.equal(brailleChart(many, 10, 3, 500)[0]!.length, 10, 'more samples than fit: only the last width × 2 are drawn');
+});
