@@ -92,3 +92,33 @@ export function brailleChart(values: readonly number[], width: number, height: n
   }
   return rows;
 }
+
+/** Rows the overview's charts get on a terminal `rows` high: none below 20 (the table needs them), else a fifth of it, 3 to 10. */
+export function overviewChartRows(rows: number | undefined): number {
+  if (rows === undefined || rows < 20) return 0;
+  return Math.max(3, Math.min(10, Math.floor(rows / 5)));
+}
+
+export interface ChartPanel {
+  /** the panel's title over its chart: what, now, and the scale's top */
+  title: string;
+  rows: string[];
+}
+
+/**
+ * The overview's charts side by side, each `(width - gaps) / n` columns and `height` rows: one per
+ * series, scaled to the largest sample in view; the title gives the newest value and the scale.
+ */
+export function chartPanels(series: { name: string; ring: HistoryRing; unit: string }[], width: number, height: number, format: (n: number) => string): ChartPanel[] {
+  const each = Math.floor((width - 2 * (series.length - 1)) / series.length);
+  if (each < 8 || height < 1) return [];
+  return series.map(({ name, ring, unit }) => {
+    const values = ring.last(each * 2);
+    const top = niceMax(Math.max(0, ...values));
+    const now = values.length > 0 ? values[values.length - 1]! : 0;
+    const title = `${name} ${format(now)}${unit}`;
+    const scale = `max ${format(top)}`;
+    const pad = Math.max(1, each - title.length - scale.length);
+    return { title: `${title}${' '.repeat(pad)}${scale}`.slice(0, each), rows: brailleChart(values, each, height, top) };
+  });
+}

@@ -5,6 +5,8 @@
 import type { ChannelStats, ClientStats, LookupdSnapshot, Snapshot, TopicStats } from './poller.js';
 import { nodeReplication, takeoversByOrigin, type NodeReplication } from './replication.js';
 
+import { HistoryRing } from './chart.js';
+
 export { humanize, sparkline } from './format.js';
 
 export interface Rates {
@@ -130,11 +132,14 @@ export class TopModel {
   #nodes: NodeStatus[] = [];
   #clients = new Map<string, ClientRow[]>();
   #lastSnapshot: Snapshot | null = null;
+  /** the cluster's messages in and out per second and its total depth, one sample a poll (the overview chart) */
+  readonly cluster: { inRate: HistoryRing; outRate: HistoryRing; depth: HistoryRing };
   /** node address → replication name, kept while the node is down so a takeover can be shown on it */
   #names = new Map<string, string>();
 
-  constructor(historyLength = 60) {
+  constructor(historyLength = 60, clusterHistory = 600) {
     this.historyLength = historyLength;
+    this.cluster = { inRate: new HistoryRing(clusterHistory), outRate: new HistoryRing(clusterHistory), depth: new HistoryRing(clusterHistory) };
   }
 
   get snapshot(): Snapshot | null {
@@ -270,6 +275,12 @@ export class TopModel {
     }
     this.#prev = nextPrev;
     this.#topics = [...topics.values()];
+    if (seconds > 0) {
+      const t = this.totals();
+      this.cluster.inRate.push(t.inRate);
+      this.cluster.outRate.push(t.outRate);
+      this.cluster.depth.push(t.depth);
+    }
   }
 
   #pushHistory(key: string, value: number): number[] {

@@ -8,8 +8,12 @@ import { createServer } from 'node:net';
 import t, { type Test } from 'tap';
 import { KEYS } from '../../src/top/ui/help.js';
 import { keyHints } from '../../src/top/view.js';
+import { overviewChartRows } from '../../src/top/chart.js';
 import type { NSQD } from '../../src/nsqd/nsqd.js';
-import { startNsqd } from '../helpers/nsqd.js';
+import { spawnNsq, startNsqd } from '../helpers/nsqd.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { nsqCommand, tmuxServer, type Tmux } from '../helpers/tmux.js';
 
 /** the program's start on a loaded machine: ink and react load before the first frame */
@@ -17,6 +21,9 @@ const FIRST_FRAME_MS = 15_000;
 const HINTS = /↑↓ move · .*\? help · q quit/;
 
 /** `nsq top` against `http` in a new session of `cols`×`rows`, in a person's environment and `env`. */
+/** screen captures for people to look at (git ignores the folder) */
+const ARTIFACTS = fileURLToPath(new URL('../../../test/artifacts/', import.meta.url));
+
 function top(tmux: Tmux, session: string, http: string, args: string[] = [], size: [number, number] = [110, 24], env: Record<string, string> = {}): void {
   tmux('new-session', '-d', '-s', session, '-x', String(size[0]), '-y', String(size[1]), nsqCommand(['top', `--nsqd-http-address=${http}`, '--interval=200ms', ...args], env));
 }
@@ -89,6 +96,7 @@ t.test('a resize leaves nothing of the frame before; the help fits 60x20', async
   const whole = (cols: number, rows: number) => (s: string): boolean => {
     const lines = s.split('\n');
     const count = (re: RegExp): number => lines.filter((l) => re.test(l)).length;
+    const charts = overviewChartRows(rows);
     return (
       lines.length >= rows &&
       /^nsq top /.test(lines[0]!) &&
@@ -99,8 +107,10 @@ t.test('a resize leaves nothing of the frame before; the help fits 60x20', async
       count(/^events /) === 1 &&
       count(/└ billing/) === 1 &&
       count(HINTS) === 1 &&
-      // the header, the table's head, its 4 rows, the hints: any other line is left over
-      lines.filter((l) => l.trim() !== '').length === 7
+      // the overview's charts where the terminal has the rows: one title line, then their rows
+      count(/^in \S+\/s +max /) === (charts > 0 ? 1 : 0) &&
+      // the header, the charts, the table's head, its 4 rows, the hints: any other line is left over
+      lines.filter((l) => l.trim() !== '').length === 7 + (charts > 0 ? charts + 1 : 0)
     );
   };
   for (const [cols, rows] of [[90, 24], [70, 24], [50, 18], [100, 30], [60, 20]] as const) {
@@ -184,4 +194,30 @@ t.test('q and SIGTERM give the terminal back as it was', async (t) => {
     const back = await tmux.screenWith(session, `exit ${code}`);
     t.match(back, /^before top\nexit \d+\n/, `${session}: what was on the screen is back, and nothing of the dashboard`);
   }
+});
+
+t.test('the overview charts traffic from nsq bench at 60x20 and 160x48', async (t) => {
+  const nsqd = await startNsqd(t);
+  nsqd.getTopic('traffic').getChannel('sink');
+  const http = `127.0.0.1:${nsqd.httpEndpoint.port}`;
+  // real traffic from the real binary: nsq bench pub at a steady rate for the whole test
+  const bench = spawnNsq(t, ['bench', 'pub', `--nsqd-tcp-address=127.0.0.1:${nsqd.tcpEndpoint.port}`, '--topic=traffic', '--rate=2000', '--duration=60s', '--batch=1']);
+  const tmux = tmuxServer(t);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  for (const [cols, rows] of [[60, 20], [160, 48]] as const) {
+    const session = `c${cols}`;
+    top(tmux, session, http, [], [cols, rows]);
+    // drawn: a title with a rate above 0, and a chart row with dots in it
+    const drawn = (s: string): boolean => /^in [1-9][\d.]*k?\/s +max /m.test(s) && /[\u2801-\u28ff]/.test(s);
+    const s = await tmux.screenWith(session, drawn, FIRST_FRAME_MS + 10_000);
+    const lines = s.split('\n');
+    const charts = overviewChartRows(rows);
+    const title = lines.findIndex((l) => /^in /.test(l));
+    t.ok(title > 0, `${cols}x${rows}: the chart's titles under the header`);
+    t.ok(lines.slice(title + 1, title + 1 + charts).every((l) => /^[\u2800-\u28ff]+ {2}[\u2800-\u28ff]+ {2}[\u2800-\u28ff]+ *$/.test(l)), `${cols}x${rows}: ${charts} rows of three charts side by side`);
+    t.match(lines[title + 1 + charts], /^TOPIC \/ CHANNEL/, `${cols}x${rows}: the table right after them`);
+    t.match(s, /^traffic /m, 'the topic is listed');
+    writeFileSync(join(ARTIFACTS, `top-overview-${cols}x${rows}.txt`), tmux('capture-pane', '-t', session, '-p', '-e'));
+  }
+  bench.child.kill('SIGTERM');
 });

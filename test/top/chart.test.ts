@@ -1,7 +1,7 @@
 // The dashboard's chart maths without React: history rings, the scale, braille line charts.
 
 import t from 'tap';
-import { brailleChart, HistoryRing, niceMax } from '../../src/top/chart.js';
+import { brailleChart, chartPanels, HistoryRing, niceMax, overviewChartRows } from '../../src/top/chart.js';
 
 t.test('a history ring keeps the last N samples, oldest first, across wrap-around', async (t) => {
   const r = new HistoryRing(4);
@@ -37,4 +37,23 @@ t.test('braille line chart: dots where the samples are, joined, newest at the ri
   t.same(brailleChart([1, 2, 3], 0, 3, 10), [], 'no room, no rows');
   const many = Array.from({ length: 500 }, (_, i) => i);
   t.equal(brailleChart(many, 10, 3, 500)[0]!.length, 10, 'more samples than fit: only the last width × 2 are drawn');
+});
+
+t.test('the overview gives its charts a fifth of a tall terminal, none on a short one', async (t) => {
+  t.same([undefined, 12, 19, 20, 24, 32, 48, 80].map(overviewChartRows), [0, 0, 0, 4, 4, 6, 9, 10]);
+});
+
+t.test('chart panels: side by side within the width, titled with the newest value and the scale', async (t) => {
+  const a = new HistoryRing(100);
+  const b = new HistoryRing(100);
+  for (let i = 1; i <= 30; i++) {
+    a.push(i * 100);
+    b.push(7);
+  }
+  const panels = chartPanels([{ name: 'in', ring: a, unit: '/s' }, { name: 'depth', ring: b, unit: '' }], 60, 3, (n) => String(n));
+  t.equal(panels.length, 2);
+  t.ok(panels.every((p) => p.rows.length === 3 && p.rows.every((r) => r.length === 29)), 'two charts of 29 columns and a 2-column gap fill 60');
+  t.match(panels[0]!.title, /^in 3000\/s +max 5000$/, 'the newest value and the top of the scale');
+  t.match(panels[1]!.title, /^depth 7 +max 10$/);
+  t.same(chartPanels([{ name: 'in', ring: a, unit: '/s' }], 7, 3, String), [], 'too narrow for a chart: none');
 });

@@ -12,6 +12,8 @@ import { describeTarget, emptyText, PEEK_HINTS, headerNotes, initialView, keyHin
 import { ChannelScreen } from './channel-screen.js';
 import { PeekScreen } from './peek-screen.js';
 import { Header } from './header.js';
+import { OverviewChart } from './overview-chart.js';
+import { overviewChartRows } from '../chart.js';
 import { Help } from './help.js';
 import { TopicScreen } from './topic-screen.js';
 import { TopicsScreen } from './topics-screen.js';
@@ -100,13 +102,16 @@ export function App(props: AppProps): React.JSX.Element {
   const s = screen(view);
   // the topics screen has no title line
   // a durable topic's screen has a line more: what its journal retains
-  const tableFixed = s.kind === 'topics' ? fixed - 1 : s.kind === 'topic' && model.topic(s.topic)?.retained !== undefined ? fixed + 1 : fixed;
+  // the overview's charts: a title line and their rows, when the terminal has room for them
+  const chartRows = s.kind === 'topics' && !view.help && view.peek === null ? overviewChartRows(height) : 0;
+  const tableFixed = (s.kind === 'topics' ? fixed - 1 : s.kind === 'topic' && model.topic(s.topic)?.retained !== undefined ? fixed + 1 : fixed) + (chartRows > 0 ? chartRows + 1 : 0);
   const page = pageOf(all.length, selected, height === undefined ? all.length : Math.max(1, height - tableFixed - notes.length));
   const where = page.start > 0 || page.end < all.length ? `${page.start + 1}–${page.end} of ${all.length}` : '';
   const shown = { lines: all, selected, width, page, marker, empty: emptyText(view, model) };
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Header model={model} view={view} notes={notes} />
+      {chartRows > 0 ? <OverviewChart model={model} width={width ?? 80} height={chartRows} /> : null}
       <Box flexDirection="column" flexGrow={1} overflow="hidden">
         {view.help ? (
           <Help />
