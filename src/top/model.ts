@@ -76,6 +76,8 @@ export interface NodeStatus {
   up: boolean;
   error?: string;
   version?: string;
+  /** what /stats says of its health: OK, or why not (a full disk, too few replicas) */
+  health?: string;
   topics: number;
   /** the node's replication while it answers; undefined without one (Go nsqd, plain nodes) */
   replication?: NodeReplication;
@@ -161,7 +163,7 @@ export class TopModel {
       if (replication !== undefined) this.#names.set(n.address, replication.name);
       else if (n.ok) this.#names.delete(n.address);
       const replicationName = this.#names.get(n.address);
-      return { address: n.address, up: n.ok, error: n.error, version: n.stats?.version, topics: n.stats?.topics?.length ?? 0, replication, replicationName, takenOverBy: [] };
+      return { address: n.address, up: n.ok, error: n.error, version: n.stats?.version, health: n.stats?.health, topics: n.stats?.topics?.length ?? 0, replication, replicationName, takenOverBy: [] };
     });
     const takeovers = takeoversByOrigin(this.#nodes);
     for (const n of this.#nodes) if (n.replicationName !== undefined) n.takenOverBy = takeovers.get(n.replicationName) ?? [];

@@ -1,6 +1,7 @@
 // What the dashboard shows and where the cursor is: a plain reducer over key presses, so
 // navigation is testable without a terminal. Components render what this and the model say.
 
+import { alerts } from './alerts.js';
 import { SORT_KEYS, type ClientRow, type SortKey, type TopModel, type TopicRow, type ChannelRow } from './model.js';
 import { replicationLine, type Level } from './replication.js';
 
@@ -171,9 +172,6 @@ export interface Note {
   level: Level;
 }
 
-/** an ordered channel's head delivered this many times is a stuck line (docs/ordered-channels.md) */
-export const STUCK_HEAD_ATTEMPTS = 5;
-
 /** The header's notes, at most `max` lines: the last then says how many more there are. */
 export function headerNotes(model: TopModel, max = Infinity): Note[] {
   const notes: Note[] = [];
@@ -183,11 +181,7 @@ export function headerNotes(model: TopModel, max = Infinity): Note[] {
     else if (repl !== null) notes.push({ key: n.address, level: repl.level, text: `${n.address} (${n.replication?.name ?? n.replicationName}) ${repl.text}` });
   }
   for (const l of model.lookupds) if (!l.ok) notes.push({ key: `lookupd ${l.address}`, level: 'bad', text: `lookupd ${l.address} down: ${l.error ?? 'no answer'} (retrying)` });
-  for (const t of model.topics()) {
-    for (const c of t.channels) {
-      if (c.ordered && c.headAttempts >= STUCK_HEAD_ATTEMPTS) notes.push({ key: `head ${c.topic}/${c.name}`, level: 'warn', text: `${c.topic}/${c.name}: ordered channel's head ${c.headId} stuck, delivered ${c.headAttempts} times (nothing after it goes out until it is finished)` });
-    }
-  }
+  for (const a of alerts(model)) notes.push(a);
   if (notes.length <= max) return notes;
   const kept = notes.slice(0, Math.max(0, max - 1));
   const more = notes.slice(kept.length);

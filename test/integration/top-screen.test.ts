@@ -196,7 +196,7 @@ t.test('q and SIGTERM give the terminal back as it was', async (t) => {
   }
 });
 
-t.test('the overview charts traffic from nsq bench at 60x20 and 160x48', async (t) => {
+t.test('the overview charts traffic from nsq bench at 60x20 and 160x48, and alerts on a backlog nobody consumes', async (t) => {
   const nsqd = await startNsqd(t);
   nsqd.getTopic('traffic').getChannel('sink');
   const http = `127.0.0.1:${nsqd.httpEndpoint.port}`;
@@ -208,7 +208,7 @@ t.test('the overview charts traffic from nsq bench at 60x20 and 160x48', async (
     const session = `c${cols}`;
     top(tmux, session, http, [], [cols, rows]);
     // drawn: a title with a rate above 0, and a chart row with dots in it
-    const drawn = (s: string): boolean => /^in [1-9][\d.]*k?\/s +max /m.test(s) && /[\u2801-\u28ff]/.test(s);
+    const drawn = (s: string): boolean => /^in [1-9][\d.]*k?\/s +max /m.test(s) && /[\u2801-\u28ff]/.test(s) && /^! traffic\/sink: backlog grows/m.test(s);
     const s = await tmux.screenWith(session, drawn, FIRST_FRAME_MS + 10_000);
     const lines = s.split('\n');
     const charts = overviewChartRows(rows);
@@ -217,6 +217,7 @@ t.test('the overview charts traffic from nsq bench at 60x20 and 160x48', async (
     t.ok(lines.slice(title + 1, title + 1 + charts).every((l) => /^[\u2800-\u28ff]+ {2}[\u2800-\u28ff]+ {2}[\u2800-\u28ff]+ *$/.test(l)), `${cols}x${rows}: ${charts} rows of three charts side by side`);
     t.match(lines[title + 1 + charts], /^TOPIC \/ CHANNEL/, `${cols}x${rows}: the table right after them`);
     t.match(s, /^traffic /m, 'the topic is listed');
+    t.match(s, /^! traffic\/sink: backlog grows with no consumer \(depth \d+/m, 'and the alert: its backlog grows with nobody consuming');
     writeFileSync(join(ARTIFACTS, `top-overview-${cols}x${rows}.txt`), tmux('capture-pane', '-t', session, '-p', '-e'));
   }
   bench.child.kill('SIGTERM');

@@ -143,7 +143,7 @@ t.test('header notes: an ordered channel whose head keeps coming back is a stuck
   m.update({ at: 1000, nodes: [{ address: 'n:4151', ok: true, stats: withHead(2) }] });
   t.same(headerNotes(m), [], 'a head delivered twice is not stuck');
   m.update({ at: 2000, nodes: [{ address: 'n:4151', ok: true, stats: withHead(7) }] });
-  t.same(headerNotes(m), [{ key: 'head alpha/a1', level: 'warn', text: "alpha/a1: ordered channel's head 0a1b2c3d4e5f6071 stuck, delivered 7 times (nothing after it goes out until it is finished)" }], 'delivered 7 times: a warning in words (readable without colour)');
+  t.same(headerNotes(m), [{ key: 'head alpha/a1', level: 'warn', text: "! alpha/a1: ordered channel's head 0a1b2c3d4e5f6071 stuck, delivered 7 times (nothing after it goes out until it is finished)" }], 'delivered 7 times: a warning in words (readable without colour)');
 });
 
 t.test('key hints fit the width; rows are shown a page at a time', async (t) => {

@@ -8,6 +8,7 @@
 exports[`dist/test/top/snapshot.test.js > TAP > main screen and consumer screen, with colours > consumers of orders/billing 1`] = `
 [1mnsq top[22m  [31mnodes 1 up, 1 down[39m  in [1m100/s[22m  out [1m100/s[22m  depth [1m220[22m  [2msort: name[22m
 [31m10.0.0.2:4151 down: connection refused (retrying)[39m
+[33m! orders/audit: backlog grows with no consumer (depth 100)[39m
 [1morders[22m / [1mbilling[22m [2m— consumers (Esc: back)[22m
 [4m[1mCLIENT                 ADDRESS               USER AGENT           RDY  INFLT     FIN    REQ[22m[24m
 [7mworker-1.local         10.0.0.7:51234        go-nsq/1.1.0          10      5     875      3[27m
@@ -17,6 +18,7 @@ exports[`dist/test/top/snapshot.test.js > TAP > main screen and consumer screen,
 exports[`dist/test/top/snapshot.test.js > TAP > main screen and consumer screen, with colours > main screen 1`] = `
 [1mnsq top[22m  [31mnodes 1 up, 1 down[39m  in [1m100/s[22m  out [1m100/s[22m  depth [1m220[22m  [2msort: name[22m
 [31m10.0.0.2:4151 down: connection refused (retrying)[39m
+[33m! orders/audit: backlog grows with no consumer (depth 100)[39m
 [4m[1mTOPIC / CHANNEL                DEPTH  INFLT  DEFER  REQ/S  T-O/S    IN/S   OUT/S   DEAD  CONS STATE [22m[24m
 [7m[31morders                             0      5      1     10      0     100     100      0     1       [39m[27m
 [2m  └ audit                        100      0      0      0      0     100       0      0     0 paused[22m
