@@ -12,6 +12,7 @@ export const top: CommandModule = {
     httpsFlags(authFlag(clientFlags(y, { http: true }), true))
       .option('interval', valueOption('duration', { default: '1s', describe: 'time between polls (Go duration)' }))
       .option('timeout', valueOption('duration', { default: '2s', describe: 'how long to wait for each node' }))
+      .option('history', valueOption('duration', { default: '10m', describe: 'how far back the overview charts keep samples (one each --interval; a wide terminal shows up to two a column)' }))
       .option('http-client-connect-timeout', valueOption('duration', { describe: "nsq_stat's: timeout for HTTP connect; with --http-client-request-timeout, replaces --timeout (their sum bounds each poll)" }))
       .option('http-client-request-timeout', valueOption('duration', { describe: "nsq_stat's: timeout for HTTP request" }))
       .option('status-every', { type: 'string', hidden: false, describe: '[deprecated in nsq_stat] accepted, no effect' })
@@ -36,6 +37,7 @@ export const top: CommandModule = {
       nsqdHttpAddresses: flags.nsqdHttpAddresses,
       lookupdHttpAddresses: flags.lookupdHttpAddresses,
       intervalMs: durationFlag('interval', argv['interval'], POSITIVE),
+      historyMs: durationFlag('history', argv['history'], POSITIVE),
       // nsq_stat's two HTTP timeouts, when given, make one deadline per poll (as --timeout)
       timeoutMs:
         argv['http-client-connect-timeout'] !== undefined || argv['http-client-request-timeout'] !== undefined

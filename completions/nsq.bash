@@ -79,7 +79,7 @@ _nsq() {
       case "$prev" in
         --tls-min-version) COMPREPLY=( $(compgen -W "tls1.0 tls1.1 tls1.2 tls1.3" -- "$cur") ); return 0 ;;
       esac
-      opts="--auth-secret --channel --color --count --filter --help --http-client-connect-timeout --http-client-request-timeout --interval --lookupd-http-address --nsqd-http-address --once --plain --status-every --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic"
+      opts="--auth-secret --channel --color --count --filter --help --history --http-client-connect-timeout --http-client-request-timeout --interval --lookupd-http-address --nsqd-http-address --once --plain --status-every --timeout --tls-cert --tls-insecure-skip-verify --tls-key --tls-min-version --tls-root-ca-file --topic"
       ;;
     admin)
       case "$prev" in

@@ -10,6 +10,8 @@ export interface TopOptions {
   nsqdHttpAddresses: string[];
   lookupdHttpAddresses: string[];
   intervalMs: number;
+  /** --history: how far back the overview charts keep samples */
+  historyMs?: number;
   timeoutMs: number;
   once: boolean;
   plain: boolean;
@@ -30,7 +32,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function runTop(o: TopOptions): Promise<void> {
   if (o.plain) return runPlain(o);
   if (o.once || !process.stdout.isTTY || !process.stdin.isTTY) return runOnce(o);
-  const model = new TopModel();
+  // one sample a poll, at least 2 (a line needs two points), at most 100,000 (a ring of 800 KB)
+  const samples = Math.max(2, Math.min(100_000, Math.ceil((o.historyMs ?? 600_000) / o.intervalMs)));
+  const model = new TopModel(60, samples);
   const poller = new Poller(o.nsqdHttpAddresses, o.intervalMs, o.timeoutMs, o.lookupdHttpAddresses);
   // ink renders only a final frame when it thinks it runs in CI; here a person is at a terminal
   for (const key of Object.keys(process.env)) if (key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_')) delete process.env[key];

@@ -57,3 +57,13 @@ t.test('chart panels: side by side within the width, titled with the newest valu
   t.match(panels[1]!.title, /^depth 7 +max 10$/);
   t.same(chartPanels([{ name: 'in', ring: a, unit: '/s' }], 7, 3, String), [], 'too narrow for a chart: none');
 });
+
+t.test("the model keeps one cluster sample a poll, as many as --history asks", async (t) => {
+  const { TopModel } = await import('../../src/top/model.js');
+  const m = new TopModel(60, 3);
+  const stats = (n: number) => ({ version: '1.3.0', health: 'OK', start_time: 1, topics: [{ topic_name: 't', channels: [], depth: n, backend_depth: 0, message_count: n, message_bytes: 0, paused: false, e2e_processing_latency: { count: 0, percentiles: null } }], producers: null });
+  for (let i = 0; i < 6; i++) m.update({ at: 1000 * (i + 1), nodes: [{ address: 'n:4151', ok: true, stats: stats(i * 10) }] });
+  t.equal(m.cluster.depth.capacity, 3);
+  t.same(m.cluster.depth.last(), [30, 40, 50], 'the first poll has no rate yet; the ring keeps the last 3');
+  t.same(m.cluster.inRate.last(), [10, 10, 10], 'messages in per second from the counter deltas');
+});
