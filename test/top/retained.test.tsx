@@ -28,10 +28,19 @@ async function topicScreen(t: Teardown, retained: boolean): Promise<string> {
     Object.assign(b.topics![0]!, { retention_ms: 86_400_000, retention_size: 0, retained_from: NOW - 3600_000, retained_bytes: 500_000 });
   }
   poller.onSnapshot({ at: NOW, nodes: [{ address: '10.0.0.1:4151', ok: true, stats: a }, { address: '10.0.0.2:4151', ok: true, stats: b }] });
-  await tick();
+  // waits on what the screen shows, not on a fixed time: a loaded machine draws later (CI failed once)
+  await shows(ui, 'TOPIC / CHANNEL');
   ui.stdin.write('\r');
-  await tick();
-  return ui.lastFrame()!;
+  return shows(ui, 'channels (Enter: consumers, Esc: back)');
+}
+
+async function shows(ui: { lastFrame: () => string | undefined }, text: string): Promise<string> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const f = ui.lastFrame() ?? '';
+    if (f.includes(text) || Date.now() > deadline) return f;
+    await tick();
+  }
 }
 
 t.test('a durable topic: retained bytes and since when, over its nodes', async (t) => {
