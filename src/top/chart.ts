@@ -122,3 +122,12 @@ export function chartPanels(series: { name: string; ring: HistoryRing; unit: str
     return { title: `${title}${' '.repeat(pad)}${scale}`.slice(0, each), rows: brailleChart(values, each, height, top) };
   });
 }
+
+const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+/** A bar of `value` against `max` in `width` cells, to an eighth of a cell; any value above 0 shows at least an eighth. */
+export function bar(value: number, max: number, width: number): string {
+  if (!(value > 0) || !(max > 0) || width < 1) return '';
+  const eighths = Math.max(1, Math.round((Math.min(value, max) / max) * width * 8));
+  return '█'.repeat(Math.floor(eighths / 8)) + EIGHTHS[eighths % 8]!;
+}

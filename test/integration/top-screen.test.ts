@@ -217,6 +217,7 @@ t.test('the overview charts traffic from nsq bench at 60x20 and 160x48, and aler
     t.ok(lines.slice(title + 1, title + 1 + charts).every((l) => /^[\u2800-\u28ff]+ {2}[\u2800-\u28ff]+ {2}[\u2800-\u28ff]+ *$/.test(l)), `${cols}x${rows}: ${charts} rows of three charts side by side`);
     t.match(lines[title + 1 + charts], /^TOPIC \/ CHANNEL/, `${cols}x${rows}: the table right after them`);
     t.match(s, /^traffic /m, 'the topic is listed');
+    if (cols >= 160) t.match(s, /^ {2}└ sink +[\d.]+k? +█+/m, 'the deepest queue has the full depth bar');
     t.match(s, /^! traffic\/sink: backlog grows with no consumer \(depth \d+/m, 'and the alert: its backlog grows with nobody consuming');
     writeFileSync(join(ARTIFACTS, `top-overview-${cols}x${rows}.txt`), tmux('capture-pane', '-t', session, '-p', '-e'));
   }

@@ -1,7 +1,7 @@
 // The dashboard's chart maths without React: history rings, the scale, braille line charts.
 
 import t from 'tap';
-import { brailleChart, chartPanels, HistoryRing, niceMax, overviewChartRows } from '../../src/top/chart.js';
+import { bar, brailleChart, chartPanels, HistoryRing, niceMax, overviewChartRows } from '../../src/top/chart.js';
 
 t.test('a history ring keeps the last N samples, oldest first, across wrap-around', async (t) => {
   const r = new HistoryRing(4);
@@ -66,4 +66,13 @@ t.test("the model keeps one cluster sample a poll, as many as --history asks", a
   t.equal(m.cluster.depth.capacity, 3);
   t.same(m.cluster.depth.last(), [30, 40, 50], 'the first poll has no rate yet; the ring keeps the last 3');
   t.same(m.cluster.inRate.last(), [10, 10, 10], 'messages in per second from the counter deltas');
+});
+
+t.test('a depth bar is the value against the largest, to an eighth of a cell', async (t) => {
+  t.equal(bar(100, 100, 4), '████', 'the largest fills the width');
+  t.equal(bar(50, 100, 4), '██', 'half');
+  t.equal(bar(10, 100, 4), '▍', 'a tenth of 4 cells: 3 eighths of one');
+  t.equal(bar(1, 1_000_000, 4), '▏', 'anything above 0 shows');
+  t.equal(bar(0, 100, 4), '', 'nothing for an empty queue');
+  t.equal(bar(500, 100, 4), '████', 'never past the width');
 });

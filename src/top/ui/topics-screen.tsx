@@ -3,6 +3,7 @@
 import { Text } from 'ink';
 import type { Column } from '../columns.js';
 import { humanize, sparkline } from '../model.js';
+import { bar } from '../chart.js';
 import type { Line } from '../view.js';
 import { Table, type RowStyle, type ScreenProps } from './table.js';
 
@@ -35,7 +36,17 @@ export function lineStyle(l: Line): RowStyle {
   return { bold: l.kind === 'topic' };
 }
 
+const BAR_WIDTH = 12;
+
+/** The columns with a depth bar after DEPTH: each row's depth against the largest on the screen. */
+function columnsFor(lines: readonly Line[]): Column<Line>[] {
+  let max = 0;
+  for (const l of lines) if (l.kind !== 'client' && rowOf(l).depth > max) max = rowOf(l).depth;
+  const backlog: Column<Line> = { title: 'BACKLOG', width: BAR_WIDTH, priority: 5, align: 'left', value: (l) => (l.kind === 'client' ? '' : bar(rowOf(l).depth, max, BAR_WIDTH)) };
+  return [COLUMNS[0]!, COLUMNS[1]!, backlog, ...COLUMNS.slice(2)];
+}
+
 export function TopicsScreen({ lines, selected, width, page, marker, empty }: ScreenProps): React.JSX.Element {
   if (lines.length === 0) return <Text dimColor wrap="truncate-end">{empty}</Text>;
-  return <Table columns={COLUMNS} rows={lines} selected={selected} width={width} page={page} marker={marker} style={lineStyle} keyOf={(l) => (l.kind === 'channel' ? `${l.row.topic}|${l.row.name}` : l.kind === 'topic' ? l.row.name : '')} />;
+  return <Table columns={columnsFor(lines)} rows={lines} selected={selected} width={width} page={page} marker={marker} style={lineStyle} keyOf={(l) => (l.kind === 'channel' ? `${l.row.topic}|${l.row.name}` : l.kind === 'topic' ? l.row.name : '')} />;
 }
