@@ -23,7 +23,7 @@ export const top: CommandModule = {
       .option('count', valueOption('number', { default: 0, describe: '--plain: number of reports (0: until interrupted)' }))
       .option('filter', { type: 'string', default: '', describe: 'start with this name filter' })
       .option('color', { type: 'boolean', default: true, describe: 'colours (--no-color or NO_COLOR turns them off)' })
-      .epilog('Keys: ↑/↓ j/k move · Enter open · Esc back · / filter · s sort · p pause/unpause · e empty · d delete · v next messages · space freeze · ? help · q quit')
+      .epilog('Keys: ↑/↓ j/k move · Enter open · Esc back · / filter · s sort · p pause/unpause · e empty · d delete · v next messages · n nodes · space freeze · ? help · q quit')
       .example('$0 top', 'watch the local node')
       .example('$0 top --nsqd-http-address=a:4151 --nsqd-http-address=b:4151', 'watch two nodes')
       .example('$0 top --plain --topic orders --channel billing', 'nsq_stat-style lines')

@@ -78,7 +78,11 @@ export interface NodeStatus {
   version?: string;
   /** what /stats says of its health: OK, or why not (a full disk, too few replicas) */
   health?: string;
+  /** /stats start_time (seconds since the epoch) */
+  startTime?: number;
   topics: number;
+  /** connected consumers, over its channels */
+  clients: number;
   /** the node's replication while it answers; undefined without one (Go nsqd, plain nodes) */
   replication?: NodeReplication;
   /** its replication name, remembered from earlier polls while it is down */
@@ -163,7 +167,7 @@ export class TopModel {
       if (replication !== undefined) this.#names.set(n.address, replication.name);
       else if (n.ok) this.#names.delete(n.address);
       const replicationName = this.#names.get(n.address);
-      return { address: n.address, up: n.ok, error: n.error, version: n.stats?.version, health: n.stats?.health, topics: n.stats?.topics?.length ?? 0, replication, replicationName, takenOverBy: [] };
+      return { address: n.address, up: n.ok, error: n.error, version: n.stats?.version, health: n.stats?.health, startTime: n.stats?.start_time, clients: (n.stats?.topics ?? []).reduce((k, t) => k + (t.channels ?? []).reduce((j, c) => j + (c.client_count ?? c.clients?.length ?? 0), 0), 0), topics: n.stats?.topics?.length ?? 0, replication, replicationName, takenOverBy: [] };
     });
     const takeovers = takeoversByOrigin(this.#nodes);
     for (const n of this.#nodes) if (n.replicationName !== undefined) n.takenOverBy = takeovers.get(n.replicationName) ?? [];

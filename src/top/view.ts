@@ -5,7 +5,7 @@ import { alerts } from './alerts.js';
 import { SORT_KEYS, type ClientRow, type SortKey, type TopModel, type TopicRow, type ChannelRow } from './model.js';
 import { replicationLine, type Level } from './replication.js';
 
-export type Screen = { kind: 'topics' } | { kind: 'topic'; topic: string } | { kind: 'channel'; topic: string; channel: string };
+export type Screen = { kind: 'topics' } | { kind: 'topic'; topic: string } | { kind: 'channel'; topic: string; channel: string } | { kind: 'nodes' };
 
 export type ActionKind = 'pause' | 'unpause' | 'empty' | 'delete';
 
@@ -59,6 +59,8 @@ export function lines(v: ViewState, model: TopModel): Line[] {
     }
     return out;
   }
+  // the nodes screen lists nodes and lookupds, nothing to select or act on
+  if (s.kind === 'nodes') return [];
   if (s.kind === 'topic') {
     const t = model.topics('', v.sort).find((x) => x.name === s.topic);
     return t === undefined ? [] : t.channels.map((row) => ({ kind: 'channel', row }) as Line);
@@ -144,6 +146,10 @@ export function press(v: ViewState, key: Key, model: TopModel): [ViewState, Effe
       return [{ ...v, frozen: !v.frozen }, null];
     case '?':
       return [{ ...v, help: true }, null];
+    case 'n':
+      // every nsqd and lookupd (nsqadmin's nodes and lookup pages); n again or Esc goes back
+      if (screen(v).kind === 'nodes') return [{ ...v, stack: v.stack.slice(0, -1), cursor: 0 }, null];
+      return [{ ...v, stack: [...v.stack, { kind: 'nodes' }], cursor: 0, message: null }, null];
     case 'p': {
       const line = all[Math.min(v.cursor, last)];
       const target = targetOf(line);

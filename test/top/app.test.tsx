@@ -201,3 +201,37 @@ t.test('an ordered channel whose head keeps coming back shows as a stuck line in
   const times = Number(/stuck, delivered (\d+) times/.exec(f)?.[1]);
   t.ok(times >= 5, `a warning in words once the head was delivered ${times} times`);
 });
+
+t.test('n: every node with its version, health, uptime, topics and consumers; a node that is down says why', async (t) => {
+  const nsqd = await startNsqd(t);
+  nsqd.getTopic('orders').getChannel('billing');
+  nsqd.getTopic('events');
+  const { Consumer } = await import('../../src/client/consumer.js');
+  const c = new Consumer({ topic: 'orders', channel: 'billing', nsqdTcpAddresses: [`127.0.0.1:${nsqd.tcpEndpoint.port}`], maxInFlight: 1 }, () => {});
+  c.events.error = () => {};
+  await c.start();
+  t.teardown(() => c.stop(50));
+  // a port nothing listens on: the second node is down
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const deadPort = (closed.address() as { port: number }).port;
+  await new Promise((r) => closed.close(r));
+  const up = `127.0.0.1:${nsqd.httpEndpoint.port}`;
+  const model = new TopModel();
+  const poller = new Poller([up, `127.0.0.1:${deadPort}`], 100, 1000);
+  const ui = render(<App model={model} poller={poller} act={async () => ''} />);
+  t.teardown(() => {
+    poller.stop();
+    ui.unmount();
+  });
+  poller.start();
+  await frameWith(ui.lastFrame, 'billing');
+  ui.stdin.write('n');
+  const f = await frameWith(ui.lastFrame, /nodes \(n or Esc: back\)[\s\S]*connection refused/);
+  const line = f.split('\n').find((l) => l.startsWith(up)) ?? '';
+  t.match(line, new RegExp(`^${up.replace(/\./g, '\\.')}\\s+1\\.3\\.0\\s+OK\\s+\\d+s\\s+2\\s+1\\b`), 'the node: version, OK, uptime, 2 topics, 1 consumer');
+  t.match(f, new RegExp(`^127\\.0\\.0\\.1:${deadPort}\\s+down: connection refused`, 'm'), 'the node that is down, with why');
+  ui.stdin.write('n');
+  await frameWith(ui.lastFrame, 'TOPIC / CHANNEL');
+  t.pass('n again goes back to the topics');
+});

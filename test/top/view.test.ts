@@ -146,6 +146,14 @@ t.test('header notes: an ordered channel whose head keeps coming back is a stuck
   t.same(headerNotes(m), [{ key: 'head alpha/a1', level: 'warn', text: "! alpha/a1: ordered channel's head 0a1b2c3d4e5f6071 stuck, delivered 7 times (nothing after it goes out until it is finished)" }], 'delivered 7 times: a warning in words (readable without colour)');
 });
 
+t.test('n opens the nodes screen and n or Esc closes it', async (t) => {
+  const opened = run(['n']).v;
+  t.same(screen(opened), { kind: 'nodes' });
+  t.same(lines(opened, model), [], 'nothing to select there');
+  t.same(screen(run(['n', 'n']).v), { kind: 'topics' }, 'n again: back');
+  t.same(screen(run(['n', { escape: true }]).v), { kind: 'topics' }, 'Esc: back');
+});
+
 t.test('key hints fit the width; rows are shown a page at a time', async (t) => {
   for (const w of [40, 60, 80, 100, 120]) t.ok([...keyHints(w)].length <= w, `hints fit ${w} columns`);
   t.match(keyHints(40), /\? help · q quit$/, 'help and quit stay');

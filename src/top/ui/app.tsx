@@ -13,6 +13,7 @@ import { ChannelScreen } from './channel-screen.js';
 import { PeekScreen } from './peek-screen.js';
 import { Header } from './header.js';
 import { OverviewChart } from './overview-chart.js';
+import { NodesScreen } from './nodes-screen.js';
 import { overviewChartRows } from '../chart.js';
 import { Help } from './help.js';
 import { TopicScreen } from './topic-screen.js';
@@ -121,6 +122,8 @@ export function App(props: AppProps): React.JSX.Element {
           <TopicsScreen {...shown} />
         ) : s.kind === 'topic' ? (
           <TopicScreen topic={s.topic} retained={model.topic(s.topic)?.retained} now={model.snapshot?.at} {...shown} />
+        ) : s.kind === 'nodes' ? (
+          <NodesScreen model={model} now={model.snapshot?.at ?? Date.now()} />
         ) : (
           <ChannelScreen topic={s.topic} channel={s.channel} {...shown} />
         )}

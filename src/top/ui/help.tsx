@@ -15,6 +15,7 @@ export const KEYS: [string, string][] = [
   ['e', 'empty the selected row (asks first)'],
   ['d', 'delete the selected row (asks first)'],
   ['v', 'next messages of the selected row'],
+  ['n', 'nodes and lookupds'],
   ['space', 'freeze or resume updates'],
   ['?', 'this help'],
   ['q  Ctrl-C', 'quit'],
