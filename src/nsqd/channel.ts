@@ -415,10 +415,7 @@ export class Channel {
     this.requeueCount++;
     if (delayMs > 0 && this.#ordered && this.#head === null) {
       // the head waits out the delay at the front of the line: nothing overtakes it
-      this.#watch();
-      msg.state = MSG_DEFERRED;
-      msg.owner = null;
-      msg.deadline = performance.now() + delayMs;
+      this.#holdBack(msg, delayMs);
       this.#head = msg;
     } else if (delayMs > 0) this.defer(msg, delayMs);
     else this.#requeue(msg);
@@ -445,11 +442,16 @@ export class Channel {
 
   /** Holds a message back for `delayMs` (DPUB, or REQ with a delay). */
   defer(msg: Message, delayMs: number): void {
+    this.#holdBack(msg, delayMs);
+    this.#deferred.push(msg);
+  }
+
+  /** A message waits `delayMs` (in the deferred heap, or as an ordered channel's head); the scan loop releases it. */
+  #holdBack(msg: Message, delayMs: number): void {
     this.#watch();
     msg.state = MSG_DEFERRED;
     msg.owner = null;
     msg.deadline = performance.now() + delayMs;
-    this.#deferred.push(msg);
   }
 
   /** A deferred message from the topic (DPUB): counts as a new message of this channel. */
