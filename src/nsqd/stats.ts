@@ -196,6 +196,7 @@ function memoryStats(): MemoryStats {
     gc_pause_usec_95: 0,
     next_gc_bytes: m.heapTotal,
     gc_total_runs: 0,
+    rss_bytes: m.rss,
   };
 }
 

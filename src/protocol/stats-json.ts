@@ -92,6 +92,8 @@ export interface MemoryStats {
   gc_pause_usec_95: number;
   next_gc_bytes: number;
   gc_total_runs: number;
+  /** not in nsqd: the process's resident set (nsq serve) */
+  rss_bytes?: number;
 }
 
 export interface Stats {

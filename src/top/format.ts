@@ -41,3 +41,25 @@ export function retainedText(r: { fromMs: number; bytes: number }, nowMs: number
   const when = new Date(r.fromMs).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
   return `retained: ${humanize(r.bytes)}B of journal since ${when} (${age(nowMs - r.fromMs)} ago): what a channel created with from=earliest starts with`;
 }
+
+/** What a consumer's connection negotiated, in words: tls (its version), snappy, deflate, auth. */
+export function consumerFeatures(c: { tls?: boolean; tls_version?: string; snappy: boolean; deflate: boolean; authed?: boolean }): string {
+  const out: string[] = [];
+  if (c.tls === true) out.push(c.tls_version ? `tls ${c.tls_version.replace(/^TLS ?v?/i, '')}` : 'tls');
+  if (c.snappy) out.push('snappy');
+  if (c.deflate) out.push('deflate');
+  if (c.authed === true) out.push('auth');
+  return out.join(' ');
+}
+
+/** The selected consumer on one line, all of it: who, from where, to which node, since when, how. */
+export function consumerDetail(c: { client_id: string; hostname: string; remote_address: string; node: string; user_agent: string; version: string; connect_ts: number; tls?: boolean; tls_version?: string; tls_cipher_suite?: string; snappy: boolean; deflate: boolean; authed?: boolean; auth_identity?: string; sample_rate: number }, nowMs: number): string {
+  const parts = [`${c.client_id || '-'}@${c.hostname || '-'}`, `${c.remote_address} → ${c.node}`, c.user_agent || 'no user agent', `protocol ${c.version || '-'}`];
+  if (c.connect_ts > 0) parts.push(`connected ${new Date(c.connect_ts * 1000).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC')} (${age(nowMs - c.connect_ts * 1000)} ago)`);
+  parts.push(c.tls === true ? `tls ${c.tls_version ?? ''} ${c.tls_cipher_suite ?? ''}`.replace(/\s+/g, ' ').trim() : 'no tls');
+  if (c.snappy) parts.push('snappy');
+  if (c.deflate) parts.push('deflate');
+  if (c.authed === true) parts.push(c.auth_identity ? `auth as ${c.auth_identity}` : 'authed');
+  if (c.sample_rate > 0) parts.push(`sample ${c.sample_rate} %`);
+  return parts.join(' · ');
+}

@@ -63,6 +63,30 @@ export interface TopicRow extends Rates {
   deadGrowing: boolean;
   /** durable topics (nsq serve): what the nodes' journals keep (docs/retention.md); absent when no node says */
   retained?: Retained;
+  /** the topic on each node that has it, in the order the nodes were polled (the topic screen's breakdown) */
+  perNode: TopicNodeRow[];
+}
+
+/** One node's share of a topic. */
+export interface TopicNodeRow {
+  node: string;
+  depth: number;
+  backendDepth: number;
+  inRate: number;
+  /** its channels' out rates, summed */
+  outRate: number;
+  messageCount: number;
+  channels: number;
+  consumers: number;
+  paused: boolean;
+}
+
+/** A channel's own charts (the channel screen): one sample a poll, the last `channelHistory` polls. */
+export interface ChannelSeries {
+  depth: HistoryRing;
+  inFlight: HistoryRing;
+  requeueRate: HistoryRing;
+  timeoutRate: HistoryRing;
 }
 
 /** A topic's retained journal over its nodes: the oldest record's publish time (epoch ms, 0: none) and the bytes. */
@@ -89,6 +113,9 @@ export interface NodeStatus {
   replicationName?: string;
   /** the nodes (replication names) that list this one as taken over */
   takenOverBy: string[];
+  /** /stats memory (include_mem=true): the heap in use, and the process's RSS where the node says (nsq serve; Go nsqd does not) */
+  heapBytes?: number;
+  rssBytes?: number;
 }
 
 export interface ClientRow extends ClientStats {
@@ -130,10 +157,15 @@ function addRates(a: Rates, b: Rates): void {
 
 export class TopModel {
   readonly historyLength: number;
+  /** samples a channel's charts keep: --history's, at most 120 (a 60-column chart; 3.8 KB a channel) */
+  readonly channelHistory: number;
   #prevAt = 0;
   /** key `node|topic` or `node|topic|channel` → last counters; includes the node's start time */
   #prev = new Map<string, Counters & { start: number; at: number }>();
   #history = new Map<string, number[]>();
+  /** `topic|channel` → its charts, and the poll it was last seen in (dropped after historyLength polls unseen) */
+  #series = new Map<string, ChannelSeries & { seen: number }>();
+  #polls = 0;
   #topics: TopicRow[] = [];
   #nodes: NodeStatus[] = [];
   #clients = new Map<string, ClientRow[]>();
@@ -145,6 +177,7 @@ export class TopModel {
 
   constructor(historyLength = 60, clusterHistory = 600) {
     this.historyLength = historyLength;
+    this.channelHistory = Math.max(2, Math.min(120, clusterHistory));
     this.cluster = { inRate: new HistoryRing(clusterHistory), outRate: new HistoryRing(clusterHistory), depth: new HistoryRing(clusterHistory) };
   }
 
@@ -167,7 +200,21 @@ export class TopModel {
       if (replication !== undefined) this.#names.set(n.address, replication.name);
       else if (n.ok) this.#names.delete(n.address);
       const replicationName = this.#names.get(n.address);
-      return { address: n.address, up: n.ok, error: n.error, version: n.stats?.version, health: n.stats?.health, startTime: n.stats?.start_time, clients: (n.stats?.topics ?? []).reduce((k, t) => k + (t.channels ?? []).reduce((j, c) => j + (c.client_count ?? c.clients?.length ?? 0), 0), 0), topics: n.stats?.topics?.length ?? 0, replication, replicationName, takenOverBy: [] };
+      const mem = n.stats?.memory;
+      return {
+        address: n.address,
+        up: n.ok,
+        error: n.error,
+        version: n.stats?.version,
+        health: n.stats?.health,
+        startTime: n.stats?.start_time,
+        clients: (n.stats?.topics ?? []).reduce((k, t) => k + (t.channels ?? []).reduce((j, c) => j + (c.client_count ?? c.clients?.length ?? 0), 0), 0),
+        topics: n.stats?.topics?.length ?? 0,
+        replication,
+        replicationName,
+        takenOverBy: [],
+        ...(mem === undefined ? {} : { heapBytes: mem.heap_in_use_bytes, ...(mem.rss_bytes === undefined ? {} : { rssBytes: mem.rss_bytes }) }),
+      };
     });
     const takeovers = takeoversByOrigin(this.#nodes);
     for (const n of this.#nodes) if (n.replicationName !== undefined) n.takenOverBy = takeovers.get(n.replicationName) ?? [];
@@ -187,9 +234,11 @@ export class TopModel {
         nextPrev.set(tKey, { ...tCounters, start, at: s.at });
         let row = topics.get(t.topic_name);
         if (row === undefined) {
-          row = { name: t.topic_name, depth: 0, backendDepth: 0, inFlight: 0, deferred: 0, messageCount: 0, deadLettered: 0, consumers: 0, paused: false, nodes: [], channels: [], history: [], stalled: false, deadGrowing: false, ...ZERO_RATES };
+          row = { name: t.topic_name, depth: 0, backendDepth: 0, inFlight: 0, deferred: 0, messageCount: 0, deadLettered: 0, consumers: 0, paused: false, nodes: [], channels: [], history: [], stalled: false, deadGrowing: false, perNode: [], ...ZERO_RATES };
           topics.set(t.topic_name, row);
         }
+        const share: TopicNodeRow = { node: node.address, depth: t.depth, backendDepth: t.backend_depth ?? 0, inRate: tRates.inRate, outRate: 0, messageCount: t.message_count, channels: (t.channels ?? []).length, consumers: 0, paused: t.paused === true };
+        row.perNode.push(share);
         row.depth += t.depth;
         row.backendDepth += t.backend_depth ?? 0;
         row.messageCount += t.message_count;
@@ -252,6 +301,8 @@ export class TopModel {
           }
           ch.nodes.push(node.address);
           addRates(ch, cRates);
+          share.outRate += cRates.outRate;
+          share.consumers += c.client_count ?? c.clients?.length ?? 0;
           ch.stalled ||= cPrev !== undefined && c.depth > cPrev.depth && (c.client_count ?? 0) === 0;
           const clients = this.#clients.get(rowKey) ?? [];
           for (const cl of c.clients ?? []) clients.push({ ...cl, node: node.address });
@@ -261,6 +312,7 @@ export class TopModel {
       }
     }
 
+    this.#polls++;
     for (const row of topics.values()) {
       // a dead-letter topic that grows: messages are failing somewhere
       row.deadGrowing = (deadTopics.has(row.name) || row.name.endsWith('.dead')) && row.inRate > 0;
@@ -275,10 +327,13 @@ export class TopModel {
         row.stalled ||= ch.stalled;
         if (seconds > 0) ch.history = this.#pushHistory(`${row.name}|${ch.name}`, ch.outRate);
         else ch.history = this.#history.get(`${row.name}|${ch.name}`) ?? [];
+        this.#record(`${row.name}|${ch.name}`, ch, seconds > 0);
       }
       if (seconds > 0) row.history = this.#pushHistory(row.name, row.inRate);
       else row.history = this.#history.get(row.name) ?? [];
     }
+    // a channel not seen for as long as its charts reach back is gone (deleted, or its node is)
+    for (const [k, v] of this.#series) if (this.#polls - v.seen > this.channelHistory) this.#series.delete(k);
     this.#prev = nextPrev;
     this.#topics = [...topics.values()];
     if (seconds > 0) {
@@ -287,6 +342,28 @@ export class TopModel {
       this.cluster.outRate.push(t.outRate);
       this.cluster.depth.push(t.depth);
     }
+  }
+
+  /** A channel's samples for its charts: its depth and in-flight count at every poll, its rates once there are two polls. */
+  #record(key: string, ch: ChannelRow, withRates: boolean): void {
+    let s = this.#series.get(key);
+    if (s === undefined) {
+      const n = this.channelHistory;
+      s = { depth: new HistoryRing(n), inFlight: new HistoryRing(n), requeueRate: new HistoryRing(n), timeoutRate: new HistoryRing(n), seen: 0 };
+      this.#series.set(key, s);
+    }
+    s.seen = this.#polls;
+    s.depth.push(ch.depth);
+    s.inFlight.push(ch.inFlight);
+    if (withRates) {
+      s.requeueRate.push(ch.requeueRate);
+      s.timeoutRate.push(ch.timeoutRate);
+    }
+  }
+
+  /** A channel's charts over the last polls; undefined for a channel not seen. */
+  channelSeries(topic: string, channel: string): ChannelSeries | undefined {
+    return this.#series.get(`${topic}|${channel}`);
   }
 
   #pushHistory(key: string, value: number): number[] {

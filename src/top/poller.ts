@@ -20,6 +20,8 @@ export interface LookupdSnapshot {
   address: string;
   ok: boolean;
   error?: string;
+  /** the nsqd HTTP addresses it lists (when it answers) */
+  nodes?: string[];
 }
 
 export interface Snapshot {
@@ -32,7 +34,7 @@ export interface Snapshot {
 }
 
 export function statsUrl(address: string): string {
-  return `${httpBase(address)}/stats?format=json&include_clients=true&include_mem=false`;
+  return `${httpBase(address)}/stats?format=json&include_clients=true&include_mem=true`;
 }
 
 export async function pollNode(address: string, timeoutMs: number): Promise<NodeSnapshot> {
@@ -80,7 +82,7 @@ export async function lookupNodes(lookupds: readonly string[], timeoutMs: number
   const answered = answers.filter((a) => a.nodes !== undefined);
   return {
     nodes: answered.length === 0 ? null : [...new Set(answered.flatMap((a) => a.nodes!))],
-    lookupds: answers.map((a) => (a.nodes !== undefined ? { address: a.address, ok: true } : { address: a.address, ok: false, error: a.error })),
+    lookupds: answers.map((a) => (a.nodes !== undefined ? { address: a.address, ok: true, nodes: a.nodes } : { address: a.address, ok: false, error: a.error })),
   };
 }
 

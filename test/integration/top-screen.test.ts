@@ -223,3 +223,54 @@ t.test('the overview charts traffic from nsq bench at 60x20 and 160x48, and aler
   }
   bench.child.kill('SIGTERM');
 });
+
+t.test('at 60x20 and 160x48 with nsq bench traffic: n lists each node; a topic on two nodes, node by node; the channel screen charts and lists its consumer by remote address', async (t) => {
+  const a = await startNsqd(t);
+  const b = await startNsqd(t);
+  for (const n of [a, b]) n.getTopic('flow').getChannel('work');
+  b.getTopic('flow').publish(Buffer.from('x'), 0, 1);
+  const https = [a, b].map((n) => `127.0.0.1:${n.httpEndpoint.port}`);
+  const tcp = `127.0.0.1:${a.tcpEndpoint.port}`;
+  spawnNsq(t, ['bench', 'pub', `--nsqd-tcp-address=${tcp}`, '--topic=flow', '--rate=1000', '--duration=90s', '--batch=1']);
+  spawnNsq(t, ['bench', 'sub', `--nsqd-tcp-address=${tcp}`, '--topic=flow', '--channel=work', '--duration=90s', '--user-agent=flow-worker/1.0', '--snappy']);
+  // the consumer's address as the node sees it
+  let remote = '';
+  const deadline = Date.now() + FIRST_FRAME_MS;
+  while (remote === '' && Date.now() < deadline) {
+    const s = (await (await fetch(`http://${https[0]}/stats?format=json&include_clients=true&topic=flow`)).json()) as { topics: { channels: { clients: { remote_address: string }[] }[] }[] };
+    remote = s.topics[0]?.channels[0]?.clients[0]?.remote_address ?? '';
+    if (remote === '') await new Promise((r) => setTimeout(r, 100));
+  }
+  t.not(remote, '', 'nsq bench sub is connected');
+  const tmux = tmuxServer(t);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const esc = (s: string): string => s.replace(/\./g, '\\.');
+  for (const [cols, rows] of [[60, 20], [160, 48]] as const) {
+    const session = `n${cols}`;
+    tmux('new-session', '-d', '-s', session, '-x', String(cols), '-y', String(rows), nsqCommand(['top', ...https.map((h) => `--nsqd-http-address=${h}`), '--interval=200ms']));
+    await tmux.screenWith(session, /^flow /m, FIRST_FRAME_MS);
+    tmux('send-keys', '-t', session, 'n');
+    const nodes = await tmux.screenWith(session, (s) => https.every((h) => new RegExp(`^${esc(h)} +1\\.3\\.0 +OK`, 'm').test(s)));
+    t.pass(`${cols}x${rows}: the nodes screen lists both nodes, up and OK`);
+    if (cols >= 160) t.match(nodes, new RegExp(`^${esc(https[0]!)} .* [\\d.]+[kMG]?B rss`, 'm'), 'with their memory');
+    writeFileSync(join(ARTIFACTS, `top-nodes-${cols}x${rows}.txt`), tmux('capture-pane', '-t', session, '-p', '-e'));
+    tmux('send-keys', '-t', session, 'Escape');
+    await tmux.screenWith(session, /^TOPIC \/ CHANNEL/m);
+    tmux('send-keys', '-t', session, 'Enter');
+    const topic = await tmux.screenWith(session, (s) => /on 2 nodes/.test(s) && https.every((h) => new RegExp(`^${esc(h)} +[\\d.]+k? `, 'm').test(s)));
+    t.pass(`${cols}x${rows}: the topic screen has a line for each of its two nodes`);
+    t.match(topic, /^CHANNEL/m, 'and its channels beneath');
+    writeFileSync(join(ARTIFACTS, `top-topic-${cols}x${rows}.txt`), tmux('capture-pane', '-t', session, '-p', '-e'));
+    tmux('send-keys', '-t', session, 'Enter');
+    const charts = overviewChartRows(rows);
+    const channel = await tmux.screenWith(session, (s) => s.includes(remote) && /^depth /m.test(s), 10_000);
+    const lines = channel.split('\n');
+    const title = lines.findIndex((l) => /^depth /.test(l));
+    t.ok(lines.slice(title + 1, title + 1 + charts).every((l) => /^[\u2800-\u28ff]+( {2}[\u2800-\u28ff]+){3} *$/.test(l)), `${cols}x${rows}: ${charts} rows of four charts side by side`);
+    // CLIENT, then HOST where there is room, then ADDRESS
+    t.match(channel, new RegExp(`^\\S+ +(\\S+ +)?${esc(remote)} `, 'm'), `${cols}x${rows}: the consumer's row by its remote address`);
+    t.match(channel, new RegExp(`@.* · ${esc(remote)} → ${esc(https[0]!.replace(/:\d+$/, ''))}`), 'and in full above the table');
+    if (cols >= 160) t.match(channel, /flow-worker\/1\.0.*snappy/, 'its user agent and snappy, at 160 columns');
+    writeFileSync(join(ARTIFACTS, `top-channel-${cols}x${rows}.txt`), tmux('capture-pane', '-t', session, '-p', '-e'));
+  }
+});

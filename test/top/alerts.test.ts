@@ -67,3 +67,39 @@ t.test('a node that answers NOK', async (t) => {
   const m = twoPolls(stats({ channels: [] }), stats({ health: 'NOK - disk full', channels: [] }));
   t.same(alerts(m).map((a) => [a.level, a.text]), [['bad', '!! n:4151 NOK - disk full']], 'trouble, marked !! so it reads without colour');
 });
+
+/** polls a second apart whose counters grow by the given amounts each second */
+function pollsOf(perSecond: { timeouts: number; requeues: number; messages: number }[]): TopModel {
+  const m = new TopModel();
+  let timeouts = 0;
+  let requeues = 0;
+  let messages = 0;
+  m.update({ at: 1000, nodes: [{ address: 'n:4151', ok: true, stats: stats({ channels: [{ name: 'c', clients: 1 }] }) }] });
+  perSecond.forEach((p, i) => {
+    timeouts += p.timeouts;
+    requeues += p.requeues;
+    messages += p.messages;
+    m.update({ at: 2000 + i * 1000, nodes: [{ address: 'n:4151', ok: true, stats: stats({ channels: [{ name: 'c', clients: 1, timeouts, requeues, messages }] }) }] });
+  });
+  return m;
+}
+
+t.test('timeouts that keep a steady rate are a warning; timeouts that rise are trouble, with the rate before', async (t) => {
+  const steady = Array.from({ length: 6 }, () => ({ timeouts: 3, requeues: 0, messages: 100 }));
+  t.same(alerts(pollsOf(steady)).map((a) => [a.level, a.text]), [['warn', '! orders/c: messages time out (3.0/s)']], 'steady');
+  const rising = [...steady, { timeouts: 12, requeues: 0, messages: 100 }];
+  t.same(alerts(pollsOf(rising)).map((a) => [a.level, a.text]), [['bad', '!! orders/c: timeouts rising (12/s, was 3.0/s)']], 'rising');
+  // from none to some: they start rising
+  const starting = [...Array.from({ length: 3 }, () => ({ timeouts: 0, requeues: 0, messages: 100 })), { timeouts: 2, requeues: 0, messages: 100 }];
+  t.same(alerts(pollsOf(starting)).map((a) => a.level), ['bad'], 'timeouts that start where there were none');
+  // a fall is no rise
+  const falling = [...Array.from({ length: 5 }, () => ({ timeouts: 10, requeues: 0, messages: 100 })), { timeouts: 4, requeues: 0, messages: 100 }];
+  t.same(alerts(pollsOf(falling)).map((a) => a.level), ['warn'], 'timeouts that fall');
+});
+
+t.test('requeues over a fifth of deliveries: rising is trouble, steady a warning', async (t) => {
+  const steady = Array.from({ length: 6 }, () => ({ timeouts: 0, requeues: 40, messages: 100 }));
+  t.same(alerts(pollsOf(steady)).map((a) => [a.level, a.text]), [['warn', '! orders/c: 29 % of deliveries requeued (40/s)']]);
+  const rising = [...steady, { timeouts: 0, requeues: 80, messages: 100 }];
+  t.same(alerts(pollsOf(rising)).map((a) => [a.level, a.text]), [['bad', '!! orders/c: 44 % of deliveries requeued, rising (80/s, was 40/s)']]);
+});

@@ -11,6 +11,7 @@ import { runAction } from '../../src/top/actions.js';
 import type { ActionKind, Target } from '../../src/top/view.js';
 import type { PeekNode } from '../../src/top/peek.js';
 import { startNsqd } from '../helpers/nsqd.js';
+import { startLookupd } from '../helpers/lookupd.js';
 
 async function frameWith(get: () => string | undefined, text: string | RegExp, timeoutMs = 5000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -234,4 +235,92 @@ t.test('n: every node with its version, health, uptime, topics and consumers; a 
   ui.stdin.write('n');
   await frameWith(ui.lastFrame, 'TOPIC / CHANNEL');
   t.pass('n again goes back to the topics');
+});
+
+t.test('a cluster found through lookupd: the nodes screen gives each node\'s memory and what the lookupd knows; a topic on two nodes, node by node; the channel lists every consumer in full', async (t) => {
+  const lookupd = await startLookupd(t);
+  const lookupTcp = [`127.0.0.1:${lookupd.tcpEndpoint.port}`];
+  const nodes = [await startNsqd(t, { nsqlookupdTcpAddresses: lookupTcp }), await startNsqd(t, { nsqlookupdTcpAddresses: lookupTcp })];
+  const https = nodes.map((n) => `127.0.0.1:${n.httpEndpoint.port}`);
+  const body = Buffer.from('hello');
+  // 3 messages on the first node, 1 on the second: the breakdown must tell them apart
+  nodes.forEach((n, i) => {
+    const topic = n.getTopic('orders');
+    topic.getChannel('billing');
+    for (let k = 0; k < (i === 0 ? 3 : 1); k++) topic.publish(body, 0, body.length);
+  });
+  // two consumers of our client's (id, hostname, user agent of their own, one with deflate) and one nsqjs Reader with snappy
+  const { Consumer } = await import('../../src/client/consumer.js');
+  const held: unknown[] = [];
+  const ours = [
+    new Consumer({ topic: 'orders', channel: 'billing', nsqdTcpAddresses: [`127.0.0.1:${nodes[0]!.tcpEndpoint.port}`], maxInFlight: 1, autoFinish: false, clientId: 'biller-a', hostname: 'host-a.example', userAgent: 'billing/2.0' }, (m) => void held.push(m)),
+    new Consumer({ topic: 'orders', channel: 'billing', nsqdTcpAddresses: [`127.0.0.1:${nodes[1]!.tcpEndpoint.port}`], maxInFlight: 1, autoFinish: false, clientId: 'biller-b', hostname: 'host-b.example', deflate: true }, (m) => void held.push(m)),
+  ];
+  for (const c of ours) {
+    c.events.error = () => {};
+    await c.start();
+    t.teardown(() => c.stop(50));
+  }
+  const nsq = (await import('nsqjs')).default;
+  const reader = new nsq.Reader('orders', 'billing', { nsqdTCPAddresses: [`127.0.0.1:${nodes[0]!.tcpEndpoint.port}`], snappy: true, clientId: 'js-reader' });
+  reader.on('message', () => {});
+  reader.on('error', () => {});
+  reader.connect();
+  t.teardown(() => reader.close());
+
+  const lookupHttp = `127.0.0.1:${lookupd.httpEndpoint.port}`;
+  const model = new TopModel();
+  const poller = new Poller([], 100, 1000, [lookupHttp]);
+  const ui = render(<App model={model} poller={poller} act={async () => ''} />);
+  t.teardown(() => {
+    poller.stop();
+    ui.unmount();
+  });
+  poller.start();
+  // every consumer connected on both nodes (the stats say 3 clients)
+  const stats = async (http: string) => (await (await fetch(`http://${http}/stats?format=json&include_clients=true`)).json()) as { topics: { channels: { clients: { remote_address: string; client_id: string }[] }[] }[] };
+  const deadline = Date.now() + 5000;
+  let clients: { remote_address: string; client_id: string }[] = [];
+  while (Date.now() < deadline) {
+    clients = (await Promise.all(https.map(stats))).flatMap((s) => s.topics.flatMap((x) => x.channels.flatMap((c) => c.clients)));
+    if (clients.length === 3) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(clients.length, 3, 'three consumers connected');
+
+  await frameWith(ui.lastFrame, 'billing');
+  ui.stdin.write('n');
+  const n = await frameWith(ui.lastFrame, /knows 2 nodes/);
+  for (const h of https) t.match(n, new RegExp(`^${h.replace(/\./g, '\\.')}\\s+1\\.3\\.0\\s+OK\\s+\\d+s\\s+1\\s+\\d\\s+[\\d.]+[kMG]?B rss`, 'm'), `${h}: its RSS, as /stats include_mem gives it`);
+  const known = /knows 2 nodes: (\S+) (\S+)/.exec(n)!;
+  t.same([known[1], known[2]].sort(), [...https].sort(), 'the lookupd line names both nodes');
+  ui.stdin.write('n');
+  await frameWith(ui.lastFrame, 'TOPIC / CHANNEL');
+
+  ui.stdin.write('\r');
+  // the poll after every consumer is connected
+  const topicFrame = await frameWith(ui.lastFrame, new RegExp(`on 2 nodes[\\s\\S]*^${https[0]!.replace(/\./g, '\\.')}.*\\s2\\s*$`, 'm'));
+  const nodeLine = (h: string): string => topicFrame.split('\n').find((l) => l.startsWith(h)) ?? '';
+  // depth counts what is not delivered yet: 3 − 2 in flight on node 0 (the topic's own depth is 0 once its channel has them)
+  for (const [i, h] of https.entries()) t.match(nodeLine(h), new RegExp(`^${h.replace(/\./g, '\\.')}\\s+\\d+\\s+0\\s+`), `a line for node ${i}`);
+  t.match(nodeLine(https[0]!), /\s3\s+1\s+2\s*$/, 'node 0: 3 messages, 1 channel, 2 consumers');
+  t.match(nodeLine(https[1]!), /\s1\s+1\s+1\s*$/, 'node 1: 1 message, 1 channel, 1 consumer');
+
+  ui.stdin.write('\r');
+  const ch = await frameWith(ui.lastFrame, /consumers \(Esc: back\)[\s\S]*biller-b/);
+  for (const c of clients) t.match(ch, c.remote_address, `consumer ${c.client_id} by its remote address`);
+  // a terminal as wide as the whole line
+  Object.defineProperty(ui.stdout, 'columns', { value: 200, configurable: true });
+  ui.stdout.emit('resize');
+  const wide = await frameWith(ui.lastFrame, /HOST/);
+  t.match(wide, /biller-a@host-a\.example · 127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ · billing\/2\.0 · protocol V2 · connected \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+s ago\) · no tls/, 'the selected consumer in full');
+  t.match(wide, /biller-a\s+host-a\.example\s+127\.0\.0\.1:\d+\s+billing\/2\.0\s+V2\s+1\s+1\s+1\s+0\s+0\s+\d+s\s+-\s+127\.0\.0\.1:\d+/, 'every column at 200: id, host, address, user agent, version, RDY, in flight, messages, FIN, REQ, connected, features, node');
+  // at 100 columns (the test's terminal until the resize) the features show
+  const rowOf = (id: string): string => ch.split('\n').find((l) => l.includes(id) && !l.includes('@')) ?? '';
+  t.match(rowOf('biller-b'), /deflate/, 'deflate in its features');
+  t.match(rowOf('js-reader'), /snappy/, 'nsqjs with snappy');
+  t.match(wide.split('\n').find((l) => l.startsWith('biller-a ')) ?? '', /billing\/2\.0/, 'its user agent');
+  ui.stdin.write('j');
+  await frameWith(ui.lastFrame, /^[^·\n]*(biller-b|js-reader)@/m);
+  t.pass('j selects the next consumer, and the line above the table follows it');
 });

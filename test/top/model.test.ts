@@ -145,3 +145,58 @@ t.test('dead letters: DEAD per channel and summed on the topic; a dead-letter to
   m.update(snap(3000, { address: 'a:4151', stats: withDead(9, 9) }));
   t.notOk(m.topic('orders.failed')!.deadGrowing, 'no new dead letters: not flagged');
 });
+
+t.test('a topic on several nodes: each node\'s share of it, in poll order', async (t) => {
+  const m = new TopModel();
+  m.update(snap(1000, { address: 'a:4151', stats: fixture() }, { address: 'b:4151', stats: fixture() }));
+  m.update(snap(2000, { address: 'a:4151', stats: advanced(300, 100) }, { address: 'b:4151', stats: advanced(50, 50) }));
+  const row = m.topic('orders')!;
+  t.same(
+    row.perNode.map((p) => [p.node, p.inRate, p.outRate, p.channels, p.consumers]),
+    [
+      ['a:4151', 300, 100, 2, 1],
+      ['b:4151', 50, 50, 2, 1],
+    ],
+    'in and out per node; out is the node\'s channels\' egress',
+  );
+  t.equal(row.perNode[0]!.messageCount + row.perNode[1]!.messageCount, row.messageCount, 'the topic\'s count is the sum of the nodes\'');
+  t.equal(row.inRate, 350, 'and the row is their sum');
+});
+
+t.test('a channel\'s charts: depth and in flight at every poll, rates from the second; a channel gone is dropped in time', async (t) => {
+  const m = new TopModel(60, 3);
+  t.equal(m.channelHistory, 3, 'as many samples as --history, at most 120');
+  t.equal(new TopModel(60, 100_000).channelHistory, 120);
+  m.update(snap(1000, { address: 'a:4151', stats: advanced(0, 0) }));
+  m.update(snap(2000, { address: 'a:4151', stats: advanced(100, 40) }));
+  m.update(snap(3000, { address: 'a:4151', stats: advanced(300, 100) }));
+  const s = m.channelSeries('orders', 'billing')!;
+  t.same(s.depth.last(), [120, 180, 320], 'depth each poll');
+  t.same(s.inFlight.last(), [5, 5, 5], 'in flight each poll');
+  t.equal(s.requeueRate.length, 2, 'rates from the second poll on');
+  t.equal(m.channelSeries('orders', 'nope'), undefined);
+  // the topic is gone from the node: after as many polls as the charts keep, so are its charts
+  const empty = fixture();
+  empty.topics = [];
+  for (let i = 0; i < 3; i++) m.update(snap(4000 + i * 1000, { address: 'a:4151', stats: empty }));
+  t.ok(m.channelSeries('orders', 'billing') !== undefined, 'kept while its charts still show it');
+  m.update(snap(8000, { address: 'a:4151', stats: empty }));
+  t.equal(m.channelSeries('orders', 'billing'), undefined, 'then dropped');
+});
+
+t.test('memory from /stats include_mem: heap in use, and RSS when the node says', async (t) => {
+  const go = fixture();
+  go.memory = { heap_objects: 1, heap_idle_bytes: 2, heap_in_use_bytes: 3_000_000, heap_released_bytes: 0, gc_pause_usec_100: 0, gc_pause_usec_99: 0, gc_pause_usec_95: 0, next_gc_bytes: 0, gc_total_runs: 0 };
+  const ours = fixture();
+  ours.memory = { ...go.memory, rss_bytes: 50_000_000 };
+  const m = new TopModel();
+  m.update(snap(1000, { address: 'a:4151', stats: go }, { address: 'b:4151', stats: ours }, { address: 'c:4151', stats: fixture() }));
+  t.same(
+    m.nodes.map((n) => [n.heapBytes ?? null, n.rssBytes ?? null]),
+    [
+      [3_000_000, null],
+      [3_000_000, 50_000_000],
+      [null, null],
+    ],
+  );
+});

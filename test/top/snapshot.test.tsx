@@ -24,8 +24,8 @@ t.test('main screen and consumer screen, with colours', async (t) => {
   next.topics![0]!.channels[0]!.requeue_count += 10;
   next.topics![0]!.channels[1]!.message_count += 100;
   next.topics![0]!.channels[1]!.depth += 100;
-  poller.onSnapshot({ at: 1000, nodes: [{ address: '10.0.0.1:4151', ok: true, stats: fixture() }, { address: '10.0.0.2:4151', ok: false, error: 'connection refused' }] });
-  poller.onSnapshot({ at: 2000, nodes: [{ address: '10.0.0.1:4151', ok: true, stats: next }, { address: '10.0.0.2:4151', ok: false, error: 'connection refused' }] });
+  poller.onSnapshot({ at: 1_700_000_160_000, nodes: [{ address: '10.0.0.1:4151', ok: true, stats: fixture() }, { address: '10.0.0.2:4151', ok: false, error: 'connection refused' }] });
+  poller.onSnapshot({ at: 1_700_000_161_000, nodes: [{ address: '10.0.0.1:4151', ok: true, stats: next }, { address: '10.0.0.2:4151', ok: false, error: 'connection refused' }] });
   await tick();
   const main = ui.lastFrame()!;
   t.match(main, '\x1b[31m', 'red for the node that is down');

@@ -16,7 +16,7 @@ import { OverviewChart } from './overview-chart.js';
 import { NodesScreen } from './nodes-screen.js';
 import { overviewChartRows } from '../chart.js';
 import { Help } from './help.js';
-import { TopicScreen } from './topic-screen.js';
+import { nodeBreakdownLines, TopicScreen } from './topic-screen.js';
 import { TopicsScreen } from './topics-screen.js';
 import { useSnapshots } from './use-snapshots.js';
 import { usePeek } from './use-peek.js';
@@ -101,18 +101,26 @@ export function App(props: AppProps): React.JSX.Element {
   const all = linesOf(view, model);
   const selected = Math.min(view.cursor, Math.max(0, all.length - 1));
   const s = screen(view);
-  // the topics screen has no title line
-  // a durable topic's screen has a line more: what its journal retains
-  // the overview's charts: a title line and their rows, when the terminal has room for them
-  const chartRows = s.kind === 'topics' && !view.help && view.peek === null ? overviewChartRows(height) : 0;
-  const tableFixed = (s.kind === 'topics' ? fixed - 1 : s.kind === 'topic' && model.topic(s.topic)?.retained !== undefined ? fixed + 1 : fixed) + (chartRows > 0 ? chartRows + 1 : 0);
+  const tall = height === undefined ? Infinity : height - fixed - notes.length;
+  const plain = !view.help && view.peek === null;
+  // the overview's and a channel's charts: a title line and their rows, when the terminal has room
+  const series = s.kind === 'channel' ? model.channelSeries(s.topic, s.channel) : undefined;
+  const chartRows = plain && (s.kind === 'topics' || series !== undefined) ? overviewChartRows(height) : 0;
+  // a topic on several nodes: each node's share, in up to a third of the room
+  const perNode = s.kind === 'topic' ? (model.topic(s.topic)?.perNode ?? []) : [];
+  const breakdown = plain ? nodeBreakdownLines(perNode.length, tall === Infinity ? Infinity : Math.floor(tall / 3)) : 0;
+  // the lines around the table: the topics screen has no title line; a durable topic's screen has
+  // one more (what its journal retains); a channel's, the selected consumer in full
+  const around =
+    s.kind === 'topics' ? fixed - 1 : s.kind === 'topic' ? fixed + (model.topic(s.topic)?.retained !== undefined ? 1 : 0) + breakdown : s.kind === 'channel' && all.length > 0 ? fixed + 1 : fixed;
+  const tableFixed = around + (chartRows > 0 ? chartRows + 1 : 0);
   const page = pageOf(all.length, selected, height === undefined ? all.length : Math.max(1, height - tableFixed - notes.length));
   const where = page.start > 0 || page.end < all.length ? `${page.start + 1}–${page.end} of ${all.length}` : '';
   const shown = { lines: all, selected, width, page, marker, empty: emptyText(view, model) };
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Header model={model} view={view} notes={notes} />
-      {chartRows > 0 ? <OverviewChart model={model} width={width ?? 80} height={chartRows} /> : null}
+      {chartRows > 0 && s.kind === 'topics' ? <OverviewChart model={model} width={width ?? 80} height={chartRows} /> : null}
       <Box flexDirection="column" flexGrow={1} overflow="hidden">
         {view.help ? (
           <Help />
@@ -121,11 +129,11 @@ export function App(props: AppProps): React.JSX.Element {
         ) : s.kind === 'topics' ? (
           <TopicsScreen {...shown} />
         ) : s.kind === 'topic' ? (
-          <TopicScreen topic={s.topic} retained={model.topic(s.topic)?.retained} now={model.snapshot?.at} {...shown} />
+          <TopicScreen topic={s.topic} retained={model.topic(s.topic)?.retained} now={model.snapshot?.at} perNode={perNode} breakdown={breakdown} {...shown} />
         ) : s.kind === 'nodes' ? (
           <NodesScreen model={model} now={model.snapshot?.at ?? Date.now()} />
         ) : (
-          <ChannelScreen topic={s.topic} channel={s.channel} {...shown} />
+          <ChannelScreen topic={s.topic} channel={s.channel} series={series} chartRows={chartRows} now={model.snapshot?.at ?? Date.now()} {...shown} />
         )}
       </Box>
       {view.confirm !== null ? (
