@@ -16,6 +16,7 @@ import { runCrashRounds } from './durable-crash.js';
 import { requestResponse, type RrOptions, type RrResult } from './request-response.js';
 import { describeSummary, runReplicationFaults, summarize, type Round } from './replication-faults.js';
 import { COMMAND_NAMES } from '../commands/aliases.js';
+import { topCost } from './top-cost.js';
 import { BenchServer as Server, withServer as withBenchServer, type BenchServer, type ServerOptions } from './server.js';
 
 export const BODY_SIZE = 200;
@@ -1028,4 +1029,4 @@ const replay1M: BenchCase = {
     }),
 };
 
-export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, consume2, ordered, latency, rss, scale, scaleOut, startup, startupMany, crash, replicationFaults, peek1000, replay1M];
+export const CASES: readonly BenchCase[] = [pub, mpub, mpubDisk, mpubDurable, pubDurable, mpubReplicated, pubReplicated, rrPub, rrMpub, consumeCase, consume2, ordered, latency, rss, scale, scaleOut, startup, startupMany, crash, replicationFaults, peek1000, replay1M, topCost];

@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { boundInkCaches } from '../dist/src/top/ink-caches.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const out = `${root}dist/exe/`;
@@ -43,6 +44,8 @@ const topLevelAwait = {
       if (text.includes("await import('./devtools.js')") || text.includes('await loadPackageJson()')) throw new Error('ink changed: its reconciler still has a top-level await this script does not know');
       return { contents: text, loader: 'js' };
     });
+    // ink's text caches bounded, as the npm install's loader hook does (src/top/ink-caches.ts)
+    build.onLoad({ filter: /ink[\\/]build[\\/](measure|wrap)-text\.js$/ }, (args) => ({ contents: boundInkCaches(args.path, readFileSync(args.path, 'utf8')), loader: 'js' }));
   },
 };
 

@@ -59,6 +59,37 @@ await esbuild.build({
 const bundled = `${dist}bundle/main.cjs`;
 writeFileSync(bundled, readFileSync(bundled, 'utf8').replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 
+// nsq top's screen (src/top/ui/entry.ts): ink, React and the dashboard's components in one ES module,
+// loaded by src/top/run.ts. Built here rather than loaded from node_modules because ink 6 keeps
+// every string it measured or wrapped for the life of the process (vadimdemedes/ink#986): its two
+// caches are bounded as the modules are bundled (src/top/ink-caches.ts). ESM, as yoga-layout (ink's
+// layout engine) and ink's reconciler await at their top level; React's production build only.
+const { boundInkCaches } = await import(`${dist}src/top/ink-caches.js`);
+await esbuild.build({
+  entryPoints: [`${dist}src/top/ui/entry.js`],
+  outfile: `${dist}bundle/top-ui.mjs`,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  define: { 'process.env.NODE_ENV': '"production"' },
+  // CommonJS packages in the bundle (React) require() Node's modules: an ES module has no require of its own
+  banner: { js: "import { createRequire as __nsqCreateRequire } from 'node:module'; const require = __nsqCreateRequire(import.meta.url);" },
+  plugins: [
+    {
+      name: 'ink-caches',
+      setup(build) {
+        // ink connects to React's devtools only with DEV=true, and they are not installed: a stub
+        // stands in, so the bundle does not import a package that is not there
+        build.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'nsq-stub' }));
+        build.onLoad({ filter: /.*/, namespace: 'nsq-stub' }, () => ({ contents: "export default { initialize() {}, connectToDevTools() { throw new Error('React devtools are not part of nsq'); } };", loader: 'js' }));
+        build.onLoad({ filter: /ink[\\/]build[\\/](measure|wrap)-text\.js$/ }, (args) => ({ contents: boundInkCaches(args.path, readFileSync(args.path, 'utf8')), loader: 'js' }));
+      },
+    },
+  ],
+  logLevel: 'warning',
+});
+
 // nsq admin's page (docs/admin.md): React DOM and the page's code in one browser script, served by
 // src/admin/server.ts from dist/admin-ui/; nothing from a CDN. Type-checked by
 // `tsc -p src/admin/ui` (npm run build), as esbuild only strips types.

@@ -31,6 +31,11 @@ function seaModule(): SeaModule | null {
   return sea;
 }
 
+/** Whether this process is the single executable (npm run build:exe). */
+export function isSingleExecutable(): boolean {
+  return seaModule() !== null;
+}
+
 /**
  * A file of the package (`package.json`, `help/nsq.100.txt`, `dist/admin-ui/app.js`): read from the
  * package's folder, or, in the single executable, from the assets built into it (scripts/build-exe.mjs).

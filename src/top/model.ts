@@ -162,7 +162,8 @@ export class TopModel {
   #prevAt = 0;
   /** key `node|topic` or `node|topic|channel` → last counters; includes the node's start time */
   #prev = new Map<string, Counters & { start: number; at: number }>();
-  #history = new Map<string, number[]>();
+  /** sparkline samples by `topic` or `topic|channel`, and the poll they were last pushed in (dropped as #series is) */
+  #history = new Map<string, { values: number[]; seen: number }>();
   /** `topic|channel` → its charts, and the poll it was last seen in (dropped after historyLength polls unseen) */
   #series = new Map<string, ChannelSeries & { seen: number }>();
   #polls = 0;
@@ -326,14 +327,15 @@ export class TopModel {
         row.timeoutRate += ch.timeoutRate;
         row.stalled ||= ch.stalled;
         if (seconds > 0) ch.history = this.#pushHistory(`${row.name}|${ch.name}`, ch.outRate);
-        else ch.history = this.#history.get(`${row.name}|${ch.name}`) ?? [];
+        else ch.history = this.#history.get(`${row.name}|${ch.name}`)?.values ?? [];
         this.#record(`${row.name}|${ch.name}`, ch, seconds > 0);
       }
       if (seconds > 0) row.history = this.#pushHistory(row.name, row.inRate);
-      else row.history = this.#history.get(row.name) ?? [];
+      else row.history = this.#history.get(row.name)?.values ?? [];
     }
     // a channel not seen for as long as its charts reach back is gone (deleted, or its node is)
     for (const [k, v] of this.#series) if (this.#polls - v.seen > this.channelHistory) this.#series.delete(k);
+    for (const [k, v] of this.#history) if (this.#polls - v.seen > this.channelHistory) this.#history.delete(k);
     this.#prev = nextPrev;
     this.#topics = [...topics.values()];
     if (seconds > 0) {
@@ -367,12 +369,14 @@ export class TopModel {
   }
 
   #pushHistory(key: string, value: number): number[] {
-    const h = this.#history.get(key) ?? [];
-    h.push(value);
-    if (h.length > this.historyLength) h.splice(0, h.length - this.historyLength);
-    this.#history.set(key, h);
-    return h;
+    let h = this.#history.get(key);
+    if (h === undefined) this.#history.set(key, (h = { values: [], seen: 0 }));
+    h.seen = this.#polls;
+    h.values.push(value);
+    if (h.values.length > this.historyLength) h.values.splice(0, h.values.length - this.historyLength);
+    return h.values;
   }
+
 
   get nodes(): NodeStatus[] {
     return this.#nodes;

@@ -1,6 +1,9 @@
 // `nsq top`: the live dashboard on a terminal, or --once / --plain output for scripts and pipes.
 
 import { UserError } from '../util/errors.js';
+import { statSync } from 'node:fs';
+import { isSingleExecutable, PACKAGE_ROOT } from '../version.js';
+import { boundInkCachesOnLoad } from './ink-caches.js';
 import { TopModel } from './model.js';
 import { onceTable, plainHeader, plainRow } from './plain.js';
 import { Poller } from './poller.js';
@@ -39,7 +42,7 @@ export async function runTop(o: TopOptions): Promise<void> {
   // ink renders only a final frame when it thinks it runs in CI; here a person is at a terminal
   for (const key of Object.keys(process.env)) if (key === 'CI' || key === 'CONTINUOUS_INTEGRATION' || key.startsWith('CI_')) delete process.env[key];
   // ink and react load only here: every other command starts without them
-  const [{ render }, { createElement }, { App }, { runAction }, { peekTarget }, { default: chalk }] = await Promise.all([import('ink'), import('react'), import('./ui/app.js'), import('./actions.js'), import('./peek.js'), import('chalk')]);
+  const [{ render, createElement, App, chalk }, { runAction }, { peekTarget }] = await Promise.all([loadUi(), import('./actions.js'), import('./peek.js')]);
   // the single executable loads ink's layout engine (yoga, WebAssembly) in the background, where the
   // npm install's ES modules wait for it at import (scripts/build-exe.mjs): wait for it before drawing
   await (globalThis as { __nsqYogaReady?: Promise<void> }).__nsqYogaReady;
@@ -71,6 +74,23 @@ export async function runTop(o: TopOptions): Promise<void> {
     process.off('exit', leave);
     leave();
   }
+}
+
+/**
+ * ink, React and the dashboard's components: from dist/bundle/top-ui.mjs (scripts/bundle.mjs) while
+ * it is newer than the tsc output, else from node_modules with a module hook that bounds ink's text
+ * caches as the bundle has them (ink-caches.ts); the single executable has them in itself, bounded.
+ * React's production build either way: its development build checks every element it makes and
+ * costs the dashboard a third more CPU (bench case top); a NODE_ENV the user set still wins.
+ */
+async function loadUi(): Promise<typeof import('./ui/entry.js')> {
+  process.env['NODE_ENV'] ??= 'production';
+  if (isSingleExecutable()) return import('./ui/entry.js');
+  const bundle = new URL('dist/bundle/top-ui.mjs', PACKAGE_ROOT);
+  const mtime = (u: URL): number => statSync(u, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  if (mtime(bundle) >= mtime(new URL('dist/src/top/ui/entry.js', PACKAGE_ROOT))) return (await import(bundle.href)) as typeof import('./ui/entry.js');
+  boundInkCachesOnLoad();
+  return import('./ui/entry.js');
 }
 
 /** Two polls `interval` apart (so rates mean something), then one table. */

@@ -182,6 +182,9 @@ t.test('a channel\'s charts: depth and in flight at every poll, rates from the s
   t.ok(m.channelSeries('orders', 'billing') !== undefined, 'kept while its charts still show it');
   m.update(snap(8000, { address: 'a:4151', stats: empty }));
   t.equal(m.channelSeries('orders', 'billing'), undefined, 'then dropped');
+  m.update(snap(9000, { address: 'a:4151', stats: advanced(0, 0) }));
+  m.update(snap(10000, { address: 'a:4151', stats: advanced(100, 100) }));
+  t.same(m.topic('orders')!.channels.find((c) => c.name === 'billing')!.history, [0, 100], 'back again: its sparkline starts over too (nothing kept of a channel gone)');
 });
 
 t.test('memory from /stats include_mem: heap in use, and RSS when the node says', async (t) => {

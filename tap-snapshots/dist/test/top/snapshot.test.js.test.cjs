@@ -11,8 +11,8 @@ exports[`dist/test/top/snapshot.test.js > TAP > main screen and consumer screen,
 [33m! orders/audit: backlog grows with no consumer (depth 100)[39m
 [1morders[22m / [1mbilling[22m [2m— consumers (Esc: back)[22m
 worker-1@worker-1.local · 10.0.0.7:51234 → 10.0.0.1:4151 · go-nsq/1.1.0 · protocol V2 · connected 2…
-[4m[1mCLIENT         ADDRESS                 RDY  INFLT    MSGS     FIN    REQ CONNECTED[22m[24m
-[7mworker-1       10.0.0.7:51234           10      5     880     875      3        1m[27m
+[4m[1mCLIENT         ADDRESS                 RDY  INFLT    MSGS     FIN    REQ CONNECTED FEATURES      [22m[24m
+[7mworker-1       10.0.0.7:51234           10      5     880     875      3        1m snappy        [27m
 [2m↑↓ move · Enter open · / filter · s sort · p pause · e empty · d delete · ? help · q quit[22m
 `
 
