@@ -92,9 +92,9 @@ export const topCost: BenchCase = {
       };
     } finally {
       try {
-        tmux('kill-server');
+        execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
       } catch {
-        // no server left
+        // the server is gone already: q ended its only session
       }
       await Promise.allSettled(stops.map((s) => s()));
       await Promise.all(servers.map((s) => s.stop()));

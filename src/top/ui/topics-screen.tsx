@@ -21,6 +21,8 @@ const COLUMNS: Column<Line>[] = [
   { title: 'OUT/S', width: 7, priority: 1, align: 'right', value: num((l) => rowOf(l).outRate) },
   { title: 'DEAD', width: 6, priority: 4, align: 'right', value: num((l) => rowOf(l).deadLettered) },
   { title: 'CONS', width: 5, priority: 3, align: 'right', value: (l) => String(rowOf(l).consumers) },
+  // a topic on several nodes: how many (Enter gives each node's share)
+  { title: 'NODES', width: 5, priority: 5, align: 'right', value: (l) => (l.kind === 'topic' ? String(l.row.nodes.length) : '') },
   // in words too, so NO_COLOR loses nothing
   { title: 'STATE', width: 6, priority: 3, align: 'left', value: (l) => (rowOf(l).paused ? 'paused' : rowOf(l).deadGrowing === true ? 'dead+' : '') },
   { title: 'LAST MINUTE', width: 20, priority: 6, align: 'left', value: (l) => sparkline(rowOf(l).history, 20) },

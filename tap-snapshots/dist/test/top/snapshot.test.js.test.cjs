@@ -20,9 +20,9 @@ exports[`dist/test/top/snapshot.test.js > TAP > main screen and consumer screen,
 [1mnsq top[22m  [31mnodes 1 up, 1 down[39m  in [1m100/s[22m  out [1m100/s[22m  depth [1m220[22m  [2msort: name[22m
 [31m10.0.0.2:4151 down: connection refused (retrying)[39m
 [33m! orders/audit: backlog grows with no consumer (depth 100)[39m
-[4m[1mTOPIC / CHANNEL                DEPTH  INFLT  DEFER  REQ/S  T-O/S    IN/S   OUT/S   DEAD  CONS STATE [22m[24m
-[7m[31morders                             0      5      1     10      0     100     100      0     1       [39m[27m
-[2m  └ audit                        100      0      0      0      0     100       0      0     0 paused[22m
-[33m  └ billing                      120      5      1     10      0     100     100      0     1       [39m
+[4m[1mTOPIC / CHANNEL                DEPTH  INFLT  REQ/S  T-O/S    IN/S   OUT/S   DEAD  CONS NODES STATE [22m[24m
+[7m[31morders                             0      5     10      0     100     100      0     1     1       [39m[27m
+[2m  └ audit                        100      0      0      0     100       0      0     0       paused[22m
+[33m  └ billing                      120      5     10      0     100     100      0     1             [39m
 [2m↑↓ move · Enter open · / filter · s sort · p pause · e empty · d delete · ? help · q quit[22m
 `
