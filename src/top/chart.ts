@@ -99,6 +99,16 @@ export function overviewChartRows(rows: number | undefined): number {
   return Math.max(3, Math.min(10, Math.floor(rows / 5)));
 }
 
+/**
+ * Lines a topic's per-node breakdown takes on its screen, for a topic on `nodes` nodes with `room`
+ * lines to spare: none for a topic on one node (or no room), else a head and up to room − 1 lines
+ * (when not every node fits, the last of them says how many more).
+ */
+export function nodeBreakdownLines(nodes: number, room: number): number {
+  if (nodes < 2 || room < 2) return 0;
+  return 1 + Math.min(nodes, room - 1);
+}
+
 export interface ChartPanel {
   /** the panel's title over its chart: what, now, and the scale's top */
   title: string;

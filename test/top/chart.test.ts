@@ -1,7 +1,7 @@
 // The dashboard's chart maths without React: history rings, the scale, braille line charts.
 
 import t from 'tap';
-import { bar, brailleChart, chartPanels, HistoryRing, niceMax, overviewChartRows } from '../../src/top/chart.js';
+import { bar, brailleChart, chartPanels, HistoryRing, niceMax, nodeBreakdownLines, overviewChartRows } from '../../src/top/chart.js';
 
 t.test('a history ring keeps the last N samples, oldest first, across wrap-around', async (t) => {
   const r = new HistoryRing(4);
@@ -41,6 +41,14 @@ t.test('braille line chart: dots where the samples are, joined, newest at the ri
 
 t.test('the overview gives its charts a fifth of a tall terminal, none on a short one', async (t) => {
   t.same([undefined, 12, 19, 20, 24, 32, 48, 80].map(overviewChartRows), [0, 0, 0, 4, 4, 6, 9, 10]);
+});
+
+t.test("a topic's per-node lines: none on one node, a head and every node when they fit, else as many as fit", async (t) => {
+  t.equal(nodeBreakdownLines(1, 20), 0, 'one node: nothing to break down');
+  t.equal(nodeBreakdownLines(3, 1), 0, 'no room');
+  t.equal(nodeBreakdownLines(2, 5), 3, 'a head and both nodes');
+  t.equal(nodeBreakdownLines(3, Infinity), 4, 'a frame without a height: all of them');
+  t.equal(nodeBreakdownLines(10, 5), 5, 'ten nodes in five lines: a head and four (the last says how many more)');
 });
 
 t.test('chart panels: side by side within the width, titled with the newest value and the scale', async (t) => {

@@ -36,12 +36,6 @@ const NODE_COLUMNS: Column<TopicNodeRow>[] = [
   { title: 'STATE', width: 6, priority: 2, align: 'left', value: (n) => (n.paused ? 'paused' : '') },
 ];
 
-/** Lines the per-node breakdown takes for a topic on `nodes` nodes in `room` lines: none for one node, else a head and up to room − 1 rows. */
-export function nodeBreakdownLines(nodes: number, room: number): number {
-  if (nodes < 2 || room < 2) return 0;
-  return 1 + Math.min(nodes, room - 1);
-}
-
 export interface TopicScreenProps extends ScreenProps {
   topic: string;
   retained?: Retained | undefined;
