@@ -228,13 +228,17 @@ export class Channel {
     if (written) {
       this.deadLetteredCount++;
       if (this.#acks !== null) this.#acks.add(msg.id);
+      // an ordered channel's line waited for the move (#pumpOrdered): it goes on now
+      if (this.#ordered) this.pump();
       return;
     }
     const why = this.topic.nsqd.durability?.failure(dead) ?? new Error('the dead-letter topic was deleted');
     this.#deadLetterFailed(msg, dead, why);
     msg.state = MSG_QUEUED;
     msg.deadline = NO_DEADLINE;
-    if (!this.#queue.pushMessage(msg)) msg.state = MSG_DONE;
+    // on an ordered channel the line held for it, so it is still first: the head again
+    if (this.#ordered && this.#head === null) this.#head = msg;
+    else if (!this.#queue.pushMessage(msg)) msg.state = MSG_DONE;
     this.pump();
   }
 
@@ -301,7 +305,9 @@ export class Channel {
    * REQ's delay holds the line; the scan loop releases it.
    */
   #pumpOrdered(): void {
-    if (this.#paused || this.#pumping || this.inFlightCount > 0 || this.topic.nsqd.deliveryHeld) return;
+    // a head on its way to the dead-letter topic (durable: until its commit) still holds the line,
+    // as the disk may refuse the move and give it back (moveSettled)
+    if (this.#paused || this.#pumping || this.inFlightCount > 0 || this.#moving.size > 0 || this.topic.nsqd.deliveryHeld) return;
     const head = this.#head;
     if (head === null ? this.#queue.length === 0 : head.state === MSG_DEFERRED) return;
     if (this.topic.nsqd.publishing !== null) {

@@ -168,3 +168,60 @@ t.test('a dead-letter journal write the disk refuses: the message stays at its s
   t.equal((await inProcessChannelStats(n, 'q.dead', 'd'))?.depth, 1, 'the dead-letter topic has only its earlier message');
   t.equal(n.getExistingTopic('q')!.getExistingChannel('c')!.depth + (await inProcessChannelStats(n, 'q', 'c'))!.in_flight_count, 1, 'the message is still at its source');
 });
+
+t.test('an ordered channel: a dead-letter move the disk refuses gives the head back, and nothing behind it goes out first; a normal channel (the control) sends the rest meanwhile', { skip: existsSync('/dev/full') ? false : 'needs /dev/full (Linux)' }, async (t) => {
+  const dir = tempDir(t);
+  const n = await startNsqd(t, { dataPath: dir, durable: true, maxAttempts: 1, maxBytesPerFile: 64 });
+  n.logger.error = () => {};
+  const q = n.getTopic('q');
+  q.getChannel('line').setOrdered(true);
+  q.getChannel('free');
+  n.getTopic('q.dead').getChannel('d');
+  const pr = new Producer(`127.0.0.1:${n.tcpEndpoint.port}`);
+  t.teardown(() => pr.close());
+  await pr.publish('q.dead', 'x'.repeat(80));
+  symlinkSync('/dev/full', `${dir}/q.dead.journal.000001.dat`);
+  await pr.mpublish('q', ['poison', 'b', 'c']);
+  const seen: Record<string, string[]> = { line: [], free: [] };
+  for (const channel of ['line', 'free']) {
+    const c = new Consumer({ topic: 'q', channel, nsqdTcpAddresses: [`127.0.0.1:${n.tcpEndpoint.port}`], maxInFlight: 10, autoFinish: false, maxBackoff: 0 }, (m) => {
+      const body = m.body.toString();
+      seen[channel]!.push(body);
+      if (body === 'poison') m.requeue(0);
+      else m.finish();
+    });
+    c.events.error = () => {};
+    await c.start();
+    t.teardown(() => c.stop(100));
+  }
+  const twice = (xs: string[]): number => xs.indexOf('poison', xs.indexOf('poison') + 1);
+  await waitFor('the ordered line to get its head 4 times, the control its poison message twice', () => seen['line']!.length >= 4 && twice(seen['free']!) > 0);
+  t.same(seen['line']!.slice(0, 4), ['poison', 'poison', 'poison', 'poison'], 'the ordered line: the refused head again and again, never b or c before it');
+  const free = seen['free']!;
+  t.ok(free.includes('b') && free.indexOf('b') < twice(free), `control: the normal channel delivered b before its refused poison message came back (${free.join(' ')})`);
+  t.equal((await inProcessChannelStats(n, 'q', 'line'))?.dead_lettered_count, 0, 'nothing counted as moved');
+});
+
+t.test('an ordered channel under --durable: the line waits for a dead-letter move to commit, then goes on in order', async (t) => {
+  const dir = tempDir(t);
+  const n = await startNsqd(t, { dataPath: dir, durable: true, maxAttempts: 2 });
+  n.getTopic('jobs').getChannel('line').setOrdered(true);
+  n.getTopic('jobs.dead').getChannel('d');
+  const pr = new Producer(`127.0.0.1:${n.tcpEndpoint.port}`);
+  t.teardown(() => pr.close());
+  await pr.mpublish('jobs', ['a', 'poison', 'b', 'c']);
+  const seen: string[] = [];
+  const c = new Consumer({ topic: 'jobs', channel: 'line', nsqdTcpAddresses: [`127.0.0.1:${n.tcpEndpoint.port}`], maxInFlight: 10, autoFinish: false, maxBackoff: 0 }, (m) => {
+    const body = m.body.toString();
+    seen.push(`${body}#${m.attempts}`);
+    if (body === 'poison') m.requeue(0);
+    else m.finish();
+  });
+  c.events.error = () => {};
+  await c.start();
+  t.teardown(() => c.stop(100));
+  await waitFor('b and c after the poison message moved', () => seen.includes('c#1'));
+  t.same(seen, ['a#1', 'poison#1', 'poison#2', 'b#1', 'c#1'], 'in order, the poison message twice, then moved');
+  await waitFor('the move counted', async () => (await inProcessChannelStats(n, 'jobs', 'line'))?.dead_lettered_count === 1);
+  t.equal((await inProcessChannelStats(n, 'jobs.dead', 'd'))?.depth, 1, 'it waits in the dead-letter topic');
+});
