@@ -305,8 +305,9 @@ export class NSQD {
     const topics: TopicMeta[] = [];
     for (const t of this.topics.values()) {
       if (!t.durable) continue;
-      // an ordered channel stays ordered on a replica that takes it over (docs/ordered-channels.md)
-      const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c): ChannelMeta => (c.ordered ? { name: c.name, paused: c.paused, start_id: c.startId, ordered: true } : { name: c.name, paused: c.paused, start_id: c.startId }));
+      // an ordered channel stays ordered on a replica that takes it over, and a normal one normal,
+      // whatever the replica's --ordered-channel says (docs/ordered-channels.md)
+      const channels = [...t.channels.values()].filter((c) => !c.ephemeral).map((c): ChannelMeta => ({ name: c.name, paused: c.paused, start_id: c.startId, ordered: c.ordered }));
       const meta: TopicMeta = t.holding ? { name: t.name, paused: t.paused, channels, held_from: t.heldFrom } : { name: t.name, paused: t.paused, channels };
       // a replica's takeover reads this copy's moves as the node's own start does
       if (t.deadLetters) meta.dead_letters = true;

@@ -756,9 +756,10 @@ export class Replication implements SessionHost {
       const topic = nsqd.getTopic(t.name);
       const chans = (Array.isArray(t.channels) ? t.channels : []).filter((c) => typeof c?.name === 'string' && !c.name.endsWith('#ephemeral'));
       const local = chans.map((c) => topic.getChannel(c.name));
-      // an ordered channel continues in the same order here: the copy's messages are restored in journal order
+      // an ordered channel continues in the same order here (the copy's messages are restored in
+      // journal order), a normal one stays normal; a copy from before `ordered` was kept says neither
       chans.forEach((c, i) => {
-        if (c.ordered === true) local[i]!.setOrdered(true);
+        if (typeof c.ordered === 'boolean') local[i]!.setOrdered(c.ordered);
       });
       const bodies = nsqd.bodies;
       const place = (r: JournalRecord, target: string): { id: number; buf: Buffer; at: number } => {

@@ -67,7 +67,8 @@ t.test('an ordered channel keeps publish order across kill -9 in durable mode', 
 });
 
 t.test('a replica that takes an ordered channel over continues it in the same order', async (t) => {
-  const b = await serve(t, tempDir(t), ['--replica-name=B']);
+  // B would make orders/free ordered by its own flag: the origin's metadata says it is normal
+  const b = await serve(t, tempDir(t), ['--replica-name=B', '--ordered-channel=orders/free']);
   const a = await serve(t, tempDir(t), ['--replica-name=A', `--replica-address=127.0.0.1:${b.tcp}`, '--replication-factor=2']);
   await waitFor('A in sync with B', () => inSync(a));
   for (const path of ['/topic/create?topic=orders', '/channel/create?topic=orders&channel=line', '/channel/create?topic=orders&channel=free']) t.equal((await api(a, 'POST', path)).status, 200);
@@ -86,6 +87,8 @@ t.test('a replica that takes an ordered channel over continues it in the same or
   await waitFor('B takes over', async () => ((await stats(b)).replication?.taken_over_messages ?? 0) > 0, 10_000);
   const line = ((await stats(b)).topics ?? []).find((x) => x.topic_name === 'orders')?.channels.find((c) => c.channel_name === 'line');
   t.equal(line?.ordered, true, "B's copy of the channel is ordered");
+  const freeStats = ((await stats(b)).topics ?? []).find((x) => x.topic_name === 'orders')?.channels.find((c) => c.channel_name === 'free');
+  t.equal(freeStats?.ordered, false, "and the normal channel normal, though B's --ordered-channel names it");
   const line2 = await consumers(t, b.tcp, 'orders', 'line', 6, 2);
   const free = await consumers(t, b.tcp, 'orders', 'free', 7, 2);
   await until('B to finish the line', 120_000, () => line2.fins.length > 0 && line2.fins[line2.fins.length - 1] === bodies[COUNT - 1]);
