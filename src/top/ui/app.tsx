@@ -131,7 +131,7 @@ export function App(props: AppProps): React.JSX.Element {
         ) : s.kind === 'topic' ? (
           <TopicScreen topic={s.topic} retained={model.topic(s.topic)?.retained} now={model.snapshot?.at} perNode={perNode} breakdown={breakdown} {...shown} />
         ) : s.kind === 'nodes' ? (
-          <NodesScreen model={model} now={model.snapshot?.at ?? Date.now()} />
+          <NodesScreen model={model} now={model.snapshot?.at ?? Date.now()} width={width} />
         ) : (
           <ChannelScreen topic={s.topic} channel={s.channel} series={series} chartRows={chartRows} now={model.snapshot?.at ?? Date.now()} {...shown} />
         )}
