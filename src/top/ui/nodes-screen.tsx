@@ -46,7 +46,7 @@ export function NodesScreen({ model, now, width }: { model: TopModel; now: numbe
         nodes (n or Esc: back)
       </Text>
       <Text underline bold wrap="truncate-end">
-        {row(cols.map((c) => cell(c.title, c.width, c.align)), 'REPLICATION')}
+        {row(cols.map((c) => cell(c.title, c.width, c.align)), replicating ? 'REPLICATION' : '')}
       </Text>
       {model.nodes.map((n) => {
         if (!n.up) {
