@@ -38,6 +38,12 @@ export const topCost: BenchCase = {
   name: 'top',
   title: `nsq top's own cost: ${SIZE[0]}x${SIZE[1]}, 1 s polls of ${NODES} nodes × ${TOPICS} topics × ${CHANNELS} channels`,
   run: async (cfg: BenchConfig) => {
+    try {
+      execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    } catch {
+      throw new Error('needs tmux (the dashboard runs in a real terminal)');
+    }
+    // NSQ_BENCH_TOP_SECONDS: measure longer, to see whether its memory keeps growing
     const seconds = Number(process.env['NSQ_BENCH_TOP_SECONDS'] ?? (cfg.quick ? 5 : 30));
     const dirs = Array.from({ length: NODES }, () => mkdtempSync(join(tmpdir(), 'nsq-bench-top-')));
     const servers = await Promise.all(dirs.map((d) => BenchServer.start({ memQueueSize: 10_000, args: [`--data-path=${d}`] } satisfies ServerOptions)));
