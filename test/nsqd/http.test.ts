@@ -531,6 +531,7 @@ t.test('/stats?format=json shapes', async (t) => {
     'gc_pause_usec_95',
     'next_gc_bytes',
     'gc_total_runs',
+    'rss_bytes',
   ]);
 
   const noClients = await getStats(nsqd, '&include_clients=false');
