@@ -36,6 +36,70 @@ t.test('message queue keeps FIFO order and every field across growth and wrap-ar
   t.same([back.id, back.attempts, back.bodyBuffer().toString()], [7, 3, 'aaaa'], 'a requeued message keeps its attempts');
 });
 
+t.test('message queue: runs of alike messages give back every field, against a plain array model', async (t) => {
+  // publishes as the engine makes them (MPUB batches: one buffer, consecutive IDs, one timestamp;
+  // single PUBs: each its own timestamp; requeues: an old ID with attempts), then shift, peek,
+  // truncate, drain, minId and forEachId compared with an array of the same messages
+  type M = [id: number, ts: number, attempts: number, buf: Buffer, start: number, length: number];
+  let seed = 7;
+  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const slabs = [Buffer.alloc(64), Buffer.alloc(64), Buffer.alloc(64)];
+  const q = new MessageQueue(4);
+  const model: M[] = [];
+  let nextId = 2 ** 45;
+  let now = 1.7e18;
+  const fields = (m: Message): M => [m.id, m.timestamp, m.attempts, m.body, m.bodyStart, m.bodyLength];
+  for (let round = 0; round < 3000; round++) {
+    const op = rand(10);
+    if (op < 3) {
+      const n = 1 + rand(30);
+      const buf = slabs[rand(3)]!;
+      const ts = (now += 256 * (1 + rand(5000)));
+      for (let k = 0; k < n; k++) model.push([nextId++, ts, 0, buf, rand(60), 1 + rand(4)]);
+      for (const m of model.slice(-n)) q.push(...m);
+    } else if (op < 5) {
+      const m: M = [nextId++, (now += 256 * rand(2 ** 24)), 0, slabs[rand(3)]!, rand(60), 1];
+      if (rand(20) === 0) m[1] = now + 2 ** 33; // further than an offset reaches
+      if (rand(20) === 0) m[2] = 70_000; // attempts saturate
+      model.push(m);
+      q.push(...m);
+      if (m[2] > 65535) m[2] = 65535;
+    } else if (op < 6 && model.length > 0) {
+      const m = model.shift()!;
+      t.same(fields(q.shift()!), m);
+      const again: M = [m[0], m[1], m[2] + 1, m[3], m[4], m[5]];
+      model.push(again);
+      q.push(...again);
+    } else if (op < 8) {
+      for (let k = rand(20); k > 0 && model.length > 0; k--) {
+        const got = q.shift();
+        const want = model.shift();
+        if (got === undefined || want === undefined) return t.fail('queue ran out before the model');
+        const f = fields(got);
+        if (f.some((v, j) => v !== want[j])) return t.fail(`round ${round}: got ${f.slice(0, 3).join()} want ${want.slice(0, 3).join()}`);
+      }
+    } else if (op < 9) {
+      const keep = rand(model.length + 1);
+      model.length = keep;
+      q.truncate(keep);
+    } else {
+      const n = rand(40);
+      const seen: M[] = [];
+      q.peek(n, (...f) => seen.push(f));
+      if (seen.length !== Math.min(n, model.length) || seen.some((f, j) => f.some((v, x) => v !== model[j]![x]))) return t.fail(`round ${round}: peek differs`);
+      const ids: number[] = [];
+      q.forEachId((id) => ids.push(id));
+      if (ids.join() !== model.map((m) => m[0]).join()) return t.fail(`round ${round}: forEachId differs`);
+      t.equal(q.minId(), model.length === 0 ? Infinity : Math.min(...model.map((m) => m[0])), 'minId');
+    }
+    if (q.length !== model.length) return t.fail(`round ${round}: length ${q.length}, model ${model.length}`);
+  }
+  const rest: M[] = [];
+  q.drain((...f) => rest.push(f));
+  t.same(rest, model, 'drain hands over the rest in order');
+  t.equal(q.length, 0);
+});
+
 t.test('message queue gives a drained deep backlog back and works again after', async (t) => {
   const q = new MessageQueue();
   t.equal(q.shift(), undefined, 'a new queue is empty (no columns yet)');
