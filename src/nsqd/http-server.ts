@@ -24,6 +24,7 @@ import { AuthCache, AuthQueryError, authHttpOptions, type AuthState } from './au
 import { peerCommonName } from './tls.js';
 import { PEEK_MAX, peekChannel, peekJson, peekText, peekTopic, type PeekCounts, type PeekEntry } from './peek.js';
 import { parseReplayFrom, ReplayError } from './replay.js';
+import { nowNanos } from './message.js';
 import { messageIdToString } from '../protocol/message-id.js';
 
 
@@ -355,7 +356,9 @@ async function mpub(ctx: Ctx): Promise<Result> {
     }
   }
   return await stored(ctx, topic, () => {
-    for (let i = 0; i < ranges.length; i += 2) topic.publish(body, ranges[i]!, ranges[i + 1]!);
+    // one timestamp for the batch, as a TCP MPUB has
+    const timestamp = nowNanos();
+    for (let i = 0; i < ranges.length; i += 2) topic.publish(body, ranges[i]!, ranges[i + 1]!, timestamp);
   });
 }
 

@@ -3,13 +3,21 @@
 // only when a message is delivered.
 //
 // Messages published together are alike: consecutive IDs, one buffer (a body-store slab), the same
-// attempts and, for an MPUB, one timestamp. So the queue is two rings:
-// - runs: a stretch of messages with IDs first, first+1, ...; one buffer; one attempts count; and a
-//   base timestamp (30 bytes a run);
-// - messages: each one's body start and length in its run's buffer (8 bytes a message), and only
-//   once a run has needed one, a timestamp offset from its run's base (4 more bytes a message).
-// A queue of 1M 200-byte messages published by MPUB costs ~8 bytes a message here (34 before runs).
-// A requeued message (its own ID, attempts above 0) is a run of its own.
+// attempts and, for an MPUB, one timestamp. So the queue is a ring of runs, each a stretch of
+// messages with IDs first, first+1, ..., one buffer, one attempts count and one base timestamp
+// (42 bytes a run). A run is one of two kinds:
+// - packed: its bodies lie back to back in the buffer, each after its 4-byte big-endian size, as
+//   an MPUB's do (the body store copies a batch as it came). The run holds where its next body
+//   starts and that body's length; the ones after it are found by reading the sizes. Nothing is
+//   kept per message.
+// - listed: each message's body start and length are in the message ring (8 bytes a message),
+//   and, once some run has needed one, its timestamp's offset from its run's base (4 more bytes):
+//   messages published one at a time.
+// A message joins the newest run when it is alike and, for a packed run, its body follows the
+// run's last with its size before it (checked at the push). A packed run of one message becomes
+// listed when the next alike message is not laid out so.
+// 1M 200-byte messages published by MPUB cost under a byte a message here (34 before runs); published
+// one PUB at a time, 12. A requeued message (its own ID, attempts above 0) is a run of its own.
 
 import { Message } from './message.js';
 
@@ -25,24 +33,22 @@ NO_BUFS.length = 0;
 const RELEASE_ABOVE = 4096;
 /**
  * A message whose timestamp differs from its run's joins it with an offset only when the run is
- * this short (messages published one at a time); a longer run (an MPUB) ends there instead, so a
- * backlog published in batches never needs the offset column.
+ * this short (messages published one at a time); a longer run ends there instead, so a backlog
+ * published in batches never needs the offset column.
  */
 const JOIN_WITH_OFFSET_BELOW = 8;
 const INT32_MAX = 2 ** 31 - 1;
+/** #runEnds of a listed run */
+const LISTED = -1;
+/** #runEnds of a packed run that takes no more messages (its newest were truncated away) */
+const CLOSED = -2;
 
 type Fields = (id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number) => void;
 
 export class MessageQueue {
-  // messages ring
-  #starts!: Int32Array;
-  #lengths!: Int32Array;
-  /** nanoseconds after the run's base timestamp; NO_I32 until a run needed it */
-  #tsOffsets!: Int32Array;
-  #head = 0;
+  /** messages queued, in all runs */
   #size = 0;
-  #mask!: number;
-  // runs ring
+  // the runs ring
   #runIds!: Float64Array;
   #runTimestamps!: Float64Array;
   #runAttempts!: Uint16Array;
@@ -50,12 +56,32 @@ export class MessageQueue {
   #runCounts!: Int32Array;
   /** the buffer a run's bodies live in; holding it here keeps it alive exactly as long as needed */
   #runBufs!: Buffer[];
+  /** packed: where the newest body ends (CLOSED: takes no more); LISTED: the message ring has them */
+  #runEnds!: Int32Array;
+  /** packed: where the oldest body still queued starts, and its length */
+  #runStarts!: Int32Array;
+  #runLengths!: Int32Array;
   #runHead = 0;
-  #runSize = 0;
-  #runMask!: number;
+  #runCount = 0;
+  #runMask = 0;
   #taken = 0;
-  /** the first capacity, allocated at the first push */
+  // the message ring: listed runs' messages, oldest first
+  #starts!: Int32Array;
+  #lengths!: Int32Array;
+  /** nanoseconds after the run's base timestamp; NO_I32 until a run needed one */
+  #tsOffsets!: Int32Array;
+  #head = 0;
+  #listed = 0;
+  #mask = 0;
+  /** the first capacity of the message ring, allocated when first needed */
   readonly #initial: number;
+  // what #take() took
+  #id = 0;
+  #timestamp = 0;
+  #attempts = 0;
+  #buf: Buffer = EMPTY;
+  #start = 0;
+  #length = 0;
 
   constructor(capacity = 64) {
     let cap = 16;
@@ -69,29 +95,62 @@ export class MessageQueue {
   }
 
   push(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number): void {
-    if (this.#size === this.#starts.length) this.#grow();
-    const i = (this.#head + this.#size) & this.#mask;
     if (attempts > 65535) attempts = 65535;
-    let offset = 0;
-    let joined = false;
-    if (this.#runSize > 0) {
-      const r = (this.#runHead + this.#runSize - 1) & this.#runMask;
+    this.#size++;
+    if (this.#runCount > 0) {
+      const r = (this.#runHead + this.#runCount - 1) & this.#runMask;
       const count = this.#runCounts[r]!;
       if (this.#runBufs[r] === buf && this.#runAttempts[r] === attempts && this.#runIds[r]! + count === id) {
         const base = this.#runTimestamps[r]!;
-        if (base === timestamp) {
-          joined = true;
-        } else if (count < JOIN_WITH_OFFSET_BELOW || this.#tsOffsets.length > 0) {
-          offset = timestamp - base;
-          joined = Number.isInteger(offset) && offset >= -INT32_MAX && offset <= INT32_MAX && base + offset === timestamp;
+        const end = this.#runEnds[r]!;
+        if (end >= 0 && base === timestamp && start === end + 4 && buf.readInt32BE(end) === length) {
+          this.#runEnds[r] = start + length;
+          this.#runCounts[r] = count + 1;
+          return;
         }
-        if (joined) this.#runCounts[r] = count + 1;
+        if (end === CLOSED || (end >= 0 && count > 1)) return this.#addRun(id, timestamp, attempts, buf, start, length);
+        let offset = 0;
+        if (base !== timestamp) {
+          if (count >= JOIN_WITH_OFFSET_BELOW && this.#tsOffsets.length === 0) return this.#addRun(id, timestamp, attempts, buf, start, length);
+          offset = timestamp - base;
+          if (!Number.isInteger(offset) || offset < -INT32_MAX || offset > INT32_MAX || base + offset !== timestamp) return this.#addRun(id, timestamp, attempts, buf, start, length);
+        }
+        if (end >= 0) {
+          // a packed run of one becomes listed
+          this.#list(this.#runStarts[r]!, this.#runLengths[r]!, 0);
+          this.#runEnds[r] = LISTED;
+        }
+        this.#list(start, length, offset);
+        this.#runCounts[r] = count + 1;
+        return;
       }
     }
-    if (!joined) {
-      this.#addRun(id, timestamp, attempts, buf);
-      offset = 0;
-    }
+    this.#addRun(id, timestamp, attempts, buf, start, length);
+  }
+
+  pushMessage(msg: Message): void {
+    this.push(msg.id, msg.timestamp, msg.attempts, msg.body, msg.bodyStart, msg.bodyLength);
+  }
+
+  /** A new packed run of one message. */
+  #addRun(id: number, timestamp: number, attempts: number, buf: Buffer, start: number, length: number): void {
+    if (this.#runCount === this.#runIds.length) this.#growRuns();
+    const r = (this.#runHead + this.#runCount) & this.#runMask;
+    this.#runIds[r] = id;
+    this.#runTimestamps[r] = timestamp;
+    this.#runAttempts[r] = attempts;
+    this.#runCounts[r] = 1;
+    this.#runBufs[r] = buf;
+    this.#runEnds[r] = start + length;
+    this.#runStarts[r] = start;
+    this.#runLengths[r] = length;
+    this.#runCount++;
+  }
+
+  /** Adds a listed message's body and timestamp offset to the message ring. */
+  #list(start: number, length: number, offset: number): void {
+    if (this.#listed === this.#starts.length) this.#grow();
+    const i = (this.#head + this.#listed) & this.#mask;
     this.#starts[i] = start;
     this.#lengths[i] = length;
     if (offset !== 0) {
@@ -100,47 +159,64 @@ export class MessageQueue {
     } else if (this.#tsOffsets.length > 0) {
       this.#tsOffsets[i] = 0;
     }
-    this.#size++;
+    this.#listed++;
   }
 
-  pushMessage(msg: Message): void {
-    this.push(msg.id, msg.timestamp, msg.attempts, msg.body, msg.bodyStart, msg.bodyLength);
-  }
-
-  #addRun(id: number, timestamp: number, attempts: number, buf: Buffer): void {
-    if (this.#runSize === this.#runIds.length) this.#growRuns();
-    const r = (this.#runHead + this.#runSize) & this.#runMask;
-    this.#runIds[r] = id;
-    this.#runTimestamps[r] = timestamp;
-    this.#runAttempts[r] = attempts;
-    this.#runCounts[r] = 1;
-    this.#runBufs[r] = buf;
-    this.#runSize++;
+  /** Removes the oldest message (the queue is not empty) into #id, #timestamp, ... */
+  #take(): void {
+    const r = this.#runHead;
+    const buf = this.#runBufs[r]!;
+    this.#id = this.#runIds[r]! + this.#taken;
+    this.#attempts = this.#runAttempts[r]!;
+    this.#buf = buf;
+    const last = ++this.#taken === this.#runCounts[r];
+    if (this.#runEnds[r] === LISTED) {
+      const i = this.#head;
+      this.#start = this.#starts[i]!;
+      this.#length = this.#lengths[i]!;
+      this.#timestamp = this.#tsOffsets.length > 0 ? this.#runTimestamps[r]! + this.#tsOffsets[i]! : this.#runTimestamps[r]!;
+      this.#head = (this.#head + 1) & this.#mask;
+      this.#listed--;
+    } else {
+      const start = this.#runStarts[r]!;
+      const length = this.#runLengths[r]!;
+      this.#start = start;
+      this.#length = length;
+      this.#timestamp = this.#runTimestamps[r]!;
+      if (!last) {
+        const next = start + length + 4;
+        this.#runStarts[r] = next;
+        this.#runLengths[r] = buf.readInt32BE(next - 4);
+      }
+    }
+    if (last) {
+      this.#runBufs[r] = EMPTY;
+      this.#runHead = (r + 1) & this.#runMask;
+      this.#runCount--;
+      this.#taken = 0;
+    }
+    this.#size--;
+    if (this.#size === 0) this.#emptied();
   }
 
   /** Removes the oldest message and returns it as a Message object. */
   shift(): Message | undefined {
     if (this.#size === 0) return undefined;
-    const i = this.#head;
-    const r = this.#runHead;
-    const ts = this.#tsOffsets.length > 0 ? this.#runTimestamps[r]! + this.#tsOffsets[i]! : this.#runTimestamps[r]!;
-    const msg = new Message(this.#runIds[r]! + this.#taken, ts, this.#runBufs[r]!, this.#starts[i]!, this.#lengths[i]!);
-    msg.attempts = this.#runAttempts[r]!;
-    this.#drop();
+    this.#take();
+    const msg = new Message(this.#id, this.#timestamp, this.#buf, this.#start, this.#length);
+    msg.attempts = this.#attempts;
+    this.#buf = EMPTY;
     return msg;
   }
 
-  /** Drops the oldest message. */
-  #drop(): void {
-    this.#head = (this.#head + 1) & this.#mask;
-    this.#size--;
-    if (++this.#taken === this.#runCounts[this.#runHead]) {
-      this.#runBufs[this.#runHead] = EMPTY;
-      this.#runHead = (this.#runHead + 1) & this.#runMask;
-      this.#runSize--;
-      this.#taken = 0;
+  /** Empties the queue oldest first, handing each message's fields to `fn` (no object per message). */
+  drain(fn: Fields): void {
+    while (this.#size > 0) {
+      this.#take();
+      const buf = this.#buf;
+      this.#buf = EMPTY;
+      fn(this.#id, this.#timestamp, this.#attempts, buf, this.#start, this.#length);
     }
-    if (this.#size === 0) this.#emptied();
   }
 
   #emptied(): void {
@@ -156,48 +232,38 @@ export class MessageQueue {
 
   /** Back to no columns at all (the next push allocates them). */
   #release(): void {
-    this.#starts = NO_I32;
-    this.#lengths = NO_I32;
-    this.#tsOffsets = NO_I32;
-    this.#head = 0;
     this.#size = 0;
-    this.#mask = 0;
     this.#runIds = NO_F64;
     this.#runTimestamps = NO_F64;
     this.#runAttempts = NO_U16;
     this.#runCounts = NO_I32;
     this.#runBufs = NO_BUFS;
+    this.#runEnds = NO_I32;
+    this.#runStarts = NO_I32;
+    this.#runLengths = NO_I32;
     this.#runHead = 0;
-    this.#runSize = 0;
+    this.#runCount = 0;
     this.#runMask = 0;
     this.#taken = 0;
-  }
-
-  /** Empties the queue oldest first, handing each message's fields to `fn` (no object per message). */
-  drain(fn: Fields): void {
-    while (this.#size > 0) {
-      const i = this.#head;
-      const r = this.#runHead;
-      const buf = this.#runBufs[r]!;
-      const id = this.#runIds[r]! + this.#taken;
-      const timestamp = this.#tsOffsets.length > 0 ? this.#runTimestamps[r]! + this.#tsOffsets[i]! : this.#runTimestamps[r]!;
-      const attempts = this.#runAttempts[r]!;
-      const start = this.#starts[i]!;
-      const length = this.#lengths[i]!;
-      this.#drop();
-      fn(id, timestamp, attempts, buf, start, length);
-    }
+    this.#starts = NO_I32;
+    this.#lengths = NO_I32;
+    this.#tsOffsets = NO_I32;
+    this.#head = 0;
+    this.#listed = 0;
+    this.#mask = 0;
   }
 
   /** Drops the newest messages, keeping the oldest `length` (a failed publish takes its own back). */
   truncate(length: number): void {
     while (this.#size > length) {
       this.#size--;
-      const r = (this.#runHead + this.#runSize - 1) & this.#runMask;
-      const left = --this.#runCounts[r]! - (this.#runSize === 1 ? this.#taken : 0);
+      const r = (this.#runHead + this.#runCount - 1) & this.#runMask;
+      if (this.#runEnds[r] === LISTED) this.#listed--;
+      else this.#runEnds[r] = CLOSED;
+      const left = --this.#runCounts[r]! - (this.#runCount === 1 ? this.#taken : 0);
       if (left === 0) {
         this.#runBufs[r] = EMPTY;
-        this.#runSize--;
+        this.#runCount--;
       }
     }
     if (this.#size === 0) this.#emptied();
@@ -207,7 +273,7 @@ export class MessageQueue {
   minId(): number {
     let min = Infinity;
     const ids = this.#runIds;
-    for (let k = 0, r = this.#runHead; k < this.#runSize; k++, r = (r + 1) & this.#runMask) {
+    for (let k = 0, r = this.#runHead; k < this.#runCount; k++, r = (r + 1) & this.#runMask) {
       const first = k === 0 ? ids[r]! + this.#taken : ids[r]!;
       if (first < min) min = first;
     }
@@ -216,34 +282,45 @@ export class MessageQueue {
 
   /** The oldest `n` messages' fields, oldest first, left where they are (a peek). */
   peek(n: number, fn: Fields): void {
-    let r = this.#runHead;
-    let k = this.#taken;
-    for (let m = 0, i = this.#head; m < this.#size && m < n; m++, i = (i + 1) & this.#mask) {
-      if (k === this.#runCounts[r]) {
-        r = (r + 1) & this.#runMask;
-        k = 0;
+    let i = this.#head;
+    for (let j = 0, r = this.#runHead, given = 0; j < this.#runCount && given < n; j++, r = (r + 1) & this.#runMask) {
+      const id = this.#runIds[r]!;
+      const base = this.#runTimestamps[r]!;
+      const attempts = this.#runAttempts[r]!;
+      const buf = this.#runBufs[r]!;
+      const listed = this.#runEnds[r] === LISTED;
+      let start = this.#runStarts[r]!;
+      let length = this.#runLengths[r]!;
+      for (let k = j === 0 ? this.#taken : 0, end = this.#runCounts[r]!; k < end && given < n; k++, given++) {
+        if (listed) {
+          fn(id + k, this.#tsOffsets.length > 0 ? base + this.#tsOffsets[i]! : base, attempts, buf, this.#starts[i]!, this.#lengths[i]!);
+          i = (i + 1) & this.#mask;
+        } else {
+          fn(id + k, base, attempts, buf, start, length);
+          if (k + 1 < end) {
+            start += length + 4;
+            length = buf.readInt32BE(start - 4);
+          }
+        }
       }
-      const timestamp = this.#tsOffsets.length > 0 ? this.#runTimestamps[r]! + this.#tsOffsets[i]! : this.#runTimestamps[r]!;
-      fn(this.#runIds[r]! + k, timestamp, this.#runAttempts[r]!, this.#runBufs[r]!, this.#starts[i]!, this.#lengths[i]!);
-      k++;
     }
   }
 
   forEachId(fn: (id: number) => void): void {
-    for (let j = 0, r = this.#runHead; j < this.#runSize; j++, r = (r + 1) & this.#runMask) {
+    for (let j = 0, r = this.#runHead; j < this.#runCount; j++, r = (r + 1) & this.#runMask) {
       const first = this.#runIds[r]!;
       const end = this.#runCounts[r]!;
       for (let k = j === 0 ? this.#taken : 0; k < end; k++) fn(first + k);
     }
   }
 
-  /** New message columns of twice the slots (at least the first capacity), oldest first. */
+  /** A message ring of twice the slots (at least the first capacity), oldest first. */
   #grow(): void {
     const cap = Math.max(this.#initial, this.#starts.length * 2);
     const starts = new Int32Array(cap);
     const lengths = new Int32Array(cap);
     const offsets = this.#tsOffsets.length > 0 ? new Int32Array(cap) : NO_I32;
-    for (let k = 0; k < this.#size; k++) {
+    for (let k = 0; k < this.#listed; k++) {
       const i = (this.#head + k) & this.#mask;
       starts[k] = this.#starts[i]!;
       lengths[k] = this.#lengths[i]!;
@@ -256,7 +333,7 @@ export class MessageQueue {
     this.#mask = cap - 1;
   }
 
-  /** New run columns of twice the slots, oldest first. */
+  /** A runs ring of twice the slots, oldest first. */
   #growRuns(): void {
     const cap = Math.max(16, this.#runIds.length * 2);
     const ids = new Float64Array(cap);
@@ -264,19 +341,28 @@ export class MessageQueue {
     const attempts = new Uint16Array(cap);
     const counts = new Int32Array(cap);
     const bufs = new Array<Buffer>(cap).fill(EMPTY);
-    for (let k = 0; k < this.#runSize; k++) {
+    const ends = new Int32Array(cap);
+    const starts = new Int32Array(cap);
+    const lengths = new Int32Array(cap);
+    for (let k = 0; k < this.#runCount; k++) {
       const r = (this.#runHead + k) & this.#runMask;
       ids[k] = this.#runIds[r]!;
       timestamps[k] = this.#runTimestamps[r]!;
       attempts[k] = this.#runAttempts[r]!;
       counts[k] = this.#runCounts[r]!;
       bufs[k] = this.#runBufs[r]!;
+      ends[k] = this.#runEnds[r]!;
+      starts[k] = this.#runStarts[r]!;
+      lengths[k] = this.#runLengths[r]!;
     }
     this.#runIds = ids;
     this.#runTimestamps = timestamps;
     this.#runAttempts = attempts;
     this.#runCounts = counts;
     this.#runBufs = bufs;
+    this.#runEnds = ends;
+    this.#runStarts = starts;
+    this.#runLengths = lengths;
     this.#runHead = 0;
     this.#runMask = cap - 1;
   }

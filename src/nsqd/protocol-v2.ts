@@ -34,6 +34,7 @@ import { SnappyFrameDecoder, SnappyFrameError } from '../protocol/snappy-frame.j
 import { authHttpOptions, queryAnyAuthd, type AuthQuery } from './auth.js';
 import { OWN_BUFFER } from './body-store.js';
 import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED, type ClientProtocol } from './client.js';
+import { nowNanos } from './message.js';
 import { TLS_NOT_REQUIRED } from './options.js';
 import { clientCertRefusal, upgradeToTls } from './tls.js';
 import { applyIdentify, IdentifyError } from './identify.js';
@@ -1121,11 +1122,14 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
   #mpubBody(buf: Buffer, start: number, end: number, owned: boolean): void {
     const count = buf.readInt32BE(start);
     const topic = this.#nsqd.getTopic(this.#topic);
+    // one timestamp for the batch (nsqd reads the clock per message, nanoseconds apart): cheaper,
+    // and the queue keeps a batch as one run (message-queue.ts)
+    const timestamp = nowNanos();
     if (owned && end - start >= OWN_BUFFER * 4) {
       // a big batch the decoder assembled for this command alone: kept as it is
       for (let i = 0, pos = start + 4; i < count; i++) {
         const size = buf.readInt32BE(pos);
-        topic.publish(buf, pos + 4, size);
+        topic.publish(buf, pos + 4, size, timestamp);
         pos += 4 + size;
       }
     } else {
@@ -1136,7 +1140,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
         const b = store.buffer;
         for (let pos = at, stop = at + (to - from); pos < stop; left--) {
           const size = b.readInt32BE(pos);
-          topic.publish(b, pos + 4, size);
+          topic.publish(b, pos + 4, size, timestamp);
           pos += 4 + size;
         }
         from = to;
