@@ -51,7 +51,15 @@ export class Message {
   }
 }
 
+/** the epoch ms of performance.now()'s zero (a getter call each time it is read) */
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Nanoseconds since the epoch as a double. */
 export function nowNanos(): number {
-  return (performance.timeOrigin + performance.now()) * 1e6;
+  return (TIME_ORIGIN + performance.now()) * 1e6;
+}
+
+/** Nanoseconds since the epoch, as a double, of a performance.now() reading taken earlier. */
+export function nanosAt(monotonicMs: number): number {
+  return (TIME_ORIGIN + monotonicMs) * 1e6;
 }

@@ -34,7 +34,7 @@ import { SnappyFrameDecoder, SnappyFrameError } from '../protocol/snappy-frame.j
 import { authHttpOptions, queryAnyAuthd, type AuthQuery } from './auth.js';
 import { OWN_BUFFER } from './body-store.js';
 import { Client, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED, type ClientProtocol } from './client.js';
-import { nowNanos } from './message.js';
+import { nanosAt } from './message.js';
 import { TLS_NOT_REQUIRED } from './options.js';
 import { clientCertRefusal, upgradeToTls } from './tls.js';
 import { applyIdentify, IdentifyError } from './identify.js';
@@ -1104,7 +1104,8 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
 
   #pubBody(buf: Buffer, start: number, end: number, owned: boolean): void {
     this.#keep(buf, start, end, owned);
-    this.#nsqd.getTopic(this.#topic).publish(this.#keptBuf, this.#keptAt, end - start);
+    // stamped with the time its bytes were read (onData's clock reading: no second one per PUB)
+    this.#nsqd.getTopic(this.#topic).publish(this.#keptBuf, this.#keptAt, end - start, nanosAt(this.client.lastRead));
     this.#countPub(this.#topic, 1);
   }
 
@@ -1123,8 +1124,8 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     const count = buf.readInt32BE(start);
     const topic = this.#nsqd.getTopic(this.#topic);
     // one timestamp for the batch (nsqd reads the clock per message, nanoseconds apart): cheaper,
-    // and the queue keeps a batch as one run (message-queue.ts)
-    const timestamp = nowNanos();
+    // and the queue keeps a batch as one run (message-queue.ts); the time it was read, as for PUB
+    const timestamp = nanosAt(this.client.lastRead);
     if (owned && end - start >= OWN_BUFFER * 4) {
       // a big batch the decoder assembled for this command alone: kept as it is
       for (let i = 0, pos = start + 4; i < count; i++) {
