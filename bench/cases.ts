@@ -316,10 +316,11 @@ const ordered: BenchCase = {
 
 // ---- 3b. request/response (issue 15) ---------------------------------------------------------
 
-/** Starts bench/ceiling.ts as its own process; resolves with its port and a stop function. */
-async function startCeiling(): Promise<{ port: number; pid: number; stop: () => void }> {
+/** Starts bench/ceiling.ts as its own process (`--store` for the storing one); resolves with its port and a stop function. */
+async function startCeiling(store: boolean): Promise<{ port: number; pid: number; stop: () => void }> {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./ceiling.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = [fileURLToPath(new URL('./ceiling.js', import.meta.url)), ...(store ? ['--store'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (b: Buffer) => {
@@ -344,22 +345,25 @@ function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15)
 }
 
+type Measured = RrResult & { cpuUsPerTrip: number };
+
 /** Runs the request/response loop against `pid`'s port and measures that server's CPU per round trip. */
-async function rrMeasured(o: RrOptions, pid: number): Promise<RrResult & { cpuUsPerTrip: number }> {
+async function rrMeasured(o: RrOptions, pid: number): Promise<Measured> {
   const before = cpuMsOf(pid);
   const r = await requestResponse(o);
   const cpuMs = cpuMsOf(pid) - before;
   return { ...r, cpuUsPerTrip: round((cpuMs * 1000) / r.roundTrips, 2) };
 }
 
-/** Slices per server in a request/response case: they alternate, so both see the same machine. */
-const RR_SLICES = 5;
+/** Slices per server in a request/response case: they alternate, so all see the same machine. */
+const RR_SLICES = 9;
 
 /**
  * One command, wait for its OK, repeat, from 2 connections (as Go's bench_writer): against
- * `nsq serve` and against the ceiling server, both running, in alternating 1 s slices (after a
- * warm-up of each); the figures are the medians over the slice pairs, so a neighbour taking a
- * core for a while moves both sides of a pair rather than one side of the ratio.
+ * `nsq serve` and against the two ceiling servers (bench/ceiling.ts: the bare one, and the one that
+ * also keeps each message), all running, in rounds of 1 s slices (after a warm-up of each; the order
+ * rotates from round to round); the figures are medians over the rounds, so a neighbour taking a
+ * core for a while moves one round of all three rather than one side of a ratio.
  */
 function requestResponseCase(name: string, title: string, batch: number): BenchCase {
   return {
@@ -368,48 +372,70 @@ function requestResponseCase(name: string, title: string, batch: number): BenchC
     run: async (cfg) => {
       const o = { topic: `bench_${name.replace(/-/g, '_')}`, connections: 2, batch, size: BODY_SIZE, durationMs: cfg.quick ? 200 : 1000 };
       const slices = cfg.quick ? 2 : RR_SLICES;
-      const ceiling = await startCeiling();
+      const bare = await startCeiling(false);
+      const storing = await startCeiling(true);
       try {
         return await withServer(serverOpts(cfg, name, BIG_MEM_QUEUE), timeout(cfg), async (server) => {
-          const ours = { ...o, port: server.tcpPort };
-          const top = { ...o, port: ceiling.port };
-          await requestResponse({ ...ours, durationMs: o.durationMs / 2 });
-          await requestResponse({ ...top, durationMs: o.durationMs / 2 });
-          const pairs: { r: RrResult & { cpuUsPerTrip: number }; c: RrResult & { cpuUsPerTrip: number } }[] = [];
+          const targets = [
+            { o: { ...o, port: server.tcpPort }, pid: server.pid },
+            { o: { ...o, port: bare.port }, pid: bare.pid },
+            { o: { ...o, port: storing.port }, pid: storing.pid },
+          ];
+          for (const t of targets) await requestResponse({ ...t.o, durationMs: o.durationMs / 2 });
+          const rounds: Measured[][] = [];
           for (let i = 0; i < slices; i++) {
-            // which goes first alternates too
-            const first = i % 2 === 0;
-            const a = await rrMeasured(first ? ours : top, first ? server.pid : ceiling.pid);
-            const b = await rrMeasured(first ? top : ours, first ? ceiling.pid : server.pid);
-            pairs.push(first ? { r: a, c: b } : { r: b, c: a });
+            const round: Measured[] = [];
+            for (let k = 0; k < targets.length; k++) {
+              const j = (i + k) % targets.length;
+              round[j] = await rrMeasured(targets[j]!.o, targets[j]!.pid);
+            }
+            rounds.push(round);
           }
-          const msgsPerSec = Math.round(median(pairs.map((p) => p.r.msgsPerSec)));
-          const ceilingMsgsPerSec = Math.round(median(pairs.map((p) => p.c.msgsPerSec)));
-          const ratio = median(pairs.map((p) => p.r.msgsPerSec / p.c.msgsPerSec));
-          const cpuUs = round(median(pairs.map((p) => p.r.cpuUsPerTrip)), 2);
-          const ceilingCpuUs = round(median(pairs.map((p) => p.c.cpuUsPerTrip)), 2);
-          const cpuRatio = median(pairs.map((p) => p.r.cpuUsPerTrip / p.c.cpuUsPerTrip));
-          const ratios = pairs.map((p) => (p.r.msgsPerSec / p.c.msgsPerSec).toFixed(2));
+          const ours = rounds.map((r) => r[0]!);
+          const msgsPerSec = Math.round(median(ours.map((r) => r.msgsPerSec)));
+          const against = (j: number) => {
+            const ratios = rounds.map((r) => r[0]!.msgsPerSec / r[j]!.msgsPerSec);
+            return {
+              msgsPerSec: Math.round(median(rounds.map((r) => r[j]!.msgsPerSec))),
+              ratio: median(ratios),
+              ratios: ratios.map((x) => Number(x.toFixed(2))),
+              cpuUs: round(median(rounds.map((r) => r[j]!.cpuUsPerTrip)), 2),
+              cpuRatio: median(rounds.map((r) => r[0]!.cpuUsPerTrip / r[j]!.cpuUsPerTrip)),
+            };
+          };
+          const b = against(1);
+          const st = against(2);
+          const storeToBare = median(rounds.map((r) => r[2]!.msgsPerSec / r[1]!.msgsPerSec));
+          const cpuUs = round(median(ours.map((r) => r.cpuUsPerTrip)), 2);
           return {
             msgsPerSec,
             mibPerSec: round((msgsPerSec * BODY_SIZE) / MIB, 2),
-            other: `${ratio.toFixed(2)}x of the ceiling (${ceilingMsgsPerSec.toLocaleString('en-US')} msg/s; ${slices} pairs: ${ratios.join(' ')}); server CPU ${cpuUs} us/round trip = ${cpuRatio.toFixed(2)}x the ceiling's ${ceilingCpuUs}`,
+            other:
+              `${b.ratio.toFixed(2)}x of the ceiling (${b.msgsPerSec.toLocaleString('en-US')} msg/s; ${slices} rounds: ${b.ratios.join(' ')}), ` +
+              `${st.ratio.toFixed(2)}x of the storing ceiling (${st.msgsPerSec.toLocaleString('en-US')} msg/s, itself ${storeToBare.toFixed(2)}x the ceiling); ` +
+              `server CPU ${cpuUs} us/round trip = ${b.cpuRatio.toFixed(2)}x the ceiling's ${b.cpuUs}, ${st.cpuRatio.toFixed(2)}x the storing one's ${st.cpuUs}`,
             details: {
               connections: 2,
               batch,
               slices,
               roundTripsPerSec: Math.round(msgsPerSec / batch),
-              ceilingMsgsPerSec,
-              ratioToCeiling: round(ratio, 3),
-              pairRatios: ratios.map(Number),
+              ceilingMsgsPerSec: b.msgsPerSec,
+              ratioToCeiling: round(b.ratio, 3),
+              pairRatios: b.ratios,
               cpuUsPerRoundTrip: cpuUs,
-              ceilingCpuUsPerRoundTrip: ceilingCpuUs,
-              cpuRatioToCeiling: round(cpuRatio, 3),
+              ceilingCpuUsPerRoundTrip: b.cpuUs,
+              cpuRatioToCeiling: round(b.cpuRatio, 3),
+              storingCeilingMsgsPerSec: st.msgsPerSec,
+              ratioToStoringCeiling: round(st.ratio, 3),
+              storingCeilingToCeiling: round(storeToBare, 3),
+              storingCeilingCpuUsPerRoundTrip: st.cpuUs,
+              cpuRatioToStoringCeiling: round(st.cpuRatio, 3),
             },
           };
         });
       } finally {
-        ceiling.stop();
+        bare.stop();
+        storing.stop();
       }
     },
   };
