@@ -5,11 +5,12 @@
 //
 // - bare (the default): answers and does nothing else. It is what one Node thread can do per round
 //   trip at best.
-// - --store: also does the least any queue must do with a PUB before its OK: know the topic (the
-//   line compared with the last one, decoded only when it differs), read the clock once per chunk,
-//   give the message an ID, copy its body into a 256 KiB slab it keeps, and record where it is in
-//   columns that grow. No channels, no stats, no delivery: the gap between the two ceilings is the
-//   price of keeping a message at all, which no server that stores one avoids.
+// - --store: also does the least any queue must do with a PUB: know the topic (the line compared
+//   with the last one, decoded only when it differs), read the clock once per chunk, give the
+//   message an ID, copy its body into a 256 KiB slab it keeps, and record where it is in columns
+//   that grow; after its OK is written, in the same turn (the best order: nsq serve answers a PUB
+//   that stays in memory first too). No channels, no stats, no delivery: the gap between the two
+//   ceilings is the price of keeping a message at all, which no server that stores one avoids.
 
 import { createServer, type Socket } from 'node:net';
 
@@ -73,6 +74,19 @@ class Store {
   }
 }
 
+/** Where the command at buf[pos] ends, or -1 if it is not all there yet. */
+function commandEnd(buf: Buffer, pos: number): number {
+  const nl = buf.indexOf(NL, pos);
+  if (nl < 0) return -1;
+  // PUB, MPUB, DPUB, IDENTIFY and AUTH carry a 4-byte size and a body after the line
+  const c = buf[pos];
+  const bodied = c === 0x50 /* P */ || c === 0x4d /* M */ || c === 0x44 /* D */ || c === 0x49 /* I */ || c === 0x41; /* A */
+  if (!bodied) return nl + 1;
+  if (buf.length < nl + 5) return -1;
+  const end = nl + 5 + buf.readUInt32BE(nl + 1);
+  return buf.length < end ? -1 : end;
+}
+
 function serve(socket: Socket, store: Store | null): void {
   socket.setNoDelay(true);
   let pending: Buffer | null = null;
@@ -86,30 +100,31 @@ function serve(socket: Socket, store: Store | null): void {
       magic -= n;
       pos = n;
     }
-    const now = store === null ? 0 : performance.now();
+    const from = pos;
     let answers = 0;
     for (;;) {
-      const nl = buf.indexOf(NL, pos);
-      if (nl < 0) break;
-      // PUB, MPUB, DPUB, IDENTIFY and AUTH carry a 4-byte size and a body after the line
-      const c = buf[pos];
-      const bodied = c === 0x50 /* P */ || c === 0x4d /* M */ || c === 0x44 /* D */ || c === 0x49 /* I */ || c === 0x41; /* A */
-      let end = nl + 1;
-      if (bodied) {
-        if (buf.length < end + 4) break;
-        end += 4 + buf.readUInt32BE(end);
-        if (buf.length < end) break;
-        if (store !== null && (c === 0x50 || c === 0x4d)) {
-          store.line(buf, pos, nl);
-          store.keep(buf, nl + 5, end, now);
-        }
-      }
+      const end = commandEnd(buf, pos);
+      if (end < 0) break;
       pos = end;
       answers++;
     }
     if (pos < buf.length) pending = buf.subarray(pos);
     if (answers === 1) socket.write(OK);
     else if (answers > 1) socket.write(Buffer.concat(Array.from({ length: answers }, () => OK)));
+    // answered first, then stored, in the same turn (as nsq serve does with a PUB that stays in memory)
+    if (store !== null && answers > 0) {
+      const now = performance.now();
+      for (let at = from; at < pos; ) {
+        const end = commandEnd(buf, at);
+        const c = buf[at];
+        if (c === 0x50 /* P */ || c === 0x4d /* M */) {
+          const nl = buf.indexOf(NL, at);
+          store.line(buf, at, nl);
+          store.keep(buf, nl + 5, end, now);
+        }
+        at = end;
+      }
+    }
   });
   socket.on('error', () => socket.destroy());
 }

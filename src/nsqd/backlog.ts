@@ -89,6 +89,17 @@ export class Backlog {
   }
 
   /**
+   * Whether push() would keep one more message in memory now (or drop it, ephemeral and full, as
+   * nsqd does): nothing goes to the disk, so nothing on its way can fail. PUB answers before it
+   * publishes when this holds for every queue the message goes to (ProtocolV2).
+   */
+  get keepsNextInMemory(): boolean {
+    const disk = this.#disk;
+    if (disk === null) return true;
+    return this.#memory.length < this.#memLimit && disk.depth === 0 && disk.failing === null;
+  }
+
+  /**
    * Adds a message; false when it had to be dropped (ephemeral and memory full). During a publish
    * (NSQD.publish) it is provisional until the publish ends, and a failing disk queue throws.
    */

@@ -255,6 +255,11 @@ export class Channel {
     return this.#queue.failing;
   }
 
+  /** Whether put() now keeps the message in memory (Backlog.keepsNextInMemory). */
+  get keepsNextInMemory(): boolean {
+    return this.#queue.keepsNextInMemory;
+  }
+
   /** Hands queued messages to ready consumers, round-robin, until either runs out. */
   pump(): void {
     if (this.#ordered) return this.#pumpOrdered();

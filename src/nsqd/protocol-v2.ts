@@ -193,6 +193,9 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     this.#plain(chunk);
   }
 
+  /** The chunk #plain is executing (EMPTY_BODY between chunks): a PUB whose body ends it is its last command. */
+  #chunk: Buffer = EMPTY_BODY;
+
   /** Plain command bytes (decompressed when compression is on): executed, or held during an auth query. */
   #plain(buf: Buffer): void {
     if (this.#held !== null) {
@@ -203,10 +206,12 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     // Publish, nsqjs) gets it without waiting for the next loop phase; one write per chunk read
     const client = this.client;
     client.beginRead();
+    this.#chunk = buf;
     try {
       this.#decoder.push(buf);
       this.#settleChunk();
     } finally {
+      this.#chunk = EMPTY_BODY;
       client.endRead();
     }
   }
@@ -937,6 +942,10 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     this.#pubStart = start;
     this.#pubEnd = end;
     this.#pubOwned = owned;
+    if (kind === V_PUB && buf === this.#chunk && end === buf.length && this.#unsettled.length === 0 && this.#nsqd.durability === null) {
+      const topic = this.#nsqd.topics.get(this.#topic);
+      if (topic !== undefined && topic.publishStaysInMemory) return this.#answerThenPublish();
+    }
     try {
       this.#nsqd.publish(this.#runPublish);
     } catch (err) {
@@ -946,6 +955,27 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
     // the OK waits until what this chunk's publishes put on disk is written (#settle)
     this.#unsettled.push(verb);
     if (this.#nsqd.durability !== null) this.#unsettledTopics.push(this.#topic);
+  }
+
+  /**
+   * A PUB that ends its chunk, with nothing before it waiting for an answer, into a topic that keeps
+   * it in memory (Topic.publishStaysInMemory: no journal, no disk write, nothing that can fail):
+   * its OK is written first, then it is published, in the same turn. The producer's next command is
+   * on its way while the message is stored, and nothing else runs in between, so no one can see the
+   * OK before the message is there (docs/scaling.md, request/response).
+   */
+  #answerThenPublish(): void {
+    const client = this.client;
+    client.sendResponse(RESPONSE_OK);
+    client.flush();
+    try {
+      this.#nsqd.publish(this.#runPublish);
+    } catch (err) {
+      // cannot happen while publishStaysInMemory is exact; if it does, say so and end the connection
+      this.#nsqd.logger.error(`[${client.remoteAddress}] - PUB ${this.#topic} answered OK, then failed: ${(err as Error).message}; closing`);
+      this.#decoder.stop();
+      client.socket.destroy();
+    }
   }
 
   /**

@@ -148,6 +148,19 @@ export class Topic {
   }
 
   /**
+   * Whether publish() now keeps the message in memory, in the topic's queue or in every channel's:
+   * no journal, no disk write, so it cannot fail and may be answered before it runs (ProtocolV2).
+   * The same choice as #place's, made ahead of it.
+   */
+  get publishStaysInMemory(): boolean {
+    if (this.#journal !== null || this.#deleted) return false;
+    if (this.#paused || this.#channelList.length === 0 || this.#queue.length > 0) return this.#queue.keepsNextInMemory;
+    const list = this.#channelList;
+    for (let i = 0; i < list.length; i++) if (!list[i]!.keepsNextInMemory) return false;
+    return true;
+  }
+
+  /**
    * A dead-letter move into this durable topic (docs/dead-letters.md): one journal record that is
    * both this topic's new message and `source`'s ack of `msg`; `source` holds `msg` until the
    * commit settles it (settleMoves).

@@ -216,6 +216,39 @@ t.test('a full disk: E_PUB_FAILED to the publisher, NOK on /ping, everyone else 
   t.equal(n.getExistingTopic('fine')!.depth, 1, 'other topics are unaffected');
 });
 
+// A PUB that stays in memory is answered before it is stored (docs/scaling.md); the one that
+// would go to the disk must still wait for the disk and hear its refusal.
+for (const where of ['the topic (no channel yet)', 'a channel'] as const) {
+  t.test(`one PUB at a time into ${where} at --mem-queue-size: OK while it fits in memory, E_PUB_FAILED once it would go to a refusing disk`, async (t) => {
+    const dir = tempDir(t);
+    const file = where === 'a channel' ? 'early:c.diskqueue.000000.dat' : 'early.diskqueue.000000.dat';
+    symlinkSync('/dev/full', join(dir, file));
+    const n = await startNsqd(t, { dataPath: dir, memQueueSize: 2 });
+    const topic = n.getTopic('early');
+    if (where === 'a channel') topic.getChannel('c');
+    const conn = await Connection.open({ host: '127.0.0.1', port: n.tcpEndpoint.port });
+    t.teardown(() => conn.close());
+    // each waits for its answer, as a producer that sends one PUB at a time does
+    t.equal(await conn.publish('early', 'a'), undefined, 'the first is answered OK');
+    t.equal(await conn.publish('early', 'b'), undefined, 'the second fills memory and is answered OK');
+    const err = await conn.publish('early', 'c').catch((e: unknown) => e);
+    t.ok(err instanceof NsqError, 'the third, bound for the disk, is refused');
+    t.equal((err as NsqError).code, 'E_PUB_FAILED');
+    const sub = await Connection.open({ host: '127.0.0.1', port: n.tcpEndpoint.port });
+    t.teardown(() => sub.close());
+    const got: string[] = [];
+    sub.events.message = (m) => {
+      got.push(m.body.toString());
+      sub.finish(m.id);
+    };
+    await sub.subscribe('early', 'c');
+    sub.ready(10);
+    await until(() => got.length >= 2);
+    await sub.publish('other', 'x');
+    t.same(got, ['a', 'b'], 'both acknowledged messages are delivered (the control: what this test would see lost), the refused one is not');
+  });
+}
+
 t.test('an MPUB the disk refuses is taken back whole: none of it is delivered, not even the part that fit in memory', async (t) => {
   const dir = tempDir(t);
   // the channel's queue file is a device that answers every write with ENOSPC
