@@ -13,8 +13,8 @@ const BEYOND_NSQD = {
   'with-lookupd-http-address': { type: 'string', default: '127.0.0.1:4161', describe: 'HTTP address of the --with-lookupd lookupd' },
   'with-admin': { type: 'boolean', default: false, describe: 'also serve nsq admin (the nsqadmin API and page) over this node, or over its --with-lookupd' },
   'with-admin-http-address': { type: 'string', default: '127.0.0.1:4171', describe: 'HTTP address of the --with-admin page' },
-  nodes: { type: 'string', defaultDescription: '1', describe: 'run this many nodes (or auto: one per core), each its own process with ports + i x --port-step, data path <data-path>/node-<i> and node ID + i; consumers must find them through lookupd' },
-  'port-step': { type: 'string', defaultDescription: '2', describe: "with --nodes: node i listens on each given port + i x this" },
+  nodes: { type: 'string', defaultDescription: '1', describe: 'run N nodes (auto: one per core), each its own process: node i listens on each port + i * --port-step, keeps <data-path>/node-<i>, has node ID + i; consumers must find them through lookupd' },
+  'port-step': { type: 'string', defaultDescription: '2', describe: 'with --nodes: node i listens on each given port + i * this' },
 } as const;
 
 /** Reads the parsed flags into the engine's options and runs it. */
@@ -71,7 +71,7 @@ export const serve: CommandModule = {
     return b
       .example('$0 serve', 'listen on 127.0.0.1:4150 (TCP) and 127.0.0.1:4151 (HTTP)')
       .example('$0 serve --tcp-address=0.0.0.0:4150 --mem-queue-size=100000', '')
-      .example('$0 serve --nodes 2 --lookupd-tcp-address=127.0.0.1:4160', 'two nodes: TCP 4150 and 4152, HTTP 4151 and 4153');
+      .example('$0 serve --nodes 2 --with-lookupd', 'two nodes (TCP 4150 and 4152, HTTP 4151 and 4153) and a lookupd');
   },
   handler: (argv) => serveWith(argv as Record<string, unknown>),
 };

@@ -201,6 +201,19 @@ t.test('a second SIGTERM kills a node that has not stopped', async (t) => {
   t.match(s.stderr(), /WARNING: received SIGTERM again: killing node 1$/m);
 });
 
+t.test('a supervisor killed outright: each node stops cleanly on its own', async (t) => {
+  const dir = tempDir(t);
+  const s = spawnNsq(t, ['serve', '--nodes', '2', ...EPHEMERAL, `--data-path=${dir}`]);
+  const nodes = await nodeLines(s, 2);
+  for (const n of nodes) reap(t, nodePid(n.dataPath));
+  s.child.kill('SIGKILL');
+  // the nodes still write to the stderr they were given
+  await waitFor('both nodes stopped', () => /^\[nsqd-0\] .* NSQ: bye$/m.test(s.stderr()) && /^\[nsqd-1\] .* NSQ: bye$/m.test(s.stderr()), 10_000);
+  t.match(s.stderr(), /^\[nsqd-1\] .* WARNING: the supervising nsq serve --nodes is gone: stopping$/m);
+  await waitFor('the lock files removed', () => !existsSync(join(nodes[0]!.dataPath, 'nsqd.lock')) && !existsSync(join(nodes[1]!.dataPath, 'nsqd.lock')));
+  t.pass('both data paths unlocked');
+});
+
 const isolated = spawnSync('unshare', ['-rn', 'sh', '-c', 'ip link set lo up'], { stdio: 'ignore' }).status === 0 && spawnSync('nsenter', ['--version'], { stdio: 'ignore' }).status === 0;
 
 t.test('fixed ports inside a private network namespace: node 1 at 4152/4153; a taken port fails the whole start', { skip: isolated ? false : 'unshare -rn or nsenter is not available here' }, async (t) => {
