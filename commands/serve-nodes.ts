@@ -178,11 +178,13 @@ interface Node {
   status: number;
 }
 
-/** The command that starts one node: this program again, as it was started. */
-function nodeCommand(command: string[], flags: string[]): [string, string[]] {
-  // the single executable is its own program (its argv[1] is itself); the npm install runs bin/nsq.js
-  if (isSingleExecutable()) return [process.execPath, [...command, ...flags]];
-  return [process.execPath, [...process.execArgv, process.argv[1]!, ...command, ...flags]];
+/** The command that starts one node: this program again, as it was started (nsq or nsqd). */
+function nodeCommand(command: string[], flags: string[]): { file: string; args: string[]; argv0?: string } {
+  // the single executable is the program itself, and takes its name from the argv[0] it was started
+  // with (process.argv[1] here: a link named nsqd is resolved away in execPath)
+  if (isSingleExecutable()) return { file: process.execPath, args: [...command, ...flags], argv0: process.argv[1]! };
+  // the npm install: node runs bin/nsq.js, or a link to it named nsqd
+  return { file: process.execPath, args: [...process.execArgv, process.argv[1]!, ...command, ...flags] };
 }
 
 /** The user's flags without the supervisor's own (and, for nodes past the first, without what node 0 alone runs). */
@@ -250,9 +252,9 @@ export async function superviseNodes(argv: Record<string, unknown>, count: numbe
   /** Starts one node; resolves with its addresses once it listens, or rejects with how it ended. */
   const start = (n: Node): Promise<NodeListening> =>
     new Promise((resolveListening, rejectStart) => {
-      const [file, args] = nodeCommand(line.command, [...nodeFlags(line.flags, n.plan.index), ...n.plan.flags]);
+      const { file, args, argv0 } = nodeCommand(line.command, [...nodeFlags(line.flags, n.plan.index), ...n.plan.flags]);
       // a process group of its own: a terminal's Ctrl-C reaches the supervisor, which passes it on once
-      const child = spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true, env: { ...process.env, [NODE_INDEX_ENV]: String(n.plan.index) } });
+      const child = spawn(file, args, { argv0, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true, env: { ...process.env, [NODE_INDEX_ENV]: String(n.plan.index) } });
       n.child = child;
       n.startedAt = Date.now();
       let listening = false;
