@@ -263,7 +263,15 @@ export async function superviseNodes(argv: Record<string, unknown>, count: numbe
         listening = true;
         resolveListening(m.listening);
       });
-      child.once('error', (err) => logger.error(`node ${n.plan.index}: ${err.message}`));
+      child.once('error', (err) => {
+        logger.error(`node ${n.plan.index}: ${err.message}`);
+        // no process at all (the program could not be run): there will be no exit either
+        if (child.pid !== undefined) return;
+        n.child = null;
+        n.status = 1;
+        rejectStart(new UserError(`node ${n.plan.index} could not be started: ${err.message}`, 'E_NODE_START', 1));
+        if (stopping && running().length === 0) allExited();
+      });
       child.once('exit', (code, signal) => {
         n.child = null;
         n.status = exitStatus(code, signal);
