@@ -22,6 +22,8 @@ export function nsqdFlagTable(): string {
   rows.push(['with-lookupd', '`false`', 'also run a lookupd in this process and register with it (not in nsqd)']);
   rows.push(['with-lookupd-tcp-address', '`127.0.0.1:4160`', 'TCP address of the `--with-lookupd` lookupd']);
   rows.push(['with-lookupd-http-address', '`127.0.0.1:4161`', 'HTTP address of the `--with-lookupd` lookupd']);
+  rows.push(['nodes', '`1`', 'run N nodes, each its own process (or `auto`: one per core), with ports + i × `--port-step`, data path <data-path>/node-<i>, node ID + i; consumers must find them through lookupd ([below](#several-nodes-in-one-command---nodes); not in nsqd)']);
+  rows.push(['port-step', '`2`', 'with `--nodes`: node i listens on each given port + i × this']);
   return table(rows);
 }
 

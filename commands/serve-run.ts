@@ -7,6 +7,10 @@ import type { NsqdOptions } from '../src/nsqd/options.js';
 import type { LookupdOptions } from '../src/lookupd/options.js';
 import { untilSignal } from './until-signal.js';
 import { capYoungGeneration } from '../src/util/young-generation.js';
+import { formatHostPort } from '../src/util/host-port.js';
+
+/** set by `nsq serve --nodes` (commands/serve-nodes.ts) for each node it starts */
+const NODE_INDEX_ENV = 'NSQ_NODE_INDEX';
 
 /** the cap on V8's young generation (src/util/young-generation.ts) */
 const YOUNG_GENERATION_MIB = 4;
@@ -58,10 +62,26 @@ export async function runServe(run: ServeRun): Promise<void> {
     }
     admin = a;
   }
+  if (process.env[NODE_INDEX_ENV] !== undefined && process.send !== undefined) reportToSupervisor(nsqd);
   await untilSignal(nsqd.logger, async () => {
     await nsqd.stop();
     // messages the disk refused at shutdown are gone: not a clean exit
     if (nsqd.lostAtStop > 0) process.exitCode = 1;
     await Promise.all([lookupd?.stop(), admin?.stop()]);
+  });
+}
+
+/**
+ * A node started by `nsq serve --nodes`: tells the supervisor where it listens, and stops as on
+ * SIGTERM if the supervisor goes away without a word (killed), so no node outlives it.
+ */
+function reportToSupervisor(nsqd: NSQD): void {
+  const https = nsqd.httpsEndpoint;
+  process.send!({ listening: { tcp: formatHostPort(nsqd.tcpEndpoint), http: formatHostPort(nsqd.httpEndpoint), https: https === null ? null : formatHostPort(https) } });
+  // the channel alone must not keep a stopped node running
+  process.channel?.unref();
+  process.once('disconnect', () => {
+    nsqd.logger.warn('the supervising nsq serve --nodes is gone: stopping');
+    process.kill(process.pid, 'SIGTERM');
   });
 }

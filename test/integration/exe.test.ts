@@ -11,6 +11,7 @@ import t from 'tap';
 import nsq from 'nsqjs';
 import type { Message as NsqjsMessage } from 'nsqjs';
 import { serverPorts, tempDir, type Spawned } from '../helpers/nsqd.js';
+import { waitFor } from '../helpers/stats.js';
 import { makeCerts } from '../helpers/tls.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -73,6 +74,16 @@ if (built.status !== 0 || !existsSync(`${ROOT}dist/exe/nsq`)) {
     t.match(top.stdout, /│ exe /);
     s.child.kill('SIGTERM');
     t.equal((await s.exit).code, 0);
+  });
+
+  t.test('nsqd --nodes 2 through the link: each node is the executable again, under the same name', async (t) => {
+    const data = tempDir(t, 'nsq-exe-data-');
+    const s = start(t, `${host}/nsqd`, ['--nodes', '2', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${data}`]);
+    await waitFor('a line per node', () => s.stdout().split('\n').filter((l) => /^node \d: TCP /.test(l)).length === 2 || s.child.exitCode !== null, 15_000);
+    t.match(s.stdout(), /^node 0: TCP 127\.0\.0\.1:\d+, HTTP 127\.0\.0\.1:\d+, data path .*node-0\nnode 1: TCP /, s.stderr());
+    t.match(s.stderr(), /^\[nsqd-1\] .* INFO: TCP: listening on /m);
+    s.child.kill('SIGTERM');
+    t.equal((await s.exit).code, 0, 'both stopped');
   });
 
   t.test('TLS and snappy negotiated with nsqjs; the admin page from its assets', async (t) => {
