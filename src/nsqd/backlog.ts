@@ -94,9 +94,15 @@ export class Backlog {
    * publishes when this holds for every queue the message goes to (ProtocolV2).
    */
   get keepsNextInMemory(): boolean {
+    return this.#disk === null || (this.#goesToMemory() && this.#disk.failing === null);
+  }
+
+  /** Whether push() puts the next message in memory: room below the limit, and nothing on disk ahead of it. */
+  #goesToMemory(): boolean {
     const disk = this.#disk;
-    if (disk === null) return true;
-    return this.#memory.length < this.#memLimit && disk.depth === 0 && disk.failing === null;
+    // ephemeral queues keep at least one slot in memory even with --mem-queue-size=0, as nsqd
+    const limit = disk === null ? Math.max(1, this.#memLimit) : this.#memLimit;
+    return this.#memory.length < limit && (disk === null || disk.depth === 0);
   }
 
   /**
@@ -110,9 +116,7 @@ export class Backlog {
       this.#disk?.mark();
       publish.push(this);
     }
-    // ephemeral queues keep at least one slot in memory even with --mem-queue-size=0, as nsqd
-    const limit = this.#disk === null ? Math.max(1, this.#memLimit) : this.#memLimit;
-    if (this.#memory.length < limit && (this.#disk === null || this.#disk.depth === 0)) {
+    if (this.#goesToMemory()) {
       this.#memory.push(id, timestamp, attempts, buf, start, length);
       return true;
     }

@@ -972,7 +972,7 @@ export class ProtocolV2 implements CommandSink, Committer, ClientProtocol {
       this.#nsqd.publish(this.#runPublish);
     } catch (err) {
       // cannot happen while publishStaysInMemory is exact; if it does, say so and end the connection
-      this.#nsqd.logger.error(`[${client.remoteAddress}] - PUB ${this.#topic} answered OK, then failed: ${(err as Error).message}; closing`);
+      this.#nsqd.logger.error(`[${client.remoteAddress}] - PUB ${this.#topic} answered OK, then failed: ${(err as Error).message}; the message is lost; closing`);
       this.#decoder.stop();
       client.socket.destroy();
     }

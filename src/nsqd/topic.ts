@@ -154,7 +154,7 @@ export class Topic {
    */
   get publishStaysInMemory(): boolean {
     if (this.#journal !== null || this.#deleted) return false;
-    if (this.#paused || this.#channelList.length === 0 || this.#queue.length > 0) return this.#queue.keepsNextInMemory;
+    if (this.#waitsInTopic()) return this.#queue.keepsNextInMemory;
     const list = this.#channelList;
     for (let i = 0; i < list.length; i++) if (!list[i]!.keepsNextInMemory) return false;
     return true;
@@ -220,11 +220,16 @@ export class Topic {
 
   #placeDrained = (id: number, timestamp: number, _attempts: number, buf: Buffer, start: number, length: number): void => this.#place(id, timestamp, buf, start, length);
 
+  /** Whether a message published now waits in the topic: paused, no channel yet, or behind a backlog. */
+  #waitsInTopic(): boolean {
+    return this.#paused || this.#channelList.length === 0 || this.#queue.length > 0;
+  }
+
   /** A published message goes to every channel, or waits in the topic. */
   #place(id: number, timestamp: number, buf: Buffer, start: number, length: number): void {
     this.messageCount++;
     this.messageBytes += length;
-    if (this.#paused || this.#channelList.length === 0 || this.#queue.length > 0) {
+    if (this.#waitsInTopic()) {
       // behind a backlog (say, read back from disk after a restart) a message waits its turn
       this.#queue.push(id, timestamp, 0, buf, start, length);
       if (this.#queue.length === 1) this.#release();
