@@ -13,6 +13,7 @@ import { formatHostPort, parseHostPort } from '../src/util/host-port.js';
 import { Logger } from '../src/util/log.js';
 import { isSingleExecutable } from '../src/version.js';
 import { badFlag, integerFlag, usageError } from './flags/values.js';
+import { NODE_INDEX_ENV, type NodeListening } from './node-index.js';
 
 export const DEFAULT_PORT_STEP = 2;
 /** a node that dies this soon after it was started, this many times in a row, stops them all */
@@ -20,15 +21,6 @@ const QUICK_DEATH_MS = 2000;
 const QUICK_DEATHS = 3;
 /** the wait before a restart: doubled by each quick death before it */
 const RESTART_DELAY_MS = 200;
-/** the environment variable that tells a node it is supervised, and which one it is */
-export const NODE_INDEX_ENV = 'NSQ_NODE_INDEX';
-
-/** What a node tells the supervisor once it listens (commands/serve-run.ts). */
-export interface NodeListening {
-  tcp: string;
-  http: string;
-  https: string | null;
-}
 
 /** --nodes: an integer from 1, or auto (one node per core). */
 export function nodeCount(raw: unknown): number {

@@ -8,9 +8,7 @@ import type { LookupdOptions } from '../src/lookupd/options.js';
 import { untilSignal } from './until-signal.js';
 import { capYoungGeneration } from '../src/util/young-generation.js';
 import { formatHostPort } from '../src/util/host-port.js';
-
-/** set by `nsq serve --nodes` (commands/serve-nodes.ts) for each node it starts */
-const NODE_INDEX_ENV = 'NSQ_NODE_INDEX';
+import { NODE_INDEX_ENV, type NodeListening } from './node-index.js';
 
 /** the cap on V8's young generation (src/util/young-generation.ts) */
 const YOUNG_GENERATION_MIB = 4;
@@ -77,7 +75,8 @@ export async function runServe(run: ServeRun): Promise<void> {
  */
 function reportToSupervisor(nsqd: NSQD): void {
   const https = nsqd.httpsEndpoint;
-  process.send!({ listening: { tcp: formatHostPort(nsqd.tcpEndpoint), http: formatHostPort(nsqd.httpEndpoint), https: https === null ? null : formatHostPort(https) } });
+  const listening: NodeListening = { tcp: formatHostPort(nsqd.tcpEndpoint), http: formatHostPort(nsqd.httpEndpoint), https: https === null ? null : formatHostPort(https) };
+  process.send!({ listening });
   // the channel alone must not keep a stopped node running
   process.channel?.unref();
   process.once('disconnect', () => {
